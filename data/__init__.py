@@ -1,0 +1,6 @@
+"""Reference data of greenlane: CSV/GeoJSON tables, each row with its source."""
+
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent
+"""Folder holding the shipped reference tables."""

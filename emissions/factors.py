@@ -1,0 +1,355 @@
+"""Load energy-carrier factors, default TOC/HOC intensities and GWPs from ``data/``.
+
+Rows carry ``factor_set`` (which source family they come from) and ``default`` (the row used
+when no set is asked for). Where sources disagree, a caller chooses a set; a key missing from
+the chosen set falls back to its default row. TTW factors left empty in the table are computed
+with the FuelEU Maritime Annex I formula from the carbon factors and the methane slip.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+from data import DATA_DIR
+from emissions.errors import DataError, FactorNotFound, InputError
+from emissions.model import DistanceBasis, EnergyCarrier, FactorRef, Mode
+from emissions.units import G_PER_KG, KG_PER_T, KWH_PER_MWH, L_PER_M3, MJ_PER_GJ, PCT, kwh_to_mj
+
+TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
+"""Tables whose content hash identifies a factor version."""
+
+ENERGY_UNITS = ("MJ", "GJ", "kWh", "MWh", "kg", "t", "l", "m3")
+
+
+@dataclass(frozen=True, slots=True)
+class TOC:
+    """A default transport operation category intensity [g CO2e/tkm] on a distance basis."""
+
+    toc_id: str
+    mode: Mode
+    description: str
+    wtw_g_per_tkm: float
+    ttw_g_per_tkm: float
+    distance_basis: DistanceBasis
+    energy_carrier: str
+    load_factor: float | None
+    empty_running_share: float | None
+    region: str
+    data_quality: str
+    source: str
+    year: int
+
+    def factor_ref(self) -> FactorRef:
+        """Provenance record of this TOC's WTW intensity."""
+        return FactorRef("toc", self.toc_id, self.wtw_g_per_tkm, "g CO2e/tkm", self.source, self.year)
+
+
+@dataclass(frozen=True, slots=True)
+class HOC:
+    """A default hub operation category intensity [kg CO2e per tonne leaving the hub]."""
+
+    hoc_id: str
+    hub_type: str
+    description: str
+    wtw_kg_per_t: float
+    ttw_kg_per_t: float
+    data_quality: str
+    source: str
+    year: int
+
+    def factor_ref(self) -> FactorRef:
+        """Provenance record of this HOC's WTW intensity."""
+        return FactorRef("hoc", self.hoc_id, self.wtw_kg_per_t, "kg CO2e/t", self.source, self.year)
+
+
+@dataclass(frozen=True, slots=True)
+class Factors:
+    """One resolved factor version: carriers, TOCs, HOCs, GWPs and the data hash."""
+
+    name: str
+    gwp_basis: str
+    carriers: dict[str, EnergyCarrier]
+    tocs: dict[str, TOC]
+    hocs: dict[str, HOC]
+    gwp: dict[str, float]
+    data_sha256: str
+    sets: tuple[str, ...] = field(default=())
+
+    def carrier(self, key: str, field_name: str = "carrier") -> EnergyCarrier:
+        """The energy carrier ``key``; raises FactorNotFound naming ``field_name``."""
+        try:
+            return self.carriers[key]
+        except KeyError:
+            raise FactorNotFound(f"unknown energy carrier {key!r}", field=field_name) from None
+
+    def toc(self, toc_id: str, field_name: str = "toc_id") -> TOC:
+        """The default TOC ``toc_id``."""
+        try:
+            return self.tocs[toc_id]
+        except KeyError:
+            raise FactorNotFound(f"unknown TOC {toc_id!r}", field=field_name) from None
+
+    def hoc(self, hoc_id: str, field_name: str = "hoc_id") -> HOC:
+        """The default HOC ``hoc_id``."""
+        try:
+            return self.hocs[hoc_id]
+        except KeyError:
+            raise FactorNotFound(f"unknown HOC {hoc_id!r}", field=field_name) from None
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows, start=2):
+        if not (row.get("source") or "").strip():
+            raise DataError(f"row {i} has no source", field=path.name)
+    return rows
+
+
+def _float(row: dict[str, str], col: str, where: str) -> float | None:
+    text = (row.get(col) or "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise DataError(f"column {col} is not a number: {text!r}", field=where) from exc
+
+
+def data_sha256(data_dir: Path = DATA_DIR) -> str:
+    """sha256 over the factor tables, identifying the factor version used."""
+    digest = hashlib.sha256()
+    for name in TABLES:
+        digest.update(name.encode())
+        digest.update((data_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
+def fueleu_ttw_g_per_mj(
+    lcv_mj_per_g: float,
+    cf_co2: float,
+    cf_ch4: float,
+    cf_n2o: float,
+    slip_pct: float,
+    gwp_ch4: float,
+    gwp_n2o: float,
+) -> float:
+    """Tank-to-wake factor by FuelEU Maritime (Reg. (EU) 2023/1805) Annex I [g CO2e/MJ].
+
+    TtW per g fuel = (1 - slip)(Cf_CO2 + Cf_CH4 GWP_CH4 + Cf_N2O GWP_N2O) + slip GWP_CH4,
+    with slip the share of fuel mass escaping unburnt; divided by the LCV [MJ/g].
+    """
+    slip = slip_pct / PCT
+    per_g = (1 - slip) * (cf_co2 + cf_ch4 * gwp_ch4 + cf_n2o * gwp_n2o) + slip * gwp_ch4
+    return per_g / lcv_mj_per_g
+
+
+def _gwp_table(data_dir: Path) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for row in _read(data_dir / "gwp.csv"):
+        value = _float(row, "gwp100", "gwp.csv")
+        if value is None:
+            raise DataError("gwp100 missing", field="gwp.csv")
+        table.setdefault(row["basis"], {})[row["gas"]] = value
+    return table
+
+
+def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> EnergyCarrier:
+    where = f"energy_carriers.csv[{row.get('key')}/{row.get('factor_set')}]"
+    wtt = _float(row, "wtt_g_per_mj", where)
+    ttw = _float(row, "ttw_g_per_mj", where)
+    lhv = _float(row, "lhv_mj_per_kg", where)
+    if wtt is None:
+        raise DataError("wtt_g_per_mj missing", field=where)
+    if ttw is None:
+        cf_co2 = _float(row, "cf_co2_g_per_g", where)
+        if cf_co2 is None or lhv is None:
+            raise DataError("ttw_g_per_mj or cf_co2_g_per_g + lhv_mj_per_kg needed", field=where)
+        ch4_gas = "ch4_fossil" if row.get("origin") == "fossil" else "ch4_non_fossil"
+        ttw = fueleu_ttw_g_per_mj(
+            lcv_mj_per_g=lhv / G_PER_KG,
+            cf_co2=cf_co2,
+            cf_ch4=_float(row, "cf_ch4_g_per_g", where) or 0.0,
+            cf_n2o=_float(row, "cf_n2o_g_per_g", where) or 0.0,
+            slip_pct=_float(row, "slip_pct", where) or 0.0,
+            gwp_ch4=gwp[ch4_gas],
+            gwp_n2o=gwp["n2o"],
+        )
+        gwp_used = gwp_basis
+    else:
+        gwp_used = row.get("gwp_basis") or gwp_basis
+    year = _float(row, "year", where)
+    return EnergyCarrier(
+        key=row["key"],
+        name=row["name"],
+        category=row["category"],
+        factor_set=row["factor_set"],
+        region=row.get("region", ""),
+        lhv_mj_per_kg=lhv,
+        density_kg_per_l=_float(row, "density_kg_per_l", where),
+        wtt_g_per_mj=wtt,
+        ttw_g_per_mj=ttw,
+        gwp_basis=gwp_used,
+        data_quality=row.get("data_quality", ""),
+        source=row["source"],
+        year=int(year) if year else 0,
+        licence=row.get("licence", ""),
+        note=row.get("note", ""),
+    )
+
+
+@cache
+def load_factors(
+    prefer: tuple[str, ...] = (), gwp_basis: str = "AR6", data_dir: Path = DATA_DIR
+) -> Factors:
+    """Resolve the factor tables, preferring the named factor sets in order [cached].
+
+    A key with a row in a preferred set uses it; otherwise its ``default`` row.
+    """
+    gwp_all = _gwp_table(data_dir)
+    if gwp_basis not in gwp_all:
+        raise InputError(f"unknown GWP basis {gwp_basis!r}", field="gwp_basis")
+    gwp = gwp_all[gwp_basis]
+    by_key: dict[str, dict[str, dict[str, str]]] = {}
+    for row in _read(data_dir / "energy_carriers.csv"):
+        sets = by_key.setdefault(row["key"], {})
+        if row["factor_set"] in sets:
+            raise DataError(f"duplicate row {row['key']}/{row['factor_set']}", "energy_carriers.csv")
+        sets[row["factor_set"]] = row
+    carriers: dict[str, EnergyCarrier] = {}
+    for key, sets in sorted(by_key.items()):
+        chosen = next((sets[s] for s in prefer if s in sets), None)
+        if chosen is None:
+            defaults = [r for r in sets.values() if r.get("default", "").strip() in ("1", "true")]
+            if len(defaults) != 1:
+                raise DataError(f"{key} needs exactly one default row", "energy_carriers.csv")
+            chosen = defaults[0]
+        carriers[key] = _carrier(chosen, gwp, gwp_basis)
+    tocs = {t.toc_id: t for t in _tocs(data_dir)}
+    hocs = {h.hoc_id: h for h in _hocs(data_dir)}
+    for toc in tocs.values():
+        if toc.energy_carrier and toc.energy_carrier not in carriers:
+            raise DataError(f"TOC {toc.toc_id} names unknown carrier", "tocs.csv")
+    name = "+".join(prefer) if prefer else "default"
+    return Factors(
+        name, gwp_basis, carriers, tocs, hocs, gwp, data_sha256(data_dir), tuple(prefer)
+    )
+
+
+def _tocs(data_dir: Path) -> Iterable[TOC]:
+    for row in _read(data_dir / "tocs.csv"):
+        where = f"tocs.csv[{row.get('toc_id')}]"
+        wtw, ttw = _float(row, "wtw_g_per_tkm", where), _float(row, "ttw_g_per_tkm", where)
+        if wtw is None or ttw is None or ttw > wtw:
+            raise DataError("wtw_g_per_tkm and ttw_g_per_tkm needed, ttw <= wtw", field=where)
+        yield TOC(
+            toc_id=row["toc_id"],
+            mode=Mode(row["mode"]),
+            description=row["description"],
+            wtw_g_per_tkm=wtw,
+            ttw_g_per_tkm=ttw,
+            distance_basis=DistanceBasis(row["distance_basis"]),
+            energy_carrier=row.get("energy_carrier", ""),
+            load_factor=_float(row, "load_factor", where),
+            empty_running_share=_float(row, "empty_running_share", where),
+            region=row.get("region", ""),
+            data_quality=row.get("data_quality", ""),
+            source=row["source"],
+            year=int(_float(row, "year", where) or 0),
+        )
+
+
+def _hocs(data_dir: Path) -> Iterable[HOC]:
+    for row in _read(data_dir / "hocs.csv"):
+        where = f"hocs.csv[{row.get('hoc_id')}]"
+        wtw, ttw = _float(row, "wtw_kg_per_t", where), _float(row, "ttw_kg_per_t", where)
+        if wtw is None or ttw is None or ttw > wtw:
+            raise DataError("wtw_kg_per_t and ttw_kg_per_t needed, ttw <= wtw", field=where)
+        yield HOC(
+            hoc_id=row["hoc_id"],
+            hub_type=row["hub_type"],
+            description=row["description"],
+            wtw_kg_per_t=wtw,
+            ttw_kg_per_t=ttw,
+            data_quality=row.get("data_quality", ""),
+            source=row["source"],
+            year=int(_float(row, "year", where) or 0),
+        )
+
+
+def blend(
+    components: Sequence[tuple[EnergyCarrier, float]], key: str | None = None
+) -> EnergyCarrier:
+    """Blend carriers by **energy** share (e.g. 30 % SAF): factors are share-weighted [g/MJ].
+
+    Shares must be in [0, 1] and sum to 1. The LHV is the mass-weighted harmonic mean.
+    """
+    total = sum(share for _, share in components)
+    if any(not 0 <= s <= 1 for _, s in components) or abs(total - 1) > 1e-9:
+        raise InputError("blend shares must lie in [0, 1] and sum to 1", field="blend")
+    live = [(c, s) for c, s in components if s > 0]
+    wtt = sum(c.wtt_g_per_mj * s for c, s in live)
+    ttw = sum(c.ttw_g_per_mj * s for c, s in live)
+    lhv = None
+    if all(c.lhv_mj_per_kg for c, _ in live):
+        lhv = 1 / sum(s / c.lhv_mj_per_kg for c, s in live if c.lhv_mj_per_kg)
+    name = " + ".join(f"{s:.0%} {c.name}" for c, s in live)
+    base = live[0][0]
+    return replace(
+        base,
+        key=key or "+".join(f"{c.key}:{s:g}" for c, s in live),
+        name=name,
+        lhv_mj_per_kg=lhv,
+        density_kg_per_l=None,
+        wtt_g_per_mj=wtt,
+        ttw_g_per_mj=ttw,
+        source="; ".join(dict.fromkeys(c.source for c, _ in live)),
+        note="blend by energy share, computed",
+    )
+
+
+def energy_mj(carrier: EnergyCarrier, amount: float, unit: str, field_name: str = "unit") -> float:
+    """Energy content of an amount of a carrier [MJ]; mass and volume use LHV and density."""
+    if unit == "MJ":
+        return amount
+    if unit == "GJ":
+        return amount * MJ_PER_GJ
+    if unit == "kWh":
+        return kwh_to_mj(amount)
+    if unit == "MWh":
+        return kwh_to_mj(amount * KWH_PER_MWH)
+    if unit in ("kg", "t", "l", "m3"):
+        if carrier.lhv_mj_per_kg is None:
+            raise InputError(f"{carrier.key} has no heating value; give energy in kWh or MJ",
+                             field=field_name)
+        mass_kg = amount * KG_PER_T if unit == "t" else amount
+        if unit in ("l", "m3"):
+            if carrier.density_kg_per_l is None:
+                raise InputError(f"{carrier.key} has no density; give mass in kg", field=field_name)
+            litres = amount * L_PER_M3 if unit == "m3" else amount
+            mass_kg = litres * carrier.density_kg_per_l
+        return mass_kg * carrier.lhv_mj_per_kg
+    raise InputError(f"unknown unit {unit!r}; use one of {', '.join(ENERGY_UNITS)}", field_name)
+
+
+def co2e_of_energy_kg(carrier: EnergyCarrier, energy_mj: float) -> tuple[float, float]:
+    """WTT and TTW emissions of an amount of energy [MJ -> (kg, kg) CO2e]."""
+    return (
+        carrier.wtt_g_per_mj * energy_mj / G_PER_KG,
+        carrier.ttw_g_per_mj * energy_mj / G_PER_KG,
+    )
+
+
+def carrier_refs(carrier: EnergyCarrier) -> tuple[FactorRef, ...]:
+    """Provenance records of a carrier's WTT and TTW factors."""
+    return (
+        FactorRef("wtt", carrier.key, carrier.wtt_g_per_mj, "g CO2e/MJ", carrier.source,
+                  carrier.year, carrier.factor_set),
+        FactorRef("ttw", carrier.key, carrier.ttw_g_per_mj, "g CO2e/MJ", carrier.source,
+                  carrier.year, carrier.factor_set),
+    )
