@@ -188,3 +188,19 @@ class Footprint:
     gwp_basis: str
     data_sha256: str
     meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelledProfile:
+    """Energy use of a modelled vehicle at a stated load, per tonne-km of payload.
+
+    ``energy_mj_per_tkm`` already spreads empty running over the loaded tonne-km. ``fleet``
+    builds these; ``emissions`` turns them into a TCE without knowing vehicles.
+    """
+
+    vehicle_id: str
+    mode: Mode
+    carrier: EnergyCarrier
+    energy_mj_per_tkm: float
+    rules: tuple[str, ...] = ()
+    refs: tuple[FactorRef, ...] = ()
