@@ -24,5 +24,5 @@ class DataError(GreenlaneError):
     """A shipped reference table is malformed (a bug in data/, not in user input)."""
 
 
-class FactorNotFound(GreenlaneError):
+class FactorNotFound(InputError):
     """An energy carrier, TOC or HOC key is unknown."""

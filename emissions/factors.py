@@ -46,7 +46,9 @@ class TOC:
 
     def factor_ref(self) -> FactorRef:
         """Provenance record of this TOC's WTW intensity."""
-        return FactorRef("toc", self.toc_id, self.wtw_g_per_tkm, "g CO2e/tkm", self.source, self.year)
+        return FactorRef(
+            "toc", self.toc_id, self.wtw_g_per_tkm, "g CO2e/tkm", self.source, self.year
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +221,9 @@ def load_factors(
     for row in _read(data_dir / "energy_carriers.csv"):
         sets = by_key.setdefault(row["key"], {})
         if row["factor_set"] in sets:
-            raise DataError(f"duplicate row {row['key']}/{row['factor_set']}", "energy_carriers.csv")
+            raise DataError(
+                f"duplicate row {row['key']}/{row['factor_set']}", "energy_carriers.csv"
+            )
         sets[row["factor_set"]] = row
     carriers: dict[str, EnergyCarrier] = {}
     for key, sets in sorted(by_key.items()):
@@ -236,9 +240,7 @@ def load_factors(
         if toc.energy_carrier and toc.energy_carrier not in carriers:
             raise DataError(f"TOC {toc.toc_id} names unknown carrier", "tocs.csv")
     name = "+".join(prefer) if prefer else "default"
-    return Factors(
-        name, gwp_basis, carriers, tocs, hocs, gwp, data_sha256(data_dir), tuple(prefer)
-    )
+    return Factors(name, gwp_basis, carriers, tocs, hocs, gwp, data_sha256(data_dir), tuple(prefer))
 
 
 def _tocs(data_dir: Path) -> Iterable[TOC]:
@@ -325,8 +327,9 @@ def energy_mj(carrier: EnergyCarrier, amount: float, unit: str, field_name: str 
         return kwh_to_mj(amount * KWH_PER_MWH)
     if unit in ("kg", "t", "l", "m3"):
         if carrier.lhv_mj_per_kg is None:
-            raise InputError(f"{carrier.key} has no heating value; give energy in kWh or MJ",
-                             field=field_name)
+            raise InputError(
+                f"{carrier.key} has no heating value; give energy in kWh or MJ", field=field_name
+            )
         mass_kg = amount * KG_PER_T if unit == "t" else amount
         if unit in ("l", "m3"):
             if carrier.density_kg_per_l is None:
@@ -348,8 +351,22 @@ def co2e_of_energy_kg(carrier: EnergyCarrier, energy_mj: float) -> tuple[float, 
 def carrier_refs(carrier: EnergyCarrier) -> tuple[FactorRef, ...]:
     """Provenance records of a carrier's WTT and TTW factors."""
     return (
-        FactorRef("wtt", carrier.key, carrier.wtt_g_per_mj, "g CO2e/MJ", carrier.source,
-                  carrier.year, carrier.factor_set),
-        FactorRef("ttw", carrier.key, carrier.ttw_g_per_mj, "g CO2e/MJ", carrier.source,
-                  carrier.year, carrier.factor_set),
+        FactorRef(
+            "wtt",
+            carrier.key,
+            carrier.wtt_g_per_mj,
+            "g CO2e/MJ",
+            carrier.source,
+            carrier.year,
+            carrier.factor_set,
+        ),
+        FactorRef(
+            "ttw",
+            carrier.key,
+            carrier.ttw_g_per_mj,
+            "g CO2e/MJ",
+            carrier.source,
+            carrier.year,
+            carrier.factor_set,
+        ),
     )

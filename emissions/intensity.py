@@ -1,0 +1,79 @@
+"""Intensity KPI and the target trajectory: a straight glide path from the baseline year.
+
+The KPI is g CO2e WTW per tonne-km on the **route-independent** distance (great-circle
+origin -> destination), so a detour can never improve it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from data import DATA_DIR
+from emissions.errors import DataError, InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A reduction target: ``reduction_share`` below the baseline by ``target_year``."""
+
+    baseline_year: int
+    baseline_intensity_g_per_tkm: float
+    target_year: int
+    reduction_share: float
+    source: str = ""
+
+    def intensity_g_per_tkm(self, year: int) -> float:
+        """Target intensity for ``year`` on the straight glide path [g CO2e/tkm].
+
+        Before the baseline year the baseline applies; after the target year the final value.
+        """
+        span = self.target_year - self.baseline_year
+        progress = min(max((year - self.baseline_year) / span, 0.0), 1.0)
+        return self.baseline_intensity_g_per_tkm * (1 - self.reduction_share * progress)
+
+    def trajectory(self) -> list[tuple[int, float]]:
+        """(year, target intensity) for every year from baseline to target."""
+        return [
+            (y, self.intensity_g_per_tkm(y))
+            for y in range(self.baseline_year, self.target_year + 1)
+        ]
+
+
+@cache
+def default_target(path: Path | None = None) -> Target:
+    """The company target from ``data/targets.csv`` (first row)."""
+    with open(path or DATA_DIR / "targets.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or not rows[0].get("source"):
+        raise DataError("targets.csv needs a row with a source", field="targets.csv")
+    row = rows[0]
+    try:
+        return make_target(
+            int(row["baseline_year"]),
+            float(row["baseline_intensity_g_per_tkm"]),
+            int(row["target_year"]),
+            float(row["reduction_share"]),
+            row["source"],
+        )
+    except (InputError, ValueError) as exc:
+        raise DataError(str(exc), field="targets.csv") from exc
+
+
+def make_target(
+    baseline_year: int,
+    baseline_intensity_g_per_tkm: float,
+    target_year: int,
+    reduction_share: float,
+    source: str = "request",
+) -> Target:
+    """A validated target; fields named in errors."""
+    if baseline_intensity_g_per_tkm <= 0:
+        raise InputError("must be positive", field="baseline_intensity_g_per_tkm")
+    if target_year <= baseline_year:
+        raise InputError("must be after the baseline year", field="target_year")
+    if not 0 < reduction_share < 1:
+        raise InputError("must lie in (0, 1)", field="reduction_share")
+    return Target(baseline_year, baseline_intensity_g_per_tkm, target_year, reduction_share, source)

@@ -1,0 +1,69 @@
+"""iLEAP ShipmentFootprint export (iLEAP technical specification, data model v1).
+
+Units fixed by the spec: mass [kg], distance [km], transport activity [tkm], CO2e [kg];
+every number a Decimal string without exponent.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from emissions.model import TCE, DistanceBasis, Footprint, Location
+from emissions.report._decimal import dec_str
+from emissions.units import t_to_kg
+
+_ILEAP_QUANTUM = Decimal("0.001")
+
+
+def _location(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None or not loc.name or not loc.country:
+        return None
+    out: dict[str, Any] = {
+        "city": loc.name,
+        "country": loc.country,
+        "lat": dec_str(loc.lat, Decimal("0.000001")),
+        "lng": dec_str(loc.lon, Decimal("0.000001")),
+    }
+    if loc.locode:
+        out["locode"] = loc.locode
+    if loc.iata:
+        out["iata"] = loc.iata
+    return out
+
+
+def _distance(tce: TCE) -> dict[str, str]:
+    basis = tce.distance_basis or DistanceBasis.ACTUAL
+    return {str(basis): dec_str(tce.distance_km, _ILEAP_QUANTUM)}
+
+
+def _tce(tce: TCE) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tceId": tce.tce_id,
+        "shipmentId": tce.shipment_id,
+        "mass": dec_str(t_to_kg(tce.mass_t), _ILEAP_QUANTUM),
+        "distance": _distance(tce),
+        "transportActivity": dec_str(tce.activity_tkm, _ILEAP_QUANTUM),
+        "co2eWTW": dec_str(tce.co2e_wtw_kg, _ILEAP_QUANTUM),
+        "co2eTTW": dec_str(tce.co2e_ttw_kg, _ILEAP_QUANTUM),
+    }
+    if tce.prev_tce_ids:
+        out["prevTceIds"] = list(tce.prev_tce_ids)
+    if tce.kind == "hub":
+        out["hocId"] = tce.hoc_id or f"{tce.tce_id}-hoc"
+    else:
+        out["tocId"] = tce.toc_id or f"{tce.tce_id}-toc"
+    for key, loc in (("origin", tce.origin), ("destination", tce.destination)):
+        rendered = _location(loc)
+        if rendered is not None:
+            out[key] = rendered
+    return out
+
+
+def to_ileap_shipment_footprint(fp: Footprint) -> dict[str, Any]:
+    """The footprint as an iLEAP ``ShipmentFootprint`` object."""
+    return {
+        "mass": dec_str(t_to_kg(fp.mass_t), _ILEAP_QUANTUM),
+        "shipmentId": fp.shipment_id,
+        "tces": [_tce(t) for t in fp.tces],
+    }

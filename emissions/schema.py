@@ -1,0 +1,191 @@
+"""The public chain JSON: pydantic models that validate a shipment's transport chain.
+
+The same models validate ``greenlane footprint FILE`` and ``POST /api/v1/footprints``.
+Unknown fields are rejected, so a unit typo (``distance_m``) names the field at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from emissions.errors import InputError
+from emissions.factors import ENERGY_UNITS
+from emissions.model import DataType, DistanceBasis, Mode
+
+EnergyUnit = Literal["MJ", "GJ", "kWh", "MWh", "kg", "t", "l", "m3"]
+assert set(EnergyUnit.__args__) == set(ENERGY_UNITS)  # type: ignore[attr-defined]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocationIn(_Strict):
+    """A place: coordinates [deg] and optional codes."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    name: str | None = None
+    locode: str | None = Field(default=None, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")
+    iata: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class TocIn(_Strict):
+    """A transport operation category: a default ``toc_id`` or a stated intensity [g CO2e/tkm]."""
+
+    toc_id: str | None = None
+    co2e_wtw_g_per_tkm: float | None = Field(default=None, ge=0)
+    co2e_ttw_g_per_tkm: float | None = None
+    distance_basis: DistanceBasis | None = None
+    load_factor: float | None = Field(default=None, gt=0, le=1)
+    empty_running_share: float | None = Field(default=None, ge=0, lt=1)
+    data_type: DataType | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TocIn:
+        if self.toc_id is None and (
+            self.co2e_wtw_g_per_tkm is None or self.co2e_ttw_g_per_tkm is None
+        ):
+            raise ValueError("give toc_id or both co2e_wtw_g_per_tkm and co2e_ttw_g_per_tkm")
+        if self.toc_id is not None and self.co2e_wtw_g_per_tkm is not None:
+            raise ValueError("give toc_id or a stated intensity, not both")
+        if (
+            self.co2e_ttw_g_per_tkm is not None
+            and self.co2e_wtw_g_per_tkm is not None
+            and self.co2e_ttw_g_per_tkm > self.co2e_wtw_g_per_tkm
+        ):
+            raise ValueError("co2e_ttw_g_per_tkm exceeds co2e_wtw_g_per_tkm")
+        return self
+
+
+class EnergyIn(_Strict):
+    """Energy used by the vehicle on the leg, allocated to the shipment by its tkm share.
+
+    ``blend`` maps other carriers to their **energy** share (e.g. ``{"saf_hefa_uco": 0.3}``);
+    the named ``carrier`` takes the rest.
+    """
+
+    carrier: str = Field(min_length=1)
+    amount: float = Field(gt=0)
+    unit: EnergyUnit
+    share_of_vehicle: float | None = Field(default=None, gt=0, le=1)
+    vehicle_activity_tkm: float | None = Field(default=None, gt=0)
+    blend: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_share(self) -> EnergyIn:
+        if self.share_of_vehicle is not None and self.vehicle_activity_tkm is not None:
+            raise ValueError("give share_of_vehicle or vehicle_activity_tkm, not both")
+        if self.blend is not None and (
+            any(not 0 <= s <= 1 for s in self.blend.values()) or sum(self.blend.values()) > 1
+        ):
+            raise ValueError("blend shares must lie in [0, 1] and sum to at most 1")
+        return self
+
+
+class LegIn(_Strict):
+    """A transport leg: distance (or coordinates) and exactly one of energy, toc or vehicle."""
+
+    mode: Mode
+    tce_id: str | None = None
+    distance_km: float | None = Field(default=None, gt=0)
+    distance_basis: DistanceBasis | None = None
+    origin: LocationIn | None = None
+    destination: LocationIn | None = None
+    sea_restrictions: list[str] | None = None
+    energy: list[EnergyIn] | None = Field(default=None, min_length=1)
+    toc: TocIn | None = None
+    vehicle: dict[str, Any] | None = None
+    departure_at: str | None = None
+    arrival_at: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> LegIn:
+        given = [k for k in ("energy", "toc", "vehicle") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of energy, toc or vehicle")
+        if self.distance_km is None and (self.origin is None or self.destination is None):
+            raise ValueError("give distance_km or both origin and destination")
+        return self
+
+
+class HocIn(_Strict):
+    """A hub operation category: a default ``hoc_id`` or stated intensities [kg CO2e/t]."""
+
+    hoc_id: str | None = None
+    co2e_wtw_kg_per_t: float | None = Field(default=None, ge=0)
+    co2e_ttw_kg_per_t: float | None = None
+    data_type: DataType | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HocIn:
+        if self.hoc_id is None and (
+            self.co2e_wtw_kg_per_t is None or self.co2e_ttw_kg_per_t is None
+        ):
+            raise ValueError("give hoc_id or both co2e_wtw_kg_per_t and co2e_ttw_kg_per_t")
+        if (
+            self.co2e_ttw_kg_per_t is not None
+            and self.co2e_wtw_kg_per_t is not None
+            and self.co2e_ttw_kg_per_t > self.co2e_wtw_kg_per_t
+        ):
+            raise ValueError("co2e_ttw_kg_per_t exceeds co2e_wtw_kg_per_t")
+        return self
+
+
+class HubIn(_Strict):
+    """A hub operation between legs; its activity is the tonnes leaving it."""
+
+    hub: str = Field(min_length=1)
+    hoc: HocIn
+    tce_id: str | None = None
+    location: LocationIn | None = None
+
+
+class ChainIn(_Strict):
+    """A shipment's transport chain document."""
+
+    shipment_id: str = Field(min_length=1, max_length=200)
+    mass_t: float = Field(gt=0)
+    volume_m3: float | None = Field(default=None, gt=0)
+    factor_sets: list[str] = Field(default_factory=list)
+    gwp_basis: Literal["AR6", "AR5", "FEEMS"] = "AR6"
+    legs: list[LegIn | HubIn] = Field(min_length=1)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("LegIn", "HubIn"):
+            continue
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    return "".join(parts)
+
+
+def parse_chain(doc: Mapping[str, Any]) -> ChainIn:
+    """Validate a chain document; raise InputError naming the first field at fault."""
+    if not isinstance(doc, Mapping):
+        raise InputError("the chain must be a JSON object", field="$")
+    legs = doc.get("legs")
+    if isinstance(legs, list):
+        parsed: list[LegIn | HubIn] = []
+        for i, item in enumerate(legs):
+            model = HubIn if isinstance(item, Mapping) and "hub" in item else LegIn
+            try:
+                parsed.append(model.model_validate(item))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                path = _field_path(("legs", i, *err["loc"]))
+                raise InputError(err["msg"], field=path) from None
+        doc = {**doc, "legs": parsed}
+    try:
+        return ChainIn.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(err["msg"], field=_field_path(tuple(err["loc"])) or "$") from None

@@ -1,0 +1,38 @@
+"""Vehicle, vessel and aircraft types, energy use by payload, range, refuelling and cost.
+
+``fleet`` knows vehicles and fuels and asks ``emissions`` what a MJ of a carrier emits.
+"""
+
+from fleet.catalog import energy_prices, fx_rates, vehicle_type, vehicle_types
+from fleet.cost import Cost, energy_price, leg_cost_cny, regional_carrier
+from fleet.energy import (
+    energy_mj_per_km,
+    energy_mj_per_tkm,
+    profile,
+    range_km,
+    refuel_h,
+    refuel_stops,
+    resolve_vehicle,
+)
+from fleet.model import EnergyPrice, FxRate, VehicleType
+
+__all__ = [
+    "Cost",
+    "EnergyPrice",
+    "FxRate",
+    "VehicleType",
+    "energy_mj_per_km",
+    "energy_mj_per_tkm",
+    "energy_price",
+    "energy_prices",
+    "fx_rates",
+    "leg_cost_cny",
+    "profile",
+    "range_km",
+    "refuel_h",
+    "refuel_stops",
+    "regional_carrier",
+    "resolve_vehicle",
+    "vehicle_type",
+    "vehicle_types",
+]

@@ -1,0 +1,268 @@
+"""Candidate paths: k good, mode-diverse ways to move each shipment, priced and timed.
+
+Paths come from k-shortest simple paths (Yen, via networkx) on three weightings — cost, WTW
+CO2e and time per tonne at a reference load — plus, for each main-haul mode, the best path
+restricted to road + that mode. Each lane path is then dressed with lane options (vehicle and
+carrier) three ways: cheapest, greenest and best at the request's carbon price.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice, pairwise
+
+import networkx as nx
+
+from emissions.distance import gcd_km
+from emissions.errors import InputError
+from emissions.factors import Factors, load_factors
+from emissions.model import Mode
+from emissions.units import S_PER_H
+from routing.model import Hub
+from routing.network import Network
+from routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
+from routing.shipments import Shipment
+
+EPOCH = datetime(2023, 1, 2, tzinfo=UTC)
+"""Anchor of every departure schedule (a Monday, 00:00 UTC): departures are at k x interval."""
+HOURS_PER_DAY = 24.0
+REFERENCE_MASS_T = 10.0
+"""Load at which lanes are weighted for path search [t] (GLEC default TEU mass)."""
+MAIN_MODES = (Mode.SEA, Mode.RAIL, Mode.AIR, Mode.INLAND_WATER)
+
+
+@dataclass(frozen=True, slots=True)
+class LegTiming:
+    """When a candidate's leg runs [h since EPOCH] and which departure slot it uses."""
+
+    depart_h: float
+    arrive_h: float
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One priced, timed way to move a shipment (a path + an option per lane)."""
+
+    shipment_id: str
+    index: int
+    options: tuple[LaneOption, ...]
+    timings: tuple[LegTiming, ...]
+    hubs: tuple[str, ...]
+    arrival_h: float
+    late_h: float
+    var_cost_cny: float
+    var_wtw_kg: float
+    var_ttw_kg: float
+    alone_cost_cny: float
+    alone_wtw_kg: float
+
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """Modes of the legs, in order."""
+        return tuple(o.lane.mode for o in self.options)
+
+    @property
+    def label(self) -> str:
+        """Short description, e.g. ``road > sea > road``."""
+        return " > ".join(str(m) for m in self.modes)
+
+
+def hours_since_epoch(when: datetime) -> float:
+    """Hours from EPOCH to ``when`` [h]."""
+    return (when - EPOCH).total_seconds() / S_PER_H
+
+
+def datetime_at(hours: float) -> datetime:
+    """The instant ``hours`` after EPOCH."""
+    from datetime import timedelta
+
+    return EPOCH + timedelta(hours=hours)
+
+
+def resolve_place(network: Network, ref: str, field: str) -> Hub:
+    """A hub by id, UN/LOCODE, IATA code, or the nearest hub to ``lat;lon``."""
+    ref = ref.strip()
+    if ref in network.hubs:
+        return network.hubs[ref]
+    upper = ref.upper()
+    for hub in network.hubs.values():
+        if upper in (hub.locode, hub.iata):
+            return hub
+    if ";" in ref or "," in ref:
+        parts = ref.replace(",", ";").split(";")
+        try:
+            lat, lon = float(parts[0]), float(parts[1])
+        except (ValueError, IndexError):
+            raise InputError(f"{ref!r} is not 'lat;lon'", field=field) from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise InputError(f"{ref!r} is out of range", field=field)
+        return min(network.hubs.values(), key=lambda h: gcd_km(lat, lon, h.lat, h.lon))
+    raise InputError(f"unknown place {ref!r} (hub id, UN/LOCODE, IATA or 'lat;lon')", field=field)
+
+
+class CandidateBuilder:
+    """Prices lanes once and enumerates candidates per shipment (cached per OD and modes)."""
+
+    def __init__(
+        self,
+        network: Network,
+        factors: Factors | None = None,
+        k_paths: int = 4,
+        carbon_price_cny_per_t: float = 0.0,
+    ) -> None:
+        self.network = network
+        self.factors = factors or load_factors()
+        self.k_paths = k_paths
+        self.carbon_price_cny_per_t = carbon_price_cny_per_t
+        self.hub_ops = hub_operations()
+        self._options: dict[str, list[LaneOption]] = {}
+        self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
+
+    def options(self, lane_id: str) -> list[LaneOption]:
+        """Priced options of a lane [cached]."""
+        if lane_id not in self._options:
+            lane = self.network.lane(lane_id)
+            self._options[lane_id] = price_lane(lane, self.network.hubs[lane.origin], self.factors)
+        return self._options[lane_id]
+
+    def hub_op(self, hub_id: str) -> HubOperation:
+        """The hub operation applying at ``hub_id`` (by its kind)."""
+        return self.hub_ops[str(self.network.hubs[hub_id].kind)]
+
+    def _score(self, option: LaneOption, weight: str) -> float:
+        m = REFERENCE_MASS_T
+        if weight == "cost":
+            return option.alone_cost_cny(m) / m
+        if weight == "co2e":
+            return option.alone_wtw_kg(m) / m
+        if weight == "time":
+            return option.transit_h + option.interval_h / 2
+        price = self.carbon_price_cny_per_t / 1000
+        return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
+
+    def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
+        g = nx.DiGraph()
+        for u, v, key, data in self.network.graph.edges(keys=True, data=True):
+            lane = data["lane"]
+            if lane.mode not in modes:
+                continue
+            w = min(self._score(o, weight) for o in self.options(key))
+            w += self.hub_op(v).dwell_h if weight == "time" else 0.0
+            if not g.has_edge(u, v) or g[u][v]["w"] > w:
+                g.add_edge(u, v, w=w, lane_id=key)
+        return g
+
+    def lane_paths(
+        self, origin: str, destination: str, modes: frozenset[Mode]
+    ) -> list[tuple[str, ...]]:
+        """Lane-id sequences from origin to destination [cached per OD and modes]."""
+        key = (origin, destination, modes)
+        if key in self._paths:
+            return self._paths[key]
+        found: dict[tuple[str, ...], None] = {}
+        searches: list[tuple[str, frozenset[Mode], int]] = [
+            (w, modes, self.k_paths) for w in ("cost", "co2e", "time", "price")
+        ]
+        for main in MAIN_MODES:
+            if main in modes:
+                sub = frozenset({Mode.ROAD, main}) & modes
+                searches += [("cost", sub, 1), ("co2e", sub, 1)]
+        for weight, allowed, k in searches:
+            g = self._graph(weight, allowed)
+            if origin not in g or destination not in g:
+                continue
+            try:
+                for nodes in islice(nx.shortest_simple_paths(g, origin, destination, "w"), k):
+                    found[tuple(g[a][b]["lane_id"] for a, b in pairwise(nodes))] = None
+            except nx.NetworkXNoPath:
+                continue
+        self._paths[key] = list(found)
+        return self._paths[key]
+
+    def _graph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
+        cache = self.__dict__.setdefault("_graphs", {})
+        if (weight, modes) not in cache:
+            cache[(weight, modes)] = self._digraph(weight, modes)
+        return cache[(weight, modes)]
+
+    def candidates(self, shipment: Shipment, origin: Hub, destination: Hub) -> list[Candidate]:
+        """Priced, timed candidates of one shipment (late ones included, flagged)."""
+        modes = shipment.allowed_modes or frozenset(Mode)
+        modes = modes | {Mode.ROAD}
+        out: list[Candidate] = []
+        seen: set[tuple[str, ...]] = set()
+        for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
+            for choice in ("cost", "co2e", "price"):
+                opts = tuple(
+                    min(
+                        self.options(lid), key=lambda o, c=choice: self._pick(o, c, shipment.mass_t)
+                    )
+                    for lid in path
+                )
+                keys = tuple(o.key for o in opts)
+                if keys in seen:
+                    continue
+                seen.add(keys)
+                out.append(self._candidate(shipment, len(out), opts))
+        return out
+
+    def _pick(self, option: LaneOption, choice: str, mass_t: float) -> tuple[float, str]:
+        cost, wtw = option.alone_cost_cny(mass_t), option.alone_wtw_kg(mass_t)
+        if choice == "cost":
+            return (cost, option.key)
+        if choice == "co2e":
+            return (wtw, option.key)
+        return (cost + self.carbon_price_cny_per_t / 1000 * wtw, option.key)
+
+    def _candidate(self, s: Shipment, index: int, opts: Sequence[LaneOption]) -> Candidate:
+        t = hours_since_epoch(s.ready_at)
+        timings = []
+        hubs = [opts[0].lane.origin, *(o.lane.destination for o in opts)]
+        for i, o in enumerate(opts):
+            if i > 0:
+                t += self.hub_op(o.lane.origin).dwell_h
+            if o.dedicated:
+                depart, slot = t, math.floor(t / HOURS_PER_DAY)
+            else:
+                slot = math.ceil(t / o.interval_h - 1e-9)
+                depart = slot * o.interval_h
+            t = depart + o.transit_h
+            timings.append(LegTiming(depart, t, slot))
+        due = hours_since_epoch(s.due_at)
+        m = s.mass_t
+        hub_cost = hub_wtw = hub_ttw = 0.0
+        for h in hubs:
+            op = self.hub_op(h)
+            hub_cost += op.handling_cost_cny_per_t * m
+            if op.hoc_id:
+                hoc = self.factors.hoc(op.hoc_id)
+                hub_wtw += hoc.wtw_kg_per_t * m
+                hub_ttw += hoc.ttw_kg_per_t * m
+        return Candidate(
+            shipment_id=s.shipment_id,
+            index=index,
+            options=tuple(opts),
+            timings=tuple(timings),
+            hubs=tuple(hubs),
+            arrival_h=t,
+            late_h=max(0.0, t - due),
+            var_cost_cny=sum(o.cost_cny_per_t for o in opts) * m + hub_cost,
+            var_wtw_kg=sum(o.wtw_kg_per_t for o in opts) * m + hub_wtw,
+            var_ttw_kg=sum(o.ttw_kg_per_t for o in opts) * m + hub_ttw,
+            alone_cost_cny=sum(o.alone_cost_cny(m) for o in opts) + hub_cost,
+            alone_wtw_kg=sum(o.alone_wtw_kg(m) for o in opts) + hub_wtw,
+        )
+
+
+def route_independent_tkm(shipment_mass_t: float, origin: Hub, destination: Hub) -> float:
+    """Activity on the great-circle distance origin -> destination [tkm] (KPI denominator)."""
+    return shipment_mass_t * gcd_km(origin.lat, origin.lon, destination.lat, destination.lon)
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Items in first-seen order without repeats."""
+    return list(dict.fromkeys(items))

@@ -1,0 +1,20 @@
+"""Stopping criteria and solver parameters (PyVRP style: explicit, with a seed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SolverParams:
+    """CP-SAT settings: wall-clock limit [s], seed, workers; ``deterministic_time`` [s] if set.
+
+    Tests use ``workers=1`` and a deterministic limit: only then is a solve reproducible
+    (google/or-tools#1145, #4195).
+    """
+
+    time_limit_s: float = 10.0
+    seed: int = 0
+    workers: int = 1
+    deterministic_time: float | None = None
+    relative_gap: float = 0.0

@@ -1,0 +1,1 @@
+"""greenlane web layer: the CLI now; the Flask application factory lands with the web app issue."""
