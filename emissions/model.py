@@ -114,6 +114,8 @@ class TCE:
     """One transport chain element: a leg (``kind='leg'``) or a hub operation (``kind='hub'``).
 
     Emissions are in kg CO2e; ``activity_tkm`` is zero for hubs (ISO 14083 §5.1).
+    ``geometry`` is the leg's path as ``(lon, lat)`` pairs for maps (optional);
+    ``departure_at``/``arrival_at`` are RFC 3339 strings when known.
     """
 
     tce_id: str
@@ -138,6 +140,9 @@ class TCE:
     factors: tuple[FactorRef, ...] = ()
     rules: tuple[str, ...] = ()
     prev_tce_ids: tuple[str, ...] = ()
+    geometry: tuple[tuple[float, float], ...] = ()
+    departure_at: str | None = None
+    arrival_at: str | None = None
 
     @property
     def co2e_wtw_kg(self) -> float:

@@ -1,27 +1,28 @@
-"""Routing: the multimodal network, candidate paths and the planner.
+"""Routing: the multimodal network, candidate paths, the planner and the trade-off curve."""
 
-Public names of the network layer are re-exported here; ``routing.network`` imports
-networkx, so it loads on first use of these names rather than on ``import routing``.
-"""
+from routing.model import Hub, HubKind, Lane
+from routing.network import Network, load_network
+from routing.pareto import pareto
+from routing.plan import Plan, ShipmentPlan, Unplanned, plan_to_dict
+from routing.planner import PlanOptions, plan
+from routing.shipments import Shipment, parse_shipments, read_book
+from routing.stop import SolverParams
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-from routing.model import Hub as Hub
-from routing.model import HubKind as HubKind
-from routing.model import Lane as Lane
-
-if TYPE_CHECKING:
-    from routing.network import Network as Network
-    from routing.network import load_network as load_network
-
-__all__ = ["Hub", "HubKind", "Lane", "Network", "load_network"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("Network", "load_network"):
-        from routing import network
-
-        return getattr(network, name)
-    raise AttributeError(f"module 'routing' has no attribute {name!r}")
+__all__ = [
+    "Hub",
+    "HubKind",
+    "Lane",
+    "Network",
+    "Plan",
+    "PlanOptions",
+    "Shipment",
+    "ShipmentPlan",
+    "SolverParams",
+    "Unplanned",
+    "load_network",
+    "pareto",
+    "parse_shipments",
+    "plan",
+    "plan_to_dict",
+    "read_book",
+]

@@ -8,7 +8,7 @@ hub TCE, and each shipment a footprint. The plan totals are sums of those footpr
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -238,6 +238,9 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             destination=dest.location(),
             toc_id=o.vehicle_id,
         )
+        tce = replace(tce, geometry=o.lane.geometry,
+                      departure_at=datetime_at(tm.depart_h).isoformat(),
+                      arrival_at=datetime_at(tm.arrive_h).isoformat())
         tces.append(tce)
         legs.append(
             PlannedLeg(
@@ -296,8 +299,6 @@ def _hub(problem, s, hub_id: str, hoc_id: str, n: int) -> TCE:
 
 
 def _chain(tces: list[TCE]) -> list[TCE]:
-    from dataclasses import replace
-
     return [replace(t, prev_tce_ids=(tces[i - 1].tce_id,) if i else ()) for i, t in enumerate(tces)]
 
 
