@@ -202,6 +202,7 @@ def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> Ener
         year=int(year) if year else 0,
         licence=row.get("licence", ""),
         note=row.get("note", ""),
+        origin=row.get("origin") or "fossil",
     )
 
 

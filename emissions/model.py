@@ -59,7 +59,8 @@ class Location:
 class EnergyCarrier:
     """An energy carrier with its WTT and TTW factors per MJ.
 
-    ``ttw_g_per_mj`` already includes methane slip where the carrier has one.
+    ``ttw_g_per_mj`` already includes methane slip where the carrier has one. ``origin`` is
+    ``fossil``, ``bio``, ``rfnbo``, ``grid`` or ``mixed``.
     """
 
     key: str
@@ -77,6 +78,7 @@ class EnergyCarrier:
     year: int
     licence: str
     note: str = ""
+    origin: str = "fossil"
 
     @property
     def wtw_g_per_mj(self) -> float:

@@ -20,7 +20,7 @@ from emissions.distance import gcd_km
 from emissions.errors import InputError
 from emissions.factors import Factors, load_factors
 from emissions.model import Mode
-from emissions.units import S_PER_H
+from emissions.units import KG_PER_T, S_PER_H
 from routing.model import Hub
 from routing.network import Network
 from routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
@@ -32,6 +32,9 @@ HOURS_PER_DAY = 24.0
 REFERENCE_MASS_T = 10.0
 """Load at which lanes are weighted for path search [t] (GLEC default TEU mass)."""
 MAIN_MODES = (Mode.SEA, Mode.RAIL, Mode.AIR, Mode.INLAND_WATER)
+CHOICES = ("cost", "co2e", "price", "cost_pooled", "co2e_pooled", "price_pooled")
+"""How a lane path is dressed with options: cheapest, greenest or best at the carbon price,
+each for the shipment travelling alone or pooled into full trucks (consolidation)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +116,13 @@ class CandidateBuilder:
         factors: Factors | None = None,
         k_paths: int = 4,
         carbon_price_cny_per_t: float = 0.0,
+        carriers: str = "all",
     ) -> None:
         self.network = network
         self.factors = factors or load_factors()
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
+        self.carriers = carriers
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -126,7 +131,9 @@ class CandidateBuilder:
         """Priced options of a lane [cached]."""
         if lane_id not in self._options:
             lane = self.network.lane(lane_id)
-            self._options[lane_id] = price_lane(lane, self.network.hubs[lane.origin], self.factors)
+            self._options[lane_id] = price_lane(
+                lane, self.network.hubs[lane.origin], self.factors, self.carriers
+            )
         return self._options[lane_id]
 
     def hub_op(self, hub_id: str) -> HubOperation:
@@ -141,7 +148,7 @@ class CandidateBuilder:
             return option.alone_wtw_kg(m) / m
         if weight == "time":
             return option.transit_h + option.interval_h / 2
-        price = self.carbon_price_cny_per_t / 1000
+        price = self.carbon_price_cny_per_t / KG_PER_T
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
 
     def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
@@ -196,7 +203,7 @@ class CandidateBuilder:
         out: list[Candidate] = []
         seen: set[tuple[str, ...]] = set()
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
-            for choice in ("cost", "co2e", "price"):
+            for choice in CHOICES:
                 opts = tuple(
                     min(
                         self.options(lid), key=lambda o, c=choice: self._pick(o, c, shipment.mass_t)
@@ -211,12 +218,15 @@ class CandidateBuilder:
         return out
 
     def _pick(self, option: LaneOption, choice: str, mass_t: float) -> tuple[float, str]:
-        cost, wtw = option.alone_cost_cny(mass_t), option.alone_wtw_kg(mass_t)
-        if choice == "cost":
-            return (cost, option.key)
-        if choice == "co2e":
-            return (wtw, option.key)
-        return (cost + self.carbon_price_cny_per_t / 1000 * wtw, option.key)
+        """Sort key of an option: alone (own trucks) or pooled (full trucks, per tonne)."""
+        if choice.endswith("pooled"):
+            full = option.vehicle_payload_t if option.dedicated else mass_t
+            cost, wtw = option.alone_cost_cny(full) / full, option.alone_wtw_kg(full) / full
+        else:
+            cost, wtw = option.alone_cost_cny(mass_t), option.alone_wtw_kg(mass_t)
+        price = self.carbon_price_cny_per_t / KG_PER_T
+        score = {"cost": cost, "co2e": wtw}.get(choice.split("_")[0], cost + price * wtw)
+        return (score, option.key)
 
     def _candidate(self, s: Shipment, index: int, opts: Sequence[LaneOption]) -> Candidate:
         t = hours_since_epoch(s.ready_at)

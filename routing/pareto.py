@@ -13,7 +13,7 @@ from dataclasses import replace
 from emissions.errors import InputError
 from routing.network import Network
 from routing.plan import Plan
-from routing.planner import PlanOptions, build_problem, solve_problem
+from routing.planner import PlanOptions, build_model, build_problem, solve_problem
 from routing.shipments import Shipment
 
 
@@ -34,13 +34,14 @@ def pareto(
         objective="cost",
     )
     problem = build_problem(shipments, network, base)
-    cheapest = solve_problem(problem, base)
-    greenest = solve_problem(problem, replace(base, objective="co2e"))
+    model = build_model(problem, base)
+    cheapest = solve_problem(problem, base, model)
+    greenest = solve_problem(problem, replace(base, objective="co2e"), model)
     plans = [cheapest, greenest]
     hi, lo = cheapest.co2e_wtw_kg, greenest.co2e_wtw_kg
     for i in range(1, points - 1):
         cap = hi - (hi - lo) * i / (points - 1)
-        plans.append(solve_problem(problem, replace(base, co2e_cap_kg=cap)))
+        plans.append(solve_problem(problem, replace(base, co2e_cap_kg=cap), model))
     return frontier(plans)
 
 

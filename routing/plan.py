@@ -311,6 +311,7 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "objective": options.objective,
         "co2e_cap_kg": options.co2e_cap_kg,
         "k_paths": options.k_paths,
+        "carriers": options.carriers,
         "factor_sets": list(options.factor_sets),
         "seed": options.solver.seed,
         "time_limit_s": options.solver.time_limit_s,

@@ -64,6 +64,7 @@ class PlanOptions:
     objective: Literal["cost", "co2e"] = "cost"
     co2e_cap_kg: float | None = None
     k_paths: int = 4
+    carriers: Literal["all", "fossil"] = "all"
     factor_sets: tuple[str, ...] = ()
     solver: SolverParams = field(default_factory=SolverParams)
 
@@ -79,6 +80,8 @@ class PlanOptions:
             raise InputError("must be >= 0", field="late_penalty_cny_per_t_day")
         if self.objective not in ("cost", "co2e"):
             raise InputError("must be 'cost' or 'co2e'", field="objective")
+        if self.carriers not in ("all", "fossil"):
+            raise InputError("must be 'all' or 'fossil'", field="carriers")
         if not 1 <= self.k_paths <= 20:
             raise InputError("must lie in 1..20", field="k_paths")
         if self.solver.time_limit_s <= 0:
@@ -103,7 +106,8 @@ def build_problem(shipments: Sequence[Shipment], network: Network, options: Plan
     """Resolve places, enumerate and price candidates, drop what cannot be served."""
     options.validate()
     factors = load_factors(options.factor_sets)
-    builder = CandidateBuilder(network, factors, options.k_paths, options.carbon_price_cny_per_t)
+    builder = CandidateBuilder(network, factors, options.k_paths, options.carbon_price_cny_per_t,
+                               options.carriers)
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}
     unplanned: dict[str, Unplanned] = {}
@@ -164,12 +168,13 @@ class _Cp:
     co2e_g: cp_model.LinearExpr
     co2e_var: cp_model.IntVar
     penalty_fen: cp_model.LinearExpr
+    penalty_g: cp_model.LinearExpr
     late_fen: cp_model.LinearExpr
     served_tkm: cp_model.LinearExpr
     build_s: float
 
 
-def _build_cp(problem: Problem, options: PlanOptions) -> _Cp:
+def build_model(problem: Problem, options: PlanOptions) -> _Cp:
     """The CP-SAT model: assignment, capacities, trucks, cost and CO2e expressions."""
     t0 = time.perf_counter()
     m = cp_model.CpModel()
@@ -178,6 +183,7 @@ def _build_cp(problem: Problem, options: PlanOptions) -> _Cp:
     cost_terms: list[tuple[cp_model.IntVar, int]] = []
     co2_terms: list[tuple[cp_model.IntVar, int]] = []
     pen_terms: list[tuple[cp_model.IntVar, int]] = []
+    pen_g_terms: list[tuple[cp_model.IntVar, int]] = []
     late_terms: list[tuple[cp_model.IntVar, int]] = []
     cap_load: dict[tuple[str, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
     cap_limit: dict[tuple[str, int], int] = {}
@@ -194,6 +200,8 @@ def _build_cp(problem: Problem, options: PlanOptions) -> _Cp:
         unserved[sid] = u
         worst = max(c.alone_cost_cny for c in cands)
         pen_terms.append((u, round(UNSERVED_FACTOR * max(worst, 1.0) * FEN_PER_CNY)))
+        dirtiest = max(c.alone_wtw_kg for c in cands)
+        pen_g_terms.append((u, round(UNSERVED_FACTOR * max(dirtiest, 1.0) * G_PER_KG)))
         xs = []
         for c in cands:
             v = m.new_bool_var(f"x[{sid},{c.index}]")
@@ -236,14 +244,15 @@ def _build_cp(problem: Problem, options: PlanOptions) -> _Cp:
     co2_var = m.new_int_var(-ub_co2, ub_co2, "co2e_g")
     m.add(co2_var == co2)
     pen = cp_model.LinearExpr.weighted_sum([v for v, _ in pen_terms], [w for _, w in pen_terms])
+    pen_g = cp_model.LinearExpr.weighted_sum([v for v, _ in pen_g_terms],
+                                             [w for _, w in pen_g_terms])
     late = cp_model.LinearExpr.weighted_sum([v for v, _ in late_terms], [w for _, w in late_terms])
     served = cp_model.LinearExpr.weighted_sum(
         [unserved[sid] for sid in sorted(unserved)],
         [-round(problem.tkm_gcd[sid]) for sid in sorted(unserved)],
     ) + sum(round(problem.tkm_gcd[sid]) for sid in unserved)
-    return _Cp(
-        m, x, unserved, trucks, cost, co2, co2_var, pen, late, served, time.perf_counter() - t0
-    )
+    return _Cp(m, x, unserved, trucks, cost, co2, co2_var, pen, pen_g, late, served,
+               time.perf_counter() - t0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +283,7 @@ def _solve(
     solver.parameters.num_workers = params.workers
     solver.parameters.random_seed = params.seed
     solver.parameters.relative_gap_limit = params.relative_gap
+    solver.parameters.linearization_level = 2
     if params.deterministic_time is not None:
         solver.parameters.max_deterministic_time = params.deterministic_time
     t0 = time.perf_counter()
@@ -326,75 +336,73 @@ def plan(
     return solve_problem(problem, options)
 
 
-def solve_problem(problem: Problem, options: PlanOptions) -> Plan:
-    """Solve a built problem under ``options`` (reused by the Pareto sweep)."""
+def solve_problem(problem: Problem, options: PlanOptions, cp: _Cp | None = None) -> Plan:
+    """Solve a built problem under ``options``; ``cp`` reuses a built model (Pareto sweep)."""
     t0 = time.perf_counter()
     if not problem.candidates:
         return build_plan(problem, {}, {}, _facts(options, "NO_CANDIDATES", None, t0, 0.0), options)
-    cp = _build_cp(problem, options)
-    price_g = options.carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY
-    base = cp.cost_fen + cp.penalty_fen + cp.late_fen
-    priced = base + cp_model.LinearExpr.weighted_sum([cp.co2e_var], [price_g]) if price_g else base
+    cp = cp or build_model(problem, options)
+    domain = cp.model.proto.variables[cp.co2e_var.index].domain
+    full_upper = domain[1]
+    if options.co2e_cap_kg is not None:
+        domain[1] = min(full_upper, round(options.co2e_cap_kg * G_PER_KG))
+    try:
+        return _solve_modes(problem, options, cp, t0)
+    finally:
+        domain[1] = full_upper
+
+
+def _solve_modes(problem: Problem, options: PlanOptions, cp: _Cp, t0: float) -> Plan:
+    price_fen_per_g = options.carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY
+    priced = cp.cost_fen + cp.penalty_fen + cp.late_fen
+    if price_fen_per_g:
+        priced = priced + cp_model.LinearExpr.weighted_sum([cp.co2e_var], [price_fen_per_g])
     params = options.solver
     hint = _greedy_hint(problem, options)
-    if options.co2e_cap_kg is not None:
-        cp.model.proto.variables[cp.co2e_var.index].domain[1] = round(
-            options.co2e_cap_kg * G_PER_KG
-        )
     target = _target_intensity(options)
-    extra: dict[str, object] = {}
-    if options.objective == "co2e" or target is not None:
+    if options.objective == "co2e":
         green = _green(cp, params, hint)
-        if options.objective == "co2e":
-            return build_plan(
-                problem,
-                green.choice,
-                green.trucks,
-                _facts(options, green.status, green, t0, cp.build_s),
-                options,
-            )
-        assert target is not None
-        tgt, cap_g_per_tkm = target
-        served_tkm = sum(problem.tkm_gcd[sid] for sid in green.choice)
-        best_intensity = intensity_g_per_tkm(green.co2e_kg, served_tkm)
-        extra.update(
-            target_year=options.target_year,
-            target_intensity_g_per_tkm=cap_g_per_tkm,
-            baseline_intensity_g_per_tkm=tgt.baseline_intensity_g_per_tkm,
-            greenest_intensity_g_per_tkm=best_intensity,
-        )
-        if best_intensity > cap_g_per_tkm * (1 + 1e-9):
-            facts = _facts(options, "TARGET_INFEASIBLE", green, t0, cp.build_s)
-            facts["message"] = (
-                f"the greenest feasible plan reaches {best_intensity:.2f} g/tkm, "
-                f"above the {options.target_year} target {cap_g_per_tkm:.2f} g/tkm"
-            )
-            return build_plan(
-                problem,
-                green.choice,
-                green.trucks,
-                {**facts, **extra},
-                options,
-                status="target_infeasible",
-            )
-        tight = _cap_switch(cp, cap_g_per_tkm)
-        relaxed = _cap_switch(cp, cap_g_per_tkm * (1 + SHADOW_RELAXATION))
-        _fix(cp, tight, 1)
-        solved = _solve(cp, params, priced, green.choice)
-        _fix(cp, tight, 0)
-        _fix(cp, relaxed, 1)
-        looser = _solve(cp, params, priced, solved.choice)
-        _fix(cp, relaxed, 0)
-        extra["shadow_price_cny_per_t"] = _shadow_price(solved, looser)
-    else:
+        return build_plan(problem, green.choice, green.trucks,
+                          _facts(options, green.status, green, t0, cp.build_s), options)
+    if target is None:
         solved = _solve(cp, params, priced, hint)
+        facts = _facts(options, solved.status, solved, t0, cp.build_s)
+        return build_plan(problem, solved.choice, solved.trucks, facts, options)
+    tgt, cap_g_per_tkm = target
+    green = _green(cp, params, hint)
+    served_tkm = sum(problem.tkm_gcd[sid] for sid in green.choice)
+    best_intensity = intensity_g_per_tkm(green.co2e_kg, served_tkm)
+    extra: dict[str, object] = {
+        "target_year": options.target_year,
+        "target_intensity_g_per_tkm": cap_g_per_tkm,
+        "baseline_year": tgt.baseline_year,
+        "baseline_intensity_g_per_tkm": tgt.baseline_intensity_g_per_tkm,
+        "greenest_intensity_g_per_tkm": best_intensity,
+    }
+    if best_intensity > cap_g_per_tkm * (1 + 1e-9):
+        facts = _facts(options, "TARGET_INFEASIBLE", green, t0, cp.build_s)
+        facts["message"] = (
+            f"the greenest feasible plan reaches {best_intensity:.2f} g/tkm, "
+            f"above the {options.target_year} target {cap_g_per_tkm:.2f} g/tkm"
+        )
+        return build_plan(problem, green.choice, green.trucks, {**facts, **extra}, options,
+                          status="target_infeasible")
+    tight = _cap_switch(cp, cap_g_per_tkm)
+    relaxed = _cap_switch(cp, cap_g_per_tkm * (1 + SHADOW_RELAXATION))
+    _fix(cp, tight, 1)
+    solved = _solve(cp, params, priced, green.choice)
+    _fix(cp, tight, 0)
+    _fix(cp, relaxed, 1)
+    looser = _solve(cp, params, priced, solved.choice)
+    _fix(cp, relaxed, 0)
+    extra["shadow_price_cny_per_t"] = _shadow_price(solved, looser)
     facts = _facts(options, solved.status, solved, t0, cp.build_s)
     return build_plan(problem, solved.choice, solved.trucks, {**facts, **extra}, options)
 
 
 def _green(cp: _Cp, params: SolverParams, hint: dict[str, int]) -> _Solved:
     """Lexicographic: minimum penalty + CO2e, then minimum cost at that CO2e."""
-    first = _solve(cp, params, cp.penalty_fen * 1000 + cp.co2e_var, hint)
+    first = _solve(cp, params, cp.penalty_g + cp.co2e_var, hint)
     if not first.choice:
         return first
     domain = cp.model.proto.variables[cp.co2e_var.index].domain

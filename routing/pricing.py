@@ -27,6 +27,8 @@ from fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
 from fleet.cost import EU_MEMBERS
 from routing.model import Hub, Lane
 
+FOSSIL = frozenset({"fossil", "grid", "mixed"})
+"""Carrier origins of the 2023 business-as-usual fleet (``carriers='fossil'``)."""
 DEDICATED_MODES = frozenset({Mode.ROAD})
 """Modes planned as whole vehicles (consolidation); the others are scheduled services."""
 HOURS_PER_WEEK = 168.0
@@ -158,8 +160,8 @@ def price_lane(
     for vid in lane.vehicle_types:
         vehicle = vehicle_type(vid, "vehicle_types")
         offers = _offers(vehicle.energy_carriers, origin)
-        if carriers == "default":
-            offers = [o for o in offers if o[0] == vehicle.default_carrier] or offers[:1]
+        if carriers == "fossil":
+            offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
                 options.append(_price(lane, origin, vehicle.type_id, key, saf, actual_km, rules, f))

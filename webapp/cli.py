@@ -65,10 +65,12 @@ def footprint(chain_file: Path, fmt: str) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
-def _register_optional() -> None:
+def _register() -> None:
     from webapp.cli_network import network
+    from webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
 
-    main.add_command(network)
+    for command in (network, plan_cmd, pareto_cmd, baseline_cmd):
+        main.add_command(command)
 
 
-_register_optional()
+_register()

@@ -1,0 +1,135 @@
+"""``greenlane plan``, ``greenlane pareto`` and ``greenlane baseline`` on a shipment book."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from emissions.errors import GreenlaneError
+
+BOOK = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _options(carbon_price: float, target_year: int | None, time_limit: float, seed: int,
+             workers: int, due_dates: str, objective: str, carriers: str = "all"):  # noqa: ANN202
+    from routing import PlanOptions, SolverParams
+
+    return PlanOptions(
+        carbon_price_cny_per_t=carbon_price, target_year=target_year, due_dates=due_dates,
+        objective=objective, carriers=carriers,
+        solver=SolverParams(time_limit_s=time_limit, seed=seed, workers=workers),
+    )
+
+
+def _common(f):  # noqa: ANN001, ANN202
+    for opt in reversed([
+        click.option("--carbon-price", type=float, default=0.0, show_default=True,
+                     help="Carbon price [CNY per t CO2e WTW]."),
+        click.option("--target-year", type=int, default=None,
+                     help="Cap the plan's intensity at the target trajectory of this year."),
+        click.option("--time-limit", type=float, default=10.0, show_default=True,
+                     help="Solver wall-clock limit per solve [s]."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--workers", type=int, default=1, show_default=True,
+                     help="CP-SAT workers (1 = deterministic)."),
+        click.option("--due-dates", type=click.Choice(["hard", "soft"]), default="hard",
+                     show_default=True),
+        click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Write the full JSON here (default: print a summary)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _fail(exc: GreenlaneError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _summary_line(p) -> str:  # noqa: ANN001
+    return (f"{p.status:<18} cost {p.cost_cny:>14,.2f} CNY  CO2e {p.co2e_wtw_kg:>12,.1f} kg WTW  "
+            f"intensity {p.intensity_g_per_tkm:8.2f} g/tkm  on time {p.on_time_share:.0%}  "
+            f"planned {len(p.shipments)}  unplanned {len(p.unplanned)}")
+
+
+@click.command("plan")
+@click.argument("book", type=BOOK)
+@_common
+@click.option("--objective", type=click.Choice(["cost", "co2e"]), default="cost",
+              show_default=True, help="cost (+ carbon price) or least CO2e.")
+def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
+             seed: int, workers: int, due_dates: str, output: Path | None, objective: str) -> None:
+    """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
+    from routing import load_network, plan, plan_to_dict, read_book
+
+    try:
+        shipments = read_book(book)
+        options = _options(carbon_price, target_year, time_limit, seed, workers, due_dates,
+                           objective)
+        result = plan(shipments, load_network(), options)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(_summary_line(result))
+    for s in result.shipments:
+        click.echo(f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
+                   f"{s.footprint.totals.co2e_wtw_kg:>10,.1f} kg  arrives "
+                   f"{s.arrival_at:%Y-%m-%d}{'' if s.on_time else ' LATE'}")
+    for u in result.unplanned:
+        click.echo(f"  {u.shipment_id:<20} UNPLANNED: {'; '.join(u.reasons)}")
+    if "message" in result.facts:
+        click.echo(f"note: {result.facts['message']}")
+    if "shadow_price_cny_per_t" in result.facts:
+        click.echo(f"target {result.facts['target_intensity_g_per_tkm']:.2f} g/tkm; "
+                   f"shadow price {result.facts['shadow_price_cny_per_t']:,.0f} CNY/t CO2e")
+    if output:
+        output.write_text(json.dumps(plan_to_dict(result), indent=2, ensure_ascii=False),
+                          encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@click.command("pareto")
+@click.argument("book", type=BOOK)
+@_common
+@click.option("--points", type=int, default=8, show_default=True)
+def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
+               seed: int, workers: int, due_dates: str, output: Path | None,
+               points: int) -> None:
+    """The cost-vs-CO2e trade-off curve of a book (epsilon-constraint sweep)."""
+    from routing import load_network, pareto, plan_to_dict, read_book
+
+    try:
+        options = _options(carbon_price, target_year, time_limit, seed, workers, due_dates,
+                           "cost")
+        plans = pareto(read_book(book), load_network(), options, points=points)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{'point':>5} {'cost CNY':>16} {'CO2e kg WTW':>14} {'g/tkm':>9}")
+    for i, p in enumerate(plans):
+        click.echo(f"{i:>5} {p.cost_cny:>16,.2f} {p.co2e_wtw_kg:>14,.1f} "
+                   f"{p.intensity_g_per_tkm:>9.2f}")
+    if output:
+        doc = [plan_to_dict(p, include_footprints=False) for p in plans]
+        output.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@click.command("baseline")
+@click.argument("book", type=BOOK)
+@click.option("--time-limit", type=float, default=10.0, show_default=True)
+def baseline_cmd(book: Path, time_limit: float) -> None:
+    """Model a 2023 baseline: the book at least cost on the fossil (2023) fleet [g/tkm]."""
+    from routing import load_network, plan, read_book
+
+    try:
+        options = _options(0.0, None, time_limit, 0, 1, "hard", "cost", carriers="fossil")
+        result = plan(read_book(book), load_network(), options)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(_summary_line(result))
+    click.echo(f"baseline intensity {result.intensity_g_per_tkm:.2f} g CO2e WTW per tkm (GCD)")
