@@ -91,14 +91,17 @@ def _loc_path(prefix: str, loc: Sequence[int | str]) -> str:
 
 
 def parse_shipments(
-    items: Sequence[Mapping[str, Any]], prefix: str = "shipments"
+    items: Sequence[Mapping[str, Any]], prefix: str = "shipments", start: int = 0
 ) -> list[Shipment]:
-    """Validate a list of shipment objects; errors name ``shipments[i].field``."""
+    """Validate a list of shipment objects; errors name ``shipments[i].field``.
+
+    ``start`` numbers the items (CSV books use ``line[2]`` for the first data line).
+    """
     if not isinstance(items, Sequence) or isinstance(items, str | bytes) or not items:
         raise InputError("a non-empty list of shipments is needed", field=prefix)
     out: list[Shipment] = []
     seen: set[str] = set()
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, start=start):
         try:
             shipment = ShipmentIn.model_validate(item).to_shipment()
         except ValidationError as exc:
@@ -140,7 +143,7 @@ def read_book(path: Path) -> list[Shipment]:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", field=str(path)) from None
     if path.suffix.lower() == ".csv":
-        return parse_shipments(_csv_rows(text), prefix="rows")
+        return parse_shipments(_csv_rows(text), prefix="line", start=2)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

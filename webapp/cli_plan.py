@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from emissions.errors import GreenlaneError
 
+if TYPE_CHECKING:
+    from routing import Plan, PlanOptions
+
 BOOK = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _options(carbon_price: float, target_year: int | None, time_limit: float, seed: int,
-             workers: int, due_dates: str, objective: str, carriers: str = "all"):  # noqa: ANN202
+             workers: int, due_dates: str, objective: str, carriers: str = "all") -> PlanOptions:
     from routing import PlanOptions, SolverParams
 
     return PlanOptions(
-        carbon_price_cny_per_t=carbon_price, target_year=target_year, due_dates=due_dates,
-        objective=objective, carriers=carriers,
+        carbon_price_cny_per_t=carbon_price, target_year=target_year,
+        due_dates=due_dates,  # type: ignore[arg-type]
+        objective=objective,  # type: ignore[arg-type]
+        carriers=carriers,  # type: ignore[arg-type]
         solver=SolverParams(time_limit_s=time_limit, seed=seed, workers=workers),
     )
 
 
-def _common(f):  # noqa: ANN001, ANN202
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed([
         click.option("--carbon-price", type=float, default=0.0, show_default=True,
                      help="Carbon price [CNY per t CO2e WTW]."),
@@ -49,7 +56,7 @@ def _fail(exc: GreenlaneError) -> None:
     sys.exit(2)
 
 
-def _summary_line(p) -> str:  # noqa: ANN001
+def _summary_line(p: Plan) -> str:
     return (f"{p.status:<18} cost {p.cost_cny:>14,.2f} CNY  CO2e {p.co2e_wtw_kg:>12,.1f} kg WTW  "
             f"intensity {p.intensity_g_per_tkm:8.2f} g/tkm  on time {p.on_time_share:.0%}  "
             f"planned {len(p.shipments)}  unplanned {len(p.unplanned)}")

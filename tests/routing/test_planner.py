@@ -1,0 +1,185 @@
+"""The multimodal planner: hand-checkable optimum, monotonicity, target mode, capacities."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from emissions.chain import totals
+from emissions.model import DistanceBasis, Mode
+from routing import PlanOptions, SolverParams, load_network, pareto, plan, read_book
+from routing.candidates import hours_since_epoch
+from routing.model import Hub, HubKind, Lane
+from routing.network import Network
+from routing.planner import build_problem
+from routing.shipments import Shipment
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = datetime(2026, 12, 1, tzinfo=UTC)
+FAST = SolverParams(time_limit_s=20, seed=0, workers=1)
+
+
+def _lane(lane_id, o, d, mode, vehicle, km, per_week, cap_t, transit_h):
+    return Lane(
+        lane_id=lane_id, origin=o, destination=d, mode=mode, vehicle_types=(vehicle,),
+        distance_km=km, distance_basis=DistanceBasis.SFD, distance_rules=(),
+        distance_source="test", departures_per_week=per_week, capacity_t_per_departure=cap_t,
+        transit_h=transit_h, transit_rule="test", geometry=(), geometry_kind="test",
+        source="test instance",
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Network:
+    """Two seaports 10 000 km apart: a weekly ship with 20 t free, or a daily flight."""
+    hubs = {
+        "P": Hub("P", "Port P", HubKind.SEAPORT, 31.2, 121.5, "CN", "CN-East",
+                 (Mode.SEA, Mode.AIR), "test"),
+        "Q": Hub("Q", "Port Q", HubKind.SEAPORT, 39.4, -0.3, "ES", "ES",
+                 (Mode.SEA, Mode.AIR), "test"),
+    }
+    lanes = (
+        _lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 20, 600),
+        _lane("AIR-PQ", "P", "Q", Mode.AIR, "aircraft_freighter_b777f", 10000, 7, 100, 14),
+    )
+    g = nx.MultiDiGraph()
+    for h in hubs.values():
+        g.add_node(h.hub_id, hub=h)
+    for lane in lanes:
+        g.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane)
+    return Network(hubs=hubs, lanes=lanes, graph=g, data_sha256="test")
+
+
+@pytest.fixture(scope="module")
+def network() -> Network:
+    """The shipped network."""
+    return load_network()
+
+
+@pytest.fixture(scope="module")
+def demo_book() -> list[Shipment]:
+    """The demo book of data/examples/shipments.csv."""
+    return read_book(ROOT / "data" / "examples" / "shipments.csv")
+
+
+def _ship(sid, mass, days, origin="P", dest="Q", **kw) -> Shipment:
+    return Shipment(sid, origin, dest, mass, READY, READY + timedelta(days=days), **kw)
+
+
+def test_small_instance_optimum_known_by_hand(tiny):
+    # both shipments are ready for the same weekly sailing, which has 20 t free: 15 t + 10 t
+    # cannot both sail. Per-tonne prices are linear, so the heavier one saves more by sailing.
+    book = [_ship("S15", 15, 40), _ship("S10", 10, 40)]
+    problem = build_problem(book, tiny, PlanOptions(solver=FAST))
+    cands = problem.candidates
+    sea = {sid: next(c for c in cs if c.label == "sea") for sid, cs in cands.items()}
+    air = {sid: next(c for c in cs if c.label == "air") for sid, cs in cands.items()}
+    assert sea["S15"].timings[0].slot == sea["S10"].timings[0].slot  # same departure
+    result = plan(book, tiny, PlanOptions(solver=FAST))
+    chosen = result.choice()
+    assert chosen == {"S15": "sea", "S10": "air"}
+    # brute force over all combinations that respect the 20 t capacity
+    best = min(
+        (sea[a].var_cost_cny + air[b].var_cost_cny, a)
+        for a, b in itertools.permutations(["S15", "S10"])
+    )
+    assert best[1] == "S15"
+    assert result.cost_cny == pytest.approx(best[0], rel=1e-6)
+    assert result.unplanned == ()
+
+
+def test_capacity_never_exceeded(tiny):
+    book = [_ship(f"S{i}", 6, 40) for i in range(6)]  # 36 t for a 20 t departure
+    result = plan(book, tiny, PlanOptions(solver=FAST))
+    load: dict[tuple[str, int], float] = defaultdict(float)
+    for s in result.shipments:
+        for leg in s.legs:
+            if leg.mode == "sea":
+                load[(leg.lane_id, leg.departure_at)] += s.mass_t
+    assert load and max(load.values()) <= 20 + 1e-9
+    assert sum(1 for s in result.shipments if s.label == "sea") == 3  # 3 x 6 t fit
+
+
+def test_due_date_short_flies_long_sails(network):
+    book = [
+        Shipment("D5", "F-NANJING", "C-MADRID", 2, READY, READY + timedelta(days=5)),
+        Shipment("D45", "F-NANJING", "C-MADRID", 10, READY, READY + timedelta(days=45)),
+    ]
+    result = plan(book, network, PlanOptions(solver=FAST))
+    modes = {s.shipment_id: {leg.mode for leg in s.legs} for s in result.shipments}
+    assert "air" in modes["D5"]
+    assert "air" not in modes["D45"]
+    assert all(s.on_time for s in result.shipments)
+
+
+def test_raising_the_carbon_price_never_raises_co2e(network, demo_book):
+    co2e = [
+        plan(demo_book, network, PlanOptions(carbon_price_cny_per_t=p, solver=FAST)).co2e_wtw_kg
+        for p in (0, 200, 1000, 5000, 20000)
+    ]
+    assert all(b <= a + 1e-6 for a, b in itertools.pairwise(co2e))
+    assert co2e[-1] < co2e[0]
+
+
+def test_target_mode_meets_the_cap(network, demo_book):
+    result = plan(demo_book, network, PlanOptions(target_year=2030, solver=FAST))
+    cap = result.facts["target_intensity_g_per_tkm"]
+    assert cap == pytest.approx(33.35 * 0.8)  # data/targets.csv: baseline x (1 - 20 %)
+    assert result.intensity_g_per_tkm <= cap * (1 + 1e-6)
+    assert result.intensity_g_per_tkm >= cap * 0.97  # the cap binds: no needless spending
+    cheapest = plan(demo_book, network, PlanOptions(solver=FAST))
+    assert cheapest.intensity_g_per_tkm > cap
+    assert result.facts["shadow_price_cny_per_t"] > 0
+
+
+def test_target_mode_reports_infeasibility(network):
+    book = [Shipment("AIR", "F-NANJING", "C-MADRID", 5, READY, READY + timedelta(days=4))]
+    result = plan(book, network, PlanOptions(target_year=2030, solver=FAST))
+    assert result.status == "target_infeasible"
+    assert "above the 2030 target" in result.facts["message"]
+
+
+def test_unplanned_shipments_say_why(network):
+    book = [
+        Shipment("BARGE", "F-NANJING", "C-MADRID", 5, READY, READY + timedelta(days=60),
+                 allowed_modes=frozenset({Mode.INLAND_WATER})),
+        Shipment("TOO-SOON", "F-NANJING", "C-MADRID", 5, READY, READY + timedelta(hours=20)),
+    ]
+    result = plan(book, network, PlanOptions(solver=FAST))
+    reasons = {u.shipment_id: " ".join(u.reasons) for u in result.unplanned}
+    assert "no path" in reasons["BARGE"]
+    assert "due date" in reasons["TOO-SOON"]
+
+
+def test_plan_numbers_are_the_footprints(network, demo_book):
+    result = plan(demo_book, network, PlanOptions(solver=FAST))
+    for s in result.shipments:
+        again = totals(s.footprint.tces)
+        assert again.co2e_wtw_kg == pytest.approx(s.footprint.totals.co2e_wtw_kg)
+        assert sum(leg.tce.co2e_wtw_kg for leg in s.legs) <= s.footprint.totals.co2e_wtw_kg
+        assert hours_since_epoch(s.arrival_at) >= hours_since_epoch(s.legs[0].departure_at)
+    assert result.co2e_wtw_kg == pytest.approx(
+        sum(t.co2e_wtw_kg for s in result.shipments for t in s.footprint.tces))
+
+
+def test_deterministic(network, demo_book):
+    a = plan(demo_book, network, PlanOptions(carbon_price_cny_per_t=500, solver=FAST))
+    b = plan(demo_book, network, PlanOptions(carbon_price_cny_per_t=500, solver=FAST))
+    assert a.choice() == b.choice()
+    assert a.cost_cny == b.cost_cny
+
+
+def test_pareto_frontier(network, demo_book):
+    plans = pareto(demo_book, network, PlanOptions(solver=FAST), points=8)
+    assert len(plans) >= 6
+    costs = [p.cost_cny for p in plans]
+    co2e = [p.co2e_wtw_kg for p in plans]
+    assert costs == sorted(costs)
+    assert all(b < a for a, b in itertools.pairwise(co2e))
+    cheapest = plan(demo_book, network, PlanOptions(solver=FAST))
+    assert plans[0].cost_cny == pytest.approx(cheapest.cost_cny, rel=1e-6)

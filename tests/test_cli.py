@@ -1,0 +1,63 @@
+"""The ``greenlane`` command: real runs on the demo data, clean errors on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from webapp.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAIN = ROOT / "data" / "examples" / "nanjing_madrid_rail.json"
+BOOK = ROOT / "data" / "examples" / "shipments.csv"
+
+
+def test_footprint_json_and_ileap():
+    out = CliRunner().invoke(main, ["footprint", str(CHAIN)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["totals"]["co2e_wtw_kg"] == 211.52
+    ileap = json.loads(CliRunner().invoke(main, ["footprint", str(CHAIN), "--format",
+                                                 "ileap"]).output)
+    assert ileap["shipmentId"] == "NKG-MAD-0001"
+
+
+def test_footprint_bad_input_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"shipment_id": "x", "mass_t": -3, "legs": []}))
+    out = CliRunner().invoke(main, ["footprint", str(bad)])
+    assert out.exit_code == 2
+    assert "mass_t" in out.output and "Traceback" not in out.output
+    bad.write_text("{not json")
+    out = CliRunner().invoke(main, ["footprint", str(bad)])
+    assert out.exit_code == 2 and "invalid JSON" in out.output
+
+
+def test_plan_writes_json(tmp_path):
+    target = tmp_path / "plan.json"
+    out = CliRunner().invoke(main, ["plan", str(BOOK), "--carbon-price", "500",
+                                    "--time-limit", "20", "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(target.read_text())
+    assert doc["summary"]["shipments_planned"] == 23
+    assert doc["unplanned"][0]["shipment_id"] == "CSX-MAD-AIR"
+    assert doc["solver"]["status"] == "OPTIMAL"
+
+
+def test_plan_bad_book_names_the_row_and_field(tmp_path):
+    book = tmp_path / "book.csv"
+    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+                    "A,F-NANJING,C-MADRID,-2,2026-12-01,2027-01-01\n")
+    out = CliRunner().invoke(main, ["plan", str(book)])
+    assert out.exit_code == 2
+    assert "line[2].mass_t" in out.output
+    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+                    "A,NOWHERE,C-MADRID,2,2026-12-01,2027-01-01\n")
+    out = CliRunner().invoke(main, ["plan", str(book)])
+    assert out.exit_code == 2 and "shipments[0].origin" in out.output
+    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+                    "A,F-NANJING,C-MADRID,2,2027-01-01,2026-12-01\n")
+    out = CliRunner().invoke(main, ["plan", str(book)])
+    assert out.exit_code == 2 and "due_at must be after ready_at" in out.output
