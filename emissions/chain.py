@@ -472,5 +472,9 @@ def footprint_from_chain(
         else:
             tce = _leg_tce(item, i, tce_id, chain, factors, resolver)
         prev = (tces[-1].tce_id,) if tces else ()
-        tces.append(replace(tce, prev_tce_ids=prev))
+        times = {}
+        if isinstance(item, LegIn):
+            times = {k: getattr(item, k).isoformat() for k in ("departure_at", "arrival_at")
+                     if getattr(item, k) is not None}
+        tces.append(replace(tce, prev_tce_ids=prev, **times))
     return footprint(tces, shipment_id=chain.shipment_id, mass_t=chain.mass_t, factors=factors)

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from emissions.errors import InputError
 from emissions.factors import ENERGY_UNITS
@@ -100,8 +107,8 @@ class LegIn(_Strict):
     energy: list[EnergyIn] | None = Field(default=None, min_length=1)
     toc: TocIn | None = None
     vehicle: dict[str, Any] | None = None
-    departure_at: str | None = None
-    arrival_at: str | None = None
+    departure_at: AwareDatetime | None = None
+    arrival_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> LegIn:

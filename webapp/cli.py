@@ -45,24 +45,73 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "ileap"]),
+    type=click.Choice(["json", "ileap", "pact", "csv", "geojson", "pdf"]),
     default="json",
     show_default=True,
-    help="greenlane footprint JSON or iLEAP ShipmentFootprint.",
+    help="greenlane JSON, iLEAP ShipmentFootprint, PACT ProductFootprint, CSV, GeoJSON or PDF.",
 )
-def footprint(chain_file: Path, fmt: str) -> None:
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (needed for pdf; a csv file gets a UTF-8 BOM).",
+)
+@click.option("--company-name", default="greenlane user", show_default=True,
+              help="PACT companyName (--format pact).")
+@click.option("--company-id", "company_ids", multiple=True,
+              help="PACT companyIds URN, repeatable (--format pact) "
+                   "[default: urn:greenlane:local].")
+def footprint(
+    chain_file: Path, fmt: str, output: Path | None, company_name: str,
+    company_ids: tuple[str, ...],
+) -> None:
     """Compute the ISO 14083 footprint of a transport chain JSON document."""
+    import uuid
+    from datetime import UTC, datetime
+    from importlib.metadata import version
+
+    from emissions import report
     from emissions.chain import footprint_from_chain
-    from emissions.report import footprint_to_dict, to_ileap_shipment_footprint
     from fleet import resolve_vehicle
 
+    if fmt == "pdf" and output is None:
+        _fail(GreenlaneError("the pdf format needs --output FILE", field="--output"))
     try:
         fp = footprint_from_chain(read_json(chain_file), resolver=resolve_vehicle)
+        now = datetime.now(UTC).replace(microsecond=0)
+        if fmt == "pdf":
+            assert output is not None
+            output.write_bytes(report.footprint_report_pdf(
+                [fp], title=f"Route carbon report: shipment {fp.shipment_id}",
+                software_version=version("greenlane"), generated_at=now))
+            return
+        if fmt == "csv":
+            if output is None:
+                click.echo(report.footprints_to_csv([fp]), nl=False)
+            else:
+                report.write_csv(output, [fp])
+            return
+        doc: Any
+        if fmt == "pact":
+            key = f"greenlane:{fp.shipment_id}:{fp.data_sha256}"
+            doc = report.to_pact_product_footprint(
+                fp, company_name=company_name,
+                company_ids=list(company_ids) or ["urn:greenlane:local"],
+                pf_id=str(uuid.uuid5(uuid.NAMESPACE_URL, key)), created=now)
+        elif fmt == "geojson":
+            doc = report.footprints_to_geojson([fp])
+        elif fmt == "ileap":
+            doc = report.to_ileap_shipment_footprint(fp)
+        else:
+            doc = report.footprint_to_dict(fp)
     except GreenlaneError as exc:
         _fail(exc)
         return
-    doc = to_ileap_shipment_footprint(fp) if fmt == "ileap" else footprint_to_dict(fp)
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
 
 
 def _register() -> None:

@@ -6,9 +6,11 @@ every number a Decimal string without exponent.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from emissions.errors import InputError
 from emissions.model import TCE, DistanceBasis, Footprint, Location
 from emissions.report._decimal import dec_str
 from emissions.units import t_to_kg
@@ -30,6 +32,18 @@ def _location(loc: Location | None) -> dict[str, Any] | None:
     if loc.iata:
         out["iata"] = loc.iata
     return out
+
+
+def rfc3339(value: str | datetime, field: str = "datetime") -> str:
+    """An ISO 8601 timestamp as RFC 3339 with an offset (``Z`` for UTC); naive means UTC."""
+    try:
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(f"not an ISO 8601 date-time: {value!r}", field=field) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    text = dt.isoformat()
+    return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
 
 def _distance(tce: TCE) -> dict[str, str]:
@@ -57,6 +71,10 @@ def _tce(tce: TCE) -> dict[str, Any]:
         rendered = _location(loc)
         if rendered is not None:
             out[key] = rendered
+    if tce.departure_at:
+        out["departureAt"] = rfc3339(tce.departure_at, f"{tce.tce_id}.departure_at")
+    if tce.arrival_at:
+        out["arrivalAt"] = rfc3339(tce.arrival_at, f"{tce.tce_id}.arrival_at")
     return out
 
 
