@@ -14,12 +14,13 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(VENV)/bin/greenlane footprint data/examples/nanjing_madrid_rail.json
+	$(VENV)/bin/greenlane serve --demo
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 test: lint
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; } || echo "warning: chromium missing; the browser test will be skipped"
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

@@ -23,6 +23,8 @@ from emissions.units import G_PER_KG, KG_PER_T, KWH_PER_MWH, L_PER_M3, MJ_PER_GJ
 TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
 """Tables whose content hash identifies a factor version."""
 
+RENEWABLE_CARBON = ("bio", "rfnbo")
+"""Carrier origins whose combustion CO2 is biogenic or captured: 0 in TTW, WTW unchanged."""
 ENERGY_UNITS = ("MJ", "GJ", "kWh", "MWh", "kg", "t", "l", "m3")
 
 
@@ -185,6 +187,15 @@ def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> Ener
         gwp_used = gwp_basis
     else:
         gwp_used = row.get("gwp_basis") or gwp_basis
+    origin = row.get("origin") or "fossil"
+    cf_co2 = _float(row, "cf_co2_g_per_g", where)
+    note = row.get("note", "")
+    if origin in RENEWABLE_CARBON and cf_co2 and lhv:
+        renewable_co2 = cf_co2 / (lhv / G_PER_KG)
+        ttw, wtt = ttw - renewable_co2, wtt + renewable_co2
+        note = (f"{note} | renewable-carbon CO2 at combustion ({renewable_co2:.2f} g/MJ) "
+                "reported as 0 in TTW and its uptake credit taken out of WTT (ISO 14083 / "
+                "GLEC convention; WTW unchanged)").strip(" |")
     year = _float(row, "year", where)
     return EnergyCarrier(
         key=row["key"],
@@ -201,8 +212,8 @@ def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> Ener
         source=row["source"],
         year=int(year) if year else 0,
         licence=row.get("licence", ""),
-        note=row.get("note", ""),
-        origin=row.get("origin") or "fossil",
+        note=note,
+        origin=origin,
     )
 
 

@@ -1,1 +1,68 @@
-"""greenlane web layer: the CLI now; the Flask application factory lands with the web app issue."""
+"""greenlane web layer: the Flask application factory, the JSON API and the planner UI.
+
+``create_app(test_config=None)`` builds the app: configuration (``webapp.config``), the
+database (``webapp.db``), the job runner (``webapp.jobs``), the ``/api/v1`` blueprint with
+its generated OpenAPI document (``/api/v1/openapi.json``, Swagger UI at
+``/api/v1/swagger``), and the planner UI (``webapp.ui``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask_openapi3 import Info, OpenAPI
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
+    """The greenlane web application (flaskr-style factory)."""
+    from webapp import db, jobs, problems, services, ui
+    from webapp.api import api
+    from webapp.config import (
+        DEFAULTS,
+        from_environment,
+        instance_secret_key,
+        normalise_database_url,
+    )
+    from webapp.store import software_version
+
+    settings = {**from_environment(), **(test_config or {})}
+    app = OpenAPI(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.path.abspath(settings["INSTANCE_PATH"]) if settings.get(
+            "INSTANCE_PATH") else None,
+        info=Info(
+            title="greenlane API",
+            version=software_version(),
+            description=(
+                "Multimodal freight plans and ISO 14083 / GLEC v3 emissions. Authenticate "
+                "with `Authorization: Bearer <token>`. Errors are RFC 9457 problem documents "
+                "naming the `field` at fault. POSTs accept an `Idempotency-Key`."
+            ),
+        ),
+        security_schemes={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        validation_error_status=422,
+        validation_error_callback=problems.validation_problem,
+        doc_prefix="/api/v1",
+        doc_url="/openapi.json",
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.update(settings)
+    if not app.config.get("DATABASE_URL"):
+        path = app.config.get("DATABASE") or os.path.join(app.instance_path, "greenlane.sqlite")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{os.path.abspath(path)}"
+    app.config["DATABASE_URL"] = normalise_database_url(app.config["DATABASE_URL"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    problems.init_app(app)
+    jobs.init_app(app)
+    app.register_api(api)
+    ui.init_app(app)
+    services.startup(app)
+    return app

@@ -117,8 +117,9 @@ def footprint(
 def _register() -> None:
     from webapp.cli_network import network
     from webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
+    from webapp.cli_serve import COMMANDS as SERVE_COMMANDS
 
-    for command in (network, plan_cmd, pareto_cmd, baseline_cmd):
+    for command in (network, plan_cmd, pareto_cmd, baseline_cmd, *SERVE_COMMANDS):
         main.add_command(command)
 
 

@@ -1,0 +1,74 @@
+"""``greenlane serve``, ``init-db`` and ``create-token`` (webapp.cli_serve)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from webapp_helpers import BOOK_CSV, FAST
+
+from webapp import cli_serve
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Instance folder and database in tmp_path; a fixed secret; fast solver."""
+    monkeypatch.setenv("GREENLANE_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("GREENLANE_SECRET_KEY", "cli-test")
+    monkeypatch.setenv("GREENLANE_SOLVER_TIME_LIMIT_S", str(FAST["SOLVER_TIME_LIMIT_S"]))
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return {"url": url, "instance": str(tmp_path / "instance")}
+
+
+def test_init_db_creates_the_tables(env):
+    from sqlalchemy import create_engine, inspect
+
+    result = CliRunner().invoke(cli_serve.init_db, [])
+    assert result.exit_code == 0, result.output
+    assert "database ready: sqlite" in result.output
+    names = set(inspect(create_engine(env["url"])).get_table_names())
+    assert {"api_tokens", "plans", "jobs", "idempotency", "shares"} <= names
+
+
+def test_create_token_prints_a_working_token(env):
+    from webapp import create_app
+    from webapp.auth import authenticate
+    from webapp.db import engine_of
+
+    result = CliRunner().invoke(cli_serve.create_token, ["--role", "partner", "--partner", "p1"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("gl_")
+    who = authenticate(engine_of(create_app()), token)
+    assert who is not None and who.role == "partner" and who.partner_id == "p1"
+
+
+@pytest.mark.parametrize("args", [["--role", "partner"], ["--role", "planner", "--partner", "x"]])
+def test_create_token_rejects_bad_combinations(env, args):
+    result = CliRunner().invoke(cli_serve.create_token, args)
+    assert result.exit_code == 2
+    assert "error: partner_id" in result.output
+
+
+def test_create_token_needs_a_known_role(env):
+    result = CliRunner().invoke(cli_serve.create_token, ["--role", "admin"])
+    assert result.exit_code == 2
+
+
+def test_serve_demo_prints_a_token_and_plans_the_book(env, monkeypatch):
+    from flask import Flask
+
+    served = {}
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: served.update(kw))
+    args = ["--demo", "--book", str(BOOK_CSV), "--port", "5999"]
+    first = CliRunner().invoke(cli_serve.serve, args)
+    assert first.exit_code == 0, first.output
+    assert served == {"host": "127.0.0.1", "port": 5999, "threaded": True, "use_reloader": False}
+    token = next(line.split(": ")[1] for line in first.output.splitlines()
+                 if line.startswith("planner token"))
+    assert "demo plan: http://127.0.0.1:5999/plans/pl_" in first.output
+    again = CliRunner().invoke(cli_serve.serve, args)
+    assert f"planner token: {token}" in again.output  # same token on a restart
+    assert "demo plan" not in again.output  # planned once

@@ -1,0 +1,255 @@
+"""``/api/v1``: plans, jobs, the trade-off curve, footprints, the network, shares, reports.
+
+Views are thin: the request model validates (422 naming the field), one service call does
+the work, the answer is serialised. Auth (Bearer token, role per view) and the
+``Idempotency-Key`` run before validation, in :func:`_before`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+from flask_openapi3 import APIBlueprint, Tag
+from flask_openapi3.models import Schema
+
+from emissions.schema import ChainIn
+from webapp import idempotency, reports, services
+from webapp.auth import Principal, authenticate, bearer_token, roles
+from webapp.db import engine_of
+from webapp.problems import problem
+from webapp.schemas import (
+    FootprintOut,
+    FootprintQuery,
+    GeoJSONOut,
+    IdempotencyHeader,
+    JobOut,
+    JobPath,
+    ParetoOut,
+    ParetoRequest,
+    PlanOut,
+    PlanPath,
+    PlanRequest,
+    Problem,
+    ReportPath,
+    SharedListOut,
+    ShareIn,
+    SharesOut,
+    ShipmentReportPath,
+)
+
+SECURITY = [{"bearerAuth": []}]
+_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem}
+_POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+
+plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
+emissions_tag = Tag(name="emissions", description="ISO 14083 footprints and the network")
+reports_tag = Tag(name="reports", description="Partner reports and sharing")
+
+api = APIBlueprint("api", __name__, url_prefix="/api/v1", abp_security=SECURITY)
+
+
+def _register_chain_schema() -> None:
+    schema = ChainIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, value in schema.pop("$defs", {}).items():
+        api.components_schemas[name] = Schema(**value)
+    api.components_schemas["ChainIn"] = Schema(**schema)
+
+
+_register_chain_schema()
+
+
+def principal() -> Principal:
+    """The authenticated caller of this request."""
+    return g.principal  # type: ignore[no-any-return]
+
+
+@api.before_request
+def _before() -> Response | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    allowed = getattr(view, "greenlane_roles", None)
+    if allowed is None:
+        return None
+    token = bearer_token(request.headers.get("Authorization"))
+    who = authenticate(engine_of(), token) if token else None
+    if who is None:
+        return problem(401, "Unauthorized", "a valid Bearer token is needed",
+                       headers={"WWW-Authenticate": 'Bearer realm="greenlane"'})
+    if who.role not in allowed:
+        return problem(403, "Forbidden", f"the {who.role} role may not call this endpoint")
+    g.principal = who
+    if request.method == "POST":
+        return idempotency.begin(who.token_id)
+    return None
+
+
+@api.after_request
+def _after(response: Response) -> Response:
+    return idempotency.finish(response)
+
+
+@api.teardown_request
+def _teardown(exc: BaseException | None) -> None:
+    idempotency.abandon(exc)
+
+
+def _created_or_accepted(sub: services.Submitted) -> Response:
+    if sub.job_id is not None:
+        job = services.get_job_json(sub.job_id, principal())
+        resp = jsonify(job)
+        resp.status_code = 202
+        resp.headers["Location"] = f"/api/v1/jobs/{sub.job_id}"
+        return resp
+    assert sub.plan_id is not None
+    resp = jsonify(services.get_plan_json(sub.plan_id, principal()))
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/v1/plans/{sub.plan_id}"
+    return resp
+
+
+# ----------------------------------------------------------------------------- plans
+
+
+@api.post("/plans", tags=[plans_tag], responses={201: PlanOut, 202: JobOut, **_POST_ERRORS})
+@roles("planner", "integration")
+def create_plan(body: PlanRequest, header: IdempotencyHeader) -> Response:
+    """Plan a book of shipments.
+
+    Small books are planned at once (201 + the plan); books above the server's threshold,
+    or with `"async": true`, become a job (202 + `Location: /api/v1/jobs/{id}`).
+    """
+    return _created_or_accepted(services.submit_plan(body, principal()))
+
+
+@api.get("/plans/<plan_id>", tags=[plans_tag], responses={200: PlanOut, **_ERRORS})
+@roles("planner", "integration")
+def get_plan(path: PlanPath) -> Response:
+    """A stored plan: summary, shipments with legs and footprints, unplanned, solver facts."""
+    return jsonify(services.get_plan_json(path.plan_id, principal()))
+
+
+@api.post("/plans/<plan_id>/accept", tags=[plans_tag], responses={200: PlanOut, **_POST_ERRORS})
+@roles("planner")
+def accept_plan(path: PlanPath, header: IdempotencyHeader) -> Response:
+    """Accept a plan (idempotent)."""
+    return jsonify(services.accept(path.plan_id, principal()))
+
+
+@api.get("/jobs/<job_id>", tags=[plans_tag], responses={200: JobOut, **_ERRORS})
+@roles("planner", "integration")
+def get_job(path: JobPath) -> Response:
+    """A job's status and progress; `result_url` points at the plan when done."""
+    return jsonify(services.get_job_json(path.job_id, principal()))
+
+
+@api.post("/pareto", tags=[plans_tag], responses={200: ParetoOut, 202: JobOut, **_POST_ERRORS})
+@roles("planner", "integration")
+def create_pareto(body: ParetoRequest, header: IdempotencyHeader) -> Response:
+    """The cost-vs-CO2e trade-off curve of a book (epsilon-constraint sweep)."""
+    sub = services.submit_pareto(body, principal())
+    if sub.job_id is not None:
+        return _created_or_accepted(sub)
+    return jsonify({"points": sub.pareto})
+
+
+# ----------------------------------------------------------------------------- emissions
+
+
+@api.post(
+    "/footprints",
+    tags=[emissions_tag],
+    responses={200: FootprintOut, **_POST_ERRORS},
+    openapi_extensions={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChainIn"}}},
+        }
+    },
+)
+@roles("planner", "integration")
+def create_footprint(query: FootprintQuery, header: IdempotencyHeader) -> Response:
+    """The ISO 14083 footprint of one transport chain (the `greenlane footprint` JSON).
+
+    `?format=ileap` answers with an iLEAP ShipmentFootprint instead.
+    """
+    return jsonify(services.footprint(request.get_json(silent=True), query.format))
+
+
+@api.get("/network", tags=[emissions_tag], responses={200: GeoJSONOut, **_ERRORS})
+@roles("planner", "integration", "partner")
+def get_network() -> Response:
+    """Hubs and lanes as GeoJSON (RFC 7946, [lon, lat]; lines cut at the antimeridian)."""
+    resp = jsonify(services.network_geojson())
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+# ----------------------------------------------------------------------------- shares
+
+
+@api.post("/plans/<plan_id>/shares", tags=[reports_tag],
+          responses={201: SharesOut, **_POST_ERRORS})
+@roles("planner", "integration")
+def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Response:
+    """Share a plan, or some of its shipments, with a partner (by partner id)."""
+    rows = services.share(path.plan_id, body.partner_id, body.shipment_ids, principal())
+    resp = jsonify({"shares": rows})
+    resp.status_code = 201
+    return resp
+
+
+@api.get("/plans/<plan_id>/shares", tags=[reports_tag], responses={200: SharesOut, **_ERRORS})
+@roles("planner", "integration")
+def list_shares(path: PlanPath) -> Response:
+    """Who a plan is shared with."""
+    return jsonify({"shares": services.list_plan_shares(path.plan_id, principal())})
+
+
+@api.get("/shared", tags=[reports_tag], responses={200: SharedListOut, **_ERRORS})
+@roles("partner")
+def list_shared() -> Response:
+    """What is shared with the calling partner, with report links."""
+    return jsonify({"items": services.shared_with(principal())})
+
+
+# ----------------------------------------------------------------------------- reports
+
+_REPORT_RESPONSES: dict[int, Any] = {
+    200: {
+        "description": "The report",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/geo+json": {"schema": {"type": "object"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    **_ERRORS,
+}
+
+
+def _download(report: reports.Report) -> Response:
+    resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
+    if report.mimetype.startswith("text/"):
+        resp.charset = "utf-8"
+    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    return resp
+
+
+@api.get("/plans/<plan_id>/report.<fmt>", tags=[reports_tag], responses=_REPORT_RESPONSES)
+@roles("planner", "integration", "partner")
+def plan_report(path: ReportPath) -> Response:
+    """A plan's carbon report: `csv` (one row per TCE), `geojson`, `pdf` or `ileap.json`.
+
+    `ileap.json` is a PACT list (`data`) of ProductFootprints, each carrying the iLEAP
+    ShipmentFootprint. A partner gets only the shipments shared with it.
+    """
+    return _download(reports.render(path.plan_id, path.fmt, principal()))
+
+
+@api.get("/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>", tags=[reports_tag],
+         responses=_REPORT_RESPONSES)
+@roles("planner", "integration", "partner")
+def shipment_report(path: ShipmentReportPath) -> Response:
+    """One shipment's report; `ileap.json` is its iLEAP ShipmentFootprint."""
+    return _download(reports.render(path.plan_id, path.fmt, principal(), path.shipment_id))

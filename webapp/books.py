@@ -1,0 +1,167 @@
+"""Shipment books from the UI: an uploaded CSV/JSON/XLSX file or the form's rows.
+
+CSV and JSON go through ``routing.read_book`` (the CLI's reader); XLSX sheets and form rows
+become the same row dicts and go through ``routing.parse_shipments``. Errors name the line
+of the file (``line[2].mass_t`` is the first data line; blank XLSX rows are skipped) or the
+form row (``row[1].mass_t``). The result is the list of shipment objects of a
+``PlanRequest``.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from emissions.errors import InputError
+from routing import Shipment, parse_shipments, read_book
+from routing.shipments import MAX_BOOK_BYTES
+from webapp.schemas import PlanRequest
+
+COLUMNS = ("shipment_id", "origin", "destination", "mass_t", "volume_m3", "teu", "ready_at",
+           "due_at", "allowed_modes", "max_co2e_kg")
+"""Columns of a shipment book (CSV header, XLSX first row, form fields)."""
+SUFFIXES = (".csv", ".json", ".xlsx")
+
+
+def shipment_dict(s: Shipment) -> dict[str, Any]:
+    """A shipment as the API's JSON object."""
+    out: dict[str, Any] = {
+        "shipment_id": s.shipment_id,
+        "origin": s.origin,
+        "destination": s.destination,
+        "mass_t": s.mass_t,
+        "ready_at": s.ready_at.isoformat(),
+        "due_at": s.due_at.isoformat(),
+    }
+    for key in ("volume_m3", "teu", "max_co2e_kg"):
+        value = getattr(s, key)
+        if value is not None:
+            out[key] = value
+    if s.allowed_modes:
+        out["allowed_modes"] = sorted(str(m) for m in s.allowed_modes)
+    return out
+
+
+def from_upload(filename: str, data: bytes) -> list[dict[str, Any]]:
+    """Shipments of an uploaded book (``.csv``, ``.json`` or ``.xlsx``)."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputError(f"upload a {', '.join(SUFFIXES)} file", field="book")
+    if not data:
+        raise InputError("the file is empty", field="book")
+    if len(data) > MAX_BOOK_BYTES:
+        raise InputError(f"file larger than {MAX_BOOK_BYTES} bytes", field="book")
+    if suffix == ".xlsx":
+        return [shipment_dict(s) for s in parse_shipments(_xlsx_rows(data), prefix="line", start=2)]
+    with tempfile.TemporaryDirectory(prefix="greenlane-book-") as tmp:
+        path = Path(tmp) / f"book{suffix}"
+        path.write_bytes(data)
+        try:
+            shipments = read_book(path)
+        except InputError as exc:
+            field = "book" if exc.field == str(path) else exc.field
+            raise InputError(exc.message, field=field) from None
+    return [shipment_dict(s) for s in shipments]
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__})",
+                         field="book") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [(_cell(c) or "").lower() for c in next(rows, ())]
+        required = {"shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at"}
+        missing = required - set(header)
+        if missing:
+            raise InputError(f"missing column(s): {', '.join(sorted(missing))}",
+                             field="xlsx header")
+        out = []
+        for values in rows:
+            row = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
+            row = {k: v for k, v in row.items() if v is not None}
+            if not row:
+                continue
+            if "allowed_modes" in row:
+                row["allowed_modes"] = [m.strip() for m in row["allowed_modes"].split(";")
+                                        if m.strip()]
+            out.append(row)
+        return out
+    finally:
+        book.close()
+
+
+def from_form(form: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """Shipments typed into the form (parallel lists per column; blank rows skipped)."""
+    columns = {c: list(form.get(c, [])) for c in COLUMNS}
+    n = max((len(v) for v in columns.values()), default=0)
+    rows = []
+    for i in range(n):
+        row = {c: columns[c][i].strip() for c in COLUMNS
+               if i < len(columns[c]) and columns[c][i].strip()}
+        if not row:
+            continue
+        if "allowed_modes" in row:
+            row["allowed_modes"] = [m.strip() for m in row["allowed_modes"].replace(",", ";")
+                                    .split(";") if m.strip()]
+        rows.append(row)
+    if not rows:
+        raise InputError("enter at least one shipment or upload a book", field="shipments")
+    return [shipment_dict(s) for s in parse_shipments(rows, prefix="row", start=1)]
+
+
+def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
+    """Planner options from the UI's objective choice (cheapest, greenest, price, target)."""
+    choice = form.get("objective", "cheapest")
+    opts: dict[str, Any] = {"objective": "cost"}
+    try:
+        if choice == "greenest":
+            opts["objective"] = "co2e"
+        elif choice == "carbon_price":
+            opts["carbon_price_cny_per_t"] = float(form.get("carbon_price_cny_per_t") or 0)
+        elif choice == "target":
+            opts["target_year"] = int(form.get("target_year") or 2030)
+    except ValueError:
+        raise InputError("must be a number", field=choice) from None
+    if form.get("due_dates") == "soft":
+        opts["due_dates"] = "soft"
+    return opts
+
+
+def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
+    """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
+    from webapp.viewmodels import objective_label
+
+    if form.get("use_demo") and demo_book.exists():
+        shipments = from_upload(demo_book.name, demo_book.read_bytes())
+        source = "Demo book"
+    elif upload is not None and upload.filename:
+        shipments = from_upload(upload.filename, upload.read())
+        source = upload.filename
+    else:
+        shipments = from_form(form.to_dict(flat=False))
+        source = f"{len(shipments)} typed shipment(s)"
+    options = form_options(form)
+    name = form.get("name", "").strip() or f"{source} · {objective_label(options)}"
+    return PlanRequest.model_validate(
+        {"shipments": shipments, "options": options, "name": name[:200]})

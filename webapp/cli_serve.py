@@ -1,0 +1,111 @@
+"""``greenlane serve``, ``greenlane init-db`` and ``greenlane create-token``.
+
+``greenlane serve --demo`` is the one-command start: it creates the SQLite database in
+``instance/``, a planner token (printed, and kept in ``instance/demo_token`` so a restart
+prints the same one), plans the demo book once so there is something to look at, and serves
+the app on localhost.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from emissions.errors import GreenlaneError
+
+
+def _app(database_url: str | None) -> Any:
+    from webapp import create_app
+
+    return create_app({"DATABASE_URL": database_url} if database_url else None)
+
+
+_db_option = click.option(
+    "--database-url", default=None, metavar="URL",
+    help="SQLAlchemy URL [default: $DATABASE_URL, else sqlite in instance/].",
+)
+
+
+@click.command("init-db")
+@_db_option
+def init_db(database_url: str | None) -> None:
+    """Create the database tables (idempotent)."""
+    from webapp.db import engine_of
+    from webapp.db import init_db as create_tables
+
+    app = _app(database_url)
+    create_tables(engine_of(app))
+    click.echo(f"database ready: {engine_of(app).url.render_as_string(hide_password=True)}")
+
+
+@click.command("create-token")
+@click.option("--role", type=click.Choice(["planner", "integration", "partner"]), required=True)
+@click.option("--partner", "partner_id", default=None, help="Partner id (partner tokens only).")
+@click.option("--name", default="", help="A label for the token.")
+@_db_option
+def create_token(role: str, partner_id: str | None, name: str, database_url: str | None) -> None:
+    """Create an API token and print it (only its sha256 is stored)."""
+    from webapp.auth import create_token as make
+    from webapp.db import engine_of
+
+    app = _app(database_url)
+    try:
+        token_id, token = make(engine_of(app), role, name=name, partner_id=partner_id)
+    except GreenlaneError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"token {token_id} ({role}{', partner ' + partner_id if partner_id else ''}):")
+    click.echo(token)
+
+
+def demo_token(app: Any) -> str:
+    """The demo planner token kept in ``instance/demo_token`` (created once)."""
+    from webapp.auth import authenticate
+    from webapp.auth import create_token as make
+    from webapp.db import engine_of
+
+    path = Path(app.instance_path) / "demo_token"
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if authenticate(engine_of(app), token) is not None:
+            return token
+    _, token = make(engine_of(app), "planner", name="demo planner")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token, encoding="utf-8")
+    path.chmod(0o600)
+    return token
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--demo", is_flag=True,
+              help="Create a planner token and plan the demo book if there are no plans yet.")
+@click.option("--book", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Book planned by --demo [default: data/examples/shipments.csv].")
+@_db_option
+def serve(host: str, port: int, demo: bool, book: Path | None, database_url: str | None) -> None:
+    """Serve the planner UI and the API (/api/v1) on HOST:PORT."""
+    from webapp.services import seed_demo
+
+    app = _app(database_url)
+    if demo:
+        token = demo_token(app)
+        with app.app_context():
+            try:
+                plan_id = seed_demo(token, book)
+            except GreenlaneError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(2)
+        click.echo(f"planner token: {token}")
+        if plan_id:
+            click.echo(f"demo plan: http://{host}:{port}/plans/{plan_id}")
+    click.echo(f"greenlane on http://{host}:{port}/  (API docs: /api/v1/swagger)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+COMMANDS = (serve, init_db, create_token)
+"""The commands the ``greenlane`` group registers."""

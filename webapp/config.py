@@ -1,0 +1,93 @@
+"""Configuration of the web app: defaults, the instance folder and the environment.
+
+This is the only module of greenlane that reads environment variables. ``create_app`` merges,
+in order: :data:`DEFAULTS`, the environment (:func:`from_environment`), then the
+``test_config`` mapping given to the factory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # SQLAlchemy URL; None means ``sqlite:///<instance>/greenlane.sqlite``.
+    "DATABASE_URL": None,
+    # Books with more shipments than this run as a background job (202 + Location).
+    "ASYNC_THRESHOLD_SHIPMENTS": 20,
+    # Largest book accepted through the API or the UI [shipments].
+    "MAX_SHIPMENTS": 2000,
+    # Largest request body [bytes] (Flask answers 413 above it).
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    # Background solver threads; 1 keeps a 2-core machine responsive.
+    "JOB_WORKERS": 1,
+    # Solver limits offered to clients [s]; requests above the maximum are rejected (422).
+    "SOLVER_TIME_LIMIT_S": 10.0,
+    "SOLVER_MAX_TIME_LIMIT_S": 60.0,
+    # Points of the cost-vs-CO2e curve computed with every UI plan (0 = none).
+    "UI_PARETO_POINTS": 6,
+    # Where the network cache lives; None = routing's default (~/.cache/greenlane).
+    "NETWORK_CACHE_DIR": None,
+    # Data owner named in PACT ProductFootprints (companyIds must be URNs).
+    "COMPANY_NAME": "greenlane demo shipper",
+    "COMPANY_ID": "urn:uuid:2b0f5e0a-6f47-4a55-9d3c-1e3b6f1f0c11",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "JSON_SORT_KEYS": False,
+}
+
+_ENV = {
+    "DATABASE_URL": "DATABASE_URL",
+    "SECRET_KEY": "GREENLANE_SECRET_KEY",
+    "ASYNC_THRESHOLD_SHIPMENTS": "GREENLANE_ASYNC_THRESHOLD",
+    "JOB_WORKERS": "GREENLANE_JOB_WORKERS",
+    "SOLVER_TIME_LIMIT_S": "GREENLANE_SOLVER_TIME_LIMIT_S",
+    "NETWORK_CACHE_DIR": "GREENLANE_CACHE_DIR",
+    "INSTANCE_PATH": "GREENLANE_INSTANCE_PATH",
+}
+_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS"}
+_FLOAT = {"SOLVER_TIME_LIMIT_S"}
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings found in the environment (``DATABASE_URL``, ``GREENLANE_*``)."""
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for key, name in _ENV.items():
+        value = env.get(name)
+        if not value:
+            continue
+        if key in _INT:
+            out[key] = int(value)
+        elif key in _FLOAT:
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+def test_database_url() -> str | None:
+    """``GREENLANE_TEST_DATABASE_URL``: the PostgreSQL URL the persistence tests use, if set."""
+    return os.environ.get("GREENLANE_TEST_DATABASE_URL") or None
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for ``postgres://``/``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str | Path) -> str:
+    """A secret key kept in ``instance/secret_key`` (created on first use)."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key

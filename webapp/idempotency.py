@@ -1,0 +1,106 @@
+"""``Idempotency-Key`` on POST (IETF draft-ietf-httpapi-idempotency-key-header).
+
+The first request with a key reserves it (a row with no response yet); its response is then
+stored. A retry with the same key and the same method, path and body gets the stored
+response again (``Idempotent-Replayed: true``), never a second plan or job. The same key
+with another body is a 422; a retry while the first is still running is a 409. Keys are
+scoped to the token. Responses with a 5xx status are not kept, so the client may retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Response, g, request
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.db import engine_of, idempotency, transaction, utcnow
+from webapp.problems import problem
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+_KEPT_HEADERS = ("Location", "Content-Type", "Retry-After")
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() + b"\0" + request.path.encode() + b"\0")
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def begin(token_id: int) -> Response | None:
+    """Before the view: replay, reject, or reserve the key (None = go on)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        return problem(400, "Bad Request", f"must be 1..{MAX_KEY_LENGTH} characters",
+                       field=HEADER)
+    digest = _request_hash()
+    engine = engine_of()
+    try:
+        with transaction(engine) as conn:
+            row = conn.execute(
+                select(idempotency).where(
+                    idempotency.c.token_id == token_id, idempotency.c.key == key
+                )
+            ).first()
+            if row is None:
+                result = conn.execute(
+                    idempotency.insert().values(
+                        token_id=token_id, key=key, method=request.method,
+                        path=request.path, request_sha256=digest, created_at=utcnow(),
+                    )
+                )
+                g.idempotency_row = int(result.inserted_primary_key[0])  # type: ignore[index]
+                return None
+    except IntegrityError:
+        return problem(409, "Conflict", "a request with this Idempotency-Key is in progress",
+                       field=HEADER, headers={"Retry-After": "1"})
+    if row.request_sha256 != digest:
+        return problem(
+            422, "Idempotency-Key reused",
+            "this key was used with another request (method, path or body)", field=HEADER,
+        )
+    if row.status_code is None:
+        return problem(409, "Conflict", "a request with this Idempotency-Key is in progress",
+                       field=HEADER, headers={"Retry-After": "1"})
+    resp = Response(row.response_body or "", status=row.status_code)
+    for name, value in (row.response_headers or {}).items():
+        resp.headers[name] = value
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def finish(response: Response) -> Response:
+    """After the view: keep the response for replays (or free the key after a 5xx)."""
+    row_id = g.pop("idempotency_row", None)
+    if row_id is None:
+        return response
+    with transaction(engine_of()) as conn:
+        if response.status_code >= 500 or response.direct_passthrough:
+            conn.execute(delete(idempotency).where(idempotency.c.id == row_id))
+            return response
+        headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
+        conn.execute(
+            update(idempotency)
+            .where(idempotency.c.id == row_id)
+            .values(
+                status_code=response.status_code,
+                response_body=response.get_data(as_text=True),
+                response_headers=json.loads(json.dumps(headers)),
+            )
+        )
+    return response
+
+
+def abandon(_exc: BaseException | None = None) -> None:
+    """Teardown: free a key whose request never produced a response."""
+    row_id = g.pop("idempotency_row", None)
+    if row_id is None:
+        return
+    with transaction(engine_of()) as conn:
+        conn.execute(delete(idempotency).where(idempotency.c.id == row_id))

@@ -1,0 +1,122 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``) naming the field at fault."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from emissions.errors import DataError, GreenlaneError
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiProblem(Exception):
+    """Raise from a service to answer with a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.field = field
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    if field is not None:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """``("shipments", 2, "mass_t")`` -> ``shipments[2].mass_t`` (union branch names dropped)."""
+    out = ""
+    for item in loc:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        elif item in ("LegIn", "HubIn") or (isinstance(item, str) and item.startswith("function-")):
+            continue
+        else:
+            out += f".{item}" if out else str(item)
+    return out or "$"
+
+
+def validation_problem(exc: ValidationError) -> Response:
+    """Validation callback: 422 naming every field at fault (the first in ``field``)."""
+    errors = [
+        {"field": field_path(tuple(e["loc"])), "message": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    if not errors:
+        return problem(422, "Invalid request", "the request does not match the schema")
+    first = errors[0]
+    if first["field"] == "$" and first["message"].startswith("Input should be a valid dictionary"):
+        return problem(
+            422, "Invalid request", "the body must be a JSON object", field="$", errors=errors
+        )
+    return problem(422, "Invalid request", first["message"], field=first["field"], errors=errors)
+
+
+def greenlane_problem(exc: GreenlaneError) -> Response:
+    """Bad input found by the engine: 422 with its field (a data bug is a 500)."""
+    if isinstance(exc, DataError):
+        return problem(500, "Reference data error", exc.message, field=exc.field)
+    return problem(422, "Invalid input", exc.message, field=exc.field)
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    """Answer API errors as problem documents; the UI keeps HTML pages."""
+
+    @app.errorhandler(ApiProblem)
+    def _api_problem(exc: ApiProblem) -> Response:
+        return problem(exc.status, exc.title, exc.detail, exc.field)
+
+    @app.errorhandler(GreenlaneError)
+    def _greenlane(exc: GreenlaneError) -> Response:
+        return greenlane_problem(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response | HTTPException:
+        if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
+            return exc.response
+        if not _wants_problem():
+            return exc
+        code = exc.code or 500
+        resp = problem(code, exc.name, exc.description)
+        if code == 405 and exc.response is None:
+            allowed = getattr(exc, "valid_methods", None)
+            if allowed:
+                resp.headers["Allow"] = ", ".join(allowed)
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_problem():
+            return problem(500, "Internal Server Error", "an unexpected error was logged")
+        return Response("Internal Server Error", status=500, mimetype="text/plain")

@@ -1,0 +1,123 @@
+"""Partner reports of a stored plan: CSV, GeoJSON, PDF and iLEAP JSON, with partner scoping.
+
+Every report is rendered by ``emissions.report`` from the footprints stored with the plan,
+so the numbers a planner sees, an ERP receives and a partner downloads are one. A partner
+token sees only the plans and shipments shared with it; anything else is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from emissions.model import Footprint
+from webapp import services, store
+from webapp.auth import Principal
+from webapp.db import as_utc, transaction
+from webapp.problems import ApiProblem
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "geojson": "application/geo+json",
+    "pdf": "application/pdf",
+    "ileap.json": "application/json",
+}
+_NAMESPACE = uuid.UUID("6f1c1d1e-3c55-4a8e-9a51-6b9d0c7e2a10")
+"""UUID namespace of ProductFootprint ids (stable per plan and shipment)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A rendered report."""
+
+    body: bytes
+    mimetype: str
+    filename: str
+
+
+def _scoped(
+    plan_id: str, principal: Principal, shipment_id: str | None
+) -> tuple[Any, list[Footprint]]:
+    with transaction() as conn:
+        row = services.plan_row(conn, plan_id, principal)
+        visible = (
+            store.visible_shipments(conn, plan_id, principal.partner_id or "")
+            if principal.is_partner else None
+        )
+    footprints = store.footprints_from_json(row.footprints)
+    if shipment_id is not None:
+        footprints = [f for f in footprints if f.shipment_id == shipment_id]
+        if not footprints or (visible is not None and shipment_id not in visible):
+            raise ApiProblem(404, "Not Found", f"no shipment {shipment_id!r} in plan {plan_id!r}")
+    elif visible is not None:
+        footprints = [f for f in footprints if f.shipment_id in visible]
+    if not footprints:
+        raise ApiProblem(404, "Not Found", f"plan {plan_id!r} has no planned shipment to report")
+    return row, footprints
+
+
+def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None = None) -> Report:
+    """Render a plan's (or one shipment's) report in ``fmt``."""
+    row, footprints = _scoped(plan_id, principal, shipment_id)
+    stem = f"{plan_id}-{shipment_id}" if shipment_id else plan_id
+    ext = {"ileap.json": "ileap.json"}.get(fmt, fmt)
+    filename = f"greenlane-{_safe(stem)}.{ext}"
+    if fmt == "csv":
+        from emissions.report.tables import footprints_to_csv
+
+        body = footprints_to_csv(footprints).encode("utf-8-sig")
+    elif fmt == "geojson":
+        from emissions.report.geojson import footprints_to_geojson
+
+        doc = footprints_to_geojson(footprints)
+        doc.setdefault("properties", {})
+        doc["properties"].update(plan_id=plan_id, data_sha256=dict(row.data_sha256))
+        body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    elif fmt == "pdf":
+        from emissions.report.pdf import footprint_report_pdf
+
+        body = footprint_report_pdf(
+            footprints,
+            title=f"Transport emissions report: {row.name}",
+            plan_id=plan_id,
+            certificates=[],
+            software_version=row.software_version,
+            generated_at=as_utc(row.created_at),
+        )
+    elif fmt == "ileap.json":
+        body = json.dumps(_ileap(row, footprints, shipment_id), ensure_ascii=False).encode()
+    else:  # pragma: no cover - the path model restricts fmt
+        raise ApiProblem(404, "Not Found", f"unknown report format {fmt!r}")
+    return Report(body, MIMETYPES[fmt], filename)
+
+
+def _ileap(row: Any, footprints: list[Footprint], shipment_id: str | None) -> dict[str, Any]:
+    """One shipment: its iLEAP ShipmentFootprint. A plan: PACT ProductFootprints (``data``)."""
+    from emissions.report import to_ileap_shipment_footprint
+
+    if shipment_id is not None:
+        return to_ileap_shipment_footprint(footprints[0])
+    from emissions.report.pact import to_pact_product_footprint
+
+    config = current_app.config
+    created = as_utc(row.created_at)
+    return {
+        "data": [
+            to_pact_product_footprint(
+                fp,
+                company_name=config["COMPANY_NAME"],
+                company_ids=[config["COMPANY_ID"]],
+                pf_id=str(uuid.uuid5(_NAMESPACE, f"{row.id}/{fp.shipment_id}")),
+                created=created,  # type: ignore[arg-type]
+            )
+            for fp in footprints
+        ]
+    }
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:120]

@@ -1,0 +1,303 @@
+"""Request and response models of ``/api/v1`` (the OpenAPI document is generated from them).
+
+Shipments are validated by ``routing.shipments.ShipmentIn`` and transport chains by
+``emissions.schema.ChainIn``: the domain packages own those shapes, the API reuses them.
+Names carry units (``mass_t``, ``co2e_wtw_kg``, ``cost_cny``); times are RFC 3339.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.shipments import ShipmentIn
+
+ReportFormat = Literal["csv", "geojson", "pdf", "ileap.json"]
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+class PlanOptionsIn(_In):
+    """Planner options; units in the names."""
+
+    objective: Literal["cost", "co2e"] = Field(
+        "cost", description="'cost': cost + carbon price x CO2e; 'co2e': least WTW CO2e first"
+    )
+    carbon_price_cny_per_t: float = Field(0.0, ge=0, le=100_000, description="[CNY/t CO2e]")
+    target_year: int | None = Field(
+        None, ge=2000, le=2100, description="cap the plan intensity at the target trajectory"
+    )
+    due_dates: Literal["hard", "soft"] = "hard"
+    late_penalty_cny_per_t_day: float = Field(200.0, ge=0, le=1_000_000)
+    k_paths: int = Field(4, ge=1, le=8, description="candidate paths per shipment")
+    factor_sets: list[str] = Field(default_factory=list, max_length=10)
+    time_limit_s: float | None = Field(
+        None, gt=0, le=600, description="solver wall-clock limit [s] (server default if unset)"
+    )
+    seed: int = Field(0, ge=0, le=2_147_483_647)
+
+
+class PlanRequest(_In):
+    """A book of shipments to plan, with options; ``async`` forces a background job."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    shipments: list[ShipmentIn] = Field(min_length=1, max_length=5000)
+    options: PlanOptionsIn = Field(default_factory=PlanOptionsIn)
+    name: str | None = Field(None, max_length=200)
+    run_async: bool = Field(False, alias="async", description="always answer 202 with a job")
+
+
+class ParetoRequest(PlanRequest):
+    """A book and options; the answer is the cost-vs-CO2e frontier (``points`` solves)."""
+
+    points: int = Field(6, ge=2, le=12)
+
+
+class ShareIn(_In):
+    """Share a plan (or some of its shipments) with a partner."""
+
+    partner_id: str = Field(pattern=ID_PATTERN)
+    shipment_ids: list[str] | None = Field(
+        None, min_length=1, max_length=5000, description="omit to share the whole plan"
+    )
+
+
+class IdempotencyHeader(BaseModel):
+    """``Idempotency-Key``: a retried POST with the same key and body gets the first answer."""
+
+    idempotency_key: str | None = Field(
+        None, alias="Idempotency-Key", min_length=1, max_length=255
+    )
+
+
+class PlanPath(BaseModel):
+    """A plan id."""
+
+    plan_id: str = Field(max_length=40)
+
+
+class JobPath(BaseModel):
+    """A job id."""
+
+    job_id: str = Field(max_length=40)
+
+
+class ReportPath(BaseModel):
+    """A plan's report in one format."""
+
+    plan_id: str = Field(max_length=40)
+    fmt: ReportFormat
+
+
+class ShipmentReportPath(BaseModel):
+    """One shipment's report in one format."""
+
+    plan_id: str = Field(max_length=40)
+    shipment_id: str = Field(max_length=200)
+    fmt: ReportFormat
+
+
+class FootprintQuery(BaseModel):
+    """Output format of a footprint: greenlane JSON or iLEAP ShipmentFootprint."""
+
+    format: Literal["json", "ileap"] = "json"
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+class Problem(_Out):
+    """RFC 9457 problem details; ``field`` is the path of the input at fault."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        openapi_extra={
+            "content": {
+                "application/problem+json": {
+                    "schema": {"$ref": "#/components/schemas/Problem"}
+                }
+            }
+        },
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    field: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class SummaryOut(_Out):
+    """Plan totals [CNY, kg CO2e, tkm, g CO2e/tkm]."""
+
+    shipments_planned: int
+    shipments_unplanned: int
+    cost_cny: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    tkm: float
+    intensity_g_per_tkm: float
+    on_time_share: float
+    currency: str
+
+
+class LegOut(_Out):
+    """A planned leg (a TCE): lane, mode, vehicle, times, cost and CO2e."""
+
+    lane_id: str
+    mode: str
+    origin: str
+    destination: str
+    departure_at: str
+    arrival_at: str
+    cost_cny: float
+    distance_km: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+
+
+class ShipmentPlanOut(_Out):
+    """A served shipment with its legs and (optionally) its ISO 14083 footprint."""
+
+    shipment_id: str
+    origin: str
+    destination: str
+    mass_t: float
+    cost_cny: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    intensity_g_per_tkm: float
+    arrival_at: str
+    due_at: str
+    on_time: bool
+    legs: list[LegOut]
+    footprint: dict[str, Any] | None = None
+
+
+class UnplannedOut(_Out):
+    """A shipment that cannot be served, with the reasons."""
+
+    shipment_id: str
+    reasons: list[str]
+
+
+class PlanOut(_Out):
+    """A stored plan: the planner's answer plus id, state and links."""
+
+    id: str
+    name: str
+    status: str
+    state: Literal["proposed", "accepted"]
+    created_at: datetime
+    accepted_at: datetime | None = None
+    software_version: str
+    data_sha256: dict[str, str]
+    summary: SummaryOut
+    shipments: list[ShipmentPlanOut]
+    unplanned: list[UnplannedOut]
+    solver: dict[str, Any]
+    options: dict[str, Any]
+    links: dict[str, str]
+
+
+class JobOut(_Out):
+    """A background job: ``queued|running|done|failed``, progress 0..1, result link."""
+
+    id: str
+    kind: Literal["plan", "pareto"]
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    plan_id: str | None = None
+    result_url: str | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class ParetoPointOut(_Out):
+    """One non-dominated plan of the trade-off curve."""
+
+    cost_cny: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    intensity_g_per_tkm: float
+    on_time_share: float
+    shipments_planned: int
+    paths: dict[str, str]
+
+
+class ParetoOut(_Out):
+    """The cost-vs-CO2e frontier, cheapest first."""
+
+    points: list[ParetoPointOut]
+
+
+class FootprintOut(_Out):
+    """The greenlane footprint JSON (see the README's chain JSON section)."""
+
+    shipment_id: str
+    mass_t: float
+    totals: dict[str, Any]
+    legs: list[dict[str, Any]]
+    method: dict[str, Any]
+
+
+class ShareOut(_Out):
+    """A share: the whole plan (``shipment_id`` null) or one shipment, for one partner."""
+
+    plan_id: str
+    partner_id: str
+    shipment_id: str | None
+    created_at: datetime
+
+
+class SharesOut(_Out):
+    """Shares created or visible to the caller."""
+
+    shares: list[ShareOut]
+
+
+class SharedItemOut(_Out):
+    """Something a partner may download, with its report links."""
+
+    plan_id: str
+    shipment_id: str | None
+    reports: dict[str, str]
+
+
+class SharedListOut(_Out):
+    """What is shared with the calling partner."""
+
+    items: list[SharedItemOut]
+
+
+class GeoJSONOut(_Out):
+    """An RFC 7946 FeatureCollection ([lon, lat])."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        openapi_extra={
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/GeoJSONOut"}}
+            }
+        },
+    )
+
+    type: Literal["FeatureCollection"]
+    features: list[dict[str, Any]]

@@ -1,0 +1,379 @@
+"""Service functions the views call: one call per request, no accounting or optimisation here.
+
+They turn validated requests into ``routing`` calls, store the results in one transaction
+each, and shape rows for the API and the UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.engine import Connection, Row
+
+from emissions.errors import InputError
+from routing import (
+    Network,
+    Plan,
+    PlanOptions,
+    Shipment,
+    SolverParams,
+    load_network,
+    pareto,
+    parse_shipments,
+    plan,
+)
+from routing.candidates import resolve_place
+from webapp import store
+from webapp.auth import Principal
+from webapp.db import as_utc, engine_of, transaction, utcnow
+from webapp.problems import ApiProblem
+from webapp.schemas import ParetoRequest, PlanRequest
+
+Progress = Callable[[float], None]
+
+
+def network(app: Flask | None = None) -> Network:
+    """The hubs-and-lanes network (loaded once per process; cached by ``routing``)."""
+    app = app or current_app
+    cache_dir = app.config.get("NETWORK_CACHE_DIR")
+    return load_network(cache_dir=cache_dir) if cache_dir else load_network()
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan") -> dict[str, Any]:
+    """The canonical request stored with a job or plan (server defaults filled in)."""
+    doc = body.model_dump(mode="json", by_alias=False, exclude={"run_async"})
+    opts = doc["options"]
+    if opts.get("time_limit_s") is None:
+        opts["time_limit_s"] = float(config["SOLVER_TIME_LIMIT_S"])
+    if opts["time_limit_s"] > float(config["SOLVER_MAX_TIME_LIMIT_S"]):
+        raise InputError(
+            f"must be <= {config['SOLVER_MAX_TIME_LIMIT_S']} s on this server",
+            field="options.time_limit_s",
+        )
+    if len(doc["shipments"]) > int(config["MAX_SHIPMENTS"]):
+        raise InputError(f"at most {config['MAX_SHIPMENTS']} shipments per request",
+                         field="shipments")
+    doc["kind"] = kind
+    return doc
+
+
+def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
+    """Routing options from the stored request's ``options``."""
+    return PlanOptions(
+        carbon_price_cny_per_t=float(opts.get("carbon_price_cny_per_t", 0.0)),
+        target_year=opts.get("target_year"),
+        due_dates=opts.get("due_dates", "hard"),
+        late_penalty_cny_per_t_day=float(opts.get("late_penalty_cny_per_t_day", 200.0)),
+        objective=opts.get("objective", "cost"),
+        k_paths=int(opts.get("k_paths", 4)),
+        factor_sets=tuple(opts.get("factor_sets") or ()),
+        solver=SolverParams(
+            time_limit_s=float(opts.get("time_limit_s") or 10.0),
+            seed=int(opts.get("seed", 0)),
+            workers=1,
+        ),
+    )
+
+
+def shipments_of(doc: Mapping[str, Any], net: Network) -> list[Shipment]:
+    """Validated shipments whose places exist in the network (errors name the field)."""
+    shipments = parse_shipments(doc["shipments"])
+    for i, s in enumerate(shipments):
+        resolve_place(net, s.origin, f"shipments[{i}].origin")
+        resolve_place(net, s.destination, f"shipments[{i}].destination")
+    return shipments
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A solved request: the plan and, if asked, the frontier."""
+
+    plan: Plan | None
+    frontier: list[Plan] | None
+
+
+def compute(doc: Mapping[str, Any], net: Network, progress: Progress | None = None) -> Computed:
+    """Run the planner (and the Pareto sweep) for a stored request."""
+    shipments = shipments_of(doc, net)
+    options = plan_options(doc["options"])
+    note = progress or (lambda _x: None)
+    if doc.get("kind") == "pareto":
+        note(0.1)
+        return Computed(None, pareto(shipments, net, options, points=int(doc.get("points", 6))))
+    note(0.1)
+    chosen = plan(shipments, net, options)
+    frontier = None
+    points = int(doc.get("pareto_points") or 0)
+    if points >= 2:
+        note(0.5)
+        frontier = pareto(shipments, net, options, points=points)
+    note(0.95)
+    return Computed(chosen, frontier)
+
+
+# ----------------------------------------------------------------------------- submit
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """Where a submitted request went: a stored plan (sync) or a queued job (async)."""
+
+    plan_id: str | None = None
+    job_id: str | None = None
+    pareto: list[dict[str, Any]] | None = None
+
+
+def submit_plan(
+    body: PlanRequest, principal: Principal, *, force_async: bool = False,
+    pareto_points: int = 0,
+) -> Submitted:
+    """Plan now (small books) or queue a job (large books, ``async``, or forced)."""
+    config = current_app.config
+    doc = request_doc(body, config, kind="plan")
+    if pareto_points:
+        doc["pareto_points"] = pareto_points
+    net = network()
+    shipments_of(doc, net)  # bad places are a 422 now, not a failed job later
+    big = len(doc["shipments"]) > int(config["ASYNC_THRESHOLD_SHIPMENTS"])
+    if force_async or body.run_async or big:
+        return Submitted(job_id=_queue("plan", doc, principal))
+    result = compute(doc, net)
+    assert result.plan is not None
+    with transaction() as conn:
+        plan_id = store.insert_plan(
+            conn, result.plan, doc, name=body.name or "", created_by=principal.token_id,
+            pareto=result.frontier,
+        )
+    return Submitted(plan_id=plan_id)
+
+
+def submit_pareto(body: ParetoRequest, principal: Principal) -> Submitted:
+    """The frontier now (small books) or as a job."""
+    config = current_app.config
+    doc = request_doc(body, config, kind="pareto")
+    net = network()
+    shipments_of(doc, net)
+    if body.run_async or len(doc["shipments"]) > int(config["ASYNC_THRESHOLD_SHIPMENTS"]):
+        return Submitted(job_id=_queue("pareto", doc, principal))
+    result = compute(doc, net)
+    return Submitted(pareto=store.pareto_points(result.frontier or []))
+
+
+def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
+    from webapp.jobs import runner
+
+    with transaction() as conn:
+        job_id = store.insert_job(conn, kind, doc, principal.token_id)
+    runner().submit(job_id)
+    return job_id
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def plan_row(conn: Connection, plan_id: str, principal: Principal) -> Row[Any]:
+    """A plan the caller may see (partners: only shared plans), else 404."""
+    row = store.get_plan(conn, plan_id)
+    if row is None:
+        raise ApiProblem(404, "Not Found", f"no plan {plan_id!r}")
+    if principal.is_partner:
+        visible = store.visible_shipments(conn, plan_id, principal.partner_id or "")
+        if visible is not None and not visible:
+            raise ApiProblem(404, "Not Found", f"no plan {plan_id!r}")
+    return row
+
+
+def plan_links(plan_id: str) -> dict[str, str]:
+    """URLs of a plan's resources."""
+    base = f"/api/v1/plans/{plan_id}"
+    return {
+        "self": base,
+        "accept": f"{base}/accept",
+        "shares": f"{base}/shares",
+        **{f"report_{k}": f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()},
+    }
+
+
+_FORMATS = {"csv": "csv", "geojson": "geojson", "pdf": "pdf", "ileap": "ileap.json"}
+
+
+def plan_json(row: Row[Any]) -> dict[str, Any]:
+    """A stored plan as the API's ``PlanOut``."""
+    result = dict(row.result)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        "state": row.state,
+        "created_at": as_utc(row.created_at).isoformat(),  # type: ignore[union-attr]
+        "accepted_at": _iso(row.accepted_at),
+        "software_version": row.software_version,
+        "data_sha256": dict(row.data_sha256),
+        "summary": result["summary"],
+        "shipments": result["shipments"],
+        "unplanned": result["unplanned"],
+        "solver": result.get("solver", {}),
+        "options": result.get("options", {}),
+        "links": plan_links(row.id),
+    }
+
+
+def get_plan_json(plan_id: str, principal: Principal) -> dict[str, Any]:
+    """``GET /plans/{id}``."""
+    with transaction() as conn:
+        return plan_json(plan_row(conn, plan_id, principal))
+
+
+def accept(plan_id: str, principal: Principal) -> dict[str, Any]:
+    """Accept a plan (idempotent) and return it."""
+    with transaction() as conn:
+        row = plan_row(conn, plan_id, principal)
+        if row.state != "accepted":
+            store.accept_plan(conn, plan_id, utcnow())
+        return plan_json(plan_row(conn, plan_id, principal))
+
+
+def _iso(value: Any) -> str | None:
+    value = as_utc(value)
+    return value.isoformat() if value is not None else None
+
+
+def job_json(row: Row[Any]) -> dict[str, Any]:
+    """A job row as the API's ``JobOut``."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "progress": round(float(row.progress), 3),
+        "created_at": _iso(row.created_at),
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "plan_id": row.result_plan_id,
+        "result_url": f"/api/v1/plans/{row.result_plan_id}" if row.result_plan_id else None,
+        "result": row.result,
+        "error": row.error,
+    }
+
+
+def get_job_json(job_id: str, principal: Principal) -> dict[str, Any]:
+    """``GET /jobs/{id}``: only the job's creator (or a planner) sees it."""
+    with transaction() as conn:
+        row = store.get_job(conn, job_id)
+    if row is None or (principal.role != "planner" and row.created_by != principal.token_id):
+        raise ApiProblem(404, "Not Found", f"no job {job_id!r}")
+    return job_json(row)
+
+
+# ----------------------------------------------------------------------------- shares
+
+
+def share(plan_id: str, partner_id: str, shipment_ids: list[str] | None,
+          principal: Principal) -> list[dict[str, Any]]:
+    """Share a plan or some of its shipments with a partner."""
+    with transaction() as conn:
+        row = plan_row(conn, plan_id, principal)
+        if shipment_ids is not None:
+            known = {s["shipment_id"] for s in row.result["shipments"]}
+            for i, sid in enumerate(shipment_ids):
+                if sid not in known:
+                    raise InputError(f"no planned shipment {sid!r} in this plan",
+                                     field=f"shipment_ids[{i}]")
+        rows = store.add_shares(conn, plan_id, partner_id, shipment_ids, principal.token_id)
+    return [share_json(r) for r in rows]
+
+
+def share_json(row: Row[Any]) -> dict[str, Any]:
+    """A share row as ``ShareOut``."""
+    return {"plan_id": row.plan_id, "partner_id": row.partner_id,
+            "shipment_id": row.shipment_id, "created_at": _iso(row.created_at)}
+
+
+def list_plan_shares(plan_id: str, principal: Principal) -> list[dict[str, Any]]:
+    """Shares of a plan."""
+    with transaction() as conn:
+        plan_row(conn, plan_id, principal)
+        return [share_json(r) for r in store.plan_shares(conn, plan_id)]
+
+
+def shared_with(principal: Principal) -> list[dict[str, Any]]:
+    """What a partner may download, with links."""
+    with transaction() as conn:
+        rows = store.partner_shares(conn, principal.partner_id or "")
+    out = []
+    for r in rows:
+        base = f"/api/v1/plans/{r.plan_id}"
+        if r.shipment_id is not None:
+            base += f"/shipments/{r.shipment_id}"
+        out.append({"plan_id": r.plan_id, "shipment_id": r.shipment_id,
+                    "reports": {k: f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()}})
+    return out
+
+
+def startup(app: Flask) -> None:
+    """Create tables if missing and fail jobs a previous server left unfinished."""
+    from webapp.db import init_db
+
+    engine = engine_of(app)
+    if app.config.get("AUTO_INIT_DB", True):
+        init_db(engine)
+    with transaction(engine) as conn:
+        n = store.fail_interrupted_jobs(conn, "the server stopped before the job finished; "
+                                              "submit it again")
+    if n:
+        app.logger.warning("marked %d interrupted job(s) as failed", n)
+
+
+# ----------------------------------------------------------------------------- emissions
+
+
+def footprint(doc: Any, fmt: str = "json") -> dict[str, Any]:
+    """``POST /footprints``: the chain document's footprint (errors name the field)."""
+    from emissions.chain import footprint_from_chain
+    from emissions.report import footprint_to_dict, to_ileap_shipment_footprint
+    from fleet import resolve_vehicle
+
+    if not isinstance(doc, Mapping):
+        raise InputError("the body must be a JSON object (a transport chain)", field="$")
+    fp = footprint_from_chain(doc, resolver=resolve_vehicle)
+    return to_ileap_shipment_footprint(fp) if fmt == "ileap" else footprint_to_dict(fp)
+
+
+def network_geojson() -> dict[str, Any]:
+    """``GET /network``: hubs and lanes as GeoJSON."""
+    return network().to_geojson()
+
+
+def seed_demo(token: str, book: Path | None = None) -> str | None:
+    """Plan the demo book (``data/examples/shipments.csv``) if there is no plan yet."""
+    from data import DATA_DIR
+    from webapp import books
+    from webapp.auth import authenticate
+    from webapp.db import plans
+
+    book = book or DATA_DIR / "examples" / "shipments.csv"
+    who = authenticate(engine_of(), token)
+    if who is None or not book.exists():
+        return None
+    with transaction() as conn:
+        if conn.execute(plans.select().limit(1)).first() is not None:
+            return None
+    body = PlanRequest.model_validate({
+        "shipments": books.from_upload(book.name, book.read_bytes()),
+        "name": f"{book.stem} (cheapest)",
+    })
+    sub = submit_plan(body, who, force_async=True,
+                      pareto_points=int(current_app.config["UI_PARETO_POINTS"]))
+    from webapp.jobs import runner
+
+    assert sub.job_id is not None
+    runner().wait(sub.job_id)
+    with transaction() as conn:
+        job = store.get_job(conn, sub.job_id)
+    return job.result_plan_id if job is not None else None

@@ -1,0 +1,310 @@
+"""The planner UI: server-rendered pages, a little vanilla JS, CSRF-protected forms.
+
+Log in once with a token (kept as its id in the signed session). Enter shipments or upload a
+book, choose the objective, watch the job, then read the plan on a map, in tables and charts,
+compare two plans, accept one and download its reports.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from pydantic import ValidationError
+
+from data import DATA_DIR
+from emissions.errors import InputError
+from webapp import books, reports, services, store, viewmodels
+from webapp.auth import authenticate, principal_by_id
+from webapp.db import engine_of, transaction
+from webapp.problems import ApiProblem, field_path
+
+bp = Blueprint("ui", __name__)
+"""Templates: ``webapp/templates/ui``; static files and vendored JS: ``webapp/static``."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEMO_BOOK = DATA_DIR / "examples" / "shipments.csv"
+UI_ROLES = ("planner", "integration", "partner")
+
+
+# ----------------------------------------------------------------------------- session + CSRF
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use)."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+@bp.before_app_request
+def _csrf() -> None:
+    if request.method != "POST" or request.blueprint != "ui":
+        return
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        abort(400, description="the form expired or did not come from this site (CSRF)")
+
+
+def login_required(*roles: str) -> Callable[[F], F]:
+    """A view for a logged-in token with one of ``roles`` (default: planners)."""
+    allowed = roles or ("planner",)
+
+    def deco(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            token_id = session.get("token_id")
+            who = principal_by_id(engine_of(), int(token_id)) if token_id else None
+            if who is None:
+                session.pop("token_id", None)
+                return redirect(url_for("ui.login", next=request.full_path))
+            if who.role not in allowed:
+                abort(403)
+            g.principal = who
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return deco
+
+
+@bp.get("/login")
+def login() -> str:
+    """The login form (a token)."""
+    return render_template("ui/login.html", next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+def login_post() -> Response | str:
+    """Check the token; keep its id in the session."""
+    who = authenticate(engine_of(), request.form.get("token", "").strip())
+    if who is None or who.role not in UI_ROLES:
+        flash("Unknown or revoked token.", "error")
+        return render_template("ui/login.html", next=request.form.get("next", "")), 401  # type: ignore[return-value]
+    session.clear()
+    session["token_id"] = who.token_id
+    csrf_token()
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("ui.index")
+    return redirect(target)  # type: ignore[return-value]
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Forget the token."""
+    session.clear()
+    return redirect(url_for("ui.login"))  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@bp.get("/")
+@login_required(*UI_ROLES)
+def index() -> str:
+    """Plans list and the new-plan form (partners: what is shared with them)."""
+    if g.principal.is_partner:
+        return render_template("ui/shared.html", items=services.shared_with(g.principal))
+    with transaction() as conn:
+        rows = store.list_plans(conn)
+    plans = [
+        {"id": r.id, "name": r.name, "status": r.status, "state": r.state,
+         "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+         "cost_cny": r.result["summary"]["cost_cny"],
+         "co2e_wtw_kg": r.result["summary"]["co2e_wtw_kg"],
+         "intensity_g_per_tkm": r.result["summary"]["intensity_g_per_tkm"],
+         "shipments": r.result["summary"]["shipments_planned"]}
+        for r in rows
+    ]
+    hubs = sorted(services.network().hubs.values(), key=lambda h: h.hub_id)
+    return render_template(
+        "ui/index.html", plans=plans, hubs=hubs, objectives=viewmodels.OBJECTIVES,
+        demo_book=DEMO_BOOK.exists(), columns=books.COLUMNS, form=session.pop("form", None),
+    )
+
+
+@bp.post("/plans")
+@login_required("planner")
+def create_plan() -> Response:
+    """Parse the book and options, queue the job, show its progress."""
+    try:
+        body = books.form_request(request.form, request.files.get("book"), DEMO_BOOK)
+        sub = services.submit_plan(body, g.principal, force_async=True,
+                                   pareto_points=int(_config("UI_PARETO_POINTS")))
+    except InputError as exc:
+        flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
+        return redirect(url_for("ui.index"))  # type: ignore[return-value]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flash(f"{field_path(tuple(err['loc']))}: {err['msg']}", "error")
+        return redirect(url_for("ui.index"))  # type: ignore[return-value]
+    return redirect(url_for("ui.job", job_id=sub.job_id))  # type: ignore[return-value]
+
+
+def _config(key: str) -> Any:
+    from flask import current_app
+
+    return current_app.config[key]
+
+
+@bp.get("/jobs/<job_id>")
+@login_required("planner")
+def job(job_id: str) -> str:
+    """Progress of a job (the page polls ``job_json``)."""
+    job = _job_or_404(job_id)
+    return render_template("ui/job.html", job=job)
+
+
+@bp.get("/jobs/<job_id>/status")
+@login_required("planner")
+def job_json(job_id: str) -> Response:
+    """The job as JSON, with the results page URL once done."""
+    job = _job_or_404(job_id)
+    if job["plan_id"]:
+        job["page_url"] = url_for("ui.plan", plan_id=job["plan_id"])
+    return jsonify(job)
+
+
+def _job_or_404(job_id: str) -> dict[str, Any]:
+    try:
+        return services.get_job_json(job_id, g.principal)
+    except ApiProblem:
+        abort(404)
+
+
+def _plan_row(plan_id: str) -> Any:
+    try:
+        with transaction() as conn:
+            return services.plan_row(conn, plan_id, g.principal)
+    except ApiProblem:
+        abort(404)
+
+
+@bp.get("/plans/<plan_id>")
+@login_required("planner")
+def plan(plan_id: str) -> str:
+    """The results page: map, tables, trade-off and trajectory charts, reports."""
+    row = _plan_row(plan_id)
+    with transaction() as conn:
+        shares = [services.share_json(s) for s in store.plan_shares(conn, plan_id)]
+    return render_template("ui/plan.html", page=viewmodels.plan_page(row), shares=shares)
+
+
+@bp.post("/plans/<plan_id>/accept")
+@login_required("planner")
+def accept(plan_id: str) -> Response:
+    """Accept the plan."""
+    try:
+        services.accept(plan_id, g.principal)
+    except ApiProblem:
+        abort(404)
+    flash("Plan accepted.", "ok")
+    return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+
+
+@bp.post("/plans/<plan_id>/share")
+@login_required("planner")
+def share(plan_id: str) -> Response:
+    """Share the plan (or one shipment) with a partner."""
+    partner = request.form.get("partner_id", "").strip()
+    shipment = request.form.get("shipment_id", "").strip() or None
+    try:
+        if not partner:
+            raise InputError("enter a partner id", field="partner_id")
+        services.share(plan_id, partner, [shipment] if shipment else None, g.principal)
+    except ApiProblem:
+        abort(404)
+    except InputError as exc:
+        flash(f"{exc.field}: {exc.message}", "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    flash(f"Shared with {partner}.", "ok")
+    return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+
+
+@bp.get("/compare")
+@login_required("planner")
+def compare() -> str:
+    """Two plans side by side."""
+    a, b = request.args.get("a", ""), request.args.get("b", "")
+    if not a or not b:
+        ids = request.args.getlist("plan")
+        if len(ids) != 2:
+            flash("Tick exactly two plans to compare.", "error")
+            return redirect(url_for("ui.index"))  # type: ignore[return-value]
+        a, b = ids
+    row_a, row_b = _plan_row(a), _plan_row(b)
+    va, vb = viewmodels.plan_page(row_a), viewmodels.plan_page(row_b)
+    return render_template(
+        "ui/compare.html", a=va, b=vb,
+        rows=viewmodels.compare_rows(va["summary"], vb["summary"]),
+        paths=viewmodels.compare_paths(row_a, row_b),
+    )
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def _download(report: reports.Report) -> Response:
+    resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
+    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    return resp
+
+
+@bp.get("/plans/<plan_id>/report.<fmt>")
+@login_required(*UI_ROLES)
+def plan_report(plan_id: str, fmt: str) -> Response:
+    """Download a plan's report."""
+    if fmt not in reports.MIMETYPES:
+        abort(404)
+    try:
+        return _download(reports.render(plan_id, fmt, g.principal))
+    except ApiProblem:
+        abort(404)
+
+
+@bp.get("/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>")
+@login_required(*UI_ROLES)
+def shipment_report(plan_id: str, shipment_id: str, fmt: str) -> Response:
+    """Download one shipment's report."""
+    if fmt not in reports.MIMETYPES:
+        abort(404)
+    try:
+        return _download(reports.render(plan_id, fmt, g.principal, shipment_id))
+    except ApiProblem:
+        abort(404)
+
+
+def _fmt(value: Any, dp: int = 0) -> str:
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):,.{dp}f}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def init_app(app: Flask) -> None:
+    """Register the UI, its template helpers and the CSRF token."""
+    app.register_blueprint(bp)
+    app.jinja_env.filters["num"] = _fmt
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,214 @@
+"""Ready-made dictionaries for the UI templates and their scripts (no arithmetic in Jinja).
+
+Numbers come from the stored plan (``routing.plan_to_dict``), the stored footprints
+(``emissions.report.footprints_to_geojson``) and the target trajectory
+(``emissions.intensity.default_target``); this module only selects and labels them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Row
+
+from emissions.intensity import default_target
+from emissions.report.geojson import footprints_to_geojson
+from emissions.units import kg_to_t
+from webapp import store
+from webapp.db import as_utc
+
+OBJECTIVES = {
+    "cheapest": "Cheapest",
+    "greenest": "Greenest",
+    "carbon_price": "Carbon price",
+    "target": "Meet the target",
+}
+MODE_LABELS = {"road": "Road", "rail": "Rail", "sea": "Sea", "air": "Air",
+               "inland_water": "Inland water"}
+REPORT_FORMATS = (("csv", "CSV"), ("geojson", "GeoJSON"), ("pdf", "PDF"),
+                  ("ileap.json", "iLEAP JSON"))
+
+
+def objective_label(options: dict[str, Any]) -> str:
+    """How the plan was asked for, in the UI's words."""
+    if options.get("objective") == "co2e":
+        return OBJECTIVES["greenest"]
+    if options.get("target_year"):
+        return f"{OBJECTIVES['target']} ({options['target_year']})"
+    if options.get("carbon_price_cny_per_t"):
+        return f"{OBJECTIVES['carbon_price']} ({options['carbon_price_cny_per_t']:g} CNY/t)"
+    return OBJECTIVES["cheapest"]
+
+
+def _time(text: str | None) -> str:
+    if not text:
+        return ""
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M")
+
+
+def plan_year(row: Row[Any]) -> int:
+    """The year a plan's KPI point is drawn at: its target year, else its first departure."""
+    year = (row.result.get("options") or {}).get("target_year")
+    if year:
+        return int(year)
+    starts = [s["ready_at"] for s in row.request.get("shipments", []) if s.get("ready_at")]
+    if starts:
+        return datetime.fromisoformat(min(starts)).year
+    return as_utc(row.created_at).year  # type: ignore[union-attr]
+
+
+def summary_view(row: Row[Any]) -> dict[str, Any]:
+    """Headline numbers of a plan."""
+    s = row.result["summary"]
+    options = row.result.get("options") or {}
+    solver = row.result.get("solver") or {}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        "state": row.state,
+        "objective": objective_label(options),
+        "created_at": as_utc(row.created_at).strftime("%Y-%m-%d %H:%M UTC"),  # type: ignore[union-attr]
+        "accepted_at": (as_utc(row.accepted_at).strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+                        if row.accepted_at else None),
+        "shipments_planned": s["shipments_planned"],
+        "shipments_unplanned": s["shipments_unplanned"],
+        "cost_cny": s["cost_cny"],
+        "co2e_wtw_kg": s["co2e_wtw_kg"],
+        "co2e_ttw_kg": s["co2e_ttw_kg"],
+        "co2e_wtw_t": kg_to_t(s["co2e_wtw_kg"]),
+        "intensity_g_per_tkm": s["intensity_g_per_tkm"],
+        "on_time_share": s["on_time_share"],
+        "on_time_pct": round(100 * s["on_time_share"]),
+        "tkm": s["tkm"],
+        "solver_status": solver.get("status", ""),
+        "wall_s": solver.get("wall_s"),
+        "gap": solver.get("gap"),
+        "shadow_price": solver.get("shadow_price_cny_per_t"),
+        "target_message": solver.get("message"),
+    }
+
+
+def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
+    """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
+    out = []
+    intensity_by_tce: dict[str, float] = {}
+    for fp in row.result["shipments"]:
+        for leg in (fp.get("footprint") or {}).get("legs", []):
+            intensity_by_tce[leg["tce_id"]] = leg.get("intensity_wtw_g_per_tkm")
+    for s in row.result["shipments"]:
+        tces = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "leg"]
+        legs = []
+        for i, leg in enumerate(s["legs"]):
+            tce = tces[i] if i < len(tces) else {}
+            legs.append({
+                "mode": leg["mode"],
+                "mode_label": MODE_LABELS.get(leg["mode"], leg["mode"]),
+                "origin": leg["origin"],
+                "destination": leg["destination"],
+                "vehicle": leg["vehicle_id"],
+                "carrier": leg["energy_carrier"],
+                "departure": _time(leg["departure_at"]),
+                "arrival": _time(leg["arrival_at"]),
+                "distance_km": leg["distance_km"],
+                "cost_cny": leg["cost_cny"],
+                "co2e_wtw_kg": leg["co2e_wtw_kg"],
+                "co2e_ttw_kg": leg["co2e_ttw_kg"],
+                "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
+                "shared_with": leg.get("shipments_sharing", 1),
+            })
+        hub_wtw = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "hub"]
+        out.append({
+            "shipment_id": s["shipment_id"],
+            "origin": s["origin"],
+            "destination": s["destination"],
+            "mass_t": s["mass_t"],
+            "path": s.get("path", ""),
+            "cost_cny": s["cost_cny"],
+            "co2e_wtw_kg": s["co2e_wtw_kg"],
+            "co2e_ttw_kg": s["co2e_ttw_kg"],
+            "intensity_g_per_tkm": s["intensity_g_per_tkm"],
+            "arrival": _time(s["arrival_at"]),
+            "due": _time(s["due_at"]),
+            "on_time": s["on_time"],
+            "legs": legs,
+            "hubs": len(hub_wtw),
+            "hub_co2e_wtw_kg": [h["co2e_wtw_kg"] for h in hub_wtw],
+        })
+    return out
+
+
+def chart_data(row: Row[Any]) -> dict[str, Any]:
+    """Trade-off points, the chosen point, and the intensity trajectory with the plan's KPI."""
+    target = default_target()
+    s = row.result["summary"]
+    return {
+        "pareto": [
+            {"x": p["co2e_wtw_kg"], "y": p["cost_cny"], "intensity": p["intensity_g_per_tkm"]}
+            for p in (row.pareto or [])
+        ],
+        "chosen": {"x": s["co2e_wtw_kg"], "y": s["cost_cny"],
+                   "intensity": s["intensity_g_per_tkm"]},
+        "trajectory": [{"x": y, "y": v} for y, v in target.trajectory()],
+        "baseline": {"year": target.baseline_year, "value": target.baseline_intensity_g_per_tkm},
+        "target": {"year": target.target_year,
+                   "value": target.intensity_g_per_tkm(target.target_year),
+                   "reduction_pct": round(100 * target.reduction_share)},
+        "plan_point": {"x": plan_year(row), "y": s["intensity_g_per_tkm"]},
+        "target_source": target.source,
+    }
+
+
+def map_geojson(row: Row[Any]) -> dict[str, Any]:
+    """The plan's TCEs as GeoJSON (legs along their geometry, hubs as points)."""
+    return footprints_to_geojson(store.footprints_from_json(row.footprints))
+
+
+def plan_page(row: Row[Any]) -> dict[str, Any]:
+    """Everything the results page shows."""
+    return {
+        "summary": summary_view(row),
+        "shipments": shipment_views(row),
+        "unplanned": row.result.get("unplanned", []),
+        "charts": chart_data(row),
+        "geojson": map_geojson(row),
+        "formats": REPORT_FORMATS,
+    }
+
+
+def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Side-by-side rows of two plans' headline numbers with the change B - A."""
+    metrics = (
+        ("Cost [CNY]", "cost_cny", 0),
+        ("CO2e WTW [kg]", "co2e_wtw_kg", 0),
+        ("CO2e TTW [kg]", "co2e_ttw_kg", 0),
+        ("Intensity [g CO2e/tkm]", "intensity_g_per_tkm", 2),
+        ("On time [%]", "on_time_pct", 0),
+        ("Shipments planned", "shipments_planned", 0),
+    )
+    rows = []
+    for label, key, dp in metrics:
+        va, vb = a[key], b[key]
+        delta = vb - va
+        pct = (100 * delta / va) if va else None
+        rows.append({"label": label, "a": va, "b": vb, "delta": delta, "pct": pct, "dp": dp})
+    return rows
+
+
+def compare_paths(row_a: Row[Any], row_b: Row[Any]) -> list[dict[str, Any]]:
+    """Per shipment: the path each plan chose."""
+    pa = {s["shipment_id"]: s for s in row_a.result["shipments"]}
+    pb = {s["shipment_id"]: s for s in row_b.result["shipments"]}
+    out = []
+    for sid in sorted(set(pa) | set(pb)):
+        sa, sb = pa.get(sid), pb.get(sid)
+        out.append({
+            "shipment_id": sid,
+            "a": " → ".join(leg["mode"] for leg in sa["legs"]) if sa else "unplanned",
+            "b": " → ".join(leg["mode"] for leg in sb["legs"]) if sb else "unplanned",
+            "a_co2e": sa["co2e_wtw_kg"] if sa else None,
+            "b_co2e": sb["co2e_wtw_kg"] if sb else None,
+            "same": bool(sa and sb and sa.get("path") == sb.get("path")),
+        })
+    return out
