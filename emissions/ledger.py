@@ -18,7 +18,8 @@ from typing import Any
 
 from emissions.errors import InputError
 from emissions.intensity import Target
-from emissions.units import intensity_g_per_tkm
+from emissions.model import Footprint
+from emissions.units import g_per_tkm_to_kg, intensity_g_per_tkm
 
 GENESIS = "0" * 64
 """Hash standing before the first entry of a chain."""
@@ -168,3 +169,155 @@ def standing(records: Sequence[Record], target: Target, year: int, as_of: date) 
     projected = intensity_g_per_tkm(co2 + rest_co2, tkm + rest_tkm)
     goal = target.intensity_g_per_tkm(year)
     return Standing(year, goal, intensity_g_per_tkm(co2, tkm), projected, projected <= goal)
+
+
+# ----------------------------------------------------------------------------- recorded shipments
+
+LANE_SEPARATOR = ">"
+"""Joins origin and destination into a trade-lane key, e.g. ``F-NANJING>C-MADRID``."""
+HUB_DIMENSION = "hub"
+"""Mode and energy-carrier value of hub operations (they carry emissions but no tkm)."""
+KPI_DIMENSIONS = ("mode", "lane", "carrier", "energy_carrier")
+"""Breakdowns of the intensity KPI."""
+
+
+def lane_key(origin: str, destination: str) -> str:
+    """The trade lane (corridor) of a shipment: ``origin>destination`` (hub ids or refs)."""
+    return f"{origin}{LANE_SEPARATOR}{destination}"
+
+
+@dataclass(frozen=True, slots=True)
+class LegShare:
+    """One TCE of a recorded shipment with its share of the great-circle activity [tkm]."""
+
+    tce_id: str
+    kind: str
+    mode: str
+    energy_carrier: str
+    carrier: str
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    tkm: float
+    tkm_gcd: float
+
+
+def leg_shares(fp: Footprint, tkm_gcd: float, carriers: Sequence[str | None] = (),
+               default_carrier: str | None = None) -> list[LegShare]:
+    """Split a shipment's great-circle activity over its legs by their share of leg tkm.
+
+    The KPI denominator is route-independent (mass x GCD origin -> destination); a
+    breakdown by mode or carrier needs it per leg, so each leg gets ``tkm_gcd`` x its share
+    of the chain's leg activity. Hubs keep their emissions and get no tkm. ``carriers`` are
+    the operators per TCE (None: ``default_carrier``, else ``unknown``).
+    """
+    leg_tkm = sum(t.activity_tkm for t in fp.tces if t.kind == "leg")
+    if leg_tkm <= 0:
+        raise InputError("a recorded shipment needs at least one leg with activity",
+                         field="legs")
+    out = []
+    for i, t in enumerate(fp.tces):
+        who = (carriers[i] if i < len(carriers) else None) or default_carrier or "unknown"
+        is_leg = t.kind == "leg"
+        out.append(LegShare(
+            tce_id=t.tce_id,
+            kind=t.kind,
+            mode=str(t.mode) if is_leg and t.mode is not None else HUB_DIMENSION,
+            energy_carrier=(t.energy_carrier or "unknown") if is_leg else HUB_DIMENSION,
+            carrier=who,
+            co2e_wtw_kg=t.co2e_wtw_kg,
+            co2e_ttw_kg=t.co2e_ttw_kg,
+            tkm=t.activity_tkm,
+            tkm_gcd=tkm_gcd * t.activity_tkm / leg_tkm if is_leg else 0.0,
+        ))
+    return out
+
+
+def intensity_of(records: Iterable[Record], year: int | None = None) -> tuple[float, float, float]:
+    """(kg CO2e, tkm on GCD, g/tkm) of the records, optionally of one calendar year."""
+    co2 = tkm = 0.0
+    for r in records:
+        if year is None or r.when.year == year:
+            co2 += r.co2e_wtw_kg
+            tkm += r.tkm_gcd
+    return co2, tkm, intensity_g_per_tkm(co2, tkm)
+
+
+# ----------------------------------------------------------------------------- certificates
+
+CERTIFICATE_UNITS: Mapping[str, tuple[str, ...]] = {
+    "saf": ("t", "tCO2e"),
+    "green_power": ("MWh",),
+    "carbon_credit": ("tCO2e",),
+}
+"""Units a certificate of each kind is issued in: SAF book-and-claim in tonnes of SAF or
+tonnes of CO2e reduction, green power (I-REC, GEC) in MWh, carbon credits in tCO2e."""
+
+
+def check_certificate(kind: str, volume: float, unit: str, vintage: int) -> None:
+    """Validate a certificate's kind, volume, unit and vintage (fields named in errors)."""
+    if kind not in CERTIFICATE_KINDS:
+        raise InputError(f"must be one of {', '.join(CERTIFICATE_KINDS)}", field="kind")
+    if not volume > 0:
+        raise InputError("must be > 0", field="volume")
+    if unit not in CERTIFICATE_UNITS[kind]:
+        raise InputError(f"a {kind} certificate is in {' or '.join(CERTIFICATE_UNITS[kind])}",
+                         field="unit")
+    if not 2000 <= vintage <= 2100:
+        raise InputError("must be a year between 2000 and 2100", field="vintage")
+
+
+@dataclass(frozen=True, slots=True)
+class NeutralityCheck:
+    """Whether a lane may be called carbon neutral for a period (ISO 14068-1 style).
+
+    All figures are gross [kg CO2e]: ``co2e_wtw_kg`` is what the lane emitted (WTW, nothing
+    subtracted); ``reductions_kg`` what the same activity would have emitted at the baseline
+    intensity minus what it did emit; ``credits_retired_kg`` the retired carbon credits
+    assigned to the lane or its shipments. Book-and-claim certificates (SAF, green power) are
+    shown beside the figures elsewhere and count neither as reductions nor as credits here.
+    """
+
+    lane: str
+    period: str
+    co2e_wtw_kg: float
+    tkm_gcd: float
+    baseline_intensity_g_per_tkm: float
+    baseline_co2e_kg: float
+    reductions_kg: float
+    credits_retired_kg: float
+    holds: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def intensity_g_per_tkm(self) -> float:
+        """The lane's intensity over the period [g CO2e/tkm on GCD]."""
+        return intensity_g_per_tkm(self.co2e_wtw_kg, self.tkm_gcd)
+
+    @property
+    def uncovered_kg(self) -> float:
+        """Emissions not covered by retired credits [kg CO2e]."""
+        return max(0.0, self.co2e_wtw_kg - self.credits_retired_kg)
+
+
+def neutrality_check(lane: str, period: str, co2e_wtw_kg: float, tkm_gcd: float,
+                     baseline_intensity_g_per_tkm: float,
+                     credits_retired_kg: float) -> NeutralityCheck:
+    """The carbon-neutral claim holds only if the report can show all three of: recorded
+    emissions, reductions made against the baseline, and retired credits covering the
+    emissions that remain (which, never netted, are all of ``co2e_wtw_kg``)."""
+    baseline_kg = g_per_tkm_to_kg(baseline_intensity_g_per_tkm, tkm_gcd)
+    reductions = baseline_kg - co2e_wtw_kg
+    reasons = []
+    if tkm_gcd <= 0 or co2e_wtw_kg <= 0:
+        reasons.append("no recorded emissions for this lane in the period")
+    if reductions <= 0:
+        reasons.append(
+            f"no reductions made: {intensity_g_per_tkm(co2e_wtw_kg, tkm_gcd):.2f} g/tkm is not "
+            f"below the baseline {baseline_intensity_g_per_tkm:.2f} g/tkm")
+    if credits_retired_kg + 1e-9 < co2e_wtw_kg:
+        reasons.append(
+            f"retired credits {credits_retired_kg:,.1f} kg do not cover the remaining "
+            f"{co2e_wtw_kg:,.1f} kg CO2e")
+    return NeutralityCheck(lane, period, co2e_wtw_kg, tkm_gcd, baseline_intensity_g_per_tkm,
+                           baseline_kg, reductions, credits_retired_kg, not reasons,
+                           tuple(reasons))

@@ -236,7 +236,10 @@ def accept(plan_id: str, principal: Principal) -> dict[str, Any]:
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
         if row.state != "accepted":
+            from webapp.ledger_store import record_plan_acceptance
+
             store.accept_plan(conn, plan_id, utcnow())
+            record_plan_acceptance(conn, plan_id)  # the ledger entry, same transaction
         return plan_json(plan_row(conn, plan_id, principal))
 
 

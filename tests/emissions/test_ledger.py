@@ -78,3 +78,62 @@ def test_standing_projects_the_year_end():
     assert s.to_date_g_per_tkm == pytest.approx(30.0)
     assert s.projected_g_per_tkm < s.to_date_g_per_tkm  # the recent, greener mix continues
     assert s.on_track
+
+
+def _footprint():
+    from emissions.chain import footprint_from_chain
+
+    return footprint_from_chain({"shipment_id": "S", "mass_t": 10, "legs": [
+        {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
+        {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
+        {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
+    ]})
+
+
+def test_leg_shares_split_the_great_circle_activity_by_leg_tkm():
+    from emissions.ledger import leg_shares
+
+    fp = _footprint()
+    shares = leg_shares(fp, tkm_gcd=2000.0, carriers=["A", None, None], default_carrier="B")
+    assert [s.mode for s in shares] == ["road", "hub", "rail"]
+    assert [s.carrier for s in shares] == ["A", "B", "B"]
+    assert [s.tkm_gcd for s in shares] == pytest.approx([500.0, 0.0, 1500.0])  # 1000:3000 tkm
+    assert sum(s.co2e_wtw_kg for s in shares) == pytest.approx(fp.totals.co2e_wtw_kg)
+    assert shares[1].energy_carrier == "hub"
+
+
+def test_neutrality_needs_emissions_reductions_and_covering_credits():
+    from emissions.ledger import neutrality_check
+
+    ok = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 800.0)  # 20 g/tkm vs 30
+    assert ok.holds and ok.reasons == ()
+    assert ok.reductions_kg == pytest.approx(400.0) and ok.uncovered_kg == 0
+    short = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 799.0)
+    assert not short.holds and "do not cover" in short.reasons[0]
+    none = neutrality_check("A>B", "2026", 1300.0, 40_000.0, 30.0, 5000.0)  # 32.5 > 30
+    assert not none.holds and "no reductions" in none.reasons[0]
+    empty = neutrality_check("A>B", "2026", 0.0, 0.0, 30.0, 5000.0)
+    assert not empty.holds and "no recorded emissions" in empty.reasons[0]
+
+
+def test_certificate_units_by_kind():
+    from emissions.ledger import check_certificate
+
+    check_certificate("carbon_credit", 1.0, "tCO2e", 2025)
+    check_certificate("green_power", 10.0, "MWh", 2026)
+    check_certificate("saf", 3.0, "t", 2026)
+    for args, field in ((("credit", 1.0, "tCO2e", 2025), "kind"),
+                        (("saf", 0.0, "t", 2025), "volume"),
+                        (("green_power", 1.0, "tCO2e", 2025), "unit"),
+                        (("saf", 1.0, "t", 1999), "vintage")):
+        with pytest.raises(InputError) as err:
+            check_certificate(*args)
+        assert err.value.field == field
+
+
+def test_intensity_of_a_year_and_lane_key():
+    from emissions.ledger import intensity_of, lane_key
+
+    records = [Record(date(2023, 5, 1), 60.0, 2000.0, {}), Record(date(2024, 1, 1), 1.0, 1.0, {})]
+    assert intensity_of(records, 2023) == (60.0, 2000.0, pytest.approx(30.0))
+    assert lane_key("F-NANJING", "C-MADRID") == "F-NANJING>C-MADRID"
