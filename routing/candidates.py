@@ -126,6 +126,10 @@ class CandidateBuilder:
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
+        self._tables: dict[str, _PickTable] = {}
+        self._picks: dict[tuple[str, float], _Picked] = {}
+        self._hub_rows: dict[str, tuple[float, float, float, float, bool]] = {}
+        self._templates: dict[tuple[str, ...], _Template] = {}
 
     def options(self, lane_id: str) -> list[LaneOption]:
         """Priced options of a lane [cached]."""
@@ -202,20 +206,77 @@ class CandidateBuilder:
         modes = modes | {Mode.ROAD}
         out: list[Candidate] = []
         seen: set[tuple[str, ...]] = set()
+        m = shipment.mass_t
+        ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
+        templates = self._templates
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
-            for choice in CHOICES:
-                opts = tuple(
-                    min(
-                        self.options(lid), key=lambda o, c=choice: self._pick(o, c, shipment.mass_t)
-                    )
-                    for lid in path
-                )
-                keys = tuple(o.key for o in opts)
+            picked = [self._picked(lid, m) for lid in path]
+            for ci in range(len(CHOICES)):
+                chosen = [p.chosen[ci] for p in picked]
+                keys = tuple(p.table.keys[i] for p, i in zip(picked, chosen, strict=True))
                 if keys in seen:
                     continue
                 seen.add(keys)
-                out.append(self._candidate(shipment, len(out), opts))
+                tpl = templates.get(keys)
+                if tpl is None:
+                    opts = tuple(p.table.options[i] for p, i in zip(picked, chosen, strict=True))
+                    tpl = templates[keys] = self._template(opts)
+                alone = [p.alone[i] for p, i in zip(picked, chosen, strict=True)]
+                out.append(self._candidate(shipment, len(out), tpl, alone, ready, due))
         return out
+
+    def _table(self, lane_id: str) -> _PickTable:
+        table = self._tables.get(lane_id)
+        if table is None:
+            table = self._tables[lane_id] = _PickTable(self.options(lane_id))
+        return table
+
+    def _picked(self, lane_id: str, mass_t: float) -> _Picked:
+        """The option each of CHOICES picks on a lane for ``mass_t`` [memoised per lane, mass].
+
+        Same arithmetic as :meth:`_pick` (and ``LaneOption.alone_*``) in the same order, so
+        the result is identical to ``min(options, key=_pick)`` for every choice.
+        """
+        found = self._picks.get((lane_id, mass_t))
+        if found is not None:
+            return found
+        table = self._table(lane_id)
+        price = self.carbon_price_cny_per_t / KG_PER_T
+        m = mass_t
+        best: list[tuple[float, str] | None] = [None] * len(CHOICES)
+        chosen = [0] * len(CHOICES)
+        alone: list[tuple[float, float]] = []
+        for i, (dedicated, payload, vc, cpt, vw, wpt, pooled, key) in enumerate(table.rows):
+            n = max(1, -int(-m // payload)) if dedicated else 0
+            ac = n * vc + cpt * m
+            aw = n * vw + wpt * m
+            alone.append((ac, aw))
+            if dedicated:
+                pc, pw = pooled
+            else:
+                pc, pw = ac / m, aw / m
+            for ci, score in enumerate((ac, aw, ac + price * aw, pc, pw, pc + price * pw)):
+                b = best[ci]
+                if b is None or (score, key) < b:
+                    best[ci] = (score, key)
+                    chosen[ci] = i
+        found = _Picked(table, tuple(chosen), {i: alone[i] for i in set(chosen)})
+        self._picks[(lane_id, mass_t)] = found
+        return found
+
+    def _hub_row(self, hub_id: str) -> tuple[float, float, float, float, bool]:
+        """(dwell [h], handling [CNY/t], HOC WTW and TTW [kg/t], has a HOC) of a hub."""
+        row = self._hub_rows.get(hub_id)
+        if row is None:
+            op = self.hub_op(hub_id)
+            if op.hoc_id:
+                hoc = self.factors.hoc(op.hoc_id)
+                row = (op.dwell_h, op.handling_cost_cny_per_t, hoc.wtw_kg_per_t,
+                       hoc.ttw_kg_per_t, True)
+            else:
+                row = (op.dwell_h, op.handling_cost_cny_per_t, 0.0, 0.0, False)
+            self._hub_rows[hub_id] = row
+        return row
 
     def _pick(self, option: LaneOption, choice: str, mass_t: float) -> tuple[float, str]:
         """Sort key of an option: alone (own trucks) or pooled (full trucks, per tonne)."""
@@ -228,44 +289,103 @@ class CandidateBuilder:
         score = {"cost": cost, "co2e": wtw}.get(choice.split("_")[0], cost + price * wtw)
         return (score, option.key)
 
-    def _candidate(self, s: Shipment, index: int, opts: Sequence[LaneOption]) -> Candidate:
-        t = hours_since_epoch(s.ready_at)
+    def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
+        """What a candidate on these lane options shares with every shipment taking them."""
+        legs = tuple(
+            (self._hub_row(o.lane.origin)[0] if i else 0.0, o.dedicated, o.interval_h,
+             o.transit_h)
+            for i, o in enumerate(opts))
+        hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
+        return _Template(
+            opts, hubs, legs, tuple(self._hub_row(h)[1:] for h in hubs),
+            sum(o.cost_cny_per_t for o in opts), sum(o.wtw_kg_per_t for o in opts),
+            sum(o.ttw_kg_per_t for o in opts))
+
+    def _candidate(
+        self,
+        s: Shipment,
+        index: int,
+        tpl: _Template,
+        alone: Sequence[tuple[float, float]],
+        ready_h: float,
+        due_h: float,
+    ) -> Candidate:
+        t = ready_h
         timings = []
-        hubs = [opts[0].lane.origin, *(o.lane.destination for o in opts)]
-        for i, o in enumerate(opts):
+        for i, (dwell, dedicated, interval, transit) in enumerate(tpl.legs):
             if i > 0:
-                t += self.hub_op(o.lane.origin).dwell_h
-            if o.dedicated:
+                t += dwell
+            if dedicated:
                 depart, slot = t, math.floor(t / HOURS_PER_DAY)
             else:
-                slot = math.ceil(t / o.interval_h - 1e-9)
-                depart = slot * o.interval_h
-            t = depart + o.transit_h
+                slot = math.ceil(t / interval - 1e-9)
+                depart = slot * interval
+            t = depart + transit
             timings.append(LegTiming(depart, t, slot))
-        due = hours_since_epoch(s.due_at)
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
-        for h in hubs:
-            op = self.hub_op(h)
-            hub_cost += op.handling_cost_cny_per_t * m
-            if op.hoc_id:
-                hoc = self.factors.hoc(op.hoc_id)
-                hub_wtw += hoc.wtw_kg_per_t * m
-                hub_ttw += hoc.ttw_kg_per_t * m
+        for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
+            hub_cost += handling * m
+            if has_hoc:
+                hub_wtw += wtw_t * m
+                hub_ttw += ttw_t * m
         return Candidate(
-            shipment_id=s.shipment_id,
-            index=index,
-            options=tuple(opts),
-            timings=tuple(timings),
-            hubs=tuple(hubs),
-            arrival_h=t,
-            late_h=max(0.0, t - due),
-            var_cost_cny=sum(o.cost_cny_per_t for o in opts) * m + hub_cost,
-            var_wtw_kg=sum(o.wtw_kg_per_t for o in opts) * m + hub_wtw,
-            var_ttw_kg=sum(o.ttw_kg_per_t for o in opts) * m + hub_ttw,
-            alone_cost_cny=sum(o.alone_cost_cny(m) for o in opts) + hub_cost,
-            alone_wtw_kg=sum(o.alone_wtw_kg(m) for o in opts) + hub_wtw,
+            s.shipment_id,
+            index,
+            tpl.options,
+            tuple(timings),
+            tpl.hubs,
+            t,
+            max(0.0, t - due_h),
+            tpl.cost_per_t * m + hub_cost,
+            tpl.wtw_per_t * m + hub_wtw,
+            tpl.ttw_per_t * m + hub_ttw,
+            sum(a[0] for a in alone) + hub_cost,
+            sum(a[1] for a in alone) + hub_wtw,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """Lane options of a candidate with their mass-free parts: legs as (dwell before [h],
+    dedicated, departure interval [h], transit [h]), hubs as (handling [CNY/t], HOC WTW and
+    TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
+
+    options: tuple[LaneOption, ...]
+    hubs: tuple[str, ...]
+    legs: tuple[tuple[float, bool, float, float], ...]
+    hub_rows: tuple[tuple[float, float, float, bool], ...]
+    cost_per_t: float
+    wtw_per_t: float
+    ttw_per_t: float
+
+
+class _PickTable:
+    """A lane's options as plain tuples for the option pick (keys computed once)."""
+
+    __slots__ = ("keys", "options", "rows")
+
+    def __init__(self, options: Sequence[LaneOption]) -> None:
+        self.options = tuple(options)
+        self.keys = tuple(o.key for o in self.options)
+        rows = []
+        for o, key in zip(self.options, self.keys, strict=True):
+            p = o.vehicle_payload_t
+            pooled = (
+                (o.alone_cost_cny(p) / p, o.alone_wtw_kg(p) / p) if o.dedicated else (0.0, 0.0)
+            )
+            rows.append((o.dedicated, p, o.vehicle_cost_cny, o.cost_cny_per_t,
+                         o.vehicle_wtw_kg, o.wtw_kg_per_t, pooled, key))
+        self.rows = tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Picked:
+    """The option index per choice on one lane for one mass, and their (cost, WTW) alone."""
+
+    table: _PickTable
+    chosen: tuple[int, ...]
+    alone: dict[int, tuple[float, float]]
 
 
 def route_independent_tkm(shipment_mass_t: float, origin: Hub, destination: Hub) -> float:

@@ -17,7 +17,8 @@ from emissions.chain import footprint, hub_tce, tce_from_energy
 from emissions.model import TCE, DataType, FactorRef, Footprint, Method
 from emissions.report import footprint_to_dict
 from emissions.report._decimal import num
-from emissions.units import intensity_g_per_tkm
+from emissions.units import S_PER_H, intensity_g_per_tkm
+from routing.transit_risk import arrival_sd_h, on_time_probability
 
 if TYPE_CHECKING:
     from routing.candidates import Candidate
@@ -59,6 +60,7 @@ class ShipmentPlan:
     due_at: datetime
     tkm_gcd: float
     label: str
+    on_time_probability: float = 1.0
 
     @property
     def on_time(self) -> bool:
@@ -266,7 +268,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     chained = _chain(tces)
     fp = footprint(chained, shipment_id=s.shipment_id, mass_t=s.mass_t, factors=problem.factors)
     o_hub, d_hub = problem.places[s.shipment_id]
+    sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+    slack_h = (s.due_at - datetime_at(c.arrival_h)).total_seconds() / S_PER_H
     return ShipmentPlan(
+        on_time_probability=on_time_probability(slack_h, sd),
         shipment_id=s.shipment_id,
         origin=o_hub.hub_id,
         destination=d_hub.hub_id,
@@ -312,6 +317,7 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "co2e_cap_kg": options.co2e_cap_kg,
         "k_paths": options.k_paths,
         "carriers": options.carriers,
+        "on_time_probability": options.on_time_probability,
         "factor_sets": list(options.factor_sets),
         "seed": options.solver.seed,
         "time_limit_s": options.solver.time_limit_s,
@@ -361,6 +367,7 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
         "arrival_at": s.arrival_at.isoformat(),
         "due_at": s.due_at.isoformat(),
         "on_time": s.on_time,
+        "on_time_probability": num(s.on_time_probability),
         "legs": [
             {
                 "lane_id": leg.lane_id,

@@ -10,9 +10,12 @@ far above any path's cost.
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -29,11 +32,14 @@ from routing.candidates import (
     resolve_place,
     route_independent_tkm,
 )
+from routing.exact import Limits, Objective
 from routing.model import Hub
 from routing.network import Network
 from routing.plan import Plan, Unplanned, build_plan
+from routing.pricing import LaneOption
 from routing.shipments import Shipment
 from routing.stop import SolverParams
+from routing.transit_risk import arrival_sd_h, required_margin_h
 
 FEN_PER_CNY = 100
 """Integer scale of money in the solver [fen/CNY]."""
@@ -43,6 +49,34 @@ SHADOW_RELAXATION = 0.01
 """Relative relaxation of the intensity cap used to measure its shadow price [-]."""
 UNSERVED_FACTOR = 20.0
 """Penalty for leaving a shipment unserved, as a multiple of its dearest candidate."""
+
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    Candidate lists and model data are millions of small objects; each collection of the
+    young generation rescans them, which doubled the build time of a 10 000-shipment book.
+    Re-entrant and thread-safe: the collector resumes when the outermost user leaves.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +99,7 @@ class PlanOptions:
     co2e_cap_kg: float | None = None
     k_paths: int = 4
     carriers: Literal["all", "fossil"] = "all"
+    on_time_probability: float | None = None
     factor_sets: tuple[str, ...] = ()
     solver: SolverParams = field(default_factory=SolverParams)
 
@@ -82,6 +117,8 @@ class PlanOptions:
             raise InputError("must be 'cost' or 'co2e'", field="objective")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
+        if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
+            raise InputError("must lie in [0.5, 1)", field="on_time_probability")
         if not 1 <= self.k_paths <= 20:
             raise InputError("must lie in 1..20", field="k_paths")
         if self.solver.time_limit_s <= 0:
@@ -100,10 +137,20 @@ class Problem:
     unplanned: dict[str, Unplanned]
     tkm_gcd: dict[str, float]
     builder: CandidateBuilder
+    reserved_t: dict[tuple[str, int], float] = field(default_factory=dict)
+    """Tonnes already held per scheduled departure (lane id, slot) by shipments kept out of
+    this solve (re-planning after a disruption)."""
 
 
 def build_problem(shipments: Sequence[Shipment], network: Network, options: PlanOptions) -> Problem:
     """Resolve places, enumerate and price candidates, drop what cannot be served."""
+    with gc_paused():
+        return _build_problem(shipments, network, options)
+
+
+def _build_problem(
+    shipments: Sequence[Shipment], network: Network, options: PlanOptions
+) -> Problem:
     options.validate()
     factors = load_factors(options.factor_sets)
     builder = CandidateBuilder(network, factors, options.k_paths, options.carbon_price_cny_per_t,
@@ -135,6 +182,11 @@ def build_problem(shipments: Sequence[Shipment], network: Network, options: Plan
 def _usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
     if options.due_dates == "hard" and c.late_h > 0:
         return False
+    if options.on_time_probability is not None:
+        sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+        margin = required_margin_h(options.on_time_probability, sd)
+        if c.arrival_h + margin > hours_since_epoch(s.due_at):
+            return False
     return s.max_co2e_kg is None or c.alone_wtw_kg <= s.max_co2e_kg
 
 
@@ -158,101 +210,320 @@ def _filter_reasons(s: Shipment, found: list[Candidate], options: PlanOptions) -
     return tuple(reasons) or ("no candidate satisfies the due date and max_co2e_kg together",)
 
 
+TruckKey = tuple[str, str, str, int]
+"""A road departure: (lane id, vehicle type, energy carrier, day slot)."""
+
+
 @dataclass
+class TruckGroup:
+    """Shipments that may share the trucks of one road departure.
+
+    ``links`` are the strong rows ``n >= need x Σ x`` per shipment (need = its own trucks);
+    ``knapsack`` is False when every candidate together fits the group's ``ub`` trucks
+    without the capacity row (it is then implied by the links).
+    """
+
+    key: TruckKey
+    payload_kg: int
+    ub: int
+    cost_fen: int
+    co2_g: int
+    cols: list[int]
+    weights: list[int]
+    links: list[tuple[int, list[int]]]
+    knapsack: bool
+
+
+@dataclass
+class ModelData:
+    """The selection model as plain integer data, shared by CP-SAT and the exact MIP.
+
+    Column ``j`` is candidate ``cols[j]`` = (shipment id, candidate index) with cost [fen],
+    WTW CO2e [g] and lateness penalty [fen]. A road departure used by one shipment only is
+    folded into that shipment's columns (its trucks are then the shipment's own,
+    ``folded[j]``); the others are ``groups`` with an integer truck count. ``caps`` are the
+    scheduled departures whose candidates could exceed their capacity [kg].
+    """
+
+    sids: list[str]
+    cols: list[tuple[str, int]]
+    col_ship: list[int]
+    ship_cols: list[range]
+    cost_fen: list[int]
+    co2_g: list[int]
+    late_fen: list[int]
+    pen_fen: list[int]
+    pen_g: list[int]
+    tkm: list[int]
+    mass_kg: list[int]
+    caps: list[tuple[tuple[str, int], int, list[int], list[int]]]
+    groups: list[TruckGroup]
+    folded: dict[int, list[tuple[TruckKey, int, int, int]]]
+    col_groups: list[list[int]] = field(default_factory=list)
+    col_caps: list[list[int]] = field(default_factory=list)
+    group_ships: list[list[int]] = field(default_factory=list)
+    cap_ships: list[list[int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Index the rows by column (truck groups, capacities) and groups by shipment."""
+        self.col_groups = [[] for _ in self.cols]
+        for g, grp in enumerate(self.groups):
+            for j in grp.cols:
+                self.col_groups[j].append(g)
+        self.col_caps = [[] for _ in self.cols]
+        for k, (_, _, js, _) in enumerate(self.caps):
+            for j in js:
+                self.col_caps[j].append(k)
+        self.group_ships = [[self.col_ship[js[0]] for _, js in grp.links] for grp in self.groups]
+        self.cap_ships = [sorted({self.col_ship[j] for j in js}) for _, _, js, _ in self.caps]
+
+    def evaluate(self, choice: Sequence[int | None]) -> dict[str, object]:
+        """Cost, CO2e, lateness and penalties of a choice (column per shipment or None).
+
+        Trucks per group are the fewest that carry the chosen load; capacity is not checked
+        (see :meth:`overloaded`).
+        """
+        cost = co2 = late = pen = pen_g = tkm = 0
+        chosen = set()
+        for i, j in enumerate(choice):
+            if j is None:
+                pen += self.pen_fen[i]
+                pen_g += self.pen_g[i]
+                continue
+            chosen.add(j)
+            cost += self.cost_fen[j]
+            co2 += self.co2_g[j]
+            late += self.late_fen[j]
+            tkm += self.tkm[i]
+        trucks: dict[TruckKey, int] = {}
+        for g in self.groups:
+            load = sum(w for j, w in zip(g.cols, g.weights, strict=True) if j in chosen)
+            if load:
+                n = -(-load // g.payload_kg)
+                trucks[g.key] = n
+                cost += n * g.cost_fen
+                co2 += n * g.co2_g
+        for j in chosen:
+            for key, n, _, _ in self.folded.get(j, ()):
+                trucks[key] = n
+        return {"cost_fen": cost, "co2_g": co2, "late_fen": late, "penalty_fen": pen,
+                "penalty_g": pen_g, "served_tkm": tkm, "trucks": trucks}
+
+    def overloaded(self, choice: Sequence[int | None]) -> list[tuple[str, int]]:
+        """Scheduled departures whose capacity the choice exceeds."""
+        chosen = {j for j in choice if j is not None}
+        return [key for key, limit, cols, ws in self.caps
+                if sum(w for j, w in zip(cols, ws, strict=True) if j in chosen) > limit]
+
+
+def model_data(problem: Problem, options: PlanOptions) -> ModelData:
+    """Columns, capacity rows and truck groups of a problem, with integer coefficients."""
+    with gc_paused():
+        return _model_data(problem, options)
+
+
+def _model_data(problem: Problem, options: PlanOptions) -> ModelData:
+    by_id = {s.shipment_id: s for s in problem.shipments}
+    sids = sorted(problem.candidates)
+    cols: list[tuple[str, int]] = []
+    col_ship: list[int] = []
+    ship_cols: list[range] = []
+    cost: list[int] = []
+    co2: list[int] = []
+    late: list[int] = []
+    pen: list[int] = []
+    pen_g: list[int] = []
+    tkm: list[int] = []
+    mass: list[int] = []
+    cap_cols: dict[tuple[str, int], list[int]] = defaultdict(list)
+    cap_limit: dict[tuple[str, int], int] = {}
+    truck_cols: dict[TruckKey, dict[int, list[int]]] = defaultdict(dict)
+    truck_option: dict[TruckKey, LaneOption] = {}
+    penalty = options.late_penalty_cny_per_t_day
+    info: dict[int, tuple[bool, tuple[str, ...], int]] = {}  # per option object
+    for i, sid in enumerate(sids):
+        s, cands = by_id[sid], problem.candidates[sid]
+        mass_kg = round(s.mass_t * KG_PER_T)
+        mass.append(mass_kg)
+        tkm.append(round(problem.tkm_gcd[sid]))
+        worst = max(c.alone_cost_cny for c in cands)
+        pen.append(round(UNSERVED_FACTOR * max(worst, 1.0) * FEN_PER_CNY))
+        dirtiest = max(c.alone_wtw_kg for c in cands)
+        pen_g.append(round(UNSERVED_FACTOR * max(dirtiest, 1.0) * G_PER_KG))
+        first = len(cols)
+        for c in cands:
+            legs = []
+            for o in c.options:
+                row = info.get(id(o))
+                if row is None:
+                    row = info[id(o)] = (
+                        o.dedicated,
+                        (o.lane.lane_id, o.vehicle_id, o.carrier) if o.dedicated
+                        else (o.lane.lane_id,),
+                        round(o.capacity_t * KG_PER_T))
+                legs.append(row)
+            if any(not ded and cap_kg < mass_kg for ded, _, cap_kg in legs):
+                continue  # heavier than a whole departure of one of its services
+            j = len(cols)
+            cols.append((sid, c.index))
+            col_ship.append(i)
+            cost.append(round(c.var_cost_cny * FEN_PER_CNY))
+            co2.append(round(c.var_wtw_kg * G_PER_KG))
+            late.append(
+                round(penalty * s.mass_t * (c.late_h / 24) * FEN_PER_CNY) if c.late_h > 0 else 0
+            )
+            for (ded, prefix, cap_kg), o, tm in zip(legs, c.options, c.timings, strict=True):
+                if ded:
+                    key = (*prefix, tm.slot)
+                    per = truck_cols[key]
+                    if i in per:
+                        per[i].append(j)
+                    else:
+                        per[i] = [j]
+                        truck_option[key] = o
+                else:
+                    key2 = (prefix[0], tm.slot)
+                    cap_cols[key2].append(j)
+                    cap_limit[key2] = cap_kg
+        ship_cols.append(range(first, len(cols)))
+    for key2, held_t in problem.reserved_t.items():
+        if key2 in cap_limit:
+            cap_limit[key2] = max(0, cap_limit[key2] - round(held_t * KG_PER_T))
+    caps = []
+    for key2, js in sorted(cap_cols.items()):
+        ws = [mass[col_ship[j]] for j in js]
+        if _most_load(js, ws, col_ship) > cap_limit[key2]:
+            caps.append((key2, cap_limit[key2], js, ws))
+    groups: list[TruckGroup] = []
+    folded: dict[int, list[tuple[TruckKey, int, int, int]]] = defaultdict(list)
+    for key, per_ship in sorted(truck_cols.items()):
+        o = truck_option[key]
+        payload_kg = round(o.vehicle_payload_t * KG_PER_T)
+        vcost, vco2 = round(o.vehicle_cost_cny * FEN_PER_CNY), round(o.vehicle_wtw_kg * G_PER_KG)
+        if len(per_ship) == 1:
+            (i, js), = per_ship.items()
+            need = -(-mass[i] // payload_kg)
+            for j in js:
+                cost[j] += need * vcost
+                co2[j] += need * vco2
+                folded[j].append((key, need, vcost, vco2))
+            continue
+        gcols = [j for js in per_ship.values() for j in js]
+        weights = [mass[col_ship[j]] for j in gcols]
+        total = sum(mass[i] for i in per_ship)
+        ub = -(-total // payload_kg)
+        links = [(-(-mass[i] // payload_kg), js) for i, js in per_ship.items()]
+        knapsack = ub > max(need for need, _ in links)
+        groups.append(TruckGroup(key, payload_kg, ub, vcost, vco2, gcols, weights, links,
+                                 knapsack))
+    return ModelData(sids, cols, col_ship, ship_cols, cost, co2, late, pen, pen_g, tkm, mass,
+                     caps, groups, dict(folded))
+
+
+def _most_load(cols: list[int], weights: list[int], col_ship: list[int]) -> int:
+    """The largest load the columns can put on a departure (one column per shipment)."""
+    best: dict[int, int] = {}
+    for j, w in zip(cols, weights, strict=True):
+        i = col_ship[j]
+        best[i] = max(best.get(i, 0), w)
+    return sum(best.values())
+
+
 class _Cp:
+    """A built model: its data, the CP-SAT model (built on first use) and known plans.
+
+    ``pool`` keeps the plans solved on this model (a column per shipment), so later solves
+    of a sweep can start from them.
+    """
+
+    def __init__(self, data: ModelData, build_s: float) -> None:
+        self.data = data
+        self.build_s = build_s
+        self.pool: list[list[int | None]] = []
+        self.col_of = {col: j for j, col in enumerate(data.cols)}
+        self._sat: _Sat | None = None
+        self._switches: dict[int, cp_model.IntVar] = {}
+
+    @property
+    def sat(self) -> _Sat:
+        """The CP-SAT model of ``data`` [built on first use]."""
+        if self._sat is None:
+            t0 = time.perf_counter()
+            self._sat = _build_sat(self.data)
+            self.build_s += time.perf_counter() - t0
+        return self._sat
+
+    def columns(self, choice: dict[str, int]) -> list[int | None]:
+        """A plan as shipment id -> candidate index, as a column per shipment."""
+        return [None if sid not in choice else self.col_of.get((sid, choice[sid]))
+                for sid in self.data.sids]
+
+    def choice(self, columns: Sequence[int | None]) -> dict[str, int]:
+        """A column per shipment as shipment id -> candidate index."""
+        return {self.data.cols[j][0]: self.data.cols[j][1] for j in columns if j is not None}
+
+
+@dataclass
+class _Sat:
     model: cp_model.CpModel
-    x: dict[tuple[str, int], cp_model.IntVar]
-    unserved: dict[str, cp_model.IntVar]
-    trucks: dict[tuple[str, str, str, int], cp_model.IntVar]
+    xs: list[cp_model.IntVar]
+    us: list[cp_model.IntVar]
+    trucks: dict[TruckKey, cp_model.IntVar]
     cost_fen: cp_model.LinearExpr
-    co2e_g: cp_model.LinearExpr
     co2e_var: cp_model.IntVar
     penalty_fen: cp_model.LinearExpr
     penalty_g: cp_model.LinearExpr
     late_fen: cp_model.LinearExpr
     served_tkm: cp_model.LinearExpr
-    build_s: float
 
 
 def build_model(problem: Problem, options: PlanOptions) -> _Cp:
-    """The CP-SAT model: assignment, capacities, trucks, cost and CO2e expressions."""
+    """The selection model of a problem (its data; the CP-SAT model is built when needed)."""
     t0 = time.perf_counter()
+    data = model_data(problem, options)
+    return _Cp(data, time.perf_counter() - t0)
+
+
+def _build_sat(data: ModelData) -> _Sat:
+    """The CP-SAT model: assignment, capacities, trucks, cost and CO2e expressions."""
     m = cp_model.CpModel()
-    x: dict[tuple[str, int], cp_model.IntVar] = {}
-    unserved: dict[str, cp_model.IntVar] = {}
-    cost_terms: list[tuple[cp_model.IntVar, int]] = []
-    co2_terms: list[tuple[cp_model.IntVar, int]] = []
-    pen_terms: list[tuple[cp_model.IntVar, int]] = []
-    pen_g_terms: list[tuple[cp_model.IntVar, int]] = []
-    late_terms: list[tuple[cp_model.IntVar, int]] = []
-    cap_load: dict[tuple[str, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
-    cap_limit: dict[tuple[str, int], int] = {}
-    truck_load: dict[tuple[str, str, str, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(
-        list
-    )
-    truck_option = {}
-    ub_of: dict[int, int] = defaultdict(lambda: 1)
-    by_id = {s.shipment_id: s for s in problem.shipments}
-    for sid in sorted(problem.candidates):
-        s, cands = by_id[sid], problem.candidates[sid]
-        mass_kg = round(s.mass_t * KG_PER_T)
-        u = m.new_bool_var(f"u[{sid}]")
-        unserved[sid] = u
-        worst = max(c.alone_cost_cny for c in cands)
-        pen_terms.append((u, round(UNSERVED_FACTOR * max(worst, 1.0) * FEN_PER_CNY)))
-        dirtiest = max(c.alone_wtw_kg for c in cands)
-        pen_g_terms.append((u, round(UNSERVED_FACTOR * max(dirtiest, 1.0) * G_PER_KG)))
-        xs = []
-        for c in cands:
-            v = m.new_bool_var(f"x[{sid},{c.index}]")
-            x[(sid, c.index)] = v
-            xs.append(v)
-            cost_terms.append((v, round(c.var_cost_cny * FEN_PER_CNY)))
-            co2_terms.append((v, round(c.var_wtw_kg * G_PER_KG)))
-            if c.late_h > 0:
-                days = c.late_h / 24
-                late_terms.append(
-                    (v, round(options.late_penalty_cny_per_t_day * s.mass_t * days * FEN_PER_CNY))
-                )
-            for o, tm in zip(c.options, c.timings, strict=True):
-                if o.dedicated:
-                    key = (o.lane.lane_id, o.vehicle_id, o.carrier, tm.slot)
-                    truck_load[key].append((v, mass_kg))
-                    truck_option[key] = o
-                else:
-                    key2 = (o.lane.lane_id, tm.slot)
-                    cap_load[key2].append((v, mass_kg))
-                    cap_limit[key2] = round(o.capacity_t * KG_PER_T)
-        m.add_exactly_one([*xs, u])
-    for key2, terms in sorted(cap_load.items()):
-        if sum(w for _, w in terms) > cap_limit[key2]:
-            m.add(sum(v * w for v, w in terms) <= cap_limit[key2])
-    trucks: dict[tuple[str, str, str, int], cp_model.IntVar] = {}
-    for key, terms in sorted(truck_load.items()):
-        o = truck_option[key]
-        payload_kg = round(o.vehicle_payload_t * KG_PER_T)
-        ub = -(-sum(w for _, w in terms) // payload_kg)
-        n = m.new_int_var(0, ub, f"n[{'|'.join(map(str, key))}]")
-        trucks[key] = n
-        ub_of[n.index] = ub
-        m.add(n * payload_kg >= sum(v * w for v, w in terms))
-        cost_terms.append((n, round(o.vehicle_cost_cny * FEN_PER_CNY)))
-        co2_terms.append((n, round(o.vehicle_wtw_kg * G_PER_KG)))
-    cost = cp_model.LinearExpr.weighted_sum([v for v, _ in cost_terms], [w for _, w in cost_terms])
-    co2 = cp_model.LinearExpr.weighted_sum([v for v, _ in co2_terms], [w for _, w in co2_terms])
-    ub_co2 = sum(abs(w) * ub_of[v.index] for v, w in co2_terms) + 1
+    ws = cp_model.LinearExpr.weighted_sum
+    xs = [m.new_bool_var(f"x[{sid},{idx}]") for sid, idx in data.cols]
+    us = [m.new_bool_var(f"u[{sid}]") for sid in data.sids]
+    for i, r in enumerate(data.ship_cols):
+        m.add_exactly_one([*xs[r.start:r.stop], us[i]])
+    for _, limit, js, wts in data.caps:
+        m.add(ws([xs[j] for j in js], wts) <= limit)
+    trucks: dict[TruckKey, cp_model.IntVar] = {}
+    t_vars, t_cost, t_co2, t_ub = [], [], [], []
+    for g in data.groups:
+        n = m.new_int_var(0, g.ub, f"n[{'|'.join(map(str, g.key))}]")
+        trucks[g.key] = n
+        if g.knapsack:
+            m.add(ws([n, *(xs[j] for j in g.cols)], [g.payload_kg, *(-w for w in g.weights)]) >= 0)
+        for need, js in g.links:
+            m.add(ws([n, *(xs[j] for j in js)], [1, *([-need] * len(js))]) >= 0)
+        t_vars.append(n)
+        t_cost.append(g.cost_fen)
+        t_co2.append(g.co2_g)
+        t_ub.append(g.ub)
+    cost = ws([*xs, *t_vars], [*data.cost_fen, *t_cost])
+    co2 = ws([*xs, *t_vars], [*data.co2_g, *t_co2])
+    ub_co2 = sum(abs(w) for w in data.co2_g) + sum(
+        abs(w) * ub for w, ub in zip(t_co2, t_ub, strict=True)) + 1
     co2_var = m.new_int_var(-ub_co2, ub_co2, "co2e_g")
     m.add(co2_var == co2)
-    pen = cp_model.LinearExpr.weighted_sum([v for v, _ in pen_terms], [w for _, w in pen_terms])
-    pen_g = cp_model.LinearExpr.weighted_sum([v for v, _ in pen_g_terms],
-                                             [w for _, w in pen_g_terms])
-    late = cp_model.LinearExpr.weighted_sum([v for v, _ in late_terms], [w for _, w in late_terms])
-    served = cp_model.LinearExpr.weighted_sum(
-        [unserved[sid] for sid in sorted(unserved)],
-        [-round(problem.tkm_gcd[sid]) for sid in sorted(unserved)],
-    ) + sum(round(problem.tkm_gcd[sid]) for sid in unserved)
-    return _Cp(m, x, unserved, trucks, cost, co2, co2_var, pen, pen_g, late, served,
-               time.perf_counter() - t0)
+    pen = ws(us, data.pen_fen)
+    pen_g = ws(us, data.pen_g)
+    late_idx = [j for j, w in enumerate(data.late_fen) if w]
+    late = ws([xs[j] for j in late_idx], [data.late_fen[j] for j in late_idx])
+    served = ws(us, [-t for t in data.tkm]) + sum(data.tkm)
+    return _Sat(m, xs, us, trucks, cost, co2_var, pen, pen_g, late, served)
+
+
+CP_SAT_MAX_COLUMNS = 4000
+"""Models up to this many candidate columns are solved by CP-SAT outright (proven optimal
+when time allows); larger ones by the LP-guided neighbourhood search of ``routing.search``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,44 +536,138 @@ class _Solved:
     wall_s: float
     cost_cny: float
     co2e_kg: float
+    engine: str = "CP-SAT"
+    columns: tuple[int | None, ...] = ()
+
+
+def _priced(options: PlanOptions) -> Objective:
+    """cost + penalties + lateness + carbon price x WTW CO2e [fen]."""
+    return Objective(co2=options.carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY)
+
+
+GREEN = Objective(cost=0.0, penalty_fen=0.0, late=0.0, penalty_g=1.0, co2=1.0)
+"""First stage of the greenest plan: unserved penalty in CO2e + WTW CO2e [g]."""
+CHEAP = Objective()
+"""cost + penalties + lateness [fen] (second stage of the greenest plan)."""
 
 
 def _solve(
     cp: _Cp,
     params: SolverParams,
-    objective: cp_model.LinearExprT,
+    objective: Objective,
+    limits: Limits,
     hint: dict[str, int] | None = None,
 ) -> _Solved:
-    cp.model.minimize(objective)
-    cp.model.clear_hints()
-    if hint:
-        for (sid, idx), v in cp.x.items():
-            cp.model.add_hint(v, 1 if hint.get(sid) == idx else 0)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = params.time_limit_s
-    solver.parameters.num_workers = params.workers
-    solver.parameters.random_seed = params.seed
-    solver.parameters.relative_gap_limit = params.relative_gap
-    solver.parameters.linearization_level = 2
-    if params.deterministic_time is not None:
-        solver.parameters.max_deterministic_time = params.deterministic_time
-    t0 = time.perf_counter()
-    status = solver.solve(cp.model)
-    wall = time.perf_counter() - t0
+    if len(cp.data.cols) <= CP_SAT_MAX_COLUMNS:
+        solved = _solve_sat(cp, params, objective, limits, hint)
+    else:
+        solved = _solve_search(cp, params, objective, limits, hint)
+    if solved.columns:
+        cp.pool.append(list(solved.columns))
+    return solved
+
+
+def _solve_search(
+    cp: _Cp,
+    params: SolverParams,
+    objective: Objective,
+    limits: Limits,
+    hint: dict[str, int] | None,
+) -> _Solved:
+    from routing.search import Search
+
+    starts = [cp.columns(hint)] if hint else []
+    starts += cp.pool
+    search = Search(cp.data, objective, limits, seed=params.seed)
+    res = search.run(params.time_limit_s, starts=starts, relative_gap=params.relative_gap,
+                     deterministic_s=params.deterministic_time)
+    ev = cp.data.evaluate(res.choice)
+    return _Solved(
+        cp.choice(res.choice),
+        ev["trucks"],  # type: ignore[arg-type]
+        res.status,
+        res.objective,
+        res.bound,
+        res.wall_s,
+        ev["cost_fen"] / FEN_PER_CNY,  # type: ignore[operator]
+        ev["co2_g"] / G_PER_KG,  # type: ignore[operator]
+        engine="LP-guided LNS (HiGHS LP + CP-SAT)",
+        columns=tuple(res.choice),
+    )
+
+
+def _sat_objective(sat: _Sat, w: Objective) -> cp_model.LinearExprT:
+    parts = [(w.cost, sat.cost_fen), (w.penalty_fen, sat.penalty_fen), (w.late, sat.late_fen),
+             (w.penalty_g, sat.penalty_g)]
+    expr: cp_model.LinearExprT = 0
+    for weight, part in parts:
+        if weight == 1:
+            expr = expr + part
+        elif weight:
+            expr = expr + part * weight
+    if w.co2 == 1:
+        expr = expr + sat.co2e_var
+    elif w.co2:
+        expr = expr + cp_model.LinearExpr.weighted_sum([sat.co2e_var], [w.co2])
+    return expr
+
+
+def _solve_sat(
+    cp: _Cp,
+    params: SolverParams,
+    objective: Objective,
+    limits: Limits,
+    hint: dict[str, int] | None,
+) -> _Solved:
+    sat = cp.sat
+    model = sat.model
+    domain = model.proto.variables[sat.co2e_var.index].domain
+    full_upper = domain[1]
+    if limits.co2e_max_g is not None:
+        domain[1] = min(full_upper, limits.co2e_max_g)
+    switch = None
+    if limits.intensity_milli is not None:
+        switch = _cap_switch(cp, limits.intensity_milli)
+        _fix(cp, switch, 1)
+    try:
+        model.minimize(_sat_objective(sat, objective))
+        model.clear_hints()
+        if hint:
+            for (sid, idx), v in zip(cp.data.cols, sat.xs, strict=True):
+                model.add_hint(v, 1 if hint.get(sid) == idx else 0)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = params.time_limit_s
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = params.seed
+        solver.parameters.relative_gap_limit = params.relative_gap
+        solver.parameters.linearization_level = 2
+        if params.deterministic_time is not None:
+            solver.parameters.max_deterministic_time = params.deterministic_time
+        t0 = time.perf_counter()
+        status = solver.solve(model)
+        wall = time.perf_counter() - t0
+    finally:
+        domain[1] = full_upper
+        if switch is not None:
+            _fix(cp, switch, 0)
     name = status.name
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return _Solved({}, {}, name, float("nan"), float("nan"), wall, 0.0, 0.0)
-    choice = {sid: idx for (sid, idx), v in cp.x.items() if solver.value(v)}
-    trucks = {k: int(solver.value(n)) for k, n in cp.trucks.items() if solver.value(n)}
+    columns = [next((j for j in r if solver.value(sat.xs[j])), None) for r in cp.data.ship_cols]
+    trucks = {k: int(solver.value(n)) for k, n in sat.trucks.items() if solver.value(n)}
+    for j in columns:
+        if j is not None and j in cp.data.folded:
+            trucks.update((key, need) for key, need, _, _ in cp.data.folded[j])
     return _Solved(
-        choice,
+        cp.choice(columns),
         trucks,
         name,
         solver.objective_value,
         solver.best_objective_bound,
         wall,
-        solver.value(cp.cost_fen) / FEN_PER_CNY,
-        solver.value(cp.co2e_g) / G_PER_KG,
+        solver.value(sat.cost_fen) / FEN_PER_CNY,
+        solver.value(sat.co2e_var) / G_PER_KG,
+        columns=tuple(columns),
     )
 
 
@@ -341,35 +706,30 @@ def solve_problem(problem: Problem, options: PlanOptions, cp: _Cp | None = None)
     t0 = time.perf_counter()
     if not problem.candidates:
         return build_plan(problem, {}, {}, _facts(options, "NO_CANDIDATES", None, t0, 0.0), options)
-    cp = cp or build_model(problem, options)
-    domain = cp.model.proto.variables[cp.co2e_var.index].domain
-    full_upper = domain[1]
-    if options.co2e_cap_kg is not None:
-        domain[1] = min(full_upper, round(options.co2e_cap_kg * G_PER_KG))
-    try:
-        return _solve_modes(problem, options, cp, t0)
-    finally:
-        domain[1] = full_upper
+    with gc_paused():
+        cp = cp or build_model(problem, options)
+        cap = None if options.co2e_cap_kg is None else round(options.co2e_cap_kg * G_PER_KG)
+        return _solve_modes(problem, options, cp, t0, cap)
 
 
-def _solve_modes(problem: Problem, options: PlanOptions, cp: _Cp, t0: float) -> Plan:
-    price_fen_per_g = options.carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY
-    priced = cp.cost_fen + cp.penalty_fen + cp.late_fen
-    if price_fen_per_g:
-        priced = priced + cp_model.LinearExpr.weighted_sum([cp.co2e_var], [price_fen_per_g])
+def _solve_modes(
+    problem: Problem, options: PlanOptions, cp: _Cp, t0: float, cap_g: int | None
+) -> Plan:
+    priced = _priced(options)
+    base = Limits(co2e_max_g=cap_g)
     params = options.solver
     hint = _greedy_hint(problem, options)
     target = _target_intensity(options)
     if options.objective == "co2e":
-        green = _green(cp, params, hint)
+        green = _green(cp, params, hint, base)
         return build_plan(problem, green.choice, green.trucks,
                           _facts(options, green.status, green, t0, cp.build_s), options)
     if target is None:
-        solved = _solve(cp, params, priced, hint)
+        solved = _solve(cp, params, priced, base, hint)
         facts = _facts(options, solved.status, solved, t0, cp.build_s)
         return build_plan(problem, solved.choice, solved.trucks, facts, options)
     tgt, cap_g_per_tkm = target
-    green = _green(cp, params, hint)
+    green = _green(cp, params, hint, base)
     served_tkm = sum(problem.tkm_gcd[sid] for sid in green.choice)
     best_intensity = intensity_g_per_tkm(green.co2e_kg, served_tkm)
     extra: dict[str, object] = {
@@ -387,43 +747,42 @@ def _solve_modes(problem: Problem, options: PlanOptions, cp: _Cp, t0: float) -> 
         )
         return build_plan(problem, green.choice, green.trucks, {**facts, **extra}, options,
                           status="target_infeasible")
-    tight = _cap_switch(cp, cap_g_per_tkm)
-    relaxed = _cap_switch(cp, cap_g_per_tkm * (1 + SHADOW_RELAXATION))
-    _fix(cp, tight, 1)
-    solved = _solve(cp, params, priced, green.choice)
-    _fix(cp, tight, 0)
-    _fix(cp, relaxed, 1)
-    looser = _solve(cp, params, priced, solved.choice)
-    _fix(cp, relaxed, 0)
+    tight = replace(base, intensity_milli=round(cap_g_per_tkm * CAP_SCALE), cap_scale=CAP_SCALE)
+    relaxed = replace(base, intensity_milli=round(cap_g_per_tkm * (1 + SHADOW_RELAXATION)
+                                                  * CAP_SCALE), cap_scale=CAP_SCALE)
+    solved = _solve(cp, params, priced, tight, green.choice)
+    looser = _solve(cp, params, priced, relaxed, solved.choice)
     extra["shadow_price_cny_per_t"] = _shadow_price(solved, looser)
     facts = _facts(options, solved.status, solved, t0, cp.build_s)
     return build_plan(problem, solved.choice, solved.trucks, {**facts, **extra}, options)
 
 
-def _green(cp: _Cp, params: SolverParams, hint: dict[str, int]) -> _Solved:
+def _green(cp: _Cp, params: SolverParams, hint: dict[str, int], limits: Limits) -> _Solved:
     """Lexicographic: minimum penalty + CO2e, then minimum cost at that CO2e."""
-    first = _solve(cp, params, cp.penalty_g + cp.co2e_var, hint)
+    first = _solve(cp, params, GREEN, limits, hint)
     if not first.choice:
         return first
-    domain = cp.model.proto.variables[cp.co2e_var.index].domain
-    old = domain[1]
-    domain[1] = round(first.co2e_kg * G_PER_KG)
-    second = _solve(cp, params, cp.penalty_fen + cp.cost_fen + cp.late_fen, first.choice)
-    domain[1] = old
+    at_most = round(first.co2e_kg * G_PER_KG)
+    if limits.co2e_max_g is not None:
+        at_most = min(at_most, limits.co2e_max_g)
+    second = _solve(cp, params, CHEAP, replace(limits, co2e_max_g=at_most), first.choice)
     return second if second.choice else first
 
 
-def _cap_switch(cp: _Cp, cap_g_per_tkm: float) -> cp_model.IntVar:
-    """An intensity cap CO2e <= cap x served tkm, enforced only when its switch is fixed to 1."""
-    switch = cp.model.new_bool_var(f"cap[{cap_g_per_tkm:.6f}]")
-    _fix(cp, switch, 0)
-    milli = round(cap_g_per_tkm * CAP_SCALE)
-    cp.model.add(cp.co2e_var * CAP_SCALE <= milli * cp.served_tkm).only_enforce_if(switch)
-    return switch
+def _cap_switch(cp: _Cp, milli: int) -> cp_model.IntVar:
+    """An intensity cap CO2e x CAP_SCALE <= milli x served tkm, enforced only when its switch
+    is fixed to 1 [one switch per cap value, kept on the model]."""
+    if milli not in cp._switches:
+        sat = cp.sat
+        switch = sat.model.new_bool_var(f"cap[{milli}]")
+        _fix(cp, switch, 0)
+        sat.model.add(sat.co2e_var * CAP_SCALE <= milli * sat.served_tkm).only_enforce_if(switch)
+        cp._switches[milli] = switch
+    return cp._switches[milli]
 
 
 def _fix(cp: _Cp, var: cp_model.IntVar, value: int) -> None:
-    domain = cp.model.proto.variables[var.index].domain
+    domain = cp.sat.model.proto.variables[var.index].domain
     domain[0] = value
     domain[1] = value
 
@@ -443,7 +802,7 @@ def _facts(
     from ortools import __version__ as ortools_version
 
     facts: dict[str, object] = {
-        "solver": "OR-Tools CP-SAT",
+        "solver": "OR-Tools " + (solved.engine if solved is not None else "CP-SAT"),
         "solver_version": ortools_version,
         "status": status,
         "seed": options.solver.seed,

@@ -67,15 +67,21 @@ def _summary_line(p: Plan) -> str:
 @_common
 @click.option("--objective", type=click.Choice(["cost", "co2e"]), default="cost",
               show_default=True, help="cost (+ carbon price) or least CO2e.")
+@click.option("--on-time-probability", type=float, default=None,
+              help="Require this probability of arriving by the due date (e.g. 0.95).")
 def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
-             seed: int, workers: int, due_dates: str, output: Path | None, objective: str) -> None:
+             seed: int, workers: int, due_dates: str, output: Path | None, objective: str,
+             on_time_probability: float | None) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
+    from dataclasses import replace
+
     from routing import load_network, plan, plan_to_dict, read_book
 
     try:
         shipments = read_book(book)
-        options = _options(carbon_price, target_year, time_limit, seed, workers, due_dates,
-                           objective)
+        options = replace(_options(carbon_price, target_year, time_limit, seed, workers,
+                                   due_dates, objective),
+                          on_time_probability=on_time_probability)
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:
         _fail(exc)
@@ -84,7 +90,8 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
     for s in result.shipments:
         click.echo(f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
                    f"{s.footprint.totals.co2e_wtw_kg:>10,.1f} kg  arrives "
-                   f"{s.arrival_at:%Y-%m-%d}{'' if s.on_time else ' LATE'}")
+                   f"{s.arrival_at:%Y-%m-%d}{'' if s.on_time else ' LATE'} "
+                   f"(P on time {s.on_time_probability:.0%})")
     for u in result.unplanned:
         click.echo(f"  {u.shipment_id:<20} UNPLANNED: {'; '.join(u.reasons)}")
     if "message" in result.facts:

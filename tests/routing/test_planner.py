@@ -6,6 +6,7 @@ import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import NormalDist
 
 import networkx as nx
 import pytest
@@ -16,7 +17,7 @@ from routing import PlanOptions, SolverParams, load_network, pareto, plan, read_
 from routing.candidates import hours_since_epoch
 from routing.model import Hub, HubKind, Lane
 from routing.network import Network
-from routing.planner import build_problem
+from routing.planner import build_problem, solve_problem
 from routing.shipments import Shipment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,3 +184,27 @@ def test_pareto_frontier(network, demo_book):
     assert all(b < a for a, b in itertools.pairwise(co2e))
     cheapest = plan(demo_book, network, PlanOptions(solver=FAST))
     assert plans[0].cost_cny == pytest.approx(cheapest.cost_cny, rel=1e-6)
+
+
+def test_reserved_capacity_is_respected(tiny):
+    book = [_ship("S15", 15, 40)]
+    problem = build_problem(book, tiny, PlanOptions(solver=FAST))
+    sea = next(c for c in problem.candidates["S15"] if c.label == "sea")
+    assert solve_problem(problem, PlanOptions(solver=FAST)).choice() == {"S15": "sea"}
+    problem.reserved_t = {("SEA-PQ", sea.timings[0].slot): 10.0}  # 10 of 20 t already held
+    assert solve_problem(problem, PlanOptions(solver=FAST)).choice() == {"S15": "air"}
+
+
+def test_on_time_probability_requirement(tiny):
+    probe = build_problem([_ship("P", 5, 60)], tiny, PlanOptions(solver=FAST))
+    sea = next(c for c in probe.candidates["P"] if c.label == "sea")
+    due = READY + timedelta(hours=sea.arrival_h - hours_since_epoch(READY) + 24)  # 1 day slack
+    book = [Shipment("S", "P", "Q", 5, READY, due)]
+    mean_plan = plan(book, tiny, PlanOptions(solver=FAST))
+    assert mean_plan.choice() == {"S": "sea"}
+    (s,) = mean_plan.shipments
+    sd = 0.12 * 600  # data/transit_variability.csv: sea cv 0.12 x 600 h transit
+    assert s.on_time_probability == pytest.approx(NormalDist().cdf(24 / sd), abs=1e-3)  # 0.63
+    sure = plan(book, tiny, PlanOptions(solver=FAST, on_time_probability=0.95))
+    assert sure.choice() == {"S": "air"}
+    assert sure.shipments[0].on_time_probability > 0.95
