@@ -26,8 +26,18 @@ EnergyUnit = Literal["MJ", "GJ", "kWh", "MWh", "kg", "t", "l", "m3"]
 assert set(EnergyUnit.__args__) == set(ENERGY_UNITS)  # type: ignore[attr-defined]
 
 
+MAX_MASS_T = 1.0e6
+"""Largest shipment mass accepted [t] (a large bulk carrier carries 4e5 t)."""
+MAX_DISTANCE_KM = 5.0e4
+"""Longest leg accepted [km] (more than once round the Earth's circumference)."""
+MAX_AMOUNT = 1.0e12
+"""Largest energy amount accepted, in any unit."""
+MAX_INTENSITY = 1.0e6
+"""Largest intensity accepted [g CO2e/tkm or kg CO2e/t]."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LocationIn(_Strict):
@@ -45,8 +55,8 @@ class TocIn(_Strict):
     """A transport operation category: a default ``toc_id`` or a stated intensity [g CO2e/tkm]."""
 
     toc_id: str | None = None
-    co2e_wtw_g_per_tkm: float | None = Field(default=None, ge=0)
-    co2e_ttw_g_per_tkm: float | None = None
+    co2e_wtw_g_per_tkm: float | None = Field(default=None, ge=0, le=MAX_INTENSITY)
+    co2e_ttw_g_per_tkm: float | None = Field(default=None, ge=-MAX_INTENSITY, le=MAX_INTENSITY)
     distance_basis: DistanceBasis | None = None
     load_factor: float | None = Field(default=None, gt=0, le=1)
     empty_running_share: float | None = Field(default=None, ge=0, lt=1)
@@ -77,10 +87,10 @@ class EnergyIn(_Strict):
     """
 
     carrier: str = Field(min_length=1)
-    amount: float = Field(gt=0)
+    amount: float = Field(gt=0, le=MAX_AMOUNT)
     unit: EnergyUnit
     share_of_vehicle: float | None = Field(default=None, gt=0, le=1)
-    vehicle_activity_tkm: float | None = Field(default=None, gt=0)
+    vehicle_activity_tkm: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     blend: dict[str, float] | None = None
 
     @model_validator(mode="after")
@@ -99,7 +109,7 @@ class LegIn(_Strict):
 
     mode: Mode
     tce_id: str | None = None
-    distance_km: float | None = Field(default=None, gt=0)
+    distance_km: float | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
     distance_basis: DistanceBasis | None = None
     origin: LocationIn | None = None
     destination: LocationIn | None = None
@@ -124,8 +134,8 @@ class HocIn(_Strict):
     """A hub operation category: a default ``hoc_id`` or stated intensities [kg CO2e/t]."""
 
     hoc_id: str | None = None
-    co2e_wtw_kg_per_t: float | None = Field(default=None, ge=0)
-    co2e_ttw_kg_per_t: float | None = None
+    co2e_wtw_kg_per_t: float | None = Field(default=None, ge=0, le=MAX_INTENSITY)
+    co2e_ttw_kg_per_t: float | None = Field(default=None, ge=-MAX_INTENSITY, le=MAX_INTENSITY)
     data_type: DataType | None = None
 
     @model_validator(mode="after")
@@ -156,8 +166,8 @@ class ChainIn(_Strict):
     """A shipment's transport chain document."""
 
     shipment_id: str = Field(min_length=1, max_length=200)
-    mass_t: float = Field(gt=0)
-    volume_m3: float | None = Field(default=None, gt=0)
+    mass_t: float = Field(gt=0, le=MAX_MASS_T)
+    volume_m3: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)
     factor_sets: list[str] = Field(default_factory=list)
     gwp_basis: Literal["AR6", "AR5", "FEEMS"] = "AR6"
     legs: list[LegIn | HubIn] = Field(min_length=1)

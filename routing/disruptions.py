@@ -54,8 +54,6 @@ class DisruptionIn(BaseModel):
     def _check(self) -> DisruptionIn:
         if self.end <= self.start:
             raise ValueError("end must be after start")
-        if self.kind == "passage" and self.ref not in PASSAGES:
-            raise ValueError(f"unknown passage {self.ref!r}; one of {', '.join(PASSAGES)}")
         if self.kind == "passage" and self.effect != "closed":
             raise ValueError("a passage can only be closed")
         if self.effect == "delay" and self.delay_h <= 0:
@@ -97,6 +95,9 @@ def parse_disruptions(items: Sequence[Mapping[str, Any]], network: Network | Non
             err = exc.errors()[0]
             loc = "".join(f".{p}" for p in err["loc"])
             raise InputError(err["msg"], field=f"{prefix}[{i}]{loc}") from None
+        if d.kind == "passage" and d.ref not in PASSAGES:
+            raise InputError(f"unknown passage {d.ref!r}; one of {', '.join(PASSAGES)}",
+                             field=f"{prefix}[{i}].ref")
         if network is not None:
             if d.kind == "hub" and d.ref not in network.hubs:
                 raise InputError(f"unknown hub {d.ref!r}", field=f"{prefix}[{i}].ref")

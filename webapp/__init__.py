@@ -17,7 +17,7 @@ from flask_openapi3 import Info, OpenAPI
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
-    from webapp import db, jobs, problems, services, ui
+    from webapp import db, jobs, ledger, problems, ratelimit, services, ui
     from webapp.api import api
     from webapp.config import (
         DEFAULTS,
@@ -62,7 +62,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     db.init_app(app)
     problems.init_app(app)
     jobs.init_app(app)
+    ratelimit.init_app(app)
     app.register_api(api)
+    ledger.init_app(app)
     ui.init_app(app)
     services.startup(app)
+    from webapp.db import engine_of
+    from webapp.idempotency import release_interrupted
+
+    if release_interrupted(engine_of(app)):
+        app.logger.warning("freed Idempotency-Keys of requests interrupted by a stop")
     return app

@@ -12,17 +12,20 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 from flask_openapi3 import APIBlueprint, Tag
 from flask_openapi3.models import Schema
+from pydantic import BaseModel, Field
 
 from emissions.schema import ChainIn
-from webapp import idempotency, reports, services
-from webapp.auth import Principal, authenticate, bearer_token, roles
+from webapp import idempotency, ratelimit, reports, services
+from webapp.auth import Principal, authenticate, bearer_token, roles, rotate_token
 from webapp.db import engine_of
 from webapp.problems import problem
 from webapp.schemas import (
+    DisruptionsIn,
     FootprintOut,
     FootprintQuery,
     GeoJSONOut,
     IdempotencyHeader,
+    ImpactOut,
     JobOut,
     JobPath,
     ParetoOut,
@@ -39,7 +42,8 @@ from webapp.schemas import (
 )
 
 SECURITY = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem}
+_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem,
+                           429: Problem}
 _POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 
 plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
@@ -75,17 +79,20 @@ def _before() -> Response | None:
     if who is None:
         return problem(401, "Unauthorized", "a valid Bearer token is needed",
                        headers={"WWW-Authenticate": 'Bearer realm="greenlane"'})
+    limited = ratelimit.check(who.token_id)
+    if limited is not None:
+        return limited
     if who.role not in allowed:
         return problem(403, "Forbidden", f"the {who.role} role may not call this endpoint")
     g.principal = who
-    if request.method == "POST":
+    if request.method == "POST" and not getattr(view, "greenlane_no_replay", False):
         return idempotency.begin(who.token_id)
     return None
 
 
 @api.after_request
 def _after(response: Response) -> Response:
-    return idempotency.finish(response)
+    return ratelimit.annotate(idempotency.finish(response))
 
 
 @api.teardown_request
@@ -133,6 +140,20 @@ def get_plan(path: PlanPath) -> Response:
 def accept_plan(path: PlanPath, header: IdempotencyHeader) -> Response:
     """Accept a plan (idempotent)."""
     return jsonify(services.accept(path.plan_id, principal()))
+
+
+@api.post("/plans/<plan_id>/disruptions", tags=[plans_tag],
+          responses={200: ImpactOut, **_POST_ERRORS})
+@roles("planner", "integration")
+def create_disruptions(path: PlanPath, body: DisruptionsIn,
+                       header: IdempotencyHeader) -> Response:
+    """Apply disruptions (closed passage, hub or lane; delay; capacity cut) to a plan.
+
+    Only the hit shipments are re-planned; the answer is the impact (per shipment Δcost,
+    ΔCO2e WTW, Δarrival, due-date risk; totals; intensity before/after) and the re-plan,
+    stored as a new plan (`links.replan`).
+    """
+    return jsonify(services.disrupt(path.plan_id, body.disruptions, principal()).impact)
 
 
 @api.get("/jobs/<job_id>", tags=[plans_tag], responses={200: JobOut, **_ERRORS})
@@ -253,3 +274,40 @@ def plan_report(path: ReportPath) -> Response:
 def shipment_report(path: ShipmentReportPath) -> Response:
     """One shipment's report; `ileap.json` is its iLEAP ShipmentFootprint."""
     return _download(reports.render(path.plan_id, path.fmt, principal(), path.shipment_id))
+
+
+# ----------------------------------------------------------------------------- tokens
+
+tokens_tag = Tag(name="tokens", description="The caller's own API token")
+
+
+class TokenOut(BaseModel):
+    """A token's new secret, shown once."""
+
+    token_id: int
+    role: str
+    partner_id: str | None = None
+    token: str = Field(description="The new secret; the old one no longer works.")
+
+
+def _no_replay(func: Any) -> Any:
+    """Mark a POST whose answer must never be stored for Idempotency-Key replays."""
+    func.greenlane_no_replay = True
+    return func
+
+
+@api.post("/tokens/self/rotate", tags=[tokens_tag], responses={200: TokenOut, **_POST_ERRORS})
+@roles("planner", "integration", "partner")
+@_no_replay
+def rotate_own_token() -> Response:
+    """Replace the calling token's secret (id, role and partner stay).
+
+    The answer holds the only copy of the new secret, so it is never stored for replays:
+    an `Idempotency-Key` is ignored here, and `Cache-Control: no-store` is set.
+    """
+    who = principal()
+    token = rotate_token(engine_of(), who.token_id)
+    resp = jsonify({"token_id": who.token_id, "role": who.role, "partner_id": who.partner_id,
+                    "token": token})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from emissions.errors import InputError
@@ -70,6 +70,38 @@ def create_token(
         )
         token_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     return token_id, token
+
+
+def rotate_token(engine: Engine, token_id: int) -> str:
+    """Give a live token a new secret and return it; the old secret stops working at once.
+
+    The id, role, partner and name stay, so plans, jobs and Idempotency-Keys made with the
+    old secret stay the caller's. A revoked or unknown id is an InputError naming
+    ``token_id``.
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(engine) as conn:
+        result = conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(token_sha256=hash_token(token))
+        )
+        if result.rowcount != 1:
+            raise InputError(f"no live token with id {token_id}", field="token_id")
+    return token
+
+
+def revoke_token(engine: Engine, token_id: int) -> None:
+    """Revoke a token (idempotent); an unknown id is an InputError naming ``token_id``."""
+    with transaction(engine) as conn:
+        row = conn.execute(select(api_tokens.c.id).where(api_tokens.c.id == token_id)).first()
+        if row is None:
+            raise InputError(f"no token with id {token_id}", field="token_id")
+        conn.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
 
 
 def _principal(row: object) -> Principal:

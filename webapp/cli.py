@@ -115,9 +115,9 @@ def footprint(
 
 
 def _register() -> None:
+    from webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from webapp.cli_network import network
     from webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
-    from webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from webapp.cli_serve import COMMANDS as SERVE_COMMANDS
     from webapp.cli_vrp import vrp
 

@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     # Data owner named in PACT ProductFootprints (companyIds must be URNs).
     "COMPANY_NAME": "greenlane demo shipper",
     "COMPANY_ID": "urn:uuid:2b0f5e0a-6f47-4a55-9d3c-1e3b6f1f0c11",
+    # Requests per API token: sustained per minute and burst (webapp.ratelimit); 0 = off.
+    "RATE_LIMIT_PER_MINUTE": 1200,
+    "RATE_LIMIT_BURST": 200,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "JSON_SORT_KEYS": False,
@@ -46,9 +49,12 @@ _ENV = {
     "SOLVER_TIME_LIMIT_S": "GREENLANE_SOLVER_TIME_LIMIT_S",
     "NETWORK_CACHE_DIR": "GREENLANE_CACHE_DIR",
     "INSTANCE_PATH": "GREENLANE_INSTANCE_PATH",
+    "RATE_LIMIT_PER_MINUTE": "GREENLANE_RATE_LIMIT_PER_MINUTE",
+    "RATE_LIMIT_BURST": "GREENLANE_RATE_LIMIT_BURST",
+    "MAX_CONTENT_LENGTH": "GREENLANE_MAX_CONTENT_LENGTH",
 }
-_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS"}
-_FLOAT = {"SOLVER_TIME_LIMIT_S"}
+_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS", "RATE_LIMIT_BURST", "MAX_CONTENT_LENGTH"}
+_FLOAT = {"SOLVER_TIME_LIMIT_S", "RATE_LIMIT_PER_MINUTE"}
 
 
 def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
@@ -59,12 +65,15 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         value = env.get(name)
         if not value:
             continue
-        if key in _INT:
-            out[key] = int(value)
-        elif key in _FLOAT:
-            out[key] = float(value)
-        else:
-            out[key] = value
+        try:
+            if key in _INT:
+                out[key] = int(value)
+            elif key in _FLOAT:
+                out[key] = float(value)
+            else:
+                out[key] = value
+        except ValueError:
+            raise ValueError(f"environment variable {name}={value!r} is not a number") from None
     return out
 
 

@@ -14,6 +14,7 @@ import json
 
 from flask import Response, g, request
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import engine_of, idempotency, transaction, utcnow
@@ -104,3 +105,15 @@ def abandon(_exc: BaseException | None = None) -> None:
         return
     with transaction(engine_of()) as conn:
         conn.execute(delete(idempotency).where(idempotency.c.id == row_id))
+
+
+def release_interrupted(engine: Engine) -> int:
+    """At startup: free keys whose request never got an answer (the server died mid-request).
+
+    Such a request was never acknowledged, so its retry must run again rather than meet a
+    409 "in progress" forever. Like ``store.fail_interrupted_jobs`` this assumes one server
+    process per database; returns how many keys were freed.
+    """
+    with transaction(engine) as conn:
+        result = conn.execute(delete(idempotency).where(idempotency.c.status_code.is_(None)))
+    return int(result.rowcount or 0)

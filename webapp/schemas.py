@@ -301,3 +301,30 @@ class GeoJSONOut(_Out):
 
     type: Literal["FeatureCollection"]
     features: list[dict[str, Any]]
+
+
+class DisruptionsIn(_In):
+    """Disruptions to apply to a stored plan (each validated against the network)."""
+
+    disruptions: list[dict[str, Any]] = Field(
+        description="Each: disruption_id, kind (passage|hub|lane), ref, start, end, and "
+                    "optionally effect (closed|delay|capacity), delay_h, capacity_share, "
+                    "reason. Passages: suez, babalmandab, panama, gibraltar, bosporus, "
+                    "ormuz, malacca.",
+        json_schema_extra={"example": [{
+            "disruption_id": "RED-SEA", "kind": "passage", "ref": "suez",
+            "start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}]},
+    )
+
+
+class ImpactOut(_Out):
+    """A disruption's impact: hit shipments with deltas, totals, the re-plan and its link."""
+
+    disruptions: list[str]
+    lane_changes: dict[str, str]
+    summary: dict[str, Any]
+    shipments: list[dict[str, Any]]
+    replan: dict[str, Any]
+    original_plan_id: str
+    replan_plan_id: str
+    links: dict[str, str]

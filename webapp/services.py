@@ -380,3 +380,59 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     with transaction() as conn:
         job = store.get_job(conn, sub.job_id)
     return job.result_plan_id if job is not None else None
+
+
+# ----------------------------------------------------------------------------- disruptions
+
+
+@dataclass(frozen=True, slots=True)
+class Disrupted:
+    """A disruption's impact on a stored plan and the id of the stored re-plan."""
+
+    impact: dict[str, Any]
+    plan_id: str
+
+
+def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
+    """``POST /plans/{id}/disruptions``: impact of ``items`` on a plan; store the re-plan.
+
+    The stored plan is solved again from its request (same options and seed) to get the
+    planner's objects back, then :func:`routing.replan.impact` re-plans only the hit
+    shipments. The re-plan (kept shipments + re-planned ones) becomes a new plan row whose
+    request carries the disruptions, the original plan's id and the impact.
+    """
+    from routing.disruptions import parse_disruptions
+    from routing.replan import impact, impact_to_dict
+
+    with transaction() as conn:
+        row = plan_row(conn, plan_id, principal)
+    net = network()
+    disruptions = parse_disruptions(items, net)
+    doc = dict(row.request)
+    shipments = shipments_of(doc, net)
+    options = plan_options(doc["options"])
+    before = plan(shipments, net, options)
+    result = impact(before, shipments, net, disruptions, options)
+    order = {s.shipment_id: i for i, s in enumerate(shipments)}
+    merged = Plan(
+        status=result.replan.status if result.hits else before.status,
+        shipments=tuple(sorted((*result.unaffected, *result.replan.shipments),
+                               key=lambda s: order.get(s.shipment_id, len(order)))),
+        unplanned=(*before.unplanned, *result.replan.unplanned),
+        facts=dict(result.replan.facts or before.facts),
+        options=dict(before.options),
+        data_sha256=dict(before.data_sha256),
+    )
+    out = impact_to_dict(result)
+    out["original_plan_id"] = plan_id
+    new_doc = {**doc, "kind": "replan", "replan_of": plan_id, "disruptions": list(items),
+               "impact": {k: v for k, v in out.items() if k != "replan"}}
+    with transaction() as conn:
+        new_id = store.insert_plan(conn, merged, new_doc,
+                                   name=f"{row.name} (disrupted: {', '.join(out['disruptions'])})",
+                                   created_by=principal.token_id)
+    out["replan_plan_id"] = new_id
+    out["links"] = {"original": f"/api/v1/plans/{plan_id}",
+                    "replan": f"/api/v1/plans/{new_id}",
+                    "impact_page": f"/plans/{new_id}/impact"}
+    return Disrupted(out, new_id)

@@ -241,6 +241,38 @@ def share(plan_id: str) -> Response:
     return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
 
 
+@bp.post("/plans/<plan_id>/disruptions")
+@login_required("planner")
+def disrupt(plan_id: str) -> Response:
+    """Apply one disruption from the form; show its impact."""
+    f = request.form
+    item = {"disruption_id": f.get("disruption_id", "").strip() or "UI-1",
+            "kind": f.get("kind", ""), "ref": f.get("ref", "").strip(),
+            "start": f.get("start", ""), "end": f.get("end", ""),
+            "reason": f.get("reason", "").strip()}
+    try:
+        done = services.disrupt(plan_id, [item], g.principal)
+    except ApiProblem:
+        abort(404)
+    except InputError as exc:
+        flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    return redirect(url_for("ui.impact", plan_id=done.plan_id))  # type: ignore[return-value]
+
+
+@bp.get("/plans/<plan_id>/impact")
+@login_required("planner")
+def impact(plan_id: str) -> str:
+    """A re-plan's impact: hit shipments before → after, totals, the re-routed map."""
+    row = _plan_row(plan_id)
+    if "impact" not in row.request:
+        abort(404)
+    return render_template("ui/impact.html", page=viewmodels.plan_page(row),
+                           impact=row.request["impact"],
+                           disruptions=row.request.get("disruptions", []),
+                           original=row.request.get("replan_of"))
+
+
 @bp.get("/compare")
 @login_required("planner")
 def compare() -> str:

@@ -62,7 +62,7 @@ def test_airport_closure_and_delay_and_capacity_cut(network):
 
 
 @pytest.mark.parametrize(("item", "field"), [
-    (_d("x", "passage", "atlantis"), "disruptions[0]"),
+    (_d("x", "passage", "atlantis"), "disruptions[0].ref"),
     (_d("x", "hub", "NOWHERE"), "disruptions[0].ref"),
     ({**_d("x", "lane", "SEA-CNSHA-ESVLC"), "end": "2026-01-01T00:00:00Z"}, "disruptions[0]"),
     (_d("x", "lane", "SEA-CNSHA-ESVLC", effect="delay"), "disruptions[0]"),

@@ -16,8 +16,10 @@ FAST = {
     "ASYNC_THRESHOLD_SHIPMENTS": 3,
     "UI_PARETO_POINTS": 3,
     "JOB_WORKERS": 1,
+    "RATE_LIMIT_PER_MINUTE": 0,
 }
-"""Small books, solver limits <= 5 s, one worker (seed 0 is the API default)."""
+"""Small books, solver limits <= 5 s, one worker (seed 0 is the API default), no rate limit
+(the fuzz run sends hundreds of requests with one token; tests/reliability tests the limit)."""
 
 
 def shipment(sid: str = "S1", origin: str = "F-NANJING", destination: str = "C-MADRID",

@@ -1,0 +1,332 @@
+"""Hostile input: hypothesis properties on the chain JSON and the shipment book readers.
+
+Whatever arrives -- malformed numbers, wrong encodings, huge files, zero or negative masses,
+unknown LOCODEs, dates out of order -- the answer is a result or an ``InputError`` naming the
+field at fault, never another exception. Oversized uploads are a 413. Examples are bounded
+and derandomised.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emissions.errors import DataError, InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAIN = json.loads((ROOT / "data" / "examples" / "nanjing_madrid_rail.json").read_text())
+BOUNDED = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+                   suppress_health_check=list(HealthCheck))
+
+
+def assert_names_a_field(exc: InputError) -> None:
+    assert not isinstance(exc, DataError), f"a data error from user input: {exc}"
+    assert exc.field, f"no field named: {exc!r}"
+    assert exc.message
+
+
+# ----------------------------------------------------------------------------- chain JSON
+
+NASTY_NUMBERS = st.sampled_from([
+    0, -1, -0.0, 1e-320, 1e308, 10**30, float("nan"), float("inf"), float("-inf"),
+    "12", "1,5", "12 kg", "", "１２", None, True, [], {}, [1], {"a": 1},
+])
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=4),
+    max_leaves=12,
+)
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+PATHS = _paths(CHAIN)
+
+
+@st.composite
+def mutated_chains(draw: st.DrawFn) -> Any:
+    doc = copy.deepcopy(CHAIN)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        parent: Any = doc
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            action = draw(st.sampled_from(["number", "json", "delete", "extra"]))
+            if action == "number":
+                parent[path[-1]] = draw(NASTY_NUMBERS)
+            elif action == "json":
+                parent[path[-1]] = draw(JSONISH)
+            elif action == "delete":
+                del parent[path[-1]]
+            elif isinstance(parent, dict):
+                parent[draw(st.sampled_from(["distance_m", "mass_kg", "x"]))] = 1
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed the path
+    return doc
+
+
+def _finite_totals(fp: Any) -> bool:
+    t = fp.totals
+    return all(math.isfinite(v) for v in (t.co2e_wtw_kg, t.co2e_ttw_kg, t.tkm))
+
+
+@BOUNDED
+@given(doc=mutated_chains())
+def test_chain_gives_a_footprint_or_an_input_error(doc: Any) -> None:
+    from emissions.chain import footprint_from_chain
+    from fleet import resolve_vehicle
+
+    try:
+        footprint_from_chain(doc, resolver=resolve_vehicle)
+    except InputError as exc:
+        assert_names_a_field(exc)
+
+
+@BOUNDED
+@given(doc=mutated_chains())
+def test_accepted_chains_have_finite_totals(doc: Any) -> None:
+    from emissions.chain import footprint_from_chain
+    from fleet import resolve_vehicle
+
+    try:
+        fp = footprint_from_chain(doc, resolver=resolve_vehicle)
+    except InputError:
+        return
+    assert _finite_totals(fp), f"accepted a chain with non-finite totals: {doc}"
+
+
+@BOUNDED
+@given(doc=JSONISH)
+def test_any_json_value_is_an_input_error(doc: Any) -> None:
+    from emissions.chain import footprint_from_chain
+    from emissions.schema import parse_chain
+
+    for fn in (parse_chain, footprint_from_chain):
+        with pytest.raises(InputError) as err:
+            fn(doc)
+        assert_names_a_field(err.value)
+
+
+# ----------------------------------------------------------------------------- shipment books
+
+HEADER = "shipment_id,origin,destination,mass_t,volume_m3,teu,ready_at,due_at,allowed_modes"
+GOOD = ["S1", "F-NANJING", "CNSHA", "10", "", "", "2026-12-01", "2027-01-20", "road;sea"]
+CELLS = {
+    0: st.sampled_from(["S1", "", "x" * 300, "S,1", 'S"1', "S\n1", "南京-1"]),
+    1: st.sampled_from(["F-NANJING", "CNNKG", "PVG", "ZZZZZ", "XXNOPE", "31.9;118.8", "91;0",
+                        "abc;def", "", "南京"]),
+    2: st.sampled_from(["C-MADRID", "ESMAD", "MAD", "QQQQQ", "0;0", "-90;-180", " ", "\t"]),
+    3: st.sampled_from(["10", "0", "-5", "1e999", "nan", "inf", "1,5", "1.5.5", "10 t", "",
+                        "１２", "0x10", "1e-9", "100001", "  7  "]),
+    4: st.sampled_from(["", "0", "-1", "abc", "12.5", "nan"]),
+    5: st.sampled_from(["", "1", "0", "-2", "x"]),
+    6: st.sampled_from(["2026-12-01", "2026-13-01", "2026-02-30", "01/12/2026", "yesterday",
+                        "2026-12-01T10:00:00+08:00", "2027-01-20", "", "99999-01-01"]),
+    7: st.sampled_from(["2027-01-20", "2026-11-01", "2026-12-01", "2026-12-01T00:00:00",
+                        "not a date", "", "2026-12-01T00:00:00Z"]),
+    8: st.sampled_from(["", "road;sea", "road", "teleport", ";;", "ROAD", "road;;rail"]),
+}
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16", "cp1252", "gb18030"])
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[bytes, str]:
+    rows = []
+    for _ in range(draw(st.integers(1, 4))):
+        row = list(GOOD)
+        for col in draw(st.sets(st.sampled_from(sorted(CELLS)), max_size=3)):
+            row[col] = draw(CELLS[col])
+        rows.append(",".join(f'"{c}"' if any(x in c for x in ',"\n') and '"' not in c else c
+                             for c in row))
+        if draw(st.booleans()):
+            rows[-1] += draw(st.sampled_from([",extra", "", ",", "\x00", ";"]))
+    header = draw(st.sampled_from([HEADER, HEADER.replace("mass_t", "mass"), "a,b", "",
+                                   HEADER.upper(), HEADER + ",extra_col"]))
+    text = "\n".join([header, *rows]) + "\n"
+    encoding = draw(ENCODINGS)
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        data = text.encode("utf-8")
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]  # truncated mid-character/row
+    return data, draw(st.sampled_from([".csv", ".json"]))
+
+
+@BOUNDED
+@given(book=books())
+def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
+    from routing import load_network, read_book
+    from routing.candidates import resolve_place
+
+    data, suffix = book
+    path = tmp_path_factory.mktemp("book") / f"book{suffix}"
+    path.write_bytes(data)
+    try:
+        shipments = read_book(path)
+    except InputError as exc:
+        assert_names_a_field(exc)
+        return
+    net = load_network()
+    for i, s in enumerate(shipments):
+        assert s.mass_t > 0 and math.isfinite(s.mass_t)
+        assert s.ready_at.tzinfo is not None and s.due_at > s.ready_at
+        for ref, where in ((s.origin, f"shipments[{i}].origin"),
+                           (s.destination, f"shipments[{i}].destination")):
+            try:
+                resolve_place(net, ref, where)
+            except InputError as exc:
+                assert exc.field == where
+                assert_names_a_field(exc)
+
+
+@BOUNDED
+@given(book=books(), name=st.sampled_from(["b.csv", "b.json", "b.xlsx", "b.txt", "", "b"]))
+def test_ui_upload_gives_rows_or_an_input_error(book, name) -> None:
+    from webapp.books import from_upload
+
+    data, _ = book
+    try:
+        from_upload(name, data)
+    except InputError as exc:
+        assert_names_a_field(exc)
+
+
+@pytest.mark.parametrize(("cells", "field"), [
+    ({3: "0"}, "line[2].mass_t"),
+    ({3: "-5"}, "line[2].mass_t"),
+    ({3: '"1,5"'}, "line[2].mass_t"),
+    ({3: "1,5"}, "row 2"),
+    ({3: "nan"}, "line[2].mass_t"),
+    ({6: "2027-02-01"}, "line[2]"),
+    ({6: "2026-13-01"}, "line[2].ready_at"),
+])
+def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None:
+    from routing import read_book
+
+    row = list(GOOD)
+    for k, v in cells.items():
+        row[k] = v
+    path = tmp_path / "b.csv"
+    path.write_text(HEADER + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_book(path)
+    assert err.value.field == field
+
+
+def test_unknown_locode_is_named(tmp_path: Path) -> None:
+    from routing import PlanOptions, load_network, read_book
+    from routing.planner import build_problem
+
+    row = list(GOOD)
+    row[2] = "ZZQQQ"
+    path = tmp_path / "b.csv"
+    path.write_text(HEADER + "\n" + ",".join(GOOD) + "\n" + ",".join(row).replace("S1", "S2")
+                    + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        build_problem(read_book(path), load_network(), PlanOptions())
+    assert err.value.field == "shipments[1].destination"
+
+
+def test_huge_book_is_refused_before_reading(tmp_path: Path) -> None:
+    from routing import read_book
+    from routing.shipments import MAX_BOOK_BYTES
+
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as fh:  # sparse: no disk space used
+        fh.truncate(MAX_BOOK_BYTES + 1)
+    with pytest.raises(InputError) as err:
+        read_book(path)
+    assert err.value.field == str(path)
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    from webapp import create_app
+    from webapp.auth import create_token
+    from webapp.db import engine_of
+    from webapp.jobs import runner
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SOLVER_TIME_LIMIT_S": 2.0,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+                      "MAX_CONTENT_LENGTH": 64 * 1024})
+    token = create_token(engine_of(app), "planner")[1]
+    c = app.test_client()
+    c.token = token  # type: ignore[attr-defined]
+    yield c
+    runner(app).shutdown()
+    engine_of(app).dispose()
+
+
+@pytest.mark.parametrize(("encoding", "ok"), [
+    ("latin-1", False), ("cp1252", False), ("gb18030", False),
+    ("utf-16", True), ("utf-32", True), ("utf-8-sig", True),  # RFC 8259 / json.loads detect
+])
+def test_footprints_in_other_encodings(client: Any, encoding: str, ok: bool) -> None:
+    """Non-UTF JSON is a 4xx; the Unicode encodings json.loads detects are read correctly."""
+    body = json.dumps({**CHAIN, "shipment_id": "Nürnberg-ß-南"}, ensure_ascii=False)
+    raw = body.encode(encoding, errors="replace")
+    resp = client.post("/api/v1/footprints", data=raw, content_type="application/json",
+                       headers={"Authorization": f"Bearer {client.token}"})
+    if ok:
+        assert resp.status_code == 200
+        assert resp.get_json()["shipment_id"] == "Nürnberg-ß-南"
+    else:
+        assert 400 <= resp.status_code < 500, resp.get_data(as_text=True)[:300]
+
+
+def test_oversized_api_body_is_413(client: Any) -> None:
+    resp = client.post("/api/v1/footprints", data=b"{" + b" " * 70_000 + b"}",
+                       content_type="application/json",
+                       headers={"Authorization": f"Bearer {client.token}"})
+    assert resp.status_code == 413
+    assert resp.mimetype == "application/problem+json"
+
+
+def test_oversized_ui_upload_is_413(client: Any) -> None:
+    import io
+
+    with client.session_transaction() as sess:
+        sess["token_id"] = 1
+        sess["csrf"] = "c"
+    resp = client.post("/plans", data={"csrf_token": "c", "book": (
+        io.BytesIO(b"x" * 70_000), "big.csv")}, content_type="multipart/form-data")
+    assert resp.status_code == 413
+
+
+def test_oversized_body_is_413_on_the_live_server(tmp_path: Path) -> None:
+    """The real server (not the test client) refuses a body over MAX_CONTENT_LENGTH."""
+    from harness import Server, bearer, call, make_tokens
+
+    server = Server(tmp_path / "srv", env={"GREENLANE_MAX_CONTENT_LENGTH": str(64 * 1024)})
+    token = make_tokens(server.database_url, [("planner", None)])[0]
+    server.start()
+    try:
+        status, headers, body = call(server.base, "POST", "/api/v1/plans",
+                                     raw=b"[" + b"0," * 100_000 + b"0]",
+                                     headers=bearer(token, **{"Content-Type": "application/json"}))
+        assert status == 413, body[:200]
+        assert headers["content-type"].startswith("application/problem+json")
+    finally:
+        server.stop()

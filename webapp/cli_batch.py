@@ -1,0 +1,143 @@
+"""``greenlane batch``: many books or a scenario sweep on Dask, results as Parquet + a chart.
+
+    greenlane batch BOOK...
+    greenlane batch --sweep carbon_price=0,200,500 fleet=all,fossil target_year=2026,2030 [BOOK...]
+    greenlane batch --synthetic 100000 --workers 2 --output year.parquet
+
+Each book is partitioned by lane group (origin > destination region) and ready week and
+every partition is planned by ``routing.plan`` under every scenario. ``--workers 0`` plans in
+this process; otherwise a Dask LocalCluster on 127.0.0.1, or ``--scheduler tcp://host:port``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from emissions.errors import GreenlaneError, InputError
+
+
+def _fail(exc: GreenlaneError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def _progress(enabled: bool) -> tuple[Any, Any]:
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="partition", file=sys.stderr, dynamic_ncols=True)
+
+    def note(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, note
+
+
+@click.command("batch")
+@click.argument("items", nargs=-1)
+@click.option("--sweep", is_flag=True,
+              help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
+                   "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
+                   "target_year (year|none). Other ITEMS are books.")
+@click.option("--synthetic", type=int, default=None, metavar="N",
+              help="Add a synthetic year of N shipments (seeded) as a book.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="A running Dask scheduler [default: a local cluster on 127.0.0.1].")
+@click.option("--workers", type=int, default=2, show_default=True,
+              help="Local cluster worker processes (1 thread each); 0 = in this process.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("batch-results.parquet"), show_default=True,
+              help="Partition rows; shipment rows go to <stem>.shipments.parquet.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Summary chart PNG [default: <output stem>.png].")
+@click.option("--max-partition", type=int, default=80, show_default=True,
+              help="Largest partition planned as one model [shipments].")
+@click.option("--time-limit", type=float, default=5.0, show_default=True,
+              help="Solver wall-clock limit per partition solve [s].")
+@click.option("--gap", type=float, default=0.01, show_default=True,
+              help="Relative optimality gap at which a partition solve stops [-].")
+@click.option("--carbon-price", type=float, default=0.0, show_default=True,
+              help="Base carbon price [CNY/t CO2e] (a sweep axis overrides it).")
+@click.option("--target-year", type=int, default=None, help="Base target year.")
+@click.option("--k-paths", type=int, default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def batch_cmd(items: tuple[str, ...], sweep: bool, synthetic: int | None, scheduler: str | None,
+              workers: int, output: Path, chart: Path | None, max_partition: int,
+              time_limit: float, gap: float, carbon_price: float, target_year: int | None,
+              k_paths: int, seed: int, progress: bool) -> None:
+    """Plan many books, or sweep scenarios over them, on Dask."""
+    from data import DATA_DIR
+    from routing import batch, load_network, read_book
+
+    try:
+        axes = [i for i in items if sweep and "=" in i]
+        paths = [Path(i) for i in items if i not in axes]
+        for p in paths:
+            if not p.is_file():
+                raise InputError("no such book file", field=str(p))
+        if not paths and synthetic is None:
+            if not sweep:
+                raise InputError("give at least one BOOK, --sweep or --synthetic N",
+                                 field="BOOK")
+            paths = [DATA_DIR / "examples" / "shipments.csv"]
+        sweep_points = batch.scenarios(batch.parse_sweep(axes)) if sweep else []
+        network = load_network()
+        books: dict[str, Any] = {}
+        for p in paths:
+            name = p.stem if p.stem not in books else str(p)
+            books[name] = read_book(p)
+        if synthetic is not None:
+            if not 1 <= synthetic <= 2_000_000:
+                raise InputError("must lie in 1..2000000", field="--synthetic")
+            books[f"synthetic-{synthetic}"] = batch.synthetic_year(network, synthetic, seed=seed)
+        base = batch.default_options(time_limit, gap, seed,
+                                     carbon_price_cny_per_t=carbon_price,
+                                     target_year=target_year, k_paths=k_paths)
+        tasks = batch.make_tasks(books, network, base, sweep_points, max_partition)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    n_ship = sum(len(b) for b in books.values())
+    click.echo(f"{len(books)} book(s), {n_ship} shipments, {len(sweep_points) or 1} "
+               f"scenario(s): {len(tasks)} partition tasks", err=True)
+    bar, note = _progress(progress)
+    try:
+        result = batch.run_batch(tasks, workers=workers, scheduler=scheduler, progress=note)
+    except OSError as exc:
+        click.echo(f"error: --scheduler: cannot reach {scheduler}: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        if bar is not None:
+            bar.close()
+    written = batch.write_parquet(result, output)
+    png = batch.summary_chart(result, chart or output.with_suffix(".png"))
+    summary = result.summary()
+    cols = ["book", "scenario", "shipments", "planned", "cost_cny", "co2e_wtw_kg",
+            "intensity_g_per_tkm", "errors"]
+    with _pandas_display():
+        click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    click.echo(f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
+               f"{result.workers or 1} worker(s) ({result.scheduler})")
+    click.echo("wrote " + ", ".join(str(p) for p in [*written, png]))
+    if int(summary["errors"].sum()):
+        first = next(r for r in result.partitions if r["status"] == "error")
+        click.echo(f"warning: {int(summary['errors'].sum())} partition(s) failed; first: "
+                   f"{first['partition']}: {first['error']}", err=True)
+        sys.exit(1)
+
+
+def _pandas_display() -> Any:
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.max_columns", 20)
+
+
+COMMANDS = (batch_cmd,)
+"""The commands the ``greenlane`` group registers."""
