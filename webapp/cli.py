@@ -115,14 +115,16 @@ def footprint(
 
 
 def _register() -> None:
+    from webapp.cli_batch import COMMANDS as BATCH_COMMANDS
     from webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from webapp.cli_network import network
     from webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
+    from webapp.cli_security import COMMANDS as SECURITY_COMMANDS
     from webapp.cli_serve import COMMANDS as SERVE_COMMANDS
     from webapp.cli_vrp import vrp
 
     for command in (network, plan_cmd, pareto_cmd, baseline_cmd, vrp, *SERVE_COMMANDS,
-                    *LEDGER_COMMANDS):
+                    *LEDGER_COMMANDS, *BATCH_COMMANDS, *SECURITY_COMMANDS):
         main.add_command(command)
 
 
