@@ -3,9 +3,14 @@
 Built from the same :class:`routing.planner.ModelData` as the CP-SAT model: the same
 candidates, the same integer cost [fen] and WTW CO2e [g] coefficients, the same capacity rows
 and truck groups (with the strong rows ``n >= need x Σ x``). ``solve_exact`` solves it with
-HiGHS (or SCIP) to proven optimality within a long limit: the yardstick of
-``benchmarks/planner.py``. The planner itself uses the LP relaxation (``integer=False``) for
-its bound and to fix the shipments the LP already decides.
+SCIP or HiGHS to proven optimality within a long limit: the yardstick of
+``benchmarks/planner.py``. The planner itself uses the LP relaxation (``integer=False``,
+HiGHS) for its bound and its first plan (``routing.search``).
+
+OR-Tools 9.15 quirks worked around here: pywraplp reports HiGHS runs stopped by the time
+limit as not solved and returns no incumbent (google/or-tools#5016), and a solution hint
+crashes its HiGHS interface, so hints go to SCIP only; large objective coefficients make
+HiGHS warn, so the objective is scaled by ``OBJECTIVE_SCALE`` inside the solver.
 """
 
 from __future__ import annotations
@@ -13,11 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ortools.linear_solver import pywraplp
 
 from emissions.errors import InputError
 from emissions.units import G_PER_KG, KG_PER_T
+
+if TYPE_CHECKING:
+    from routing.planner import ModelData, PlanOptions, Problem
 
 OBJECTIVE_SCALE = 1e-4
 """Objective coefficients are multiplied by this inside the solver (HiGHS warns above ~1e9)."""
@@ -68,14 +77,15 @@ class LinearModel:
 
     def __init__(
         self,
-        data,  # routing.planner.ModelData
+        data: ModelData,
         objective: Objective = Objective(),
         limits: Limits = Limits(),
         integer: bool = True,
         solver: str = "HIGHS",
         columns: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        s = pywraplp.Solver.CreateSolver(solver.upper())
+        self.solver_name = solver.upper()
+        s = pywraplp.Solver.CreateSolver(self.solver_name)
         if s is None:
             raise InputError(f"solver {solver!r} is not available in OR-Tools", field="solver")
         self.data, self.solver, self.integer = data, s, integer
@@ -100,7 +110,8 @@ class LinearModel:
             if c:
                 obj.SetCoefficient(v, c * k)
         for i, v in enumerate(self.u):
-            obj.SetCoefficient(v, (w.penalty_fen * data.pen_fen[i] + w.penalty_g * data.pen_g[i]) * k)
+            pen = w.penalty_fen * data.pen_fen[i] + w.penalty_g * data.pen_g[i]
+            obj.SetCoefficient(v, pen * k)
         for g, v in zip(data.groups, self.n, strict=True):
             obj.SetCoefficient(v, (w.cost * g.cost_fen + w.co2 * g.co2_g) * k)
         obj.SetMinimization()
@@ -148,6 +159,47 @@ class LinearModel:
                 row.SetCoefficient(v, scale * g.co2_g)
         return row
 
+    def add_truck_cuts(self, x: Sequence[float], n: Sequence[float],
+                       min_violation: float = 1e-3) -> int:
+        """Add mixed-integer rounding cuts on the truck groups that ``x``, ``n`` violate.
+
+        For shipments T that may share group g, with A = Σ_T w_s / P = k + r (0 < r < 1):
+        trucks >= k + 1 - Σ_T F(w_s / P) (1 - X_s), X_s = the shipment's columns through g and
+        F(a) = floor(a) + min(1, frac(a) / r) (MIR). Valid for every integer plan; it cuts off
+        the LP's fractional trucks. T is tried as every shipment the LP puts on g, and as
+        those it puts there by at least a half. Returns the number of cuts added.
+        """
+        s, d = self.solver, self.data
+        added = 0
+        for g, (grp, nv) in enumerate(zip(d.groups, self.n, strict=True)):
+            ng = n[g]
+            if abs(ng - round(ng)) < 1e-6 and ng >= 1 - 1e-9:
+                continue
+            per_ship: list[tuple[float, float, list[int]]] = []
+            for _, js in grp.links:
+                live = [j for j in js if self.x[j] is not None]
+                xs = sum(x[j] for j in live)
+                if xs > 1e-6:
+                    per_ship.append((xs, d.mass_kg[d.col_ship[js[0]]] / grp.payload_kg, live))
+            for floor_x in (1e-6, 0.5):
+                tset = [t for t in per_ship if t[0] >= floor_x]
+                total = sum(a for _, a, _ in tset)
+                k = int(total)
+                r = total - k
+                if r < 1e-3 or r > 1 - 1e-3:
+                    continue
+                beta = [int(a) + min(1.0, (a - int(a)) / r) for _, a, _ in tset]
+                rhs = k + 1 - sum(beta)
+                lhs = ng - sum(b * xs for b, (xs, _, _) in zip(beta, tset, strict=True))
+                if lhs >= rhs - min_violation:
+                    continue
+                row = s.RowConstraint(rhs, s.infinity(), "")
+                row.SetCoefficient(nv, 1)
+                for b, (_, _, live) in zip(beta, tset, strict=True):
+                    for j in live:
+                        row.SetCoefficient(self.x[j], -b)
+                added += 1
+        return added
 
     def solve(
         self,
@@ -163,7 +215,7 @@ class LinearModel:
         s.SetNumThreads(threads)
         if log:
             s.EnableOutput()
-        if hint is not None and self.integer:
+        if hint is not None and self.integer and self.solver_name != "HIGHS":
             chosen = {j for j in hint if j is not None}
             live = [(v, 1.0 if j in chosen else 0.0) for j, v in enumerate(self.x) if v is not None]
             s.SetHint([v for v, _ in live] + self.u,
@@ -187,7 +239,7 @@ class LinearModel:
                             [v.solution_value() for v in self.n], wall)
 
 
-def choice_of(data, x: Sequence[float]) -> list[int | None]:
+def choice_of(data: ModelData, x: Sequence[float]) -> list[int | None]:
     """The column per shipment with x > 0.5 (None: unserved)."""
     return [next((j for j in r if x[j] > 0.5), None) for r in data.ship_cols]
 
@@ -214,10 +266,10 @@ class ExactResult:
 
 
 def solve_exact(
-    problem,
-    options,
+    problem: Problem,
+    options: PlanOptions,
     time_limit_s: float = 3600.0,
-    solver: str = "HIGHS",
+    solver: str = "SCIP",
     threads: int = 1,
     hint: Sequence[int | None] | None = None,
     log: bool = False,

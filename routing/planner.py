@@ -11,6 +11,7 @@ far above any path's cost.
 from __future__ import annotations
 
 import gc
+import math
 import threading
 import time
 from collections import defaultdict
@@ -440,6 +441,7 @@ class _Cp:
         self.data = data
         self.build_s = build_s
         self.pool: list[list[int | None]] = []
+        self.lp_s: float | None = None
         self.col_of = {col: j for j, col in enumerate(data.cols)}
         self._sat: _Sat | None = None
         self._switches: dict[int, cp_model.IntVar] = {}
@@ -524,6 +526,10 @@ def _build_sat(data: ModelData) -> _Sat:
 CP_SAT_MAX_COLUMNS = 4000
 """Models up to this many candidate columns are solved by CP-SAT outright (proven optimal
 when time allows); larger ones by the LP-guided neighbourhood search of ``routing.search``."""
+ROW_LP_FACTOR = 5.0
+"""How much slower the LP gets with a CO2e or intensity row (measured: 3-5x) [-]."""
+LP_SHARE = 0.6
+"""Largest share of a solve's time limit the LP relaxation may take [-]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,11 +582,19 @@ def _solve_search(
 ) -> _Solved:
     from routing.search import Search
 
-    starts = [cp.columns(hint)] if hint else []
-    starts += cp.pool
-    search = Search(cp.data, objective, limits, seed=params.seed)
+    starts = list(reversed(cp.pool))
+    if hint:
+        starts.append(cp.columns(hint))
+    search = Search(cp.data, objective, limits, seed=params.seed, workers=params.workers)
+    rows = limits.co2e_max_g is not None or limits.intensity_milli is not None
+    # a CO2e or intensity row makes the LP several times slower; without the time for it
+    # the search starts from known plans (the bound is then unknown)
+    use_lp = not (rows and cp.pool and cp.lp_s is not None
+                  and ROW_LP_FACTOR * cp.lp_s > LP_SHARE * params.time_limit_s)
     res = search.run(params.time_limit_s, starts=starts, relative_gap=params.relative_gap,
-                     deterministic_s=params.deterministic_time)
+                     deterministic_s=params.deterministic_time, use_lp=use_lp)
+    if not rows and res.lp_s and res.bound == res.bound:
+        cp.lp_s = max(cp.lp_s or 0.0, res.lp_s)
     ev = cp.data.evaluate(res.choice)
     return _Solved(
         cp.choice(res.choice),
@@ -812,13 +826,10 @@ def _facts(
         "wall_s": round(time.perf_counter() - t0, 3),
     }
     if solved is not None and solved.choice:
-        gap = abs(solved.objective - solved.bound) / max(abs(solved.objective), 1e-9)
-        facts.update(
-            objective=solved.objective,
-            bound=solved.bound,
-            gap=round(gap, 6),
-            solve_s=round(solved.wall_s, 3),
-        )
+        facts.update(objective=solved.objective, solve_s=round(solved.wall_s, 3))
+        if math.isfinite(solved.bound):  # the search may skip its LP (no bound then)
+            gap = abs(solved.objective - solved.bound) / max(abs(solved.objective), 1e-9)
+            facts.update(bound=solved.bound, gap=round(gap, 6))
     return facts
 
 

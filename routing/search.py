@@ -42,13 +42,15 @@ if TYPE_CHECKING:
 Choice = list[int | None]
 """A plan as a column per shipment (None: unserved)."""
 
-SUB_DETERMINISTIC_S = 0.3
+SUB_DETERMINISTIC_S = 0.1
 """Deterministic-time limit of one neighbourhood solve [CP-SAT deterministic seconds]."""
-FIRST_NEIGHBOURHOOD = 16
+FIRST_NEIGHBOURHOOD = 8
 """Shipments freed by the first neighbourhood; adapted between 8 and MAX_NEIGHBOURHOOD."""
-MAX_NEIGHBOURHOOD = 120
+MAX_NEIGHBOURHOOD = 40
+SUB_PARAMETERS: dict[str, int | bool] = {
+    "linearization_level": 2, "cp_model_probing_level": 0, "symmetry_level": 0}
+"""CP-SAT parameters of a neighbourhood solve (small models: no probing, no symmetry)."""
 IDLE_ROUNDS = 4.0
-_DEBUG = bool(__import__("os").environ.get("GREENLANE_SEARCH_DEBUG"))
 """Stop after this many rounds (neighbourhoods covering the book once) without improvement."""
 
 
@@ -73,8 +75,10 @@ def _trucks(load: int, payload: int) -> int:
 class Search:
     """The search over one model for one objective and one set of side limits."""
 
-    def __init__(self, data: ModelData, objective: Objective, limits: Limits, seed: int = 0):
+    def __init__(self, data: ModelData, objective: Objective, limits: Limits, seed: int = 0,
+                 workers: int = 1):
         self.data, self.weights, self.limits, self.seed = data, objective, limits, seed
+        self.workers = max(1, workers)
         w = objective
         d = data
         self.c = [w.cost * d.cost_fen[j] + w.late * d.late_fen[j] + w.co2 * d.co2_g[j]
@@ -174,11 +178,17 @@ class Search:
         starts: Sequence[Choice] = (),
         relative_gap: float = 0.0,
         deterministic_s: float | None = None,
+        use_lp: bool = True,
     ) -> SearchResult:
-        """Search within ``time_limit_s`` [s]; ``starts`` are known plans (any feasibility)."""
+        """Search within ``time_limit_s`` [s]; ``starts`` are known plans (any feasibility).
+
+        ``use_lp=False`` skips the LP (no bound; the starts must do)."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s
-        lp_x, lp_u, bound, lp_s = self._lp(deadline, time_limit_s)
+        if use_lp:
+            lp_x, lp_u, bound, lp_s = self._lp(deadline, time_limit_s)
+        else:
+            lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
         self.trace = [("lp", time.perf_counter() - t0, bound)]
         state: _State | None = None
         prefs: list[tuple[list[float], list[float]] | Choice] = []
@@ -187,14 +197,24 @@ class Search:
         prefs.extend(list(c) for c in starts)
         if not prefs:
             prefs.append(self._cheapest())
+        self._only_start = len(prefs) == 1
         for pref in prefs:
             if state is not None and time.perf_counter() >= deadline:
                 break
             st = self._start(pref, deadline)
             if st is not None and (state is None or st.obj < state.obj):
                 state = st
-        if state is None:
-            state = _State(self, [None] * len(self.allowed))  # always feasible
+        if state is None:  # no start in time: capacity-aware greedy, limits met in grace
+            c = [0.0] * len(self.data.cols)
+            for j in self._cheapest():
+                if j is not None:
+                    c[j] = 1.0
+            grace = time.perf_counter() + max(0.5, 0.25 * time_limit_s)
+            state = self._insert(c, [0.0] * len(self.allowed), grace)
+            if not state.within_limits():
+                state._repair_rows(grace)
+            if not state.within_limits():
+                state = _State(self, [None] * len(self.allowed))  # always feasible
         self.trace.append(("start", time.perf_counter() - t0, state.obj))
         state.local_search(deadline)
         self.trace.append(("local search", time.perf_counter() - t0, state.obj))
@@ -211,7 +231,8 @@ class Search:
         try:
             model = LinearModel(self.data, self.weights, self.limits, integer=False,
                                 columns=self.allowed)
-            res = model.solve(max(0.5, min(deadline - t, 0.6 * time_limit_s)))
+            res = model.solve(max(0.2, min(deadline - time.perf_counter(), 0.6 * time_limit_s)),
+                              threads=self.workers)
         except Exception:
             return None, None, float("nan"), time.perf_counter() - t
         if not res.ok:
@@ -220,26 +241,38 @@ class Search:
 
     def _start(self, pref: tuple[list[float], list[float]] | Choice,
                deadline: float) -> _State | None:
-        """A feasible plan from an LP solution or a known plan; None if side limits could
-        not be met in time."""
-        if isinstance(pref, list):
+        """A feasible plan from an LP solution (rounded, then departures over capacity
+        repaired) or from a known plan (kept if it fits the capacities, re-inserted if it is
+        the only start); side limits are then repaired. None if that fails in time."""
+        if isinstance(pref, tuple):
+            st = _State(self, self._round(*pref))
+            st._repair_caps()  # a few departures at most: done even after the deadline
+        else:
+            if len(pref) != len(self.allowed):
+                return None
             st = _State(self, [j if j is None or j in self._allowed_set[i] else None
-                               for i, j in enumerate(pref)]) if len(pref) == len(
-                self.allowed) else None
-            if st is None or any(c > cap[1] for c, cap in zip(st.caps, self.data.caps,
-                                                              strict=True)):
+                               for i, j in enumerate(pref)])
+            if any(c > cap[1] for c, cap in zip(st.caps, self.data.caps, strict=True)):
+                if not self._only_start:
+                    return None
                 ones = [0.0] * len(self.data.cols)
                 unserved = [1.0] * len(self.allowed)
-                for i, j in enumerate(pref[:len(self.allowed)]):
+                for i, j in enumerate(pref):
                     if j is not None:
                         ones[j] = 1.0
                         unserved[i] = 0.0
                 st = self._insert(ones, unserved, deadline)
-        else:
-            st = self._insert(pref[0], pref[1], deadline)
         if not st.within_limits():
             st._repair_rows(deadline)
         return st if st.within_limits() else None
+
+    def _round(self, x: list[float], u: list[float]) -> Choice:
+        """Each shipment on its largest LP column (ties: cheaper), or unserved."""
+        out: Choice = []
+        for i, cols in enumerate(self.allowed):
+            best = max(cols, key=lambda j: (x[j], -self.c[j], -j), default=None)
+            out.append(None if best is None or u[i] > x[best] else best)
+        return out
 
     def _insert(self, x: list[float], u: list[float], deadline: float) -> _State:
         """Capacity-aware rounding: shipments the LP (or plan) decides first, then the others
@@ -408,7 +441,6 @@ class Search:
     def _solve_sub(self, state: _State, free: list[int], deadline: float) -> tuple[bool, float]:
         """Re-optimise the free shipments exactly with CP-SAT; keep the result if better."""
         d = self.data
-        tbuild = time.perf_counter()
         m = cp_model.CpModel()
         ws = cp_model.LinearExpr.weighted_sum
         x: dict[int, cp_model.IntVar] = {}
@@ -527,21 +559,12 @@ class Search:
         p = solver.parameters
         p.num_workers = 1
         p.random_seed = self.seed
-        p.linearization_level = 2
-        p.cp_model_probing_level = 0
-        p.symmetry_level = 0
+        for name, value in SUB_PARAMETERS.items():
+            setattr(p, name, value)
         p.max_deterministic_time = SUB_DETERMINISTIC_S
         p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-        tsolve = time.perf_counter()
-        if _DEBUG:
-            self._dump = getattr(self, "_dump", 0) + 1
-            pass
         status = solver.solve(m)
         dtime = solver.deterministic_time
-        if _DEBUG:
-            print(f"  sub n={len(free)} vars={len(x)} groups={len(hint_n)}/{len(groups)} build="
-                  f"{tsolve - tbuild:.3f} solve={time.perf_counter() - tsolve:.3f} {status.name} "
-                  f"dt={dtime:.3f} {solver.objective_value:.0f} vs {current_sub:.0f}")
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False, dtime
         if solver.objective_value >= current_sub - 1e-6 * max(1.0, abs(current_sub)):
@@ -645,6 +668,35 @@ class _State:
         return [*self.s.allowed[i], None]
 
     # repair --------------------------------------------------------------------
+
+    def _repair_caps(self) -> None:
+        """Move shipments off departures over capacity, cheapest move first."""
+        d = self.s.data
+        on_cap: dict[int, list[int]] = {}
+        for i, j in enumerate(self.choice):
+            if j is not None:
+                for k in d.col_caps[j]:
+                    on_cap.setdefault(k, []).append(i)
+        for k in range(len(d.caps)):
+            limit = d.caps[k][1]
+            while self.caps[k] > limit:
+                best = None
+                for i in on_cap.get(k, []):
+                    cur = self.choice[i]
+                    if cur is None or k not in d.col_caps[cur]:
+                        continue
+                    for b in self.options(i):
+                        if b is not None and k in d.col_caps[b]:
+                            continue
+                        res = self.delta(i, b)
+                        if res is not None and (best is None or res[0] < best[0]):
+                            best = (res[0], i, b)
+                assert best is not None  # leaving it unserved always fits
+                _, i, b = best
+                self.move(i, b)
+                if b is not None:
+                    for kk in d.col_caps[b]:
+                        on_cap.setdefault(kk, []).append(i)
 
     def _repair_rows(self, deadline: float) -> None:
         """Meet the side limits: greedy by cost per unit of violation removed (lazy

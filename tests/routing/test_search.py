@@ -1,0 +1,110 @@
+"""The large-book engine (LP-guided neighbourhood search) against CP-SAT on small books."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import UTC, datetime, timedelta
+
+import networkx as nx
+import pytest
+
+from routing import PlanOptions, SolverParams, load_network
+from routing.exact import Limits, LinearModel, priced_objective, solve_exact
+from routing.model import HubKind
+from routing.network import Network
+from routing.planner import build_model, build_problem, model_data
+from routing.search import Search
+from routing.shipments import Shipment
+
+START = datetime(2026, 12, 1, tzinfo=UTC)
+OPTS = PlanOptions(solver=SolverParams(time_limit_s=20, seed=0, workers=1))
+
+
+def _tight(network: Network, cap_t: float) -> Network:
+    lanes = tuple(
+        dataclasses.replace(lane, capacity_t_per_departure=cap_t)
+        if str(lane.mode) in ("sea", "rail", "air", "inland_water") else lane
+        for lane in network.lanes)
+    g = nx.MultiDiGraph()
+    for h in network.hubs.values():
+        g.add_node(h.hub_id, hub=h)
+    for lane in lanes:
+        g.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane)
+    return Network(hubs=network.hubs, lanes=lanes, graph=g, data_sha256="test-tight")
+
+
+def _book(network: Network, n: int, seed: int = 1) -> list[Shipment]:
+    rng = random.Random(seed)
+    factories = sorted(h.hub_id for h in network.hubs.values() if h.kind == HubKind.FACTORY)
+    sites = ["C-MADRID", "C-MILAN", "W-VENLO", "C-DUBAI"]
+    out = []
+    for i in range(n):
+        ready = START + timedelta(hours=rng.randrange(0, 5 * 24))
+        urgent = rng.random() < 0.15
+        days = rng.uniform(6, 10) if urgent else rng.uniform(40, 70)
+        mass = round(rng.uniform(1, 8 if urgent else 24), 1)
+        out.append(Shipment(f"S{i}", rng.choice(factories[:2]), rng.choice(sites), mass, ready,
+                            ready + timedelta(days=days)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def small():
+    network = _tight(load_network(), 30.0)
+    problem = build_problem(_book(network, 12), network, OPTS)
+    return problem, model_data(problem, OPTS)
+
+
+def test_pruning_keeps_the_optimum(small):
+    problem, data = small
+    full = solve_exact(problem, OPTS, time_limit_s=60, solver="HIGHS")
+    assert full.status == "OPTIMAL"
+    search = Search(data, priced_objective(0.0), Limits())
+    assert sum(map(len, search.allowed)) < len(data.cols)
+    pruned = LinearModel(data, priced_objective(0.0), Limits(), integer=True, solver="HIGHS",
+                         columns=search.allowed).solve(60)
+    assert pruned.status == "OPTIMAL"
+    assert pruned.objective == pytest.approx(full.objective, rel=1e-9)
+
+
+def test_search_is_feasible_and_close_to_the_optimum(small):
+    problem, data = small
+    full = solve_exact(problem, OPTS, time_limit_s=60, solver="HIGHS")
+    search = Search(data, priced_objective(0.0), Limits(), seed=0)
+    res = search.run(5.0)
+    assert search.feasible(res.choice)
+    assert res.bound <= full.objective * (1 + 1e-9)
+    assert res.objective >= full.objective * (1 - 1e-9)
+    assert res.objective == pytest.approx(search.evaluate(res.choice)[0])
+    assert res.objective <= full.objective * 1.02
+
+
+def test_search_respects_a_co2e_cap(small):
+    _problem, data = small
+    cheapest = Search(data, priced_objective(0.0), Limits()).run(5.0)
+    co2 = data.evaluate(cheapest.choice)["co2_g"]
+    cap = int(0.9 * co2)  # type: ignore[operator]
+    capped = Search(data, priced_objective(0.0), Limits(co2e_max_g=cap), seed=0)
+    res = capped.run(5.0, starts=[cheapest.choice])
+    assert capped.feasible(res.choice)
+    assert data.evaluate(res.choice)["co2_g"] <= cap  # type: ignore[operator]
+    assert res.objective >= cheapest.objective
+
+
+def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
+    import routing.planner as planner
+
+    problem, _data = small
+    monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
+    cp = build_model(problem, OPTS)
+    result = planner.solve_problem(problem, OPTS, cp)
+    assert "LNS" in result.facts["solver"]
+    assert result.facts["bound"] <= result.facts["objective"]
+    load: dict[tuple[str, str], float] = {}
+    for s in result.shipments:
+        for leg in s.legs:
+            if leg.mode != "road":
+                key = (leg.lane_id, leg.departure_at.isoformat())
+                load[key] = load.get(key, 0.0) + s.mass_t
+    assert max(load.values()) <= 30.0 + 1e-9
