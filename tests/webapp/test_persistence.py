@@ -8,46 +8,12 @@ server cannot be reached.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from webapp_helpers import bearer, book, close_app, make_app, wait_job
-
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _pg_base() -> str:
-    from webapp.config import normalise_database_url, test_database_url
-
-    return normalise_database_url(test_database_url() or DEFAULT_PG)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """A database URL per backend (PostgreSQL in a throw-away schema)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'p.sqlite'}"
-        return
-    base = _pg_base()
-    try:
-        admin = create_engine(base, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # any driver or network error means: no server here
-        pytest.skip(f"PostgreSQL not reachable at {base.split('@')[-1]}: {type(exc).__name__}")
-    schema = f"gl_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
