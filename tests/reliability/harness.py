@@ -30,6 +30,10 @@ PAIRS = [("F-NANJING", "C-MADRID"), ("F-SHENZHEN", "C-FRANKFURT"), ("F-XIAN", "C
          ("F-CHANGSHA", "C-MILAN")]
 
 
+NO_ANSWER = (OSError, http.client.HTTPException)
+"""What a call raises when the server dies before or while answering (reset, incomplete)."""
+
+
 def free_port() -> int:
     """A port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -103,7 +107,7 @@ class Server:
                 status, _, _ = call(self.base, "GET", "/api/v1/openapi.json", timeout=5)
                 if status == 200:
                     return self
-            except OSError:
+            except NO_ANSWER:
                 pass
             time.sleep(0.2)
         self.stop()
@@ -271,7 +275,7 @@ def run_load(base: str, tokens: Sequence[str], plan_id: str, *, clients: int = 5
                 status, _, payload = call(base, method, path, body, bearer(token),
                                           timeout=timeout_s)
                 err = "" if 200 <= status < 300 else payload[:200].decode(errors="replace")
-            except OSError as exc:
+            except NO_ANSWER as exc:
                 status, err = 0, f"{type(exc).__name__}: {exc}"
             mine.append(Sample(name, status, time.perf_counter() - t0, err))
         with lock:
