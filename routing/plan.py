@@ -23,6 +23,7 @@ from routing.transit_risk import arrival_sd_h, on_time_probability
 if TYPE_CHECKING:
     from routing.candidates import Candidate
     from routing.planner import PlanOptions, Problem
+    from routing.stops import DroppedLeg, StopRoute
 
 _CNY = Decimal("0.01")
 
@@ -83,7 +84,12 @@ class Unplanned:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A plan: served shipments, unplanned ones with reasons, totals and solver facts."""
+    """A plan: served shipments, unplanned ones with reasons, totals and solver facts.
+
+    With stop-level routing, ``stop_routes`` are the first/last-mile vehicle tours whose
+    allocated values replaced the shipments' end road legs, and ``stop_dropped`` the end legs
+    the routing left out (with the reason; those keep their point-to-point legs).
+    """
 
     status: str
     shipments: tuple[ShipmentPlan, ...]
@@ -91,6 +97,8 @@ class Plan:
     facts: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     data_sha256: dict[str, str] = field(default_factory=dict)
+    stop_routes: tuple[StopRoute, ...] = ()
+    stop_dropped: tuple[DroppedLeg, ...] = ()
 
     @property
     def cost_cny(self) -> float:
@@ -173,7 +181,7 @@ def build_plan(
         if facts.get("status") == "FEASIBLE"
         else str(facts.get("status", "unknown")).lower()
     )
-    return Plan(
+    result = Plan(
         status=plan_status,
         shipments=tuple(served),
         unplanned=tuple(unplanned[k] for k in sorted(unplanned)),
@@ -184,6 +192,11 @@ def build_plan(
             "factors": problem.factors.data_sha256,
         },
     )
+    if options.stop_level_routing and result.shipments:
+        from routing.stops import route_stops
+
+        result = route_stops(problem, result, options)
+    return result
 
 
 def _unserved_reason(options: PlanOptions) -> str:
@@ -321,11 +334,15 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "factor_sets": list(options.factor_sets),
         "seed": options.solver.seed,
         "time_limit_s": options.solver.time_limit_s,
+        "stop_level_routing": bool(options.stop_level_routing),
     }
 
 
 def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
-    """The plan JSON (CLI ``--output`` and, later, the API)."""
+    """The plan JSON (CLI ``--output`` and the API); ``stop_routes``/``stop_dropped`` are
+    empty unless the plan was made with stop-level routing."""
+    from routing.stops import stop_route_dict
+
     return {
         "status": plan.status,
         "summary": {
@@ -343,6 +360,11 @@ def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
         "shipments": [_shipment_dict(s, include_footprints) for s in plan.shipments],
         "unplanned": [
             {"shipment_id": u.shipment_id, "reasons": list(u.reasons)} for u in plan.unplanned
+        ],
+        "stop_routes": [stop_route_dict(r) for r in plan.stop_routes],
+        "stop_dropped": [
+            {"shipment_id": d.shipment_id, "leg": d.leg, "depot": d.depot, "reason": d.reason}
+            for d in plan.stop_dropped
         ],
         "solver": plan.facts,
         "options": plan.options,

@@ -88,7 +88,8 @@ class PlanOptions:
     ``target_year`` caps the plan's intensity (WTW g/tkm on the great-circle distance) at the
     target trajectory for that year. ``due_dates='soft'`` allows lateness at
     ``late_penalty_cny_per_t_day`` [CNY per t per day]. ``objective='co2e'`` minimises WTW
-    CO2e first and cost second.
+    CO2e first and cost second. ``stop_level_routing`` re-plans the road legs at both ends
+    as multi-stop vehicle routes per terminal and day (``routing.stops``).
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -103,6 +104,7 @@ class PlanOptions:
     on_time_probability: float | None = None
     factor_sets: tuple[str, ...] = ()
     solver: SolverParams = field(default_factory=SolverParams)
+    stop_level_routing: bool = False
 
     def validate(self) -> None:
         """Raise InputError naming the option at fault."""

@@ -145,6 +145,8 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
         raise InputError("must be a number", field=choice) from None
     if form.get("due_dates") == "soft":
         opts["due_dates"] = "soft"
+    if form.get("stop_level_routing"):
+        opts["stop_level_routing"] = True
     return opts
 
 

@@ -69,9 +69,12 @@ def _summary_line(p: Plan) -> str:
               show_default=True, help="cost (+ carbon price) or least CO2e.")
 @click.option("--on-time-probability", type=float, default=None,
               help="Require this probability of arriving by the due date (e.g. 0.95).")
+@click.option("--stop-level-routing", is_flag=True, default=False,
+              help="Route the first/last-mile road legs as multi-stop tours per terminal and "
+                   "day (vehicle routing; allocated by tkm).")
 def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
              seed: int, workers: int, due_dates: str, output: Path | None, objective: str,
-             on_time_probability: float | None) -> None:
+             on_time_probability: float | None, stop_level_routing: bool) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
@@ -81,7 +84,8 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
         shipments = read_book(book)
         options = replace(_options(carbon_price, target_year, time_limit, seed, workers,
                                    due_dates, objective),
-                          on_time_probability=on_time_probability)
+                          on_time_probability=on_time_probability,
+                          stop_level_routing=stop_level_routing)
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:
         _fail(exc)
@@ -94,6 +98,8 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
                    f"(P on time {s.on_time_probability:.0%})")
     for u in result.unplanned:
         click.echo(f"  {u.shipment_id:<20} UNPLANNED: {'; '.join(u.reasons)}")
+    if stop_level_routing:
+        _echo_stop_routes(result)
     if "message" in result.facts:
         click.echo(f"note: {result.facts['message']}")
     if "shadow_price_cny_per_t" in result.facts:
@@ -103,6 +109,19 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
         output.write_text(json.dumps(plan_to_dict(result), indent=2, ensure_ascii=False),
                           encoding="utf-8")
         click.echo(f"wrote {output}")
+
+
+def _echo_stop_routes(p: Plan) -> None:
+    facts = p.facts.get("stop_routing", {})
+    click.echo(f"stop-level routing: {len(p.stop_routes)} routes for {facts.get('legs', 0)} "
+               f"end legs in {facts.get('groups', 0)} terminal-day groups "
+               f"({facts.get('wall_s', 0):.1f} s), {len(p.stop_dropped)} dropped")
+    for r in p.stop_routes:
+        click.echo(f"  {r.route_id:<6} {r.leg:<10} {r.depot:<14} {r.day} {r.vehicle_type:<17} "
+                   f"{r.energy_carrier:<15} {r.distance_km:>8,.1f} km {r.co2e_wtw_kg:>8,.1f} kg "
+                   f"{r.cost_cny:>9,.2f} CNY  {' > '.join(r.shipment_ids)}")
+    for d in p.stop_dropped:
+        click.echo(f"  dropped {d.shipment_id} ({d.leg} at {d.depot}): {d.reason}")
 
 
 @click.command("pareto")

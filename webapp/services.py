@@ -7,7 +7,7 @@ each, and shape rows for the API and the UI.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,7 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         objective=opts.get("objective", "cost"),
         k_paths=int(opts.get("k_paths", 4)),
         factor_sets=tuple(opts.get("factor_sets") or ()),
+        stop_level_routing=bool(opts.get("stop_level_routing", False)),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
@@ -113,7 +114,10 @@ def compute(doc: Mapping[str, Any], net: Network, progress: Progress | None = No
     points = int(doc.get("pareto_points") or 0)
     if points >= 2:
         note(0.5)
-        frontier = pareto(shipments, net, options, points=points)
+        # the trade-off curve stays point-to-point: stop-level routing of every point would
+        # multiply the vehicle-routing time by the number of points
+        frontier = pareto(shipments, net, replace(options, stop_level_routing=False),
+                          points=points)
     note(0.95)
     return Computed(chosen, frontier)
 
@@ -219,6 +223,8 @@ def plan_json(row: Row[Any]) -> dict[str, Any]:
         "summary": result["summary"],
         "shipments": result["shipments"],
         "unplanned": result["unplanned"],
+        "stop_routes": result.get("stop_routes", []),
+        "stop_dropped": result.get("stop_dropped", []),
         "solver": result.get("solver", {}),
         "options": result.get("options", {}),
         "links": plan_links(row.id),

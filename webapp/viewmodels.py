@@ -165,12 +165,26 @@ def map_geojson(row: Row[Any]) -> dict[str, Any]:
     return footprints_to_geojson(store.footprints_from_json(row.footprints))
 
 
+def stop_route_views(row: Row[Any]) -> list[dict[str, Any]]:
+    """The stop-level first/last-mile routes as stored (``plan_to_dict['stop_routes']``)."""
+    out = []
+    for r in row.result.get("stop_routes", []):
+        out.append({**r, "departure": _time(r["departure_at"]), "return": _time(r["return_at"]),
+                    "leg_label": "first mile" if r["leg"] == "first_mile" else "last mile",
+                    "sequence": " → ".join([r["depot"], *(s["site"] for s in r["stops"]),
+                                            r["depot"]])})
+    return out
+
+
 def plan_page(row: Row[Any]) -> dict[str, Any]:
     """Everything the results page shows."""
     return {
         "summary": summary_view(row),
         "shipments": shipment_views(row),
         "unplanned": row.result.get("unplanned", []),
+        "stop_routes": stop_route_views(row),
+        "stop_dropped": row.result.get("stop_dropped", []),
+        "stop_level_routing": bool(row.result.get("options", {}).get("stop_level_routing")),
         "charts": chart_data(row),
         "geojson": map_geojson(row),
         "formats": REPORT_FORMATS,

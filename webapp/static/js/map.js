@@ -190,4 +190,32 @@ window.greenlane = window.greenlane || {};
     map.getContainer().dataset.legs = String(drawn);
     return map;
   };
+
+  // First/last-mile stop routes: one dark dotted tour per vehicle (terminal -> stops ->
+  // terminal, stations included), the stops as small squares; tooltips give the route totals.
+  ns.stopRoutes = function (map, legendId, routes) {
+    if (!map || !routes || !routes.length) { return 0; }
+    var group = L.layerGroup().addTo(map);
+    routes.forEach(function (r) {
+      var latlngs = (r.geometry || []).map(function (c) { return L.latLng(c[1], c[0]); });
+      var tip = "<strong>" + esc(r.route_id) + "</strong> · " + esc(r.leg_label || r.leg) + " · " + esc(r.depot) + "<br>" +
+        esc(r.vehicle_type) + " · " + esc(r.energy_carrier) + "<br>" +
+        fmt(r.distance_km, 1) + " km · " + fmt(r.co2e_wtw_kg, 1) + " kg CO2e WTW · " + fmt(r.cost_cny, 0) + " CNY<br>" +
+        esc((r.stops || []).map(function (s) { return s.shipment_id; }).join(" > "));
+      L.polyline(latlngs, {color: "#222", weight: 2, opacity: 0.9, dashArray: "1 5", lineCap: "round"})
+        .bindTooltip(tip, {sticky: true}).addTo(group);
+      (r.stops || []).forEach(function (s) {
+        L.circleMarker([s.lat, s.lon], {radius: 3.5, color: "#222", weight: 1, fillColor: "#E69F00", fillOpacity: 1})
+          .bindTooltip(esc(s.shipment_id) + " · " + esc(s.kind) + " at " + esc(s.site) + "<br>" +
+            fmt(s.co2e_wtw_kg, 1) + " kg CO2e allocated (" + fmt(100 * s.share, 1) + " %)").addTo(group);
+      });
+    });
+    var el = document.getElementById(legendId);
+    if (el) {
+      el.insertAdjacentHTML("beforeend", '<span class="item"><svg width="34" height="10" aria-hidden="true"><line x1="1" y1="5" x2="33" y2="5" ' +
+        'stroke="#222" stroke-width="2" stroke-dasharray="1 5" stroke-linecap="round"/></svg>stop route (first/last mile)</span>');
+    }
+    map.getContainer().dataset.stopRoutes = String(routes.length);
+    return routes.length;
+  };
 })(window.greenlane);
