@@ -77,8 +77,9 @@ def _before() -> Response | None:
     token = bearer_token(request.headers.get("Authorization"))
     who = authenticate(engine_of(), token) if token else None
     if who is None:
-        return problem(401, "Unauthorized", "a valid Bearer token is needed",
-                       headers={"WWW-Authenticate": 'Bearer realm="greenlane"'})
+        return ratelimit.check_anonymous() or problem(
+            401, "Unauthorized", "a valid Bearer token is needed",
+            headers={"WWW-Authenticate": 'Bearer realm="greenlane"'})
     limited = ratelimit.check(who.token_id)
     if limited is not None:
         return limited

@@ -36,6 +36,17 @@ DEFAULTS: dict[str, Any] = {
     # Requests per API token: sustained per minute and burst (webapp.ratelimit); 0 = off.
     "RATE_LIMIT_PER_MINUTE": 1200,
     "RATE_LIMIT_BURST": 200,
+    # Requests per client IP without a valid token (API calls, POST /login); 0 = off.
+    "RATE_LIMIT_ANON_PER_MINUTE": 60,
+    "RATE_LIMIT_ANON_BURST": 20,
+    # "database": buckets in the app database, shared by all processes; "memory": per process.
+    "RATE_LIMIT_STORE": "database",
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted.
+    "TRUSTED_PROXIES": 0,
+    # Send Strict-Transport-Security on every answer (it is always sent over HTTPS).
+    "HSTS": False,
+    # Swagger UI: no validator badge (it would load an image from validator.swagger.io).
+    "SWAGGER_CONFIG": {"validatorUrl": None},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "JSON_SORT_KEYS": False,
@@ -51,10 +62,18 @@ _ENV = {
     "INSTANCE_PATH": "GREENLANE_INSTANCE_PATH",
     "RATE_LIMIT_PER_MINUTE": "GREENLANE_RATE_LIMIT_PER_MINUTE",
     "RATE_LIMIT_BURST": "GREENLANE_RATE_LIMIT_BURST",
+    "RATE_LIMIT_ANON_PER_MINUTE": "GREENLANE_RATE_LIMIT_ANON_PER_MINUTE",
+    "RATE_LIMIT_ANON_BURST": "GREENLANE_RATE_LIMIT_ANON_BURST",
+    "RATE_LIMIT_STORE": "GREENLANE_RATE_LIMIT_STORE",
+    "TRUSTED_PROXIES": "GREENLANE_TRUSTED_PROXIES",
+    "HSTS": "GREENLANE_HSTS",
+    "SESSION_COOKIE_SECURE": "GREENLANE_SESSION_COOKIE_SECURE",
     "MAX_CONTENT_LENGTH": "GREENLANE_MAX_CONTENT_LENGTH",
 }
-_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS", "RATE_LIMIT_BURST", "MAX_CONTENT_LENGTH"}
-_FLOAT = {"SOLVER_TIME_LIMIT_S", "RATE_LIMIT_PER_MINUTE"}
+_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS", "RATE_LIMIT_BURST", "MAX_CONTENT_LENGTH",
+        "RATE_LIMIT_ANON_BURST", "TRUSTED_PROXIES"}
+_FLOAT = {"SOLVER_TIME_LIMIT_S", "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_ANON_PER_MINUTE"}
+_BOOL = {"HSTS", "SESSION_COOKIE_SECURE"}
 
 
 def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
@@ -64,6 +83,9 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
     for key, name in _ENV.items():
         value = env.get(name)
         if not value:
+            continue
+        if key in _BOOL:
+            out[key] = _boolean(name, value)
             continue
         try:
             if key in _INT:
@@ -75,6 +97,15 @@ def from_environment(environ: os._Environ[str] | dict[str, str] | None = None) -
         except ValueError:
             raise ValueError(f"environment variable {name}={value!r} is not a number") from None
     return out
+
+
+def _boolean(name: str, value: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"environment variable {name}={value!r} is not a boolean (1/0, true/false)")
 
 
 def test_database_url() -> str | None:

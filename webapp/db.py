@@ -4,17 +4,22 @@ SQLite (WAL, foreign keys on) by default; PostgreSQL through ``DATABASE_URL``. T
 below are the model; ``webapp/migrations`` holds the Alembic scripts that build them (a test
 checks that the two agree). Every write
 goes through :func:`transaction`, so a failed request or job leaves nothing half-written.
+
+Inside a request that holds an ``Idempotency-Key`` (:func:`begin_request_unit`), the
+request's writes are one unit: the first :func:`transaction` block that writes stays open,
+later blocks join it, and ``webapp.idempotency.finish`` stores the answer on the same
+connection and commits once — the work and its answer land together or not at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import (
     JSON,
     Column,
@@ -33,7 +38,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RootTransaction
 
 metadata = MetaData()
 
@@ -115,6 +120,19 @@ shares = Table(
     Index("ix_shares_partner_plan", "partner_id", "plan_id"),
 )
 
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    # ``token:<id>`` or ``ip:<address>``
+    Column("bucket", String(200), primary_key=True),
+    # requests left [count] at ``stamp_s`` [s since the epoch]
+    Column("tokens", Float, nullable=False),
+    Column("stamp_s", Float, nullable=False),
+    # 1 if the last request counted here was let through
+    Column("allowed", Integer, nullable=False),
+    Index("ix_rate_limits_stamp_s", "stamp_s"),
+)
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
@@ -126,6 +144,15 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_WROTE = "greenlane_wrote"
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _note_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    if statement.lstrip()[:6].upper() in _WRITES:
+        conn.info[_WROTE] = True
 
 
 def make_engine(url: str) -> Engine:
@@ -141,8 +168,10 @@ def make_engine(url: str) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "after_cursor_execute", _note_write)
+    return engine
 
 
 def init_app(app: Flask) -> None:
@@ -186,10 +215,135 @@ def drop_db(engine: Engine) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+class RequestUnit:
+    """The writes of one idempotent request: one transaction, committed by :meth:`commit`.
+
+    Blocks that only read commit at once (no lock or connection is held while a solver
+    runs); from the first block that writes on, the transaction stays open until the
+    request's answer is stored with it. An error escaping any block rolls the whole unit
+    back. ``after_commit`` callbacks (e.g. starting a queued job) run after the commit and
+    are dropped on rollback.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+        self.trans: RootTransaction | None = None
+        self.callbacks: list[Callable[[], None]] = []
+
+    @contextmanager
+    def block(self) -> Iterator[Connection]:
+        """One ``transaction()`` block of the request."""
+        if self.conn is not None:
+            try:
+                yield self.conn
+            except BaseException:
+                self.rollback()
+                raise
+            return
+        conn = self.engine.connect()
+        trans = conn.begin()
+        conn.info[_WROTE] = False
+        try:
+            yield conn
+        except BaseException:
+            trans.rollback()
+            conn.close()
+            self.callbacks.clear()
+            raise
+        if conn.info.pop(_WROTE, False):
+            self.conn, self.trans = conn, trans
+        else:
+            trans.commit()
+            conn.close()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the unit is committed (at once if nothing is pending)."""
+        if self.conn is None:
+            callback()
+        else:
+            self.callbacks.append(callback)
+
+    def commit(self) -> None:
+        """Commit the pending writes (if any), then run the callbacks."""
+        self.commit_writes()
+        self.run_callbacks()
+
+    def commit_writes(self) -> None:
+        """Commit the pending writes (if any)."""
+        conn, trans = self.conn, self.trans
+        self.conn = self.trans = None
+        if conn is not None and trans is not None:
+            try:
+                trans.commit()
+            finally:
+                conn.close()
+
+    def run_callbacks(self) -> None:
+        """Run the ``after_commit`` callbacks (once the writes are committed)."""
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def rollback(self) -> None:
+        """Discard the pending writes and the callbacks."""
+        conn, trans = self.conn, self.trans
+        self.conn = self.trans = None
+        self.callbacks.clear()
+        if conn is not None and trans is not None:
+            try:
+                trans.rollback()
+            finally:
+                conn.close()
+
+
+_UNIT = "greenlane_request_unit"
+
+
+def begin_request_unit(engine: Engine) -> RequestUnit:
+    """Make this request's writes one unit (see :class:`RequestUnit`)."""
+    unit = RequestUnit(engine)
+    setattr(g, _UNIT, unit)
+    return unit
+
+
+def end_request_unit() -> RequestUnit | None:
+    """Detach and return this request's unit (the caller commits or rolls it back)."""
+    return g.pop(_UNIT, None) if has_request_context() else None
+
+
+def request_unit(engine: Engine | None = None) -> RequestUnit | None:
+    """The unit of the current request on ``engine`` (None outside one)."""
+    if not has_request_context():
+        return None
+    unit: RequestUnit | None = g.get(_UNIT)
+    if unit is None or (engine is not None and unit.engine is not engine):
+        return None
+    return unit
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` when the current request's writes are committed (now if none)."""
+    unit = request_unit()
+    if unit is None:
+        callback()
+    else:
+        unit.after_commit(callback)
+
+
 @contextmanager
 def transaction(engine: Engine | None = None) -> Iterator[Connection]:
-    """A connection inside one transaction: committed on success, rolled back on error."""
-    with (engine or engine_of()).begin() as conn:
+    """A connection inside one transaction: committed on success, rolled back on error.
+
+    In a request with a :class:`RequestUnit`, the block joins the request's unit instead.
+    """
+    engine = engine or engine_of()
+    unit = request_unit(engine)
+    if unit is not None:
+        with unit.block() as conn:
+            yield conn
+        return
+    with engine.begin() as conn:
         yield conn
 
 

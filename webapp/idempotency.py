@@ -1,10 +1,14 @@
 """``Idempotency-Key`` on POST (IETF draft-ietf-httpapi-idempotency-key-header).
 
-The first request with a key reserves it (a row with no response yet); its response is then
-stored. A retry with the same key and the same method, path and body gets the stored
-response again (``Idempotent-Replayed: true``), never a second plan or job. The same key
-with another body is a 422; a retry while the first is still running is a 409. Keys are
-scoped to the token. Responses with a 5xx status are not kept, so the client may retry.
+The first request with a key reserves it (a row with no response yet, committed at once so a
+concurrent retry sees it). The request's own writes then form one transaction
+(``webapp.db.RequestUnit``) and its response is stored in that same transaction: a stop at
+any moment leaves either the work and its answer, or neither (the reservation alone is freed
+at the next start by :func:`release_interrupted`). A retry with the same key and the same
+method, path and body gets the stored response again (``Idempotent-Replayed: true``), never
+a second plan or job. The same key with another body is a 422; a retry while the first is
+still running is a 409. Keys are scoped to the token. A 5xx rolls the request's writes back
+and frees the key, so the client may retry.
 """
 
 from __future__ import annotations
@@ -17,7 +21,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from webapp.db import engine_of, idempotency, transaction, utcnow
+from webapp.db import (
+    begin_request_unit,
+    end_request_unit,
+    engine_of,
+    idempotency,
+    transaction,
+    utcnow,
+)
 from webapp.problems import problem
 
 HEADER = "Idempotency-Key"
@@ -57,7 +68,9 @@ def begin(token_id: int) -> Response | None:
                     )
                 )
                 g.idempotency_row = int(result.inserted_primary_key[0])  # type: ignore[index]
-                return None
+        if row is None:
+            begin_request_unit(engine)
+            return None
     except IntegrityError:
         return problem(409, "Conflict", "a request with this Idempotency-Key is in progress",
                        field=HEADER, headers={"Retry-After": "1"})
@@ -77,34 +90,59 @@ def begin(token_id: int) -> Response | None:
 
 
 def finish(response: Response) -> Response:
-    """After the view: keep the response for replays (or free the key after a 5xx)."""
+    """After the view: store the response with the request's writes and commit both.
+
+    A 5xx rolls the writes back and frees the key, so the client may retry.
+    """
     row_id = g.pop("idempotency_row", None)
-    if row_id is None:
+    unit = end_request_unit()
+    if row_id is None or unit is None:
         return response
-    with transaction(engine_of()) as conn:
-        if response.status_code >= 500 or response.direct_passthrough:
-            conn.execute(delete(idempotency).where(idempotency.c.id == row_id))
-            return response
-        headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
-        conn.execute(
-            update(idempotency)
-            .where(idempotency.c.id == row_id)
-            .values(
-                status_code=response.status_code,
-                response_body=response.get_data(as_text=True),
-                response_headers=json.loads(json.dumps(headers)),
-            )
-        )
+    if response.status_code >= 500 or response.direct_passthrough:
+        unit.rollback()
+        _free(row_id)
+        return response
+    headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
+    try:
+        with unit.block() as conn:
+            stored = conn.execute(
+                update(idempotency)
+                .where(idempotency.c.id == row_id, idempotency.c.status_code.is_(None))
+                .values(
+                    status_code=response.status_code,
+                    response_body=response.get_data(as_text=True),
+                    response_headers=json.loads(json.dumps(headers)),
+                )
+            ).rowcount
+        if stored != 1:  # the reservation was freed meanwhile (another process started)
+            unit.rollback()
+            return problem(409, "Conflict", "this request's Idempotency-Key was released "
+                           "while it ran; nothing was kept, retry", field=HEADER,
+                           headers={"Retry-After": "1"})
+        unit.commit_writes()
+    except BaseException:
+        unit.rollback()
+        _free(row_id)
+        raise
+    unit.run_callbacks()
     return response
 
 
-def abandon(_exc: BaseException | None = None) -> None:
-    """Teardown: free a key whose request never produced a response."""
-    row_id = g.pop("idempotency_row", None)
-    if row_id is None:
-        return
+def _free(row_id: int) -> None:
+    """Free a reservation that has no answer (a committed answer is never deleted)."""
     with transaction(engine_of()) as conn:
-        conn.execute(delete(idempotency).where(idempotency.c.id == row_id))
+        conn.execute(delete(idempotency).where(idempotency.c.id == row_id,
+                                               idempotency.c.status_code.is_(None)))
+
+
+def abandon(_exc: BaseException | None = None) -> None:
+    """Teardown: roll back and free a key whose request never produced a response."""
+    unit = end_request_unit()
+    if unit is not None:
+        unit.rollback()
+    row_id = g.pop("idempotency_row", None)
+    if row_id is not None:
+        _free(row_id)
 
 
 def release_interrupted(engine: Engine) -> int:

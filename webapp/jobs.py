@@ -4,11 +4,14 @@ A job row moves ``queued -> running -> done|failed``; progress is written as the
 The plan and the job's ``done`` state are written in one transaction, so a crash leaves a
 job ``running`` with no plan, and the next start marks it failed with the reason
 (``services.startup``). OR-Tools releases the GIL while it searches, so a thread keeps the
-web server responsive; ``JOB_WORKERS`` (default 1) bounds the parallel solves.
+web server responsive; ``JOB_WORKERS`` (default 1) bounds the parallel solves. A job queued
+by a request that holds an ``Idempotency-Key`` starts once that request's transaction (job
+row and stored answer) has committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +19,33 @@ from flask import Flask, current_app
 
 from emissions.errors import DataError, GreenlaneError
 from webapp import store
-from webapp.db import engine_of, transaction, utcnow
+from webapp.db import engine_of, request_unit, transaction, utcnow
+
+
+def _settle(outer: Future[Any], inner: Future[Any]) -> None:
+    if inner.cancelled():
+        outer.cancel()
+    elif inner.exception() is not None:
+        outer.set_exception(inner.exception())  # type: ignore[arg-type]
+    else:
+        outer.set_result(inner.result())
+
+
+class _Pool(ThreadPoolExecutor):
+    """A thread pool whose tasks submitted inside an uncommitted request unit wait for it."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        unit = request_unit()
+        if unit is None or unit.conn is None:
+            return super().submit(fn, *args, **kwargs)
+        outer: Future[Any] = Future()
+
+        def start() -> None:
+            inner = ThreadPoolExecutor.submit(self, fn, *args, **kwargs)
+            inner.add_done_callback(lambda f: _settle(outer, f))
+
+        unit.after_commit(start)
+        return outer
 
 
 class JobRunner:
@@ -24,7 +53,7 @@ class JobRunner:
 
     def __init__(self, app: Flask, workers: int) -> None:
         self.app = app
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gl-job")
+        self.pool = _Pool(max_workers=max(1, workers), thread_name_prefix="gl-job")
         self.futures: dict[str, Future[None]] = {}
 
     def submit(self, job_id: str) -> Future[None]:

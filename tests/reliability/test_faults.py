@@ -151,6 +151,7 @@ def test_kill_9_during_plan_writes(tmp_path: Path, record_property) -> None:
             counts.update(check_database(server.db_path))
             print(f"round {seed}: {counts}")
             assert counts["answered"] >= 2
+            assert counts["plans_without_key"] == 0  # every plan is some key's answer
             for k in ("answered", "unanswered"):
                 totals[k] = totals.get(k, 0) + counts[k]
             totals["plans"] = counts["plans"]
@@ -215,7 +216,7 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
     try:
         if not _has_retirement(server):
             pytest.skip("no certificate retirement endpoint in this build (ledger absent)")
-        totals = {"answered": 0, "unanswered": 0, "commit_window": 0}
+        totals = {"answered": 0, "unanswered": 0}
         for seed in range(ROUNDS):
             log: list[dict[str, Any]] = []
             stop = threading.Event()
@@ -277,10 +278,8 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
                         assert json.loads(body) == e["answer"]
                     continue
                 totals["unanswered"] += 1
-                if status == 409:  # it committed, but its answer was never stored
-                    totals["commit_window"] += 1
-                else:
-                    assert status in (200, 201), body[:300]
+                # done once: either it committed with its answer (replayed) or not at all
+                assert status in (200, 201), body[:300]
             for e in log:
                 if "cid" in e:
                     _, _, doc = call(server.base, "GET", f"/api/v1/certificates/{e['cid']}",
@@ -300,18 +299,29 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
     assert totals["answered"] >= 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: the Idempotency-Key answer is stored in its own transaction after the work "
-    "commits; a stop between the two leaves the work done and the key free, so the retry "
-    "does the work again (a second plan; 409 for a certificate already retired). The kill "
-    "rounds above hit this window now and then. Fix: write the key's answer (or a pointer "
-    "to the created resource) in the same transaction as the work."))
-def test_a_stop_between_commit_and_answer_does_not_duplicate(tmp_path: Path, monkeypatch) -> None:
-    """Deterministic version of the commit window: the answer is never stored (the process
-    'dies' after the plan's transaction), the server restarts, the client retries."""
-    from webapp import create_app, idempotency
+class _Stop(Exception):
+    """The process 'dies' at this point."""
+
+
+def _plans(app: Any) -> list[str]:
+    from sqlalchemy import select
+
+    from webapp.db import engine_of, plans
+
+    with engine_of(app).connect() as conn:
+        return [r.id for r in conn.execute(select(plans.c.id))]
+
+
+@pytest.mark.parametrize("moment", ["before_commit", "after_commit"])
+def test_a_stop_between_commit_and_answer_does_not_duplicate(tmp_path: Path, monkeypatch,
+                                                             moment: str) -> None:
+    """Deterministic version of the commit window. The work and the key's answer are one
+    transaction (``webapp.db.RequestUnit``): the process 'dies' just before that commit
+    (nothing is kept; the retry plans once) or just after it, before the client hears the
+    answer (the retry replays the stored answer: same plan, no second one)."""
+    from webapp import create_app
     from webapp.auth import create_token
-    from webapp.db import engine_of
+    from webapp.db import RequestUnit, engine_of
     from webapp.jobs import runner
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
@@ -321,18 +331,34 @@ def test_a_stop_between_commit_and_answer_does_not_duplicate(tmp_path: Path, mon
     token = create_token(engine_of(app), "integration")[1]
     headers = bearer(token, **{"Idempotency-Key": "once"})
     body = plan_body(random.Random(3), 1, "window")
+    commit_writes = RequestUnit.commit_writes
+
+    def stop(unit: RequestUnit) -> None:
+        if moment == "before_commit":
+            unit.rollback()  # what the database does with an uncommitted transaction
+        else:
+            commit_writes(unit)
+        raise _Stop
+
     with monkeypatch.context() as m:
-        m.setattr(idempotency, "finish", lambda response: response)  # dies before storing
-        m.setattr(idempotency, "abandon", lambda exc=None: None)
-        first = app.test_client().post("/api/v1/plans", json=body, headers=headers)
-    assert first.status_code == 201
+        m.setattr(RequestUnit, "commit_writes", stop)
+        with pytest.raises(_Stop):
+            app.test_client().post("/api/v1/plans", json=body, headers=headers)
+    kept = _plans(app)
+    assert len(kept) == (0 if moment == "before_commit" else 1)
     runner(app).shutdown()
     engine_of(app).dispose()
-    app = create_app(config)  # the restart frees the key
+    app = create_app(config)  # the restart frees a key left reserved
     try:
         retry = app.test_client().post("/api/v1/plans", json=body, headers=headers)
         assert retry.status_code == 201
-        assert retry.get_json()["id"] == first.get_json()["id"]
+        assert len(_plans(app)) == 1
+        if moment == "after_commit":
+            assert retry.headers.get("Idempotent-Replayed") == "true"
+            assert retry.get_json()["id"] == kept[0]
+        again = app.test_client().post("/api/v1/plans", json=body, headers=headers)
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert again.get_json()["id"] == retry.get_json()["id"]
     finally:
         runner(app).shutdown()
         engine_of(app).dispose()
