@@ -1,7 +1,8 @@
 """Request and response models of ``/api/v1`` (the OpenAPI document is generated from them).
 
-Shipments are validated by ``routing.shipments.ShipmentIn`` and transport chains by
-``emissions.schema.ChainIn``: the domain packages own those shapes, the API reuses them.
+Shipments are validated by ``routing.shipments.ShipmentIn`` (tightened here: finite, bounded
+numbers) and transport chains by ``emissions.schema.ChainIn``: the domain packages own those
+shapes, the API reuses them. Request floats refuse ``NaN``/``Infinity`` (422 naming the field).
 Names carry units (``mass_t``, ``co2e_wtw_kg``, ``cost_cny``); times are RFC 3339.
 """
 
@@ -12,14 +13,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.shipments import ShipmentIn
+from routing.shipments import ShipmentIn as _DomainShipmentIn
 
 ReportFormat = Literal["csv", "geojson", "pdf", "ileap.json"]
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Out(BaseModel):
@@ -27,6 +28,18 @@ class _Out(BaseModel):
 
 
 # ----------------------------------------------------------------------------- requests
+
+
+class ShipmentIn(_DomainShipmentIn):
+    """One shipment of a request: the domain's ``ShipmentIn`` with finite, bounded numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    mass_t: float = Field(gt=0, le=100_000, description="[t]")
+    volume_m3: float | None = Field(default=None, gt=0, le=1_000_000, description="[m3]")
+    teu: float | None = Field(default=None, gt=0, le=30_000, description="[TEU]")
+    max_co2e_kg: float | None = Field(
+        default=None, gt=0, le=1e10, description="cap on this shipment's WTW CO2e [kg]")
 
 
 class PlanOptionsIn(_In):
