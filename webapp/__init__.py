@@ -3,7 +3,9 @@
 ``create_app(test_config=None)`` builds the app: configuration (``webapp.config``), the
 database (``webapp.db``), the job runner (``webapp.jobs``), the ``/api/v1`` blueprint with
 its generated OpenAPI document (``/api/v1/openapi.json``, Swagger UI at
-``/api/v1/swagger``), and the planner UI (``webapp.ui``).
+``/api/v1/swagger``), the planner UI (``webapp.ui``), security headers on every answer
+(``webapp.headers``) and, with ``TRUSTED_PROXIES``, the client address and scheme from the
+proxy's ``X-Forwarded-*`` headers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask_openapi3 import Info, OpenAPI
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
-    from webapp import db, jobs, ledger, problems, ratelimit, services, ui
+    from webapp import db, headers, jobs, ledger, problems, ratelimit, services, ui
     from webapp.api import api
     from webapp.config import (
         DEFAULTS,
@@ -59,7 +61,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
     db.init_app(app)
+    headers.init_app(app)
     problems.init_app(app)
     jobs.init_app(app)
     ratelimit.init_app(app)

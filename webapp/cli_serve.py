@@ -3,7 +3,9 @@
 ``greenlane serve --demo`` is the one-command start: it creates the SQLite database in
 ``instance/``, a planner token (printed, and kept in ``instance/demo_token`` so a restart
 prints the same one), plans the demo book once so there is something to look at, and serves
-the app on localhost.
+the app on localhost with Werkzeug's development server. ``greenlane serve --production``
+serves it with waitress (a production WSGI server, pure Python) instead; put TLS in front
+(a reverse proxy) and set ``GREENLANE_TRUSTED_PROXIES`` to the number of proxies.
 """
 
 from __future__ import annotations
@@ -86,8 +88,13 @@ def demo_token(app: Any) -> str:
               help="Create a planner token and plan the demo book if there are no plans yet.")
 @click.option("--book", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Book planned by --demo [default: data/examples/shipments.csv].")
+@click.option("--production", is_flag=True,
+              help="Serve with waitress (production WSGI server) instead of the dev server.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads of the production server.")
 @_db_option
-def serve(host: str, port: int, demo: bool, book: Path | None, database_url: str | None) -> None:
+def serve(host: str, port: int, demo: bool, book: Path | None, database_url: str | None,
+          production: bool, threads: int) -> None:
     """Serve the planner UI and the API (/api/v1) on HOST:PORT."""
     from webapp.services import seed_demo
 
@@ -104,7 +111,19 @@ def serve(host: str, port: int, demo: bool, book: Path | None, database_url: str
         if plan_id:
             click.echo(f"demo plan: http://{host}:{port}/plans/{plan_id}")
     click.echo(f"greenlane on http://{host}:{port}/  (API docs: /api/v1/swagger)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    if production:
+        serve_production(app, host, port, threads)
+    else:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def serve_production(app: Any, host: str, port: int, threads: int = 8) -> None:
+    """Serve ``app`` with waitress until stopped (no ``Server`` banner, no tracebacks)."""
+    from waitress import serve as waitress_serve
+
+    click.echo(f"production server: waitress, {threads} threads")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="",
+                   expose_tracebacks=False, clear_untrusted_proxy_headers=False)
 
 
 COMMANDS = (serve, init_db, create_token)
