@@ -59,13 +59,16 @@ def make_tokens(database_url: str, specs: Sequence[tuple[str, str | None]]) -> l
 
 
 class Server:
-    """``greenlane serve`` in a child process on a temporary SQLite database."""
+    """``greenlane serve`` (``production``: with waitress) in a child process on a temporary
+    SQLite database, or on ``database_url`` (e.g. another server's, to share it)."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None,
+                 production: bool = False, database_url: str | None = None) -> None:
         self.workdir = Path(workdir)
+        self.production = production
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.workdir / "greenlane.sqlite"
-        self.database_url = f"sqlite:///{self.db_path}"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -94,7 +97,8 @@ class Server:
         log = open(self.workdir / f"server-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from webapp.cli import main; main()", "serve",
-             "--host", HOST, "--port", str(self.port), "--database-url", self.database_url],
+             "--host", HOST, "--port", str(self.port), "--database-url", self.database_url,
+             *(["--production", "--threads", "8"] if self.production else [])],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
