@@ -21,8 +21,9 @@ point-to-point legs); stations from ``data/charging_stations.csv``. A route is o
 empty km are driven explicitly (the point-to-point legs carry the vehicle's default
 empty-running share instead).
 
-Time windows [h from 00:00 UTC of the group day]: a pickup is served from the shipment's
-ready time and every first-mile route is back at the terminal by the group's earliest cut-off
+Time windows: a pickup is served from the shipment's ready time (its vehicle may leave the
+terminal up to one shift earlier) and every first-mile route is back at the terminal by the
+group's earliest cut-off
 (next departure - hub dwell), conservative for the others; last-mile routes leave when the
 last shipment of the group is available at the terminal and each delivery is made by its due
 date (or, if the plan already had it late, no later than the point-to-point arrival).
@@ -61,9 +62,9 @@ if TYPE_CHECKING:
 
 _CNY = Decimal("0.01")
 HOURS_PER_DAY = 24.0
-VRP_S_PER_STOP = 0.25
+VRP_S_PER_STOP = 0.1
 """VRP time limit per stop of a group [s] (between the min and max below)."""
-VRP_MIN_S = 0.3
+VRP_MIN_S = 0.1
 """Shortest VRP time limit of a group [s]."""
 VRP_MAX_S = 5.0
 """Longest VRP time limit of a group [s] (never above the planner's own limit)."""
@@ -293,7 +294,9 @@ def _route_group(
     direction, depot_id, day = key
     hubs = problem.network.hubs
     depot_hub = hubs[depot_id]
-    t0 = day * HOURS_PER_DAY
+    # VRP clock [h]: a first-mile vehicle may leave its terminal up to one shift before the
+    # group day, to be at the site when the goods are ready
+    t0 = day * HOURS_PER_DAY - (SHIFT_H if direction == "first_mile" else 0.0)
     stops: list[Stop] = []
     by_stop: dict[str, _End] = {}
     for e in ends:
@@ -402,7 +405,8 @@ def _route_group(
                 geometry.append((st.lon, st.lat))
         routes.append(StopRoute(
             route_id=route_id, leg=direction, depot=depot_id,
-            day=datetime_at(t0).date(), vehicle_type=r.type_id, energy_carrier=r.carrier,
+            day=datetime_at(day * HOURS_PER_DAY).date(), vehicle_type=r.type_id,
+            energy_carrier=r.carrier,
             departure_at=datetime_at(t0 + r.visits[0].departure_h),
             return_at=datetime_at(t0 + r.visits[-1].arrival_h), stops=tuple(route_stops_),
             distance_km=r.distance_km, energy_mj=r.energy_mj, co2e_wtt_kg=r.co2e_wtt_kg,

@@ -399,6 +399,16 @@ class Disrupted:
     plan_id: str
 
 
+def _merged_stop_routes(before: Plan, kept: Any, replan: Plan) -> dict[str, Any]:
+    """Stop routes of a merged re-plan: the original routes that carry a kept shipment (whose
+    allocated legs come from them) and the re-plan's own routes (ids prefixed ``R``)."""
+    ids = {s.shipment_id for s in kept}
+    routes = [r for r in before.stop_routes if ids.intersection(r.shipment_ids)]
+    routes += [replace(r, route_id=f"R{r.route_id}") for r in replan.stop_routes]
+    dropped = [d for d in before.stop_dropped if d.shipment_id in ids]
+    return {"stop_routes": tuple(routes), "stop_dropped": (*dropped, *replan.stop_dropped)}
+
+
 def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     """``POST /plans/{id}/disruptions``: impact of ``items`` on a plan; store the re-plan.
 
@@ -428,6 +438,7 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
         facts=dict(result.replan.facts or before.facts),
         options=dict(before.options),
         data_sha256=dict(before.data_sha256),
+        **_merged_stop_routes(before, result.unaffected, result.replan),
     )
     out = impact_to_dict(result)
     out["original_plan_id"] = plan_id

@@ -58,6 +58,14 @@ def test_api_round_trip_with_stop_level_routing(client, auth):
     assert sum(float(r["co2e_wtw_kg"]) for r in rows) == pytest.approx(total, abs=0.05)
     first = next(r for r in legs if r["shipment_id"] == "A")
     assert first["toc_id"] == doc["stop_routes"][0]["vehicle_type"]
+    geo = client.get(f"/api/v1/plans/{doc['id']}/report.geojson", headers=auth()).get_json()
+    geo_legs = [f for f in geo["features"] if f["properties"].get("kind") == "leg"]
+    assert sum(f["properties"]["co2e_wtw_kg"] for f in geo["features"]) == pytest.approx(
+        total, abs=0.05)
+    assert len(geo_legs) == sum(len(s["legs"]) for s in doc["shipments"])
+    for fmt in ("ileap.json", "pdf"):
+        resp = client.get(f"/api/v1/plans/{doc['id']}/report.{fmt}", headers=auth())
+        assert resp.status_code == 200, fmt
     plain = client.post("/api/v1/plans", headers=auth("integration"), json={
         "shipments": BOOK, "options": {"time_limit_s": 3}}).get_json()
     assert plain["stop_routes"] == [] and plain["options"]["stop_level_routing"] is False
@@ -97,3 +105,21 @@ def test_cli_flag_prints_and_writes_the_stop_routes(tmp_path):
     _check_allocation(doc)
     plain = CliRunner().invoke(main, ["plan", str(book), "--time-limit", "3"])
     assert plain.exit_code == 0 and "stop-level routing" not in plain.output
+
+
+def test_disruption_replan_keeps_the_routes_of_unaffected_shipments(client, auth):
+    from test_disruptions_api import RED_SEA, _sea_book
+
+    resp = client.post("/api/v1/plans", headers=auth("integration"), json={
+        "shipments": _sea_book(), "options": {"time_limit_s": 3, "stop_level_routing": True}})
+    assert resp.status_code == 201, resp.get_json()
+    before = resp.get_json()
+    asia = [r for r in before["stop_routes"] if r["stops"][0]["shipment_id"] == "ASIA"]
+    assert {r["leg"] for r in asia} == {"first_mile", "last_mile"}
+    doc = client.post(f"/api/v1/plans/{before['id']}/disruptions",
+                      json={"disruptions": RED_SEA}, headers=auth("planner")).get_json()
+    assert doc["summary"]["shipments_hit"] == 1
+    replan = client.get(doc["links"]["replan"], headers=auth("planner")).get_json()
+    assert replan["stop_routes"] == asia  # SEA has no road end legs; ASIA keeps its routes
+    _check_allocation(replan)
+
