@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -50,7 +50,7 @@ from emissions.chain import footprint, tce_from_energy
 from emissions.distance import convert_distance_km, gcd_km
 from emissions.errors import GreenlaneError
 from emissions.model import DataType, DistanceBasis, FactorRef, Method, Mode
-from emissions.units import KG_PER_T, S_PER_H
+from emissions.units import G_PER_KG, KG_PER_T, S_PER_H
 from fleet import vehicle_type
 from routing.network import ROAD_DAILY_REST_H, TRANSIT_RULES
 from routing.transit_risk import arrival_sd_h, on_time_probability
@@ -196,9 +196,11 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
     routes: list[StopRoute] = []
     dropped: list[DroppedLeg] = []
     vrp_s = p2p_cost = p2p_wtw = 0.0
+    offered: Counter[str] = Counter()
     for key in sorted(groups):
         ends = groups[key]
-        got, lost, new_legs, wall = _route_group(problem, plan, options, key, ends, len(routes))
+        got, lost, new_legs, wall = _route_group(problem, plan, options, key, ends, len(routes),
+                                                 offered)
         vrp_s += wall
         routes += got
         dropped += lost
@@ -220,6 +222,13 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
                               "co2e_wtw_kg": round(sum(r.co2e_wtw_kg for r in routes), 3),
                               "distance_km": round(sum(r.distance_km for r in routes), 3)},
         "wall_s": round(time.perf_counter() - t0, 3),
+        "fleet_offered": dict(sorted(offered.items())),
+        "fleet_source": ("vehicle types of the groups' road lanes (data/lanes.csv), vehicle data "
+                         "data/vehicle_types.csv; per group and type min(stops, 2 x vehicles "
+                         "needed by mass or stop time + 1); vehicle-type/carrier: vehicles "
+                         "offered summed over groups"),
+        "shift_h": SHIFT_H,
+        "service_h_per_stop": SERVICE_H,
         "distance_rule": "road GCD x DAF to the actual basis (data/distance_rules.csv)",
         "allocation": ISO_RULE,
     }
@@ -258,7 +267,7 @@ def _fleet(problem: Problem, options: PlanOptions, lanes: list[str], depot: Any,
                                              factors=problem.factors).price_cny_per_mj)
             except GreenlaneError:
                 continue  # not priced where the terminal is
-            wtw = o.carrier_obj.wtw_g_per_mj / 1000.0  # [kg/MJ]
+            wtw = o.carrier_obj.wtw_g_per_mj / G_PER_KG  # [kg/MJ]
             score = ((wtw, e_price) if options.objective == "co2e"
                      else (e_price + price * wtw, wtw))
             if o.vehicle_id not in best or score < best[o.vehicle_id][0]:
@@ -286,6 +295,7 @@ def _route_group(
     key: tuple[LegEnd, str, int],
     ends: list[_End],
     numbered: int,
+    offered: Counter[str],
 ) -> tuple[list[StopRoute], list[DroppedLeg], dict[tuple[int, int], tuple[PlannedLeg, Any]],
            float]:
     """Solve one (direction, terminal, day) group and allocate its routes to the shipments."""
@@ -321,6 +331,8 @@ def _route_group(
                       depot_hub.region)
     lanes = [plan.shipments[e.plan_index].legs[e.leg_index].lane_id for e in ends]
     fleet = _fleet(problem, options, lanes, depot_hub, ends)
+    for f in fleet:
+        offered[f"{f.type_id}/{f.carrier}"] += f.count
     started = time.perf_counter()
     try:
         if not fleet:
