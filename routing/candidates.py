@@ -175,8 +175,12 @@ class CandidateBuilder:
         if key in self._paths:
             return self._paths[key]
         found: dict[tuple[str, ...], None] = {}
+        # at a carbon price of 0 the "price" weights equal the "cost" weights bit for bit
+        # (x + 0.0 * y == x), so its paths would repeat the cost search's
+        weights = ("cost", "co2e", "time") if self.carbon_price_cny_per_t == 0 else (
+            "cost", "co2e", "time", "price")
         searches: list[tuple[str, frozenset[Mode], int]] = [
-            (w, modes, self.k_paths) for w in ("cost", "co2e", "time", "price")
+            (w, modes, self.k_paths) for w in weights
         ]
         for main in MAIN_MODES:
             if main in modes:

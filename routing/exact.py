@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 OBJECTIVE_SCALE = 1e-4
 """Objective coefficients are multiplied by this inside the solver (HiGHS warns above ~1e9)."""
+QUIET_HIGHS = "output_flag=false\n"
+"""HiGHS parameters that keep its banner and log off stdout (``SuppressOutput`` does not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,18 @@ class LinearModel:
         integer: bool = True,
         solver: str = "HIGHS",
         columns: Sequence[Sequence[int]] | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """Build the model; raise TimeoutError once ``deadline`` [time.perf_counter() s]
+        has passed (checked every few thousand rows)."""
         self.solver_name = solver.upper()
         s = pywraplp.Solver.CreateSolver(self.solver_name)
         if s is None:
             raise InputError(f"solver {solver!r} is not available in OR-Tools", field="solver")
+        s.SuppressOutput()
+        if self.solver_name == "HIGHS":
+            s.SetSolverSpecificParametersAsString(QUIET_HIGHS)
+        late = _clock(deadline)
         self.data, self.solver, self.integer = data, s, integer
         inf = s.infinity()
         k = OBJECTIVE_SCALE
@@ -117,6 +126,8 @@ class LinearModel:
         obj.SetMinimization()
         x = self.x
         for i, r in enumerate(self.ship_cols):
+            if i % 512 == 0:
+                late()
             row = s.RowConstraint(1, 1, "")
             row.SetCoefficient(self.u[i], 1)
             for j in r:
@@ -127,7 +138,9 @@ class LinearModel:
                 row = s.RowConstraint(-inf, limit, "")
                 for v, wt in terms:
                     row.SetCoefficient(v, wt)
-        for g, n in zip(data.groups, self.n, strict=True):
+        for gi, (g, n) in enumerate(zip(data.groups, self.n, strict=True)):
+            if gi % 512 == 0:
+                late()
             if g.knapsack:
                 row = s.RowConstraint(0, inf, "")
                 row.SetCoefficient(n, g.payload_kg)
@@ -215,6 +228,8 @@ class LinearModel:
         s.SetNumThreads(threads)
         if log:
             s.EnableOutput()
+            if self.solver_name == "HIGHS":
+                s.SetSolverSpecificParametersAsString("output_flag=true\n")
         if hint is not None and self.integer and self.solver_name != "HIGHS":
             chosen = {j for j in hint if j is not None}
             live = [(v, 1.0 if j in chosen else 0.0) for j, v in enumerate(self.x) if v is not None]
@@ -237,6 +252,16 @@ class LinearModel:
                             [0.0 if v is None else v.solution_value() for v in self.x],
                             [v.solution_value() for v in self.u],
                             [v.solution_value() for v in self.n], wall)
+
+
+def _clock(deadline: float | None):
+    """A check that raises TimeoutError once ``deadline`` [perf_counter s] has passed."""
+
+    def late() -> None:
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TimeoutError("model build passed its deadline")
+
+    return late
 
 
 def choice_of(data: ModelData, x: Sequence[float]) -> list[int | None]:
@@ -273,8 +298,12 @@ def solve_exact(
     threads: int = 1,
     hint: Sequence[int | None] | None = None,
     log: bool = False,
+    relative_gap: float = 0.0,
 ) -> ExactResult:
     """Solve the full MIP (every candidate) of ``problem`` under ``options``' priced objective.
+
+    It stops proven optimal, at ``relative_gap`` [-], or at ``time_limit_s`` [s]; ``log``
+    prints the solver's log (its bound as it goes) on stdout.
 
     ``options.co2e_cap_kg`` is honoured; target mode is not (use the planner). The result's
     objective is on the same scale as the CP-SAT objective of ``routing.planner``.
@@ -288,7 +317,8 @@ def solve_exact(
     model = LinearModel(data, priced_objective(options.carbon_price_cny_per_t), limits,
                         integer=True, solver=solver)
     build = time.perf_counter() - t0
-    res = model.solve(time_limit_s, threads=threads, hint=hint, log=log)
+    res = model.solve(time_limit_s, threads=threads, hint=hint, log=log,
+                      relative_gap=relative_gap)
     if not res.ok:
         return ExactResult(res.status, float("nan"), float("nan"), float("nan"), [], build,
                            res.wall_s, solver)

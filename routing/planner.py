@@ -145,14 +145,23 @@ class Problem:
     this solve (re-planning after a disruption)."""
 
 
-def build_problem(shipments: Sequence[Shipment], network: Network, options: PlanOptions) -> Problem:
-    """Resolve places, enumerate and price candidates, drop what cannot be served."""
+def build_problem(
+    shipments: Sequence[Shipment],
+    network: Network,
+    options: PlanOptions,
+    deadline: float | None = None,
+) -> Problem:
+    """Resolve places, enumerate and price candidates, drop what cannot be served.
+
+    Shipments not reached by ``deadline`` [time.perf_counter() s] are left unplanned with
+    the ``time_limit`` reason."""
     with gc_paused():
-        return _build_problem(shipments, network, options)
+        return _build_problem(shipments, network, options, deadline)
 
 
 def _build_problem(
-    shipments: Sequence[Shipment], network: Network, options: PlanOptions
+    shipments: Sequence[Shipment], network: Network, options: PlanOptions,
+    deadline: float | None = None,
 ) -> Problem:
     options.validate()
     factors = load_factors(options.factor_sets)
@@ -172,6 +181,10 @@ def _build_problem(
                 s.shipment_id, (f"origin and destination resolve to the same hub {o.hub_id}",)
             )
             continue
+        if deadline is not None and time.perf_counter() > deadline:
+            unplanned[s.shipment_id] = Unplanned(
+                s.shipment_id, (time_limit_reason(options.solver.time_limit_s, "enumerated"),))
+            continue
         found = builder.candidates(s, o, d)
         reasons = _filter_reasons(s, found, options)
         usable = [c for c in found if _usable(s, c, options)]
@@ -180,6 +193,11 @@ def _build_problem(
         else:
             unplanned[s.shipment_id] = Unplanned(s.shipment_id, reasons)
     return Problem(network, factors, list(shipments), places, cands, unplanned, tkm, builder)
+
+
+def time_limit_reason(limit_s: float, what: str = "placed") -> str:
+    """The reason of a shipment the solver had no time for (``what``: placed, enumerated)."""
+    return f"time_limit: not {what} before the solver's time limit of {limit_s:g} s"
 
 
 def _usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
@@ -319,13 +337,17 @@ class ModelData:
                 if sum(w for j, w in zip(cols, ws, strict=True) if j in chosen) > limit]
 
 
-def model_data(problem: Problem, options: PlanOptions) -> ModelData:
-    """Columns, capacity rows and truck groups of a problem, with integer coefficients."""
+def model_data(problem: Problem, options: PlanOptions,
+               deadline: float | None = None) -> ModelData:
+    """Columns, capacity rows and truck groups of a problem, with integer coefficients.
+
+    Raises TimeoutError once ``deadline`` [time.perf_counter() s] has passed."""
     with gc_paused():
-        return _model_data(problem, options)
+        return _model_data(problem, options, deadline)
 
 
-def _model_data(problem: Problem, options: PlanOptions) -> ModelData:
+def _model_data(problem: Problem, options: PlanOptions,
+                deadline: float | None = None) -> ModelData:
     by_id = {s.shipment_id: s for s in problem.shipments}
     sids = sorted(problem.candidates)
     cols: list[tuple[str, int]] = []
@@ -345,6 +367,8 @@ def _model_data(problem: Problem, options: PlanOptions) -> ModelData:
     penalty = options.late_penalty_cny_per_t_day
     info: dict[int, tuple[bool, tuple[str, ...], int]] = {}  # per option object
     for i, sid in enumerate(sids):
+        if deadline is not None and i % 256 == 0 and time.perf_counter() > deadline:
+            raise TimeoutError("model build passed its deadline")
         s, cands = by_id[sid], problem.candidates[sid]
         mass_kg = round(s.mass_t * KG_PER_T)
         mass.append(mass_kg)
@@ -481,10 +505,12 @@ class _Sat:
     served_tkm: cp_model.LinearExpr
 
 
-def build_model(problem: Problem, options: PlanOptions) -> _Cp:
-    """The selection model of a problem (its data; the CP-SAT model is built when needed)."""
+def build_model(problem: Problem, options: PlanOptions, deadline: float | None = None) -> _Cp:
+    """The selection model of a problem (its data; the CP-SAT model is built when needed).
+
+    Raises TimeoutError once ``deadline`` [time.perf_counter() s] has passed."""
     t0 = time.perf_counter()
-    data = model_data(problem, options)
+    data = model_data(problem, options, deadline)
     return _Cp(data, time.perf_counter() - t0)
 
 
@@ -530,8 +556,11 @@ CP_SAT_MAX_COLUMNS = 4000
 when time allows); larger ones by the LP-guided neighbourhood search of ``routing.search``."""
 ROW_LP_FACTOR = 5.0
 """How much slower the LP gets with a CO2e or intensity row (measured: 3-5x) [-]."""
-LP_SHARE = 0.6
-"""Largest share of a solve's time limit the LP relaxation may take [-]."""
+PLAN_S_PER_SHIPMENT = 3e-4
+"""Time kept back from the solves to turn the answer into a plan, per shipment [s]
+(footprints and TCEs: measured 0.2-0.3 ms)."""
+PLAN_SHARE_MAX = 0.2
+"""Largest share of the time limit kept back for that [-]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -546,6 +575,7 @@ class _Solved:
     co2e_kg: float
     engine: str = "CP-SAT"
     columns: tuple[int | None, ...] = ()
+    timed_out: bool = False
 
 
 def _priced(options: PlanOptions) -> Objective:
@@ -564,12 +594,14 @@ def _solve(
     params: SolverParams,
     objective: Objective,
     limits: Limits,
-    hint: dict[str, int] | None = None,
+    hint: dict[str, int] | None,
+    until: float,
 ) -> _Solved:
+    """One solve, finished by ``until`` [time.perf_counter() s]."""
     if len(cp.data.cols) <= CP_SAT_MAX_COLUMNS:
-        solved = _solve_sat(cp, params, objective, limits, hint)
+        solved = _solve_sat(cp, params, objective, limits, hint, until)
     else:
-        solved = _solve_search(cp, params, objective, limits, hint)
+        solved = _solve_search(cp, params, objective, limits, hint, until)
     if solved.columns:
         cp.pool.append(list(solved.columns))
     return solved
@@ -581,20 +613,22 @@ def _solve_search(
     objective: Objective,
     limits: Limits,
     hint: dict[str, int] | None,
+    until: float,
 ) -> _Solved:
     from routing.search import Search
 
     starts = list(reversed(cp.pool))
     if hint:
         starts.append(cp.columns(hint))
-    search = Search(cp.data, objective, limits, seed=params.seed, workers=params.workers)
+    search = Search(cp.data, objective, limits, seed=params.seed, workers=params.workers,
+                    deadline=until)
     rows = limits.co2e_max_g is not None or limits.intensity_milli is not None
     # a CO2e or intensity row makes the LP several times slower; without the time for it
     # the search starts from known plans (the bound is then unknown)
-    use_lp = not (rows and cp.pool and cp.lp_s is not None
-                  and ROW_LP_FACTOR * cp.lp_s > LP_SHARE * params.time_limit_s)
-    res = search.run(params.time_limit_s, starts=starts, relative_gap=params.relative_gap,
-                     deterministic_s=params.deterministic_time, use_lp=use_lp)
+    estimate = None if cp.lp_s is None else cp.lp_s * (ROW_LP_FACTOR if rows else 1.0)
+    res = search.run(max(0.0, until - time.perf_counter()), starts=starts,
+                     relative_gap=params.relative_gap, deterministic_s=params.deterministic_time,
+                     deadline=until, lp_estimate_s=estimate)
     if not rows and res.lp_s and res.bound == res.bound:
         cp.lp_s = max(cp.lp_s or 0.0, res.lp_s)
     ev = cp.data.evaluate(res.choice)
@@ -609,6 +643,7 @@ def _solve_search(
         ev["co2_g"] / G_PER_KG,  # type: ignore[operator]
         engine="LP-guided LNS (HiGHS LP + CP-SAT)",
         columns=tuple(res.choice),
+        timed_out=res.timed_out,
     )
 
 
@@ -634,6 +669,7 @@ def _solve_sat(
     objective: Objective,
     limits: Limits,
     hint: dict[str, int] | None,
+    until: float,
 ) -> _Solved:
     sat = cp.sat
     model = sat.model
@@ -652,7 +688,7 @@ def _solve_sat(
             for (sid, idx), v in zip(cp.data.cols, sat.xs, strict=True):
                 model.add_hint(v, 1 if hint.get(sid) == idx else 0)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = params.time_limit_s
+        solver.parameters.max_time_in_seconds = max(0.01, until - time.perf_counter())
         solver.parameters.num_workers = params.workers
         solver.parameters.random_seed = params.seed
         solver.parameters.relative_gap_limit = params.relative_gap
@@ -668,7 +704,8 @@ def _solve_sat(
             _fix(cp, switch, 0)
     name = status.name
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _Solved({}, {}, name, float("nan"), float("nan"), wall, 0.0, 0.0)
+        return _Solved({}, {}, name, float("nan"), float("nan"), wall, 0.0, 0.0,
+                       timed_out=status == cp_model.UNKNOWN)
     columns = [next((j for j in r if solver.value(sat.xs[j])), None) for r in cp.data.ship_cols]
     trucks = {k: int(solver.value(n)) for k, n in sat.trucks.items() if solver.value(n)}
     for j in columns:
@@ -684,6 +721,7 @@ def _solve_sat(
         solver.value(sat.cost_fen) / FEN_PER_CNY,
         solver.value(sat.co2e_var) / G_PER_KG,
         columns=tuple(columns),
+        timed_out=status != cp_model.OPTIMAL and time.perf_counter() >= until - 0.1,
     )
 
 
@@ -711,25 +749,100 @@ def plan(
     plan then reports the shadow price of the cap [CNY per t CO2e], found by re-solving with
     the cap relaxed by 1 %. If even the greenest plan misses the cap, the plan's status is
     ``target_infeasible`` and it is that greenest plan.
+
+    ``options.solver.time_limit_s`` bounds everything after candidate enumeration (model
+    build, LP, search, the plan; see :func:`solve_problem`); enumeration is deterministic and
+    left whole, so the same book gives the same problem on any machine. For one limit over
+    both, pass the same ``deadline`` to :func:`build_problem` and :func:`solve_problem`.
     """
     options = options or PlanOptions()
     problem = build_problem(shipments, network, options)
     return solve_problem(problem, options)
 
 
-def solve_problem(problem: Problem, options: PlanOptions, cp: _Cp | None = None) -> Plan:
-    """Solve a built problem under ``options``; ``cp`` reuses a built model (Pareto sweep)."""
+def solve_problem(
+    problem: Problem, options: PlanOptions, cp: _Cp | None = None, deadline: float | None = None
+) -> Plan:
+    """Solve a built problem under ``options``; ``cp`` reuses a built model (Pareto sweep).
+
+    Everything (model build, every solve of the mode, the plan) is done by ``deadline``
+    [time.perf_counter() s], by default ``options.solver.time_limit_s`` from the call; the
+    solves of a mode (two for ``objective='co2e'``, four in target mode) share the time.
+    """
     t0 = time.perf_counter()
+    if deadline is None:
+        deadline = t0 + options.solver.time_limit_s
     if not problem.candidates:
         return build_plan(problem, {}, {}, _facts(options, "NO_CANDIDATES", None, t0, 0.0), options)
     with gc_paused():
-        cp = cp or build_model(problem, options)
+        keep = min(PLAN_SHARE_MAX * options.solver.time_limit_s,
+                   PLAN_S_PER_SHIPMENT * len(problem.candidates))
+        try:
+            cp = cp or build_model(problem, options, deadline - keep)
+        except TimeoutError:
+            return _no_time_plan(problem, options, t0)
         cap = None if options.co2e_cap_kg is None else round(options.co2e_cap_kg * G_PER_KG)
-        return _solve_modes(problem, options, cp, t0, cap)
+        return _solve_modes(problem, options, cp, t0, cap, _Budget(deadline - keep))
+
+
+def _no_time_plan(problem: Problem, options: PlanOptions, t0: float) -> Plan:
+    """The plan when the time limit passed before the model was built: nobody is placed."""
+    result = build_plan(problem, {}, {}, _facts(options, "TIME_LIMIT", None, t0, 0.0), options)
+    reason = (time_limit_reason(options.solver.time_limit_s),)
+    return replace(result, unplanned=tuple(
+        Unplanned(u.shipment_id, reason) if u.shipment_id in problem.candidates else u
+        for u in result.unplanned))
+
+
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    """The instant the solves must be done by [time.perf_counter() s], shared by stages."""
+
+    deadline: float
+
+    def until(self, stages_left: int) -> float:
+        """End of the next stage: an equal share of the time left [perf_counter s]."""
+        now = time.perf_counter()
+        return now + max(0.0, self.deadline - now) / max(1, stages_left)
+
+
+def _served_plan(problem: Problem, solved: _Solved, facts: dict[str, object],
+                 options: PlanOptions, cp: _Cp, status: str | None = None) -> Plan:
+    """``build_plan`` with honest reasons: a shipment left unserved by a solve that the time
+    limit stopped, while one of its candidates still fits every departure, gets the
+    ``time_limit`` reason instead of ``capacity``."""
+    result = build_plan(problem, solved.choice, solved.trucks, facts, options, status=status)
+    if not solved.timed_out:
+        return result
+    late = _unplaced(cp.data, solved)
+    if not late:
+        return result
+    reason = (time_limit_reason(options.solver.time_limit_s),)
+    return replace(result, unplanned=tuple(
+        Unplanned(u.shipment_id, reason) if u.shipment_id in late else u
+        for u in result.unplanned))
+
+
+def _unplaced(data: ModelData, solved: _Solved) -> set[str]:
+    """Unserved shipments of a solve with a column that fits every scheduled departure."""
+    columns = solved.columns or tuple(None for _ in data.sids)
+    loads = [0] * len(data.caps)
+    for i, j in enumerate(columns):
+        if j is not None:
+            for k in data.col_caps[j]:
+                loads[k] += data.mass_kg[i]
+    out = set()
+    for i, j in enumerate(columns):
+        if j is None and any(
+                all(loads[k] + data.mass_kg[i] <= data.caps[k][1] for k in data.col_caps[c])
+                for c in data.ship_cols[i]):
+            out.add(data.sids[i])
+    return out
 
 
 def _solve_modes(
-    problem: Problem, options: PlanOptions, cp: _Cp, t0: float, cap_g: int | None
+    problem: Problem, options: PlanOptions, cp: _Cp, t0: float, cap_g: int | None,
+    budget: _Budget,
 ) -> Plan:
     priced = _priced(options)
     base = Limits(co2e_max_g=cap_g)
@@ -737,15 +850,15 @@ def _solve_modes(
     hint = _greedy_hint(problem, options)
     target = _target_intensity(options)
     if options.objective == "co2e":
-        green = _green(cp, params, hint, base)
-        return build_plan(problem, green.choice, green.trucks,
-                          _facts(options, green.status, green, t0, cp.build_s), options)
+        green = _green(cp, params, hint, base, budget, 2)
+        return _served_plan(problem, green, _facts(options, green.status, green, t0, cp.build_s),
+                            options, cp)
     if target is None:
-        solved = _solve(cp, params, priced, base, hint)
+        solved = _solve(cp, params, priced, base, hint, budget.until(1))
         facts = _facts(options, solved.status, solved, t0, cp.build_s)
-        return build_plan(problem, solved.choice, solved.trucks, facts, options)
+        return _served_plan(problem, solved, facts, options, cp)
     tgt, cap_g_per_tkm = target
-    green = _green(cp, params, hint, base)
+    green = _green(cp, params, hint, base, budget, 4)
     served_tkm = sum(problem.tkm_gcd[sid] for sid in green.choice)
     best_intensity = intensity_g_per_tkm(green.co2e_kg, served_tkm)
     extra: dict[str, object] = {
@@ -761,27 +874,30 @@ def _solve_modes(
             f"the greenest feasible plan reaches {best_intensity:.2f} g/tkm, "
             f"above the {options.target_year} target {cap_g_per_tkm:.2f} g/tkm"
         )
-        return build_plan(problem, green.choice, green.trucks, {**facts, **extra}, options,
-                          status="target_infeasible")
+        return _served_plan(problem, green, {**facts, **extra}, options, cp,
+                            status="target_infeasible")
     tight = replace(base, intensity_milli=round(cap_g_per_tkm * CAP_SCALE), cap_scale=CAP_SCALE)
     relaxed = replace(base, intensity_milli=round(cap_g_per_tkm * (1 + SHADOW_RELAXATION)
                                                   * CAP_SCALE), cap_scale=CAP_SCALE)
-    solved = _solve(cp, params, priced, tight, green.choice)
-    looser = _solve(cp, params, priced, relaxed, solved.choice)
+    solved = _solve(cp, params, priced, tight, green.choice, budget.until(2))
+    looser = _solve(cp, params, priced, relaxed, solved.choice, budget.until(1))
     extra["shadow_price_cny_per_t"] = _shadow_price(solved, looser)
     facts = _facts(options, solved.status, solved, t0, cp.build_s)
-    return build_plan(problem, solved.choice, solved.trucks, {**facts, **extra}, options)
+    return _served_plan(problem, solved, {**facts, **extra}, options, cp)
 
 
-def _green(cp: _Cp, params: SolverParams, hint: dict[str, int], limits: Limits) -> _Solved:
-    """Lexicographic: minimum penalty + CO2e, then minimum cost at that CO2e."""
-    first = _solve(cp, params, GREEN, limits, hint)
+def _green(cp: _Cp, params: SolverParams, hint: dict[str, int], limits: Limits,
+           budget: _Budget, stages: int) -> _Solved:
+    """Lexicographic: minimum penalty + CO2e, then minimum cost at that CO2e (the first two
+    of ``stages`` solves sharing ``budget``)."""
+    first = _solve(cp, params, GREEN, limits, hint, budget.until(stages))
     if not first.choice:
         return first
     at_most = round(first.co2e_kg * G_PER_KG)
     if limits.co2e_max_g is not None:
         at_most = min(at_most, limits.co2e_max_g)
-    second = _solve(cp, params, CHEAP, replace(limits, co2e_max_g=at_most), first.choice)
+    second = _solve(cp, params, CHEAP, replace(limits, co2e_max_g=at_most), first.choice,
+                    budget.until(stages - 1))
     return second if second.choice else first
 
 

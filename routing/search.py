@@ -52,6 +52,13 @@ SUB_PARAMETERS: dict[str, int | bool] = {
 """CP-SAT parameters of a neighbourhood solve (small models: no probing, no symmetry)."""
 IDLE_ROUNDS = 4.0
 """Stop after this many rounds (neighbourhoods covering the book once) without improvement."""
+LP_SHARE = 0.6
+"""Largest share of the time left that the LP relaxation (build + solve) may take [-]."""
+LP_S_PER_COLUMN = 0.8e-4
+"""Prior for the LP's build + solve time per allowed column [s] (measured 0.7-0.9e-4 s of
+CPU at 1 000 and 10 000 shipments), used until an LP has run on the model."""
+START_GRACE_S = 0.2
+"""Time a start may take past the deadline when no plan exists yet [s]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,8 @@ class SearchResult:
     lp_s: float
     iterations: int
     improved: int
+    timed_out: bool = False
+    """The deadline stopped the search (not the gap, convergence or a deterministic limit)."""
 
 
 def _trucks(load: int, payload: int) -> int:
@@ -76,7 +85,9 @@ class Search:
     """The search over one model for one objective and one set of side limits."""
 
     def __init__(self, data: ModelData, objective: Objective, limits: Limits, seed: int = 0,
-                 workers: int = 1):
+                 workers: int = 1, deadline: float | None = None):
+        """``deadline`` [time.perf_counter() s]: pruning stops there (the remaining
+        shipments keep all their columns)."""
         self.data, self.weights, self.limits, self.seed = data, objective, limits, seed
         self.workers = max(1, workers)
         w = objective
@@ -96,18 +107,21 @@ class Search:
             s, milli = limits.cap_scale, limits.intensity_milli
             self.rows.append(([s * v for v in d.co2_g], [s * g.co2_g for g in d.groups],
                               [milli * t for t in d.tkm], milli * sum(d.tkm)))
-        self.allowed = self._prune()
+        self.allowed = self._prune(deadline)
         self._allowed_set = [set(cols) for cols in self.allowed]
         self.trace: list[tuple[str, float, float]] = []
         """(phase, seconds since the run started, objective) for benchmarks."""
 
     # ------------------------------------------------------------------ pruning
 
-    def _prune(self) -> list[list[int]]:
+    def _prune(self, deadline: float | None = None) -> list[list[int]]:
         """Columns per shipment that an optimal plan may need (see the module docstring)."""
         d = self.data
-        out = []
+        out: list[list[int]] = []
         for i, cols in enumerate(d.ship_cols):
+            if deadline is not None and i % 256 == 0 and time.perf_counter() > deadline:
+                out.extend(list(c) for c in d.ship_cols[i:])
+                break
             m = d.mass_kg[i]
             own = {}
             for k in cols:
@@ -179,16 +193,24 @@ class Search:
         relative_gap: float = 0.0,
         deterministic_s: float | None = None,
         use_lp: bool = True,
+        deadline: float | None = None,
+        lp_estimate_s: float | None = None,
     ) -> SearchResult:
-        """Search within ``time_limit_s`` [s]; ``starts`` are known plans (any feasibility).
+        """Search within ``time_limit_s`` [s] (or until ``deadline``, a ``time.perf_counter``
+        instant); ``starts`` are known plans (any feasibility).
 
-        ``use_lp=False`` skips the LP (no bound; the starts must do)."""
+        The LP (bound and first plan) runs when its estimated time (``lp_estimate_s`` [s],
+        else LP_S_PER_COLUMN per allowed column) fits LP_SHARE of the time left; it is cut at
+        that share. ``use_lp=False`` skips it (no bound; the starts must do)."""
         t0 = time.perf_counter()
-        deadline = t0 + time_limit_s
+        deadline = t0 + time_limit_s if deadline is None else deadline
+        lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
         if use_lp:
-            lp_x, lp_u, bound, lp_s = self._lp(deadline, time_limit_s)
-        else:
-            lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
+            budget = LP_SHARE * (deadline - t0)
+            estimate = lp_estimate_s if lp_estimate_s is not None else \
+                LP_S_PER_COLUMN * sum(len(c) for c in self.allowed)
+            if estimate <= budget:
+                lp_x, lp_u, bound, lp_s = self._lp(t0 + budget)
         self.trace = [("lp", time.perf_counter() - t0, bound)]
         state: _State | None = None
         prefs: list[tuple[list[float], list[float]] | Choice] = []
@@ -204,12 +226,12 @@ class Search:
             st = self._start(pref, deadline)
             if st is not None and (state is None or st.obj < state.obj):
                 state = st
-        if state is None:  # no start in time: capacity-aware greedy, limits met in grace
+        if state is None:  # no start in time: capacity-aware greedy until the deadline
             c = [0.0] * len(self.data.cols)
             for j in self._cheapest():
                 if j is not None:
                     c[j] = 1.0
-            grace = time.perf_counter() + max(0.5, 0.25 * time_limit_s)
+            grace = max(deadline, time.perf_counter() + START_GRACE_S)
             state = self._insert(c, [0.0] * len(self.allowed), grace)
             if not state.within_limits():
                 state._repair_rows(grace)
@@ -223,16 +245,18 @@ class Search:
         obj = state.obj
         status = "OPTIMAL" if bound == bound and obj - bound <= 1e-9 * max(1.0, abs(obj)) \
             else "FEASIBLE"
+        timed_out = status != "OPTIMAL" and time.perf_counter() >= deadline - 0.1
         return SearchResult(list(state.choice), obj, bound, status, time.perf_counter() - t0,
-                            lp_s, iterations, improved)
+                            lp_s, iterations, improved, timed_out)
 
-    def _lp(self, deadline: float, time_limit_s: float):
+    def _lp(self, until: float):
+        """The LP relaxation built and solved before ``until`` [perf_counter s]: (x, u,
+        bound, seconds); no solution (bound NaN) if it did not finish in time."""
         t = time.perf_counter()
         try:
             model = LinearModel(self.data, self.weights, self.limits, integer=False,
-                                columns=self.allowed)
-            res = model.solve(max(0.2, min(deadline - time.perf_counter(), 0.6 * time_limit_s)),
-                              threads=self.workers)
+                                columns=self.allowed, deadline=until)
+            res = model.solve(max(0.05, until - time.perf_counter()), threads=self.workers)
         except Exception:
             return None, None, float("nan"), time.perf_counter() - t
         if not res.ok:
@@ -590,6 +614,11 @@ class _State:
         self.s = search
         self.choice = list(choice)
         self.obj, self.loads, self.caps, self.totals = search.evaluate(self.choice)
+        self.dirty: set[int] = set(range(len(self.choice)))
+        self._seen: dict[str, tuple[Choice, list[int], list[int]]] = {}
+        """Shipments whose best single move may have changed since they were last examined
+        (a move touches the loads of its truck groups and departures, so only shipments
+        with a column there are affected; with side limits every move affects everyone)."""
 
     # moves -------------------------------------------------------------------
 
@@ -656,6 +685,14 @@ class _State:
         self.obj += dobj
         for r, v in enumerate(drow):
             self.totals[r] += v
+        dirty = self.dirty
+        dirty.add(i)
+        for col in (old, new):
+            if col is not None:
+                for g in d.col_groups[col]:
+                    dirty.update(d.group_ships[g])
+                for k in d.col_caps[col]:
+                    dirty.update(d.cap_ships[k])
 
     def within_limits(self) -> bool:
         return all(t <= row[3] for t, row in zip(self.totals, self.s.rows, strict=True))
@@ -757,12 +794,17 @@ class _State:
                 break
 
     def _one_moves(self, deadline: float) -> float:
+        """Best single-shipment moves, pass after pass over the shipments a move may have
+        affected (all of them with side limits), until none improves."""
         start = self.obj
         improved = True
         while improved and time.perf_counter() < deadline:
             improved = False
-            for i in range(len(self.choice)):
-                if i % 128 == 0 and time.perf_counter() >= deadline:
+            todo = range(len(self.choice)) if self.s.rows else sorted(self.dirty)
+            self.dirty = set()
+            for n, i in enumerate(todo):
+                if n % 128 == 0 and time.perf_counter() >= deadline:
+                    self.dirty.update(todo[n:])
                     break
                 best = None
                 for b in self.options(i):
@@ -796,11 +838,31 @@ class _State:
             self.move(i, old)
         return best_len > 0
 
+    def _groups_to_examine(self, phase: str) -> list[int]:
+        """Truck groups whose compound move may differ since ``phase`` last looked: those
+        whose load changed or with a shipment that moved or shares a changed group or
+        departure (all of them the first time, or with side limits)."""
+        d = self.s.data
+        seen = self._seen.get(phase)
+        self._seen[phase] = (list(self.choice), list(self.loads), list(self.caps))
+        if seen is None or self.s.rows:
+            return list(range(len(d.groups)))
+        choice0, loads0, caps0 = seen
+        ships = {i for i, (a, b) in enumerate(zip(choice0, self.choice, strict=True)) if a != b}
+        hot = {g for g, (a, b) in enumerate(zip(loads0, self.loads, strict=True)) if a != b}
+        for g in hot:
+            ships.update(d.group_ships[g])
+        for k, (a, b) in enumerate(zip(caps0, self.caps, strict=True)):
+            if a != b:
+                ships.update(d.cap_ships[k])
+        return [g for g, members in enumerate(d.group_ships)
+                if g in hot or not ships.isdisjoint(members)]
+
     def _fill_moves(self, deadline: float) -> float:
         """Open (or fill) a truck departure with several shipments at once."""
         s, d = self.s, self.s.data
         start = self.obj
-        for g in range(len(d.groups)):
+        for g in self._groups_to_examine("fill"):
             if time.perf_counter() >= deadline:
                 break
             cands = []
@@ -879,7 +941,7 @@ class _State:
         """Empty the last truck of a departure by moving several shipments elsewhere."""
         s, d = self.s, self.s.data
         start = self.obj
-        for g in range(len(d.groups)):
+        for g in self._groups_to_examine("empty"):
             if time.perf_counter() >= deadline:
                 break
             load = self.loads[g]

@@ -1,11 +1,11 @@
-"""Every solve honours its time limit, even on adversarial books.
+"""Every solve honours its time limit end to end, even on adversarial books.
 
 The adversarial book: ``N`` identical-window shipments from one factory to one small
-customer hub (Nairobi), all competing for the same few departures. Candidate enumeration
-and model building are not covered by the solver's limit and are reported separately; the
-bound checked is on ``solve_problem`` (every CP-SAT call of a plan, plus turning the answer
-into a plan), with a generous allowance for Python overhead on a shared machine.
-``benchmarks/batch.py --adversarial 10000`` runs the 10 000-shipment version.
+customer hub (Nairobi), all competing for the same few departures. ``solve_problem`` must
+finish (model build, every solve of the mode, the plan) within its limit, and ``plan``
+(candidates too) within the limit, both up to ``TOLERANCE_S`` for a solver overshooting
+its limit on a shared machine. ``benchmarks/batch.py --adversarial 10000`` runs the
+10 000-shipment version.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from routing import PlanOptions, SolverParams, load_network
-from routing.planner import build_model, build_problem, solve_problem
+from routing.planner import build_problem, solve_problem
 from routing.shipments import Shipment
 
 N = 1000
-LIMIT_S = 1.0
-OVERHEAD_S = 8.0
-"""Allowance per plan for Python work around the solver (hints, objective, plan) [s]."""
+LIMIT_S = 2.0
+TOLERANCE_S = 1.5
+"""Allowance over the limit: a solver checks its clock now and then, the machine is shared
+[s]. A correctness guard, not a timing benchmark."""
 
 
 def adversarial_book(n: int, dest: str = "C-NAIROBI") -> list[Shipment]:
@@ -49,20 +50,52 @@ def test_plan_solves_within_the_limit(problem, changes, solves, record_property)
     built, build_s = problem
     opts = PlanOptions(solver=SolverParams(time_limit_s=LIMIT_S, workers=1), **changes)
     t0 = time.perf_counter()
-    cp = build_model(built, opts)
-    model_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    plan = solve_problem(built, opts, cp)
+    result = solve_problem(built, opts)
     wall = time.perf_counter() - t0
     record_property("build_problem_s", round(build_s, 2))
-    record_property("build_model_s", round(model_s, 2))
     record_property("solve_problem_s", round(wall, 2))
-    print(f"{N} shipments {changes}: build {build_s:.1f} s, model {model_s:.1f} s, "
-          f"solve_problem {wall:.1f} s for {solves} solve(s) of <= {LIMIT_S} s: {plan.status}")
-    assert wall <= solves * LIMIT_S + OVERHEAD_S
-    assert len(plan.shipments) + len(plan.unplanned) == N
-    if "solve_s" in plan.facts:
-        assert plan.facts["solve_s"] <= LIMIT_S + 1.0
+    print(f"{N} shipments {changes}: build {build_s:.1f} s, solve_problem (model build and "
+          f"{solves} solve(s)) {wall:.1f} s of {LIMIT_S} s: {result.status}")
+    assert wall <= LIMIT_S + TOLERANCE_S
+    assert len(result.shipments) + len(result.unplanned) == N
+
+
+def mid_book(n: int) -> list[Shipment]:
+    """``n`` shipments from the five factories to the customer sites, spread over weeks."""
+    network = load_network()
+    factories = sorted(h for h in network.hubs if h.startswith("F-"))
+    sites = sorted(h for h in network.hubs if h.startswith("C-"))
+    ready = datetime(2026, 12, 1, tzinfo=UTC)
+    return [Shipment(f"M{i}", factories[i % len(factories)], sites[(7 * i) % len(sites)],
+                     1.0 + (13 * i) % 24, ready + timedelta(hours=11 * i % 500),
+                     ready + timedelta(days=40 + i % 30)) for i in range(n)]
+
+
+@pytest.mark.parametrize("changes", [{}, {"target_year": 2030}])
+def test_a_mid_size_solve_is_within_the_limit_end_to_end(changes):
+    """A mid-size book (the LP-guided search, HiGHS LP): model build, LP, search and plan all
+    inside the limit; with one deadline over ``build_problem`` too, candidates as well."""
+    book = mid_book(600)
+    network = load_network()
+    opts = PlanOptions(solver=SolverParams(time_limit_s=3.0, workers=1), **changes)
+    problem = build_problem(book, network, opts)
+    t0 = time.perf_counter()
+    result = solve_problem(problem, opts)
+    wall = time.perf_counter() - t0
+    print(f"600 shipments {changes}: solve_problem {wall:.2f} s of {opts.solver.time_limit_s} s,"
+          f" {result.facts.get('solver')}, {len(result.unplanned)} unplanned")
+    assert wall <= opts.solver.time_limit_s + TOLERANCE_S
+    assert "LNS" in result.facts["solver"]
+    assert len(result.shipments) + len(result.unplanned) == len(book)
+    assert result.shipments
+    for u in result.unplanned:  # the solver's own reasons; never "capacity" for lack of time
+        assert u.reasons[0].split(":")[0] in ("time_limit", "capacity", "due date"), u
+    t0 = time.perf_counter()
+    deadline = t0 + 6.0
+    result = solve_problem(build_problem(book, network, opts, deadline), opts, deadline=deadline)
+    wall = time.perf_counter() - t0
+    assert wall <= 6.0 + TOLERANCE_S
+    assert len(result.shipments) + len(result.unplanned) == len(book)
 
 
 def test_api_refuses_limits_above_the_server_maximum(tmp_path):
