@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -48,8 +49,10 @@ def make_tokens(database_url: str, specs: Sequence[tuple[str, str | None]]) -> l
     from webapp.db import engine_of
     from webapp.jobs import runner
 
+    instance = (Path(database_url.removeprefix("sqlite:///")).parent
+                if database_url.startswith("sqlite:///") else Path(tempfile.mkdtemp()))
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "reliability",
-                      "INSTANCE_PATH": str(Path(database_url.removeprefix("sqlite:///")).parent)})
+                      "INSTANCE_PATH": str(instance)})
     try:
         return [create_token(engine_of(app), role, partner_id=partner)[1]
                 for role, partner in specs]
