@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from emissions.errors import InputError
 from emissions.model import Mode
@@ -44,31 +51,38 @@ class Shipment:
 class ShipmentIn(BaseModel):
     """Request model of one shipment (API and file books)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     shipment_id: str = Field(min_length=1, max_length=200)
     origin: str = Field(min_length=2, max_length=64)
     destination: str = Field(min_length=2, max_length=64)
     mass_t: float = Field(gt=0, le=100_000)
-    volume_m3: float | None = Field(default=None, gt=0)
-    teu: float | None = Field(default=None, gt=0)
+    volume_m3: float | None = Field(default=None, gt=0, le=1_000_000)
+    teu: float | None = Field(default=None, gt=0, le=30_000)
     ready_at: datetime
     due_at: datetime
     allowed_modes: list[Mode] | None = None
-    max_co2e_kg: float | None = Field(default=None, gt=0)
+    max_co2e_kg: float | None = Field(default=None, gt=0, le=1e10)
 
     @field_validator("ready_at", "due_at")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
         return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
 
-    @model_validator(mode="after")
-    def _window(self) -> ShipmentIn:
-        if self.due_at <= self.ready_at:
-            raise ValueError("due_at must be after ready_at")
-        if self.origin == self.destination:
+    @field_validator("destination")
+    @classmethod
+    def _elsewhere(cls, v: str, info: ValidationInfo) -> str:
+        if v == info.data.get("origin"):
             raise ValueError("origin and destination are the same place")
-        return self
+        return v
+
+    @field_validator("due_at")
+    @classmethod
+    def _after_ready(cls, v: datetime, info: ValidationInfo) -> datetime:
+        ready = info.data.get("ready_at")
+        if ready is not None and v <= ready:
+            raise ValueError("due_at must be after ready_at")
+        return v
 
     def to_shipment(self) -> Shipment:
         """The frozen domain record."""

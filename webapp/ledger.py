@@ -50,7 +50,8 @@ from webapp.problems import ApiProblem, field_path, problem
 from webapp.schemas import ID_PATTERN, IdempotencyHeader, Problem
 
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem}
+_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem,
+                           429: Problem}
 _POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 READERS = ("planner", "integration")
 

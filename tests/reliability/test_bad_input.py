@@ -216,7 +216,9 @@ def test_ui_upload_gives_rows_or_an_input_error(book, name) -> None:
     ({3: '"1,5"'}, "line[2].mass_t"),
     ({3: "1,5"}, "row 2"),
     ({3: "nan"}, "line[2].mass_t"),
-    ({6: "2027-02-01"}, "line[2]"),
+    ({6: "2027-02-01"}, "line[2].due_at"),
+    ({2: "F-NANJING"}, "line[2].destination"),
+    ({4: "inf"}, "line[2].volume_m3"),
     ({6: "2026-13-01"}, "line[2].ready_at"),
 ])
 def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None:
