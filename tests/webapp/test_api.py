@@ -229,7 +229,7 @@ def test_wrong_method_is_405_problem(client, auth):
         ({"shipments": [shipment(origin="NOWHERE")]}, "shipments[0].origin"),
         ({"shipments": [shipment(destination="99;999")]}, "shipments[0].destination"),
         ({"shipments": [shipment(), shipment()]}, "shipments[1].shipment_id"),
-        ({"shipments": [shipment(due_at="2026-11-01T00:00:00Z")]}, "shipments[0]"),
+        ({"shipments": [shipment(due_at="2026-11-01T00:00:00Z")]}, "shipments[0].due_at"),
         ({"shipments": book(1), "options": {"objective": "fastest"}}, "options.objective"),
         ({"shipments": book(1), "options": {"carbon_price_cny_per_t": -5}},
          "options.carbon_price_cny_per_t"),

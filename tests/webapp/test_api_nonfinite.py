@@ -113,5 +113,5 @@ def test_ui_upload_with_infinite_volume_is_refused(client, tokens):
                        content_type="multipart/form-data")
     assert resp.status_code == 302 and "/jobs/" not in resp.headers["Location"]  # no job
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "shipments[0].volume_m3" in page  # the flashed error names the field
+    assert "line[2].volume_m3" in page  # the flashed error names the line and field
     assert _plans(client.application) == 0
