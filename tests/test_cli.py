@@ -43,6 +43,20 @@ def test_plan_writes_json(tmp_path):
     doc = json.loads(target.read_text())
     assert doc["summary"]["shipments_planned"] == 23
     assert doc["unplanned"][0]["shipment_id"] == "CSX-MAD-AIR"
+
+
+def test_plan_and_pareto_json_on_stdout(tmp_path, monkeypatch):
+    """``--output -``: stdout is the JSON document alone, the summary goes to stderr."""
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(main, ["plan", str(BOOK), "--time-limit", "20", "--output", "-"])
+    assert out.exit_code == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["summary"]["shipments_planned"] == 23
+    assert "planned 23" in out.stderr and not (tmp_path / "-").exists()
+    out = CliRunner().invoke(main, ["pareto", str(BOOK), "--points", "3", "--time-limit", "5",
+                                    "--output", "-"])
+    assert out.exit_code == 0, out.stderr
+    assert 2 <= len(json.loads(out.stdout)) <= 3 and "cost CNY" in out.stderr
     assert doc["solver"]["status"] == "OPTIMAL"
 
 

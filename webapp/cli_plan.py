@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -45,7 +46,8 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--due-dates", type=click.Choice(["hard", "soft"]), default="hard",
                      show_default=True),
         click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Write the full JSON here (default: print a summary)."),
+                     help="Write the full JSON here ('-' = stdout; the summary then goes "
+                             "to stderr)."),
     ]):
         f = opt(f)
     return f
@@ -90,6 +92,13 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
     except GreenlaneError as exc:
         _fail(exc)
         return
+    with _summary_stream(output):
+        _echo_plan(result, stop_level_routing)
+    _write_json(output, plan_to_dict(result))
+
+
+def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
+    """Print the plan summary: totals, one line per shipment, unplanned with reasons."""
     click.echo(_summary_line(result))
     for s in result.shipments:
         click.echo(f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
@@ -105,11 +114,25 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
     if "shadow_price_cny_per_t" in result.facts:
         click.echo(f"target {result.facts['target_intensity_g_per_tkm']:.2f} g/tkm; "
                    f"shadow price {result.facts['shadow_price_cny_per_t']:,.0f} CNY/t CO2e")
-    if output:
-        output.write_text(json.dumps(plan_to_dict(result), indent=2, ensure_ascii=False),
-                          encoding="utf-8")
-        click.echo(f"wrote {output}")
 
+
+def _summary_stream(output: Path | None) -> contextlib.AbstractContextManager[object]:
+    """Send the human summary to stderr when the JSON goes to stdout (``--output -``)."""
+    if output is not None and str(output) == "-":
+        return contextlib.redirect_stdout(sys.stderr)
+    return contextlib.nullcontext()
+
+
+def _write_json(output: Path | None, doc: object) -> None:
+    """Write ``doc`` as JSON to ``output`` (``-`` = stdout)."""
+    if output is None:
+        return
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if str(output) == "-":
+        click.echo(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")
 
 def _echo_stop_routes(p: Plan) -> None:
     facts = p.facts.get("stop_routing", {})
@@ -141,14 +164,12 @@ def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_li
     except GreenlaneError as exc:
         _fail(exc)
         return
-    click.echo(f"{'point':>5} {'cost CNY':>16} {'CO2e kg WTW':>14} {'g/tkm':>9}")
-    for i, p in enumerate(plans):
-        click.echo(f"{i:>5} {p.cost_cny:>16,.2f} {p.co2e_wtw_kg:>14,.1f} "
-                   f"{p.intensity_g_per_tkm:>9.2f}")
-    if output:
-        doc = [plan_to_dict(p, include_footprints=False) for p in plans]
-        output.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
-        click.echo(f"wrote {output}")
+    with _summary_stream(output):
+        click.echo(f"{'point':>5} {'cost CNY':>16} {'CO2e kg WTW':>14} {'g/tkm':>9}")
+        for i, p in enumerate(plans):
+            click.echo(f"{i:>5} {p.cost_cny:>16,.2f} {p.co2e_wtw_kg:>14,.1f} "
+                       f"{p.intensity_g_per_tkm:>9.2f}")
+    _write_json(output, [plan_to_dict(p, include_footprints=False) for p in plans])
 
 
 @click.command("baseline")
