@@ -196,7 +196,28 @@ def build_plan(
         from routing.stops import route_stops
 
         result = route_stops(problem, result, options)
+        _recheck_target(result)
     return result
+
+
+def _recheck_target(result: Plan) -> None:
+    """Say whether a target-mode plan still meets its cap after stop-level routing.
+
+    The selection enforces the cap on the point-to-point road legs; the routed tours replace
+    them afterwards, so the routed intensity [g/tkm] is checked again and reported in facts.
+    """
+    cap = result.facts.get("target_intensity_g_per_tkm")
+    if not isinstance(cap, float | int):
+        return
+    routed = result.intensity_g_per_tkm
+    met = routed <= cap * (1 + 1e-9)
+    result.facts["target_met_after_stop_routing"] = met
+    if not met and result.status != "target_infeasible":
+        result.facts["message"] = (
+            f"stop-level routing raised the intensity to {routed:.2f} g/tkm, above the "
+            f"{result.facts.get('target_year')} target {cap:.2f} g/tkm met by the "
+            "point-to-point plan"
+        )
 
 
 def _unserved_reason(options: PlanOptions) -> str:

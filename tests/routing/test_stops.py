@@ -147,3 +147,20 @@ def test_a_stop_no_vehicle_can_take_is_dropped_with_its_reason(milk_run):
     assert [r.shipment_ids for r in routed.stop_routes] == [("S2",)]  # a single stop is routed
     doc = plan_to_dict(routed)
     assert doc["stop_dropped"][0]["reason"] == dropped.reason
+
+
+def test_target_mode_rechecks_the_cap_after_routing():
+    """The cap binds the point-to-point plan; the routed plan is checked again and told."""
+    from pathlib import Path
+
+    from routing import load_network, read_book
+
+    book = read_book(Path(__file__).resolve().parents[2] / "data" / "examples" / "shipments.csv")
+    opts = PlanOptions(target_year=2030, stop_level_routing=True,
+                       solver=SolverParams(time_limit_s=10))
+    p = plan(book, load_network(), opts)
+    cap = p.facts["target_intensity_g_per_tkm"]
+    met = p.facts["target_met_after_stop_routing"]
+    assert met == (p.intensity_g_per_tkm <= cap * (1 + 1e-9))
+    if not met:
+        assert f"{p.intensity_g_per_tkm:.2f} g/tkm" in p.facts["message"]
