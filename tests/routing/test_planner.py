@@ -10,12 +10,13 @@ from statistics import NormalDist
 
 import networkx as nx
 import pytest
+from routing_helpers import make_lane
 
 from emissions.chain import totals
-from emissions.model import DistanceBasis, Mode
+from emissions.model import Mode
 from routing import PlanOptions, SolverParams, load_network, pareto, plan, read_book
 from routing.candidates import hours_since_epoch
-from routing.model import Hub, HubKind, Lane
+from routing.model import Hub, HubKind
 from routing.network import Network
 from routing.planner import build_problem, solve_problem
 from routing.shipments import Shipment
@@ -23,16 +24,6 @@ from routing.shipments import Shipment
 ROOT = Path(__file__).resolve().parents[2]
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 FAST = SolverParams(time_limit_s=20, seed=0, workers=1)
-
-
-def _lane(lane_id, o, d, mode, vehicle, km, per_week, cap_t, transit_h):
-    return Lane(
-        lane_id=lane_id, origin=o, destination=d, mode=mode, vehicle_types=(vehicle,),
-        distance_km=km, distance_basis=DistanceBasis.SFD, distance_rules=(),
-        distance_source="test", departures_per_week=per_week, capacity_t_per_departure=cap_t,
-        transit_h=transit_h, transit_rule="test", geometry=(), geometry_kind="test",
-        source="test instance",
-    )
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +36,8 @@ def tiny() -> Network:
                  (Mode.SEA, Mode.AIR), "test"),
     }
     lanes = (
-        _lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 20, 600),
-        _lane("AIR-PQ", "P", "Q", Mode.AIR, "aircraft_freighter_b777f", 10000, 7, 100, 14),
+        make_lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 20, 600),
+        make_lane("AIR-PQ", "P", "Q", Mode.AIR, "aircraft_freighter_b777f", 10000, 7, 100, 14),
     )
     g = nx.MultiDiGraph()
     for h in hubs.values():

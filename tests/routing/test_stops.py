@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 
 import networkx as nx
 import pytest
+from routing_helpers import make_lane
 
 from emissions.distance import gcd_km
-from emissions.model import DistanceBasis, Mode
+from emissions.model import Mode
 from emissions.units import KG_PER_T
 from fleet import vehicle_type
 from routing import PlanOptions, SolverParams, plan, plan_to_dict
-from routing.model import Hub, HubKind, Lane
-from routing.network import Network, transit_h
+from routing.model import Hub, HubKind
+from routing.network import Network
 from routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
@@ -30,16 +31,6 @@ C1 = (39.65, -0.30)
 C2 = (39.65, -0.24)
 
 
-def _lane(lane_id, o, d, mode, vehicle, km, per_week, cap_t):
-    return Lane(
-        lane_id=lane_id, origin=o, destination=d, mode=mode, vehicle_types=(vehicle,),
-        distance_km=km, distance_basis=DistanceBasis.SFD, distance_rules=(),
-        distance_source="test", departures_per_week=per_week, capacity_t_per_departure=cap_t,
-        transit_h=transit_h(mode, km), transit_rule="test", geometry=(), geometry_kind="test",
-        source="test instance",
-    )
-
-
 @pytest.fixture(scope="module")
 def milk_run() -> Network:
     """Port P (CN) -> weekly ship -> port Q (ES) -> diesel trucks to customer sites C1, C2."""
@@ -52,10 +43,10 @@ def milk_run() -> Network:
         "C2": Hub("C2", "Customer 2", HubKind.CUSTOMER_SITE, *C2, "ES", "ES", (Mode.ROAD,),
                   "test"),
     }
-    lanes = [_lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 5000)]
+    lanes = [make_lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 5000)]
     for c in ("C1", "C2"):
         sfd = gcd_km(*Q, hubs[c].lat, hubs[c].lon) * 1.2
-        lanes.append(_lane(f"ROAD-Q-{c}", "Q", c, Mode.ROAD, "truck_40t_diesel", sfd, 98, 25))
+        lanes.append(make_lane(f"ROAD-Q-{c}", "Q", c, Mode.ROAD, "truck_40t_diesel", sfd, 98, 25))
     g = nx.MultiDiGraph()
     for h in hubs.values():
         g.add_node(h.hub_id, hub=h)
