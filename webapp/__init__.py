@@ -1,7 +1,8 @@
 """greenlane web layer: the Flask application factory, the JSON API and the planner UI.
 
 ``create_app(test_config=None)`` builds the app: configuration (``webapp.config``), the
-database (``webapp.db``), the job runner (``webapp.jobs``), the ``/api/v1`` blueprint with
+database (``webapp.db``), the job runner (``webapp.jobs``), the process heartbeat
+(``webapp.heartbeat``), the ``/api/v1`` blueprint with
 its generated OpenAPI document (``/api/v1/openapi.json``, Swagger UI at
 ``/api/v1/swagger``), the planner UI (``webapp.ui``), security headers on every answer
 (``webapp.headers``) and, with ``TRUSTED_PROXIES``, the client address and scheme from the
@@ -19,7 +20,7 @@ from flask_openapi3 import Info, OpenAPI
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
-    from webapp import db, headers, jobs, ledger, problems, ratelimit, services, ui
+    from webapp import db, headers, heartbeat, jobs, ledger, problems, ratelimit, services, ui
     from webapp.api import api
     from webapp.config import (
         DEFAULTS,
@@ -77,9 +78,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     ledger.init_app(app)
     ui.init_app(app)
     services.startup(app)
-    from webapp.db import engine_of
-    from webapp.idempotency import release_interrupted
-
-    if release_interrupted(engine_of(app)):
-        app.logger.warning("freed Idempotency-Keys of requests interrupted by a stop")
+    heartbeat.init_app(app)
     return app

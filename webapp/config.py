@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     # Background solver threads; 1 keeps a 2-core machine responsive.
     "JOB_WORKERS": 1,
+    # Each process refreshes the heartbeat of its jobs and Idempotency-Key reservations
+    # this often [s]; another process treats them as abandoned after 3 intervals.
+    "HEARTBEAT_S": 10.0,
     # Solver limits offered to clients [s]; requests above the maximum are rejected (422).
     "SOLVER_TIME_LIMIT_S": 10.0,
     "SOLVER_MAX_TIME_LIMIT_S": 60.0,
@@ -57,6 +60,7 @@ _ENV = {
     "SECRET_KEY": "GREENLANE_SECRET_KEY",
     "ASYNC_THRESHOLD_SHIPMENTS": "GREENLANE_ASYNC_THRESHOLD",
     "JOB_WORKERS": "GREENLANE_JOB_WORKERS",
+    "HEARTBEAT_S": "GREENLANE_HEARTBEAT_S",
     "SOLVER_TIME_LIMIT_S": "GREENLANE_SOLVER_TIME_LIMIT_S",
     "NETWORK_CACHE_DIR": "GREENLANE_CACHE_DIR",
     "INSTANCE_PATH": "GREENLANE_INSTANCE_PATH",
@@ -72,7 +76,8 @@ _ENV = {
 }
 _INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS", "RATE_LIMIT_BURST", "MAX_CONTENT_LENGTH",
         "RATE_LIMIT_ANON_BURST", "TRUSTED_PROXIES"}
-_FLOAT = {"SOLVER_TIME_LIMIT_S", "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_ANON_PER_MINUTE"}
+_FLOAT = {"SOLVER_TIME_LIMIT_S", "HEARTBEAT_S", "RATE_LIMIT_PER_MINUTE",
+          "RATE_LIMIT_ANON_PER_MINUTE"}
 _BOOL = {"HSTS", "SESSION_COOKIE_SECURE"}
 
 

@@ -13,6 +13,7 @@ connection and commits once — the work and its answer land together or not at 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -88,6 +89,10 @@ jobs = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
+    # The server process that runs the job (``instance_id``) and its last sign of life;
+    # NULL (rows from before migration 0004) counts as stale.
+    Column("owner", String(40), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 
 idempotency = Table(
@@ -104,6 +109,9 @@ idempotency = Table(
     Column("response_body", Text, nullable=True),
     Column("response_headers", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The server process handling the request and its last sign of life (see ``jobs``).
+    Column("owner", String(40), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("token_id", "key", name="uq_idempotency_token_key"),
 )
 
@@ -175,9 +183,15 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's engine (tables are created by ``init-db`` or on first start)."""
+    """Create the app's engine and instance id (tables: ``init-db`` or the first start)."""
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["greenlane_engine"] = engine
+    app.extensions["greenlane_instance"] = uuid.uuid4().hex
+
+
+def instance_id(app: Flask | None = None) -> str:
+    """This server process's id (a uuid made at app creation), the ``owner`` of its rows."""
+    return (app or current_app).extensions["greenlane_instance"]  # type: ignore[no-any-return]
 
 
 def engine_of(app: Flask | None = None) -> Engine:

@@ -4,11 +4,12 @@ The first request with a key reserves it (a row with no response yet, committed 
 concurrent retry sees it). The request's own writes then form one transaction
 (``webapp.db.RequestUnit``) and its response is stored in that same transaction: a stop at
 any moment leaves either the work and its answer, or neither (the reservation alone is freed
-at the next start by :func:`release_interrupted`). A retry with the same key and the same
-method, path and body gets the stored response again (``Idempotent-Replayed: true``), never
-a second plan or job. The same key with another body is a 422; a retry while the first is
-still running is a 409. Keys are scoped to the token. A 5xx rolls the request's writes back
-and frees the key, so the client may retry.
+once its heartbeat is stale, by ``webapp.heartbeat``: it records the server process as
+``owner``, so another process's start-up never frees a live request's key). A retry with the
+same key and the same method, path and body gets the stored response again
+(``Idempotent-Replayed: true``), never a second plan or job. The same key with another body
+is a 422; a retry while the first is still running is a 409. Keys are scoped to the token.
+A 5xx rolls the request's writes back and frees the key, so the client may retry.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 
 from flask import Response, g, request
 from sqlalchemy import delete, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from webapp.db import (
@@ -26,6 +26,7 @@ from webapp.db import (
     end_request_unit,
     engine_of,
     idempotency,
+    instance_id,
     transaction,
     utcnow,
 )
@@ -61,10 +62,12 @@ def begin(token_id: int) -> Response | None:
                 )
             ).first()
             if row is None:
+                now = utcnow()
                 result = conn.execute(
                     idempotency.insert().values(
                         token_id=token_id, key=key, method=request.method,
-                        path=request.path, request_sha256=digest, created_at=utcnow(),
+                        path=request.path, request_sha256=digest, created_at=now,
+                        owner=instance_id(), heartbeat_at=now,
                     )
                 )
                 g.idempotency_row = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -114,7 +117,7 @@ def finish(response: Response) -> Response:
                     response_headers=json.loads(json.dumps(headers)),
                 )
             ).rowcount
-        if stored != 1:  # the reservation was freed meanwhile (another process started)
+        if stored != 1:  # freed meanwhile (its heartbeat went stale: a stalled process)
             unit.rollback()
             return problem(409, "Conflict", "this request's Idempotency-Key was released "
                            "while it ran; nothing was kept, retry", field=HEADER,
@@ -143,15 +146,3 @@ def abandon(_exc: BaseException | None = None) -> None:
     row_id = g.pop("idempotency_row", None)
     if row_id is not None:
         _free(row_id)
-
-
-def release_interrupted(engine: Engine) -> int:
-    """At startup: free keys whose request never got an answer (the server died mid-request).
-
-    Such a request was never acknowledged, so its retry must run again rather than meet a
-    409 "in progress" forever. Like ``store.fail_interrupted_jobs`` this assumes one server
-    process per database; returns how many keys were freed.
-    """
-    with transaction(engine) as conn:
-        result = conn.execute(delete(idempotency).where(idempotency.c.status_code.is_(None)))
-    return int(result.rowcount or 0)

@@ -2,11 +2,12 @@
 
 A job row moves ``queued -> running -> done|failed``; progress is written as the solve goes.
 The plan and the job's ``done`` state are written in one transaction, so a crash leaves a
-job ``running`` with no plan, and the next start marks it failed with the reason
-(``services.startup``). OR-Tools releases the GIL while it searches, so a thread keeps the
-web server responsive; ``JOB_WORKERS`` (default 1) bounds the parallel solves. A job queued
-by a request that holds an ``Idempotency-Key`` starts once that request's transaction (job
-row and stored answer) has committed.
+job ``running`` with no plan; once its heartbeat is stale (``webapp.heartbeat``) the next
+start-up or sweep of any process on the database marks it failed with the reason. OR-Tools
+releases the GIL while it searches, so a thread keeps the web server responsive;
+``JOB_WORKERS`` (default 1) bounds the parallel solves. A job queued by a request that holds
+an ``Idempotency-Key`` starts once that request's transaction (job row and stored answer)
+has committed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask, current_app
 
 from emissions.errors import DataError, GreenlaneError
 from webapp import store
-from webapp.db import engine_of, request_unit, transaction, utcnow
+from webapp.db import engine_of, instance_id, request_unit, transaction, utcnow
 
 
 def _settle(outer: Future[Any], inner: Future[Any]) -> None:
@@ -69,8 +70,11 @@ class JobRunner:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
-        """Stop taking jobs and wait for the running ones."""
+        """Stop taking jobs, wait for the running ones, then stop the app's heartbeat."""
+        from webapp import heartbeat
+
         self.pool.shutdown(wait=True)
+        heartbeat.stop(self.app)
 
     def _run(self, job_id: str) -> None:
         from webapp.services import compute, network
@@ -80,13 +84,15 @@ class JobRunner:
             row = store.get_job(conn, job_id)
             if row is None or row.status != "queued":
                 return
-            store.set_job(conn, job_id, status="running", started_at=utcnow(), progress=0.05)
+            now = utcnow()
+            store.set_job(conn, job_id, status="running", started_at=now, progress=0.05,
+                          owner=instance_id(self.app), heartbeat_at=now)
             doc: dict[str, Any] = dict(row.request)
             kind, created_by = row.kind, row.created_by
 
         def progress(x: float) -> None:
             with transaction(engine) as c:
-                store.set_job(c, job_id, progress=round(x, 3))
+                store.set_job(c, job_id, progress=round(x, 3), heartbeat_at=utcnow())
 
         try:
             with self.app.app_context():

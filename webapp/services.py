@@ -29,7 +29,7 @@ from routing import (
 from routing.candidates import resolve_place
 from webapp import store
 from webapp.auth import Principal
-from webapp.db import as_utc, engine_of, transaction, utcnow
+from webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
 from webapp.problems import ApiProblem
 from webapp.schemas import ParetoRequest, PlanRequest
 
@@ -174,7 +174,7 @@ def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
     from webapp.jobs import runner
 
     with transaction() as conn:
-        job_id = store.insert_job(conn, kind, doc, principal.token_id)
+        job_id = store.insert_job(conn, kind, doc, principal.token_id, owner=instance_id())
     runner().submit(job_id)
     return job_id
 
@@ -326,17 +326,11 @@ def shared_with(principal: Principal) -> list[dict[str, Any]]:
 
 
 def startup(app: Flask) -> None:
-    """Create tables if missing and fail jobs a previous server left unfinished."""
+    """Create tables if missing (``webapp.heartbeat`` then fails jobs of stopped processes)."""
     from webapp.db import init_db
 
-    engine = engine_of(app)
     if app.config.get("AUTO_INIT_DB", True):
-        init_db(engine)
-    with transaction(engine) as conn:
-        n = store.fail_interrupted_jobs(conn, "the server stopped before the job finished; "
-                                              "submit it again")
-    if n:
-        app.logger.warning("marked %d interrupted job(s) as failed", n)
+        init_db(engine_of(app))
 
 
 # ----------------------------------------------------------------------------- emissions

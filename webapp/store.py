@@ -126,14 +126,17 @@ def accept_plan(conn: Connection, plan_id: str, when: datetime) -> bool:
 
 
 def insert_job(
-    conn: Connection, kind: str, request: dict[str, Any], created_by: int | None
+    conn: Connection, kind: str, request: dict[str, Any], created_by: int | None,
+    owner: str | None = None,
 ) -> str:
-    """A queued job; returns its id."""
+    """A queued job run by server process ``owner`` (``webapp.heartbeat``); returns its id."""
     job_id = new_id("job")
+    now = utcnow()
     conn.execute(
         jobs.insert().values(
             id=job_id, kind=kind, status="queued", progress=0.0, request=request,
-            created_at=utcnow(), created_by=created_by,
+            created_at=now, created_by=created_by, owner=owner,
+            heartbeat_at=now if owner else None,
         )
     )
     return job_id
@@ -147,20 +150,6 @@ def get_job(conn: Connection, job_id: str) -> Row[Any] | None:
 def set_job(conn: Connection, job_id: str, **values: Any) -> None:
     """Update a job's columns."""
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-
-
-def fail_interrupted_jobs(conn: Connection, reason: str) -> int:
-    """Mark jobs left queued or running by a stopped server as failed; returns how many."""
-    result = conn.execute(
-        update(jobs)
-        .where(jobs.c.status.in_(("queued", "running")))
-        .values(
-            status="failed",
-            finished_at=utcnow(),
-            error={"title": "Interrupted", "status": 500, "detail": reason},
-        )
-    )
-    return int(result.rowcount or 0)
 
 
 # ----------------------------------------------------------------------------- shares

@@ -34,6 +34,10 @@ PAIRS = [("F-NANJING", "C-MADRID"), ("F-SHENZHEN", "C-FRANKFURT"), ("F-XIAN", "C
 NO_ANSWER = (OSError, http.client.HTTPException)
 """What a call raises when the server dies before or while answering (reset, incomplete)."""
 
+HEARTBEAT_S = 0.2
+"""Heartbeat interval of the test servers [s]: a killed server's jobs and keys are stale
+(``webapp.heartbeat``) after 3 intervals, so a restart soon after the kill cleans them."""
+
 
 def free_port() -> int:
     """A port free on 127.0.0.1 right now."""
@@ -91,6 +95,7 @@ class Server:
             "GREENLANE_SECRET_KEY": "reliability-secret",
             "GREENLANE_SOLVER_TIME_LIMIT_S": "2",
             "GREENLANE_JOB_WORKERS": "1",
+            "GREENLANE_HEARTBEAT_S": str(HEARTBEAT_S),
             # fault tests replay every request with one token; the load run turns it back on
             "GREENLANE_RATE_LIMIT_PER_MINUTE": "0",
             "PYTHONUNBUFFERED": "1",
@@ -126,10 +131,12 @@ class Server:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def kill9(self) -> None:
-        """SIGKILL the server process (no cleanup of any kind)."""
+        """SIGKILL the server process (no cleanup of any kind), then wait until its heartbeat
+        is stale (3 intervals and a margin, ~0.8 s) so the next start-up cleans up after it."""
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=30)
+            time.sleep(4 * HEARTBEAT_S)
         self.proc = None
 
     def stop(self) -> None:

@@ -1,0 +1,186 @@
+"""Several server processes on one database (security finding 16), on SQLite and PostgreSQL.
+
+Two apps on one database stand for two ``serve`` processes: each has its own instance id and
+heartbeat thread (``webapp.heartbeat``). A start-up or sweep fails only jobs and frees only
+``Idempotency-Key`` reservations whose heartbeat is stale (3 intervals of 0.2 s here).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from webapp_helpers import bearer, book, close_app, make_app
+
+BEAT_S = 0.2
+"""Heartbeat interval of the test apps [s]; stale after 0.6 s."""
+
+
+def _job(app: Any, job_id: str) -> Any:
+    from webapp import store
+    from webapp.db import reading
+
+    with reading(app.extensions["greenlane_engine"]) as conn:
+        return store.get_job(conn, job_id)
+
+
+def _reservation(app: Any, row_id: int) -> Any:
+    from webapp.db import idempotency, reading
+
+    with reading(app.extensions["greenlane_engine"]) as conn:
+        return conn.execute(select(idempotency).where(idempotency.c.id == row_id)).first()
+
+
+def _reserve(app: Any, owner: str | None, heartbeat_at: Any) -> int:
+    """An unanswered reservation of ``owner`` (as ``idempotency.begin`` writes it)."""
+    from webapp.auth import create_token
+    from webapp.db import engine_of, idempotency, transaction, utcnow
+
+    engine = engine_of(app)
+    token_id = create_token(engine, "integration")[0]
+    with transaction(engine) as conn:
+        result = conn.execute(idempotency.insert().values(
+            token_id=token_id, key=f"k-{owner}-{time.monotonic_ns()}", method="POST",
+            path="/api/v1/plans", request_sha256="0" * 64, created_at=utcnow(),
+            owner=owner, heartbeat_at=heartbeat_at))
+    return int(result.inserted_primary_key[0])
+
+
+def _wait(predicate: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def blocked_solver(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Background solves report progress, then wait until the event is set."""
+    from webapp import services
+
+    release = threading.Event()
+    compute = services.compute
+
+    def slow(doc: Any, net: Any, progress: Any = None) -> Any:
+        while not release.wait(BEAT_S / 4):
+            if progress is not None:
+                progress(0.5)
+        return compute(doc, net, progress)
+
+    monkeypatch.setattr(services, "compute", slow)
+    yield release
+    release.set()
+
+
+def test_a_second_process_leaves_the_first_ones_work_alone(db_url, blocked_solver):
+    from webapp.auth import create_token
+    from webapp.db import as_utc, engine_of, instance_id, utcnow
+
+    a = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    b = None
+    try:
+        token = create_token(engine_of(a), "integration")[1]
+        resp = a.test_client().post(
+            "/api/v1/plans", json={"shipments": book(2), "async": True},
+            headers=bearer(token, **{"Idempotency-Key": "job-on-a"}))
+        assert resp.status_code == 202, resp.get_json()
+        job_id = resp.get_json()["id"]
+        _wait(lambda: _job(a, job_id).status == "running")
+        assert _job(a, job_id).owner == instance_id(a)
+        live_key = _reserve(a, instance_id(a), utcnow())
+        first = as_utc(_job(a, job_id).heartbeat_at)
+        time.sleep(5 * BEAT_S)  # without A's heartbeat both would be stale by now
+        assert as_utc(_job(a, job_id).heartbeat_at) > first + timedelta(seconds=BEAT_S)
+        assert as_utc(_reservation(a, live_key).heartbeat_at) > first
+
+        b = make_app(db_url, HEARTBEAT_S=BEAT_S)  # B's start-up sweep
+        assert instance_id(b) != instance_id(a)
+        time.sleep(4 * BEAT_S)  # and B's periodic sweep
+        assert _job(b, job_id).status == "running"
+        assert _reservation(b, live_key) is not None
+
+        blocked_solver.set()
+        _wait(lambda: _job(a, job_id).status == "done")
+        assert _job(a, job_id).error is None
+    finally:
+        blocked_solver.set()
+        close_app(a)
+        if b is not None:
+            close_app(b)
+
+
+def test_the_heartbeat_advances_while_a_job_runs(db_url, blocked_solver):
+    from webapp.auth import create_token
+    from webapp.db import as_utc, engine_of
+
+    app = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    try:
+        token = create_token(engine_of(app), "integration")[1]
+        resp = app.test_client().post("/api/v1/plans", headers=bearer(token),
+                                      json={"shipments": book(2), "async": True})
+        job_id = resp.get_json()["id"]
+        _wait(lambda: _job(app, job_id).status == "running")
+        seen = [as_utc(_job(app, job_id).heartbeat_at)]
+        for _ in range(3):
+            time.sleep(1.5 * BEAT_S)
+            seen.append(as_utc(_job(app, job_id).heartbeat_at))
+        assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+    finally:
+        blocked_solver.set()
+        close_app(app)
+
+
+def test_stale_jobs_and_keys_are_cleaned_at_start_up_with_the_reason(db_url):
+    from webapp import store
+    from webapp.db import engine_of, transaction, utcnow
+
+    first = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    seen = utcnow() - timedelta(hours=1)
+    with transaction(engine_of(first)) as conn:
+        dead = store.insert_job(conn, "plan", {"shipments": []}, None, owner="dead-process")
+        store.set_job(conn, dead, status="running", heartbeat_at=seen)
+        legacy = store.insert_job(conn, "plan", {"shipments": []}, None)  # before 0004
+        fresh = store.insert_job(conn, "plan", {"shipments": []}, None, owner="live-process")
+    dead_key = _reserve(first, "dead-process", seen)
+    legacy_key = _reserve(first, None, None)
+    close_app(first)
+
+    second = make_app(db_url, HEARTBEAT_S=0.5)  # stale after 1.5 s: "fresh" is still live
+    try:
+        job = _job(second, dead)
+        assert job.status == "failed"
+        assert job.error["detail"].startswith(
+            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}")
+        assert "server stopped" in job.error["detail"]
+        assert _job(second, legacy).status == "failed"
+        assert "no heartbeat recorded" in _job(second, legacy).error["detail"]
+        assert _job(second, fresh).status == "queued"  # live-process beat just now
+        assert _reservation(second, dead_key) is None
+        assert _reservation(second, legacy_key) is None
+        # live-process never beats again: the periodic sweep fails its job
+        _wait(lambda: _job(second, fresh).status == "failed", timeout_s=10)
+        assert "server process live-process stopped" in _job(second, fresh).error["detail"]
+    finally:
+        close_app(second)
+
+
+def test_a_clean_stop_drops_the_processes_claims(db_url):
+    from webapp.db import engine_of, instance_id, utcnow
+
+    first = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    key = _reserve(first, instance_id(first), utcnow())
+    close_app(first)
+    try:
+        assert _reservation(first, key).heartbeat_at is None
+    finally:
+        engine_of(first).dispose()
+    second = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    try:
+        assert _reservation(second, key) is None
+    finally:
+        close_app(second)
