@@ -11,39 +11,21 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import Server, make_tokens
+from pg_schema import fresh_pg_schema
 from sqlalchemy import create_engine, text
 from test_faults import Sent, _writers, check_promises
-
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema (dropped afterwards)."""
-    from webapp.config import normalise_database_url, test_database_url
-
-    base = normalise_database_url(test_database_url() or DEFAULT_PG)
-    try:
-        admin = create_engine(base, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # any driver or network error means: no server here
-        pytest.skip(f"PostgreSQL not reachable at {base.split('@')[-1]}: {type(exc).__name__}")
-    schema = f"gl_kill_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_pg_schema("gl_kill") as url:
+        yield url
 
 
 def _check(url: str) -> dict[str, int]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_schema import fresh_pg_schema
 from webapp_helpers import bearer, book, close_app, make_app
 
 
@@ -55,34 +55,11 @@ def planned(client: Any, auth: Any) -> dict[str, Any]:
     return resp.get_json()
 
 
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-"""PostgreSQL of this machine kind (trust auth); GREENLANE_TEST_DATABASE_URL overrides."""
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL per backend (PostgreSQL in a throw-away schema, skipped if absent)."""
-    from sqlalchemy import create_engine, text
-
-    from webapp.config import normalise_database_url, test_database_url
-
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'backend.sqlite'}"
         return
-    base = normalise_database_url(test_database_url() or DEFAULT_PG)
-    try:
-        admin = create_engine(base, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # any driver or network error means: no server here
-        pytest.skip(f"PostgreSQL not reachable at {base.split('@')[-1]}: {type(exc).__name__}")
-    schema = f"gl_test_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_pg_schema("gl_test") as url:
+        yield url
