@@ -550,25 +550,28 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
                          field="time_limit_s")
     with transaction() as conn:
         shipments = ls.lever_book(conn, body.plan_id)
-        if len(shipments) > int(config["MAX_SHIPMENTS"]):
-            raise InputError(f"at most {config['MAX_SHIPMENTS']} shipments", field="plan_id")
-        doc = {"shipments": shipments, "plan_id": body.plan_id, "kinds": body.kinds,
-               "max_levers": body.max_levers, "time_limit_s": limit, "carriers": body.carriers,
-               "carbon_price_cny_per_t": body.carbon_price_cny_per_t}
-        run_id = ls.insert_lever_run(conn, doc, who.token_id)
+    if len(shipments) > int(config["MAX_SHIPMENTS"]):
+        raise InputError(f"at most {config['MAX_SHIPMENTS']} shipments", field="plan_id")
+    doc = {"shipments": shipments, "plan_id": body.plan_id, "kinds": body.kinds,
+           "max_levers": body.max_levers, "time_limit_s": limit, "carriers": body.carriers,
+           "carbon_price_cny_per_t": body.carbon_price_cny_per_t}
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if force_async or body.run_async or len(shipments) > int(config["ASYNC_THRESHOLD_SHIPMENTS"]):
         from webapp.jobs import runner
 
+        with transaction() as conn:
+            run_id = ls.insert_lever_run(conn, doc, who.token_id)
         runner().pool.submit(_run_levers, app, run_id)
-    else:
-        _run_levers(app, run_id)
+        return run_id
+    outcome = _lever_outcome(app, doc)  # computed before any write: no lock held meanwhile
+    with transaction() as conn:
+        run_id = ls.insert_lever_run(conn, doc, who.token_id)
+        ls.set_lever_run(conn, run_id, **outcome)
     return run_id
 
 
 def _run_levers(app: Flask, run_id: str) -> None:
     from webapp.db import engine_of
-    from webapp.services import network
 
     engine = engine_of(app)
     with transaction(engine) as conn:
@@ -577,22 +580,26 @@ def _run_levers(app: Flask, run_id: str) -> None:
             return
         ls.set_lever_run(conn, run_id, status="running")
         doc = dict(row.request)
+    outcome = _lever_outcome(app, doc, run_id)
+    with transaction(engine) as conn:
+        ls.set_lever_run(conn, run_id, **outcome)
+
+
+def _lever_outcome(app: Flask, doc: dict[str, Any], run_id: str = "") -> dict[str, Any]:
+    """Compute a lever run: the column values of a finished (done or failed) run."""
+    from webapp.services import network
+
     try:
         with app.app_context():
             result = ls.compute_levers(doc, network(app))
-        with transaction(engine) as conn:
-            ls.set_lever_run(conn, run_id, status="done", result=result, finished_at=utcnow())
     except GreenlaneError as exc:
-        with transaction(engine) as conn:
-            ls.set_lever_run(conn, run_id, status="failed", finished_at=utcnow(),
-                             error={"title": "Invalid input", "detail": exc.message,
-                                    "field": exc.field})
+        return {"status": "failed", "finished_at": utcnow(),
+                "error": {"title": "Invalid input", "detail": exc.message, "field": exc.field}}
     except Exception as exc:
         app.logger.exception("lever run %s failed", run_id)
-        with transaction(engine) as conn:
-            ls.set_lever_run(conn, run_id, status="failed", finished_at=utcnow(),
-                             error={"title": "Solver error",
-                                    "detail": f"{type(exc).__name__}: {exc}"})
+        return {"status": "failed", "finished_at": utcnow(),
+                "error": {"title": "Solver error", "detail": f"{type(exc).__name__}: {exc}"}}
+    return {"status": "done", "result": result, "finished_at": utcnow()}
 
 
 @api.post("/ledger/levers", tags=[ledger_tag], responses={201: _Out, 202: _Out, **_POST_ERRORS})
