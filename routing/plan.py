@@ -355,6 +355,7 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "factor_sets": list(options.factor_sets),
         "seed": options.solver.seed,
         "time_limit_s": options.solver.time_limit_s,
+        "deterministic_time": options.solver.deterministic_time,
         "stop_level_routing": bool(options.stop_level_routing),
     }
 

@@ -20,7 +20,8 @@ BOOK = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _options(carbon_price: float, target_year: int | None, time_limit: float, seed: int,
-             workers: int, due_dates: str, objective: str, carriers: str = "all") -> PlanOptions:
+             workers: int, due_dates: str, objective: str, carriers: str = "all",
+             deterministic_time: float | None = None) -> PlanOptions:
     from routing import PlanOptions, SolverParams
 
     return PlanOptions(
@@ -28,7 +29,8 @@ def _options(carbon_price: float, target_year: int | None, time_limit: float, se
         due_dates=due_dates,  # type: ignore[arg-type]
         objective=objective,  # type: ignore[arg-type]
         carriers=carriers,  # type: ignore[arg-type]
-        solver=SolverParams(time_limit_s=time_limit, seed=seed, workers=workers),
+        solver=SolverParams(time_limit_s=time_limit, seed=seed, workers=workers,
+                            deterministic_time=deterministic_time),
     )
 
 
@@ -45,6 +47,11 @@ def _common(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="CP-SAT workers (1 = deterministic)."),
         click.option("--due-dates", type=click.Choice(["hard", "soft"]), default="hard",
                      show_default=True),
+        click.option("--deterministic-time", type=click.FloatRange(min=0, min_open=True),
+                     default=None,
+                     help="Stop the search after this much solver work [CP-SAT deterministic "
+                          "s]: same book and seed, same plan, however busy the machine "
+                          "(the time limit still applies)."),
         click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="Write the full JSON here ('-' = stdout; the summary then goes "
                              "to stderr)."),
@@ -75,8 +82,9 @@ def _summary_line(p: Plan) -> str:
               help="Route the first/last-mile road legs as multi-stop tours per terminal and "
                    "day (vehicle routing; allocated by tkm).")
 def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
-             seed: int, workers: int, due_dates: str, output: Path | None, objective: str,
-             on_time_probability: float | None, stop_level_routing: bool) -> None:
+             seed: int, workers: int, due_dates: str, deterministic_time: float | None,
+             output: Path | None, objective: str, on_time_probability: float | None,
+             stop_level_routing: bool) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
@@ -85,7 +93,8 @@ def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limi
     try:
         shipments = read_book(book)
         options = replace(_options(carbon_price, target_year, time_limit, seed, workers,
-                                   due_dates, objective),
+                                   due_dates, objective,
+                                   deterministic_time=deterministic_time),
                           on_time_probability=on_time_probability,
                           stop_level_routing=stop_level_routing)
         result = plan(shipments, load_network(), options)
@@ -152,14 +161,14 @@ def _echo_stop_routes(p: Plan) -> None:
 @_common
 @click.option("--points", type=int, default=8, show_default=True)
 def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
-               seed: int, workers: int, due_dates: str, output: Path | None,
-               points: int) -> None:
+               seed: int, workers: int, due_dates: str, deterministic_time: float | None,
+               output: Path | None, points: int) -> None:
     """The cost-vs-CO2e trade-off curve of a book (epsilon-constraint sweep)."""
     from routing import load_network, pareto, plan_to_dict, read_book
 
     try:
         options = _options(carbon_price, target_year, time_limit, seed, workers, due_dates,
-                           "cost")
+                           "cost", deterministic_time=deterministic_time)
         plans = pareto(read_book(book), load_network(), options, points=points)
     except GreenlaneError as exc:
         _fail(exc)

@@ -60,6 +60,10 @@ class PlanOptionsIn(_In):
         None, gt=0, le=600, description="solver wall-clock limit [s] (server default if unset)"
     )
     seed: int = Field(0, ge=0, le=2_147_483_647)
+    deterministic_time: float | None = Field(
+        None, gt=0, le=600, description="stop the search after this much solver work "
+        "[CP-SAT deterministic s]: same book and seed, same plan (the time limit still applies)"
+    )
     stop_level_routing: bool = Field(
         False, description="route the first/last-mile road legs as multi-stop tours per "
         "terminal and day (the plan then lists stop_routes)"

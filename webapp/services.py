@@ -79,6 +79,8 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
             workers=1,
+            deterministic_time=(None if opts.get("deterministic_time") is None
+                                else float(opts["deterministic_time"])),
         ),
     )
 

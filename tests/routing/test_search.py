@@ -108,3 +108,20 @@ def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
                 key = (leg.lane_id, leg.departure_at.isoformat())
                 load[key] = load.get(key, 0.0) + s.mass_t
     assert max(load.values()) <= 30.0 + 1e-9
+
+
+def test_a_deterministic_work_limit_gives_the_same_plan_twice(monkeypatch):
+    """LNS stopped by solver work, not the clock: same book and seed, same plan."""
+    import routing.planner as planner
+
+    network = _tight(load_network(), 30.0)
+    opts = PlanOptions(solver=SolverParams(time_limit_s=120, seed=3, workers=1,
+                                           deterministic_time=0.3))
+    problem = build_problem(_book(network, 150, seed=4), network, opts)
+    monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
+    a = planner.solve_problem(problem, opts)
+    b = planner.solve_problem(problem, opts)
+    assert "LNS" in a.facts["solver"]
+    assert a.choice() == b.choice()
+    assert (a.cost_cny, a.co2e_wtw_kg) == (b.cost_cny, b.co2e_wtw_kg)
+    assert a.options["deterministic_time"] == 0.3

@@ -132,11 +132,13 @@ def test_post_plan_sets_location(client, auth):
 
 
 def test_options_reach_the_planner(client, auth):
-    body = {"shipments": book(2), "options": {"objective": "co2e", "time_limit_s": 3, "seed": 0}}
+    body = {"shipments": book(2), "options": {"objective": "co2e", "time_limit_s": 3, "seed": 0,
+                                              "deterministic_time": 2.5}}
     green = client.post("/api/v1/plans", json=body, headers=auth()).get_json()
     cheap = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=auth()).get_json()
     assert green["options"]["objective"] == "co2e"
     assert green["options"]["time_limit_s"] == 3
+    assert green["options"]["deterministic_time"] == 2.5
     assert green["summary"]["co2e_wtw_kg"] <= cheap["summary"]["co2e_wtw_kg"]
     assert green["summary"]["cost_cny"] >= cheap["summary"]["cost_cny"]
 
@@ -235,6 +237,8 @@ def test_wrong_method_is_405_problem(client, auth):
          "options.carbon_price_cny_per_t"),
         ({"shipments": book(1), "options": {"time_limit_s": 500}}, "options.time_limit_s"),
         ({"shipments": book(1), "options": {"k_paths": 0}}, "options.k_paths"),
+        ({"shipments": book(1), "options": {"deterministic_time": 0}},
+         "options.deterministic_time"),
         ({"shipments": book(1), "async": "maybe"}, "async"),
         ({"shipments": "S1"}, "shipments"),
     ],
