@@ -1,13 +1,14 @@
 """Liveness of server processes sharing one database (security finding 16).
 
-Every app gets an instance id (``webapp.db.instance_id``). Job rows and ``Idempotency-Key``
-reservations record it as ``owner`` with ``heartbeat_at`` (UTC); one daemon thread per app
-refreshes the heartbeat of what the process owns every ``HEARTBEAT_S`` seconds (default 10)
-and sweeps what other processes left behind. A job or reservation is abandoned when its
-heartbeat is older than ``STALE_INTERVALS`` intervals (or NULL: rows from before migration
-0004): the job is failed with the reason, the reservation freed so its retry runs again.
-Start-up runs the same sweep, so a restarted process never touches a live one's work. A
-clean stop (:meth:`Heartbeat.stop`) drops the process's claims at once (heartbeat NULL).
+Every app gets an instance id (``webapp.db.instance_id``). Job rows, lever runs computed in
+the job pool (migration 0005) and ``Idempotency-Key`` reservations record it as ``owner``
+with ``heartbeat_at`` (UTC); one daemon thread per app refreshes the heartbeat of what the
+process owns every ``HEARTBEAT_S`` seconds (default 10) and sweeps what other processes left
+behind. Work is abandoned when its heartbeat is older than ``STALE_INTERVALS`` intervals (or
+NULL: rows from before migrations 0004/0005): a job or lever run is failed with the reason, a
+reservation freed so its retry runs again. Start-up runs the same sweep, so a restarted
+process never touches a live one's work. A clean stop (:meth:`Heartbeat.stop`) drops the
+process's claims at once (heartbeat NULL).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Engine
 
 from webapp.db import as_utc, engine_of, idempotency, instance_id, jobs, transaction, utcnow
+from webapp.ledger_store import lever_runs
 
 STALE_INTERVALS = 3
 """Missed heartbeats after which a process counts as stopped."""
 
 _OPEN = ("queued", "running")
+_RUNS = (jobs, lever_runs)
+"""Tables of claimed work with a queued/running status."""
 
 
 def stale_before(interval_s: float, now: datetime | None = None) -> datetime:
@@ -44,34 +48,38 @@ def beat(engine: Engine, owner: str) -> None:
     """Refresh the heartbeat of the open jobs and unanswered reservations of ``owner``."""
     now = utcnow()
     with transaction(engine) as conn:
-        conn.execute(update(jobs).where(jobs.c.owner == owner, jobs.c.status.in_(_OPEN))
-                     .values(heartbeat_at=now))
+        for table in _RUNS:
+            conn.execute(update(table).where(table.c.owner == owner, table.c.status.in_(_OPEN))
+                         .values(heartbeat_at=now))
         conn.execute(update(idempotency)
                      .where(idempotency.c.owner == owner, idempotency.c.status_code.is_(None))
                      .values(heartbeat_at=now))
 
 
 def fail_stale_jobs(engine: Engine, owner: str, interval_s: float) -> int:
-    """Fail queued/running jobs of stopped processes with the reason; returns how many."""
+    """Fail queued/running jobs and lever runs of stopped processes with the reason;
+    returns how many."""
     cutoff = stale_before(interval_s)
+    n = 0
     with transaction(engine) as conn:
-        rows = conn.execute(select(jobs.c.id, jobs.c.owner, jobs.c.heartbeat_at).where(
-            jobs.c.status.in_(_OPEN), _stale(jobs, owner, cutoff))).all()
-        n = 0
-        for row in rows:
-            seen = as_utc(row.heartbeat_at)
-            detail = (
-                f"server process {row.owner or '(unknown)'} stopped; "
-                + (f"no heartbeat since {seen.isoformat()}" if seen else "no heartbeat recorded")
-                + ". The server stopped before the job finished; submit it again"
-            )
-            n += conn.execute(
-                update(jobs)
-                .where(jobs.c.id == row.id, jobs.c.status.in_(_OPEN),
-                       _stale(jobs, owner, cutoff))
-                .values(status="failed", finished_at=utcnow(),
-                        error={"title": "Interrupted", "status": 500, "detail": detail})
-            ).rowcount or 0
+        for table in _RUNS:
+            rows = conn.execute(select(table.c.id, table.c.owner, table.c.heartbeat_at).where(
+                table.c.status.in_(_OPEN), _stale(table, owner, cutoff))).all()
+            for row in rows:
+                seen = as_utc(row.heartbeat_at)
+                detail = (
+                    f"server process {row.owner or '(unknown)'} stopped; "
+                    + (f"no heartbeat since {seen.isoformat()}" if seen
+                       else "no heartbeat recorded")
+                    + ". The server stopped before the job finished; submit it again"
+                )
+                n += conn.execute(
+                    update(table)
+                    .where(table.c.id == row.id, table.c.status.in_(_OPEN),
+                           _stale(table, owner, cutoff))
+                    .values(status="failed", finished_at=utcnow(),
+                            error={"title": "Interrupted", "status": 500, "detail": detail})
+                ).rowcount or 0
     return int(n)
 
 
@@ -93,7 +101,7 @@ def sweep(app: Flask) -> None:
     engine, owner = engine_of(app), instance_id(app)
     interval_s = float(app.config["HEARTBEAT_S"])
     if n := fail_stale_jobs(engine, owner, interval_s):
-        app.logger.warning("marked %d job(s) of stopped server processes as failed", n)
+        app.logger.warning("marked %d job(s)/lever run(s) of stopped server processes as failed", n)
     if n := release_stale_keys(engine, owner, interval_s):
         app.logger.warning("freed %d Idempotency-Key(s) of requests interrupted by a stop", n)
 
@@ -122,9 +130,10 @@ class Heartbeat:
             self.thread.join()
         try:
             with transaction(self.engine) as conn:
-                conn.execute(update(jobs).where(jobs.c.owner == self.owner,
-                                                jobs.c.status.in_(_OPEN))
-                             .values(heartbeat_at=None))
+                for table in _RUNS:
+                    conn.execute(update(table).where(table.c.owner == self.owner,
+                                                     table.c.status.in_(_OPEN))
+                                 .values(heartbeat_at=None))
                 conn.execute(update(idempotency).where(idempotency.c.owner == self.owner,
                                                        idempotency.c.status_code.is_(None))
                              .values(heartbeat_at=None))

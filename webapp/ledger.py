@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from emissions.errors import GreenlaneError, InputError
 from webapp import ledger_store as ls
 from webapp.auth import Principal, roles
-from webapp.db import transaction, utcnow
+from webapp.db import instance_id, transaction, utcnow
 from webapp.problems import ApiProblem, field_path, problem
 from webapp.schemas import ID_PATTERN, IdempotencyHeader, Problem
 
@@ -560,7 +560,7 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
         from webapp.jobs import runner
 
         with transaction() as conn:
-            run_id = ls.insert_lever_run(conn, doc, who.token_id)
+            run_id = ls.insert_lever_run(conn, doc, who.token_id, owner=instance_id(app))
         runner().pool.submit(_run_levers, app, run_id)
         return run_id
     outcome = _lever_outcome(app, doc)  # computed before any write: no lock held meanwhile

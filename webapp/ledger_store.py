@@ -206,6 +206,8 @@ lever_runs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
+    Column("owner", String(40), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 
 LEDGER_TABLES = ("ledger_entries", "actual_shipments", "actual_legs", "certificates",
@@ -1008,13 +1010,16 @@ def verify(conn: Connection) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- lever runs
 
 
-def insert_lever_run(conn: Connection, request: dict[str, Any], created_by: int | None) -> str:
-    """A queued lever run; returns its id."""
+def insert_lever_run(conn: Connection, request: dict[str, Any], created_by: int | None,
+                     owner: str | None = None) -> str:
+    """A queued lever run claimed by server process ``owner`` (``webapp.heartbeat``)."""
     from webapp.store import new_id
 
     run_id = new_id("mc")
+    now = utcnow()
     conn.execute(lever_runs.insert().values(id=run_id, status="queued", request=request,
-                                            created_at=utcnow(), created_by=created_by))
+                                            created_at=now, created_by=created_by,
+                                            owner=owner, heartbeat_at=now if owner else None))
     return run_id
 
 

@@ -184,3 +184,28 @@ def test_a_clean_stop_drops_the_processes_claims(db_url):
         assert _reservation(second, key) is None
     finally:
         close_app(second)
+
+
+def test_lever_runs_of_stopped_processes_are_failed_live_ones_kept(db_url):
+    """Lever runs in the job pool are claimed like jobs (migration 0005)."""
+    from webapp import ledger_store as ls
+    from webapp.db import engine_of, instance_id, reading, transaction, utcnow
+
+    first = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    seen = utcnow() - timedelta(hours=1)
+    with transaction(engine_of(first)) as conn:
+        dead = ls.insert_lever_run(conn, {"shipments": []}, None, owner="dead-process")
+        ls.set_lever_run(conn, dead, status="running", heartbeat_at=seen)
+        mine = ls.insert_lever_run(conn, {"shipments": []}, None, owner=instance_id(first))
+    second = make_app(db_url, HEARTBEAT_S=BEAT_S)
+    try:
+        time.sleep(3 * BEAT_S)  # first beats for ``mine`` meanwhile
+        with reading(engine_of(second)) as conn:
+            d, m = ls.get_lever_run(conn, dead), ls.get_lever_run(conn, mine)
+        assert d.status == "failed"
+        assert d.error["detail"].startswith(
+            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}")
+        assert m.status == "queued" and m.owner == instance_id(first)
+    finally:
+        close_app(second)
+        close_app(first)

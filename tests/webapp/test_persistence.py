@@ -160,7 +160,7 @@ def test_migrations_match_the_table_model(papp):
     with engine_of(papp).connect() as conn:
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert version == "0004"  # 0001 initial, 0002 ledger, 0003 rate limits, 0004 heartbeats
+    assert version == "0005"  # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats
     assert diff == []
 
 
