@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -788,9 +788,14 @@ def solve_problem(
 def _no_time_plan(problem: Problem, options: PlanOptions, t0: float) -> Plan:
     """The plan when the time limit passed before the model was built: nobody is placed."""
     result = build_plan(problem, {}, {}, _facts(options, "TIME_LIMIT", None, t0, 0.0), options)
+    return _out_of_time(result, problem.candidates.keys(), options)
+
+
+def _out_of_time(result: Plan, shipment_ids: Container[str], options: PlanOptions) -> Plan:
+    """``result`` with the unplanned ``shipment_ids`` given the ``time_limit`` reason."""
     reason = (time_limit_reason(options.solver.time_limit_s),)
     return replace(result, unplanned=tuple(
-        Unplanned(u.shipment_id, reason) if u.shipment_id in problem.candidates else u
+        Unplanned(u.shipment_id, reason) if u.shipment_id in shipment_ids else u
         for u in result.unplanned))
 
 
@@ -815,12 +820,7 @@ def _served_plan(problem: Problem, solved: _Solved, facts: dict[str, object],
     if not solved.timed_out:
         return result
     late = _unplaced(cp.data, solved)
-    if not late:
-        return result
-    reason = (time_limit_reason(options.solver.time_limit_s),)
-    return replace(result, unplanned=tuple(
-        Unplanned(u.shipment_id, reason) if u.shipment_id in late else u
-        for u in result.unplanned))
+    return _out_of_time(result, late, options) if late else result
 
 
 def _unplaced(data: ModelData, solved: _Solved) -> set[str]:

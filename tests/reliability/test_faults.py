@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ def _writers(server: Server, token: str, seed: int, stop: threading.Event,
     for t in threads:
         t.start()
     return threads
+
+
+def kill_mid_write(server: Server, answered: Callable[[], int], at_least: int, seed: int,
+                   spread_s: float, stop: threading.Event,
+                   threads: list[threading.Thread]) -> None:
+    """Wait for ``at_least`` answers (30 s at most), kill -9 the server at a seeded moment
+    within ``spread_s`` [s] while the writers go on, stop them and restart the server."""
+    deadline = time.monotonic() + 30
+    while answered() < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(seed).uniform(0.0, spread_s))
+    server.kill9()
+    stop.set()
+    for t in threads:
+        t.join(timeout=70)
+    server.start()
 
 
 def db_rows(path: Path, sql: str) -> list[sqlite3.Row]:
@@ -136,16 +153,8 @@ def test_kill_9_during_plan_writes(tmp_path: Path, record_property) -> None:
             sent: list[Sent] = []
             stop = threading.Event()
             threads = _writers(server, token, seed, stop, sent)
-            # let a few plans land, then kill at a seeded moment while the writers go on
-            deadline = time.monotonic() + 30
-            while sum(s.status == 201 for s in sent) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(random.Random(seed).uniform(0.0, 1.5))
-            server.kill9()
-            stop.set()
-            for t in threads:
-                t.join(timeout=70)
-            server.start()
+            kill_mid_write(server, lambda sent=sent: sum(s.status == 201 for s in sent), 2,
+                           seed, 1.5, stop, threads)
             check_database(server.db_path)
             counts = check_promises(server, token, sent)
             counts.update(check_database(server.db_path))
@@ -255,15 +264,8 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
                        for i in range(WRITERS)]
             for t in threads:
                 t.start()
-            deadline = time.monotonic() + 30
-            while sum("answer" in e for e in log) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(random.Random(seed).uniform(0.0, 1.0))
-            server.kill9()
-            stop.set()
-            for t in threads:
-                t.join(timeout=70)
-            server.start()
+            kill_mid_write(server, lambda log=log: sum("answer" in e for e in log), 3, seed, 1.0,
+                           stop, threads)
             check_database(server.db_path)
             _, _, doc = call(server.base, "GET", "/api/v1/ledger/verify", headers=bearer(token))
             verdict = json.loads(doc)

@@ -8,9 +8,7 @@ throw-away schema; skipped with the reason when no server answers.
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from harness import Server, make_tokens
 from pg_schema import fresh_pg_schema
 from sqlalchemy import create_engine, text
-from test_faults import Sent, _writers, check_promises
+from test_faults import Sent, _writers, check_promises, kill_mid_write
 
 
 @pytest.fixture
@@ -56,15 +54,8 @@ def test_kill_9_during_plan_writes_on_postgresql(tmp_path: Path, pg_url: str) ->
         sent: list[Sent] = []
         stop = threading.Event()
         threads = _writers(server, token, 11, stop, sent)
-        deadline = time.monotonic() + 30
-        while sum(s.status == 201 for s in sent) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(random.Random(11).uniform(0.0, 1.5))
-        server.kill9()
-        stop.set()
-        for t in threads:
-            t.join(timeout=70)
-        server.start()
+        kill_mid_write(server, lambda: sum(s.status == 201 for s in sent), 2, 11, 1.5, stop,
+                       threads)
         _check(pg_url)
         counts = check_promises(server, token, sent)
         counts.update(_check(pg_url))
