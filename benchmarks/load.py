@@ -37,27 +37,43 @@ def main() -> int:
     import json
 
     with tempfile.TemporaryDirectory(prefix="greenlane-load-") as tmp:
-        server = Server(Path(tmp), env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200",
-                                        "GREENLANE_RATE_LIMIT_BURST": "200"})
-        tokens = make_tokens(server.database_url,
-                             [("planner", None)] + [("integration", None)] * args.clients)
+        server = Server(
+            Path(tmp),
+            env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200", "GREENLANE_RATE_LIMIT_BURST": "200"},
+        )
+        tokens = make_tokens(
+            server.database_url, [("planner", None)] + [("integration", None)] * args.clients
+        )
         server.start()
         try:
-            status, _, body = call(server.base, "POST", "/api/v1/plans",
-                                   plan_body(random.Random(1), 2, "seed"), bearer(tokens[0]))
+            status, _, body = call(
+                server.base,
+                "POST",
+                "/api/v1/plans",
+                plan_body(random.Random(1), 2, "seed"),
+                bearer(tokens[0]),
+            )
             if status != 201:
                 print(f"seeding failed: {status} {body[:300]!r}", file=sys.stderr)
                 return 1
             plan_id = json.loads(body)["id"]
             before = os.getloadavg()
-            report = run_load(server.base, tokens[1:], plan_id, clients=args.clients,
-                              duration_s=args.seconds, seed=args.seed)
+            report = run_load(
+                server.base,
+                tokens[1:],
+                plan_id,
+                clients=args.clients,
+                duration_s=args.seconds,
+                seed=args.seed,
+            )
             after = os.getloadavg()
         finally:
             server.stop()
-    print(f"{args.clients} clients, {args.seconds:g} s (wall {report.wall_s:.1f} s incl. the "
-          f"last requests), {os.cpu_count()} cores; load avg (1 min) {before[0]:.2f} before, "
-          f"{after[0]:.2f} after")
+    print(
+        f"{args.clients} clients, {args.seconds:g} s (wall {report.wall_s:.1f} s incl. the "
+        f"last requests), {os.cpu_count()} cores; load avg (1 min) {before[0]:.2f} before, "
+        f"{after[0]:.2f} after"
+    )
     print()
     print(report.markdown())
     errors = report.errors

@@ -44,11 +44,11 @@ sys.path.insert(0, str(ROOT))
 
 import networkx as nx  # noqa: E402
 
-from routing import PlanOptions, Shipment, SolverParams, load_network, pareto  # noqa: E402
-from routing.exact import priced_objective, solve_exact  # noqa: E402
-from routing.model import HubKind  # noqa: E402
-from routing.network import Network  # noqa: E402
-from routing.planner import (  # noqa: E402
+from greenlane.routing import PlanOptions, Shipment, SolverParams, load_network, pareto  # noqa: E402
+from greenlane.routing.exact import priced_objective, solve_exact  # noqa: E402
+from greenlane.routing.model import HubKind  # noqa: E402
+from greenlane.routing.network import Network  # noqa: E402
+from greenlane.routing.planner import (  # noqa: E402
     FEN_PER_CNY,
     ModelData,
     Problem,
@@ -73,25 +73,38 @@ def bench_network(network: Network, n: int) -> Network:
     for lane in network.lanes:
         base = BASE_T_PER_1000.get(str(lane.mode))
         if base is not None:
-            lane = dataclasses.replace(
-                lane, capacity_t_per_departure=max(FLOOR_T, base * n / 1000))
+            lane = dataclasses.replace(lane, capacity_t_per_departure=max(FLOOR_T, base * n / 1000))
         lanes.append(lane)
     graph = nx.MultiDiGraph()
     for hub in network.hubs.values():
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:
-        graph.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane,
-                       mode=lane.mode, distance_km=lane.distance_km, transit_h=lane.transit_h)
-    return Network(hubs=network.hubs, lanes=tuple(lanes), graph=nx.freeze(graph),
-                   data_sha256=f"benchmark-{n}-{network.data_sha256}")
+        graph.add_edge(
+            lane.origin,
+            lane.destination,
+            key=lane.lane_id,
+            lane=lane,
+            mode=lane.mode,
+            distance_km=lane.distance_km,
+            transit_h=lane.transit_h,
+        )
+    return Network(
+        hubs=network.hubs,
+        lanes=tuple(lanes),
+        graph=nx.freeze(graph),
+        data_sha256=f"benchmark-{n}-{network.data_sha256}",
+    )
 
 
 def book(network: Network, n: int, seed: int = 0) -> list[Shipment]:
     """A deterministic book of ``n`` shipments (see the module docstring)."""
     rng = random.Random(seed)
     factories = sorted(h.hub_id for h in network.hubs.values() if h.kind == HubKind.FACTORY)
-    sites = sorted(h.hub_id for h in network.hubs.values()
-                   if h.kind in (HubKind.CUSTOMER_SITE, HubKind.WAREHOUSE))
+    sites = sorted(
+        h.hub_id
+        for h in network.hubs.values()
+        if h.kind in (HubKind.CUSTOMER_SITE, HubKind.WAREHOUSE)
+    )
     out = []
     for i in range(n):
         ready = START + timedelta(hours=rng.randrange(0, 21 * 24))
@@ -102,8 +115,16 @@ def book(network: Network, n: int, seed: int = 0) -> list[Shipment]:
             days, mass = rng.uniform(40, 60), rng.uniform(1, 25)
         else:
             days, mass = rng.uniform(60, 90), rng.uniform(1, 25)
-        out.append(Shipment(f"B{i:05d}", rng.choice(factories), rng.choice(sites),
-                            round(mass, 1), ready, ready + timedelta(days=days)))
+        out.append(
+            Shipment(
+                f"B{i:05d}",
+                rng.choice(factories),
+                rng.choice(sites),
+                round(mass, 1),
+                ready,
+                ready + timedelta(days=days),
+            )
+        )
     return out
 
 
@@ -116,8 +137,10 @@ def greedy(problem: Problem, data: ModelData, carbon_price: float) -> list[int |
     choice: list[int | None] = [None] * len(data.sids)
     for i in sorted(range(len(data.sids)), key=lambda i: ready[data.sids[i]]):
         sid = data.sids[i]
-        cands = sorted(problem.candidates[sid],
-                       key=lambda c: (c.alone_cost_cny + price * c.alone_wtw_kg, c.index))
+        cands = sorted(
+            problem.candidates[sid],
+            key=lambda c: (c.alone_cost_cny + price * c.alone_wtw_kg, c.index),
+        )
         for c in cands:
             j = col_of.get((sid, c.index))
             if j is None:  # a column the model drops: heavier than a whole departure
@@ -133,10 +156,17 @@ def greedy(problem: Problem, data: ModelData, carbon_price: float) -> list[int |
 def fingerprint(data: ModelData) -> str:
     """SHA-256 of the model's columns, coefficients, capacity rows and truck groups."""
     h = hashlib.sha256()
-    for part in (data.cols, data.cost_fen, data.co2_g, data.late_fen, data.pen_fen,
-                 data.mass_kg, [(k, lim, js, ws) for k, lim, js, ws in data.caps],
-                 [(g.key, g.payload_kg, g.ub, g.cost_fen, g.co2_g, g.cols, g.weights)
-                  for g in data.groups], sorted(data.folded.items())):
+    for part in (
+        data.cols,
+        data.cost_fen,
+        data.co2_g,
+        data.late_fen,
+        data.pen_fen,
+        data.mass_kg,
+        [(k, lim, js, ws) for k, lim, js, ws in data.caps],
+        [(g.key, g.payload_kg, g.ub, g.cost_fen, g.co2_g, g.cols, g.weights) for g in data.groups],
+        sorted(data.folded.items()),
+    ):
         h.update(json.dumps(part, default=str).encode())
     return h.hexdigest()
 
@@ -145,8 +175,12 @@ def objective_of(data: ModelData, choice: list[int | None], carbon_price: float)
     """The planner's objective of a choice [fen]."""
     ev = data.evaluate(choice)
     w = priced_objective(carbon_price)
-    return (ev["cost_fen"] + ev["penalty_fen"] + ev["late_fen"]  # type: ignore[operator]
-            + w.co2 * ev["co2_g"])  # type: ignore[operator]
+    return (
+        ev["cost_fen"]
+        + ev["penalty_fen"]
+        + ev["late_fen"]  # type: ignore[operator]
+        + w.co2 * ev["co2_g"]
+    )  # type: ignore[operator]
 
 
 def _gap(value: float, ref: float) -> float:
@@ -165,8 +199,10 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
     net = bench_network(base, n)
     shipments = book(net, n, args.seed)
     limit = args.time_limit or DEFAULT_LIMIT_S.get(n, 20.0)
-    opts = PlanOptions(carbon_price_cny_per_t=args.carbon_price,
-                       solver=SolverParams(time_limit_s=limit, seed=args.seed, workers=1))
+    opts = PlanOptions(
+        carbon_price_cny_per_t=args.carbon_price,
+        solver=SolverParams(time_limit_s=limit, seed=args.seed, workers=1),
+    )
     load_before = _load()
     t0 = time.perf_counter()
     deadline = t0 + limit  # what routing.plan does: one limit for everything
@@ -190,8 +226,9 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
         "engine": plan.facts.get("solver"),
         "own_gap": plan.facts.get("gap"),
         "unserved": sum(1 for j in cp.pool[-1] if j is None) if cp.pool else None,
-        "time_limit_unplanned": sum(1 for u in plan.unplanned
-                                    if u.reasons[0].startswith("time_limit")),
+        "time_limit_unplanned": sum(
+            1 for u in plan.unplanned if u.reasons[0].startswith("time_limit")
+        ),
         "load_before": load_before,
     }
     print(json.dumps({"planned": row}, default=str), file=sys.stderr, flush=True)
@@ -200,11 +237,17 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
     row["greedy_cny"] = greedy_obj / FEN_PER_CNY
     if args.exact_limit > 0 and n <= args.exact_max_size:
         ex = _exact(problem, opts, data, cp.pool[-1] if cp.pool else None, args)
-        row.update(exact_status=ex["status"], exact_cny=ex["objective"] / FEN_PER_CNY,
-                   exact_bound_cny=ex["bound"] / FEN_PER_CNY, exact_s=ex["wall_s"],
-                   exact_solver=ex["solver"], exact_cached=ex.get("cached", False))
+        row.update(
+            exact_status=ex["status"],
+            exact_cny=ex["objective"] / FEN_PER_CNY,
+            exact_bound_cny=ex["bound"] / FEN_PER_CNY,
+            exact_s=ex["wall_s"],
+            exact_solver=ex["solver"],
+            exact_cached=ex.get("cached", False),
+        )
         proven = ex["status"] == "OPTIMAL" and abs(ex["objective"] - ex["bound"]) <= 1e-6 * abs(
-            ex["objective"])
+            ex["objective"]
+        )
         ref = ex["objective"] if proven else float("nan")
         row["gap_to_exact"] = _gap(ours, ref)
         row["gap_to_exact_bound"] = _gap(ours, ex["bound"])
@@ -216,29 +259,54 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, object]:
     return row
 
 
-def _exact(problem: Problem, opts: PlanOptions, data: ModelData, hint: list[int | None] | None,
-           args: argparse.Namespace) -> dict[str, object]:
+def _exact(
+    problem: Problem,
+    opts: PlanOptions,
+    data: ModelData,
+    hint: list[int | None] | None,
+    args: argparse.Namespace,
+) -> dict[str, object]:
     """The exact MIP of the instance, from ``--exact-cache`` when the same model (by
     :func:`fingerprint`) was solved there with at least ``--exact-limit``; else solved and
     stored. A cached incumbent is re-evaluated on this model as a check."""
     key = fingerprint(data)
-    cache = json.loads(args.exact_cache.read_text()) if args.exact_cache and \
-        args.exact_cache.exists() else {}
+    cache = (
+        json.loads(args.exact_cache.read_text())
+        if args.exact_cache and args.exact_cache.exists()
+        else {}
+    )
     hit = cache.get(key)
-    if hit and hit["limit_s"] >= args.exact_limit and hit["solver"] == args.exact_solver \
-            and hit.get("relative_gap", 0.0) <= args.exact_gap:
+    if (
+        hit
+        and hit["limit_s"] >= args.exact_limit
+        and hit["solver"] == args.exact_solver
+        and hit.get("relative_gap", 0.0) <= args.exact_gap
+    ):
         if hit["choice"]:
             check = objective_of(data, hit["choice"], args.carbon_price)
             assert abs(check - hit["objective"]) <= 1e-6 * abs(check) + 1, (check, hit)
         return {**hit, "cached": True}
-    ex = solve_exact(problem, opts, time_limit_s=args.exact_limit, solver=args.exact_solver,
-                     hint=hint if args.exact_solver != "HIGHS" else None, log=args.exact_log,
-                     relative_gap=args.exact_gap)
-    out = {"status": ex.status, "objective": ex.objective, "bound": ex.bound,
-           "wall_s": ex.build_s + ex.solve_s, "solver": ex.solver, "limit_s": args.exact_limit,
-           "relative_gap": args.exact_gap,
-           "choice": ex.choice, "when": datetime.now(UTC).isoformat(timespec="seconds"),
-           "load_after": _load()}
+    ex = solve_exact(
+        problem,
+        opts,
+        time_limit_s=args.exact_limit,
+        solver=args.exact_solver,
+        hint=hint if args.exact_solver != "HIGHS" else None,
+        log=args.exact_log,
+        relative_gap=args.exact_gap,
+    )
+    out = {
+        "status": ex.status,
+        "objective": ex.objective,
+        "bound": ex.bound,
+        "wall_s": ex.build_s + ex.solve_s,
+        "solver": ex.solver,
+        "limit_s": args.exact_limit,
+        "relative_gap": args.exact_gap,
+        "choice": ex.choice,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_after": _load(),
+    }
     if args.exact_cache:
         cache = json.loads(args.exact_cache.read_text()) if args.exact_cache.exists() else {}
         cache[key] = out
@@ -249,17 +317,24 @@ def _exact(problem: Problem, opts: PlanOptions, data: ModelData, hint: list[int 
 def run_pareto(n: int, args: argparse.Namespace) -> dict[str, object]:
     net = bench_network(load_network(), n)
     shipments = book(net, n, args.seed)
-    opts = PlanOptions(solver=SolverParams(time_limit_s=args.pareto_limit, seed=args.seed,
-                                           workers=1))
+    opts = PlanOptions(
+        solver=SolverParams(time_limit_s=args.pareto_limit, seed=args.seed, workers=1)
+    )
     load_before = _load()
     t0 = time.perf_counter()
     plans = pareto(shipments, net, opts, points=8)
     wall = time.perf_counter() - t0
-    return {"shipments": n, "points_asked": 8, "points": len(plans), "wall_s": wall,
-            "time_limit_s": args.pareto_limit, "load_before": load_before,
-            "load_after": _load(),
-            "cost_cny": [round(p.cost_cny) for p in plans],
-            "co2e_t": [round(p.co2e_wtw_kg / 1000, 1) for p in plans]}
+    return {
+        "shipments": n,
+        "points_asked": 8,
+        "points": len(plans),
+        "wall_s": wall,
+        "time_limit_s": args.pareto_limit,
+        "load_before": load_before,
+        "load_after": _load(),
+        "cost_cny": [round(p.cost_cny) for p in plans],
+        "co2e_t": [round(p.co2e_wtw_kg / 1000, 1) for p in plans],
+    }
 
 
 def _fmt(v: object, pct: bool = False, digits: int = 1) -> str:
@@ -273,63 +348,98 @@ def _fmt(v: object, pct: bool = False, digits: int = 1) -> str:
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    print("| shipments | candidates (columns) | limit [s] | candidates [s] | model + solve + "
-          "plan [s] | total [s] | objective [CNY] | status (own gap) | exact [CNY] (solver, "
-          "status, time) | gap to exact | greedy [CNY] | greedy gap | load 1-min before/after |")
+    print(
+        "| shipments | candidates (columns) | limit [s] | candidates [s] | model + solve + "
+        "plan [s] | total [s] | objective [CNY] | status (own gap) | exact [CNY] (solver, "
+        "status, time) | gap to exact | greedy [CNY] | greedy gap | load 1-min before/after |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|")
     for r in rows:
         if "exact_cny" in r:
-            exact = (f"{_fmt(r['exact_cny'], digits=0)} ({r['exact_solver']}, "
-                     f"{r['exact_status']}, {_fmt(r['exact_s'], digits=0)} s; bound "
-                     f"{_fmt(r['exact_bound_cny'], digits=0)})")
+            exact = (
+                f"{_fmt(r['exact_cny'], digits=0)} ({r['exact_solver']}, "
+                f"{r['exact_status']}, {_fmt(r['exact_s'], digits=0)} s; bound "
+                f"{_fmt(r['exact_bound_cny'], digits=0)})"
+            )
             if r["gap_to_exact"] == r["gap_to_exact"]:  # proven optimum
                 gap = _fmt(r["gap_to_exact"], pct=True)
             else:
-                gap = (f"≤ {_fmt(r['gap_to_exact_bound'], pct=True)} (vs incumbent "
-                       f"{_fmt(r['gap_to_exact_incumbent'], pct=True)})")
+                gap = (
+                    f"≤ {_fmt(r['gap_to_exact_bound'], pct=True)} (vs incumbent "
+                    f"{_fmt(r['gap_to_exact_incumbent'], pct=True)})"
+                )
         else:
             exact, gap = "not run", "–"
-        print(f"| {r['shipments']:,} | {r['candidates']:,} ({r['columns']:,}) | "
-              f"{_fmt(r['time_limit_s'])} | "
-              f"{_fmt(r['candidates_s'])} | {_fmt(r['solve_s'])} | {_fmt(r['total_s'])} | "
-              f"{_fmt(r['objective_cny'], digits=0)} | {r['status']} "
-              f"({_fmt(r['own_gap'], pct=True)}) | {exact} | {gap} | "
-              f"{_fmt(r['greedy_cny'], digits=0)} | {_fmt(r['greedy_gap'], pct=True)} | "
-              f"{str(r['load_before']).split()[0]} / {str(r['load_after']).split()[0]} |")
+        print(
+            f"| {r['shipments']:,} | {r['candidates']:,} ({r['columns']:,}) | "
+            f"{_fmt(r['time_limit_s'])} | "
+            f"{_fmt(r['candidates_s'])} | {_fmt(r['solve_s'])} | {_fmt(r['total_s'])} | "
+            f"{_fmt(r['objective_cny'], digits=0)} | {r['status']} "
+            f"({_fmt(r['own_gap'], pct=True)}) | {exact} | {gap} | "
+            f"{_fmt(r['greedy_cny'], digits=0)} | {_fmt(r['greedy_gap'], pct=True)} | "
+            f"{str(r['load_before']).split()[0]} / {str(r['load_after']).split()[0]} |"
+        )
 
 
 def main() -> None:
     """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--time-limit", type=float, default=None,
-                        help="planner time limit per solve [s] (default by size: "
-                             f"{DEFAULT_LIMIT_S})")
-    parser.add_argument("--exact-limit", type=float, default=1800.0,
-                        help="time limit of the exact MIP [s]; 0 skips it")
-    parser.add_argument("--exact-solver", default="SCIP", choices=["SCIP", "HIGHS"],
-                        help="HiGHS returns nothing when its limit is hit (OR-Tools "
-                             "google/or-tools#5016), so SCIP is the default")
-    parser.add_argument("--exact-cache", type=Path, default=None,
-                        help="JSON of exact results by model fingerprint: reused when the "
-                             "same model was solved with at least --exact-limit, else added")
-    parser.add_argument("--exact-gap", type=float, default=0.0,
-                        help="relative gap at which the exact MIP may stop (HiGHS returns "
-                             "its answer then, not at the time limit)")
-    parser.add_argument("--exact-log", action="store_true",
-                        help="print the exact solver's log (its bound over time) on stdout")
-    parser.add_argument("--exact-max-size", type=int, default=1000,
-                        help="largest book given to the exact MIP")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        help=f"planner time limit per solve [s] (default by size: {DEFAULT_LIMIT_S})",
+    )
+    parser.add_argument(
+        "--exact-limit",
+        type=float,
+        default=1800.0,
+        help="time limit of the exact MIP [s]; 0 skips it",
+    )
+    parser.add_argument(
+        "--exact-solver",
+        default="SCIP",
+        choices=["SCIP", "HIGHS"],
+        help="HiGHS returns nothing when its limit is hit (OR-Tools "
+        "google/or-tools#5016), so SCIP is the default",
+    )
+    parser.add_argument(
+        "--exact-cache",
+        type=Path,
+        default=None,
+        help="JSON of exact results by model fingerprint: reused when the "
+        "same model was solved with at least --exact-limit, else added",
+    )
+    parser.add_argument(
+        "--exact-gap",
+        type=float,
+        default=0.0,
+        help="relative gap at which the exact MIP may stop (HiGHS returns "
+        "its answer then, not at the time limit)",
+    )
+    parser.add_argument(
+        "--exact-log",
+        action="store_true",
+        help="print the exact solver's log (its bound over time) on stdout",
+    )
+    parser.add_argument(
+        "--exact-max-size", type=int, default=1000, help="largest book given to the exact MIP"
+    )
     parser.add_argument("--carbon-price", type=float, default=0.0, help="CNY per t CO2e")
     parser.add_argument("--pareto-size", type=int, default=1000, help="0 skips the curve")
-    parser.add_argument("--pareto-limit", type=float, default=3.0,
-                        help="planner time limit per Pareto solve [s]")
+    parser.add_argument(
+        "--pareto-limit", type=float, default=3.0, help="planner time limit per Pareto solve [s]"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; load average {_load()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; load average {_load()}"
+    )
     rows = []
     for n in args.sizes:
         rows.append(run_size(n, args))
@@ -338,14 +448,15 @@ def main() -> None:
     curve = None
     if args.pareto_size:
         curve = run_pareto(args.pareto_size, args)
-        print(f"\nPareto curve, {curve['shipments']:,} shipments, 8 points asked: "
-              f"{curve['points']} non-dominated in {curve['wall_s']:.1f} s "
-              f"(limit {curve['time_limit_s']} s per solve; load {curve['load_before']} -> "
-              f"{curve['load_after']})")
+        print(
+            f"\nPareto curve, {curve['shipments']:,} shipments, 8 points asked: "
+            f"{curve['points']} non-dominated in {curve['wall_s']:.1f} s "
+            f"(limit {curve['time_limit_s']} s per solve; load {curve['load_before']} -> "
+            f"{curve['load_after']})"
+        )
         print(f"  cost [CNY]: {curve['cost_cny']}\n  CO2e [t]: {curve['co2e_t']}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "pareto": curve}, indent=2,
-                                        default=str))
+        args.json.write_text(json.dumps({"rows": rows, "pareto": curve}, indent=2, default=str))
 
 
 if __name__ == "__main__":

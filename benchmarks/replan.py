@@ -17,17 +17,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planner import bench_network, book
 
-from routing import PlanOptions, SolverParams, load_network, plan
-from routing.disruptions import parse_disruptions
-from routing.replan import impact
+from greenlane.routing import PlanOptions, SolverParams, load_network, plan
+from greenlane.routing.disruptions import parse_disruptions
+from greenlane.routing.replan import impact
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}
 SCENARIOS = {
-    "lane SEA-CNSHA-ESVLC closed": [{"disruption_id": "L", "kind": "lane",
-                                     "ref": "SEA-CNSHA-ESVLC", **WINDOW}],
+    "lane SEA-CNSHA-ESVLC closed": [
+        {"disruption_id": "L", "kind": "lane", "ref": "SEA-CNSHA-ESVLC", **WINDOW}
+    ],
     "Suez + Bab-el-Mandeb closed": [
         {"disruption_id": "S", "kind": "passage", "ref": "suez", **WINDOW},
-        {"disruption_id": "B", "kind": "passage", "ref": "babalmandab", **WINDOW}],
+        {"disruption_id": "B", "kind": "passage", "ref": "babalmandab", **WINDOW},
+    ],
 }
 
 
@@ -43,16 +45,20 @@ def main() -> None:
     t = time.perf_counter()
     base = plan(shipments, network, options)
     print(f"base plan: {len(base.shipments)} planned in {time.perf_counter() - t:.1f} s")
-    print(f"{'scenario':<30} {'hit':>5} {'re-plan s':>10} {'unserved':>9} "
-          f"{'dCost CNY':>12} {'dCO2e t':>9}")
+    print(
+        f"{'scenario':<30} {'hit':>5} {'re-plan s':>10} {'unserved':>9} "
+        f"{'dCost CNY':>12} {'dCO2e t':>9}"
+    )
     for name, items in SCENARIOS.items():
         ds = parse_disruptions(items, network)
         t = time.perf_counter()
         result = impact(base, shipments, network, ds, options)
         wall = time.perf_counter() - t
         unserved = sum(1 for h in result.hits if h.after is None)
-        print(f"{name:<30} {len(result.hits):>5} {wall:>10.2f} {unserved:>9} "
-              f"{result.delta_cost_cny:>12,.0f} {result.delta_co2e_wtw_kg / 1000:>9.1f}")
+        print(
+            f"{name:<30} {len(result.hits):>5} {wall:>10.2f} {unserved:>9} "
+            f"{result.delta_cost_cny:>12,.0f} {result.delta_co2e_wtw_kg / 1000:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

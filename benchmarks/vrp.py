@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from routing.vrp import VrpProblem  # noqa: E402
-from routing.vrp.core import CoreProblem, SolveParams, solve_core  # noqa: E402
-from routing.vrplib_io import (  # noqa: E402
+from greenlane.routing.vrp import VrpProblem  # noqa: E402
+from greenlane.routing.vrp.core import CoreProblem, SolveParams, solve_core  # noqa: E402
+from greenlane.routing.vrplib_io import (  # noqa: E402
     BenchmarkInstance,
     benchmark_dir,
     best_known,
@@ -43,14 +43,26 @@ from routing.vrplib_io import (  # noqa: E402
 )
 
 DEFAULT_INSTANCES = (
-    "solomon/C101.txt", "solomon/C104.txt", "solomon/R101.txt", "solomon/R104.txt",
-    "solomon/RC101.txt", "solomon/RC104.txt",
-    "cvrplib-x/X-n101-k25.vrp", "cvrplib-x/X-n120-k6.vrp", "cvrplib-x/X-n143-k7.vrp",
-    "cvrplib-x/X-n162-k11.vrp", "cvrplib-x/X-n181-k23.vrp", "cvrplib-x/X-n200-k36.vrp",
+    "solomon/C101.txt",
+    "solomon/C104.txt",
+    "solomon/R101.txt",
+    "solomon/R104.txt",
+    "solomon/RC101.txt",
+    "solomon/RC104.txt",
+    "cvrplib-x/X-n101-k25.vrp",
+    "cvrplib-x/X-n120-k6.vrp",
+    "cvrplib-x/X-n143-k7.vrp",
+    "cvrplib-x/X-n162-k11.vrp",
+    "cvrplib-x/X-n181-k23.vrp",
+    "cvrplib-x/X-n200-k36.vrp",
 )
 """Tight (x01) and loose (x04) windows of C1/R1/RC1; X spread over 100-200 customers."""
-QUICK_INSTANCES = ("solomon/R101.txt", "solomon/RC105.txt", "cvrplib-x/X-n101-k25.vrp",
-                   "cvrplib-x/X-n143-k7.vrp")
+QUICK_INSTANCES = (
+    "solomon/R101.txt",
+    "solomon/RC105.txt",
+    "cvrplib-x/X-n101-k25.vrp",
+    "cvrplib-x/X-n143-k7.vrp",
+)
 SOLVERS = ("greenlane", "ortools", "pyvrp", "vroom")
 
 Routes = list[list[int]]
@@ -70,8 +82,9 @@ def run_greenlane(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed
     """greenlane's core, engine 'auto' (PyVRP-seeded OR-Tools on these plain problems)."""
     sol = solve_core(core, SolveParams(time_limit_s=limit, seed=seed))
     stages = ", ".join(f"{e} {o}" for e, o, _ in sol.stages)
-    return Run("greenlane", [r for _, r in sorted(sol.routes.items()) if r], sol.wall_time_s,
-               stages)
+    return Run(
+        "greenlane", [r for _, r in sorted(sol.routes.items()) if r], sol.wall_time_s, stages
+    )
 
 
 def run_ortools(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: int) -> Run:
@@ -101,7 +114,8 @@ def run_ortools(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: 
         tdim = routing.GetDimensionOrDie("time")
         for node in range(1, n):
             tdim.CumulVar(manager.NodeToIndex(node)).SetRange(
-                int(core.time_windows[node, 0]), int(core.time_windows[node, 1]))
+                int(core.time_windows[node, 0]), int(core.time_windows[node, 1])
+            )
         for v in range(k):
             tdim.CumulVar(routing.Start(v)).SetRange(0, horizon)
             tdim.CumulVar(routing.End(v)).SetRange(0, horizon)
@@ -110,8 +124,7 @@ def run_ortools(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: 
         routing.AddDisjunction([manager.NodeToIndex(node)], penalty)
     sp = pywrapcp.DefaultRoutingSearchParameters()
     sp.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    sp.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    sp.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     sp.time_limit.FromMilliseconds(int(limit * 1000))
     sol = routing.SolveWithParameters(sp)
     routes: Routes = []
@@ -123,8 +136,9 @@ def run_ortools(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: 
                 idx = sol.Value(routing.NextVar(idx))
             if route:
                 routes.append(route)
-    return Run("ortools", routes, time.perf_counter() - t0,
-               "" if sol is not None else "no solution")
+    return Run(
+        "ortools", routes, time.perf_counter() - t0, "" if sol is not None else "no solution"
+    )
 
 
 def run_pyvrp(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: int) -> Run:
@@ -143,18 +157,23 @@ def run_vroom(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: in
     vi.set_durations_matrix(profile="car", matrix_input=np.asarray(tmat, dtype=np.uint32))
     tw = core.time_windows
     horizon = None if tw is None else vroom.TimeWindow(int(tw[0, 0]), int(tw[0, 1]))
-    vi.add_vehicle([vroom.Vehicle(v + 1, start=0, end=0, capacity=[inst.capacity],
-                                  time_window=horizon) for v in range(len(core.vehicles))])
+    vi.add_vehicle(
+        [
+            vroom.Vehicle(v + 1, start=0, end=0, capacity=[inst.capacity], time_window=horizon)
+            for v in range(len(core.vehicles))
+        ]
+    )
     assert core.delivery is not None
     jobs = []
     for node in range(1, core.num_nodes):
         kw: dict[str, object] = {}
         if tw is not None:
             assert core.service_time is not None
-            kw = {"default_service": int(core.service_time[node]),
-                  "time_windows": [vroom.TimeWindow(int(tw[node, 0]), int(tw[node, 1]))]}
-        jobs.append(vroom.Job(node, location=node, delivery=[int(core.delivery[node, 0])],
-                              **kw))
+            kw = {
+                "default_service": int(core.service_time[node]),
+                "time_windows": [vroom.TimeWindow(int(tw[node, 0]), int(tw[node, 1]))],
+            }
+        jobs.append(vroom.Job(node, location=node, delivery=[int(core.delivery[node, 0])], **kw))
     vi.add_job(jobs)
     sol = vi.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=limit))
     routes: Routes = []
@@ -167,7 +186,10 @@ def run_vroom(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: in
 
 
 RUNNERS: dict[str, Callable[[BenchmarkInstance, CoreProblem, float, int], Run]] = {
-    "greenlane": run_greenlane, "ortools": run_ortools, "pyvrp": run_pyvrp, "vroom": run_vroom,
+    "greenlane": run_greenlane,
+    "ortools": run_ortools,
+    "pyvrp": run_pyvrp,
+    "vroom": run_vroom,
 }
 
 
@@ -176,31 +198,43 @@ def rich_problem(seed: int, n: int) -> VrpProblem:
     fifth a pickup), 4 h windows, diesel + two BEV types, stations of ``data/``, 200 CNY/t."""
     import random
 
-    from routing.vrp import Depot, FleetEntry, Stop
+    from greenlane.routing.vrp import Depot, FleetEntry, Stop
 
     rng = random.Random(seed)
     depot = Depot("F-SHENZHEN", 22.6567, 114.0297, 6.0, 22.0, "CN-South")
     stops = []
     for i in range(n):
         start = rng.uniform(7.0, 15.0)
-        stops.append(Stop(f"S{i}", 22.6567 + rng.uniform(-0.5, 0.5),
-                          114.0297 + rng.uniform(-0.7, 0.7),
-                          kind="pickup" if i % 5 == 0 else "delivery",
-                          mass_kg=rng.choice([500.0, 1000.0, 2000.0, 4000.0]), service_h=0.25,
-                          tw_start_h=start, tw_end_h=start + 4.0))
+        stops.append(
+            Stop(
+                f"S{i}",
+                22.6567 + rng.uniform(-0.5, 0.5),
+                114.0297 + rng.uniform(-0.7, 0.7),
+                kind="pickup" if i % 5 == 0 else "delivery",
+                mass_kg=rng.choice([500.0, 1000.0, 2000.0, 4000.0]),
+                service_h=0.25,
+                tw_start_h=start,
+                tw_end_h=start + 4.0,
+            )
+        )
     count = max(2, n // 16)
-    fleet = tuple(FleetEntry(t, count, shift_h=10.0)
-                  for t in ("truck_40t_diesel", "truck_40t_bev", "rigid_18t_bev"))
-    return VrpProblem((depot,), tuple(stops), fleet, carbon_price_cny_per_t=200.0,
-                      station_radius_km=60.0)
+    fleet = tuple(
+        FleetEntry(t, count, shift_h=10.0)
+        for t in ("truck_40t_diesel", "truck_40t_bev", "rigid_18t_bev")
+    )
+    return VrpProblem(
+        (depot,), tuple(stops), fleet, carbon_price_cny_per_t=200.0, station_radius_km=60.0
+    )
 
 
 def run_rich(limit: float, sizes: tuple[int, ...] = (60, 100, 150)) -> None:
     """greenlane's own model: OR-Tools alone against the PyVRP-seeded hybrid, same time."""
-    from routing.vrp import solve_vrp
+    from greenlane.routing.vrp import solve_vrp
 
-    print(f"\nFirst/last-mile model (rich_problem), {limit:g} s per run: plan cost incl. "
-          "carbon [CNY] (stops dropped)\n")
+    print(
+        f"\nFirst/last-mile model (rich_problem), {limit:g} s per run: plan cost incl. "
+        "carbon [CNY] (stops dropped)\n"
+    )
     print("| stops | OR-Tools alone | hybrid (PyVRP-relaxed seed) | hybrid vs OR-Tools |")
     print("|---:|---:|---:|---:|")
     for seed, n in enumerate(sizes, start=1):
@@ -209,8 +243,11 @@ def run_rich(limit: float, sizes: tuple[int, ...] = (60, 100, 150)) -> None:
             sol = solve_vrp(rich_problem(seed, n), SolveParams(time_limit_s=limit, engine=engine))
             res[engine] = sol
         a, b = res["ortools"], res["hybrid"]
-        print(f"| {n} | {a.cost_cny:.0f} ({len(a.dropped)}) | {b.cost_cny:.0f} "
-              f"({len(b.dropped)}) | {(b.cost_cny / a.cost_cny - 1) * 100:+.1f} % |", flush=True)
+        print(
+            f"| {n} | {a.cost_cny:.0f} ({len(a.dropped)}) | {b.cost_cny:.0f} "
+            f"({len(b.dropped)}) | {(b.cost_cny / a.cost_cny - 1) * 100:+.1f} % |",
+            flush=True,
+        )
 
 
 def score(inst: BenchmarkInstance, run: Run) -> dict[str, object]:
@@ -220,9 +257,16 @@ def score(inst: BenchmarkInstance, run: Run) -> dict[str, object]:
     dist = route_distance(inst, run.routes)
     scored = dimacs_cost(inst, run.routes) if bks and bks.convention == "dimacs" else dist
     gap = None if bks is None or issues else (scored / bks.cost - 1) * 100
-    return {"solver": run.solver, "distance": round(dist, 2), "scored": scored,
-            "vehicles": len(run.routes), "gap_pct": gap, "wall_s": round(run.wall_s, 1),
-            "violations": issues, "note": run.note}
+    return {
+        "solver": run.solver,
+        "distance": round(dist, 2),
+        "scored": scored,
+        "vehicles": len(run.routes),
+        "gap_pct": gap,
+        "wall_s": round(run.wall_s, 1),
+        "violations": issues,
+        "note": run.note,
+    }
 
 
 def _fmt(res: dict[str, object]) -> str:
@@ -242,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bench-dir", type=Path, default=benchmark_dir())
     ap.add_argument("--json", type=Path, help="also write all results here")
-    ap.add_argument("--rich", action="store_true",
-                    help="instead: greenlane's first/last-mile model, OR-Tools vs hybrid")
+    ap.add_argument(
+        "--rich",
+        action="store_true",
+        help="instead: greenlane's first/last-mile model, OR-Tools vs hybrid",
+    )
     args = ap.parse_args(argv)
     if args.rich:
         run_rich(args.time_limit)
@@ -264,26 +311,42 @@ def main(argv: list[str] | None = None) -> int:
         results = {}
         for name in solvers:
             results[name] = score(inst, RUNNERS[name](inst, core, limit, args.seed))
-            print(f"  {inst.name:14s} {name:10s} {_fmt(results[name]):>14s} "
-                  f"dist={results[name]['distance']} t={results[name]['wall_s']}s "
-                  f"{results[name]['note']}", file=sys.stderr, flush=True)
-        rows.append({"instance": inst.name, "path": str(path.relative_to(args.bench_dir)),
-                     "customers": inst.num_nodes - 1, "bks": None if bks is None else bks.cost,
-                     "convention": None if bks is None else bks.convention,
-                     "results": results})
-    print(f"\nTime limit {limit:g} s per run, one thread, seed {args.seed}. "
-          f"Cells: gap to BKS % (vehicles).\n")
+            print(
+                f"  {inst.name:14s} {name:10s} {_fmt(results[name]):>14s} "
+                f"dist={results[name]['distance']} t={results[name]['wall_s']}s "
+                f"{results[name]['note']}",
+                file=sys.stderr,
+                flush=True,
+            )
+        rows.append(
+            {
+                "instance": inst.name,
+                "path": str(path.relative_to(args.bench_dir)),
+                "customers": inst.num_nodes - 1,
+                "bks": None if bks is None else bks.cost,
+                "convention": None if bks is None else bks.convention,
+                "results": results,
+            }
+        )
+    print(
+        f"\nTime limit {limit:g} s per run, one thread, seed {args.seed}. "
+        f"Cells: gap to BKS % (vehicles).\n"
+    )
     print("| instance | n | BKS (conv.) | " + " | ".join(solvers) + " |")
     print("|---|---:|---:|" + "---:|" * len(solvers))
     for row in rows:
         res = row["results"]
         assert isinstance(res, dict)
         cells = " | ".join(_fmt(res[s]) for s in solvers)
-        print(f"| {row['instance']} | {row['customers']} | {row['bks']} ({row['convention']}) "
-              f"| {cells} |")
-    groups = {"Solomon": [r for r in rows if str(r["path"]).startswith("solomon/")],
-              "X": [r for r in rows if str(r["path"]).startswith("cvrplib-x/")],
-              "all": rows}
+        print(
+            f"| {row['instance']} | {row['customers']} | {row['bks']} ({row['convention']}) "
+            f"| {cells} |"
+        )
+    groups = {
+        "Solomon": [r for r in rows if str(r["path"]).startswith("solomon/")],
+        "X": [r for r in rows if str(r["path"]).startswith("cvrplib-x/")],
+        "all": rows,
+    }
     for label, grp in groups.items():
         if not grp:
             continue
@@ -291,29 +354,39 @@ def main(argv: list[str] | None = None) -> int:
         for s in solvers:
             gaps = [r["results"][s]["gap_pct"] for r in grp]  # type: ignore[index]
             ok = [g for g in gaps if isinstance(g, float)]
-            means.append(f"{statistics.fmean(ok):.2f}" + ("" if len(ok) == len(gaps) else
-                                                          f" ({len(gaps) - len(ok)} failed)")
-                         if ok else "-")
+            means.append(
+                f"{statistics.fmean(ok):.2f}"
+                + ("" if len(ok) == len(gaps) else f" ({len(gaps) - len(ok)} failed)")
+                if ok
+                else "-"
+            )
         print(f"| **average {label}** | | | " + " | ".join(means) + " |")
     if "greenlane" in solvers and "ortools" in solvers:
-        better = sum(_lt(r["results"]["greenlane"], r["results"]["ortools"])  # type: ignore[index]
-                     for r in rows)
+        better = sum(
+            _lt(r["results"]["greenlane"], r["results"]["ortools"])  # type: ignore[index]
+            for r in rows
+        )
         print(f"\ngreenlane better than plain OR-Tools on {better}/{len(rows)} instances.")
     sol_rows = [r for r in rows if r["convention"] == "dimacs" and "greenlane" in solvers]
     if sol_rows:
-        print("\nSolomon, greenlane, unrounded Euclidean distance (the solver's objective) "
-              "against the DIMACS distance-only BKS:\n")
+        print(
+            "\nSolomon, greenlane, unrounded Euclidean distance (the solver's objective) "
+            "against the DIMACS distance-only BKS:\n"
+        )
         print("| instance | distance (unrounded) | DIMACS-scored | BKS | gap unrounded % |")
         print("|---|---:|---:|---:|---:|")
         for r in sol_rows:
             g = r["results"]["greenlane"]  # type: ignore[index]
             bks_cost = float(r["bks"])  # type: ignore[arg-type]
-            print(f"| {r['instance']} | {g['distance']:.2f} | {g['scored']:.1f} | {bks_cost} | "
-                  f"{(g['distance'] / bks_cost - 1) * 100:.2f} |")
+            print(
+                f"| {r['instance']} | {g['distance']:.2f} | {g['scored']:.1f} | {bks_cost} | "
+                f"{(g['distance'] / bks_cost - 1) * 100:.2f} |"
+            )
     print(f"\nTotal wall time {time.perf_counter() - t_start:.0f} s.")
     if args.json:
-        args.json.write_text(json.dumps({"time_limit_s": limit, "rows": rows}, indent=1,
-                                        default=str))
+        args.json.write_text(
+            json.dumps({"time_limit_s": limit, "rows": rows}, indent=1, default=str)
+        )
     return 0
 
 

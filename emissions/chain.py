@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from emissions.distance import convert_distance_km, gcd_km, sea_route
-from emissions.errors import InputError
-from emissions.factors import (
+from greenlane.emissions.distance import convert_distance_km, gcd_km, sea_route
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import (
     Factors,
     blend,
     carrier_refs,
@@ -21,7 +21,7 @@ from emissions.factors import (
     energy_mj,
     load_factors,
 )
-from emissions.model import (
+from greenlane.emissions.model import (
     TCE,
     DataType,
     DistanceBasis,
@@ -34,8 +34,16 @@ from emissions.model import (
     ModelledProfile,
     Totals,
 )
-from emissions.schema import ChainIn, EnergyIn, HubIn, LegIn, LocationIn, TocIn, parse_chain
-from emissions.units import g_per_tkm_to_kg
+from greenlane.emissions.schema import (
+    ChainIn,
+    EnergyIn,
+    HubIn,
+    LegIn,
+    LocationIn,
+    TocIn,
+    parse_chain,
+)
+from greenlane.emissions.units import g_per_tkm_to_kg
 
 VehicleResolver = Callable[[Mapping[str, Any], Factors], ModelledProfile]
 """Turns a leg's ``vehicle`` object into a modelled profile (``fleet.resolve_vehicle``)."""
@@ -474,7 +482,10 @@ def footprint_from_chain(
         prev = (tces[-1].tce_id,) if tces else ()
         times = {}
         if isinstance(item, LegIn):
-            times = {k: getattr(item, k).isoformat() for k in ("departure_at", "arrival_at")
-                     if getattr(item, k) is not None}
+            times = {
+                k: getattr(item, k).isoformat()
+                for k in ("departure_at", "arrival_at")
+                if getattr(item, k) is not None
+            }
         tces.append(replace(tce, prev_tce_ids=prev, **times))
     return footprint(tces, shipment_id=chain.shipment_id, mass_t=chain.mass_t, factors=factors)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from pyproj import Geod
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
-from emissions.model import DistanceBasis, Mode
-from emissions.units import M_PER_KM
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.units import M_PER_KM
 
 _GEOD = Geod(ellps="WGS84")
 _BASES = (DistanceBasis.GCD, DistanceBasis.SFD, DistanceBasis.ACTUAL)

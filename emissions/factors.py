@@ -15,10 +15,18 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from data import DATA_DIR
-from emissions.errors import DataError, FactorNotFound, InputError
-from emissions.model import DistanceBasis, EnergyCarrier, FactorRef, Mode
-from emissions.units import G_PER_KG, KG_PER_T, KWH_PER_MWH, L_PER_M3, MJ_PER_GJ, PCT, kwh_to_mj
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, FactorNotFound, InputError
+from greenlane.emissions.model import DistanceBasis, EnergyCarrier, FactorRef, Mode
+from greenlane.emissions.units import (
+    G_PER_KG,
+    KG_PER_T,
+    KWH_PER_MWH,
+    L_PER_M3,
+    MJ_PER_GJ,
+    PCT,
+    kwh_to_mj,
+)
 
 TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
 """Tables whose content hash identifies a factor version."""
@@ -193,9 +201,11 @@ def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> Ener
     if origin in RENEWABLE_CARBON and cf_co2 and lhv:
         renewable_co2 = cf_co2 / (lhv / G_PER_KG)
         ttw, wtt = ttw - renewable_co2, wtt + renewable_co2
-        note = (f"{note} | renewable-carbon CO2 at combustion ({renewable_co2:.2f} g/MJ) "
-                "reported as 0 in TTW and its uptake credit taken out of WTT (ISO 14083 / "
-                "GLEC convention; WTW unchanged)").strip(" |")
+        note = (
+            f"{note} | renewable-carbon CO2 at combustion ({renewable_co2:.2f} g/MJ) "
+            "reported as 0 in TTW and its uptake credit taken out of WTT (ISO 14083 / "
+            "GLEC convention; WTW unchanged)"
+        ).strip(" |")
     year = _float(row, "year", where)
     return EnergyCarrier(
         key=row["key"],

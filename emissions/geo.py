@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
-from emissions.model import Mode
+from greenlane.emissions.model import Mode
 
 LonLat = tuple[float, float]
 """A point as ``(lon, lat)`` [deg]."""

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
 
 
 @dataclass(frozen=True, slots=True)

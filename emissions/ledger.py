@@ -16,28 +16,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from emissions.errors import InputError
-from emissions.intensity import Target
-from emissions.model import Footprint
-from emissions.units import g_per_tkm_to_kg, intensity_g_per_tkm
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.intensity import Target
+from greenlane.emissions.model import Footprint
+from greenlane.emissions.units import g_per_tkm_to_kg, intensity_g_per_tkm
 
 GENESIS = "0" * 64
 """Hash standing before the first entry of a chain."""
 ENTRY_KINDS = ("plan", "actual", "certificate", "baseline")
 CERTIFICATE_KINDS = ("saf", "green_power", "carbon_credit")
 CERTIFICATE_STATUSES = ("held", "assigned", "retired")
-_MOVES = {("held", "assigned"), ("held", "retired"), ("assigned", "retired"),
-          ("assigned", "held")}
+_MOVES = {("held", "assigned"), ("held", "retired"), ("assigned", "retired"), ("assigned", "held")}
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
     """The one serialisation that is hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
 
 
-def entry_hash(prev_hash: str, seq: int, kind: str, payload: Mapping[str, Any],
-               created_at: str) -> str:
+def entry_hash(
+    prev_hash: str, seq: int, kind: str, payload: Mapping[str, Any], created_at: str
+) -> str:
     """sha256 of an entry bound to the one before it (hex)."""
     if kind not in ENTRY_KINDS:
         raise InputError(f"unknown entry kind {kind!r}", field="kind")
@@ -82,8 +83,7 @@ def check_certificate_move(current: str | None, new: str) -> None:
             raise InputError("a new certificate starts as 'held'", field="status")
         return
     if current == "retired":
-        raise InputError("this certificate is already retired (no double counting)",
-                         field="status")
+        raise InputError("this certificate is already retired (no double counting)", field="status")
     if (current, new) not in _MOVES:
         raise InputError(f"cannot move a certificate from {current} to {new}", field="status")
 
@@ -201,8 +201,12 @@ class LegShare:
     tkm_gcd: float
 
 
-def leg_shares(fp: Footprint, tkm_gcd: float, carriers: Sequence[str | None] = (),
-               default_carrier: str | None = None) -> list[LegShare]:
+def leg_shares(
+    fp: Footprint,
+    tkm_gcd: float,
+    carriers: Sequence[str | None] = (),
+    default_carrier: str | None = None,
+) -> list[LegShare]:
     """Split a shipment's great-circle activity over its legs by their share of leg tkm.
 
     The KPI denominator is route-independent (mass x GCD origin -> destination); a
@@ -212,23 +216,24 @@ def leg_shares(fp: Footprint, tkm_gcd: float, carriers: Sequence[str | None] = (
     """
     leg_tkm = sum(t.activity_tkm for t in fp.tces if t.kind == "leg")
     if leg_tkm <= 0:
-        raise InputError("a recorded shipment needs at least one leg with activity",
-                         field="legs")
+        raise InputError("a recorded shipment needs at least one leg with activity", field="legs")
     out = []
     for i, t in enumerate(fp.tces):
         who = (carriers[i] if i < len(carriers) else None) or default_carrier or "unknown"
         is_leg = t.kind == "leg"
-        out.append(LegShare(
-            tce_id=t.tce_id,
-            kind=t.kind,
-            mode=str(t.mode) if is_leg and t.mode is not None else HUB_DIMENSION,
-            energy_carrier=(t.energy_carrier or "unknown") if is_leg else HUB_DIMENSION,
-            carrier=who,
-            co2e_wtw_kg=t.co2e_wtw_kg,
-            co2e_ttw_kg=t.co2e_ttw_kg,
-            tkm=t.activity_tkm,
-            tkm_gcd=tkm_gcd * t.activity_tkm / leg_tkm if is_leg else 0.0,
-        ))
+        out.append(
+            LegShare(
+                tce_id=t.tce_id,
+                kind=t.kind,
+                mode=str(t.mode) if is_leg and t.mode is not None else HUB_DIMENSION,
+                energy_carrier=(t.energy_carrier or "unknown") if is_leg else HUB_DIMENSION,
+                carrier=who,
+                co2e_wtw_kg=t.co2e_wtw_kg,
+                co2e_ttw_kg=t.co2e_ttw_kg,
+                tkm=t.activity_tkm,
+                tkm_gcd=tkm_gcd * t.activity_tkm / leg_tkm if is_leg else 0.0,
+            )
+        )
     return out
 
 
@@ -260,8 +265,9 @@ def check_certificate(kind: str, volume: float, unit: str, vintage: int) -> None
     if not volume > 0:
         raise InputError("must be > 0", field="volume")
     if unit not in CERTIFICATE_UNITS[kind]:
-        raise InputError(f"a {kind} certificate is in {' or '.join(CERTIFICATE_UNITS[kind])}",
-                         field="unit")
+        raise InputError(
+            f"a {kind} certificate is in {' or '.join(CERTIFICATE_UNITS[kind])}", field="unit"
+        )
     if not 2000 <= vintage <= 2100:
         raise InputError("must be a year between 2000 and 2100", field="vintage")
 
@@ -299,9 +305,14 @@ class NeutralityCheck:
         return max(0.0, self.co2e_wtw_kg - self.credits_retired_kg)
 
 
-def neutrality_check(lane: str, period: str, co2e_wtw_kg: float, tkm_gcd: float,
-                     baseline_intensity_g_per_tkm: float,
-                     credits_retired_kg: float) -> NeutralityCheck:
+def neutrality_check(
+    lane: str,
+    period: str,
+    co2e_wtw_kg: float,
+    tkm_gcd: float,
+    baseline_intensity_g_per_tkm: float,
+    credits_retired_kg: float,
+) -> NeutralityCheck:
     """The carbon-neutral claim holds only if the report can show all three of: recorded
     emissions, reductions made against the baseline, and retired credits covering the
     emissions that remain (which, never netted, are all of ``co2e_wtw_kg``)."""
@@ -313,11 +324,22 @@ def neutrality_check(lane: str, period: str, co2e_wtw_kg: float, tkm_gcd: float,
     if reductions <= 0:
         reasons.append(
             f"no reductions made: {intensity_g_per_tkm(co2e_wtw_kg, tkm_gcd):.2f} g/tkm is not "
-            f"below the baseline {baseline_intensity_g_per_tkm:.2f} g/tkm")
+            f"below the baseline {baseline_intensity_g_per_tkm:.2f} g/tkm"
+        )
     if credits_retired_kg + 1e-9 < co2e_wtw_kg:
         reasons.append(
             f"retired credits {credits_retired_kg:,.1f} kg do not cover the remaining "
-            f"{co2e_wtw_kg:,.1f} kg CO2e")
-    return NeutralityCheck(lane, period, co2e_wtw_kg, tkm_gcd, baseline_intensity_g_per_tkm,
-                           baseline_kg, reductions, credits_retired_kg, not reasons,
-                           tuple(reasons))
+            f"{co2e_wtw_kg:,.1f} kg CO2e"
+        )
+    return NeutralityCheck(
+        lane,
+        period,
+        co2e_wtw_kg,
+        tkm_gcd,
+        baseline_intensity_g_per_tkm,
+        baseline_kg,
+        reductions,
+        credits_retired_kg,
+        not reasons,
+        tuple(reasons),
+    )

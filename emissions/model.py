@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from emissions.units import intensity_g_per_tkm
+from greenlane.emissions.units import intensity_g_per_tkm
 
 
 class Mode(StrEnum):

@@ -18,9 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from emissions.errors import InputError
-from emissions.factors import ENERGY_UNITS
-from emissions.model import DataType, DistanceBasis, Mode
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import ENERGY_UNITS
+from greenlane.emissions.model import DataType, DistanceBasis, Mode
 
 EnergyUnit = Literal["MJ", "GJ", "kWh", "MWh", "kg", "t", "l", "m3"]
 assert set(EnergyUnit.__args__) == set(ENERGY_UNITS)  # type: ignore[attr-defined]

@@ -3,9 +3,9 @@
 ``fleet`` knows vehicles and fuels and asks ``emissions`` what a MJ of a carrier emits.
 """
 
-from fleet.catalog import energy_prices, fx_rates, vehicle_type, vehicle_types
-from fleet.cost import Cost, energy_price, leg_cost_cny, regional_carrier
-from fleet.energy import (
+from greenlane.fleet.catalog import energy_prices, fx_rates, vehicle_type, vehicle_types
+from greenlane.fleet.cost import Cost, energy_price, leg_cost_cny, regional_carrier
+from greenlane.fleet.energy import (
     energy_mj_per_km,
     energy_mj_per_tkm,
     profile,
@@ -14,7 +14,7 @@ from fleet.energy import (
     refuel_stops,
     resolve_vehicle,
 )
-from fleet.model import EnergyPrice, FxRate, VehicleType
+from greenlane.fleet.model import EnergyPrice, FxRate, VehicleType
 
 __all__ = [
     "Cost",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from emissions.errors import InputError
+from greenlane.emissions.errors import InputError
 
 
 def real(value: object, field_name: str) -> float:

@@ -11,11 +11,11 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
-from emissions.factors import load_factors
-from emissions.model import Mode
-from fleet.model import EnergyPrice, FxRate, VehicleType
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.factors import load_factors
+from greenlane.emissions.model import Mode
+from greenlane.fleet.model import EnergyPrice, FxRate, VehicleType
 
 VEHICLE_TABLE = "vehicle_types.csv"
 PRICE_TABLE = "energy_prices.csv"
@@ -26,15 +26,43 @@ FX_TOLERANCE = Decimal("0.005")
 """Largest relative gap between ``price_cny_per_unit`` and ``price_local x FX`` [-]."""
 
 _VEHICLE_COLUMNS = (
-    "type_id", "mode", "name", "energy_carriers", "default_carrier", "payload_max_t",
-    "capacity_teu", "empty_energy_mj_per_km", "energy_slope_mj_per_tkm", "speed_kmh",
-    "range_km", "battery_kwh", "tank_kg_h2", "refuel_power_kw", "refuel_kg_h2_per_h",
-    "default_load_factor", "default_empty_running_share", "wind_assist_saving_share",
-    "fixed_cost_cny_per_departure", "cost_cny_per_km", "cost_cny_per_h", "cost_region",
-    "data_quality", "source", "year", "note",
+    "type_id",
+    "mode",
+    "name",
+    "energy_carriers",
+    "default_carrier",
+    "payload_max_t",
+    "capacity_teu",
+    "empty_energy_mj_per_km",
+    "energy_slope_mj_per_tkm",
+    "speed_kmh",
+    "range_km",
+    "battery_kwh",
+    "tank_kg_h2",
+    "refuel_power_kw",
+    "refuel_kg_h2_per_h",
+    "default_load_factor",
+    "default_empty_running_share",
+    "wind_assist_saving_share",
+    "fixed_cost_cny_per_departure",
+    "cost_cny_per_km",
+    "cost_cny_per_h",
+    "cost_region",
+    "data_quality",
+    "source",
+    "year",
+    "note",
 )
-_PRICE_COLUMNS = ("carrier", "region", "price_cny_per_unit", "unit", "source", "year",
-                  "data_quality", "note")
+_PRICE_COLUMNS = (
+    "carrier",
+    "region",
+    "price_cny_per_unit",
+    "unit",
+    "source",
+    "year",
+    "data_quality",
+    "note",
+)
 _FX_COLUMNS = ("currency", "cny_per_unit", "source", "year")
 
 
@@ -56,8 +84,9 @@ class _Row:
             raise self.fail(col, "is empty")
         return value
 
-    def num(self, col: str, lo: float = 0.0, hi: float = float("inf"),
-            required: bool = True) -> float | None:
+    def num(
+        self, col: str, lo: float = 0.0, hi: float = float("inf"), required: bool = True
+    ) -> float | None:
         text = self.text(col, required)
         if not text:
             return None
@@ -96,8 +125,10 @@ def _rows(path: Path, columns: tuple[str, ...], key_col: str) -> list[_Row]:
         missing = [c for c in columns if c not in (reader.fieldnames or ())]
         if missing:
             raise DataError(f"missing columns: {', '.join(missing)}", field=path.name)
-        rows = [_Row(path.name, i, (r.get(key_col) or "?").strip(), r)
-                for i, r in enumerate(reader, start=2)]
+        rows = [
+            _Row(path.name, i, (r.get(key_col) or "?").strip(), r)
+            for i, r in enumerate(reader, start=2)
+        ]
     for r in rows:
         r.text(key_col)
         r.text("source")
@@ -108,8 +139,10 @@ def _vehicle(r: _Row, carrier_keys: frozenset[str]) -> VehicleType:
     try:
         mode = Mode(r.text("mode"))
     except ValueError:
-        raise r.fail("mode", f"unknown mode {r.text('mode')!r}; use one of "
-                     f"{', '.join(m.value for m in Mode)}") from None
+        raise r.fail(
+            "mode",
+            f"unknown mode {r.text('mode')!r}; use one of {', '.join(m.value for m in Mode)}",
+        ) from None
     carriers = tuple(k.strip() for k in r.text("energy_carriers").split(";") if k.strip())
     for key in carriers:
         if key not in carrier_keys:
@@ -144,8 +177,8 @@ def _vehicle(r: _Row, carrier_keys: frozenset[str]) -> VehicleType:
         refuel_kg_h2_per_h=r.num("refuel_kg_h2_per_h", 1e-9, required=False),
         default_load_factor=r.req("default_load_factor", 1e-9, 1.0),
         default_empty_running_share=r.req("default_empty_running_share", 0.0, 0.99),
-        wind_assist_saving_share=r.num("wind_assist_saving_share", 0.0, 0.99,
-                                       required=False) or 0.0,
+        wind_assist_saving_share=r.num("wind_assist_saving_share", 0.0, 0.99, required=False)
+        or 0.0,
         fixed_cost_cny_per_departure=r.dec("fixed_cost_cny_per_departure"),
         cost_cny_per_km=r.dec("cost_cny_per_km"),
         cost_cny_per_h=r.dec("cost_cny_per_h"),
@@ -176,15 +209,17 @@ def vehicle_types(data_dir: Path = DATA_DIR) -> dict[str, VehicleType]:
     return out
 
 
-def vehicle_type(type_id: str, field_name: str = "type_id",
-                 data_dir: Path = DATA_DIR) -> VehicleType:
+def vehicle_type(
+    type_id: str, field_name: str = "type_id", data_dir: Path = DATA_DIR
+) -> VehicleType:
     """The vehicle type ``type_id``; an unknown id raises InputError naming ``field_name``."""
     types = vehicle_types(data_dir)
     try:
         return types[type_id]
     except (KeyError, TypeError):
-        raise InputError(f"unknown vehicle type {type_id!r}; known: {', '.join(sorted(types))}",
-                         field=field_name) from None
+        raise InputError(
+            f"unknown vehicle type {type_id!r}; known: {', '.join(sorted(types))}", field=field_name
+        ) from None
 
 
 @cache
@@ -235,11 +270,17 @@ def energy_prices(data_dir: Path = DATA_DIR) -> dict[tuple[str, str], EnergyPric
                 raise r.fail("currency", f"no FX rate for {currency!r} in {FX_TABLE}")
             expected = local * rates[currency].cny_per_unit
             if expected == 0 or abs(price - expected) > FX_TOLERANCE * expected:
-                raise r.fail("price_cny_per_unit",
-                             f"{price} != price_local x FX = {expected:.4f}")
+                raise r.fail("price_cny_per_unit", f"{price} != price_local x FX = {expected:.4f}")
         out[(carrier, region)] = EnergyPrice(
-            carrier=carrier, region=region, price_cny_per_unit=price, unit=unit,
-            source=r.text("source"), year=r.year(), data_quality=r.text("data_quality"),
-            note=r.text("note", required=False), price_local=local, currency=currency,
+            carrier=carrier,
+            region=region,
+            price_cny_per_unit=price,
+            unit=unit,
+            source=r.text("source"),
+            year=r.year(),
+            data_quality=r.text("data_quality"),
+            note=r.text("note", required=False),
+            price_local=local,
+            currency=currency,
         )
     return out

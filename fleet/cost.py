@@ -13,23 +13,50 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from data import DATA_DIR
-from emissions.errors import InputError
-from emissions.factors import Factors, energy_mj, load_factors
-from emissions.units import PCT
-from fleet._validate import real as _real
-from fleet.catalog import energy_prices, vehicle_type
-from fleet.energy import SAF_DEFAULT, SAF_FOSSIL, energy_mj_per_km
-from fleet.model import EnergyPrice, VehicleType
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import Factors, energy_mj, load_factors
+from greenlane.emissions.units import PCT
+from greenlane.fleet._validate import real as _real
+from greenlane.fleet.catalog import energy_prices, vehicle_type
+from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL, energy_mj_per_km
+from greenlane.fleet.model import EnergyPrice, VehicleType
 
 CURRENCY = "CNY"
 """The declared currency of every cost."""
 GLOBAL_REGION = "GLOBAL"
 """Region of prices that apply anywhere without a regional price."""
-EU_MEMBERS = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
+EU_MEMBERS = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    }
+)
 """ISO 3166 codes whose prices fall back to the ``EU`` row."""
 _ALIASES = {"GB": "UK"}
 _FEN = Decimal("0.01")
@@ -68,12 +95,21 @@ class Cost:
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON; money as decimal strings."""
-        money = {k: format(getattr(self, k), "f") for k in
-                 ("fixed_cny", "distance_cny", "time_cny", "energy_cny", "total_cny")}
-        return {"type_id": self.type_id, "carrier": self.carrier, "region": self.region,
-                "currency": self.currency, "distance_km": self.distance_km,
-                "hours": self.hours, "energy_mj": self.energy_mj, **money,
-                "rules": list(self.rules)}
+        money = {
+            k: format(getattr(self, k), "f")
+            for k in ("fixed_cny", "distance_cny", "time_cny", "energy_cny", "total_cny")
+        }
+        return {
+            "type_id": self.type_id,
+            "carrier": self.carrier,
+            "region": self.region,
+            "currency": self.currency,
+            "distance_km": self.distance_km,
+            "hours": self.hours,
+            "energy_mj": self.energy_mj,
+            **money,
+            "rules": list(self.rules),
+        }
 
 
 def _region_chain(region: str) -> list[str]:
@@ -122,18 +158,23 @@ def energy_price(carrier_key: str, region: str, data_dir: Path = DATA_DIR) -> En
             if (family, r) in prices:
                 return prices[(family, r)]
     priced = sorted({r for (c, r) in prices if carrier_key.startswith(c)})
-    raise InputError(f"no price for {carrier_key} in {region!r}; priced regions: "
-                     f"{', '.join(priced) or 'none'}", field="region")
+    raise InputError(
+        f"no price for {carrier_key} in {region!r}; priced regions: {', '.join(priced) or 'none'}",
+        field="region",
+    )
 
 
-def _price_per_mj(carrier_key: str, region: str, factors: Factors, data_dir: Path
-                  ) -> tuple[Decimal, str]:
+def _price_per_mj(
+    carrier_key: str, region: str, factors: Factors, data_dir: Path
+) -> tuple[Decimal, str]:
     row = energy_price(carrier_key, region, data_dir)
     mj_per_unit = energy_mj(factors.carrier(carrier_key), 1.0, row.unit, "unit")
     per_mj = row.price_cny_per_unit / _dec(mj_per_unit)
-    rule = (f"{carrier_key} price {row.price_cny_per_unit} CNY/{row.unit} ({row.carrier} "
-            f"{row.region}, {row.year}, {row.data_quality}) / {mj_per_unit:.6g} MJ/{row.unit} = "
-            f"{per_mj:.5f} CNY/MJ")
+    rule = (
+        f"{carrier_key} price {row.price_cny_per_unit} CNY/{row.unit} ({row.carrier} "
+        f"{row.region}, {row.year}, {row.data_quality}) / {mj_per_unit:.6g} MJ/{row.unit} = "
+        f"{per_mj:.5f} CNY/MJ"
+    )
     return per_mj, rule
 
 
@@ -159,12 +200,13 @@ def leg_cost_cny(
     ``saf_share`` [-] prices a jet kerosene / SAF blend by energy share.
     """
     factors = factors or load_factors(data_dir=data_dir)
-    v = vehicle if isinstance(vehicle, VehicleType) else vehicle_type(vehicle, "vehicle",
-                                                                       data_dir)
+    v = vehicle if isinstance(vehicle, VehicleType) else vehicle_type(vehicle, "vehicle", data_dir)
     key = v.default_carrier if carrier_key is None else carrier_key
     if key not in v.energy_carriers:
-        raise InputError(f"{v.type_id} cannot use {key!r}; allowed: "
-                         f"{', '.join(v.energy_carriers)}", field="carrier_key")
+        raise InputError(
+            f"{v.type_id} cannot use {key!r}; allowed: {', '.join(v.energy_carriers)}",
+            field="carrier_key",
+        )
     distance = _real(distance_km, "distance_km")
     if distance < 0:
         raise InputError("must be >= 0", field="distance_km")
@@ -176,8 +218,10 @@ def leg_cost_cny(
     if loaded_h < 0:
         raise InputError("must be >= 0", field="hours")
     total_h = loaded_h + empty_km / v.speed_kmh
-    used_mj = (energy_mj_per_km(v, payload_t, wind_assist=wind_assist) * distance
-               + energy_mj_per_km(v, 0.0, wind_assist=wind_assist) * empty_km)
+    used_mj = (
+        energy_mj_per_km(v, payload_t, wind_assist=wind_assist) * distance
+        + energy_mj_per_km(v, 0.0, wind_assist=wind_assist) * empty_km
+    )
 
     rules: list[str] = []
     if saf_share is None:
@@ -193,8 +237,10 @@ def leg_cost_cny(
         per_mj = (1 - _dec(s)) * fossil_mj + _dec(s) * saf_mj
         rules += [fossil_rule, saf_rule, f"SAF {s * PCT:.4g} % by energy: {per_mj:.5f} CNY/MJ"]
     if v.cost_region.upper() != region.strip().upper():
-        rules.append(f"fixed, per-km and per-hour costs are {v.cost_region} values "
-                     f"[{v.cost_data_quality or 'see vehicle_types.csv'}]")
+        rules.append(
+            f"fixed, per-km and per-hour costs are {v.cost_region} values "
+            f"[{v.cost_data_quality or 'see vehicle_types.csv'}]"
+        )
     fixed = _cny(v.fixed_cost_cny_per_departure)
     by_km = _cny(v.cost_cny_per_km * _dec(distance + empty_km))
     by_h = _cny(v.cost_cny_per_h * _dec(total_h))
@@ -207,8 +253,16 @@ def leg_cost_cny(
         f"energy {used_mj:.6g} MJ x {per_mj:.5f} CNY/MJ = {by_energy} CNY",
     ]
     return Cost(
-        type_id=v.type_id, carrier=key if saf_share is None else f"{SAF_FOSSIL}+SAF",
-        region=region, distance_km=distance + empty_km, hours=total_h, energy_mj=used_mj,
-        fixed_cny=fixed, distance_cny=by_km, time_cny=by_h, energy_cny=by_energy,
-        price_cny_per_mj=per_mj, rules=tuple(rules),
+        type_id=v.type_id,
+        carrier=key if saf_share is None else f"{SAF_FOSSIL}+SAF",
+        region=region,
+        distance_km=distance + empty_km,
+        hours=total_h,
+        energy_mj=used_mj,
+        fixed_cny=fixed,
+        distance_cny=by_km,
+        time_cny=by_h,
+        energy_cny=by_energy,
+        price_cny_per_mj=per_mj,
+        rules=tuple(rules),
     )

@@ -11,13 +11,13 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from emissions.errors import FactorNotFound, InputError
-from emissions.factors import Factors, blend, carrier_refs, load_factors
-from emissions.model import EnergyCarrier, Mode, ModelledProfile
-from emissions.units import PCT, kwh_to_mj, mj_to_kwh
-from fleet._validate import real as _real
-from fleet.catalog import vehicle_type
-from fleet.model import VehicleType
+from greenlane.emissions.errors import FactorNotFound, InputError
+from greenlane.emissions.factors import Factors, blend, carrier_refs, load_factors
+from greenlane.emissions.model import EnergyCarrier, Mode, ModelledProfile
+from greenlane.emissions.units import PCT, kwh_to_mj, mj_to_kwh
+from greenlane.fleet._validate import real as _real
+from greenlane.fleet.catalog import vehicle_type
+from greenlane.fleet.model import VehicleType
 
 SAF_FOSSIL = "jet_kerosene"
 """Fossil carrier a SAF share is blended into."""
@@ -30,8 +30,10 @@ _TOL = 1e-9
 def _payload(vehicle: VehicleType, payload_t: float, field_name: str = "payload_t") -> float:
     payload = _real(payload_t, field_name)
     if payload < 0 or payload > vehicle.payload_max_t * (1 + _TOL):
-        raise InputError(f"payload {payload:g} t outside [0, {vehicle.payload_max_t:g}] t of "
-                         f"{vehicle.type_id}", field=field_name)
+        raise InputError(
+            f"payload {payload:g} t outside [0, {vehicle.payload_max_t:g}] t of {vehicle.type_id}",
+            field=field_name,
+        )
     return payload
 
 
@@ -39,13 +41,11 @@ def _wind_factor(vehicle: VehicleType, wind_assist: bool) -> float:
     if not wind_assist:
         return 1.0
     if vehicle.mode not in _WIND_MODES or vehicle.wind_assist_saving_share <= 0:
-        raise InputError(f"{vehicle.type_id} has no wind-assisted propulsion",
-                         field="wind_assist")
+        raise InputError(f"{vehicle.type_id} has no wind-assisted propulsion", field="wind_assist")
     return 1.0 - vehicle.wind_assist_saving_share
 
 
-def energy_mj_per_km(vehicle: VehicleType, payload_t: float, *, wind_assist: bool = False
-                     ) -> float:
+def energy_mj_per_km(vehicle: VehicleType, payload_t: float, *, wind_assist: bool = False) -> float:
     """Energy use per vehicle-km carrying ``payload_t`` [t] -> [MJ/km].
 
     ``wind_assist`` applies the vessel's wind-assist saving share (ships only).
@@ -139,31 +139,38 @@ def _pct(share: float) -> str:
     return f"{share * PCT:.4g} %"
 
 
-def _load(vehicle: VehicleType, load_t: float | None, load_factor: float | None
-          ) -> tuple[float, str]:
+def _load(
+    vehicle: VehicleType, load_t: float | None, load_factor: float | None
+) -> tuple[float, str]:
     cap = vehicle.payload_max_t
     if load_t is not None and load_factor is not None:
         raise InputError("give load_t or load_factor, not both", field="load_t")
     if load_t is not None:
         load = _real(load_t, "load_t")
         if not 0 < load <= cap * (1 + _TOL):
-            raise InputError(f"must lie in (0, {cap:g}] t (payload of {vehicle.type_id})",
-                             field="load_t")
+            raise InputError(
+                f"must lie in (0, {cap:g}] t (payload of {vehicle.type_id})", field="load_t"
+            )
         return load, f"load {load:g} t stated ({_pct(load / cap)} of {cap:g} t payload)"
     how = "stated" if load_factor is not None else "default"
-    factor = vehicle.default_load_factor if load_factor is None else _real(load_factor,
-                                                                            "load_factor")
+    factor = (
+        vehicle.default_load_factor if load_factor is None else _real(load_factor, "load_factor")
+    )
     if not 0 < factor <= 1:
         raise InputError(f"must lie in (0, 1], got {factor:g}", field="load_factor")
     return cap * factor, f"load {_pct(factor)} of {cap:g} t payload = {cap * factor:g} t ({how})"
 
 
-def _carrier(vehicle: VehicleType, carrier_key: str, saf_share: float | None,
-             factors: Factors) -> tuple[EnergyCarrier, str]:
+def _carrier(
+    vehicle: VehicleType, carrier_key: str, saf_share: float | None, factors: Factors
+) -> tuple[EnergyCarrier, str]:
     def get(key: str) -> EnergyCarrier:
         if key not in vehicle.energy_carriers:
-            raise InputError(f"{vehicle.type_id} cannot use {key!r}; allowed: "
-                             f"{', '.join(vehicle.energy_carriers)}", field="carrier_key")
+            raise InputError(
+                f"{vehicle.type_id} cannot use {key!r}; allowed: "
+                f"{', '.join(vehicle.energy_carriers)}",
+                field="carrier_key",
+            )
         try:
             return factors.carrier(key)
         except FactorNotFound as exc:
@@ -178,12 +185,16 @@ def _carrier(vehicle: VehicleType, carrier_key: str, saf_share: float | None,
         raise InputError(f"must lie in [0, 1], got {share:g}", field="saf_share")
     saf_key = carrier_key if carrier_key.startswith("saf_") else SAF_DEFAULT
     if carrier_key not in (SAF_FOSSIL, saf_key):
-        raise InputError(f"saf_share blends {SAF_FOSSIL} with a saf_* carrier, not "
-                         f"{carrier_key!r}", field="carrier_key")
+        raise InputError(
+            f"saf_share blends {SAF_FOSSIL} with a saf_* carrier, not {carrier_key!r}",
+            field="carrier_key",
+        )
     fossil, saf = get(SAF_FOSSIL), get(saf_key)
     mix = blend([(fossil, 1 - share), (saf, share)], key=f"{SAF_FOSSIL}+{saf_key}:{share:g}")
-    return mix, (f"SAF {_pct(share)} by energy ({saf_key}) blended with {SAF_FOSSIL}: "
-                 f"WTW {mix.wtw_g_per_mj:.2f} g CO2e/MJ")
+    return mix, (
+        f"SAF {_pct(share)} by energy ({saf_key}) blended with {SAF_FOSSIL}: "
+        f"WTW {mix.wtw_g_per_mj:.2f} g CO2e/MJ"
+    )
 
 
 def profile(
@@ -213,9 +224,15 @@ def profile(
     share = _empty_share(vehicle, empty_running_share)
     carrier, carrier_rule = _carrier(vehicle, key, saf_share, factors)
     # the chain adds the (blended) carrier's own refs; a blend also cites its components
-    component_refs = () if saf_share is None else tuple(
-        ref for k in dict.fromkeys((SAF_FOSSIL, key if key.startswith("saf_") else SAF_DEFAULT))
-        for ref in carrier_refs(factors.carrier(k)))
+    component_refs = (
+        ()
+        if saf_share is None
+        else tuple(
+            ref
+            for k in dict.fromkeys((SAF_FOSSIL, key if key.startswith("saf_") else SAF_DEFAULT))
+            for ref in carrier_refs(factors.carrier(k))
+        )
+    )
     intensity = energy_mj_per_tkm(vehicle, payload, share, wind_assist=wind_assist)
     loaded = energy_mj_per_km(vehicle, payload, wind_assist=wind_assist)
     empty = energy_mj_per_km(vehicle, 0.0, wind_assist=wind_assist)
@@ -230,10 +247,12 @@ def profile(
     if carrier_rule:
         rules.append(carrier_rule)
     if wind_assist:
-        rules.append(f"wind-assisted propulsion: -{vehicle.wind_assist_saving_share * PCT:g} % "
-                     "energy")
-    rules.append(f"energy {loaded:.4g} MJ/km loaded, {empty:.4g} MJ/km empty -> "
-                 f"{intensity:.4g} MJ/tkm")
+        rules.append(
+            f"wind-assisted propulsion: -{vehicle.wind_assist_saving_share * PCT:g} % energy"
+        )
+    rules.append(
+        f"energy {loaded:.4g} MJ/km loaded, {empty:.4g} MJ/km empty -> {intensity:.4g} MJ/tkm"
+    )
     return ModelledProfile(
         vehicle_id=vehicle.type_id,
         mode=vehicle.mode,
@@ -267,8 +286,9 @@ def resolve_vehicle(spec: Mapping[str, Any], factors: Factors) -> ModelledProfil
         raise InputError("must be an object with at least a 'type'", field="vehicle")
     for key in spec:
         if key not in _SPEC_KEYS:
-            raise InputError(f"unknown key {key!r}; allowed: {', '.join(_SPEC_KEYS)}",
-                             field=f"vehicle.{key}")
+            raise InputError(
+                f"unknown key {key!r}; allowed: {', '.join(_SPEC_KEYS)}", field=f"vehicle.{key}"
+            )
     type_id, carrier = spec.get("type"), spec.get("carrier")
     if not isinstance(type_id, str) or not type_id:
         raise InputError("a vehicle type id (string) is required", field="vehicle.type")
@@ -282,8 +302,16 @@ def resolve_vehicle(spec: Mapping[str, Any], factors: Factors) -> ModelledProfil
         value = spec.get(key)
         numbers[key] = None if value is None else _real(value, f"vehicle.{key}")
     try:
-        return profile(type_id, carrier, numbers["load_t"], numbers["load_factor"],
-                       numbers["empty_running_share"], numbers["saf_share"], wind, factors)
+        return profile(
+            type_id,
+            carrier,
+            numbers["load_t"],
+            numbers["load_factor"],
+            numbers["empty_running_share"],
+            numbers["saf_share"],
+            wind,
+            factors,
+        )
     except InputError as exc:
         key = _PARAM_KEYS.get(exc.field or "", exc.field or "type")
         raise InputError(exc.message, field=f"vehicle.{key}") from None

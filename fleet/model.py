@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from emissions.model import FactorRef, Mode
+from greenlane.emissions.model import FactorRef, Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +63,9 @@ class VehicleType:
 
     def factor_ref(self, energy_mj_per_tkm: float) -> FactorRef:
         """Provenance record of the modelled energy intensity [MJ/tkm]."""
-        return FactorRef("vehicle", self.type_id, energy_mj_per_tkm, "MJ/tkm", self.source,
-                         self.year, "fleet")
+        return FactorRef(
+            "vehicle", self.type_id, energy_mj_per_tkm, "MJ/tkm", self.source, self.year, "fleet"
+        )
 
 
 @dataclass(frozen=True, slots=True)

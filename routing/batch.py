@@ -38,14 +38,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from emissions.errors import GreenlaneError, InputError
-from emissions.units import G_PER_KG
-from routing.candidates import resolve_place
-from routing.model import Hub, HubKind
-from routing.network import Network, load_network
-from routing.planner import PlanOptions, plan
-from routing.shipments import Shipment
-from routing.stop import SolverParams
+from greenlane.emissions.errors import GreenlaneError, InputError
+from greenlane.emissions.units import G_PER_KG
+from greenlane.routing.candidates import resolve_place
+from greenlane.routing.model import Hub, HubKind
+from greenlane.routing.network import Network, load_network
+from greenlane.routing.planner import PlanOptions, plan
+from greenlane.routing.shipments import Shipment
+from greenlane.routing.stop import SolverParams
 
 DEFAULT_MAX_PARTITION = 80
 """Largest partition planned as one CP-SAT model [shipments]."""
@@ -107,8 +107,9 @@ def parse_sweep(items: Iterable[str]) -> dict[str, list[str]]:
         if not sep or not key:
             raise InputError(f"{item!r} is not AXIS=V1,V2,...", field="sweep")
         if key not in SWEEP_AXES:
-            raise InputError(f"unknown axis {key!r}; axes: {', '.join(SWEEP_AXES)}",
-                             field=f"sweep.{key}")
+            raise InputError(
+                f"unknown axis {key!r}; axes: {', '.join(SWEEP_AXES)}", field=f"sweep.{key}"
+            )
         if key in axes:
             raise InputError("axis given twice", field=f"sweep.{key}")
         vals = [v.strip() for v in values.split(",") if v.strip()]
@@ -151,12 +152,14 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
     out = []
     for combo in itertools.product(*(values[k] for k in keys)):
         point = dict(zip(keys, combo, strict=True))
-        out.append(Scenario(
-            carbon_price_cny_per_t=point.get("carbon_price"),
-            fleet=point.get("fleet"),
-            fuel_price=point.get("fuel_price", 1.0),
-            target_year=point.get("target_year"),
-        ))
+        out.append(
+            Scenario(
+                carbon_price_cny_per_t=point.get("carbon_price"),
+                fleet=point.get("fleet"),
+                fuel_price=point.get("fuel_price", 1.0),
+                target_year=point.get("target_year"),
+            )
+        )
     return out or [Scenario()]
 
 
@@ -173,16 +176,17 @@ def fuel_price_factor(factor: float) -> Iterator[None]:
     if factor == 1.0:
         yield
         return
-    import fleet.cost as cost
-    from emissions.factors import load_factors
+    import greenlane.fleet.cost as cost
+    from greenlane.emissions.factors import load_factors
 
     carriers = load_factors().carriers
     original = cost.energy_prices
     scale = Decimal(repr(float(factor)))
 
     def fossil(family: str) -> bool:
-        origins = {c.origin for k, c in carriers.items()
-                   if k == family or k.startswith(family + "_")}
+        origins = {
+            c.origin for k, c in carriers.items() if k == family or k.startswith(family + "_")
+        }
         return bool(origins) and origins <= FOSSIL_PRICE_ORIGINS
 
     tables: dict[Path | None, dict[tuple[str, str], Any]] = {}
@@ -191,8 +195,14 @@ def fuel_price_factor(factor: float) -> Iterator[None]:
         if data_dir not in tables:
             table = original(data_dir) if data_dir is not None else original()
             tables[data_dir] = {
-                key: replace(row, price_cny_per_unit=row.price_cny_per_unit * scale,
-                             price_local=None, currency="CNY") if fossil(key[0]) else row
+                key: replace(
+                    row,
+                    price_cny_per_unit=row.price_cny_per_unit * scale,
+                    price_local=None,
+                    currency="CNY",
+                )
+                if fossil(key[0])
+                else row
                 for key, row in table.items()
             }
         return tables[data_dir]
@@ -255,7 +265,7 @@ def partition_book(
         chunks = math.ceil(len(members) / max_partition)
         bounds = [len(members) * c // chunks for c in range(chunks + 1)]
         for c in range(chunks):
-            part = tuple(members[bounds[c]:bounds[c + 1]])
+            part = tuple(members[bounds[c] : bounds[c + 1]])
             key = f"{group}|{week}" + (f"|{c + 1}" if chunks > 1 else "")
             out.append(Partition(book, key, group, part))
     return out
@@ -328,28 +338,53 @@ def run_task(task: Task) -> TaskResult:
         masses = {s.shipment_id: s.mass_t for s in part.shipments}
         ships = [
             {
-                "book": part.book, "scenario": sc.name, "partition": part.key,
-                "shipment_id": s.shipment_id, "planned": True, "path": s.label,
-                "mass_t": s.mass_t, "cost_cny": s.cost_cny,
-                "co2e_wtw_kg": s.footprint.totals.co2e_wtw_kg, "tkm_gcd": s.tkm_gcd,
-                "on_time": s.on_time, "reason": "",
+                "book": part.book,
+                "scenario": sc.name,
+                "partition": part.key,
+                "shipment_id": s.shipment_id,
+                "planned": True,
+                "path": s.label,
+                "mass_t": s.mass_t,
+                "cost_cny": s.cost_cny,
+                "co2e_wtw_kg": s.footprint.totals.co2e_wtw_kg,
+                "tkm_gcd": s.tkm_gcd,
+                "on_time": s.on_time,
+                "reason": "",
             }
             for s in result.shipments
         ] + [
             {
-                "book": part.book, "scenario": sc.name, "partition": part.key,
-                "shipment_id": u.shipment_id, "planned": False, "path": "",
-                "mass_t": masses.get(u.shipment_id, float("nan")), "cost_cny": 0.0,
-                "co2e_wtw_kg": 0.0, "tkm_gcd": 0.0,
-                "on_time": False, "reason": "; ".join(u.reasons),
+                "book": part.book,
+                "scenario": sc.name,
+                "partition": part.key,
+                "shipment_id": u.shipment_id,
+                "planned": False,
+                "path": "",
+                "mass_t": masses.get(u.shipment_id, float("nan")),
+                "cost_cny": 0.0,
+                "co2e_wtw_kg": 0.0,
+                "tkm_gcd": 0.0,
+                "on_time": False,
+                "reason": "; ".join(u.reasons),
             }
             for u in result.unplanned
         ]
     except Exception as exc:  # one bad partition must not sink the batch
         kind = "" if isinstance(exc, GreenlaneError) else f"{type(exc).__name__}: "
-        row.update(status="error", planned=0, unplanned=len(part.shipments), cost_cny=0.0,
-                   co2e_wtw_kg=0.0, co2e_ttw_kg=0.0, tkm=0.0, tkm_gcd=0.0, on_time=0,
-                   solver_status="", solve_wall_s=0.0, error=f"{kind}{exc}")
+        row.update(
+            status="error",
+            planned=0,
+            unplanned=len(part.shipments),
+            cost_cny=0.0,
+            co2e_wtw_kg=0.0,
+            co2e_ttw_kg=0.0,
+            tkm=0.0,
+            tkm_gcd=0.0,
+            on_time=0,
+            solver_status="",
+            solve_wall_s=0.0,
+            error=f"{kind}{exc}",
+        )
     row.update(
         task_wall_s=time.perf_counter() - t0,
         worker=f"{os.uname().nodename}:{os.getpid()}",
@@ -388,18 +423,28 @@ class BatchResult:
         frame = self.partition_frame()
         if frame.empty:
             return frame
-        keys = ["book", "scenario", "carbon_price_cny_per_t", "fleet", "fuel_price",
-                "target_year"]
-        sums = ["shipments", "planned", "unplanned", "on_time", "cost_cny", "co2e_wtw_kg",
-                "co2e_ttw_kg", "tkm_gcd"]
+        keys = ["book", "scenario", "carbon_price_cny_per_t", "fleet", "fuel_price", "target_year"]
+        sums = [
+            "shipments",
+            "planned",
+            "unplanned",
+            "on_time",
+            "cost_cny",
+            "co2e_wtw_kg",
+            "co2e_ttw_kg",
+            "tkm_gcd",
+        ]
         out = frame.groupby(keys, dropna=False, sort=False)[sums].sum().reset_index()
         out["partitions"] = frame.groupby(keys, dropna=False, sort=False).size().values
         out["errors"] = (
             frame.assign(err=frame["status"].eq("error"))
-            .groupby(keys, dropna=False, sort=False)["err"].sum().values
+            .groupby(keys, dropna=False, sort=False)["err"]
+            .sum()
+            .values
         )
         out["intensity_g_per_tkm"] = (out["co2e_wtw_kg"] * G_PER_KG / out["tkm_gcd"]).where(
-            out["tkm_gcd"] > 0)
+            out["tkm_gcd"] > 0
+        )
         return out
 
 
@@ -430,10 +475,15 @@ def local_cluster(workers: int) -> Any:
     """
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        host="127.0.0.1", dashboard_address=None, silence_logs=40,
-                        scheduler_kwargs={"dashboard": False,
-                                          "dashboard_address": "127.0.0.1:0"})
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+    )
 
 
 def run_batch(
@@ -479,8 +529,9 @@ def run_batch(
 
 
 def _collect(results: list[TaskResult], wall_s: float, workers: int, where: str) -> BatchResult:
-    rows = sorted((r.row for r in results), key=lambda r: (r["book"], r["scenario"],
-                                                           r["partition"]))
+    rows = sorted(
+        (r.row for r in results), key=lambda r: (r["book"], r["scenario"], r["partition"])
+    )
     ships = [s for r in results for s in r.shipments]
     return BatchResult(rows, ships, wall_s, workers, where)
 
@@ -494,14 +545,14 @@ def write_parquet(result: BatchResult, path: Path) -> list[Path]:
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {b"greenlane.wall_s": str(result.wall_s).encode(),
-            b"greenlane.workers": str(result.workers).encode()}
+    meta = {
+        b"greenlane.wall_s": str(result.wall_s).encode(),
+        b"greenlane.workers": str(result.workers).encode(),
+    }
     parts = pa.Table.from_pandas(result.partition_frame(), preserve_index=False)
-    pq.write_table(parts.replace_schema_metadata({**(parts.schema.metadata or {}), **meta}),
-                   path)
+    pq.write_table(parts.replace_schema_metadata({**(parts.schema.metadata or {}), **meta}), path)
     ship_path = path.with_name(path.stem + ".shipments.parquet")
-    pq.write_table(pa.Table.from_pandas(result.shipment_frame(), preserve_index=False),
-                   ship_path)
+    pq.write_table(pa.Table.from_pandas(result.shipment_frame(), preserve_index=False), ship_path)
     return [path, ship_path]
 
 
@@ -520,16 +571,20 @@ def summary_chart(result: BatchResult, path: Path) -> Path:
         summary = frame.groupby("lane_group")[["cost_cny", "co2e_wtw_kg", "tkm_gcd"]].sum()
         summary = summary.reset_index().rename(columns={"lane_group": "scenario"})
         summary["book"] = ""
-        summary["intensity_g_per_tkm"] = (summary["co2e_wtw_kg"] * G_PER_KG / summary["tkm_gcd"]
-                                          ).where(summary["tkm_gcd"] > 0)
+        summary["intensity_g_per_tkm"] = (
+            summary["co2e_wtw_kg"] * G_PER_KG / summary["tkm_gcd"]
+        ).where(summary["tkm_gcd"] > 0)
     height = max(5.0, 0.18 * len(summary))
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, height), constrained_layout=True)
     if not summary.empty:
-        labels = [f"{b}: {s}" if summary["book"].nunique() > 1 else s
-                  for b, s in zip(summary["book"], summary["scenario"], strict=True)]
+        labels = [
+            f"{b}: {s}" if summary["book"].nunique() > 1 else s
+            for b, s in zip(summary["book"], summary["scenario"], strict=True)
+        ]
         ax1.scatter(summary["co2e_wtw_kg"] / 1000, summary["cost_cny"] / 1e6, color="#0072B2")
-        for x, y, label in zip(summary["co2e_wtw_kg"] / 1000, summary["cost_cny"] / 1e6, labels,
-                               strict=True):
+        for x, y, label in zip(
+            summary["co2e_wtw_kg"] / 1000, summary["cost_cny"] / 1e6, labels, strict=True
+        ):
             ax1.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax2.barh(labels, summary["intensity_g_per_tkm"], color="#009E73")
         ax2.invert_yaxis()
@@ -538,8 +593,7 @@ def summary_chart(result: BatchResult, path: Path) -> Path:
     ax1.set_ylabel("cost [million CNY]")
     ax1.set_title("cost vs emissions")
     ax2.set_xlabel("WTW intensity [g CO2e / tkm, GCD]")
-    ax2.set_title(f"intensity by {by} ({len(result.partitions)} partitions, "
-                  f"{result.wall_s:.0f} s)")
+    ax2.set_title(f"intensity by {by} ({len(result.partitions)} partitions, {result.wall_s:.0f} s)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -570,22 +624,29 @@ def synthetic_year(
         ready = start + timedelta(hours=rng.randrange(0, 364 * 24))
         urgent = rng.random() < 0.03
         days = rng.uniform(5, 8) if urgent else rng.uniform(12, 60)
-        out.append(Shipment(
-            shipment_id=f"Y{year}-{i:06d}",
-            origin=rng.choice(factories),
-            destination=rng.choices(sinks, weights)[0],
-            mass_t=round(rng.uniform(1, 24), 1),
-            ready_at=ready,
-            due_at=ready + timedelta(days=days),
-        ))
+        out.append(
+            Shipment(
+                shipment_id=f"Y{year}-{i:06d}",
+                origin=rng.choice(factories),
+                destination=rng.choices(sinks, weights)[0],
+                mass_t=round(rng.uniform(1, 24), 1),
+                ready_at=ready,
+                due_at=ready + timedelta(days=days),
+            )
+        )
     return out
 
 
-def default_options(time_limit_s: float = 5.0, relative_gap: float = 0.01, seed: int = 0,
-                    **changes: Any) -> PlanOptions:
+def default_options(
+    time_limit_s: float = 5.0, relative_gap: float = 0.01, seed: int = 0, **changes: Any
+) -> PlanOptions:
     """Batch defaults: one solver worker, a seed, a per-partition limit and a 1 % gap."""
-    return PlanOptions(solver=SolverParams(time_limit_s=time_limit_s, seed=seed, workers=1,
-                                           relative_gap=relative_gap), **changes)
+    return PlanOptions(
+        solver=SolverParams(
+            time_limit_s=time_limit_s, seed=seed, workers=1, relative_gap=relative_gap
+        ),
+        **changes,
+    )
 
 
 def scenario_dict(sc: Scenario) -> dict[str, Any]:

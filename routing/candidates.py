@@ -16,15 +16,15 @@ from itertools import islice, pairwise
 
 import networkx as nx
 
-from emissions.distance import gcd_km
-from emissions.errors import InputError
-from emissions.factors import Factors, load_factors
-from emissions.model import Mode
-from emissions.units import KG_PER_T, S_PER_H
-from routing.model import Hub
-from routing.network import Network
-from routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
-from routing.shipments import Shipment
+from greenlane.emissions.distance import gcd_km
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import Factors, load_factors
+from greenlane.emissions.model import Mode
+from greenlane.emissions.units import KG_PER_T, S_PER_H
+from greenlane.routing.model import Hub
+from greenlane.routing.network import Network
+from greenlane.routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
+from greenlane.routing.shipments import Shipment
 
 EPOCH = datetime(2023, 1, 2, tzinfo=UTC)
 """Anchor of every departure schedule (a Monday, 00:00 UTC): departures are at k x interval."""
@@ -177,8 +177,11 @@ class CandidateBuilder:
         found: dict[tuple[str, ...], None] = {}
         # at a carbon price of 0 the "price" weights equal the "cost" weights bit for bit
         # (x + 0.0 * y == x), so its paths would repeat the cost search's
-        weights = ("cost", "co2e", "time") if self.carbon_price_cny_per_t == 0 else (
-            "cost", "co2e", "time", "price")
+        weights = (
+            ("cost", "co2e", "time")
+            if self.carbon_price_cny_per_t == 0
+            else ("cost", "co2e", "time", "price")
+        )
         searches: list[tuple[str, frozenset[Mode], int]] = [
             (w, modes, self.k_paths) for w in weights
         ]
@@ -275,8 +278,13 @@ class CandidateBuilder:
             op = self.hub_op(hub_id)
             if op.hoc_id:
                 hoc = self.factors.hoc(op.hoc_id)
-                row = (op.dwell_h, op.handling_cost_cny_per_t, hoc.wtw_kg_per_t,
-                       hoc.ttw_kg_per_t, True)
+                row = (
+                    op.dwell_h,
+                    op.handling_cost_cny_per_t,
+                    hoc.wtw_kg_per_t,
+                    hoc.ttw_kg_per_t,
+                    True,
+                )
             else:
                 row = (op.dwell_h, op.handling_cost_cny_per_t, 0.0, 0.0, False)
             self._hub_rows[hub_id] = row
@@ -296,14 +304,19 @@ class CandidateBuilder:
     def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
         """What a candidate on these lane options shares with every shipment taking them."""
         legs = tuple(
-            (self._hub_row(o.lane.origin)[0] if i else 0.0, o.dedicated, o.interval_h,
-             o.transit_h)
-            for i, o in enumerate(opts))
+            (self._hub_row(o.lane.origin)[0] if i else 0.0, o.dedicated, o.interval_h, o.transit_h)
+            for i, o in enumerate(opts)
+        )
         hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
         return _Template(
-            opts, hubs, legs, tuple(self._hub_row(h)[1:] for h in hubs),
-            sum(o.cost_cny_per_t for o in opts), sum(o.wtw_kg_per_t for o in opts),
-            sum(o.ttw_kg_per_t for o in opts))
+            opts,
+            hubs,
+            legs,
+            tuple(self._hub_row(h)[1:] for h in hubs),
+            sum(o.cost_cny_per_t for o in opts),
+            sum(o.wtw_kg_per_t for o in opts),
+            sum(o.ttw_kg_per_t for o in opts),
+        )
 
     def _candidate(
         self,
@@ -375,11 +388,19 @@ class _PickTable:
         rows = []
         for o, key in zip(self.options, self.keys, strict=True):
             p = o.vehicle_payload_t
-            pooled = (
-                (o.alone_cost_cny(p) / p, o.alone_wtw_kg(p) / p) if o.dedicated else (0.0, 0.0)
+            pooled = (o.alone_cost_cny(p) / p, o.alone_wtw_kg(p) / p) if o.dedicated else (0.0, 0.0)
+            rows.append(
+                (
+                    o.dedicated,
+                    p,
+                    o.vehicle_cost_cny,
+                    o.cost_cny_per_t,
+                    o.vehicle_wtw_kg,
+                    o.wtw_kg_per_t,
+                    pooled,
+                    key,
+                )
             )
-            rows.append((o.dedicated, p, o.vehicle_cost_cny, o.cost_cny_per_t,
-                         o.vehicle_wtw_kg, o.wtw_kg_per_t, pooled, key))
         self.rows = tuple(rows)
 
 

@@ -17,12 +17,12 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from emissions.distance import sea_route
-from emissions.errors import InputError
-from emissions.geo import unwrap
-from emissions.model import Mode
-from routing.model import Lane
-from routing.network import REVERSE_SUFFIX, Network, transit_h
+from greenlane.emissions.distance import sea_route
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.geo import unwrap
+from greenlane.emissions.model import Mode
+from greenlane.routing.model import Lane
+from greenlane.routing.network import REVERSE_SUFFIX, Network, transit_h
 
 PASSAGES = ("suez", "babalmandab", "panama", "gibraltar", "bosporus", "ormuz", "malacca")
 """Sea passages the ``searoute`` network can close (its names)."""
@@ -82,8 +82,9 @@ class Disruption:
         return self.start <= when < self.end
 
 
-def parse_disruptions(items: Sequence[Mapping[str, Any]], network: Network | None = None,
-                      prefix: str = "disruptions") -> list[Disruption]:
+def parse_disruptions(
+    items: Sequence[Mapping[str, Any]], network: Network | None = None, prefix: str = "disruptions"
+) -> list[Disruption]:
     """Validate disruption objects; with a network, hub and lane refs must exist."""
     if not isinstance(items, Sequence) or isinstance(items, str | bytes) or not items:
         raise InputError("a non-empty list of disruptions is needed", field=prefix)
@@ -96,8 +97,10 @@ def parse_disruptions(items: Sequence[Mapping[str, Any]], network: Network | Non
             loc = "".join(f".{p}" for p in err["loc"])
             raise InputError(err["msg"], field=f"{prefix}[{i}]{loc}") from None
         if d.kind == "passage" and d.ref not in PASSAGES:
-            raise InputError(f"unknown passage {d.ref!r}; one of {', '.join(PASSAGES)}",
-                             field=f"{prefix}[{i}].ref")
+            raise InputError(
+                f"unknown passage {d.ref!r}; one of {', '.join(PASSAGES)}",
+                field=f"{prefix}[{i}].ref",
+            )
         if network is not None:
             if d.kind == "hub" and d.ref not in network.hubs:
                 raise InputError(f"unknown hub {d.ref!r}", field=f"{prefix}[{i}].ref")
@@ -117,8 +120,9 @@ def affects(lane: Lane, d: Disruption) -> bool:
     return d.ref in (lane.lane_id, base, base + REVERSE_SUFFIX)
 
 
-def apply_disruptions(network: Network, disruptions: Iterable[Disruption]
-                      ) -> tuple[Network, dict[str, str]]:
+def apply_disruptions(
+    network: Network, disruptions: Iterable[Disruption]
+) -> tuple[Network, dict[str, str]]:
     """The disrupted network and, per changed lane, what happened to it."""
     ds = list(disruptions)
     closed_passages = tuple(sorted({d.ref for d in ds if d.kind == "passage"}))
@@ -133,8 +137,10 @@ def apply_disruptions(network: Network, disruptions: Iterable[Disruption]
                 new = _reroute(new, network, closed_passages)
                 changes[lane.lane_id] = (
                     f"re-routed avoiding {', '.join(closed_passages)}: "
-                    f"{lane.distance_km:,.0f} -> {new.distance_km:,.0f} km" if new else
-                    f"no sea route avoiding {', '.join(closed_passages)}: lane closed")
+                    f"{lane.distance_km:,.0f} -> {new.distance_km:,.0f} km"
+                    if new
+                    else f"no sea route avoiding {', '.join(closed_passages)}: lane closed"
+                )
             elif d.effect == "closed":
                 new = None
                 changes[lane.lane_id] = f"closed by {d.disruption_id} ({d.kind} {d.ref})"
@@ -142,8 +148,9 @@ def apply_disruptions(network: Network, disruptions: Iterable[Disruption]
                 new = replace(new, transit_h=new.transit_h + d.delay_h)
                 changes[lane.lane_id] = f"+{d.delay_h:g} h by {d.disruption_id}"
             else:
-                new = replace(new, capacity_t_per_departure=new.capacity_t_per_departure
-                              * d.capacity_share)
+                new = replace(
+                    new, capacity_t_per_departure=new.capacity_t_per_departure * d.capacity_share
+                )
                 changes[lane.lane_id] = f"capacity x {d.capacity_share:g} by {d.disruption_id}"
         if new is not None:
             lanes.append(new)
@@ -151,11 +158,22 @@ def apply_disruptions(network: Network, disruptions: Iterable[Disruption]
     for hub in network.hubs.values():
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:
-        graph.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane,
-                       mode=lane.mode, distance_km=lane.distance_km, transit_h=lane.transit_h)
+        graph.add_edge(
+            lane.origin,
+            lane.destination,
+            key=lane.lane_id,
+            lane=lane,
+            mode=lane.mode,
+            distance_km=lane.distance_km,
+            transit_h=lane.transit_h,
+        )
     tag = ",".join(sorted(d.disruption_id for d in ds))
-    return Network(hubs=network.hubs, lanes=tuple(lanes), graph=nx.freeze(graph),
-                   data_sha256=f"{network.data_sha256}+disrupted[{tag}]"), changes
+    return Network(
+        hubs=network.hubs,
+        lanes=tuple(lanes),
+        graph=nx.freeze(graph),
+        data_sha256=f"{network.data_sha256}+disrupted[{tag}]",
+    ), changes
 
 
 def _reroute(lane: Lane, network: Network, closed: tuple[str, ...]) -> Lane | None:
@@ -165,7 +183,10 @@ def _reroute(lane: Lane, network: Network, closed: tuple[str, ...]) -> Lane | No
         return None
     extra_h = transit_h(Mode.SEA, route.distance_km) - transit_h(Mode.SEA, lane.distance_km)
     return replace(
-        lane, distance_km=route.distance_km, geometry=unwrap(route.coordinates),
-        passages=route.passages, transit_h=lane.transit_h + extra_h,
+        lane,
+        distance_km=route.distance_km,
+        geometry=unwrap(route.coordinates),
+        passages=route.passages,
+        transit_h=lane.transit_h + extra_h,
         distance_rules=(*lane.distance_rules, f"re-routed avoiding {', '.join(closed)}"),
     )

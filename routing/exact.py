@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from ortools.linear_solver import pywraplp
 
-from emissions.errors import InputError
-from emissions.units import G_PER_KG, KG_PER_T
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.units import G_PER_KG, KG_PER_T
 
 if TYPE_CHECKING:
-    from routing.planner import ModelData, PlanOptions, Problem
+    from greenlane.routing.planner import ModelData, PlanOptions, Problem
 
 OBJECTIVE_SCALE = 1e-4
 """Objective coefficients are multiplied by this inside the solver (HiGHS warns above ~1e9)."""
@@ -101,15 +101,16 @@ class LinearModel:
         inf = s.infinity()
         k = OBJECTIVE_SCALE
         # ``columns``: the columns allowed per shipment (the others are left out, i.e. 0)
-        self.ship_cols = [list(r) for r in data.ship_cols] if columns is None else [
-            list(c) for c in columns]
+        self.ship_cols = (
+            [list(r) for r in data.ship_cols] if columns is None else [list(c) for c in columns]
+        )
         allowed = {j for cols in self.ship_cols for j in cols}
         var = s.BoolVar if integer else (lambda name: s.NumVar(0, 1, name))
         self.x: list[pywraplp.Variable | None] = [
-            var("") if j in allowed else None for j in range(len(data.cols))]
+            var("") if j in allowed else None for j in range(len(data.cols))
+        ]
         self.u = [var("") for _ in data.sids]
-        self.n = [s.IntVar(0, g.ub, "") if integer else s.NumVar(0, g.ub, "")
-                  for g in data.groups]
+        self.n = [s.IntVar(0, g.ub, "") if integer else s.NumVar(0, g.ub, "") for g in data.groups]
         obj = s.Objective()
         w = objective
         for j, v in enumerate(self.x):
@@ -172,8 +173,9 @@ class LinearModel:
                 row.SetCoefficient(v, scale * g.co2_g)
         return row
 
-    def add_truck_cuts(self, x: Sequence[float], n: Sequence[float],
-                       min_violation: float = 1e-3) -> int:
+    def add_truck_cuts(
+        self, x: Sequence[float], n: Sequence[float], min_violation: float = 1e-3
+    ) -> int:
         """Add mixed-integer rounding cuts on the truck groups that ``x``, ``n`` violate.
 
         For shipments T that may share group g, with A = Σ_T w_s / P = k + r (0 < r < 1):
@@ -233,25 +235,38 @@ class LinearModel:
         if hint is not None and self.integer and self.solver_name != "HIGHS":
             chosen = {j for j in hint if j is not None}
             live = [(v, 1.0 if j in chosen else 0.0) for j, v in enumerate(self.x) if v is not None]
-            s.SetHint([v for v, _ in live] + self.u,
-                      [h for _, h in live] + [1.0 if j is None else 0.0 for j in hint])
+            s.SetHint(
+                [v for v, _ in live] + self.u,
+                [h for _, h in live] + [1.0 if j is None else 0.0 for j in hint],
+            )
         params = pywraplp.MPSolverParameters()
         if self.integer:
             params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
         t0 = time.perf_counter()
         status = s.Solve(params)
         wall = time.perf_counter() - t0
-        names = {s.OPTIMAL: "OPTIMAL", s.FEASIBLE: "FEASIBLE", s.INFEASIBLE: "INFEASIBLE",
-                 s.UNBOUNDED: "UNBOUNDED", s.ABNORMAL: "ABNORMAL", s.NOT_SOLVED: "NOT_SOLVED"}
+        names = {
+            s.OPTIMAL: "OPTIMAL",
+            s.FEASIBLE: "FEASIBLE",
+            s.INFEASIBLE: "INFEASIBLE",
+            s.UNBOUNDED: "UNBOUNDED",
+            s.ABNORMAL: "ABNORMAL",
+            s.NOT_SOLVED: "NOT_SOLVED",
+        }
         name = names.get(status, "UNKNOWN")
         if name not in ("OPTIMAL", "FEASIBLE"):
             return LinearResult(name, float("nan"), float("nan"), [], [], [], wall)
         obj = s.Objective().Value() / OBJECTIVE_SCALE
         bound = s.Objective().BestBound() / OBJECTIVE_SCALE if self.integer else obj
-        return LinearResult(name, obj, bound,
-                            [0.0 if v is None else v.solution_value() for v in self.x],
-                            [v.solution_value() for v in self.u],
-                            [v.solution_value() for v in self.n], wall)
+        return LinearResult(
+            name,
+            obj,
+            bound,
+            [0.0 if v is None else v.solution_value() for v in self.x],
+            [v.solution_value() for v in self.u],
+            [v.solution_value() for v in self.n],
+            wall,
+        )
 
 
 def _clock(deadline: float | None):
@@ -271,7 +286,7 @@ def choice_of(data: ModelData, x: Sequence[float]) -> list[int | None]:
 
 def priced_objective(carbon_price_cny_per_t: float) -> Objective:
     """cost + penalty + lateness + carbon price x WTW CO2e, in fen (the planner's objective)."""
-    from routing.planner import FEN_PER_CNY
+    from greenlane.routing.planner import FEN_PER_CNY
 
     return Objective(co2=carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY)
 
@@ -308,20 +323,23 @@ def solve_exact(
     ``options.co2e_cap_kg`` is honoured; target mode is not (use the planner). The result's
     objective is on the same scale as the CP-SAT objective of ``routing.planner``.
     """
-    from routing.planner import model_data
+    from greenlane.routing.planner import model_data
 
     t0 = time.perf_counter()
     data = model_data(problem, options)
-    limits = Limits(co2e_max_g=None if options.co2e_cap_kg is None
-                    else round(options.co2e_cap_kg * G_PER_KG))
-    model = LinearModel(data, priced_objective(options.carbon_price_cny_per_t), limits,
-                        integer=True, solver=solver)
+    limits = Limits(
+        co2e_max_g=None if options.co2e_cap_kg is None else round(options.co2e_cap_kg * G_PER_KG)
+    )
+    model = LinearModel(
+        data, priced_objective(options.carbon_price_cny_per_t), limits, integer=True, solver=solver
+    )
     build = time.perf_counter() - t0
-    res = model.solve(time_limit_s, threads=threads, hint=hint, log=log,
-                      relative_gap=relative_gap)
+    res = model.solve(time_limit_s, threads=threads, hint=hint, log=log, relative_gap=relative_gap)
     if not res.ok:
-        return ExactResult(res.status, float("nan"), float("nan"), float("nan"), [], build,
-                           res.wall_s, solver)
+        return ExactResult(
+            res.status, float("nan"), float("nan"), float("nan"), [], build, res.wall_s, solver
+        )
     gap = abs(res.objective - res.bound) / max(abs(res.objective), 1e-9)
-    return ExactResult(res.status, res.objective, res.bound, gap, choice_of(data, res.x), build,
-                       res.wall_s, solver)
+    return ExactResult(
+        res.status, res.objective, res.bound, gap, choice_of(data, res.x), build, res.wall_s, solver
+    )

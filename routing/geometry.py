@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from emissions.distance import distance_rules, gcd_km, great_circle_points, sea_route
-from emissions.errors import DataError
-from emissions.geo import LonLat, normalise_lon, split_antimeridian, unwrap
-from emissions.model import DistanceBasis, Mode
+from greenlane.emissions.distance import distance_rules, gcd_km, great_circle_points, sea_route
+from greenlane.emissions.errors import DataError
+from greenlane.emissions.geo import LonLat, normalise_lon, split_antimeridian, unwrap
+from greenlane.emissions.model import DistanceBasis, Mode
 
 __all__ = [
     "GC_POINTS_PER_1000_KM",
@@ -61,18 +61,24 @@ def gcd_to_sfd_km(distance_km: float, mode: Mode, rules_path: Path) -> tuple[flo
     return distance_km + rule.value, rule.describe()
 
 
-def derive(mode: Mode, a: LonLat, b: LonLat, rules_path: Path,
-           actual_km: float | None = None) -> Derived:
+def derive(
+    mode: Mode, a: LonLat, b: LonLat, rules_path: Path, actual_km: float | None = None
+) -> Derived:
     """Distance and geometry of a lane from hub ``a`` to hub ``b`` given as ``(lon, lat)``."""
     gcd = gcd_km(a[1], a[0], b[1], b[0])
     if mode == Mode.SEA:
         route = sea_route(a, b)
         line = unwrap(route.coordinates)
         if actual_km is not None:
-            return Derived(actual_km, DistanceBasis.ACTUAL, (), line, "searoute",
-                           route.passages)
-        return Derived(route.distance_km, DistanceBasis.SFD, ("sea: sfd = searoute sea-lane path",),
-                       line, "searoute", route.passages)
+            return Derived(actual_km, DistanceBasis.ACTUAL, (), line, "searoute", route.passages)
+        return Derived(
+            route.distance_km,
+            DistanceBasis.SFD,
+            ("sea: sfd = searoute sea-lane path",),
+            line,
+            "searoute",
+            route.passages,
+        )
     line = _gc_line(a, b, gcd)
     if actual_km is not None:
         return Derived(actual_km, DistanceBasis.ACTUAL, (), line, "great circle (schematic)")

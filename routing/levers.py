@@ -47,20 +47,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
-from emissions.factors import Factors, co2e_of_energy_kg
-from emissions.ledger import lane_key
-from emissions.model import Mode
-from emissions.units import H_PER_DAY, KG_PER_T
-from fleet import fx_rates, leg_cost_cny, profile, vehicle_type
-from routing.candidates import CHOICES, HOURS_PER_DAY, Candidate, LegTiming, hours_since_epoch
-from routing.model import Hub, Lane
-from routing.network import Network
-from routing.plan import Plan
-from routing.planner import PlanOptions, Problem, _usable, build_problem, solve_problem
-from routing.pricing import LaneOption, price_lane, saf_blend_shares
-from routing.shipments import Shipment
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.factors import Factors, co2e_of_energy_kg
+from greenlane.emissions.ledger import lane_key
+from greenlane.emissions.model import Mode
+from greenlane.emissions.units import H_PER_DAY, KG_PER_T
+from greenlane.fleet import fx_rates, leg_cost_cny, profile, vehicle_type
+from greenlane.routing.candidates import (
+    CHOICES,
+    HOURS_PER_DAY,
+    Candidate,
+    LegTiming,
+    hours_since_epoch,
+)
+from greenlane.routing.model import Hub, Lane
+from greenlane.routing.network import Network
+from greenlane.routing.plan import Plan
+from greenlane.routing.planner import PlanOptions, Problem, _usable, build_problem, solve_problem
+from greenlane.routing.pricing import LaneOption, price_lane, saf_blend_shares
+from greenlane.routing.shipments import Shipment
 
 KINDS = ("road_bev", "air_saf", "rail_for_air", "sea_wind", "sea_lng")
 """The lever kinds, in the order they are proposed."""
@@ -114,11 +120,15 @@ def lever_costs(data_dir: Path = DATA_DIR) -> dict[str, VesselCapex]:
                 raise DataError("every row needs a source", field=where)
             try:
                 item = VesselCapex(
-                    lever=row["lever"], vessel_capex=float(row["vessel_capex"]),
-                    currency=row["currency"], lifetime_years=float(row["lifetime_years"]),
+                    lever=row["lever"],
+                    vessel_capex=float(row["vessel_capex"]),
+                    currency=row["currency"],
+                    lifetime_years=float(row["lifetime_years"]),
                     discount_rate=float(row["discount_rate"]),
                     sailing_days_per_year=float(row["sailing_days_per_year"]),
-                    source=row["source"], year=int(row["year"]), note=row.get("note", ""),
+                    source=row["source"],
+                    year=int(row["year"]),
+                    note=row.get("note", ""),
                 )
             except (KeyError, ValueError) as exc:
                 raise DataError(f"bad row: {exc}", field=where) from None
@@ -183,8 +193,15 @@ class Macc:
         for r in self.results:
             if r.status != "ok" or r.cny_per_t is None:
                 continue
-            out.append({"lever_id": r.lever.lever_id, "label": r.lever.description,
-                        "x0": x, "x1": x + r.abatement_t, "cny_per_t": r.cny_per_t})
+            out.append(
+                {
+                    "lever_id": r.lever.lever_id,
+                    "label": r.lever.description,
+                    "x0": x,
+                    "x1": x + r.abatement_t,
+                    "cny_per_t": r.cny_per_t,
+                }
+            )
             x += r.abatement_t
         return out
 
@@ -243,8 +260,9 @@ def propose(reference: Plan, network: Network, kinds: Sequence[str] = KINDS) -> 
     """Levers worth evaluating on the reference plan, most CO2e touched first."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
-        raise InputError(f"unknown lever kind {unknown[0]!r}; one of {', '.join(KINDS)}",
-                         field="kinds")
+        raise InputError(
+            f"unknown lever kind {unknown[0]!r}; one of {', '.join(KINDS)}", field="kinds"
+        )
     touched: dict[tuple[str, str], float] = {}
 
     def add(kind: str, scope: str, kg: float) -> None:
@@ -257,8 +275,11 @@ def propose(reference: Plan, network: Network, kinds: Sequence[str] = KINDS) -> 
         for leg in s.legs:
             wtw = leg.tce.co2e_wtw_kg
             lane = network.lane(leg.lane_id)
-            if leg.mode == Mode.ROAD and not leg.energy_carrier.startswith("electricity") \
-                    and _lane_offers(lane, "electricity"):
+            if (
+                leg.mode == Mode.ROAD
+                and not leg.energy_carrier.startswith("electricity")
+                and _lane_offers(lane, "electricity")
+            ):
                 add("road_bev", trade, wtw)
             elif leg.mode == Mode.AIR:
                 flies = True
@@ -268,7 +289,8 @@ def propose(reference: Plan, network: Network, kinds: Sequence[str] = KINDS) -> 
                 if not leg.vehicle_id.endswith("+wind") and _wind_share(lane) > 0:
                     add("sea_wind", lane.lane_id, wtw)
                 if not leg.energy_carrier.startswith("lng_marine") and _lane_offers(
-                        lane, "lng_marine"):
+                    lane, "lng_marine"
+                ):
                     add("sea_lng", lane.lane_id, wtw)
         if flies:
             add("rail_for_air", trade, s.footprint.totals.co2e_wtw_kg)
@@ -276,21 +298,23 @@ def propose(reference: Plan, network: Network, kinds: Sequence[str] = KINDS) -> 
     items = sorted(touched.items(), key=lambda kv: (-kv[1], order[kv[0][0]], kv[0][1]))
     share = saf_blend_shares()[0]
     return [
-        Lever(f"{kind}:{scope}", kind, scope,
-              _DESCRIBE[kind].format(scope=scope, share=share), kg)
+        Lever(f"{kind}:{scope}", kind, scope, _DESCRIBE[kind].format(scope=scope, share=share), kg)
         for (kind, scope), kg in items
     ]
 
 
 def _lane_offers(lane: Lane, carrier_prefix: str) -> bool:
-    return any(c.startswith(carrier_prefix)
-               for vid in lane.vehicle_types
-               for c in vehicle_type(vid, "vehicle_types").energy_carriers)
+    return any(
+        c.startswith(carrier_prefix)
+        for vid in lane.vehicle_types
+        for c in vehicle_type(vid, "vehicle_types").energy_carriers
+    )
 
 
 def _wind_share(lane: Lane) -> float:
-    return max(vehicle_type(vid, "vehicle_types").wind_assist_saving_share
-               for vid in lane.vehicle_types)
+    return max(
+        vehicle_type(vid, "vehicle_types").wind_assist_saving_share for vid in lane.vehicle_types
+    )
 
 
 # ----------------------------------------------------------------------------- lever options
@@ -322,21 +346,31 @@ def _surcharge_per_t(o: LaneOption, per_day_cny: float) -> float:
     return per_day_cny * (o.lane.transit_h / H_PER_DAY) / o.vehicle_payload_t
 
 
-def _wind_option(o: LaneOption, origin: Hub, f: Factors, per_day_cny: float
-                 ) -> LaneOption | None:
+def _wind_option(o: LaneOption, origin: Hub, f: Factors, per_day_cny: float) -> LaneOption | None:
     vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
     if vehicle.wind_assist_saving_share <= 0 or o.dedicated:
         return None
     prof = profile(o.vehicle_id, o.carrier, wind_assist=True, factors=f)
     e_t = prof.energy_mj_per_tkm * o.distance_km
     wtt, ttw = co2e_of_energy_kg(prof.carrier, e_t)
-    cost = float(leg_cost_cny(
-        vehicle, o.carrier, origin.country, o.vehicle_payload_t, o.distance_km,
-        o.lane.transit_h, wind_assist=True,
-        empty_running_share=vehicle.default_empty_running_share, factors=f,
-    ).total_cny)
+    cost = float(
+        leg_cost_cny(
+            vehicle,
+            o.carrier,
+            origin.country,
+            o.vehicle_payload_t,
+            o.distance_km,
+            o.lane.transit_h,
+            wind_assist=True,
+            empty_running_share=vehicle.default_empty_running_share,
+            factors=f,
+        ).total_cny
+    )
     return replace(
-        o, vehicle_id=f"{o.vehicle_id}+wind", energy_mj_per_t=e_t, wtw_kg_per_t=wtt + ttw,
+        o,
+        vehicle_id=f"{o.vehicle_id}+wind",
+        energy_mj_per_t=e_t,
+        wtw_kg_per_t=wtt + ttw,
         ttw_kg_per_t=ttw,
         cost_cny_per_t=cost / o.vehicle_payload_t + _surcharge_per_t(o, per_day_cny),
     )
@@ -351,8 +385,9 @@ def _saf_share(carrier: str) -> float | None:
         return None
 
 
-def _swap_for(lever: Lever, opts: _Options, builder_options: Callable[[str], list[LaneOption]]
-              ) -> Swap:
+def _swap_for(
+    lever: Lever, opts: _Options, builder_options: Callable[[str], list[LaneOption]]
+) -> Swap:
     """The option substitution of a lever (cached per lane)."""
     cache_: dict[str, list[LaneOption] | None] = {}
 
@@ -364,16 +399,25 @@ def _swap_for(lever: Lever, opts: _Options, builder_options: Callable[[str], lis
             found = [o for o in opts.all(lane) if o.carrier.startswith("electricity")]
         elif lever.kind == "air_saf" and lane.lane_id == lever.scope:
             share = saf_blend_shares()[0]
-            found = [o for o in opts.all(lane)
-                     if (s := _saf_share(o.carrier)) is not None and abs(s - share) < 1e-9]
+            found = [
+                o
+                for o in opts.all(lane)
+                if (s := _saf_share(o.carrier)) is not None and abs(s - share) < 1e-9
+            ]
         elif lever.kind == "sea_wind" and lane.lane_id == lever.scope:
             per_day = lever_costs()["sea_wind"].cny_per_vessel_day()
-            found = [w for o in builder_options(lane.lane_id)
-                     if (w := _wind_option(o, opts.origin(lane), opts.factors, per_day))]
+            found = [
+                w
+                for o in builder_options(lane.lane_id)
+                if (w := _wind_option(o, opts.origin(lane), opts.factors, per_day))
+            ]
         elif lever.kind == "sea_lng" and lane.lane_id == lever.scope:
             per_day = lever_costs()["sea_lng"].cny_per_vessel_day()
-            found = [replace(o, cost_cny_per_t=o.cost_cny_per_t + _surcharge_per_t(o, per_day))
-                     for o in opts.all(lane) if o.carrier.startswith("lng_marine")]
+            found = [
+                replace(o, cost_cny_per_t=o.cost_cny_per_t + _surcharge_per_t(o, per_day))
+                for o in opts.all(lane)
+                if o.carrier.startswith("lng_marine")
+            ]
         cache_[lane.lane_id] = found or None
         return cache_[lane.lane_id]
 
@@ -388,8 +432,7 @@ def _swap_for(lever: Lever, opts: _Options, builder_options: Callable[[str], lis
 # ----------------------------------------------------------------------------- evaluating
 
 
-def _pick_key(o: LaneOption, choice: str, mass_t: float, price_per_kg: float
-              ) -> tuple[float, str]:
+def _pick_key(o: LaneOption, choice: str, mass_t: float, price_per_kg: float) -> tuple[float, str]:
     """Sort key of an option for one of ``CHOICES`` (the rule of ``routing.candidates``)."""
     if choice.endswith("pooled"):
         full = o.vehicle_payload_t if o.dedicated else mass_t
@@ -400,8 +443,9 @@ def _pick_key(o: LaneOption, choice: str, mass_t: float, price_per_kg: float
     return (score, o.key)
 
 
-def _redress(problem: Problem, s: Shipment, c: Candidate, trade: str, swap: Swap
-             ) -> list[tuple[LaneOption, ...]] | None:
+def _redress(
+    problem: Problem, s: Shipment, c: Candidate, trade: str, swap: Swap
+) -> list[tuple[LaneOption, ...]] | None:
     """Option tuples of a candidate with the lever applied (None: the lever misses it)."""
     alts = [swap(trade, o) for o in c.options]
     if all(a is None for a in alts):
@@ -409,6 +453,7 @@ def _redress(problem: Problem, s: Shipment, c: Candidate, trade: str, swap: Swap
     price = problem.builder.carbon_price_cny_per_t / KG_PER_T
     out: list[tuple[LaneOption, ...]] = []
     for choice in CHOICES:
+
         def key(o: LaneOption, ch: str = choice) -> tuple[float, str]:
             return _pick_key(o, ch, s.mass_t, price)
 
@@ -418,8 +463,9 @@ def _redress(problem: Problem, s: Shipment, c: Candidate, trade: str, swap: Swap
     return out
 
 
-def _candidate(problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
-               ) -> Candidate:
+def _candidate(
+    problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
+) -> Candidate:
     """A priced, timed candidate from lane options (the arithmetic of ``routing.candidates``:
     departures on the lanes' schedules after hub dwell; hub handling and HOC per tonne)."""
     builder = problem.builder
@@ -461,10 +507,11 @@ def _candidate(problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption
     )
 
 
-def _lever_problem(problem: Problem, lever: Lever, options: PlanOptions, opts: _Options
-                   ) -> tuple[Problem, list[str]]:
+def _lever_problem(
+    problem: Problem, lever: Lever, options: PlanOptions, opts: _Options
+) -> tuple[Problem, list[str]]:
     """The reference problem with the lever applied; also shipments it leaves unserved."""
-    from routing.plan import Unplanned
+    from greenlane.routing.plan import Unplanned
 
     swap = _swap_for(lever, opts, problem.builder.options)
     by_id = {s.shipment_id: s for s in problem.shipments}
@@ -515,8 +562,12 @@ def _lever_problem(problem: Problem, lever: Lever, options: PlanOptions, opts: _
 
 
 def _leg_keys(plan: Plan) -> dict[str, tuple[str, ...]]:
-    return {s.shipment_id: tuple(f"{leg.lane_id}|{leg.vehicle_id}|{leg.energy_carrier}"
-                                 for leg in s.legs) for s in plan.shipments}
+    return {
+        s.shipment_id: tuple(
+            f"{leg.lane_id}|{leg.vehicle_id}|{leg.energy_carrier}" for leg in s.legs
+        )
+        for s in plan.shipments
+    }
 
 
 def _changed_legs(reference: Plan, other: Plan) -> int:
@@ -528,18 +579,35 @@ def _changed_legs(reference: Plan, other: Plan) -> int:
     return n
 
 
-def evaluate(problem: Problem, reference: Plan, options: PlanOptions, lever: Lever,
-             opts: _Options | None = None) -> LeverResult:
+def evaluate(
+    problem: Problem,
+    reference: Plan,
+    options: PlanOptions,
+    lever: Lever,
+    opts: _Options | None = None,
+) -> LeverResult:
     """Re-plan the book with one lever and compare it with the reference plan."""
     opts = opts or _Options(problem)
     changed, lost = _lever_problem(problem, lever, options, opts)
     plan = solve_problem(changed, options)
     solver = str(plan.facts.get("status", plan.status))
     if lost or len(plan.shipments) < len(reference.shipments) or not plan.shipments:
-        missing = lost or sorted({s.shipment_id for s in reference.shipments}
-                                 - {s.shipment_id for s in plan.shipments})
-        return LeverResult(lever, "infeasible", None, None, None, None, 0.0, None, 0, solver,
-                           f"cannot serve {', '.join(missing)} with this lever")
+        missing = lost or sorted(
+            {s.shipment_id for s in reference.shipments} - {s.shipment_id for s in plan.shipments}
+        )
+        return LeverResult(
+            lever,
+            "infeasible",
+            None,
+            None,
+            None,
+            None,
+            0.0,
+            None,
+            0,
+            solver,
+            f"cannot serve {', '.join(missing)} with this lever",
+        )
     d_cost = plan.cost_cny - reference.cost_cny
     d_co2 = plan.co2e_wtw_kg - reference.co2e_wtw_kg
     abatement = -d_co2 / KG_PER_T
@@ -551,8 +619,19 @@ def evaluate(problem: Problem, reference: Plan, options: PlanOptions, lever: Lev
     else:
         status, note = "ok", ""
     per_t = d_cost / abatement if status == "ok" else None
-    return LeverResult(lever, status, plan.cost_cny, plan.co2e_wtw_kg, d_cost, d_co2,
-                       max(abatement, 0.0), per_t, legs, solver, note)
+    return LeverResult(
+        lever,
+        status,
+        plan.cost_cny,
+        plan.co2e_wtw_kg,
+        d_cost,
+        d_co2,
+        max(abatement, 0.0),
+        per_t,
+        legs,
+        solver,
+        note,
+    )
 
 
 def macc(
@@ -578,8 +657,7 @@ def macc(
     reference = solve_problem(problem, options)
     if not reference.shipments:
         raise InputError("the reference plan serves no shipment", field="shipments")
-    chosen = list(levers) if levers is not None else propose(reference, network, kinds)[
-        :max_levers]
+    chosen = list(levers) if levers is not None else propose(reference, network, kinds)[:max_levers]
     opts = _Options(problem)
     results = []
     for i, lever in enumerate(chosen):
@@ -587,9 +665,13 @@ def macc(
         if progress:
             progress((i + 1) / max(len(chosen), 1))
     rank = {"ok": 0, "no_abatement": 1, "not_applied": 2, "infeasible": 3}
-    results.sort(key=lambda r: (rank[r.status],
-                                r.cny_per_t if r.cny_per_t is not None else 0.0,
-                                r.lever.lever_id))
+    results.sort(
+        key=lambda r: (
+            rank[r.status],
+            r.cny_per_t if r.cny_per_t is not None else 0.0,
+            r.lever.lever_id,
+        )
+    )
     settings = {
         "objective": options.objective,
         "carbon_price_cny_per_t": options.carbon_price_cny_per_t,
@@ -598,12 +680,26 @@ def macc(
         "time_limit_s": options.solver.time_limit_s,
         "levers_evaluated": len(chosen),
         "saf_share": saf_blend_shares()[0],
-        "capex": {k: {"cny_per_vessel_day": round(v.cny_per_vessel_day(), 2),
-                      "source": v.source, "note": v.note}
-                  for k, v in lever_costs().items()},
+        "capex": {
+            k: {
+                "cny_per_vessel_day": round(v.cny_per_vessel_day(), 2),
+                "source": v.source,
+                "note": v.note,
+            }
+            for k, v in lever_costs().items()
+        },
     }
     return Macc(reference, tuple(results), settings)
 
 
-__all__ = ["KINDS", "Lever", "LeverResult", "Macc", "evaluate", "lever_costs", "macc",
-           "macc_to_dict", "propose"]
+__all__ = [
+    "KINDS",
+    "Lever",
+    "LeverResult",
+    "Macc",
+    "evaluate",
+    "lever_costs",
+    "macc",
+    "macc_to_dict",
+    "propose",
+]

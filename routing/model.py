@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from emissions.model import DistanceBasis, Location, Mode
+from greenlane.emissions.model import DistanceBasis, Location, Mode
 
 
 class HubKind(StrEnum):
@@ -53,8 +53,14 @@ class Hub:
 
     def location(self) -> Location:
         """The hub as an ``emissions`` location (for TCE origins and destinations)."""
-        return Location(lat=self.lat, lon=self.lon, name=self.name, locode=self.locode,
-                        iata=self.iata, country=self.country)
+        return Location(
+            lat=self.lat,
+            lon=self.lon,
+            name=self.name,
+            locode=self.locode,
+            iata=self.iata,
+            country=self.country,
+        )
 
 
 @dataclass(frozen=True, slots=True)

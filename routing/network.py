@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from data import DATA_DIR
-from emissions.model import DistanceBasis, Mode
-from emissions.units import KM_PER_NM
-from routing import _validate
-from routing.geometry import Derived, derive, split_antimeridian
-from routing.model import Hub, HubKind, Lane
+from greenlane.data import DATA_DIR
+from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.units import KM_PER_NM
+from greenlane.routing import _validate
+from greenlane.routing.geometry import Derived, derive, split_antimeridian
+from greenlane.routing.model import Hub, HubKind, Lane
 
 if TYPE_CHECKING:
     import geopandas
@@ -61,21 +61,29 @@ class TransitRule:
 
 TRANSIT_RULES: Mapping[Mode, TransitRule] = {
     Mode.SEA: TransitRule(
-        16.0 * KM_PER_NM, 24.0,
+        16.0 * KM_PER_NM,
+        24.0,
         "16 kn service speed (Rodrigue & Notteboom, Port Economics, Management and Policy: "
-        "'Routing options between Shanghai, Rotterdam and New York') + 24 h port stay (estimate)"),
+        "'Routing options between Shanghai, Rotterdam and New York') + 24 h port stay (estimate)",
+    ),
     Mode.RAIL: TransitRule(
-        30.0, 12.0,
+        30.0,
+        12.0,
         "30 km/h commercial speed (Chongqing-Duisburg 11,179 km in 16 days, China Daily 2013: "
-        "29 km/h) + 12 h terminal dwell (estimate)"),
+        "29 km/h) + 12 h terminal dwell (estimate)",
+    ),
     Mode.ROAD: TransitRule(
-        65.0, 2.0,
+        65.0,
+        2.0,
         "65 km/h driving speed (estimate) with Regulation (EC) 561/2006 limits: 45 min break "
-        "per 4.5 h, 9 h driving a day, 11 h daily rest; + 2 h loading/unloading (estimate)"),
+        "per 4.5 h, 9 h driving a day, 11 h daily rest; + 2 h loading/unloading (estimate)",
+    ),
     Mode.INLAND_WATER: TransitRule(
-        10.0, 12.0, "10 km/h barge speed up/downstream average + 12 h terminal dwell (estimate)"),
+        10.0, 12.0, "10 km/h barge speed up/downstream average + 12 h terminal dwell (estimate)"
+    ),
     Mode.AIR: TransitRule(
-        800.0, 12.0, "800 km/h block speed + 12 h acceptance and handling (estimate)"),
+        800.0, 12.0, "800 km/h block speed + 12 h acceptance and handling (estimate)"
+    ),
 }
 """Documented speed and dwell per mode (see data/README_network.md)."""
 
@@ -157,35 +165,46 @@ class Network:
         """
         features: list[dict[str, Any]] = []
         for hub in self.hubs.values():
-            features.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [_r(hub.lon), _r(hub.lat)]},
-                "properties": _hub_properties(hub) | {"marker-size": "small"},
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [_r(hub.lon), _r(hub.lat)]},
+                    "properties": _hub_properties(hub) | {"marker-size": "small"},
+                }
+            )
         for lane in self.lanes:
             if lane.reverse_of and not include_reverse:
                 continue
             parts = [[[_r(x), _r(y)] for x, y in p] for p in split_antimeridian(lane.geometry)]
-            geometry = ({"type": "LineString", "coordinates": parts[0]} if len(parts) == 1
-                        else {"type": "MultiLineString", "coordinates": parts})
-            features.append({
-                "type": "Feature",
-                "geometry": geometry,
-                "properties": _lane_properties(lane) | {
-                    "stroke": MODE_COLOURS[lane.mode],
-                    "stroke-width": 2 if lane.mode in (Mode.SEA, Mode.RAIL) else 1.5,
-                    "stroke-opacity": 0.8,
-                },
-            })
-        return {"type": "FeatureCollection",
-                "properties": {"data_sha256": self.data_sha256},
-                "features": features}
+            geometry = (
+                {"type": "LineString", "coordinates": parts[0]}
+                if len(parts) == 1
+                else {"type": "MultiLineString", "coordinates": parts}
+            )
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": geometry,
+                    "properties": _lane_properties(lane)
+                    | {
+                        "stroke": MODE_COLOURS[lane.mode],
+                        "stroke-width": 2 if lane.mode in (Mode.SEA, Mode.RAIL) else 1.5,
+                        "stroke-opacity": 0.8,
+                    },
+                }
+            )
+        return {
+            "type": "FeatureCollection",
+            "properties": {"data_sha256": self.data_sha256},
+            "features": features,
+        }
 
     def write_geojson(self, path: str | Path, include_reverse: bool = False) -> Path:
         """Write :meth:`to_geojson` as UTF-8 JSON; returns the path."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_geojson(include_reverse), ensure_ascii=False),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(self.to_geojson(include_reverse), ensure_ascii=False), encoding="utf-8"
+        )
         return path
 
 
@@ -195,23 +214,39 @@ def _r(x: float) -> float:
 
 def _hub_properties(hub: Hub) -> dict[str, Any]:
     return {
-        "hub_id": hub.hub_id, "name": hub.name, "kind": str(hub.kind), "locode": hub.locode,
-        "iata": hub.iata, "uic": hub.uic, "country": hub.country, "region": hub.region,
-        "services": [str(m) for m in hub.services], "source": hub.source,
+        "hub_id": hub.hub_id,
+        "name": hub.name,
+        "kind": str(hub.kind),
+        "locode": hub.locode,
+        "iata": hub.iata,
+        "uic": hub.uic,
+        "country": hub.country,
+        "region": hub.region,
+        "services": [str(m) for m in hub.services],
+        "source": hub.source,
     }
 
 
 def _lane_properties(lane: Lane) -> dict[str, Any]:
     return {
-        "lane_id": lane.lane_id, "origin": lane.origin, "destination": lane.destination,
-        "mode": str(lane.mode), "vehicle_types": list(lane.vehicle_types),
-        "distance_km": round(lane.distance_km, 1), "distance_basis": str(lane.distance_basis),
-        "distance_rules": list(lane.distance_rules), "distance_source": lane.distance_source,
-        "transit_h": round(lane.transit_h, 1), "transit_rule": lane.transit_rule,
+        "lane_id": lane.lane_id,
+        "origin": lane.origin,
+        "destination": lane.destination,
+        "mode": str(lane.mode),
+        "vehicle_types": list(lane.vehicle_types),
+        "distance_km": round(lane.distance_km, 1),
+        "distance_basis": str(lane.distance_basis),
+        "distance_rules": list(lane.distance_rules),
+        "distance_source": lane.distance_source,
+        "transit_h": round(lane.transit_h, 1),
+        "transit_rule": lane.transit_rule,
         "departures_per_week": lane.departures_per_week,
         "capacity_t_per_departure": lane.capacity_t_per_departure,
-        "geometry_kind": lane.geometry_kind, "passages": list(lane.passages),
-        "reverse_of": lane.reverse_of, "source": lane.source, "note": lane.note,
+        "geometry_kind": lane.geometry_kind,
+        "passages": list(lane.passages),
+        "reverse_of": lane.reverse_of,
+        "source": lane.source,
+        "note": lane.note,
     }
 
 
@@ -231,7 +266,7 @@ def data_sha256(data_dir: str | Path = DATA_DIR) -> str:
         try:
             content = path.read_bytes()
         except OSError as exc:
-            from emissions.errors import DataError
+            from greenlane.emissions.errors import DataError
 
             raise DataError(f"cannot read {path}: {exc.strerror}", field=path.name) from exc
         digest.update(path.name.encode() + b"\0" + content + b"\0")
@@ -255,8 +290,10 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
     folder = Path(data_dir)
     hubs = _validate.parse_hubs(_validate.read_rows(folder / "hubs.csv", _validate.HUB_COLUMNS))
     rows = _validate.parse_lanes(
-        _validate.read_rows(folder / "lanes.csv", _validate.LANE_COLUMNS), hubs,
-        _validate.vehicle_type_modes(folder))
+        _validate.read_rows(folder / "lanes.csv", _validate.LANE_COLUMNS),
+        hubs,
+        _validate.vehicle_type_modes(folder),
+    )
     derived = _derived(rows, hubs, _rules_path(folder), Path(cache_dir), sha)
     lanes: list[Lane] = []
     for row in rows:
@@ -268,8 +305,15 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
     for hub in hubs.values():
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:
-        graph.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane,
-                       mode=lane.mode, distance_km=lane.distance_km, transit_h=lane.transit_h)
+        graph.add_edge(
+            lane.origin,
+            lane.destination,
+            key=lane.lane_id,
+            lane=lane,
+            mode=lane.mode,
+            distance_km=lane.distance_km,
+            transit_h=lane.transit_h,
+        )
     _validate.check_reachable(graph, hubs)
     return Network(hubs=hubs, lanes=tuple(lanes), graph=nx.freeze(graph), data_sha256=sha)
 
@@ -280,31 +324,59 @@ def _lane(row: _validate.LaneRow, d: Derived) -> Lane:
     else:
         time_h, time_rule = transit_h(row.mode, d.distance_km), TRANSIT_RULES[row.mode].source
     return Lane(
-        lane_id=row.lane_id, origin=row.origin, destination=row.destination, mode=row.mode,
-        vehicle_types=row.vehicle_types, distance_km=d.distance_km,
-        distance_basis=d.distance_basis, distance_rules=d.distance_rules,
-        distance_source=row.distance_source or "rule", departures_per_week=row.departures_per_week,
-        capacity_t_per_departure=row.capacity_t_per_departure, transit_h=time_h,
-        transit_rule=time_rule, geometry=d.geometry, geometry_kind=d.geometry_kind,
-        source=row.source, passages=d.passages, note=row.note,
+        lane_id=row.lane_id,
+        origin=row.origin,
+        destination=row.destination,
+        mode=row.mode,
+        vehicle_types=row.vehicle_types,
+        distance_km=d.distance_km,
+        distance_basis=d.distance_basis,
+        distance_rules=d.distance_rules,
+        distance_source=row.distance_source or "rule",
+        departures_per_week=row.departures_per_week,
+        capacity_t_per_departure=row.capacity_t_per_departure,
+        transit_h=time_h,
+        transit_rule=time_rule,
+        geometry=d.geometry,
+        geometry_kind=d.geometry_kind,
+        source=row.source,
+        passages=d.passages,
+        note=row.note,
     )
 
 
 def _reverse(lane: Lane) -> Lane:
-    return replace(lane, lane_id=lane.lane_id + REVERSE_SUFFIX, origin=lane.destination,
-                   destination=lane.origin, geometry=lane.geometry[::-1],
-                   passages=lane.passages[::-1], reverse_of=lane.lane_id)
+    return replace(
+        lane,
+        lane_id=lane.lane_id + REVERSE_SUFFIX,
+        origin=lane.destination,
+        destination=lane.origin,
+        geometry=lane.geometry[::-1],
+        passages=lane.passages[::-1],
+        reverse_of=lane.lane_id,
+    )
 
 
-def _derived(rows: list[_validate.LaneRow], hubs: Mapping[str, Hub], rules_path: Path,
-             cache_dir: Path, sha: str) -> dict[str, Derived]:
+def _derived(
+    rows: list[_validate.LaneRow],
+    hubs: Mapping[str, Hub],
+    rules_path: Path,
+    cache_dir: Path,
+    sha: str,
+) -> dict[str, Derived]:
     """Derived distance and geometry per lane row, from the disk cache when it matches."""
     path = cache_dir / f"network-v{CACHE_VERSION}-{sha[:24]}.json"
     cached = _read_cache(path, sha)
     if cached is not None and all(r.lane_id in cached for r in rows):
         return cached
-    out = {r.lane_id: _rounded(derive(r.mode, hubs[r.origin].lonlat, hubs[r.destination].lonlat,
-                                      rules_path, r.distance_km)) for r in rows}
+    out = {
+        r.lane_id: _rounded(
+            derive(
+                r.mode, hubs[r.origin].lonlat, hubs[r.destination].lonlat, rules_path, r.distance_km
+            )
+        )
+        for r in rows
+    }
     _write_cache(path, sha, out)
     return out
 
@@ -322,24 +394,36 @@ def _read_cache(path: Path, sha: str) -> dict[str, Derived] | None:
     if doc.get("version") != CACHE_VERSION or doc.get("data_sha256") != sha:
         return None
     try:
-        return {k: Derived(distance_km=v["distance_km"],
-                           distance_basis=DistanceBasis(v["distance_basis"]),
-                           distance_rules=tuple(v["distance_rules"]),
-                           geometry=tuple((x, y) for x, y in v["geometry"]),
-                           geometry_kind=v["geometry_kind"], passages=tuple(v["passages"]))
-                for k, v in doc["lanes"].items()}
+        return {
+            k: Derived(
+                distance_km=v["distance_km"],
+                distance_basis=DistanceBasis(v["distance_basis"]),
+                distance_rules=tuple(v["distance_rules"]),
+                geometry=tuple((x, y) for x, y in v["geometry"]),
+                geometry_kind=v["geometry_kind"],
+                passages=tuple(v["passages"]),
+            )
+            for k, v in doc["lanes"].items()
+        }
     except (KeyError, TypeError, ValueError):
         return None
 
 
 def _write_cache(path: Path, sha: str, derived: Mapping[str, Derived]) -> None:
     doc = {
-        "version": CACHE_VERSION, "data_sha256": sha,
-        "lanes": {k: {"distance_km": d.distance_km, "distance_basis": str(d.distance_basis),
-                      "distance_rules": list(d.distance_rules),
-                      "geometry": [list(p) for p in d.geometry],
-                      "geometry_kind": d.geometry_kind, "passages": list(d.passages)}
-                  for k, d in derived.items()},
+        "version": CACHE_VERSION,
+        "data_sha256": sha,
+        "lanes": {
+            k: {
+                "distance_km": d.distance_km,
+                "distance_basis": str(d.distance_basis),
+                "distance_rules": list(d.distance_rules),
+                "geometry": [list(p) for p in d.geometry],
+                "geometry_kind": d.geometry_kind,
+                "passages": list(d.passages),
+            }
+            for k, d in derived.items()
+        },
     }
     # A cache that cannot be written only costs time on the next load.
     with contextlib.suppress(OSError):

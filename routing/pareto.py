@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from emissions.errors import InputError
-from routing.network import Network
-from routing.plan import Plan
-from routing.planner import PlanOptions, build_model, build_problem, solve_problem
-from routing.shipments import Shipment
+from greenlane.emissions.errors import InputError
+from greenlane.routing.network import Network
+from greenlane.routing.plan import Plan
+from greenlane.routing.planner import PlanOptions, build_model, build_problem, solve_problem
+from greenlane.routing.shipments import Shipment
 
 
 def pareto(

@@ -13,17 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from emissions.chain import footprint, hub_tce, tce_from_energy
-from emissions.model import TCE, DataType, FactorRef, Footprint, Method
-from emissions.report import footprint_to_dict
-from emissions.report._decimal import num
-from emissions.units import S_PER_H, intensity_g_per_tkm
-from routing.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.emissions.chain import footprint, hub_tce, tce_from_energy
+from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Method
+from greenlane.emissions.report import footprint_to_dict
+from greenlane.emissions.report._decimal import num
+from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
+from greenlane.routing.transit_risk import arrival_sd_h, on_time_probability
 
 if TYPE_CHECKING:
-    from routing.candidates import Candidate
-    from routing.planner import PlanOptions, Problem
-    from routing.stops import DroppedLeg, StopRoute
+    from greenlane.routing.candidates import Candidate
+    from greenlane.routing.planner import PlanOptions, Problem
+    from greenlane.routing.stops import DroppedLeg, StopRoute
 
 _CNY = Decimal("0.01")
 
@@ -151,7 +151,7 @@ def build_plan(
     status: str | None = None,
 ) -> Plan:
     """Turn a solver choice into a plan with TCEs and footprints (allocation by mass share)."""
-    from routing.candidates import datetime_at
+    from greenlane.routing.candidates import datetime_at
 
     by_id = {s.shipment_id: s for s in problem.shipments}
     chosen: dict[str, Candidate] = {
@@ -193,7 +193,7 @@ def build_plan(
         },
     )
     if options.stop_level_routing and result.shipments:
-        from routing.stops import route_stops
+        from greenlane.routing.stops import route_stops
 
         result = route_stops(problem, result, options)
         _recheck_target(result)
@@ -274,9 +274,12 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             destination=dest.location(),
             toc_id=o.vehicle_id,
         )
-        tce = replace(tce, geometry=o.lane.geometry,
-                      departure_at=datetime_at(tm.depart_h).isoformat(),
-                      arrival_at=datetime_at(tm.arrive_h).isoformat())
+        tce = replace(
+            tce,
+            geometry=o.lane.geometry,
+            departure_at=datetime_at(tm.depart_h).isoformat(),
+            arrival_at=datetime_at(tm.arrive_h).isoformat(),
+        )
         tces.append(tce)
         legs.append(
             PlannedLeg(
@@ -363,7 +366,7 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
 def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
     """The plan JSON (CLI ``--output`` and the API); ``stop_routes``/``stop_dropped`` are
     empty unless the plan was made with stop-level routing."""
-    from routing.stops import stop_route_dict
+    from greenlane.routing.stops import stop_route_dict
 
     return {
         "status": plan.status,

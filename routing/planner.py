@@ -22,25 +22,25 @@ from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from emissions.errors import InputError
-from emissions.factors import Factors, load_factors
-from emissions.intensity import Target, default_target
-from emissions.units import G_PER_KG, KG_PER_T, intensity_g_per_tkm
-from routing.candidates import (
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import Factors, load_factors
+from greenlane.emissions.intensity import Target, default_target
+from greenlane.emissions.units import G_PER_KG, KG_PER_T, intensity_g_per_tkm
+from greenlane.routing.candidates import (
     Candidate,
     CandidateBuilder,
     hours_since_epoch,
     resolve_place,
     route_independent_tkm,
 )
-from routing.exact import Limits, Objective
-from routing.model import Hub
-from routing.network import Network
-from routing.plan import Plan, Unplanned, build_plan
-from routing.pricing import LaneOption
-from routing.shipments import Shipment
-from routing.stop import SolverParams
-from routing.transit_risk import arrival_sd_h, required_margin_h
+from greenlane.routing.exact import Limits, Objective
+from greenlane.routing.model import Hub
+from greenlane.routing.network import Network
+from greenlane.routing.plan import Plan, Unplanned, build_plan
+from greenlane.routing.pricing import LaneOption
+from greenlane.routing.shipments import Shipment
+from greenlane.routing.stop import SolverParams
+from greenlane.routing.transit_risk import arrival_sd_h, required_margin_h
 
 FEN_PER_CNY = 100
 """Integer scale of money in the solver [fen/CNY]."""
@@ -160,13 +160,16 @@ def build_problem(
 
 
 def _build_problem(
-    shipments: Sequence[Shipment], network: Network, options: PlanOptions,
+    shipments: Sequence[Shipment],
+    network: Network,
+    options: PlanOptions,
     deadline: float | None = None,
 ) -> Problem:
     options.validate()
     factors = load_factors(options.factor_sets)
-    builder = CandidateBuilder(network, factors, options.k_paths, options.carbon_price_cny_per_t,
-                               options.carriers)
+    builder = CandidateBuilder(
+        network, factors, options.k_paths, options.carbon_price_cny_per_t, options.carriers
+    )
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}
     unplanned: dict[str, Unplanned] = {}
@@ -183,7 +186,8 @@ def _build_problem(
             continue
         if deadline is not None and time.perf_counter() > deadline:
             unplanned[s.shipment_id] = Unplanned(
-                s.shipment_id, (time_limit_reason(options.solver.time_limit_s, "enumerated"),))
+                s.shipment_id, (time_limit_reason(options.solver.time_limit_s, "enumerated"),)
+            )
             continue
         found = builder.candidates(s, o, d)
         reasons = _filter_reasons(s, found, options)
@@ -327,18 +331,27 @@ class ModelData:
         for j in chosen:
             for key, n, _, _ in self.folded.get(j, ()):
                 trucks[key] = n
-        return {"cost_fen": cost, "co2_g": co2, "late_fen": late, "penalty_fen": pen,
-                "penalty_g": pen_g, "served_tkm": tkm, "trucks": trucks}
+        return {
+            "cost_fen": cost,
+            "co2_g": co2,
+            "late_fen": late,
+            "penalty_fen": pen,
+            "penalty_g": pen_g,
+            "served_tkm": tkm,
+            "trucks": trucks,
+        }
 
     def overloaded(self, choice: Sequence[int | None]) -> list[tuple[str, int]]:
         """Scheduled departures whose capacity the choice exceeds."""
         chosen = {j for j in choice if j is not None}
-        return [key for key, limit, cols, ws in self.caps
-                if sum(w for j, w in zip(cols, ws, strict=True) if j in chosen) > limit]
+        return [
+            key
+            for key, limit, cols, ws in self.caps
+            if sum(w for j, w in zip(cols, ws, strict=True) if j in chosen) > limit
+        ]
 
 
-def model_data(problem: Problem, options: PlanOptions,
-               deadline: float | None = None) -> ModelData:
+def model_data(problem: Problem, options: PlanOptions, deadline: float | None = None) -> ModelData:
     """Columns, capacity rows and truck groups of a problem, with integer coefficients.
 
     Raises TimeoutError once ``deadline`` [time.perf_counter() s] has passed."""
@@ -346,8 +359,7 @@ def model_data(problem: Problem, options: PlanOptions,
         return _model_data(problem, options, deadline)
 
 
-def _model_data(problem: Problem, options: PlanOptions,
-                deadline: float | None = None) -> ModelData:
+def _model_data(problem: Problem, options: PlanOptions, deadline: float | None = None) -> ModelData:
     by_id = {s.shipment_id: s for s in problem.shipments}
     sids = sorted(problem.candidates)
     cols: list[tuple[str, int]] = []
@@ -385,9 +397,11 @@ def _model_data(problem: Problem, options: PlanOptions,
                 if row is None:
                     row = info[id(o)] = (
                         o.dedicated,
-                        (o.lane.lane_id, o.vehicle_id, o.carrier) if o.dedicated
+                        (o.lane.lane_id, o.vehicle_id, o.carrier)
+                        if o.dedicated
                         else (o.lane.lane_id,),
-                        round(o.capacity_t * KG_PER_T))
+                        round(o.capacity_t * KG_PER_T),
+                    )
                 legs.append(row)
             if any(not ded and cap_kg < mass_kg for ded, _, cap_kg in legs):
                 continue  # heavier than a whole departure of one of its services
@@ -428,7 +442,7 @@ def _model_data(problem: Problem, options: PlanOptions,
         payload_kg = round(o.vehicle_payload_t * KG_PER_T)
         vcost, vco2 = round(o.vehicle_cost_cny * FEN_PER_CNY), round(o.vehicle_wtw_kg * G_PER_KG)
         if len(per_ship) == 1:
-            (i, js), = per_ship.items()
+            ((i, js),) = per_ship.items()
             need = -(-mass[i] // payload_kg)
             for j in js:
                 cost[j] += need * vcost
@@ -441,10 +455,23 @@ def _model_data(problem: Problem, options: PlanOptions,
         ub = -(-total // payload_kg)
         links = [(-(-mass[i] // payload_kg), js) for i, js in per_ship.items()]
         knapsack = ub > max(need for need, _ in links)
-        groups.append(TruckGroup(key, payload_kg, ub, vcost, vco2, gcols, weights, links,
-                                 knapsack))
-    return ModelData(sids, cols, col_ship, ship_cols, cost, co2, late, pen, pen_g, tkm, mass,
-                     caps, groups, dict(folded))
+        groups.append(TruckGroup(key, payload_kg, ub, vcost, vco2, gcols, weights, links, knapsack))
+    return ModelData(
+        sids,
+        cols,
+        col_ship,
+        ship_cols,
+        cost,
+        co2,
+        late,
+        pen,
+        pen_g,
+        tkm,
+        mass,
+        caps,
+        groups,
+        dict(folded),
+    )
 
 
 def _most_load(cols: list[int], weights: list[int], col_ship: list[int]) -> int:
@@ -483,8 +510,10 @@ class _Cp:
 
     def columns(self, choice: dict[str, int]) -> list[int | None]:
         """A plan as shipment id -> candidate index, as a column per shipment."""
-        return [None if sid not in choice else self.col_of.get((sid, choice[sid]))
-                for sid in self.data.sids]
+        return [
+            None if sid not in choice else self.col_of.get((sid, choice[sid]))
+            for sid in self.data.sids
+        ]
 
     def choice(self, columns: Sequence[int | None]) -> dict[str, int]:
         """A column per shipment as shipment id -> candidate index."""
@@ -521,7 +550,7 @@ def _build_sat(data: ModelData) -> _Sat:
     xs = [m.new_bool_var(f"x[{sid},{idx}]") for sid, idx in data.cols]
     us = [m.new_bool_var(f"u[{sid}]") for sid in data.sids]
     for i, r in enumerate(data.ship_cols):
-        m.add_exactly_one([*xs[r.start:r.stop], us[i]])
+        m.add_exactly_one([*xs[r.start : r.stop], us[i]])
     for _, limit, js, wts in data.caps:
         m.add(ws([xs[j] for j in js], wts) <= limit)
     trucks: dict[TruckKey, cp_model.IntVar] = {}
@@ -539,8 +568,11 @@ def _build_sat(data: ModelData) -> _Sat:
         t_ub.append(g.ub)
     cost = ws([*xs, *t_vars], [*data.cost_fen, *t_cost])
     co2 = ws([*xs, *t_vars], [*data.co2_g, *t_co2])
-    ub_co2 = sum(abs(w) for w in data.co2_g) + sum(
-        abs(w) * ub for w, ub in zip(t_co2, t_ub, strict=True)) + 1
+    ub_co2 = (
+        sum(abs(w) for w in data.co2_g)
+        + sum(abs(w) * ub for w, ub in zip(t_co2, t_ub, strict=True))
+        + 1
+    )
     co2_var = m.new_int_var(-ub_co2, ub_co2, "co2e_g")
     m.add(co2_var == co2)
     pen = ws(us, data.pen_fen)
@@ -615,20 +647,26 @@ def _solve_search(
     hint: dict[str, int] | None,
     until: float,
 ) -> _Solved:
-    from routing.search import Search
+    from greenlane.routing.search import Search
 
     starts = list(reversed(cp.pool))
     if hint:
         starts.append(cp.columns(hint))
-    search = Search(cp.data, objective, limits, seed=params.seed, workers=params.workers,
-                    deadline=until)
+    search = Search(
+        cp.data, objective, limits, seed=params.seed, workers=params.workers, deadline=until
+    )
     rows = limits.co2e_max_g is not None or limits.intensity_milli is not None
     # a CO2e or intensity row makes the LP several times slower; without the time for it
     # the search starts from known plans (the bound is then unknown)
     estimate = None if cp.lp_s is None else cp.lp_s * (ROW_LP_FACTOR if rows else 1.0)
-    res = search.run(max(0.0, until - time.perf_counter()), starts=starts,
-                     relative_gap=params.relative_gap, deterministic_s=params.deterministic_time,
-                     deadline=until, lp_estimate_s=estimate)
+    res = search.run(
+        max(0.0, until - time.perf_counter()),
+        starts=starts,
+        relative_gap=params.relative_gap,
+        deterministic_s=params.deterministic_time,
+        deadline=until,
+        lp_estimate_s=estimate,
+    )
     if not rows and res.lp_s and res.bound == res.bound:
         cp.lp_s = max(cp.lp_s or 0.0, res.lp_s)
     ev = cp.data.evaluate(res.choice)
@@ -648,8 +686,12 @@ def _solve_search(
 
 
 def _sat_objective(sat: _Sat, w: Objective) -> cp_model.LinearExprT:
-    parts = [(w.cost, sat.cost_fen), (w.penalty_fen, sat.penalty_fen), (w.late, sat.late_fen),
-             (w.penalty_g, sat.penalty_g)]
+    parts = [
+        (w.cost, sat.cost_fen),
+        (w.penalty_fen, sat.penalty_fen),
+        (w.late, sat.late_fen),
+        (w.penalty_g, sat.penalty_g),
+    ]
     expr: cp_model.LinearExprT = 0
     for weight, part in parts:
         if weight == 1:
@@ -704,8 +746,17 @@ def _solve_sat(
             _fix(cp, switch, 0)
     name = status.name
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _Solved({}, {}, name, float("nan"), float("nan"), wall, 0.0, 0.0,
-                       timed_out=status == cp_model.UNKNOWN)
+        return _Solved(
+            {},
+            {},
+            name,
+            float("nan"),
+            float("nan"),
+            wall,
+            0.0,
+            0.0,
+            timed_out=status == cp_model.UNKNOWN,
+        )
     columns = [next((j for j in r if solver.value(sat.xs[j])), None) for r in cp.data.ship_cols]
     trucks = {k: int(solver.value(n)) for k, n in sat.trucks.items() if solver.value(n)}
     for j in columns:
@@ -775,8 +826,10 @@ def solve_problem(
     if not problem.candidates:
         return build_plan(problem, {}, {}, _facts(options, "NO_CANDIDATES", None, t0, 0.0), options)
     with gc_paused():
-        keep = min(PLAN_SHARE_MAX * options.solver.time_limit_s,
-                   PLAN_S_PER_SHIPMENT * len(problem.candidates))
+        keep = min(
+            PLAN_SHARE_MAX * options.solver.time_limit_s,
+            PLAN_S_PER_SHIPMENT * len(problem.candidates),
+        )
         try:
             cp = cp or build_model(problem, options, deadline - keep)
         except TimeoutError:
@@ -794,9 +847,13 @@ def _no_time_plan(problem: Problem, options: PlanOptions, t0: float) -> Plan:
 def _out_of_time(result: Plan, shipment_ids: Container[str], options: PlanOptions) -> Plan:
     """``result`` with the unplanned ``shipment_ids`` given the ``time_limit`` reason."""
     reason = (time_limit_reason(options.solver.time_limit_s),)
-    return replace(result, unplanned=tuple(
-        Unplanned(u.shipment_id, reason) if u.shipment_id in shipment_ids else u
-        for u in result.unplanned))
+    return replace(
+        result,
+        unplanned=tuple(
+            Unplanned(u.shipment_id, reason) if u.shipment_id in shipment_ids else u
+            for u in result.unplanned
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -811,8 +868,14 @@ class _Budget:
         return now + max(0.0, self.deadline - now) / max(1, stages_left)
 
 
-def _served_plan(problem: Problem, solved: _Solved, facts: dict[str, object],
-                 options: PlanOptions, cp: _Cp, status: str | None = None) -> Plan:
+def _served_plan(
+    problem: Problem,
+    solved: _Solved,
+    facts: dict[str, object],
+    options: PlanOptions,
+    cp: _Cp,
+    status: str | None = None,
+) -> Plan:
     """``build_plan`` with honest reasons: a shipment left unserved by a solve that the time
     limit stopped, while one of its candidates still fits every departure, gets the
     ``time_limit`` reason instead of ``capacity``."""
@@ -834,14 +897,19 @@ def _unplaced(data: ModelData, solved: _Solved) -> set[str]:
     out = set()
     for i, j in enumerate(columns):
         if j is None and any(
-                all(loads[k] + data.mass_kg[i] <= data.caps[k][1] for k in data.col_caps[c])
-                for c in data.ship_cols[i]):
+            all(loads[k] + data.mass_kg[i] <= data.caps[k][1] for k in data.col_caps[c])
+            for c in data.ship_cols[i]
+        ):
             out.add(data.sids[i])
     return out
 
 
 def _solve_modes(
-    problem: Problem, options: PlanOptions, cp: _Cp, t0: float, cap_g: int | None,
+    problem: Problem,
+    options: PlanOptions,
+    cp: _Cp,
+    t0: float,
+    cap_g: int | None,
     budget: _Budget,
 ) -> Plan:
     priced = _priced(options)
@@ -851,8 +919,9 @@ def _solve_modes(
     target = _target_intensity(options)
     if options.objective == "co2e":
         green = _green(cp, params, hint, base, budget, 2)
-        return _served_plan(problem, green, _facts(options, green.status, green, t0, cp.build_s),
-                            options, cp)
+        return _served_plan(
+            problem, green, _facts(options, green.status, green, t0, cp.build_s), options, cp
+        )
     if target is None:
         solved = _solve(cp, params, priced, base, hint, budget.until(1))
         facts = _facts(options, solved.status, solved, t0, cp.build_s)
@@ -874,11 +943,15 @@ def _solve_modes(
             f"the greenest feasible plan reaches {best_intensity:.2f} g/tkm, "
             f"above the {options.target_year} target {cap_g_per_tkm:.2f} g/tkm"
         )
-        return _served_plan(problem, green, {**facts, **extra}, options, cp,
-                            status="target_infeasible")
+        return _served_plan(
+            problem, green, {**facts, **extra}, options, cp, status="target_infeasible"
+        )
     tight = replace(base, intensity_milli=round(cap_g_per_tkm * CAP_SCALE), cap_scale=CAP_SCALE)
-    relaxed = replace(base, intensity_milli=round(cap_g_per_tkm * (1 + SHADOW_RELAXATION)
-                                                  * CAP_SCALE), cap_scale=CAP_SCALE)
+    relaxed = replace(
+        base,
+        intensity_milli=round(cap_g_per_tkm * (1 + SHADOW_RELAXATION) * CAP_SCALE),
+        cap_scale=CAP_SCALE,
+    )
     solved = _solve(cp, params, priced, tight, green.choice, budget.until(2))
     looser = _solve(cp, params, priced, relaxed, solved.choice, budget.until(1))
     extra["shadow_price_cny_per_t"] = _shadow_price(solved, looser)
@@ -886,8 +959,14 @@ def _solve_modes(
     return _served_plan(problem, solved, {**facts, **extra}, options, cp)
 
 
-def _green(cp: _Cp, params: SolverParams, hint: dict[str, int], limits: Limits,
-           budget: _Budget, stages: int) -> _Solved:
+def _green(
+    cp: _Cp,
+    params: SolverParams,
+    hint: dict[str, int],
+    limits: Limits,
+    budget: _Budget,
+    stages: int,
+) -> _Solved:
     """Lexicographic: minimum penalty + CO2e, then minimum cost at that CO2e (the first two
     of ``stages`` solves sharing ``budget``)."""
     first = _solve(cp, params, GREEN, limits, hint, budget.until(stages))
@@ -896,8 +975,14 @@ def _green(cp: _Cp, params: SolverParams, hint: dict[str, int], limits: Limits,
     at_most = round(first.co2e_kg * G_PER_KG)
     if limits.co2e_max_g is not None:
         at_most = min(at_most, limits.co2e_max_g)
-    second = _solve(cp, params, CHEAP, replace(limits, co2e_max_g=at_most), first.choice,
-                    budget.until(stages - 1))
+    second = _solve(
+        cp,
+        params,
+        CHEAP,
+        replace(limits, co2e_max_g=at_most),
+        first.choice,
+        budget.until(stages - 1),
+    )
     return second if second.choice else first
 
 

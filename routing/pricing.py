@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from data import DATA_DIR
-from emissions.distance import convert_distance_km
-from emissions.errors import DataError, InputError
-from emissions.factors import Factors, co2e_of_energy_kg, load_factors
-from emissions.model import DistanceBasis, EnergyCarrier, Mode
-from fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
-from fleet.cost import EU_MEMBERS
-from routing.model import Hub, Lane
+from greenlane.data import DATA_DIR
+from greenlane.emissions.distance import convert_distance_km
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
+from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
+from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
+from greenlane.fleet.cost import EU_MEMBERS
+from greenlane.routing.model import Hub, Lane
 
 FOSSIL = frozenset({"fossil", "grid", "mixed"})
 """Carrier origins of the 2023 business-as-usual fleet (``carriers='fossil'``)."""

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from emissions.units import S_PER_H, intensity_g_per_tkm
-from routing.candidates import hours_since_epoch
-from routing.disruptions import Disruption, affects, apply_disruptions
-from routing.network import Network
-from routing.plan import Plan, ShipmentPlan, plan_to_dict
-from routing.planner import PlanOptions, build_problem, solve_problem
-from routing.pricing import HOURS_PER_WEEK
-from routing.shipments import Shipment
+from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
+from greenlane.routing.candidates import hours_since_epoch
+from greenlane.routing.disruptions import Disruption, affects, apply_disruptions
+from greenlane.routing.network import Network
+from greenlane.routing.plan import Plan, ShipmentPlan, plan_to_dict
+from greenlane.routing.planner import PlanOptions, build_problem, solve_problem
+from greenlane.routing.pricing import HOURS_PER_WEEK
+from greenlane.routing.shipments import Shipment
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,7 @@ class ShipmentImpact:
         """WTW CO2e change [kg]."""
         if self.after is None:
             return None
-        return (self.after.footprint.totals.co2e_wtw_kg
-                - self.before.footprint.totals.co2e_wtw_kg)
+        return self.after.footprint.totals.co2e_wtw_kg - self.before.footprint.totals.co2e_wtw_kg
 
     @property
     def delta_arrival_h(self) -> float | None:
@@ -154,15 +153,21 @@ def impact(
     why = {u.shipment_id: u.reasons for u in replanned.unplanned}
     before = {s.shipment_id: s for s in plan.shipments}
     return Impact(
-        disruptions=tuple(disruptions), lane_changes=changes,
-        hits=tuple(ShipmentImpact(sid, tuple(hits[sid]), before[sid], after.get(sid),
-                                  why.get(sid, ())) for sid in sorted(hits)),
-        unaffected=tuple(kept), replan=replanned, before=plan,
+        disruptions=tuple(disruptions),
+        lane_changes=changes,
+        hits=tuple(
+            ShipmentImpact(sid, tuple(hits[sid]), before[sid], after.get(sid), why.get(sid, ()))
+            for sid in sorted(hits)
+        ),
+        unaffected=tuple(kept),
+        replan=replanned,
+        before=plan,
     )
 
 
 def impact_to_dict(result: Impact) -> dict[str, Any]:
     """JSON of an impact: lane changes, per-shipment deltas, totals and the re-plan."""
+
     def num(x: float | None, nd: int = 3) -> float | None:
         return None if x is None else round(x, nd)
 
@@ -179,14 +184,19 @@ def impact_to_dict(result: Impact) -> dict[str, Any]:
             "late": sum(1 for h in result.hits if h.due_date_risk == "late"),
             "unserved": sum(1 for h in result.hits if h.due_date_risk == "unserved"),
         },
-        "shipments": [{
-            "shipment_id": h.shipment_id, "hit_by": list(h.hit_by),
-            "path_before": h.before.label, "path_after": h.after.label if h.after else None,
-            "delta_cost_cny": num(h.delta_cost_cny, 2),
-            "delta_co2e_wtw_kg": num(h.delta_co2e_wtw_kg),
-            "delta_arrival_h": num(h.delta_arrival_h, 1),
-            "due_date_risk": h.due_date_risk, "reasons": list(h.reasons),
-        } for h in result.hits],
+        "shipments": [
+            {
+                "shipment_id": h.shipment_id,
+                "hit_by": list(h.hit_by),
+                "path_before": h.before.label,
+                "path_after": h.after.label if h.after else None,
+                "delta_cost_cny": num(h.delta_cost_cny, 2),
+                "delta_co2e_wtw_kg": num(h.delta_co2e_wtw_kg),
+                "delta_arrival_h": num(h.delta_arrival_h, 1),
+                "due_date_risk": h.due_date_risk,
+                "reasons": list(h.reasons),
+            }
+            for h in result.hits
+        ],
         "replan": plan_to_dict(result.replan, include_footprints=False),
     }
-

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from routing.exact import Limits, LinearModel, Objective
+from greenlane.routing.exact import Limits, LinearModel, Objective
 
 if TYPE_CHECKING:
-    from routing.planner import ModelData
+    from greenlane.routing.planner import ModelData
 
 Choice = list[int | None]
 """A plan as a column per shipment (None: unserved)."""
@@ -48,7 +48,10 @@ FIRST_NEIGHBOURHOOD = 8
 """Shipments freed by the first neighbourhood; adapted between 8 and MAX_NEIGHBOURHOOD."""
 MAX_NEIGHBOURHOOD = 40
 SUB_PARAMETERS: dict[str, int | bool] = {
-    "linearization_level": 2, "cp_model_probing_level": 0, "symmetry_level": 0}
+    "linearization_level": 2,
+    "cp_model_probing_level": 0,
+    "symmetry_level": 0,
+}
 """CP-SAT parameters of a neighbourhood solve (small models: no probing, no symmetry)."""
 IDLE_ROUNDS = 4.0
 """Stop after this many rounds (neighbourhoods covering the book once) without improvement."""
@@ -84,29 +87,46 @@ def _trucks(load: int, payload: int) -> int:
 class Search:
     """The search over one model for one objective and one set of side limits."""
 
-    def __init__(self, data: ModelData, objective: Objective, limits: Limits, seed: int = 0,
-                 workers: int = 1, deadline: float | None = None):
+    def __init__(
+        self,
+        data: ModelData,
+        objective: Objective,
+        limits: Limits,
+        seed: int = 0,
+        workers: int = 1,
+        deadline: float | None = None,
+    ):
         """``deadline`` [time.perf_counter() s]: pruning stops there (the remaining
         shipments keep all their columns)."""
         self.data, self.weights, self.limits, self.seed = data, objective, limits, seed
         self.workers = max(1, workers)
         w = objective
         d = data
-        self.c = [w.cost * d.cost_fen[j] + w.late * d.late_fen[j] + w.co2 * d.co2_g[j]
-                  for j in range(len(d.cols))]
+        self.c = [
+            w.cost * d.cost_fen[j] + w.late * d.late_fen[j] + w.co2 * d.co2_g[j]
+            for j in range(len(d.cols))
+        ]
         self.f = [w.cost * g.cost_fen + w.co2 * g.co2_g for g in d.groups]
-        self.pu = [w.penalty_fen * d.pen_fen[i] + w.penalty_g * d.pen_g[i]
-                   for i in range(len(d.sids))]
+        self.pu = [
+            w.penalty_fen * d.pen_fen[i] + w.penalty_g * d.pen_g[i] for i in range(len(d.sids))
+        ]
         self.payload = [g.payload_kg for g in d.groups]
         # side limits as rows: a_col . x + a_group . n + a_unserved . u <= rhs
         self.rows: list[tuple[list[int], list[int], list[int], int]] = []
         if limits.co2e_max_g is not None:
-            self.rows.append((d.co2_g, [g.co2_g for g in d.groups], [0] * len(d.sids),
-                              limits.co2e_max_g))
+            self.rows.append(
+                (d.co2_g, [g.co2_g for g in d.groups], [0] * len(d.sids), limits.co2e_max_g)
+            )
         if limits.intensity_milli is not None:
             s, milli = limits.cap_scale, limits.intensity_milli
-            self.rows.append(([s * v for v in d.co2_g], [s * g.co2_g for g in d.groups],
-                              [milli * t for t in d.tkm], milli * sum(d.tkm)))
+            self.rows.append(
+                (
+                    [s * v for v in d.co2_g],
+                    [s * g.co2_g for g in d.groups],
+                    [milli * t for t in d.tkm],
+                    milli * sum(d.tkm),
+                )
+            )
         self.allowed = self._prune(deadline)
         self._allowed_set = [set(cols) for cols in self.allowed]
         self.trace: list[tuple[str, float, float]] = []
@@ -126,8 +146,10 @@ class Search:
             own = {}
             for k in cols:
                 extra = [(g, _trucks(m, self.payload[g])) for g in d.col_groups[k]]
-                own[k] = (self.c[k] + sum(self.f[g] * n for g, n in extra),
-                          [a[k] + sum(ag[g] * n for g, n in extra) for a, ag, _, _ in self.rows])
+                own[k] = (
+                    self.c[k] + sum(self.f[g] * n for g, n in extra),
+                    [a[k] + sum(ag[g] * n for g, n in extra) for a, ag, _, _ in self.rows],
+                )
             order = sorted(cols, key=lambda k: (own[k][0], k))
             keep = []
             for j in cols:
@@ -138,8 +160,9 @@ class Search:
                         break
                     if k == j or not caps_j.issuperset(d.col_caps[k]):
                         continue
-                    if all(ok <= a[j] for ok, (a, _, _, _) in zip(own[k][1], self.rows,
-                                                                  strict=True)):
+                    if all(
+                        ok <= a[j] for ok, (a, _, _, _) in zip(own[k][1], self.rows, strict=True)
+                    ):
                         dominated = True
                         break
                 if not dominated:
@@ -182,7 +205,8 @@ class Search:
         """Capacities and side limits hold."""
         _, _, caps, tot = self.evaluate(choice)
         return all(c <= cap[1] for c, cap in zip(caps, self.data.caps, strict=True)) and all(
-            t <= row[3] for t, row in zip(tot, self.rows, strict=True))
+            t <= row[3] for t, row in zip(tot, self.rows, strict=True)
+        )
 
     # ------------------------------------------------------------------ the run
 
@@ -207,8 +231,11 @@ class Search:
         lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
         if use_lp:
             budget = LP_SHARE * (deadline - t0)
-            estimate = lp_estimate_s if lp_estimate_s is not None else \
-                LP_S_PER_COLUMN * sum(len(c) for c in self.allowed)
+            estimate = (
+                lp_estimate_s
+                if lp_estimate_s is not None
+                else LP_S_PER_COLUMN * sum(len(c) for c in self.allowed)
+            )
             if estimate <= budget:
                 lp_x, lp_u, bound, lp_s = self._lp(t0 + budget)
         self.trace = [("lp", time.perf_counter() - t0, bound)]
@@ -243,19 +270,35 @@ class Search:
         iterations, improved = self._lns(state, deadline, bound, relative_gap, deterministic_s)
         self.trace.append(("lns", time.perf_counter() - t0, state.obj))
         obj = state.obj
-        status = "OPTIMAL" if bound == bound and obj - bound <= 1e-9 * max(1.0, abs(obj)) \
-            else "FEASIBLE"
+        status = (
+            "OPTIMAL" if bound == bound and obj - bound <= 1e-9 * max(1.0, abs(obj)) else "FEASIBLE"
+        )
         timed_out = status != "OPTIMAL" and time.perf_counter() >= deadline - 0.1
-        return SearchResult(list(state.choice), obj, bound, status, time.perf_counter() - t0,
-                            lp_s, iterations, improved, timed_out)
+        return SearchResult(
+            list(state.choice),
+            obj,
+            bound,
+            status,
+            time.perf_counter() - t0,
+            lp_s,
+            iterations,
+            improved,
+            timed_out,
+        )
 
     def _lp(self, until: float):
         """The LP relaxation built and solved before ``until`` [perf_counter s]: (x, u,
         bound, seconds); no solution (bound NaN) if it did not finish in time."""
         t = time.perf_counter()
         try:
-            model = LinearModel(self.data, self.weights, self.limits, integer=False,
-                                columns=self.allowed, deadline=until)
+            model = LinearModel(
+                self.data,
+                self.weights,
+                self.limits,
+                integer=False,
+                columns=self.allowed,
+                deadline=until,
+            )
             res = model.solve(max(0.05, until - time.perf_counter()), threads=self.workers)
         except Exception:
             return None, None, float("nan"), time.perf_counter() - t
@@ -263,8 +306,9 @@ class Search:
             return None, None, float("nan"), time.perf_counter() - t
         return res.x, res.u, res.objective, time.perf_counter() - t
 
-    def _start(self, pref: tuple[list[float], list[float]] | Choice,
-               deadline: float) -> _State | None:
+    def _start(
+        self, pref: tuple[list[float], list[float]] | Choice, deadline: float
+    ) -> _State | None:
         """A feasible plan from an LP solution (rounded, then departures over capacity
         repaired) or from a known plan (kept if it fits the capacities, re-inserted if it is
         the only start); side limits are then repaired. None if that fails in time."""
@@ -274,8 +318,10 @@ class Search:
         else:
             if len(pref) != len(self.allowed):
                 return None
-            st = _State(self, [j if j is None or j in self._allowed_set[i] else None
-                               for i, j in enumerate(pref)])
+            st = _State(
+                self,
+                [j if j is None or j in self._allowed_set[i] else None for i, j in enumerate(pref)],
+            )
             if any(c > cap[1] for c, cap in zip(st.caps, self.data.caps, strict=True)):
                 if not self._only_start:
                     return None
@@ -328,21 +374,29 @@ class Search:
                 best = None
                 for j in cols:
                     res = state.delta(i, j)
-                    if res is not None and state._fits_rows(res[1]) and (
-                            best is None or res[0] < best[0]):
+                    if (
+                        res is not None
+                        and state._fits_rows(res[1])
+                        and (best is None or res[0] < best[0])
+                    ):
                         best = (res[0], j)
                 if best is not None and best[0] < 0:
                     state.move(i, best[1])
         return state
 
     def _cheapest(self) -> Choice:
-        return [min(cols, key=lambda j: (self.c[j], j)) if cols else None
-                for cols in self.allowed]
+        return [min(cols, key=lambda j: (self.c[j], j)) if cols else None for cols in self.allowed]
 
     # ------------------------------------------------------------------ LNS
 
-    def _lns(self, state: _State, deadline: float, bound: float, relative_gap: float,
-             deterministic_s: float | None) -> tuple[int, int]:
+    def _lns(
+        self,
+        state: _State,
+        deadline: float,
+        bound: float,
+        relative_gap: float,
+        deterministic_s: float | None,
+    ) -> tuple[int, int]:
         d = self.data
         n_ships = len(d.sids)
         if n_ships == 0:
@@ -392,8 +446,11 @@ class Search:
         else:
             start = list(d.group_ships[seed_group])
             rng.shuffle(start)
-            on = [i for i in start if state.choice[i] is not None
-                  and seed_group in d.col_groups[state.choice[i]]]
+            on = [
+                i
+                for i in start
+                if state.choice[i] is not None and seed_group in d.col_groups[state.choice[i]]
+            ]
             start = on + [i for i in start if i not in set(on)]
         free: dict[int, None] = {}
         queue: list[int] = []
@@ -513,8 +570,9 @@ class Search:
                 for k in d.col_caps[cur]:
                     caps[k] = caps.get(k, 0) + mass
         # groups: fixed load = load - what the free shipments put there now
-        current_sub = sum(self.pu[i] if state.choice[i] is None else self.c[state.choice[i]]
-                          for i in free)
+        current_sub = sum(
+            self.pu[i] if state.choice[i] is None else self.c[state.choice[i]] for i in free
+        )
         hint_n: list[tuple[cp_model.IntVar, int]] = []
         obj_const = 0.0
         row_const = [0] * len(self.rows)
@@ -622,9 +680,7 @@ class _State:
 
     # moves -------------------------------------------------------------------
 
-    def delta(
-        self, i: int, new: int | None, check: bool = True
-    ) -> tuple[float, list[int]] | None:
+    def delta(self, i: int, new: int | None, check: bool = True) -> tuple[float, list[int]] | None:
         """(Δobjective, Δside totals) of moving shipment i to ``new``; None if ``check`` and a
         scheduled departure of ``new`` lacks room."""
         s, d = self.s, self.s.data
@@ -698,8 +754,10 @@ class _State:
         return all(t <= row[3] for t, row in zip(self.totals, self.s.rows, strict=True))
 
     def _fits_rows(self, drow: list[int]) -> bool:
-        return all(v <= 0 or t + v <= row[3]
-                   for v, t, row in zip(drow, self.totals, self.s.rows, strict=True))
+        return all(
+            v <= 0 or t + v <= row[3]
+            for v, t, row in zip(drow, self.totals, self.s.rows, strict=True)
+        )
 
     def options(self, i: int) -> list[int | None]:
         return [*self.s.allowed[i], None]
@@ -750,8 +808,11 @@ class _State:
                 if res is None:
                     continue
                 dobj, drow = res
-                gain = sum(-v / max(1, row[3]) for v, row, vi in
-                           zip(drow, self.s.rows, viol, strict=True) if vi > 0 and v < 0)
+                gain = sum(
+                    -v / max(1, row[3])
+                    for v, row, vi in zip(drow, self.s.rows, viol, strict=True)
+                    if vi > 0 and v < 0
+                )
                 if gain <= 0:
                     continue
                 ratio = dobj / gain
@@ -814,7 +875,8 @@ class _State:
                     if res is None or not self._fits_rows(res[1]):
                         continue
                     if res[0] < -1e-9 * max(1.0, abs(self.obj)) and (
-                            best is None or res[0] < best[0]):
+                        best is None or res[0] < best[0]
+                    ):
                         best = (res[0], b)
                 if best is not None:
                     self.move(i, best[1])
@@ -855,8 +917,11 @@ class _State:
         for k, (a, b) in enumerate(zip(caps0, self.caps, strict=True)):
             if a != b:
                 ships.update(d.cap_ships[k])
-        return [g for g, members in enumerate(d.group_ships)
-                if g in hot or not ships.isdisjoint(members)]
+        return [
+            g
+            for g, members in enumerate(d.group_ships)
+            if g in hot or not ships.isdisjoint(members)
+        ]
 
     def _fill_moves(self, deadline: float) -> float:
         """Open (or fill) a truck departure with several shipments at once."""
@@ -947,8 +1012,11 @@ class _State:
             load = self.loads[g]
             if not load:
                 continue
-            on = [i for i in d.group_ships[g]
-                  if self.choice[i] is not None and g in d.col_groups[self.choice[i]]]
+            on = [
+                i
+                for i in d.group_ships[g]
+                if self.choice[i] is not None and g in d.col_groups[self.choice[i]]
+            ]
             if len(on) < 2:
                 continue
             cands = []

@@ -25,8 +25,8 @@ from pydantic import (
     field_validator,
 )
 
-from emissions.errors import InputError
-from emissions.model import Mode
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.model import Mode
 
 MAX_BOOK_BYTES = 50 * 1024 * 1024
 """Largest shipment book accepted [bytes]."""

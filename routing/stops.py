@@ -46,19 +46,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from emissions.chain import footprint, tce_from_energy
-from emissions.distance import convert_distance_km, gcd_km
-from emissions.errors import GreenlaneError
-from emissions.model import DataType, DistanceBasis, FactorRef, Method, Mode
-from emissions.units import G_PER_KG, KG_PER_T, S_PER_H
-from fleet import vehicle_type
-from routing.network import ROAD_DAILY_REST_H, TRANSIT_RULES
-from routing.transit_risk import arrival_sd_h, on_time_probability
-from routing.vrp import Depot, FleetEntry, SolveParams, Stop, VrpProblem, load_stations, solve_vrp
+from greenlane.emissions.chain import footprint, tce_from_energy
+from greenlane.emissions.distance import convert_distance_km, gcd_km
+from greenlane.emissions.errors import GreenlaneError
+from greenlane.emissions.model import DataType, DistanceBasis, FactorRef, Method, Mode
+from greenlane.emissions.units import G_PER_KG, KG_PER_T, S_PER_H
+from greenlane.fleet import vehicle_type
+from greenlane.routing.network import ROAD_DAILY_REST_H, TRANSIT_RULES
+from greenlane.routing.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.vrp import (
+    Depot,
+    FleetEntry,
+    SolveParams,
+    Stop,
+    VrpProblem,
+    load_stations,
+    solve_vrp,
+)
 
 if TYPE_CHECKING:
-    from routing.plan import Plan, PlannedLeg, ShipmentPlan
-    from routing.planner import PlanOptions, Problem
+    from greenlane.routing.plan import Plan, PlannedLeg, ShipmentPlan
+    from greenlane.routing.planner import PlanOptions, Problem
 
 _CNY = Decimal("0.01")
 HOURS_PER_DAY = 24.0
@@ -78,8 +86,10 @@ GREEN_CARBON_PRICE_CNY_PER_T = 100_000.0
 WTW CO2e dominate its objective, cost only breaks ties (the API's largest carbon price)."""
 RETURN_ALLOWANCE_H = 24.0
 """Time a last-mile vehicle has to return to its terminal after the latest due date [h]."""
-ISO_RULE = ("allocated by tkm share on the terminal-site distance (ISO 14083:2023 §5.6, "
-            "§5.4.2; CLECAT 2024 Example 3)")
+ISO_RULE = (
+    "allocated by tkm share on the terminal-site distance (ISO 14083:2023 §5.6, "
+    "§5.4.2; CLECAT 2024 Example 3)"
+)
 
 LegEnd = Literal["first_mile", "last_mile"]
 
@@ -168,7 +178,7 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
     Shipment legs, footprints, costs [CNY] and arrival times take the allocated route values;
     the plan gains ``stop_routes``, ``stop_dropped`` and ``facts['stop_routing']``.
     """
-    from routing.candidates import hours_since_epoch
+    from greenlane.routing.candidates import hours_since_epoch
 
     t0 = time.perf_counter()
     by_id = {s.shipment_id: s for s in problem.shipments}
@@ -183,15 +193,36 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
             ready = hours_since_epoch(first.departure_at)
             cutoff = hours_since_epoch(legs[1].departure_at) - dwell
             groups["first_mile", first.destination, math.floor(ready / HOURS_PER_DAY)].append(
-                _End(p_i, 0, "first_mile", first.destination, first.origin, sp.shipment_id,
-                     sp.mass_t, ready, max(cutoff, hours_since_epoch(first.arrival_at))))
+                _End(
+                    p_i,
+                    0,
+                    "first_mile",
+                    first.destination,
+                    first.origin,
+                    sp.shipment_id,
+                    sp.mass_t,
+                    ready,
+                    max(cutoff, hours_since_epoch(first.arrival_at)),
+                )
+            )
         if last.mode == Mode.ROAD:
             avail = hours_since_epoch(last.departure_at)
-            due = max(hours_since_epoch(by_id[sp.shipment_id].due_at),
-                      hours_since_epoch(last.arrival_at))
+            due = max(
+                hours_since_epoch(by_id[sp.shipment_id].due_at), hours_since_epoch(last.arrival_at)
+            )
             groups["last_mile", last.origin, math.floor(avail / HOURS_PER_DAY)].append(
-                _End(p_i, len(legs) - 1, "last_mile", last.origin, last.destination,
-                     sp.shipment_id, sp.mass_t, avail, due))
+                _End(
+                    p_i,
+                    len(legs) - 1,
+                    "last_mile",
+                    last.origin,
+                    last.destination,
+                    sp.shipment_id,
+                    sp.mass_t,
+                    avail,
+                    due,
+                )
+            )
     shipments = list(plan.shipments)
     routes: list[StopRoute] = []
     dropped: list[DroppedLeg] = []
@@ -199,8 +230,9 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
     offered: Counter[str] = Counter()
     for key in sorted(groups):
         ends = groups[key]
-        got, lost, new_legs, wall = _route_group(problem, plan, options, key, ends, len(routes),
-                                                 offered)
+        got, lost, new_legs, wall = _route_group(
+            problem, plan, options, key, ends, len(routes), offered
+        )
         vrp_s += wall
         routes += got
         dropped += lost
@@ -216,24 +248,35 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
         "routes": len(routes),
         "dropped": len(dropped),
         "vrp_s": round(vrp_s, 3),
-        "replaced_point_to_point": {"cost_cny": round(p2p_cost, 2),
-                                    "co2e_wtw_kg": round(p2p_wtw, 3)},
-        "stop_routes_total": {"cost_cny": round(sum(r.cost_cny for r in routes), 2),
-                              "co2e_wtw_kg": round(sum(r.co2e_wtw_kg for r in routes), 3),
-                              "distance_km": round(sum(r.distance_km for r in routes), 3)},
+        "replaced_point_to_point": {
+            "cost_cny": round(p2p_cost, 2),
+            "co2e_wtw_kg": round(p2p_wtw, 3),
+        },
+        "stop_routes_total": {
+            "cost_cny": round(sum(r.cost_cny for r in routes), 2),
+            "co2e_wtw_kg": round(sum(r.co2e_wtw_kg for r in routes), 3),
+            "distance_km": round(sum(r.distance_km for r in routes), 3),
+        },
         "wall_s": round(time.perf_counter() - t0, 3),
         "fleet_offered": dict(sorted(offered.items())),
-        "fleet_source": ("vehicle types of the groups' road lanes (data/lanes.csv), vehicle data "
-                         "data/vehicle_types.csv; per group and type min(stops, 2 x vehicles "
-                         "needed by mass or stop time + 1); vehicle-type/carrier: vehicles "
-                         "offered summed over groups"),
+        "fleet_source": (
+            "vehicle types of the groups' road lanes (data/lanes.csv), vehicle data "
+            "data/vehicle_types.csv; per group and type min(stops, 2 x vehicles "
+            "needed by mass or stop time + 1); vehicle-type/carrier: vehicles "
+            "offered summed over groups"
+        ),
         "shift_h": SHIFT_H,
         "service_h_per_stop": SERVICE_H,
         "distance_rule": "road GCD x DAF to the actual basis (data/distance_rules.csv)",
         "allocation": ISO_RULE,
     }
-    return replace(plan, shipments=tuple(shipments), facts=facts, stop_routes=tuple(routes),
-                   stop_dropped=tuple(dropped))
+    return replace(
+        plan,
+        shipments=tuple(shipments),
+        facts=facts,
+        stop_routes=tuple(routes),
+        stop_dropped=tuple(dropped),
+    )
 
 
 def _road_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
@@ -244,8 +287,9 @@ def _road_km(a_lat: float, a_lon: float, b_lat: float, b_lon: float) -> float:
     return convert_distance_km(gcd, Mode.ROAD, DistanceBasis.GCD, DistanceBasis.ACTUAL)[0]
 
 
-def _fleet(problem: Problem, options: PlanOptions, lanes: list[str], depot: Any,
-           ends: list[_End]) -> list[FleetEntry]:
+def _fleet(
+    problem: Problem, options: PlanOptions, lanes: list[str], depot: Any, ends: list[_End]
+) -> list[FleetEntry]:
     """One entry per road vehicle type offered on the lanes, with its best priced carrier.
 
     A vehicle type's carriers differ only in price and factors per MJ, so the one with the
@@ -253,7 +297,7 @@ def _fleet(problem: Problem, options: PlanOptions, lanes: list[str], depot: Any,
     dominates the others on every route. Count per type: twice the vehicles the group needs
     by mass or by stop time per shift, plus one, at most one per stop (on-demand trucking).
     """
-    from fleet import leg_cost_cny
+    from greenlane.fleet import leg_cost_cny
 
     price = options.carbon_price_cny_per_t / KG_PER_T
     best: dict[str, tuple[tuple[float, float], str]] = {}
@@ -262,24 +306,35 @@ def _fleet(problem: Problem, options: PlanOptions, lanes: list[str], depot: Any,
             if not o.dedicated or o.lane.mode != Mode.ROAD:
                 continue
             try:
-                e_price = float(leg_cost_cny(vehicle_type(o.vehicle_id, "vehicle_types"),
-                                             o.carrier, depot.country, 0.0, 0.0,
-                                             factors=problem.factors).price_cny_per_mj)
+                e_price = float(
+                    leg_cost_cny(
+                        vehicle_type(o.vehicle_id, "vehicle_types"),
+                        o.carrier,
+                        depot.country,
+                        0.0,
+                        0.0,
+                        factors=problem.factors,
+                    ).price_cny_per_mj
+                )
             except GreenlaneError:
                 continue  # not priced where the terminal is
             wtw = o.carrier_obj.wtw_g_per_mj / G_PER_KG  # [kg/MJ]
-            score = ((wtw, e_price) if options.objective == "co2e"
-                     else (e_price + price * wtw, wtw))
+            score = (wtw, e_price) if options.objective == "co2e" else (e_price + price * wtw, wtw)
             if o.vehicle_id not in best or score < best[o.vehicle_id][0]:
                 best[o.vehicle_id] = (score, o.carrier)
     out = []
     mass_t = sum(e.mass_t for e in ends)
     for vid, (_, key) in sorted(best.items()):
-        need = max(mass_t / vehicle_type(vid, "vehicle_types").payload_max_t,
-                   len(ends) * SERVICE_H / SHIFT_H)
+        need = max(
+            mass_t / vehicle_type(vid, "vehicle_types").payload_max_t,
+            len(ends) * SERVICE_H / SHIFT_H,
+        )
         count = min(len(ends), 2 * math.ceil(need) + 1)
-        out.append(FleetEntry(type_id=vid, count=count, depot_id=depot.hub_id, carrier=key,
-                              shift_h=SHIFT_H))
+        out.append(
+            FleetEntry(
+                type_id=vid, count=count, depot_id=depot.hub_id, carrier=key, shift_h=SHIFT_H
+            )
+        )
     return out
 
 
@@ -296,10 +351,9 @@ def _route_group(
     ends: list[_End],
     numbered: int,
     offered: Counter[str],
-) -> tuple[list[StopRoute], list[DroppedLeg], dict[tuple[int, int], tuple[PlannedLeg, Any]],
-           float]:
+) -> tuple[list[StopRoute], list[DroppedLeg], dict[tuple[int, int], tuple[PlannedLeg, Any]], float]:
     """Solve one (direction, terminal, day) group and allocate its routes to the shipments."""
-    from routing.candidates import datetime_at
+    from greenlane.routing.candidates import datetime_at
 
     direction, depot_id, day = key
     hubs = problem.network.hubs
@@ -314,21 +368,48 @@ def _route_group(
         stop_id = e.shipment_id
         by_stop[stop_id] = e
         if direction == "first_mile":
-            stops.append(Stop(stop_id, site.lat, site.lon, kind="pickup",
-                              mass_kg=e.mass_t * KG_PER_T, service_h=SERVICE_H,
-                              tw_start_h=e.earliest_h - t0))
+            stops.append(
+                Stop(
+                    stop_id,
+                    site.lat,
+                    site.lon,
+                    kind="pickup",
+                    mass_kg=e.mass_t * KG_PER_T,
+                    service_h=SERVICE_H,
+                    tw_start_h=e.earliest_h - t0,
+                )
+            )
         else:
-            stops.append(Stop(stop_id, site.lat, site.lon, kind="delivery",
-                              mass_kg=e.mass_t * KG_PER_T, service_h=SERVICE_H,
-                              tw_end_h=e.latest_h - t0))
+            stops.append(
+                Stop(
+                    stop_id,
+                    site.lat,
+                    site.lon,
+                    kind="delivery",
+                    mass_kg=e.mass_t * KG_PER_T,
+                    service_h=SERVICE_H,
+                    tw_end_h=e.latest_h - t0,
+                )
+            )
     if direction == "first_mile":
-        depot = Depot(depot_id, depot_hub.lat, depot_hub.lon, 0.0,
-                      min(e.latest_h for e in ends) - t0, depot_hub.region)
+        depot = Depot(
+            depot_id,
+            depot_hub.lat,
+            depot_hub.lon,
+            0.0,
+            min(e.latest_h for e in ends) - t0,
+            depot_hub.region,
+        )
     else:
         open_h = max(e.earliest_h for e in ends) - t0
-        depot = Depot(depot_id, depot_hub.lat, depot_hub.lon, open_h,
-                      max(open_h, max(e.latest_h for e in ends) - t0) + RETURN_ALLOWANCE_H,
-                      depot_hub.region)
+        depot = Depot(
+            depot_id,
+            depot_hub.lat,
+            depot_hub.lon,
+            open_h,
+            max(open_h, max(e.latest_h for e in ends) - t0) + RETURN_ALLOWANCE_H,
+            depot_hub.region,
+        )
     lanes = [plan.shipments[e.plan_index].legs[e.leg_index].lane_id for e in ends]
     fleet = _fleet(problem, options, lanes, depot_hub, ends)
     for f in fleet:
@@ -336,21 +417,32 @@ def _route_group(
     started = time.perf_counter()
     try:
         if not fleet:
-            raise GreenlaneError(f"no road vehicle of the lanes is priced in {depot_hub.country}",
-                                 field="fleet")
+            raise GreenlaneError(
+                f"no road vehicle of the lanes is priced in {depot_hub.country}", field="fleet"
+            )
         vrp = VrpProblem(
-            depots=(depot,), stops=tuple(stops), fleet=tuple(fleet),
-            carbon_price_cny_per_t=(GREEN_CARBON_PRICE_CNY_PER_T if options.objective == "co2e"
-                                    else options.carbon_price_cny_per_t),
-            region=depot_hub.country, distance_basis=DistanceBasis.ACTUAL,
+            depots=(depot,),
+            stops=tuple(stops),
+            fleet=tuple(fleet),
+            carbon_price_cny_per_t=(
+                GREEN_CARBON_PRICE_CNY_PER_T
+                if options.objective == "co2e"
+                else options.carbon_price_cny_per_t
+            ),
+            region=depot_hub.country,
+            distance_basis=DistanceBasis.ACTUAL,
             factor_sets=tuple(options.factor_sets),
         )
-        solution = solve_vrp(vrp, SolveParams(time_limit_s=_vrp_seconds(options, len(stops)),
-                                              seed=options.solver.seed))
+        solution = solve_vrp(
+            vrp,
+            SolveParams(time_limit_s=_vrp_seconds(options, len(stops)), seed=options.solver.seed),
+        )
     except GreenlaneError as exc:
         wall = time.perf_counter() - started
-        lost = [DroppedLeg(e.shipment_id, direction, depot_id, f"stop-level routing failed: {exc}")
-                for e in ends]
+        lost = [
+            DroppedLeg(e.shipment_id, direction, depot_id, f"stop-level routing failed: {exc}")
+            for e in ends
+        ]
         return [], lost, {}, wall
     wall = time.perf_counter() - started
     stations = {st.station_id: st for st in load_stations()}
@@ -358,8 +450,12 @@ def _route_group(
     new_legs: dict[tuple[int, int], tuple[PlannedLeg, Any]] = {}
     for r in solution.routes:
         served = [(v, by_stop[v.place_id]) for v in r.visits if v.kind == "stop"]
-        own = {e.shipment_id: _road_km(depot_hub.lat, depot_hub.lon, hubs[e.site].lat,
-                                       hubs[e.site].lon) for _, e in served}
+        own = {
+            e.shipment_id: _road_km(
+                depot_hub.lat, depot_hub.lon, hubs[e.site].lat, hubs[e.site].lon
+            )
+            for _, e in served
+        }
         weights = [e.mass_t * own[e.shipment_id] for _, e in served]
         if sum(weights) <= 0:
             weights = [e.mass_t for _, e in served]
@@ -378,34 +474,78 @@ def _route_group(
             km = own[e.shipment_id]
             origin, dest = (site, depot_hub) if direction == "first_mile" else (depot_hub, site)
             tce = tce_from_energy(
-                tce_id=old.tce.tce_id, shipment_id=e.shipment_id, mode=Mode.ROAD,
-                mass_t=e.mass_t, distance_km=km, distance_basis=DistanceBasis.ACTUAL,
-                uses=[(carrier, mj)], method=Method.MODELLED, data_type=DataType.MODELLED,
-                refs=(FactorRef("stop_route", route_id, r.distance_km, "km",
-                                f"routing.vrp {solution.engine}"),),
-                rules=(f"{direction.replace('_', ' ')} route {route_id}: {r.type_id} on "
-                       f"{r.carrier}, {len(served)} stop(s), {r.distance_km:.3f} km driven, "
-                       f"{r.energy_mj:.3f} MJ at the actual load on every arc",
-                       f"share {share:.6f} = {e.mass_t:g} t x {km:.3f} km / "
-                       f"{total_w:.3f} tkm; {ISO_RULE}"),
-                origin=origin.location(), destination=dest.location(), toc_id=r.type_id,
+                tce_id=old.tce.tce_id,
+                shipment_id=e.shipment_id,
+                mode=Mode.ROAD,
+                mass_t=e.mass_t,
+                distance_km=km,
+                distance_basis=DistanceBasis.ACTUAL,
+                uses=[(carrier, mj)],
+                method=Method.MODELLED,
+                data_type=DataType.MODELLED,
+                refs=(
+                    FactorRef(
+                        "stop_route",
+                        route_id,
+                        r.distance_km,
+                        "km",
+                        f"routing.vrp {solution.engine}",
+                    ),
+                ),
+                rules=(
+                    f"{direction.replace('_', ' ')} route {route_id}: {r.type_id} on "
+                    f"{r.carrier}, {len(served)} stop(s), {r.distance_km:.3f} km driven, "
+                    f"{r.energy_mj:.3f} MJ at the actual load on every arc",
+                    f"share {share:.6f} = {e.mass_t:g} t x {km:.3f} km / "
+                    f"{total_w:.3f} tkm; {ISO_RULE}",
+                ),
+                origin=origin.location(),
+                destination=dest.location(),
+                toc_id=r.type_id,
             )
-            tce = replace(tce, co2e_wtt_kg=wtt, co2e_ttw_kg=ttw,
-                          prev_tce_ids=old.tce.prev_tce_ids,
-                          geometry=(origin.lonlat, dest.lonlat))
+            tce = replace(
+                tce,
+                co2e_wtt_kg=wtt,
+                co2e_ttw_kg=ttw,
+                prev_tce_ids=old.tce.prev_tce_ids,
+                geometry=(origin.lonlat, dest.lonlat),
+            )
             if direction == "first_mile":
                 depart, arrive = served_at, datetime_at(t0 + r.visits[-1].arrival_h)
             else:
                 depart, arrive = datetime_at(t0 + r.visits[0].departure_h), served_at
             tce = replace(tce, departure_at=depart.isoformat(), arrival_at=arrive.isoformat())
-            leg = replace(old, vehicle_id=r.type_id, energy_carrier=r.carrier,
-                          departure_at=depart, arrival_at=arrive, cost_cny=cost, vehicles=1,
-                          shared_with=len(served), tce=tce)
+            leg = replace(
+                old,
+                vehicle_id=r.type_id,
+                energy_carrier=r.carrier,
+                departure_at=depart,
+                arrival_at=arrive,
+                cost_cny=cost,
+                vehicles=1,
+                shared_with=len(served),
+                tce=tce,
+            )
             new_legs[e.plan_index, e.leg_index] = (
-                leg, served_at if direction == "last_mile" else None)
-            route_stops_.append(RouteStop(
-                e.shipment_id, e.site, "pickup" if direction == "first_mile" else "delivery",
-                site.lat, site.lon, served_at, e.mass_t, km, share, wtt + ttw, ttw, cost))
+                leg,
+                served_at if direction == "last_mile" else None,
+            )
+            route_stops_.append(
+                RouteStop(
+                    e.shipment_id,
+                    e.site,
+                    "pickup" if direction == "first_mile" else "delivery",
+                    site.lat,
+                    site.lon,
+                    served_at,
+                    e.mass_t,
+                    km,
+                    share,
+                    wtt + ttw,
+                    ttw,
+                    cost,
+                )
+            )
         geometry = []
         for v in r.visits:
             if v.kind == "depot":
@@ -415,16 +555,26 @@ def _route_group(
             else:
                 st = stations[v.place_id]
                 geometry.append((st.lon, st.lat))
-        routes.append(StopRoute(
-            route_id=route_id, leg=direction, depot=depot_id,
-            day=datetime_at(day * HOURS_PER_DAY).date(), vehicle_type=r.type_id,
-            energy_carrier=r.carrier,
-            departure_at=datetime_at(t0 + r.visits[0].departure_h),
-            return_at=datetime_at(t0 + r.visits[-1].arrival_h), stops=tuple(route_stops_),
-            distance_km=r.distance_km, energy_mj=r.energy_mj, co2e_wtt_kg=r.co2e_wtt_kg,
-            co2e_ttw_kg=r.co2e_ttw_kg, cost_cny=op_cost,
-            refills=sum(1 for v in r.visits if v.kind == "station"),
-            geometry=tuple(geometry)))
+        routes.append(
+            StopRoute(
+                route_id=route_id,
+                leg=direction,
+                depot=depot_id,
+                day=datetime_at(day * HOURS_PER_DAY).date(),
+                vehicle_type=r.type_id,
+                energy_carrier=r.carrier,
+                departure_at=datetime_at(t0 + r.visits[0].departure_h),
+                return_at=datetime_at(t0 + r.visits[-1].arrival_h),
+                stops=tuple(route_stops_),
+                distance_km=r.distance_km,
+                energy_mj=r.energy_mj,
+                co2e_wtt_kg=r.co2e_wtt_kg,
+                co2e_ttw_kg=r.co2e_ttw_kg,
+                cost_cny=op_cost,
+                refills=sum(1 for v in r.visits if v.kind == "station"),
+                geometry=tuple(geometry),
+            )
+        )
     lost = [DroppedLeg(d.stop_id, direction, depot_id, d.reason) for d in solution.dropped]
     return routes, lost, new_legs, wall
 
@@ -441,25 +591,42 @@ def _split(totals: list[float], shares: list[float]) -> list[tuple[float, ...]]:
     return [tuple(p) for p in out]
 
 
-def _with_leg(problem: Problem, sp: ShipmentPlan, leg_index: int, leg: PlannedLeg,
-              delivered_at: datetime | None) -> ShipmentPlan:
+def _with_leg(
+    problem: Problem,
+    sp: ShipmentPlan,
+    leg_index: int,
+    leg: PlannedLeg,
+    delivered_at: datetime | None,
+) -> ShipmentPlan:
     """A shipment plan with one leg replaced: footprint, cost [CNY] and arrival follow."""
     old = sp.legs[leg_index]
     legs = tuple(leg if i == leg_index else x for i, x in enumerate(sp.legs))
     tces = tuple(leg.tce if t.tce_id == old.tce.tce_id else t for t in sp.footprint.tces)
-    fp = footprint(tces, shipment_id=sp.shipment_id, mass_t=sp.mass_t, factors=problem.factors,
-                   meta=sp.footprint.meta)
+    fp = footprint(
+        tces,
+        shipment_id=sp.shipment_id,
+        mass_t=sp.mass_t,
+        factors=problem.factors,
+        meta=sp.footprint.meta,
+    )
     arrival = delivered_at if delivered_at is not None else sp.arrival_at
-    sd = arrival_sd_h((Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H)
-                      for x in legs)
+    sd = arrival_sd_h(
+        (Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H) for x in legs
+    )
     slack_h = (sp.due_at - arrival).total_seconds() / S_PER_H
-    return replace(sp, legs=legs, footprint=fp, cost_cny=sp.cost_cny - old.cost_cny + leg.cost_cny,
-                   arrival_at=arrival, on_time_probability=on_time_probability(slack_h, sd))
+    return replace(
+        sp,
+        legs=legs,
+        footprint=fp,
+        cost_cny=sp.cost_cny - old.cost_cny + leg.cost_cny,
+        arrival_at=arrival,
+        on_time_probability=on_time_probability(slack_h, sd),
+    )
 
 
 def stop_route_dict(r: StopRoute) -> dict[str, Any]:
     """JSON-ready stop route (numbers as in ``plan_to_dict``)."""
-    from emissions.report._decimal import num
+    from greenlane.emissions.report._decimal import num
 
     return {
         "route_id": r.route_id,
@@ -478,15 +645,21 @@ def stop_route_dict(r: StopRoute) -> dict[str, Any]:
         "cost_cny": num(r.cost_cny, _CNY),
         "refills": r.refills,
         "stops": [
-            {"shipment_id": s.shipment_id, "site": s.site, "kind": s.kind,
-             "lat": s.lat, "lon": s.lon, "served_at": s.served_at.isoformat(),
-             "mass_t": s.mass_t, "own_distance_km": num(s.own_distance_km),
-             "share": num(s.share), "co2e_wtw_kg": num(s.co2e_wtw_kg),
-             "co2e_ttw_kg": num(s.co2e_ttw_kg), "cost_cny": num(s.cost_cny, _CNY)}
+            {
+                "shipment_id": s.shipment_id,
+                "site": s.site,
+                "kind": s.kind,
+                "lat": s.lat,
+                "lon": s.lon,
+                "served_at": s.served_at.isoformat(),
+                "mass_t": s.mass_t,
+                "own_distance_km": num(s.own_distance_km),
+                "share": num(s.share),
+                "co2e_wtw_kg": num(s.co2e_wtw_kg),
+                "co2e_ttw_kg": num(s.co2e_ttw_kg),
+                "cost_cny": num(s.cost_cny, _CNY),
+            }
             for s in r.stops
         ],
         "geometry": [list(p) for p in r.geometry],
     }
-
-
-

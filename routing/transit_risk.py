@@ -15,9 +15,9 @@ from functools import cache
 from pathlib import Path
 from statistics import NormalDist
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
-from emissions.model import Mode
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.model import Mode
 
 
 @cache

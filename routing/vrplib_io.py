@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emissions.errors import InputError
-from routing.vrp.core import CoreProblem, CoreVehicle, SolveParams, solve_core
+from greenlane.emissions.errors import InputError
+from greenlane.routing.vrp.core import CoreProblem, CoreVehicle, SolveParams, solve_core
 
 EXACT_SCALE = 1000
 """Solver units per distance unit for unrounded Euclidean instances [-]."""
@@ -96,8 +96,9 @@ def read_instance(path: str | Path, rounding: str | None = None) -> BenchmarkIns
     n = demand.shape[0]
     depots = np.atleast_1d(raw.get("depot", [0]))
     if len(depots) != 1 or int(depots[0]) != 0:
-        raise InputError("only single-depot instances with the depot first are supported",
-                         field="instance")
+        raise InputError(
+            "only single-depot instances with the depot first are supported", field="instance"
+        )
     tw = raw.get("time_window")
     service = raw.get("service_time")
     if service is not None and np.ndim(service) == 0:
@@ -137,8 +138,9 @@ def to_core(inst: BenchmarkInstance) -> CoreProblem:
     scale = inst.scale()
     dist = inst.distances() * scale
     cost = np.rint(dist).astype(np.int64)
-    vehicles = tuple(CoreVehicle(start=0, end=0, capacity=(inst.capacity,))
-                     for _ in range(inst.num_vehicles))
+    vehicles = tuple(
+        CoreVehicle(start=0, end=0, capacity=(inst.capacity,)) for _ in range(inst.num_vehicles)
+    )
     delivery = inst.demand.reshape(-1, 1).astype(np.int64)
     travel = tw = service = None
     if inst.time_windows is not None:
@@ -177,11 +179,12 @@ def dimacs_cost(inst: BenchmarkInstance, routes: list[list[int]]) -> float:
     if inst.coords is None:
         return route_distance(inst, routes)
     diff = inst.coords[:, None, :] - inst.coords[None, :, :]
-    exact = np.sqrt((diff ** 2).sum(axis=2))
-    unit = 10 ** DIMACS_DECIMALS
+    exact = np.sqrt((diff**2).sum(axis=2))
+    unit = 10**DIMACS_DECIMALS
     trunc = np.floor(exact * unit + 1e-9) / unit
-    return round(float(sum(trunc[a, b] for a, b in _arcs([r for r in routes if r]))),
-                 DIMACS_DECIMALS)
+    return round(
+        float(sum(trunc[a, b] for a, b in _arcs([r for r in routes if r]))), DIMACS_DECIMALS
+    )
 
 
 def check_routes(inst: BenchmarkInstance, routes: list[list[int]]) -> list[str]:
@@ -248,8 +251,12 @@ def best_known(path: str | Path, table: Path | None = None) -> BestKnown | None:
     if by_stem is None:
         return None
     routes = by_stem.get("bks_routes") or ""
-    return BestKnown(float(by_stem["bks_cost"]), int(routes) if routes.strip() else None,
-                     by_stem.get("convention", ""), by_stem.get("source", ""))
+    return BestKnown(
+        float(by_stem["bks_cost"]),
+        int(routes) if routes.strip() else None,
+        by_stem.get("convention", ""),
+        by_stem.get("source", ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -287,20 +294,23 @@ class BenchmarkResult:
             "distance": round(self.distance, 2),
             "vehicles": self.vehicles,
             "dimacs_distance": self.dimacs_distance,
-            "best_known": None if bks is None else {
-                "cost": bks.cost, "routes": bks.routes, "convention": bks.convention},
+            "best_known": None
+            if bks is None
+            else {"cost": bks.cost, "routes": bks.routes, "convention": bks.convention},
             "gap_pct": None if self.gap_pct is None else round(self.gap_pct, 3),
             "engine": self.engine,
             "wall_time_s": round(self.wall_time_s, 2),
-            "stages": [{"engine": e, "objective": o, "wall_time_s": round(t, 2)}
-                       for e, o, t in self.stages],
+            "stages": [
+                {"engine": e, "objective": o, "wall_time_s": round(t, 2)} for e, o, t in self.stages
+            ],
             "violations": self.violations,
             "routes": self.routes,
         }
 
 
-def solve_benchmark(path: str | Path, params: SolveParams | None = None,
-                    rounding: str | None = None) -> BenchmarkResult:
+def solve_benchmark(
+    path: str | Path, params: SolveParams | None = None, rounding: str | None = None
+) -> BenchmarkResult:
     """Read, solve with the greenlane core, check and score one benchmark instance."""
     inst = read_instance(path, rounding)
     sol = solve_core(to_core(inst), params or SolveParams())

@@ -20,7 +20,7 @@ def fresh_pg_schema(prefix: str) -> Iterator[str]:
     """
     from sqlalchemy import create_engine, text
 
-    from webapp.config import normalise_database_url, test_database_url
+    from greenlane.webapp.config import normalise_database_url, test_database_url
 
     base = normalise_database_url(test_database_url() or DEFAULT_PG)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from webapp.cli import main
+from greenlane.webapp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAIN = ROOT / "data" / "examples" / "nanjing_madrid_rail.json"
@@ -19,8 +19,9 @@ def test_footprint_json_and_ileap():
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["totals"]["co2e_wtw_kg"] == 211.52
-    ileap = json.loads(CliRunner().invoke(main, ["footprint", str(CHAIN), "--format",
-                                                 "ileap"]).output)
+    ileap = json.loads(
+        CliRunner().invoke(main, ["footprint", str(CHAIN), "--format", "ileap"]).output
+    )
     assert ileap["shipmentId"] == "NKG-MAD-0001"
 
 
@@ -37,8 +38,10 @@ def test_footprint_bad_input_exits_2_without_traceback(tmp_path):
 
 def test_plan_writes_json(tmp_path):
     target = tmp_path / "plan.json"
-    out = CliRunner().invoke(main, ["plan", str(BOOK), "--carbon-price", "500",
-                                    "--time-limit", "20", "--output", str(target)])
+    out = CliRunner().invoke(
+        main,
+        ["plan", str(BOOK), "--carbon-price", "500", "--time-limit", "20", "--output", str(target)],
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(target.read_text())
     assert doc["summary"]["shipments_planned"] == 23
@@ -53,8 +56,9 @@ def test_plan_and_pareto_json_on_stdout(tmp_path, monkeypatch):
     doc = json.loads(out.stdout)
     assert doc["summary"]["shipments_planned"] == 23
     assert "planned 23" in out.stderr and not (tmp_path / "-").exists()
-    out = CliRunner().invoke(main, ["pareto", str(BOOK), "--points", "3", "--time-limit", "5",
-                                    "--output", "-"])
+    out = CliRunner().invoke(
+        main, ["pareto", str(BOOK), "--points", "3", "--time-limit", "5", "--output", "-"]
+    )
     assert out.exit_code == 0, out.stderr
     assert 2 <= len(json.loads(out.stdout)) <= 3 and "cost CNY" in out.stderr
     assert doc["solver"]["status"] == "OPTIMAL"
@@ -62,16 +66,22 @@ def test_plan_and_pareto_json_on_stdout(tmp_path, monkeypatch):
 
 def test_plan_bad_book_names_the_row_and_field(tmp_path):
     book = tmp_path / "book.csv"
-    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                    "A,F-NANJING,C-MADRID,-2,2026-12-01,2027-01-01\n")
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "A,F-NANJING,C-MADRID,-2,2026-12-01,2027-01-01\n"
+    )
     out = CliRunner().invoke(main, ["plan", str(book)])
     assert out.exit_code == 2
     assert "line[2].mass_t" in out.output
-    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                    "A,NOWHERE,C-MADRID,2,2026-12-01,2027-01-01\n")
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "A,NOWHERE,C-MADRID,2,2026-12-01,2027-01-01\n"
+    )
     out = CliRunner().invoke(main, ["plan", str(book)])
     assert out.exit_code == 2 and "shipments[0].origin" in out.output
-    book.write_text("shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                    "A,F-NANJING,C-MADRID,2,2027-01-01,2026-12-01\n")
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "A,F-NANJING,C-MADRID,2,2027-01-01,2026-12-01\n"
+    )
     out = CliRunner().invoke(main, ["plan", str(book)])
     assert out.exit_code == 2 and "due_at must be after ready_at" in out.output

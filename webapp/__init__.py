@@ -20,22 +20,33 @@ from flask_openapi3 import Info, OpenAPI
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
-    from webapp import db, headers, heartbeat, jobs, ledger, problems, ratelimit, services, ui
-    from webapp.api import api
-    from webapp.config import (
+    from greenlane.webapp import (
+        db,
+        headers,
+        heartbeat,
+        jobs,
+        ledger,
+        problems,
+        ratelimit,
+        services,
+        ui,
+    )
+    from greenlane.webapp.api import api
+    from greenlane.webapp.config import (
         DEFAULTS,
         from_environment,
         instance_secret_key,
         normalise_database_url,
     )
-    from webapp.store import software_version
+    from greenlane.webapp.store import software_version
 
     settings = {**from_environment(), **(test_config or {})}
     app = OpenAPI(
         __name__,
         instance_relative_config=True,
-        instance_path=os.path.abspath(settings["INSTANCE_PATH"]) if settings.get(
-            "INSTANCE_PATH") else None,
+        instance_path=os.path.abspath(settings["INSTANCE_PATH"])
+        if settings.get("INSTANCE_PATH")
+        else None,
         info=Info(
             title="greenlane API",
             version=software_version(),
@@ -67,7 +78,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     db.init_app(app)
     headers.init_app(app)

@@ -14,12 +14,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from flask_openapi3.models import Schema
 from pydantic import BaseModel, Field
 
-from emissions.schema import ChainIn
-from webapp import idempotency, ratelimit, reports, services
-from webapp.auth import Principal, authenticate, bearer_token, roles, rotate_token
-from webapp.db import engine_of
-from webapp.problems import problem
-from webapp.schemas import (
+from greenlane.emissions.schema import ChainIn
+from greenlane.webapp import idempotency, ratelimit, reports, services
+from greenlane.webapp.auth import Principal, authenticate, bearer_token, roles, rotate_token
+from greenlane.webapp.db import engine_of
+from greenlane.webapp.problems import problem
+from greenlane.webapp.schemas import (
     DisruptionsIn,
     FootprintOut,
     FootprintQuery,
@@ -42,8 +42,14 @@ from webapp.schemas import (
 )
 
 SECURITY = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem,
-                           429: Problem}
+_ERRORS: dict[int, Any] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    422: Problem,
+    429: Problem,
+}
 _POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 
 plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
@@ -78,8 +84,11 @@ def _before() -> Response | None:
     who = authenticate(engine_of(), token) if token else None
     if who is None:
         return ratelimit.check_anonymous() or problem(
-            401, "Unauthorized", "a valid Bearer token is needed",
-            headers={"WWW-Authenticate": 'Bearer realm="greenlane"'})
+            401,
+            "Unauthorized",
+            "a valid Bearer token is needed",
+            headers={"WWW-Authenticate": 'Bearer realm="greenlane"'},
+        )
     limited = ratelimit.check(who.token_id)
     if limited is not None:
         return limited
@@ -143,11 +152,11 @@ def accept_plan(path: PlanPath, header: IdempotencyHeader) -> Response:
     return jsonify(services.accept(path.plan_id, principal()))
 
 
-@api.post("/plans/<plan_id>/disruptions", tags=[plans_tag],
-          responses={200: ImpactOut, **_POST_ERRORS})
+@api.post(
+    "/plans/<plan_id>/disruptions", tags=[plans_tag], responses={200: ImpactOut, **_POST_ERRORS}
+)
 @roles("planner", "integration")
-def create_disruptions(path: PlanPath, body: DisruptionsIn,
-                       header: IdempotencyHeader) -> Response:
+def create_disruptions(path: PlanPath, body: DisruptionsIn, header: IdempotencyHeader) -> Response:
     """Apply disruptions (closed passage, hub or lane; delay; capacity cut) to a plan.
 
     Only the hit shipments are re-planned; the answer is the impact (per shipment Δcost,
@@ -209,8 +218,7 @@ def get_network() -> Response:
 # ----------------------------------------------------------------------------- shares
 
 
-@api.post("/plans/<plan_id>/shares", tags=[reports_tag],
-          responses={201: SharesOut, **_POST_ERRORS})
+@api.post("/plans/<plan_id>/shares", tags=[reports_tag], responses={201: SharesOut, **_POST_ERRORS})
 @roles("planner", "integration")
 def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Response:
     """Share a plan, or some of its shipments, with a partner (by partner id)."""
@@ -269,8 +277,11 @@ def plan_report(path: ReportPath) -> Response:
     return _download(reports.render(path.plan_id, path.fmt, principal()))
 
 
-@api.get("/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>", tags=[reports_tag],
-         responses=_REPORT_RESPONSES)
+@api.get(
+    "/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
+    tags=[reports_tag],
+    responses=_REPORT_RESPONSES,
+)
 @roles("planner", "integration", "partner")
 def shipment_report(path: ShipmentReportPath) -> Response:
     """One shipment's report; `ileap.json` is its iLEAP ShipmentFootprint."""
@@ -308,7 +319,8 @@ def rotate_own_token() -> Response:
     """
     who = principal()
     token = rotate_token(engine_of(), who.token_id)
-    resp = jsonify({"token_id": who.token_id, "role": who.role, "partner_id": who.partner_id,
-                    "token": token})
+    resp = jsonify(
+        {"token_id": who.token_id, "role": who.role, "partner_id": who.partner_id, "token": token}
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp

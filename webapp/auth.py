@@ -17,8 +17,8 @@ from typing import Literal, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from emissions.errors import InputError
-from webapp.db import api_tokens, reading, transaction, utcnow
+from greenlane.emissions.errors import InputError
+from greenlane.webapp.db import api_tokens, reading, transaction, utcnow
 
 Role = Literal["planner", "integration", "partner"]
 ROLES: tuple[str, ...] = ("planner", "integration", "partner")
@@ -114,9 +114,7 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
         return None
     digest = hash_token(token)
     with reading(engine) as conn:
-        row = conn.execute(
-            select(api_tokens).where(api_tokens.c.token_sha256 == digest)
-        ).first()
+        row = conn.execute(select(api_tokens).where(api_tokens.c.token_sha256 == digest)).first()
     if row is None or row.revoked_at is not None:
         return None
     if not hmac.compare_digest(row.token_sha256, digest):

@@ -16,13 +16,23 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from emissions.errors import InputError
-from routing import Shipment, parse_shipments, read_book
-from routing.shipments import MAX_BOOK_BYTES
-from webapp.schemas import PlanRequest
+from greenlane.emissions.errors import InputError
+from greenlane.routing import Shipment, parse_shipments, read_book
+from greenlane.routing.shipments import MAX_BOOK_BYTES
+from greenlane.webapp.schemas import PlanRequest
 
-COLUMNS = ("shipment_id", "origin", "destination", "mass_t", "volume_m3", "teu", "ready_at",
-           "due_at", "allowed_modes", "max_co2e_kg")
+COLUMNS = (
+    "shipment_id",
+    "origin",
+    "destination",
+    "mass_t",
+    "volume_m3",
+    "teu",
+    "ready_at",
+    "due_at",
+    "allowed_modes",
+    "max_co2e_kg",
+)
 """Columns of a shipment book (CSV header, XLSX first row, form fields)."""
 SUFFIXES = (".csv", ".json", ".xlsx")
 
@@ -85,8 +95,9 @@ def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__})",
-                         field="book") from None
+        raise InputError(
+            f"not a readable XLSX workbook ({type(exc).__name__})", field="book"
+        ) from None
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -94,8 +105,9 @@ def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
         required = {"shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at"}
         missing = required - set(header)
         if missing:
-            raise InputError(f"missing column(s): {', '.join(sorted(missing))}",
-                             field="xlsx header")
+            raise InputError(
+                f"missing column(s): {', '.join(sorted(missing))}", field="xlsx header"
+            )
         out = []
         for values in rows:
             row = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
@@ -103,8 +115,9 @@ def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
             if not row:
                 continue
             if "allowed_modes" in row:
-                row["allowed_modes"] = [m.strip() for m in row["allowed_modes"].split(";")
-                                        if m.strip()]
+                row["allowed_modes"] = [
+                    m.strip() for m in row["allowed_modes"].split(";") if m.strip()
+                ]
             out.append(row)
         return out
     finally:
@@ -117,13 +130,17 @@ def from_form(form: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     n = max((len(v) for v in columns.values()), default=0)
     rows = []
     for i in range(n):
-        row = {c: columns[c][i].strip() for c in COLUMNS
-               if i < len(columns[c]) and columns[c][i].strip()}
+        row = {
+            c: columns[c][i].strip()
+            for c in COLUMNS
+            if i < len(columns[c]) and columns[c][i].strip()
+        }
         if not row:
             continue
         if "allowed_modes" in row:
-            row["allowed_modes"] = [m.strip() for m in row["allowed_modes"].replace(",", ";")
-                                    .split(";") if m.strip()]
+            row["allowed_modes"] = [
+                m.strip() for m in row["allowed_modes"].replace(",", ";").split(";") if m.strip()
+            ]
         rows.append(row)
     if not rows:
         raise InputError("enter at least one shipment or upload a book", field="shipments")
@@ -152,7 +169,7 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
-    from webapp.viewmodels import objective_label
+    from greenlane.webapp.viewmodels import objective_label
 
     if form.get("use_demo") and demo_book.exists():
         shipments = from_upload(demo_book.name, demo_book.read_bytes())
@@ -166,4 +183,5 @@ def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     options = form_options(form)
     name = form.get("name", "").strip() or f"{source} · {objective_label(options)}"
     return PlanRequest.model_validate(
-        {"shipments": shipments, "options": options, "name": name[:200]})
+        {"shipments": shipments, "options": options, "name": name[:200]}
+    )

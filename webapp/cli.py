@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from emissions.errors import GreenlaneError
+from greenlane.emissions.errors import GreenlaneError
 
 
 def _fail(exc: GreenlaneError) -> None:
@@ -22,7 +22,7 @@ def _fail(exc: GreenlaneError) -> None:
 
 def read_json(path: Path) -> Any:
     """Read a JSON document; a malformed file becomes an InputError naming the position."""
-    from emissions.errors import InputError
+    from greenlane.emissions.errors import InputError
 
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -56,13 +56,23 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file (needed for pdf; a csv file gets a UTF-8 BOM).",
 )
-@click.option("--company-name", default="greenlane user", show_default=True,
-              help="PACT companyName (--format pact).")
-@click.option("--company-id", "company_ids", multiple=True,
-              help="PACT companyIds URN, repeatable (--format pact) "
-                   "[default: urn:greenlane:local].")
+@click.option(
+    "--company-name",
+    default="greenlane user",
+    show_default=True,
+    help="PACT companyName (--format pact).",
+)
+@click.option(
+    "--company-id",
+    "company_ids",
+    multiple=True,
+    help="PACT companyIds URN, repeatable (--format pact) [default: urn:greenlane:local].",
+)
 def footprint(
-    chain_file: Path, fmt: str, output: Path | None, company_name: str,
+    chain_file: Path,
+    fmt: str,
+    output: Path | None,
+    company_name: str,
     company_ids: tuple[str, ...],
 ) -> None:
     """Compute the ISO 14083 footprint of a transport chain JSON document."""
@@ -70,9 +80,9 @@ def footprint(
     from datetime import UTC, datetime
     from importlib.metadata import version
 
-    from emissions import report
-    from emissions.chain import footprint_from_chain
-    from fleet import resolve_vehicle
+    from greenlane.emissions import report
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.fleet import resolve_vehicle
 
     if fmt == "pdf" and output is None:
         _fail(GreenlaneError("the pdf format needs --output FILE", field="--output"))
@@ -81,9 +91,14 @@ def footprint(
         now = datetime.now(UTC).replace(microsecond=0)
         if fmt == "pdf":
             assert output is not None
-            output.write_bytes(report.footprint_report_pdf(
-                [fp], title=f"Route carbon report: shipment {fp.shipment_id}",
-                software_version=version("greenlane"), generated_at=now))
+            output.write_bytes(
+                report.footprint_report_pdf(
+                    [fp],
+                    title=f"Route carbon report: shipment {fp.shipment_id}",
+                    software_version=version("greenlane"),
+                    generated_at=now,
+                )
+            )
             return
         if fmt == "csv":
             if output is None:
@@ -95,9 +110,12 @@ def footprint(
         if fmt == "pact":
             key = f"greenlane:{fp.shipment_id}:{fp.data_sha256}"
             doc = report.to_pact_product_footprint(
-                fp, company_name=company_name,
+                fp,
+                company_name=company_name,
                 company_ids=list(company_ids) or ["urn:greenlane:local"],
-                pf_id=str(uuid.uuid5(uuid.NAMESPACE_URL, key)), created=now)
+                pf_id=str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+                created=now,
+            )
         elif fmt == "geojson":
             doc = report.footprints_to_geojson([fp])
         elif fmt == "ileap":
@@ -115,16 +133,25 @@ def footprint(
 
 
 def _register() -> None:
-    from webapp.cli_batch import COMMANDS as BATCH_COMMANDS
-    from webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
-    from webapp.cli_network import network
-    from webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
-    from webapp.cli_security import COMMANDS as SECURITY_COMMANDS
-    from webapp.cli_serve import COMMANDS as SERVE_COMMANDS
-    from webapp.cli_vrp import vrp
+    from greenlane.webapp.cli_batch import COMMANDS as BATCH_COMMANDS
+    from greenlane.webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
+    from greenlane.webapp.cli_network import network
+    from greenlane.webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
+    from greenlane.webapp.cli_security import COMMANDS as SECURITY_COMMANDS
+    from greenlane.webapp.cli_serve import COMMANDS as SERVE_COMMANDS
+    from greenlane.webapp.cli_vrp import vrp
 
-    for command in (network, plan_cmd, pareto_cmd, baseline_cmd, vrp, *SERVE_COMMANDS,
-                    *LEDGER_COMMANDS, *BATCH_COMMANDS, *SECURITY_COMMANDS):
+    for command in (
+        network,
+        plan_cmd,
+        pareto_cmd,
+        baseline_cmd,
+        vrp,
+        *SERVE_COMMANDS,
+        *LEDGER_COMMANDS,
+        *BATCH_COMMANDS,
+        *SECURITY_COMMANDS,
+    ):
         main.add_command(command)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from emissions.errors import GreenlaneError, InputError
+from greenlane.emissions.errors import GreenlaneError, InputError
 
 
 def _fail(exc: GreenlaneError) -> None:
@@ -41,40 +41,98 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
 
 @click.command("batch")
 @click.argument("items", nargs=-1)
-@click.option("--sweep", is_flag=True,
-              help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
-                   "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
-                   "target_year (year|none). Other ITEMS are books.")
-@click.option("--synthetic", type=int, default=None, metavar="N",
-              help="Add a synthetic year of N shipments (seeded) as a book.")
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="A running Dask scheduler [default: a local cluster on 127.0.0.1].")
-@click.option("--workers", type=int, default=2, show_default=True,
-              help="Local cluster worker processes (1 thread each); 0 = in this process.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("batch-results.parquet"), show_default=True,
-              help="Partition rows; shipment rows go to <stem>.shipments.parquet.")
-@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Summary chart PNG [default: <output stem>.png].")
-@click.option("--max-partition", type=int, default=80, show_default=True,
-              help="Largest partition planned as one model [shipments].")
-@click.option("--time-limit", type=float, default=5.0, show_default=True,
-              help="Solver wall-clock limit per partition solve [s].")
-@click.option("--gap", type=float, default=0.01, show_default=True,
-              help="Relative optimality gap at which a partition solve stops [-].")
-@click.option("--carbon-price", type=float, default=0.0, show_default=True,
-              help="Base carbon price [CNY/t CO2e] (a sweep axis overrides it).")
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
+    "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
+    "target_year (year|none). Other ITEMS are books.",
+)
+@click.option(
+    "--synthetic",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Add a synthetic year of N shipments (seeded) as a book.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="A running Dask scheduler [default: a local cluster on 127.0.0.1].",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Local cluster worker processes (1 thread each); 0 = in this process.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("batch-results.parquet"),
+    show_default=True,
+    help="Partition rows; shipment rows go to <stem>.shipments.parquet.",
+)
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Summary chart PNG [default: <output stem>.png].",
+)
+@click.option(
+    "--max-partition",
+    type=int,
+    default=80,
+    show_default=True,
+    help="Largest partition planned as one model [shipments].",
+)
+@click.option(
+    "--time-limit",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Solver wall-clock limit per partition solve [s].",
+)
+@click.option(
+    "--gap",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Relative optimality gap at which a partition solve stops [-].",
+)
+@click.option(
+    "--carbon-price",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Base carbon price [CNY/t CO2e] (a sweep axis overrides it).",
+)
 @click.option("--target-year", type=int, default=None, help="Base target year.")
 @click.option("--k-paths", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def batch_cmd(items: tuple[str, ...], sweep: bool, synthetic: int | None, scheduler: str | None,
-              workers: int, output: Path, chart: Path | None, max_partition: int,
-              time_limit: float, gap: float, carbon_price: float, target_year: int | None,
-              k_paths: int, seed: int, progress: bool) -> None:
+def batch_cmd(
+    items: tuple[str, ...],
+    sweep: bool,
+    synthetic: int | None,
+    scheduler: str | None,
+    workers: int,
+    output: Path,
+    chart: Path | None,
+    max_partition: int,
+    time_limit: float,
+    gap: float,
+    carbon_price: float,
+    target_year: int | None,
+    k_paths: int,
+    seed: int,
+    progress: bool,
+) -> None:
     """Plan many books, or sweep scenarios over them, on Dask."""
-    from data import DATA_DIR
-    from routing import batch, load_network, read_book
+    from greenlane.data import DATA_DIR
+    from greenlane.routing import batch, load_network, read_book
 
     try:
         axes = [i for i in items if sweep and "=" in i]
@@ -84,8 +142,7 @@ def batch_cmd(items: tuple[str, ...], sweep: bool, synthetic: int | None, schedu
                 raise InputError("no such book file", field=str(p))
         if not paths and synthetic is None:
             if not sweep:
-                raise InputError("give at least one BOOK, --sweep or --synthetic N",
-                                 field="BOOK")
+                raise InputError("give at least one BOOK, --sweep or --synthetic N", field="BOOK")
             paths = [DATA_DIR / "examples" / "shipments.csv"]
         sweep_points = batch.scenarios(batch.parse_sweep(axes)) if sweep else []
         network = load_network()
@@ -97,16 +154,24 @@ def batch_cmd(items: tuple[str, ...], sweep: bool, synthetic: int | None, schedu
             if not 1 <= synthetic <= 2_000_000:
                 raise InputError("must lie in 1..2000000", field="--synthetic")
             books[f"synthetic-{synthetic}"] = batch.synthetic_year(network, synthetic, seed=seed)
-        base = batch.default_options(time_limit, gap, seed,
-                                     carbon_price_cny_per_t=carbon_price,
-                                     target_year=target_year, k_paths=k_paths)
+        base = batch.default_options(
+            time_limit,
+            gap,
+            seed,
+            carbon_price_cny_per_t=carbon_price,
+            target_year=target_year,
+            k_paths=k_paths,
+        )
         tasks = batch.make_tasks(books, network, base, sweep_points, max_partition)
     except GreenlaneError as exc:
         _fail(exc)
         return
     n_ship = sum(len(b) for b in books.values())
-    click.echo(f"{len(books)} book(s), {n_ship} shipments, {len(sweep_points) or 1} "
-               f"scenario(s): {len(tasks)} partition tasks", err=True)
+    click.echo(
+        f"{len(books)} book(s), {n_ship} shipments, {len(sweep_points) or 1} "
+        f"scenario(s): {len(tasks)} partition tasks",
+        err=True,
+    )
     bar, note = _progress(progress)
     try:
         result = batch.run_batch(tasks, workers=workers, scheduler=scheduler, progress=note)
@@ -119,17 +184,30 @@ def batch_cmd(items: tuple[str, ...], sweep: bool, synthetic: int | None, schedu
     written = batch.write_parquet(result, output)
     png = batch.summary_chart(result, chart or output.with_suffix(".png"))
     summary = result.summary()
-    cols = ["book", "scenario", "shipments", "planned", "cost_cny", "co2e_wtw_kg",
-            "intensity_g_per_tkm", "errors"]
+    cols = [
+        "book",
+        "scenario",
+        "shipments",
+        "planned",
+        "cost_cny",
+        "co2e_wtw_kg",
+        "intensity_g_per_tkm",
+        "errors",
+    ]
     with _pandas_display():
         click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    click.echo(f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
-               f"{result.workers or 1} worker(s) ({result.scheduler})")
+    click.echo(
+        f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
+        f"{result.workers or 1} worker(s) ({result.scheduler})"
+    )
     click.echo("wrote " + ", ".join(str(p) for p in [*written, png]))
     if int(summary["errors"].sum()):
         first = next(r for r in result.partitions if r["status"] == "error")
-        click.echo(f"warning: {int(summary['errors'].sum())} partition(s) failed; first: "
-                   f"{first['partition']}: {first['error']}", err=True)
+        click.echo(
+            f"warning: {int(summary['errors'].sum())} partition(s) failed; first: "
+            f"{first['partition']}: {first['error']}",
+            err=True,
+        )
         sys.exit(1)
 
 

@@ -9,23 +9,32 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from data import DATA_DIR
-from emissions.errors import GreenlaneError
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import GreenlaneError
 
 if TYPE_CHECKING:
     import geopandas
     from matplotlib.axes import Axes
 
-    from routing.network import Network
+    from greenlane.routing.network import Network
 
-LINESTYLES: dict[str, Any] = {"road": "-", "rail": (0, (8, 3)), "sea": (0, (4, 3)),
-                              "inland_water": "-.", "air": ":"}
+LINESTYLES: dict[str, Any] = {
+    "road": "-",
+    "rail": (0, (8, 3)),
+    "sea": (0, (4, 3)),
+    "inland_water": "-.",
+    "air": ":",
+}
 """Dash pattern per mode, a second channel beside colour (greyscale-safe)."""
 HUB_MARKERS = {
-    "factory": ("*", "#D55E00", 150), "seaport": ("s", "#0072B2", 22),
-    "inland_port": ("s", "#56B4E9", 22), "airport": ("^", "#CC79A7", 26),
-    "rail_terminal": ("D", "#009E73", 22), "border_crossing": ("X", "#000000", 36),
-    "warehouse": ("p", "#8C564B", 30), "customer_site": ("o", "#E69F00", 26),
+    "factory": ("*", "#D55E00", 150),
+    "seaport": ("s", "#0072B2", 22),
+    "inland_port": ("s", "#56B4E9", 22),
+    "airport": ("^", "#CC79A7", 26),
+    "rail_terminal": ("D", "#009E73", 22),
+    "border_crossing": ("X", "#000000", 36),
+    "warehouse": ("p", "#8C564B", 30),
+    "customer_site": ("o", "#E69F00", 26),
 }
 """Marker, colour and size per hub kind."""
 NATURAL_EARTH = ("pyogrio", "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp")
@@ -55,10 +64,16 @@ PANELS = (
 """Map panels: name, lon range and lat range [deg]."""
 
 
-def _draw(ax: Axes, net: Network, outlines: geopandas.GeoDataFrame | None,
-          xlim: tuple[float, float], ylim: tuple[float, float], labels: bool) -> None:
-    from routing.geometry import split_antimeridian
-    from routing.network import MODE_COLOURS
+def _draw(
+    ax: Axes,
+    net: Network,
+    outlines: geopandas.GeoDataFrame | None,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    labels: bool,
+) -> None:
+    from greenlane.routing.geometry import split_antimeridian
+    from greenlane.routing.network import MODE_COLOURS
 
     ax.set_facecolor("#F4F8FB")
     if outlines is not None:
@@ -68,19 +83,39 @@ def _draw(ax: Axes, net: Network, outlines: geopandas.GeoDataFrame | None,
             continue
         for part in split_antimeridian(lane.geometry):
             xs, ys = zip(*part, strict=True)
-            ax.plot(xs, ys, color=MODE_COLOURS[lane.mode], linestyle=LINESTYLES[str(lane.mode)],
-                    linewidth=1.1 if str(lane.mode) in ("sea", "rail") else 0.8, alpha=0.75,
-                    zorder=2)
+            ax.plot(
+                xs,
+                ys,
+                color=MODE_COLOURS[lane.mode],
+                linestyle=LINESTYLES[str(lane.mode)],
+                linewidth=1.1 if str(lane.mode) in ("sea", "rail") else 0.8,
+                alpha=0.75,
+                zorder=2,
+            )
     for kind, (marker, colour, size) in HUB_MARKERS.items():
         pts = [h for h in net.hubs.values() if h.kind == kind]
         if pts:
-            ax.scatter([h.lon for h in pts], [h.lat for h in pts], marker=marker, c=colour,
-                       s=size, edgecolors="white", linewidths=0.4, zorder=4)
+            ax.scatter(
+                [h.lon for h in pts],
+                [h.lat for h in pts],
+                marker=marker,
+                c=colour,
+                s=size,
+                edgecolors="white",
+                linewidths=0.4,
+                zorder=4,
+            )
     for hub in net.hubs.values():
         inside = xlim[0] <= hub.lon <= xlim[1] and ylim[0] <= hub.lat <= ylim[1]
         if inside and (labels or hub.kind == "factory"):
-            ax.annotate(hub.hub_id, (hub.lon, hub.lat), xytext=(3, 3), textcoords="offset points",
-                        fontsize=6, zorder=5)
+            ax.annotate(
+                hub.hub_id,
+                (hub.lon, hub.lat),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=6,
+                zorder=5,
+            )
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect("equal")
@@ -100,7 +135,7 @@ def render_png(net: Network, path: Path, dpi: int = 110) -> Path:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from routing.network import MODE_COLOURS
+    from greenlane.routing.network import MODE_COLOURS
 
     fig = Figure(figsize=(16, 13), layout="constrained")
     FigureCanvasAgg(fig)
@@ -112,16 +147,38 @@ def render_png(net: Network, path: Path, dpi: int = 110) -> Path:
         ax.set_title(name, fontsize=9, loc="left")
     kinds = Counter(str(h.kind) for h in net.hubs.values())
     modes = Counter(str(lane.mode) for lane in net.lanes if not lane.reverse_of)
-    handles = [Line2D([], [], color=MODE_COLOURS[m], linestyle=LINESTYLES[str(m)], linewidth=1.6,
-                      label=f"{m} ({modes.get(str(m), 0)} lanes)") for m in MODE_COLOURS]
-    handles += [Line2D([], [], marker=mk, color="none", markerfacecolor=c, markeredgecolor="white",
-                       markersize=8 if mk != "*" else 12, label=f"{k} ({kinds.get(k, 0)})")
-                for k, (mk, c, _) in HUB_MARKERS.items()]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=MODE_COLOURS[m],
+            linestyle=LINESTYLES[str(m)],
+            linewidth=1.6,
+            label=f"{m} ({modes.get(str(m), 0)} lanes)",
+        )
+        for m in MODE_COLOURS
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker=mk,
+            color="none",
+            markerfacecolor=c,
+            markeredgecolor="white",
+            markersize=8 if mk != "*" else 12,
+            label=f"{k} ({kinds.get(k, 0)})",
+        )
+        for k, (mk, c, _) in HUB_MARKERS.items()
+    ]
     axes[0].legend(handles=handles, loc="lower left", fontsize=7.5, ncol=2, framealpha=0.9)
-    fig.suptitle(f"greenlane network: {len(net.hubs)} hubs, {sum(modes.values())} lane rows "
-                 f"({len(net.lanes)} directed lanes). Road, rail and inland water drawn as "
-                 f"great circles (distance GCD x DAF), sea as searoute paths, air as great "
-                 f"circles. Data sha256 {net.data_sha256[:12]}", fontsize=10)
+    fig.suptitle(
+        f"greenlane network: {len(net.hubs)} hubs, {sum(modes.values())} lane rows "
+        f"({len(net.lanes)} directed lanes). Road, rail and inland water drawn as "
+        f"great circles (distance GCD x DAF), sea as searoute paths, air as great "
+        f"circles. Data sha256 {net.data_sha256[:12]}",
+        fontsize=10,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
@@ -132,29 +189,55 @@ def summary(net: Network) -> str:
     kinds = Counter(str(h.kind) for h in net.hubs.values())
     rows = Counter(str(lane.mode) for lane in net.lanes if not lane.reverse_of)
     directed = Counter(str(lane.mode) for lane in net.lanes)
-    lines = [f"hubs: {len(net.hubs)} ("
-             + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")",
-             f"lane rows: {sum(rows.values())}, directed lanes: {len(net.lanes)}"]
+    lines = [
+        f"hubs: {len(net.hubs)} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")",
+        f"lane rows: {sum(rows.values())}, directed lanes: {len(net.lanes)}",
+    ]
     lines += [f"  {m}: {rows[m]} rows, {directed[m]} directed" for m in sorted(rows)]
     lines.append(f"data sha256: {net.data_sha256}")
     return "\n".join(lines)
 
 
 @click.command("network")
-@click.option("--geojson", "geojson_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the network as an RFC 7946 GeoJSON FeatureCollection.")
-@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Render a map of hubs and lanes coloured by mode.")
-@click.option("--include-reverse", is_flag=True,
-              help="Also export the ':rev' lanes of bidirectional rows to GeoJSON.")
-@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=DATA_DIR, show_default=True, help="Folder with hubs.csv and lanes.csv.")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Cache of derived distances [default: ~/.cache/greenlane].")
-def network(geojson_path: Path | None, png_path: Path | None, include_reverse: bool,
-            data_dir: Path, cache_dir: Path | None) -> None:
+@click.option(
+    "--geojson",
+    "geojson_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the network as an RFC 7946 GeoJSON FeatureCollection.",
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Render a map of hubs and lanes coloured by mode.",
+)
+@click.option(
+    "--include-reverse",
+    is_flag=True,
+    help="Also export the ':rev' lanes of bidirectional rows to GeoJSON.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Folder with hubs.csv and lanes.csv.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Cache of derived distances [default: ~/.cache/greenlane].",
+)
+def network(
+    geojson_path: Path | None,
+    png_path: Path | None,
+    include_reverse: bool,
+    data_dir: Path,
+    cache_dir: Path | None,
+) -> None:
     """Load the multimodal network, print its size, and export GeoJSON and/or a PNG map."""
-    from routing.network import load_network
+    from greenlane.routing.network import load_network
 
     try:
         net = load_network(data_dir, cache_dir)

@@ -11,51 +11,95 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from emissions.errors import GreenlaneError
+from greenlane.emissions.errors import GreenlaneError
 
 if TYPE_CHECKING:
-    from routing import Plan, PlanOptions
+    from greenlane.routing import Plan, PlanOptions
 
 BOOK = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _options(carbon_price: float, target_year: int | None, time_limit: float, seed: int,
-             workers: int, due_dates: str, objective: str, carriers: str = "all",
-             deterministic_time: float | None = None) -> PlanOptions:
-    from routing import PlanOptions, SolverParams
+def _options(
+    carbon_price: float,
+    target_year: int | None,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    due_dates: str,
+    objective: str,
+    carriers: str = "all",
+    deterministic_time: float | None = None,
+) -> PlanOptions:
+    from greenlane.routing import PlanOptions, SolverParams
 
     return PlanOptions(
-        carbon_price_cny_per_t=carbon_price, target_year=target_year,
+        carbon_price_cny_per_t=carbon_price,
+        target_year=target_year,
         due_dates=due_dates,  # type: ignore[arg-type]
         objective=objective,  # type: ignore[arg-type]
         carriers=carriers,  # type: ignore[arg-type]
-        solver=SolverParams(time_limit_s=time_limit, seed=seed, workers=workers,
-                            deterministic_time=deterministic_time),
+        solver=SolverParams(
+            time_limit_s=time_limit,
+            seed=seed,
+            workers=workers,
+            deterministic_time=deterministic_time,
+        ),
     )
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
-    for opt in reversed([
-        click.option("--carbon-price", type=float, default=0.0, show_default=True,
-                     help="Carbon price [CNY per t CO2e WTW]."),
-        click.option("--target-year", type=int, default=None,
-                     help="Cap the plan's intensity at the target trajectory of this year."),
-        click.option("--time-limit", type=float, default=10.0, show_default=True,
-                     help="Solver wall-clock limit per solve [s]."),
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--workers", type=int, default=1, show_default=True,
-                     help="CP-SAT workers (1 = deterministic)."),
-        click.option("--due-dates", type=click.Choice(["hard", "soft"]), default="hard",
-                     show_default=True),
-        click.option("--deterministic-time", type=click.FloatRange(min=0, min_open=True),
-                     default=None,
-                     help="Stop the search after this much solver work [CP-SAT deterministic "
-                          "s]: same book and seed, same plan, however busy the machine "
-                          "(the time limit still applies)."),
-        click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Write the full JSON here ('-' = stdout; the summary then goes "
-                             "to stderr)."),
-    ]):
+    for opt in reversed(
+        [
+            click.option(
+                "--carbon-price",
+                type=float,
+                default=0.0,
+                show_default=True,
+                help="Carbon price [CNY per t CO2e WTW].",
+            ),
+            click.option(
+                "--target-year",
+                type=int,
+                default=None,
+                help="Cap the plan's intensity at the target trajectory of this year.",
+            ),
+            click.option(
+                "--time-limit",
+                type=float,
+                default=10.0,
+                show_default=True,
+                help="Solver wall-clock limit per solve [s].",
+            ),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option(
+                "--workers",
+                type=int,
+                default=1,
+                show_default=True,
+                help="CP-SAT workers (1 = deterministic).",
+            ),
+            click.option(
+                "--due-dates",
+                type=click.Choice(["hard", "soft"]),
+                default="hard",
+                show_default=True,
+            ),
+            click.option(
+                "--deterministic-time",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="Stop the search after this much solver work [CP-SAT deterministic "
+                "s]: same book and seed, same plan, however busy the machine "
+                "(the time limit still applies).",
+            ),
+            click.option(
+                "--output",
+                type=click.Path(dir_okay=False, path_type=Path),
+                default=None,
+                help="Write the full JSON here ('-' = stdout; the summary then goes to stderr).",
+            ),
+        ]
+    ):
         f = opt(f)
     return f
 
@@ -66,37 +110,71 @@ def _fail(exc: GreenlaneError) -> None:
 
 
 def _summary_line(p: Plan) -> str:
-    return (f"{p.status:<18} cost {p.cost_cny:>14,.2f} CNY  CO2e {p.co2e_wtw_kg:>12,.1f} kg WTW  "
-            f"intensity {p.intensity_g_per_tkm:8.2f} g/tkm  on time {p.on_time_share:.0%}  "
-            f"planned {len(p.shipments)}  unplanned {len(p.unplanned)}")
+    return (
+        f"{p.status:<18} cost {p.cost_cny:>14,.2f} CNY  CO2e {p.co2e_wtw_kg:>12,.1f} kg WTW  "
+        f"intensity {p.intensity_g_per_tkm:8.2f} g/tkm  on time {p.on_time_share:.0%}  "
+        f"planned {len(p.shipments)}  unplanned {len(p.unplanned)}"
+    )
 
 
 @click.command("plan")
 @click.argument("book", type=BOOK)
 @_common
-@click.option("--objective", type=click.Choice(["cost", "co2e"]), default="cost",
-              show_default=True, help="cost (+ carbon price) or least CO2e.")
-@click.option("--on-time-probability", type=float, default=None,
-              help="Require this probability of arriving by the due date (e.g. 0.95).")
-@click.option("--stop-level-routing", is_flag=True, default=False,
-              help="Route the first/last-mile road legs as multi-stop tours per terminal and "
-                   "day (vehicle routing; allocated by tkm).")
-def plan_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
-             seed: int, workers: int, due_dates: str, deterministic_time: float | None,
-             output: Path | None, objective: str, on_time_probability: float | None,
-             stop_level_routing: bool) -> None:
+@click.option(
+    "--objective",
+    type=click.Choice(["cost", "co2e"]),
+    default="cost",
+    show_default=True,
+    help="cost (+ carbon price) or least CO2e.",
+)
+@click.option(
+    "--on-time-probability",
+    type=float,
+    default=None,
+    help="Require this probability of arriving by the due date (e.g. 0.95).",
+)
+@click.option(
+    "--stop-level-routing",
+    is_flag=True,
+    default=False,
+    help="Route the first/last-mile road legs as multi-stop tours per terminal and "
+    "day (vehicle routing; allocated by tkm).",
+)
+def plan_cmd(
+    book: Path,
+    carbon_price: float,
+    target_year: int | None,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    due_dates: str,
+    deterministic_time: float | None,
+    output: Path | None,
+    objective: str,
+    on_time_probability: float | None,
+    stop_level_routing: bool,
+) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
-    from routing import load_network, plan, plan_to_dict, read_book
+    from greenlane.routing import load_network, plan, plan_to_dict, read_book
 
     try:
         shipments = read_book(book)
-        options = replace(_options(carbon_price, target_year, time_limit, seed, workers,
-                                   due_dates, objective,
-                                   deterministic_time=deterministic_time),
-                          on_time_probability=on_time_probability,
-                          stop_level_routing=stop_level_routing)
+        options = replace(
+            _options(
+                carbon_price,
+                target_year,
+                time_limit,
+                seed,
+                workers,
+                due_dates,
+                objective,
+                deterministic_time=deterministic_time,
+            ),
+            on_time_probability=on_time_probability,
+            stop_level_routing=stop_level_routing,
+        )
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:
         _fail(exc)
@@ -110,10 +188,12 @@ def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
     """Print the plan summary: totals, one line per shipment, unplanned with reasons."""
     click.echo(_summary_line(result))
     for s in result.shipments:
-        click.echo(f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
-                   f"{s.footprint.totals.co2e_wtw_kg:>10,.1f} kg  arrives "
-                   f"{s.arrival_at:%Y-%m-%d}{'' if s.on_time else ' LATE'} "
-                   f"(P on time {s.on_time_probability:.0%})")
+        click.echo(
+            f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
+            f"{s.footprint.totals.co2e_wtw_kg:>10,.1f} kg  arrives "
+            f"{s.arrival_at:%Y-%m-%d}{'' if s.on_time else ' LATE'} "
+            f"(P on time {s.on_time_probability:.0%})"
+        )
     for u in result.unplanned:
         click.echo(f"  {u.shipment_id:<20} UNPLANNED: {'; '.join(u.reasons)}")
     if stop_level_routing:
@@ -121,8 +201,10 @@ def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
     if "message" in result.facts:
         click.echo(f"note: {result.facts['message']}")
     if "shadow_price_cny_per_t" in result.facts:
-        click.echo(f"target {result.facts['target_intensity_g_per_tkm']:.2f} g/tkm; "
-                   f"shadow price {result.facts['shadow_price_cny_per_t']:,.0f} CNY/t CO2e")
+        click.echo(
+            f"target {result.facts['target_intensity_g_per_tkm']:.2f} g/tkm; "
+            f"shadow price {result.facts['shadow_price_cny_per_t']:,.0f} CNY/t CO2e"
+        )
 
 
 def _summary_stream(output: Path | None) -> contextlib.AbstractContextManager[object]:
@@ -143,15 +225,20 @@ def _write_json(output: Path | None, doc: object) -> None:
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}")
 
+
 def _echo_stop_routes(p: Plan) -> None:
     facts = p.facts.get("stop_routing", {})
-    click.echo(f"stop-level routing: {len(p.stop_routes)} routes for {facts.get('legs', 0)} "
-               f"end legs in {facts.get('groups', 0)} terminal-day groups "
-               f"({facts.get('wall_s', 0):.1f} s), {len(p.stop_dropped)} dropped")
+    click.echo(
+        f"stop-level routing: {len(p.stop_routes)} routes for {facts.get('legs', 0)} "
+        f"end legs in {facts.get('groups', 0)} terminal-day groups "
+        f"({facts.get('wall_s', 0):.1f} s), {len(p.stop_dropped)} dropped"
+    )
     for r in p.stop_routes:
-        click.echo(f"  {r.route_id:<6} {r.leg:<10} {r.depot:<14} {r.day} {r.vehicle_type:<17} "
-                   f"{r.energy_carrier:<15} {r.distance_km:>8,.1f} km {r.co2e_wtw_kg:>8,.1f} kg "
-                   f"{r.cost_cny:>9,.2f} CNY  {' > '.join(r.shipment_ids)}")
+        click.echo(
+            f"  {r.route_id:<6} {r.leg:<10} {r.depot:<14} {r.day} {r.vehicle_type:<17} "
+            f"{r.energy_carrier:<15} {r.distance_km:>8,.1f} km {r.co2e_wtw_kg:>8,.1f} kg "
+            f"{r.cost_cny:>9,.2f} CNY  {' > '.join(r.shipment_ids)}"
+        )
     for d in p.stop_dropped:
         click.echo(f"  dropped {d.shipment_id} ({d.leg} at {d.depot}): {d.reason}")
 
@@ -160,15 +247,32 @@ def _echo_stop_routes(p: Plan) -> None:
 @click.argument("book", type=BOOK)
 @_common
 @click.option("--points", type=int, default=8, show_default=True)
-def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_limit: float,
-               seed: int, workers: int, due_dates: str, deterministic_time: float | None,
-               output: Path | None, points: int) -> None:
+def pareto_cmd(
+    book: Path,
+    carbon_price: float,
+    target_year: int | None,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    due_dates: str,
+    deterministic_time: float | None,
+    output: Path | None,
+    points: int,
+) -> None:
     """The cost-vs-CO2e trade-off curve of a book (epsilon-constraint sweep)."""
-    from routing import load_network, pareto, plan_to_dict, read_book
+    from greenlane.routing import load_network, pareto, plan_to_dict, read_book
 
     try:
-        options = _options(carbon_price, target_year, time_limit, seed, workers, due_dates,
-                           "cost", deterministic_time=deterministic_time)
+        options = _options(
+            carbon_price,
+            target_year,
+            time_limit,
+            seed,
+            workers,
+            due_dates,
+            "cost",
+            deterministic_time=deterministic_time,
+        )
         plans = pareto(read_book(book), load_network(), options, points=points)
     except GreenlaneError as exc:
         _fail(exc)
@@ -176,8 +280,9 @@ def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_li
     with _summary_stream(output):
         click.echo(f"{'point':>5} {'cost CNY':>16} {'CO2e kg WTW':>14} {'g/tkm':>9}")
         for i, p in enumerate(plans):
-            click.echo(f"{i:>5} {p.cost_cny:>16,.2f} {p.co2e_wtw_kg:>14,.1f} "
-                       f"{p.intensity_g_per_tkm:>9.2f}")
+            click.echo(
+                f"{i:>5} {p.cost_cny:>16,.2f} {p.co2e_wtw_kg:>14,.1f} {p.intensity_g_per_tkm:>9.2f}"
+            )
     _write_json(output, [plan_to_dict(p, include_footprints=False) for p in plans])
 
 
@@ -186,7 +291,7 @@ def pareto_cmd(book: Path, carbon_price: float, target_year: int | None, time_li
 @click.option("--time-limit", type=float, default=10.0, show_default=True)
 def baseline_cmd(book: Path, time_limit: float) -> None:
     """Model a 2023 baseline: the book at least cost on the fossil (2023) fleet [g/tkm]."""
-    from routing import load_network, plan, read_book
+    from greenlane.routing import load_network, plan, read_book
 
     try:
         options = _options(0.0, None, time_limit, 0, 1, "hard", "cost", carriers="fossil")

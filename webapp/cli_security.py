@@ -12,17 +12,19 @@ from typing import Any
 
 import click
 
-from emissions.errors import GreenlaneError
+from greenlane.emissions.errors import GreenlaneError
 
 _db_option = click.option(
-    "--database-url", default=None, metavar="URL",
+    "--database-url",
+    default=None,
+    metavar="URL",
     help="SQLAlchemy URL [default: $DATABASE_URL, else sqlite in instance/].",
 )
 
 
 def _engine(database_url: str | None) -> Any:
-    from webapp import create_app
-    from webapp.db import engine_of
+    from greenlane.webapp import create_app
+    from greenlane.webapp.db import engine_of
 
     app = create_app({"DATABASE_URL": database_url} if database_url else None)
     return engine_of(app)
@@ -33,7 +35,7 @@ def _engine(database_url: str | None) -> Any:
 @_db_option
 def rotate_token_cmd(token_id: int, database_url: str | None) -> None:
     """Give token TOKEN_ID a new secret and print it (the old one stops working)."""
-    from webapp.auth import rotate_token
+    from greenlane.webapp.auth import rotate_token
 
     try:
         token = rotate_token(_engine(database_url), token_id)
@@ -49,7 +51,7 @@ def rotate_token_cmd(token_id: int, database_url: str | None) -> None:
 @_db_option
 def revoke_token_cmd(token_id: int, database_url: str | None) -> None:
     """Revoke token TOKEN_ID (idempotent)."""
-    from webapp.auth import revoke_token
+    from greenlane.webapp.auth import revoke_token
 
     try:
         revoke_token(_engine(database_url), token_id)

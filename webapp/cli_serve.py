@@ -16,17 +16,19 @@ from typing import Any
 
 import click
 
-from emissions.errors import GreenlaneError
+from greenlane.emissions.errors import GreenlaneError
 
 
 def _app(database_url: str | None) -> Any:
-    from webapp import create_app
+    from greenlane.webapp import create_app
 
     return create_app({"DATABASE_URL": database_url} if database_url else None)
 
 
 _db_option = click.option(
-    "--database-url", default=None, metavar="URL",
+    "--database-url",
+    default=None,
+    metavar="URL",
     help="SQLAlchemy URL [default: $DATABASE_URL, else sqlite in instance/].",
 )
 
@@ -35,8 +37,8 @@ _db_option = click.option(
 @_db_option
 def init_db(database_url: str | None) -> None:
     """Create the database tables (idempotent)."""
-    from webapp.db import engine_of
-    from webapp.db import init_db as create_tables
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.db import init_db as create_tables
 
     app = _app(database_url)
     create_tables(engine_of(app))
@@ -50,8 +52,8 @@ def init_db(database_url: str | None) -> None:
 @_db_option
 def create_token(role: str, partner_id: str | None, name: str, database_url: str | None) -> None:
     """Create an API token and print it (only its sha256 is stored)."""
-    from webapp.auth import create_token as make
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token as make
+    from greenlane.webapp.db import engine_of
 
     app = _app(database_url)
     try:
@@ -65,9 +67,9 @@ def create_token(role: str, partner_id: str | None, name: str, database_url: str
 
 def demo_token(app: Any) -> str:
     """The demo planner token kept in ``instance/demo_token`` (created once)."""
-    from webapp.auth import authenticate
-    from webapp.auth import create_token as make
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.auth import create_token as make
+    from greenlane.webapp.db import engine_of
 
     path = Path(app.instance_path) / "demo_token"
     if path.exists():
@@ -84,19 +86,41 @@ def demo_token(app: Any) -> str:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--demo", is_flag=True,
-              help="Create a planner token and plan the demo book if there are no plans yet.")
-@click.option("--book", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Book planned by --demo [default: data/examples/shipments.csv].")
-@click.option("--production", is_flag=True,
-              help="Serve with waitress (production WSGI server) instead of the dev server.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Request threads of the production server.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Create a planner token and plan the demo book if there are no plans yet.",
+)
+@click.option(
+    "--book",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Book planned by --demo [default: data/examples/shipments.csv].",
+)
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with waitress (production WSGI server) instead of the dev server.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Request threads of the production server.",
+)
 @_db_option
-def serve(host: str, port: int, demo: bool, book: Path | None, database_url: str | None,
-          production: bool, threads: int) -> None:
+def serve(
+    host: str,
+    port: int,
+    demo: bool,
+    book: Path | None,
+    database_url: str | None,
+    production: bool,
+    threads: int,
+) -> None:
     """Serve the planner UI and the API (/api/v1) on HOST:PORT."""
-    from webapp.services import seed_demo
+    from greenlane.webapp.services import seed_demo
 
     app = _app(database_url)
     if demo:
@@ -122,8 +146,15 @@ def serve_production(app: Any, host: str, port: int, threads: int = 8) -> None:
     from waitress import serve as waitress_serve
 
     click.echo(f"production server: waitress, {threads} threads")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="",
-                   expose_tracebacks=False, clear_untrusted_proxy_headers=False)
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="",
+        expose_tracebacks=False,
+        clear_untrusted_proxy_headers=False,
+    )
 
 
 COMMANDS = (serve, init_db, create_token)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from emissions.errors import GreenlaneError
+from greenlane.emissions.errors import GreenlaneError
 
 
 @click.group()
@@ -18,27 +18,55 @@ def vrp() -> None:
 
 @vrp.command()
 @click.argument("instance", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--time-limit", "time_limit", type=float, default=10.0, show_default=True,
-              help="Wall-time limit [s].")
+@click.option(
+    "--time-limit",
+    "time_limit",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Wall-time limit [s].",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (PyVRP).")
-@click.option("--engine", type=click.Choice(["auto", "hybrid", "ortools", "pyvrp"]),
-              default="auto", show_default=True,
-              help="auto/hybrid: PyVRP seeds OR-Tools; or one engine alone.")
-@click.option("--rounding", type=click.Choice(["nint", "exact", "explicit"]), default=None,
-              help="Distance convention (default: exact for VRPTW, nint for EUC_2D CVRP).")
-@click.option("--solution-limit", type=int, default=None,
-              help="OR-Tools solution limit (reproducible runs).")
-@click.option("--iterations", type=int, default=None,
-              help="PyVRP iteration limit (reproducible runs).")
-def solve(instance: Path, time_limit: float, seed: int, engine: str, rounding: str | None,
-          solution_limit: int | None, iterations: int | None) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "hybrid", "ortools", "pyvrp"]),
+    default="auto",
+    show_default=True,
+    help="auto/hybrid: PyVRP seeds OR-Tools; or one engine alone.",
+)
+@click.option(
+    "--rounding",
+    type=click.Choice(["nint", "exact", "explicit"]),
+    default=None,
+    help="Distance convention (default: exact for VRPTW, nint for EUC_2D CVRP).",
+)
+@click.option(
+    "--solution-limit", type=int, default=None, help="OR-Tools solution limit (reproducible runs)."
+)
+@click.option(
+    "--iterations", type=int, default=None, help="PyVRP iteration limit (reproducible runs)."
+)
+def solve(
+    instance: Path,
+    time_limit: float,
+    seed: int,
+    engine: str,
+    rounding: str | None,
+    solution_limit: int | None,
+    iterations: int | None,
+) -> None:
     """Solve INSTANCE (.vrp or Solomon .txt); print routes, distance, vehicles as JSON."""
-    from routing.vrp.core import SolveParams
-    from routing.vrplib_io import solve_benchmark
+    from greenlane.routing.vrp.core import SolveParams
+    from greenlane.routing.vrplib_io import solve_benchmark
 
     try:
-        params = SolveParams(time_limit_s=time_limit, seed=seed, engine=engine,
-                             solution_limit=solution_limit, pyvrp_iterations=iterations)
+        params = SolveParams(
+            time_limit_s=time_limit,
+            seed=seed,
+            engine=engine,
+            solution_limit=solution_limit,
+            pyvrp_iterations=iterations,
+        )
         result = solve_benchmark(instance, params, rounding)
     except GreenlaneError as exc:
         click.echo(f"error: {exc}", err=True)

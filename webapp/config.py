@@ -74,10 +74,20 @@ _ENV = {
     "SESSION_COOKIE_SECURE": "GREENLANE_SESSION_COOKIE_SECURE",
     "MAX_CONTENT_LENGTH": "GREENLANE_MAX_CONTENT_LENGTH",
 }
-_INT = {"ASYNC_THRESHOLD_SHIPMENTS", "JOB_WORKERS", "RATE_LIMIT_BURST", "MAX_CONTENT_LENGTH",
-        "RATE_LIMIT_ANON_BURST", "TRUSTED_PROXIES"}
-_FLOAT = {"SOLVER_TIME_LIMIT_S", "HEARTBEAT_S", "RATE_LIMIT_PER_MINUTE",
-          "RATE_LIMIT_ANON_PER_MINUTE"}
+_INT = {
+    "ASYNC_THRESHOLD_SHIPMENTS",
+    "JOB_WORKERS",
+    "RATE_LIMIT_BURST",
+    "MAX_CONTENT_LENGTH",
+    "RATE_LIMIT_ANON_BURST",
+    "TRUSTED_PROXIES",
+}
+_FLOAT = {
+    "SOLVER_TIME_LIMIT_S",
+    "HEARTBEAT_S",
+    "RATE_LIMIT_PER_MINUTE",
+    "RATE_LIMIT_ANON_PER_MINUTE",
+}
 _BOOL = {"HSTS", "SESSION_COOKIE_SECURE"}
 
 
@@ -122,7 +132,7 @@ def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for ``postgres://``/``postgresql://`` URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -370,4 +370,4 @@ def reading(engine: Engine | None = None) -> Iterator[Connection]:
 
 # The carbon ledger's tables live with their storage code; importing it registers them on
 # ``metadata`` (so ``init-db``, the migrations check and ``drop_db`` see them).
-from webapp import ledger_store as _ledger_tables  # noqa: E402, F401
+from greenlane.webapp import ledger_store as _ledger_tables  # noqa: E402, F401

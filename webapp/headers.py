@@ -53,18 +53,20 @@ def inline_script_hashes(html: bytes) -> list[str]:
 def content_security_policy(script_hashes: list[str] | tuple[str, ...] = ()) -> str:
     """The policy, with the given inline-script hashes allowed."""
     scripts = " ".join(["'self'", *script_hashes])
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src {scripts}",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def secure(response: Response) -> Response:
@@ -76,8 +78,9 @@ def secure(response: Response) -> Response:
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.is_secure or current_app.config.get("HSTS"):
-        response.headers.setdefault("Strict-Transport-Security",
-                                    f"max-age={HSTS_MAX_AGE_S}; includeSubDomains")
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_S}; includeSubDomains"
+        )
     return response
 
 

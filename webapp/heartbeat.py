@@ -20,8 +20,16 @@ from flask import Flask
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Engine
 
-from webapp.db import as_utc, engine_of, idempotency, instance_id, jobs, transaction, utcnow
-from webapp.ledger_store import lever_runs
+from greenlane.webapp.db import (
+    as_utc,
+    engine_of,
+    idempotency,
+    instance_id,
+    jobs,
+    transaction,
+    utcnow,
+)
+from greenlane.webapp.ledger_store import lever_runs
 
 STALE_INTERVALS = 3
 """Missed heartbeats after which a process counts as stopped."""
@@ -49,11 +57,16 @@ def beat(engine: Engine, owner: str) -> None:
     now = utcnow()
     with transaction(engine) as conn:
         for table in _RUNS:
-            conn.execute(update(table).where(table.c.owner == owner, table.c.status.in_(_OPEN))
-                         .values(heartbeat_at=now))
-        conn.execute(update(idempotency)
-                     .where(idempotency.c.owner == owner, idempotency.c.status_code.is_(None))
-                     .values(heartbeat_at=now))
+            conn.execute(
+                update(table)
+                .where(table.c.owner == owner, table.c.status.in_(_OPEN))
+                .values(heartbeat_at=now)
+            )
+        conn.execute(
+            update(idempotency)
+            .where(idempotency.c.owner == owner, idempotency.c.status_code.is_(None))
+            .values(heartbeat_at=now)
+        )
 
 
 def fail_stale_jobs(engine: Engine, owner: str, interval_s: float) -> int:
@@ -63,23 +76,38 @@ def fail_stale_jobs(engine: Engine, owner: str, interval_s: float) -> int:
     n = 0
     with transaction(engine) as conn:
         for table in _RUNS:
-            rows = conn.execute(select(table.c.id, table.c.owner, table.c.heartbeat_at).where(
-                table.c.status.in_(_OPEN), _stale(table, owner, cutoff))).all()
+            rows = conn.execute(
+                select(table.c.id, table.c.owner, table.c.heartbeat_at).where(
+                    table.c.status.in_(_OPEN), _stale(table, owner, cutoff)
+                )
+            ).all()
             for row in rows:
                 seen = as_utc(row.heartbeat_at)
                 detail = (
                     f"server process {row.owner or '(unknown)'} stopped; "
-                    + (f"no heartbeat since {seen.isoformat()}" if seen
-                       else "no heartbeat recorded")
+                    + (
+                        f"no heartbeat since {seen.isoformat()}"
+                        if seen
+                        else "no heartbeat recorded"
+                    )
                     + ". The server stopped before the job finished; submit it again"
                 )
-                n += conn.execute(
-                    update(table)
-                    .where(table.c.id == row.id, table.c.status.in_(_OPEN),
-                           _stale(table, owner, cutoff))
-                    .values(status="failed", finished_at=utcnow(),
-                            error={"title": "Interrupted", "status": 500, "detail": detail})
-                ).rowcount or 0
+                n += (
+                    conn.execute(
+                        update(table)
+                        .where(
+                            table.c.id == row.id,
+                            table.c.status.in_(_OPEN),
+                            _stale(table, owner, cutoff),
+                        )
+                        .values(
+                            status="failed",
+                            finished_at=utcnow(),
+                            error={"title": "Interrupted", "status": 500, "detail": detail},
+                        )
+                    ).rowcount
+                    or 0
+                )
     return int(n)
 
 
@@ -91,8 +119,11 @@ def release_stale_keys(engine: Engine, owner: str, interval_s: float) -> int:
     """
     cutoff = stale_before(interval_s)
     with transaction(engine) as conn:
-        result = conn.execute(delete(idempotency).where(
-            idempotency.c.status_code.is_(None), _stale(idempotency, owner, cutoff)))
+        result = conn.execute(
+            delete(idempotency).where(
+                idempotency.c.status_code.is_(None), _stale(idempotency, owner, cutoff)
+            )
+        )
     return int(result.rowcount or 0)
 
 
@@ -131,12 +162,16 @@ class Heartbeat:
         try:
             with transaction(self.engine) as conn:
                 for table in _RUNS:
-                    conn.execute(update(table).where(table.c.owner == self.owner,
-                                                     table.c.status.in_(_OPEN))
-                                 .values(heartbeat_at=None))
-                conn.execute(update(idempotency).where(idempotency.c.owner == self.owner,
-                                                       idempotency.c.status_code.is_(None))
-                             .values(heartbeat_at=None))
+                    conn.execute(
+                        update(table)
+                        .where(table.c.owner == self.owner, table.c.status.in_(_OPEN))
+                        .values(heartbeat_at=None)
+                    )
+                conn.execute(
+                    update(idempotency)
+                    .where(idempotency.c.owner == self.owner, idempotency.c.status_code.is_(None))
+                    .values(heartbeat_at=None)
+                )
         except Exception:  # a database that is gone has nothing to release
             self.app.logger.debug("heartbeat: could not release claims", exc_info=True)
 

@@ -21,7 +21,7 @@ from flask import Response, g, request
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from webapp.db import (
+from greenlane.webapp.db import (
     begin_request_unit,
     end_request_unit,
     engine_of,
@@ -30,7 +30,7 @@ from webapp.db import (
     transaction,
     utcnow,
 )
-from webapp.problems import problem
+from greenlane.webapp.problems import problem
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -50,8 +50,7 @@ def begin(token_id: int) -> Response | None:
     if key is None:
         return None
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        return problem(400, "Bad Request", f"must be 1..{MAX_KEY_LENGTH} characters",
-                       field=HEADER)
+        return problem(400, "Bad Request", f"must be 1..{MAX_KEY_LENGTH} characters", field=HEADER)
     digest = _request_hash()
     engine = engine_of()
     try:
@@ -65,9 +64,14 @@ def begin(token_id: int) -> Response | None:
                 now = utcnow()
                 result = conn.execute(
                     idempotency.insert().values(
-                        token_id=token_id, key=key, method=request.method,
-                        path=request.path, request_sha256=digest, created_at=now,
-                        owner=instance_id(), heartbeat_at=now,
+                        token_id=token_id,
+                        key=key,
+                        method=request.method,
+                        path=request.path,
+                        request_sha256=digest,
+                        created_at=now,
+                        owner=instance_id(),
+                        heartbeat_at=now,
                     )
                 )
                 g.idempotency_row = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -75,16 +79,28 @@ def begin(token_id: int) -> Response | None:
             begin_request_unit(engine)
             return None
     except IntegrityError:
-        return problem(409, "Conflict", "a request with this Idempotency-Key is in progress",
-                       field=HEADER, headers={"Retry-After": "1"})
+        return problem(
+            409,
+            "Conflict",
+            "a request with this Idempotency-Key is in progress",
+            field=HEADER,
+            headers={"Retry-After": "1"},
+        )
     if row.request_sha256 != digest:
         return problem(
-            422, "Idempotency-Key reused",
-            "this key was used with another request (method, path or body)", field=HEADER,
+            422,
+            "Idempotency-Key reused",
+            "this key was used with another request (method, path or body)",
+            field=HEADER,
         )
     if row.status_code is None:
-        return problem(409, "Conflict", "a request with this Idempotency-Key is in progress",
-                       field=HEADER, headers={"Retry-After": "1"})
+        return problem(
+            409,
+            "Conflict",
+            "a request with this Idempotency-Key is in progress",
+            field=HEADER,
+            headers={"Retry-After": "1"},
+        )
     resp = Response(row.response_body or "", status=row.status_code)
     for name, value in (row.response_headers or {}).items():
         resp.headers[name] = value
@@ -119,9 +135,13 @@ def finish(response: Response) -> Response:
             ).rowcount
         if stored != 1:  # freed meanwhile (its heartbeat went stale: a stalled process)
             unit.rollback()
-            return problem(409, "Conflict", "this request's Idempotency-Key was released "
-                           "while it ran; nothing was kept, retry", field=HEADER,
-                           headers={"Retry-After": "1"})
+            return problem(
+                409,
+                "Conflict",
+                "this request's Idempotency-Key was released while it ran; nothing was kept, retry",
+                field=HEADER,
+                headers={"Retry-After": "1"},
+            )
         unit.commit_writes()
     except BaseException:
         unit.rollback()
@@ -134,8 +154,11 @@ def finish(response: Response) -> Response:
 def _free(row_id: int) -> None:
     """Free a reservation that has no answer (a committed answer is never deleted)."""
     with transaction(engine_of()) as conn:
-        conn.execute(delete(idempotency).where(idempotency.c.id == row_id,
-                                               idempotency.c.status_code.is_(None)))
+        conn.execute(
+            delete(idempotency).where(
+                idempotency.c.id == row_id, idempotency.c.status_code.is_(None)
+            )
+        )
 
 
 def abandon(_exc: BaseException | None = None) -> None:

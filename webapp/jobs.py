@@ -18,9 +18,9 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from emissions.errors import DataError, GreenlaneError
-from webapp import store
-from webapp.db import engine_of, instance_id, request_unit, transaction, utcnow
+from greenlane.emissions.errors import DataError, GreenlaneError
+from greenlane.webapp import store
+from greenlane.webapp.db import engine_of, instance_id, request_unit, transaction, utcnow
 
 
 def _settle(outer: Future[Any], inner: Future[Any]) -> None:
@@ -71,13 +71,13 @@ class JobRunner:
 
     def shutdown(self) -> None:
         """Stop taking jobs, wait for the running ones, then stop the app's heartbeat."""
-        from webapp import heartbeat
+        from greenlane.webapp import heartbeat
 
         self.pool.shutdown(wait=True)
         heartbeat.stop(self.app)
 
     def _run(self, job_id: str) -> None:
-        from webapp.services import compute, network
+        from greenlane.webapp.services import compute, network
 
         engine = engine_of(self.app)
         with transaction(engine) as conn:
@@ -85,8 +85,15 @@ class JobRunner:
             if row is None or row.status != "queued":
                 return
             now = utcnow()
-            store.set_job(conn, job_id, status="running", started_at=now, progress=0.05,
-                          owner=instance_id(self.app), heartbeat_at=now)
+            store.set_job(
+                conn,
+                job_id,
+                status="running",
+                started_at=now,
+                progress=0.05,
+                owner=instance_id(self.app),
+                heartbeat_at=now,
+            )
             doc: dict[str, Any] = dict(row.request)
             kind, created_by = row.kind, row.created_by
 
@@ -100,25 +107,48 @@ class JobRunner:
             with transaction(engine) as conn:
                 if kind == "pareto":
                     store.set_job(
-                        conn, job_id, status="done", progress=1.0, finished_at=utcnow(),
+                        conn,
+                        job_id,
+                        status="done",
+                        progress=1.0,
+                        finished_at=utcnow(),
                         result={"points": store.pareto_points(result.frontier or [])},
                     )
                 else:
                     assert result.plan is not None
                     plan_id = store.insert_plan(
-                        conn, result.plan, doc, name=doc.get("name") or "",
-                        created_by=created_by, pareto=result.frontier,
+                        conn,
+                        result.plan,
+                        doc,
+                        name=doc.get("name") or "",
+                        created_by=created_by,
+                        pareto=result.frontier,
                     )
-                    store.set_job(conn, job_id, status="done", progress=1.0,
-                                  finished_at=utcnow(), result_plan_id=plan_id)
+                    store.set_job(
+                        conn,
+                        job_id,
+                        status="done",
+                        progress=1.0,
+                        finished_at=utcnow(),
+                        result_plan_id=plan_id,
+                    )
         except GreenlaneError as exc:
             status = 500 if isinstance(exc, DataError) else 422
-            self._fail(job_id, {"title": "Invalid input", "status": status,
-                                "detail": exc.message, "field": exc.field})
+            self._fail(
+                job_id,
+                {
+                    "title": "Invalid input",
+                    "status": status,
+                    "detail": exc.message,
+                    "field": exc.field,
+                },
+            )
         except Exception as exc:
             self.app.logger.exception("job %s failed", job_id)
-            self._fail(job_id, {"title": "Solver error", "status": 500,
-                                "detail": f"{type(exc).__name__}: {exc}"})
+            self._fail(
+                job_id,
+                {"title": "Solver error", "status": 500, "detail": f"{type(exc).__name__}: {exc}"},
+            )
 
     def _fail(self, job_id: str, error: dict[str, Any]) -> None:
         with transaction(engine_of(self.app)) as conn:

@@ -42,21 +42,28 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.exc import IntegrityError
 
-from emissions.errors import GreenlaneError, InputError
-from webapp import ledger_store as ls
-from webapp.auth import Principal, roles
-from webapp.db import instance_id, transaction, utcnow
-from webapp.problems import ApiProblem, field_path, problem
-from webapp.schemas import ID_PATTERN, IdempotencyHeader, Problem
+from greenlane.emissions.errors import GreenlaneError, InputError
+from greenlane.webapp import ledger_store as ls
+from greenlane.webapp.auth import Principal, roles
+from greenlane.webapp.db import instance_id, transaction, utcnow
+from greenlane.webapp.problems import ApiProblem, field_path, problem
+from greenlane.webapp.schemas import ID_PATTERN, IdempotencyHeader, Problem
 
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 422: Problem,
-                           429: Problem}
+_ERRORS: dict[int, Any] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    422: Problem,
+    429: Problem,
+}
 _POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 READERS = ("planner", "integration")
 
-ledger_tag = Tag(name="ledger", description="Actuals, intensity KPI, baseline and target, "
-                                            "audit trail, levers")
+ledger_tag = Tag(
+    name="ledger", description="Actuals, intensity KPI, baseline and target, audit trail, levers"
+)
 certs_tag = Tag(name="certificates", description="Certificates beside emissions (never netted)")
 
 api = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_security=SECURITY)
@@ -107,8 +114,11 @@ class BaselineIn(_In):
 
     baseline_year: int = Field(2023, ge=2000, le=2100)
     intensity_g_per_tkm: float | None = Field(
-        None, gt=0, le=100_000,
-        description="[g CO2e WTW/tkm, GCD]; omit to compute it from the recorded actuals")
+        None,
+        gt=0,
+        le=100_000,
+        description="[g CO2e WTW/tkm, GCD]; omit to compute it from the recorded actuals",
+    )
     target_year: int = Field(2030, ge=2001, le=2100)
     reduction_share: float = Field(0.2, gt=0, lt=1, description="0.2 = -20 % by target_year")
     source: str = Field("", max_length=500)
@@ -121,23 +131,29 @@ class CertificateIn(_In):
     serial: str = Field(min_length=1, max_length=200)
     kind: Literal["saf", "green_power", "carbon_credit"]
     volume: float = Field(gt=0, le=1e9)
-    unit: str = Field(min_length=1, max_length=10, description="t or tCO2e (saf), MWh "
-                                                              "(green_power), tCO2e (credit)")
+    unit: str = Field(
+        min_length=1,
+        max_length=10,
+        description="t or tCO2e (saf), MWh (green_power), tCO2e (credit)",
+    )
     vintage: int = Field(ge=2000, le=2100)
     note: str = Field("", max_length=500)
 
 
 class _Target(_In):
     shipment_id: str | None = Field(None, pattern=ID_PATTERN)
-    lane: str | None = Field(None, min_length=3, max_length=140,
-                             description="trade lane origin>destination, e.g. F-NANJING>C-MADRID")
+    lane: str | None = Field(
+        None,
+        min_length=3,
+        max_length=140,
+        description="trade lane origin>destination, e.g. F-NANJING>C-MADRID",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> _Target:
         if self.shipment_id is not None and self.lane is not None:
             raise ValueError("give shipment_id or lane, not both")
-        if self.lane is not None and (self.lane.count(">") != 1 or
-                                      not all(self.lane.split(">"))):
+        if self.lane is not None and (self.lane.count(">") != 1 or not all(self.lane.split(">"))):
             raise ValueError("a lane is written origin>destination")
         return self
 
@@ -186,8 +202,7 @@ class LeversIn(_In):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     plan_id: str | None = Field(None, max_length=40)
-    kinds: list[Literal["road_bev", "air_saf", "rail_for_air", "sea_wind", "sea_lng"]] | None = (
-        None)
+    kinds: list[Literal["road_bev", "air_saf", "rail_for_air", "sea_wind", "sea_lng"]] | None = None
     max_levers: int = Field(12, ge=1, le=40)
     time_limit_s: float | None = Field(None, gt=0, le=600, description="per solve [s]")
     carriers: Literal["all", "fossil"] = "all"
@@ -212,7 +227,7 @@ def _principal() -> Principal:
 
 
 def _hooks() -> None:
-    from webapp import api as core
+    from greenlane.webapp import api as core
 
     api.before_request(core._before)
     api.after_request(core._after)
@@ -229,8 +244,12 @@ def _conflicts(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ApiProblem(409, "Conflict", exc.message, exc.field) from None
     except IntegrityError as exc:
         if "certificate" in str(exc.orig):
-            raise ApiProblem(409, "Conflict", "this certificate serial is already registered "
-                             "or retired (no double counting)", "serial") from None
+            raise ApiProblem(
+                409,
+                "Conflict",
+                "this certificate serial is already registered or retired (no double counting)",
+                "serial",
+            ) from None
         raise
 
 
@@ -250,20 +269,23 @@ def _created(body: Any, location: str) -> Response:
 # ----------------------------------------------------------------------------- actuals
 
 
-@api.post("/shipments/<shipment_id>/actuals", tags=[ledger_tag],
-          responses={201: ActualOut, **_POST_ERRORS})
+@api.post(
+    "/shipments/<shipment_id>/actuals",
+    tags=[ledger_tag],
+    responses={201: ActualOut, **_POST_ERRORS},
+)
 @roles("planner", "integration")
-def record_actual(path: ShipmentPath, body: ls.ActualRequest, header: IdempotencyHeader
-                  ) -> Response:
+def record_actual(
+    path: ShipmentPath, body: ls.ActualRequest, header: IdempotencyHeader
+) -> Response:
     """Record an executed shipment; its footprint is recomputed with the plan engine.
 
     A second record of the same shipment is a new version (a correction); the KPI uses the
     newest. Appends one ledger entry in the same transaction.
     """
-    from webapp.services import network
+    from greenlane.webapp.services import network
 
-    (out,) = ls.record_actuals([(path.shipment_id, body)], network(),
-                               _principal().token_id)
+    (out,) = ls.record_actuals([(path.shipment_id, body)], network(), _principal().token_id)
     return _created(out, f"/api/v1/shipments/{path.shipment_id}/comparison")
 
 
@@ -275,12 +297,12 @@ def list_actuals(path: ShipmentPath) -> Response:
         rows = ls.actual_versions(conn, path.shipment_id)
         if not rows:
             raise ApiProblem(404, "Not Found", f"no actual of shipment {path.shipment_id!r}")
-        return jsonify({"shipment_id": path.shipment_id,
-                        "versions": [ls.actual_json(conn, r) for r in rows]})
+        return jsonify(
+            {"shipment_id": path.shipment_id, "versions": [ls.actual_json(conn, r) for r in rows]}
+        )
 
 
-@api.get("/shipments/<shipment_id>/comparison", tags=[ledger_tag],
-         responses={200: _Out, **_ERRORS})
+@api.get("/shipments/<shipment_id>/comparison", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
 @roles(*READERS)
 def compare(path: ShipmentPath) -> Response:
     """Plan vs actual: the accepted plan's legs and footprint beside the newest actual."""
@@ -288,19 +310,25 @@ def compare(path: ShipmentPath) -> Response:
         try:
             return jsonify(ls.comparison(conn, path.shipment_id))
         except LookupError:
-            raise ApiProblem(404, "Not Found",
-                             f"no plan or actual of shipment {path.shipment_id!r}") from None
+            raise ApiProblem(
+                404, "Not Found", f"no plan or actual of shipment {path.shipment_id!r}"
+            ) from None
 
 
 # ----------------------------------------------------------------------------- KPI + baseline
 
 
 _KPI_RESPONSES: dict[Any, Any] = {
-    200: {"description": "The KPI (JSON), its rows (CSV) or every breakdown (XLSX)",
-          "content": {"application/json": {"schema": {"type": "object"}},
-                      "text/csv": {"schema": {"type": "string"}},
-                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                          "schema": {"type": "string", "format": "binary"}}}},
+    200: {
+        "description": "The KPI (JSON), its rows (CSV) or every breakdown (XLSX)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    },
     **_ERRORS,
 }
 
@@ -316,13 +344,14 @@ def get_kpi(query: KpiQuery) -> Response:
     by = None if query.by == "network" else query.by
     with transaction() as conn:
         if query.format == "xlsx":
-            return _file(ls.kpi_xlsx(conn, query.period, query.year),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         f"greenlane-kpi-{query.period}.xlsx")
+            return _file(
+                ls.kpi_xlsx(conn, query.period, query.year),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                f"greenlane-kpi-{query.period}.xlsx",
+            )
         report = ls.kpi_report(conn, query.period, by, query.year)
     if query.format == "csv":
-        resp = _file(ls.kpi_csv(report), "text/csv",
-                     f"greenlane-kpi-{query.period}-{query.by}.csv")
+        resp = _file(ls.kpi_csv(report), "text/csv", f"greenlane-kpi-{query.period}-{query.by}.csv")
         resp.charset = "utf-8"  # type: ignore[attr-defined]
         return resp
     return jsonify(report)
@@ -335,19 +364,31 @@ def get_baseline() -> Response:
     with transaction() as conn:
         base = ls.current_baseline(conn)
     target = ls.target_of(base)
-    return jsonify({**base, "trajectory": [{"year": y, "target_g_per_tkm": round(v, 4)}
-                                           for y, v in target.trajectory()]})
+    return jsonify(
+        {
+            **base,
+            "trajectory": [
+                {"year": y, "target_g_per_tkm": round(v, 4)} for y, v in target.trajectory()
+            ],
+        }
+    )
 
 
 @api.post("/ledger/baseline", tags=[ledger_tag], responses={201: _Out, **_POST_ERRORS})
 @roles("planner")
 def post_baseline(body: BaselineIn, header: IdempotencyHeader) -> Response:
     """Set the baseline: stated, or (intensity omitted) computed from the year's actuals."""
+
     def work(conn: Any) -> dict[str, Any]:
-        ls.set_baseline(conn, baseline_year=body.baseline_year,
-                        intensity_g_per_tkm=body.intensity_g_per_tkm,
-                        target_year=body.target_year, reduction_share=body.reduction_share,
-                        source=body.source, created_by=_principal().token_id)
+        ls.set_baseline(
+            conn,
+            baseline_year=body.baseline_year,
+            intensity_g_per_tkm=body.intensity_g_per_tkm,
+            target_year=body.target_year,
+            reduction_share=body.reduction_share,
+            source=body.source,
+            created_by=_principal().token_id,
+        )
         return ls.current_baseline(conn)
 
     return _created(ls.in_ledger_transaction(work), "/api/v1/ledger/baseline")
@@ -363,8 +404,9 @@ def _check_target(conn: Any, shipment_id: str | None) -> None:
     if ls.latest_actuals(conn, shipment_id=shipment_id):
         return
     if ls.planned_shipment(conn, shipment_id) is None:
-        raise InputError(f"no accepted plan or actual has shipment {shipment_id!r}",
-                         field="shipment_id")
+        raise InputError(
+            f"no accepted plan or actual has shipment {shipment_id!r}", field="shipment_id"
+        )
 
 
 def _cert_out(conn: Any, cert_id: str) -> dict[str, Any]:
@@ -377,9 +419,11 @@ def _cert_out(conn: Any, cert_id: str) -> dict[str, Any]:
 @roles("planner")
 def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Response:
     """Register a certificate (status held). A serial is registered once per registry."""
+
     def work(conn: Any) -> dict[str, Any]:
-        cert_id, _ = ls.register_certificate(conn, **body.model_dump(),
-                                             created_by=_principal().token_id)
+        cert_id, _ = ls.register_certificate(
+            conn, **body.model_dump(), created_by=_principal().token_id
+        )
         return _cert_out(conn, cert_id)
 
     out = _conflicts(ls.in_ledger_transaction, work)
@@ -415,8 +459,9 @@ def _move(cert_id: str, status: str, target: _Target | None = None, **extra: Any
             kind = "shipment" if target.shipment_id else "lane"
             ref = target.shipment_id or target.lane
         try:
-            ls.move_certificate(conn, cert_id, status, assigned_kind=kind, assigned_ref=ref,
-                                **extra)
+            ls.move_certificate(
+                conn, cert_id, status, assigned_kind=kind, assigned_ref=ref, **extra
+            )
         except LookupError:
             raise ApiProblem(404, "Not Found", f"no certificate {cert_id!r}") from None
         return _cert_out(conn, cert_id)
@@ -424,31 +469,43 @@ def _move(cert_id: str, status: str, target: _Target | None = None, **extra: Any
     return jsonify(_conflicts(ls.in_ledger_transaction, work))
 
 
-@api.post("/certificates/<certificate_id>/assign", tags=[certs_tag],
-          responses={200: _Out, **_POST_ERRORS})
+@api.post(
+    "/certificates/<certificate_id>/assign", tags=[certs_tag], responses={200: _Out, **_POST_ERRORS}
+)
 @roles("planner")
-def assign_certificate(path: CertificatePath, body: AssignIn, header: IdempotencyHeader
-                       ) -> Response:
+def assign_certificate(
+    path: CertificatePath, body: AssignIn, header: IdempotencyHeader
+) -> Response:
     """Assign a held certificate to a shipment or a trade lane."""
     return _move(path.certificate_id, "assigned", body)
 
 
-@api.post("/certificates/<certificate_id>/release", tags=[certs_tag],
-          responses={200: _Out, **_POST_ERRORS})
+@api.post(
+    "/certificates/<certificate_id>/release",
+    tags=[certs_tag],
+    responses={200: _Out, **_POST_ERRORS},
+)
 @roles("planner")
 def release_certificate(path: CertificatePath, header: IdempotencyHeader) -> Response:
     """Release an assigned certificate back to held."""
     return _move(path.certificate_id, "held")
 
 
-@api.post("/certificates/<certificate_id>/retire", tags=[certs_tag],
-          responses={200: _Out, **_POST_ERRORS})
+@api.post(
+    "/certificates/<certificate_id>/retire", tags=[certs_tag], responses={200: _Out, **_POST_ERRORS}
+)
 @roles("planner")
-def retire_certificate(path: CertificatePath, body: RetireIn, header: IdempotencyHeader
-                       ) -> Response:
+def retire_certificate(
+    path: CertificatePath, body: RetireIn, header: IdempotencyHeader
+) -> Response:
     """Retire a certificate for a claim year. A serial retires once (409 after)."""
-    return _move(path.certificate_id, "retired", body, claim_year=body.claim_year,
-                 beneficiary=body.beneficiary)
+    return _move(
+        path.certificate_id,
+        "retired",
+        body,
+        claim_year=body.claim_year,
+        beneficiary=body.beneficiary,
+    )
 
 
 # ----------------------------------------------------------------------------- lanes
@@ -487,8 +544,8 @@ def get_claim(query: ClaimQuery) -> Response:
 
 def lane_pdf(lane: str, year: int) -> bytes:
     """The lane's ISO 14083 report with its certificates, entries and (if it holds) claim."""
-    from emissions.report.pdf import footprint_report_pdf
-    from webapp.store import footprints_from_json, software_version
+    from greenlane.emissions.report.pdf import footprint_report_pdf
+    from greenlane.webapp.store import footprints_from_json, software_version
 
     with transaction() as conn:
         claim = ls.lane_claim(conn, lane, year)
@@ -502,20 +559,36 @@ def lane_pdf(lane: str, year: int) -> bytes:
     if claim["claim"]["carbon_neutral"]:
         title += f". {claim['claim']['statement']}"
     label = f"lane {lane} {year}; ledger entries {ls.seqs_label(claim['entries'])}"
-    return footprint_report_pdf(fps, title=title, plan_id=label,
-                                certificates=ls.pdf_certificates(certs),
-                                software_version=software_version(), generated_at=utcnow())
+    return footprint_report_pdf(
+        fps,
+        title=title,
+        plan_id=label,
+        certificates=ls.pdf_certificates(certs),
+        software_version=software_version(),
+        generated_at=utcnow(),
+    )
 
 
-@api.get("/ledger/claim.pdf", tags=[ledger_tag],
-         responses={200: {"description": "PDF", "content": {"application/pdf": {
-             "schema": {"type": "string", "format": "binary"}}}}, **_ERRORS})
+@api.get(
+    "/ledger/claim.pdf",
+    tags=[ledger_tag],
+    responses={
+        200: {
+            "description": "PDF",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_ERRORS,
+    },
+)
 @roles(*READERS)
 def get_claim_pdf(query: ClaimQuery) -> Response:
     """The lane report as PDF (certificates listed beside the gross emissions)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in query.lane)
-    return _file(lane_pdf(query.lane, query.year), "application/pdf",
-                 f"greenlane-lane-{safe}-{query.year}.pdf")
+    return _file(
+        lane_pdf(query.lane, query.year),
+        "application/pdf",
+        f"greenlane-lane-{safe}-{query.year}.pdf",
+    )
 
 
 # ----------------------------------------------------------------------------- audit
@@ -546,18 +619,25 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
     config = current_app.config
     limit = body.time_limit_s or float(config["SOLVER_TIME_LIMIT_S"])
     if limit > float(config["SOLVER_MAX_TIME_LIMIT_S"]):
-        raise InputError(f"must be <= {config['SOLVER_MAX_TIME_LIMIT_S']} s on this server",
-                         field="time_limit_s")
+        raise InputError(
+            f"must be <= {config['SOLVER_MAX_TIME_LIMIT_S']} s on this server", field="time_limit_s"
+        )
     with transaction() as conn:
         shipments = ls.lever_book(conn, body.plan_id)
     if len(shipments) > int(config["MAX_SHIPMENTS"]):
         raise InputError(f"at most {config['MAX_SHIPMENTS']} shipments", field="plan_id")
-    doc = {"shipments": shipments, "plan_id": body.plan_id, "kinds": body.kinds,
-           "max_levers": body.max_levers, "time_limit_s": limit, "carriers": body.carriers,
-           "carbon_price_cny_per_t": body.carbon_price_cny_per_t}
+    doc = {
+        "shipments": shipments,
+        "plan_id": body.plan_id,
+        "kinds": body.kinds,
+        "max_levers": body.max_levers,
+        "time_limit_s": limit,
+        "carriers": body.carriers,
+        "carbon_price_cny_per_t": body.carbon_price_cny_per_t,
+    }
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if force_async or body.run_async or len(shipments) > int(config["ASYNC_THRESHOLD_SHIPMENTS"]):
-        from webapp.jobs import runner
+        from greenlane.webapp.jobs import runner
 
         with transaction() as conn:
             run_id = ls.insert_lever_run(conn, doc, who.token_id, owner=instance_id(app))
@@ -571,7 +651,7 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
 
 
 def _run_levers(app: Flask, run_id: str) -> None:
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     engine = engine_of(app)
     with transaction(engine) as conn:
@@ -587,18 +667,24 @@ def _run_levers(app: Flask, run_id: str) -> None:
 
 def _lever_outcome(app: Flask, doc: dict[str, Any], run_id: str = "") -> dict[str, Any]:
     """Compute a lever run: the column values of a finished (done or failed) run."""
-    from webapp.services import network
+    from greenlane.webapp.services import network
 
     try:
         with app.app_context():
             result = ls.compute_levers(doc, network(app))
     except GreenlaneError as exc:
-        return {"status": "failed", "finished_at": utcnow(),
-                "error": {"title": "Invalid input", "detail": exc.message, "field": exc.field}}
+        return {
+            "status": "failed",
+            "finished_at": utcnow(),
+            "error": {"title": "Invalid input", "detail": exc.message, "field": exc.field},
+        }
     except Exception as exc:
         app.logger.exception("lever run %s failed", run_id)
-        return {"status": "failed", "finished_at": utcnow(),
-                "error": {"title": "Solver error", "detail": f"{type(exc).__name__}: {exc}"}}
+        return {
+            "status": "failed",
+            "finished_at": utcnow(),
+            "error": {"title": "Solver error", "detail": f"{type(exc).__name__}: {exc}"},
+        }
     return {"status": "done", "result": result, "finished_at": utcnow()}
 
 
@@ -645,7 +731,7 @@ def _ui_guard() -> None:
 
 
 def _login(*allowed: str) -> Any:
-    from webapp.ui import login_required
+    from greenlane.webapp.ui import login_required
 
     return login_required(*allowed)
 
@@ -666,12 +752,13 @@ def _charts(report: dict[str, Any], year: int) -> dict[str, Any]:
     """Chart data for the dashboard (numbers from ``kpi_report``; no arithmetic in JS)."""
     st = report["standing"]
     return {
-        "trajectory": [{"x": p["year"], "y": p["target_g_per_tkm"]}
-                       for p in report["trajectory"]],
+        "trajectory": [{"x": p["year"], "y": p["target_g_per_tkm"]} for p in report["trajectory"]],
         "actual": [{"x": p["year"], "y": p["intensity_g_per_tkm"]} for p in report["by_year"]],
         "projection": {"x": st["year"], "y": st["projected_g_per_tkm"]},
-        "baseline": {"x": report["baseline"]["baseline_year"],
-                     "y": report["baseline"]["baseline_intensity_g_per_tkm"]},
+        "baseline": {
+            "x": report["baseline"]["baseline_year"],
+            "y": report["baseline"]["baseline_intensity_g_per_tkm"],
+        },
         "year": year,
     }
 
@@ -694,13 +781,23 @@ def dashboard() -> str:
         recent = [ls.entry_json(r, e) for r, e in ls.entries(conn)][-8:][::-1]
         lanes = ls.lanes(conn)
     charts = _charts(report, focus)
-    charts["months"] = [{"period": r["period"], "y": r["intensity_g_per_tkm"],
-                         "target": r["target_g_per_tkm"]} for r in months]
+    charts["months"] = [
+        {"period": r["period"], "y": r["intensity_g_per_tkm"], "target": r["target_g_per_tkm"]}
+        for r in months
+    ]
     reduction_pct = round(float(report["baseline"]["reduction_share"]) * 100)
-    return render_template("ledger/dashboard.html", report=report, q=q, charts=charts,
-                           audit=audit, recent=recent, lanes=lanes, year=focus,
-                           reduction_pct=reduction_pct,
-                           dimensions=("network", "mode", "lane", "carrier", "energy_carrier"))
+    return render_template(
+        "ledger/dashboard.html",
+        report=report,
+        q=q,
+        charts=charts,
+        audit=audit,
+        recent=recent,
+        lanes=lanes,
+        year=focus,
+        reduction_pct=reduction_pct,
+        dimensions=("network", "mode", "lane", "carrier", "energy_carrier"),
+    )
 
 
 @ui.get("/kpi.<fmt>")
@@ -716,9 +813,11 @@ def kpi_download(fmt: str) -> Response:
     by = None if q.by == "network" else q.by
     with transaction() as conn:
         if fmt == "xlsx":
-            return _file(ls.kpi_xlsx(conn, q.period, q.year),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         f"greenlane-kpi-{q.period}.xlsx")
+            return _file(
+                ls.kpi_xlsx(conn, q.period, q.year),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                f"greenlane-kpi-{q.period}.xlsx",
+            )
         report = ls.kpi_report(conn, q.period, by, q.year)
     return _file(ls.kpi_csv(report), "text/csv", f"greenlane-kpi-{q.period}-{q.by}.csv")
 
@@ -730,10 +829,17 @@ def baseline_form() -> Response:
     form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
     try:
         body = BaselineIn.model_validate(form)
-        ls.in_ledger_transaction(lambda conn: ls.set_baseline(
-            conn, baseline_year=body.baseline_year, intensity_g_per_tkm=body.intensity_g_per_tkm,
-            target_year=body.target_year, reduction_share=body.reduction_share,
-            source=body.source, created_by=g.principal.token_id))
+        ls.in_ledger_transaction(
+            lambda conn: ls.set_baseline(
+                conn,
+                baseline_year=body.baseline_year,
+                intensity_g_per_tkm=body.intensity_g_per_tkm,
+                target_year=body.target_year,
+                reduction_share=body.reduction_share,
+                source=body.source,
+                created_by=g.principal.token_id,
+            )
+        )
         flash("Baseline recorded in the ledger.", "ok")
     except (ValidationError, InputError) as exc:
         _flash_error(exc)
@@ -747,11 +853,21 @@ def actuals_page() -> str:
     with transaction() as conn:
         rows = ls.latest_actuals(conn)
         seqs = ls.actual_entry_seqs(conn, [r.id for r in rows])
-        items = [{"shipment_id": r.shipment_id, "version": r.version, "lane": r.lane,
-                  "completed_at": ls._iso(r.completed_at), "carrier": r.carrier,
-                  "co2e_wtw_kg": r.co2e_wtw_kg, "tkm_gcd": r.tkm_gcd,
-                  "intensity": r.co2e_wtw_kg * 1000.0 / r.tkm_gcd if r.tkm_gcd else 0.0,
-                  "plan_id": r.plan_id, "entry": seqs.get(r.id)} for r in rows[::-1]]
+        items = [
+            {
+                "shipment_id": r.shipment_id,
+                "version": r.version,
+                "lane": r.lane,
+                "completed_at": ls._iso(r.completed_at),
+                "carrier": r.carrier,
+                "co2e_wtw_kg": r.co2e_wtw_kg,
+                "tkm_gcd": r.tkm_gcd,
+                "intensity": r.co2e_wtw_kg * 1000.0 / r.tkm_gcd if r.tkm_gcd else 0.0,
+                "plan_id": r.plan_id,
+                "entry": seqs.get(r.id),
+            }
+            for r in rows[::-1]
+        ]
     return render_template("ledger/actuals.html", items=items, columns=ls.IMPORT_COLUMNS)
 
 
@@ -759,7 +875,7 @@ def actuals_page() -> str:
 @_login("planner")
 def actuals_import() -> Response:
     """Import actuals from an uploaded CSV (all or nothing)."""
-    from webapp.services import network
+    from greenlane.webapp.services import network
 
     upload = request.files.get("file")
     try:
@@ -798,8 +914,7 @@ def certificates_page() -> str:
         seqs = ls.certificate_seqs(conn, [r.id for r in rows])
         certs = [ls.certificate_json(r, seqs[r.id]) for r in rows]
         lanes = ls.lanes(conn)
-    return render_template("ledger/certificates.html", certs=certs, lanes=lanes,
-                           year=utcnow().year)
+    return render_template("ledger/certificates.html", certs=certs, lanes=lanes, year=utcnow().year)
 
 
 @ui.post("/certificates")
@@ -809,8 +924,12 @@ def certificate_register() -> Response:
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         body = CertificateIn.model_validate(form)
-        _conflicts(ls.in_ledger_transaction, lambda conn: ls.register_certificate(
-            conn, **body.model_dump(), created_by=g.principal.token_id))
+        _conflicts(
+            ls.in_ledger_transaction,
+            lambda conn: ls.register_certificate(
+                conn, **body.model_dump(), created_by=g.principal.token_id
+            ),
+        )
         flash(f"Registered {body.registry} {body.serial}.", "ok")
     except (ValidationError, InputError, ApiProblem) as exc:
         _flash_error(exc)
@@ -832,8 +951,13 @@ def certificate_move(certificate_id: str, action: str) -> Response:
             _move(certificate_id, "held")
         elif action == "retire":
             body = RetireIn.model_validate(form)
-            _move(certificate_id, "retired", body, claim_year=body.claim_year,
-                  beneficiary=body.beneficiary)
+            _move(
+                certificate_id,
+                "retired",
+                body,
+                claim_year=body.claim_year,
+                beneficiary=body.beneficiary,
+            )
         else:
             abort(404)
         flash(f"Certificate {action}{'d' if action.endswith('e') else 'ed'}.", "ok")
@@ -847,8 +971,12 @@ def certificate_move(certificate_id: str, action: str) -> Response:
 def lane_page() -> Any:
     """A trade lane's year: emissions, reductions, credits and the claim check."""
     try:
-        q = ClaimQuery.model_validate({"lane": request.args.get("lane", ""),
-                                       "year": request.args.get("year") or utcnow().year})
+        q = ClaimQuery.model_validate(
+            {
+                "lane": request.args.get("lane", ""),
+                "year": request.args.get("year") or utcnow().year,
+            }
+        )
     except ValidationError as exc:
         _flash_error(exc)
         return redirect(url_for("ledger_ui.dashboard"))
@@ -862,8 +990,9 @@ def lane_page() -> Any:
 def lane_pdf_download() -> Response:
     """The lane report PDF."""
     try:
-        q = ClaimQuery.model_validate({"lane": request.args.get("lane", ""),
-                                       "year": request.args.get("year", "")})
+        q = ClaimQuery.model_validate(
+            {"lane": request.args.get("lane", ""), "year": request.args.get("year", "")}
+        )
         body = lane_pdf(q.lane, q.year)
     except (ValidationError, ApiProblem):
         abort(404)
@@ -885,10 +1014,13 @@ def levers_page() -> str:
 def _accepted_plans(conn: Any) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
-    rows = conn.execute(select(plans.c.id, plans.c.name).where(plans.c.state == "accepted")
-                        .order_by(plans.c.accepted_at.desc()))
+    rows = conn.execute(
+        select(plans.c.id, plans.c.name)
+        .where(plans.c.state == "accepted")
+        .order_by(plans.c.accepted_at.desc())
+    )
     return [{"id": r.id, "name": r.name} for r in rows]
 
 
@@ -927,7 +1059,6 @@ def init_app(app: Any) -> None:
     @app.errorhandler(ls.Conflict)
     def _conflict(exc: ls.Conflict) -> Response:
         return problem(409, "Conflict", exc.message, exc.field)
-
 
 
 __all__ = ["api", "init_app", "lane_pdf", "start_levers", "ui"]

@@ -47,8 +47,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
-from emissions.errors import InputError
-from emissions.ledger import (
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.ledger import (
     CERTIFICATE_KINDS,
     CERTIFICATE_STATUSES,
     GENESIS,
@@ -68,7 +68,7 @@ from emissions.ledger import (
     standing,
     verify_chain,
 )
-from webapp.db import as_utc, metadata, transaction, utcnow
+from greenlane.webapp.db import as_utc, metadata, transaction, utcnow
 
 T = TypeVar("T")
 
@@ -210,8 +210,15 @@ lever_runs = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
 )
 
-LEDGER_TABLES = ("ledger_entries", "actual_shipments", "actual_legs", "certificates",
-                 "certificate_retirements", "baseline_settings", "lever_runs")
+LEDGER_TABLES = (
+    "ledger_entries",
+    "actual_shipments",
+    "actual_legs",
+    "certificates",
+    "certificate_retirements",
+    "baseline_settings",
+    "lever_runs",
+)
 APPEND_ONLY = ("ledger_entries", "certificate_retirements")
 """Tables on which the database itself refuses UPDATE and DELETE (migration 0002)."""
 _PG_LOCK = 7_214_031
@@ -237,14 +244,14 @@ def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _entry(row: Row[Any]) -> Entry:
-    return Entry(int(row.seq), row.kind, dict(row.payload), row.created_at, row.prev_hash,
-                 row.hash)
+    return Entry(int(row.seq), row.kind, dict(row.payload), row.created_at, row.prev_hash, row.hash)
 
 
 def head(conn: Connection) -> Entry | None:
     """The newest entry, or None for an empty ledger."""
-    row = conn.execute(select(ledger_entries).order_by(ledger_entries.c.seq.desc()).limit(1)
-                       ).first()
+    row = conn.execute(
+        select(ledger_entries).order_by(ledger_entries.c.seq.desc()).limit(1)
+    ).first()
     return _entry(row) if row is not None else None
 
 
@@ -263,14 +270,23 @@ def append_entry(conn: Connection, kind: str, ref: str, payload: Mapping[str, An
     body = _jsonable(payload)
     created = _now_text()
     digest = entry_hash(prev, seq, kind, body, created)
-    conn.execute(ledger_entries.insert().values(
-        seq=seq, kind=kind, ref=ref, payload=body, created_at=created, prev_hash=prev,
-        hash=digest))
+    conn.execute(
+        ledger_entries.insert().values(
+            seq=seq,
+            kind=kind,
+            ref=ref,
+            payload=body,
+            created_at=created,
+            prev_hash=prev,
+            hash=digest,
+        )
+    )
     return Entry(seq, kind, body, created, prev, digest)
 
 
-def in_ledger_transaction(fn: Callable[[Connection], T], engine: Engine | None = None,
-                          attempts: int = 5) -> T:
+def in_ledger_transaction(
+    fn: Callable[[Connection], T], engine: Engine | None = None, attempts: int = 5
+) -> T:
     """Run ``fn`` in one transaction, retrying when a concurrent append took its ``seq``."""
     for attempt in range(attempts):
         try:
@@ -282,11 +298,13 @@ def in_ledger_transaction(fn: Callable[[Connection], T], engine: Engine | None =
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def entries(conn: Connection, after: int = 0, limit: int | None = None,
-            ref: str | None = None) -> list[tuple[str, Entry]]:
+def entries(
+    conn: Connection, after: int = 0, limit: int | None = None, ref: str | None = None
+) -> list[tuple[str, Entry]]:
     """(ref, entry) pairs in chain order."""
-    query = select(ledger_entries).where(ledger_entries.c.seq > after).order_by(
-        ledger_entries.c.seq)
+    query = (
+        select(ledger_entries).where(ledger_entries.c.seq > after).order_by(ledger_entries.c.seq)
+    )
     if ref is not None:
         query = query.where(ledger_entries.c.ref == ref)
     if limit is not None:
@@ -296,8 +314,15 @@ def entries(conn: Connection, after: int = 0, limit: int | None = None,
 
 def entry_json(ref: str, e: Entry) -> dict[str, Any]:
     """An entry as the API shows it."""
-    return {"seq": e.seq, "kind": e.kind, "ref": ref, "created_at": e.created_at,
-            "prev_hash": e.prev_hash, "hash": e.hash, "payload": dict(e.payload)}
+    return {
+        "seq": e.seq,
+        "kind": e.kind,
+        "ref": ref,
+        "created_at": e.created_at,
+        "prev_hash": e.prev_hash,
+        "hash": e.hash,
+        "payload": dict(e.payload),
+    }
 
 
 def seqs_label(seqs: Iterable[int]) -> str:
@@ -333,7 +358,7 @@ def plan_digest(row: Row[Any]) -> str:
 
 def record_plan_acceptance(conn: Connection, plan_id: str) -> Entry:
     """Append the entry of a plan acceptance (call in the accepting transaction)."""
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
     row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
     assert row is not None
@@ -343,12 +368,25 @@ def record_plan_acceptance(conn: Connection, plan_id: str) -> Entry:
         "plan_id": plan_id,
         "name": row.name,
         "accepted_at": _iso(row.accepted_at),
-        "summary": {k: summary.get(k) for k in ("cost_cny", "co2e_wtw_kg", "tkm_gcd",
-                                                 "intensity_g_per_tkm", "shipments_planned")},
+        "summary": {
+            k: summary.get(k)
+            for k in (
+                "cost_cny",
+                "co2e_wtw_kg",
+                "tkm_gcd",
+                "intensity_g_per_tkm",
+                "shipments_planned",
+            )
+        },
         "shipments": [
-            {"shipment_id": s["shipment_id"], "origin": s["origin"],
-             "destination": s["destination"], "mass_t": s["mass_t"],
-             "co2e_wtw_kg": s["co2e_wtw_kg"], "tkm_gcd": s["tkm_gcd"]}
+            {
+                "shipment_id": s["shipment_id"],
+                "origin": s["origin"],
+                "destination": s["destination"],
+                "mass_t": s["mass_t"],
+                "co2e_wtw_kg": s["co2e_wtw_kg"],
+                "tkm_gcd": s["tkm_gcd"],
+            }
             for s in row.result["shipments"]
         ],
         "data_sha256": dict(row.data_sha256),
@@ -379,69 +417,140 @@ class ActualIn:
 
 def actual_digest(conn: Connection, actual_id: str) -> str | None:
     """sha256 of an actual shipment row and its legs as stored (None if missing)."""
-    row = conn.execute(select(actual_shipments).where(actual_shipments.c.id == actual_id)
-                       ).first()
+    row = conn.execute(select(actual_shipments).where(actual_shipments.c.id == actual_id)).first()
     if row is None:
         return None
-    legs = conn.execute(select(actual_legs).where(actual_legs.c.actual_id == actual_id)
-                        .order_by(actual_legs.c.position))
+    legs = conn.execute(
+        select(actual_legs)
+        .where(actual_legs.c.actual_id == actual_id)
+        .order_by(actual_legs.c.position)
+    )
     doc = {
-        "id": row.id, "shipment_id": row.shipment_id, "version": row.version,
-        "plan_id": row.plan_id, "completed_at": _iso(row.completed_at), "origin": row.origin,
-        "destination": row.destination, "lane": row.lane, "carrier": row.carrier,
-        "mass_t": row.mass_t, "tkm_gcd": row.tkm_gcd, "tkm": row.tkm,
-        "co2e_wtw_kg": row.co2e_wtw_kg, "co2e_ttw_kg": row.co2e_ttw_kg,
-        "request": row.request, "footprint": row.footprint, "data_sha256": row.data_sha256,
-        "legs": [[g.position, g.tce_id, g.kind, g.mode, g.carrier, g.energy_carrier,
-                  g.data_type, g.distance_km, g.tkm, g.tkm_gcd, g.co2e_wtw_kg, g.co2e_ttw_kg]
-                 for g in legs],
+        "id": row.id,
+        "shipment_id": row.shipment_id,
+        "version": row.version,
+        "plan_id": row.plan_id,
+        "completed_at": _iso(row.completed_at),
+        "origin": row.origin,
+        "destination": row.destination,
+        "lane": row.lane,
+        "carrier": row.carrier,
+        "mass_t": row.mass_t,
+        "tkm_gcd": row.tkm_gcd,
+        "tkm": row.tkm,
+        "co2e_wtw_kg": row.co2e_wtw_kg,
+        "co2e_ttw_kg": row.co2e_ttw_kg,
+        "request": row.request,
+        "footprint": row.footprint,
+        "data_sha256": row.data_sha256,
+        "legs": [
+            [
+                g.position,
+                g.tce_id,
+                g.kind,
+                g.mode,
+                g.carrier,
+                g.energy_carrier,
+                g.data_type,
+                g.distance_km,
+                g.tkm,
+                g.tkm_gcd,
+                g.co2e_wtw_kg,
+                g.co2e_ttw_kg,
+            ]
+            for g in legs
+        ],
     }
     return _digest(doc)
 
 
 def insert_actual(conn: Connection, a: ActualIn, created_by: int | None) -> tuple[str, Entry]:
     """Store an actual shipment (next version) with its legs and append its entry."""
-    from webapp.store import footprints_json, new_id
+    from greenlane.webapp.store import footprints_json, new_id
 
     fp = a.footprint
-    version = int(conn.execute(
-        select(actual_shipments.c.version).where(actual_shipments.c.shipment_id ==
-                                                 a.shipment_id)
-        .order_by(actual_shipments.c.version.desc()).limit(1)).scalar() or 0) + 1
+    version = (
+        int(
+            conn.execute(
+                select(actual_shipments.c.version)
+                .where(actual_shipments.c.shipment_id == a.shipment_id)
+                .order_by(actual_shipments.c.version.desc())
+                .limit(1)
+            ).scalar()
+            or 0
+        )
+        + 1
+    )
     actual_id = new_id("ac")
     lane = lane_key(a.origin, a.destination)
-    conn.execute(actual_shipments.insert().values(
-        id=actual_id, shipment_id=a.shipment_id, version=version, plan_id=a.plan_id,
-        completed_at=a.completed_at, origin=a.origin, destination=a.destination, lane=lane,
-        carrier=a.carrier, mass_t=a.mass_t, tkm_gcd=a.tkm_gcd, tkm=fp.totals.tkm,
-        co2e_wtw_kg=fp.totals.co2e_wtw_kg, co2e_ttw_kg=fp.totals.co2e_ttw_kg,
-        request=a.request, footprint=footprints_json([fp])[0], data_sha256=fp.data_sha256,
-        created_at=utcnow(), created_by=created_by,
-    ))
+    conn.execute(
+        actual_shipments.insert().values(
+            id=actual_id,
+            shipment_id=a.shipment_id,
+            version=version,
+            plan_id=a.plan_id,
+            completed_at=a.completed_at,
+            origin=a.origin,
+            destination=a.destination,
+            lane=lane,
+            carrier=a.carrier,
+            mass_t=a.mass_t,
+            tkm_gcd=a.tkm_gcd,
+            tkm=fp.totals.tkm,
+            co2e_wtw_kg=fp.totals.co2e_wtw_kg,
+            co2e_ttw_kg=fp.totals.co2e_ttw_kg,
+            request=a.request,
+            footprint=footprints_json([fp])[0],
+            data_sha256=fp.data_sha256,
+            created_at=utcnow(),
+            created_by=created_by,
+        )
+    )
     shares = leg_shares(fp, a.tkm_gcd, a.carriers, a.carrier)
     for i, (tce, share) in enumerate(zip(fp.tces, shares, strict=True)):
-        conn.execute(actual_legs.insert().values(
-            actual_id=actual_id, position=i, tce_id=tce.tce_id, kind=tce.kind,
-            mode=share.mode, carrier=share.carrier, energy_carrier=share.energy_carrier,
-            data_type=str(tce.data_type), distance_km=tce.distance_km, tkm=tce.activity_tkm,
-            tkm_gcd=share.tkm_gcd, co2e_wtw_kg=tce.co2e_wtw_kg, co2e_ttw_kg=tce.co2e_ttw_kg,
-        ))
+        conn.execute(
+            actual_legs.insert().values(
+                actual_id=actual_id,
+                position=i,
+                tce_id=tce.tce_id,
+                kind=tce.kind,
+                mode=share.mode,
+                carrier=share.carrier,
+                energy_carrier=share.energy_carrier,
+                data_type=str(tce.data_type),
+                distance_km=tce.distance_km,
+                tkm=tce.activity_tkm,
+                tkm_gcd=share.tkm_gcd,
+                co2e_wtw_kg=tce.co2e_wtw_kg,
+                co2e_ttw_kg=tce.co2e_ttw_kg,
+            )
+        )
     payload = {
-        "event": "recorded", "actual_id": actual_id, "shipment_id": a.shipment_id,
-        "version": version, "plan_id": a.plan_id,
-        "completed_at": a.completed_at.astimezone(UTC).isoformat(), "lane": lane,
-        "carrier": a.carrier, "mass_t": a.mass_t, "tkm_gcd": a.tkm_gcd,
-        "co2e_wtw_kg": fp.totals.co2e_wtw_kg, "co2e_ttw_kg": fp.totals.co2e_ttw_kg,
-        "data_sha256": fp.data_sha256, "row_sha256": actual_digest(conn, actual_id),
+        "event": "recorded",
+        "actual_id": actual_id,
+        "shipment_id": a.shipment_id,
+        "version": version,
+        "plan_id": a.plan_id,
+        "completed_at": a.completed_at.astimezone(UTC).isoformat(),
+        "lane": lane,
+        "carrier": a.carrier,
+        "mass_t": a.mass_t,
+        "tkm_gcd": a.tkm_gcd,
+        "co2e_wtw_kg": fp.totals.co2e_wtw_kg,
+        "co2e_ttw_kg": fp.totals.co2e_ttw_kg,
+        "data_sha256": fp.data_sha256,
+        "row_sha256": actual_digest(conn, actual_id),
     }
     return actual_id, append_entry(conn, "actual", f"actual:{actual_id}", payload)
 
 
-def latest_actuals(conn: Connection, *, lane: str | None = None,
-                   shipment_id: str | None = None) -> list[Row[Any]]:
+def latest_actuals(
+    conn: Connection, *, lane: str | None = None, shipment_id: str | None = None
+) -> list[Row[Any]]:
     """The newest version of each recorded shipment (optionally of one lane or shipment)."""
-    query = select(actual_shipments).order_by(actual_shipments.c.shipment_id,
-                                              actual_shipments.c.version)
+    query = select(actual_shipments).order_by(
+        actual_shipments.c.shipment_id, actual_shipments.c.version
+    )
     if lane is not None:
         query = query.where(actual_shipments.c.lane == lane)
     if shipment_id is not None:
@@ -454,9 +563,13 @@ def latest_actuals(conn: Connection, *, lane: str | None = None,
 
 def actual_versions(conn: Connection, shipment_id: str) -> list[Row[Any]]:
     """Every recorded version of a shipment, oldest first."""
-    return list(conn.execute(select(actual_shipments)
-                             .where(actual_shipments.c.shipment_id == shipment_id)
-                             .order_by(actual_shipments.c.version)))
+    return list(
+        conn.execute(
+            select(actual_shipments)
+            .where(actual_shipments.c.shipment_id == shipment_id)
+            .order_by(actual_shipments.c.version)
+        )
+    )
 
 
 def legs_of(conn: Connection, actual_ids: Sequence[str]) -> dict[str, list[Row[Any]]]:
@@ -465,9 +578,12 @@ def legs_of(conn: Connection, actual_ids: Sequence[str]) -> dict[str, list[Row[A
     if not actual_ids:
         return out
     for i in range(0, len(actual_ids), 500):
-        chunk = list(actual_ids[i:i + 500])
-        for g in conn.execute(select(actual_legs).where(actual_legs.c.actual_id.in_(chunk))
-                              .order_by(actual_legs.c.actual_id, actual_legs.c.position)):
+        chunk = list(actual_ids[i : i + 500])
+        for g in conn.execute(
+            select(actual_legs)
+            .where(actual_legs.c.actual_id.in_(chunk))
+            .order_by(actual_legs.c.actual_id, actual_legs.c.position)
+        ):
             out[g.actual_id].append(g)
     return out
 
@@ -480,9 +596,20 @@ def records(conn: Connection) -> list[Record]:
     for r in rows:
         when = as_utc(r.completed_at).date()  # type: ignore[union-attr]
         for g in legs[r.id]:
-            out.append(Record(when, g.co2e_wtw_kg, g.tkm_gcd, {
-                "mode": g.mode, "lane": r.lane, "carrier": g.carrier,
-                "energy_carrier": g.energy_carrier, "shipment_id": r.shipment_id}))
+            out.append(
+                Record(
+                    when,
+                    g.co2e_wtw_kg,
+                    g.tkm_gcd,
+                    {
+                        "mode": g.mode,
+                        "lane": r.lane,
+                        "carrier": g.carrier,
+                        "energy_carrier": g.energy_carrier,
+                        "shipment_id": r.shipment_id,
+                    },
+                )
+            )
     return out
 
 
@@ -491,8 +618,11 @@ def actual_entry_seqs(conn: Connection, actual_ids: Sequence[str]) -> dict[str, 
     refs = [f"actual:{a}" for a in actual_ids]
     out: dict[str, int] = {}
     for i in range(0, len(refs), 500):
-        for r in conn.execute(select(ledger_entries.c.ref, ledger_entries.c.seq)
-                              .where(ledger_entries.c.ref.in_(refs[i:i + 500]))):
+        for r in conn.execute(
+            select(ledger_entries.c.ref, ledger_entries.c.seq).where(
+                ledger_entries.c.ref.in_(refs[i : i + 500])
+            )
+        ):
             out[r.ref.split(":", 1)[1]] = int(r.seq)
     return out
 
@@ -503,18 +633,39 @@ def actual_entry_seqs(conn: Connection, actual_ids: Sequence[str]) -> dict[str, 
 def certificate_json(row: Row[Any], seqs: Sequence[int] = ()) -> dict[str, Any]:
     """A certificate row as the API shows it (``entries``: its ledger entry numbers)."""
     return {
-        "id": row.id, "registry": row.registry, "serial": row.serial, "kind": row.kind,
-        "volume": row.volume, "unit": row.unit, "vintage": row.vintage, "status": row.status,
-        "assigned_to": ({"kind": row.assigned_kind, "ref": row.assigned_ref}
-                        if row.assigned_kind else None),
-        "claim_year": row.claim_year, "beneficiary": row.beneficiary, "note": row.note,
-        "created_at": _iso(row.created_at), "entries": list(seqs),
+        "id": row.id,
+        "registry": row.registry,
+        "serial": row.serial,
+        "kind": row.kind,
+        "volume": row.volume,
+        "unit": row.unit,
+        "vintage": row.vintage,
+        "status": row.status,
+        "assigned_to": (
+            {"kind": row.assigned_kind, "ref": row.assigned_ref} if row.assigned_kind else None
+        ),
+        "claim_year": row.claim_year,
+        "beneficiary": row.beneficiary,
+        "note": row.note,
+        "created_at": _iso(row.created_at),
+        "entries": list(seqs),
     }
 
 
 def _cert_payload(event: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("registry", "serial", "kind", "volume", "unit", "vintage", "status",
-            "assigned_kind", "assigned_ref", "claim_year", "beneficiary")
+    keys = (
+        "registry",
+        "serial",
+        "kind",
+        "volume",
+        "unit",
+        "vintage",
+        "status",
+        "assigned_kind",
+        "assigned_ref",
+        "claim_year",
+        "beneficiary",
+    )
     return {"event": event, "certificate_id": row["id"], **{k: row[k] for k in keys}}
 
 
@@ -523,8 +674,9 @@ def get_certificate(conn: Connection, cert_id: str) -> Row[Any] | None:
     return conn.execute(select(certificates).where(certificates.c.id == cert_id)).first()
 
 
-def list_certificates(conn: Connection, *, status: str | None = None,
-                      assigned_ref: str | None = None) -> list[Row[Any]]:
+def list_certificates(
+    conn: Connection, *, status: str | None = None, assigned_ref: str | None = None
+) -> list[Row[Any]]:
     """Certificates, newest first."""
     query = select(certificates).order_by(certificates.c.created_at.desc(), certificates.c.id)
     if status is not None:
@@ -539,41 +691,73 @@ def certificate_seqs(conn: Connection, cert_ids: Sequence[str]) -> dict[str, lis
     out: dict[str, list[int]] = {c: [] for c in cert_ids}
     refs = [f"certificate:{c}" for c in cert_ids]
     for i in range(0, len(refs), 500):
-        for r in conn.execute(select(ledger_entries.c.ref, ledger_entries.c.seq)
-                              .where(ledger_entries.c.ref.in_(refs[i:i + 500]))
-                              .order_by(ledger_entries.c.seq)):
+        for r in conn.execute(
+            select(ledger_entries.c.ref, ledger_entries.c.seq)
+            .where(ledger_entries.c.ref.in_(refs[i : i + 500]))
+            .order_by(ledger_entries.c.seq)
+        ):
             out[r.ref.split(":", 1)[1]].append(int(r.seq))
     return out
 
 
-def register_certificate(conn: Connection, *, registry: str, serial: str, kind: str,
-                         volume: float, unit: str, vintage: int, note: str = "",
-                         created_by: int | None = None) -> tuple[str, Entry]:
+def register_certificate(
+    conn: Connection,
+    *,
+    registry: str,
+    serial: str,
+    kind: str,
+    volume: float,
+    unit: str,
+    vintage: int,
+    note: str = "",
+    created_by: int | None = None,
+) -> tuple[str, Entry]:
     """Register a held certificate; a serial already registered is a :class:`Conflict`."""
-    from webapp.store import new_id
+    from greenlane.webapp.store import new_id
 
     check_certificate(kind, volume, unit, vintage)
     check_certificate_move(None, "held")
-    exists = conn.execute(select(certificates.c.id).where(and_(
-        certificates.c.registry == registry, certificates.c.serial == serial))).first()
+    exists = conn.execute(
+        select(certificates.c.id).where(
+            and_(certificates.c.registry == registry, certificates.c.serial == serial)
+        )
+    ).first()
     if exists is not None:
-        raise Conflict(f"{registry} serial {serial} is already registered ({exists.id})",
-                       field="serial")
+        raise Conflict(
+            f"{registry} serial {serial} is already registered ({exists.id})", field="serial"
+        )
     cert_id = new_id("ce")
-    values = {"id": cert_id, "registry": registry, "serial": serial, "kind": kind,
-              "volume": volume, "unit": unit, "vintage": vintage, "status": "held",
-              "assigned_kind": None, "assigned_ref": None, "claim_year": None,
-              "beneficiary": None, "note": note}
-    conn.execute(certificates.insert().values(**values, created_at=utcnow(),
-                                              created_by=created_by))
-    return cert_id, append_entry(conn, "certificate", f"certificate:{cert_id}",
-                                 _cert_payload("registered", values))
+    values = {
+        "id": cert_id,
+        "registry": registry,
+        "serial": serial,
+        "kind": kind,
+        "volume": volume,
+        "unit": unit,
+        "vintage": vintage,
+        "status": "held",
+        "assigned_kind": None,
+        "assigned_ref": None,
+        "claim_year": None,
+        "beneficiary": None,
+        "note": note,
+    }
+    conn.execute(certificates.insert().values(**values, created_at=utcnow(), created_by=created_by))
+    return cert_id, append_entry(
+        conn, "certificate", f"certificate:{cert_id}", _cert_payload("registered", values)
+    )
 
 
-def move_certificate(conn: Connection, cert_id: str, status: str, *,
-                     assigned_kind: str | None = None, assigned_ref: str | None = None,
-                     claim_year: int | None = None, beneficiary: str | None = None
-                     ) -> Entry:
+def move_certificate(
+    conn: Connection,
+    cert_id: str,
+    status: str,
+    *,
+    assigned_kind: str | None = None,
+    assigned_ref: str | None = None,
+    claim_year: int | None = None,
+    beneficiary: str | None = None,
+) -> Entry:
     """Assign, release or retire a certificate; every move is an entry.
 
     ``assigned``: to a shipment or a trade lane. ``held``: released from its assignment.
@@ -587,9 +771,22 @@ def move_certificate(conn: Connection, cert_id: str, status: str, *,
         check_certificate_move(row.status, status)
     except InputError as exc:
         raise Conflict(exc.message, field=exc.field) from None
-    values = {k: getattr(row, k) for k in ("id", "registry", "serial", "kind", "volume", "unit",
-                                           "vintage", "assigned_kind", "assigned_ref",
-                                           "claim_year", "beneficiary")}
+    values = {
+        k: getattr(row, k)
+        for k in (
+            "id",
+            "registry",
+            "serial",
+            "kind",
+            "volume",
+            "unit",
+            "vintage",
+            "assigned_kind",
+            "assigned_ref",
+            "claim_year",
+            "beneficiary",
+        )
+    }
     values["status"] = status
     if status == "assigned":
         if assigned_kind not in ("shipment", "lane") or not assigned_ref:
@@ -605,47 +802,86 @@ def move_certificate(conn: Connection, cert_id: str, status: str, *,
         year = claim_year or utcnow().year
         values.update(claim_year=year, beneficiary=beneficiary or "")
         event = "retired"
-        conn.execute(certificate_retirements.insert().values(
-            certificate_id=cert_id, registry=row.registry, serial=row.serial,
-            claim_year=year, beneficiary=beneficiary or "", retired_at=utcnow()))
-    conn.execute(update(certificates).where(certificates.c.id == cert_id).values(
-        status=status, assigned_kind=values["assigned_kind"],
-        assigned_ref=values["assigned_ref"], claim_year=values["claim_year"],
-        beneficiary=values["beneficiary"]))
-    return append_entry(conn, "certificate", f"certificate:{cert_id}",
-                        _cert_payload(event, values))
+        conn.execute(
+            certificate_retirements.insert().values(
+                certificate_id=cert_id,
+                registry=row.registry,
+                serial=row.serial,
+                claim_year=year,
+                beneficiary=beneficiary or "",
+                retired_at=utcnow(),
+            )
+        )
+    conn.execute(
+        update(certificates)
+        .where(certificates.c.id == cert_id)
+        .values(
+            status=status,
+            assigned_kind=values["assigned_kind"],
+            assigned_ref=values["assigned_ref"],
+            claim_year=values["claim_year"],
+            beneficiary=values["beneficiary"],
+        )
+    )
+    return append_entry(conn, "certificate", f"certificate:{cert_id}", _cert_payload(event, values))
 
 
-def certificates_for(conn: Connection, shipment_ids: Iterable[str], lanes: Iterable[str],
-                     ) -> list[Row[Any]]:
+def certificates_for(
+    conn: Connection,
+    shipment_ids: Iterable[str],
+    lanes: Iterable[str],
+) -> list[Row[Any]]:
     """Certificates assigned (or retired) to any of the shipments or trade lanes."""
     ships, lns = sorted(set(shipment_ids)), sorted(set(lanes))
     found: dict[str, Row[Any]] = {}
     for kind, refs in (("shipment", ships), ("lane", lns)):
         for i in range(0, len(refs), 500):
-            for r in conn.execute(select(certificates).where(and_(
-                    certificates.c.assigned_kind == kind,
-                    certificates.c.assigned_ref.in_(refs[i:i + 500])))):
+            for r in conn.execute(
+                select(certificates).where(
+                    and_(
+                        certificates.c.assigned_kind == kind,
+                        certificates.c.assigned_ref.in_(refs[i : i + 500]),
+                    )
+                )
+            ):
                 found[r.id] = r
     return sorted(found.values(), key=lambda r: (r.kind, r.registry, r.serial))
 
 
 def pdf_certificates(rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
     """Certificate records in the shape ``footprint_report_pdf`` lists."""
-    return [{"registry": r.registry, "serial": r.serial, "kind": r.kind, "volume": r.volume,
-             "unit": r.unit, "vintage": r.vintage, "status": r.status} for r in rows]
+    return [
+        {
+            "registry": r.registry,
+            "serial": r.serial,
+            "kind": r.kind,
+            "volume": r.volume,
+            "unit": r.unit,
+            "vintage": r.vintage,
+            "status": r.status,
+        }
+        for r in rows
+    ]
 
 
-def report_context(conn: Connection, plan_id: str, result: Mapping[str, Any],
-                   shipment_ids: Iterable[str]) -> tuple[list[dict[str, Any]], str]:
+def report_context(
+    conn: Connection, plan_id: str, result: Mapping[str, Any], shipment_ids: Iterable[str]
+) -> tuple[list[dict[str, Any]], str]:
     """For a plan report: certificates of its shipments and their trade lanes (beside the
     emissions), and ``plan_id`` labelled with the ledger entries behind the report."""
     wanted = set(shipment_ids)
-    trade = {lane_key(s["origin"], s["destination"]) for s in result.get("shipments", [])
-             if s["shipment_id"] in wanted}
+    trade = {
+        lane_key(s["origin"], s["destination"])
+        for s in result.get("shipments", [])
+        if s["shipment_id"] in wanted
+    }
     certs = certificates_for(conn, wanted, trade)
-    seqs = [int(r.seq) for r in conn.execute(select(ledger_entries.c.seq).where(
-        ledger_entries.c.ref == f"plan:{plan_id}"))]
+    seqs = [
+        int(r.seq)
+        for r in conn.execute(
+            select(ledger_entries.c.seq).where(ledger_entries.c.ref == f"plan:{plan_id}")
+        )
+    ]
     seqs += [s for v in certificate_seqs(conn, [c.id for c in certs]).values() for s in v]
     label = f"{plan_id}; ledger entries {seqs_label(seqs)}" if seqs else plan_id
     return pdf_certificates(certs), label
@@ -656,60 +892,101 @@ def report_context(conn: Connection, plan_id: str, result: Mapping[str, Any],
 
 def current_baseline(conn: Connection) -> dict[str, Any]:
     """The baseline and target in force: the newest setting, else ``data/targets.csv``."""
-    from emissions.intensity import default_target
+    from greenlane.emissions.intensity import default_target
 
-    row = conn.execute(select(baseline_settings).order_by(baseline_settings.c.id.desc())
-                       .limit(1)).first()
+    row = conn.execute(
+        select(baseline_settings).order_by(baseline_settings.c.id.desc()).limit(1)
+    ).first()
     if row is None:
         t = default_target()
-        return {"baseline_year": t.baseline_year,
-                "baseline_intensity_g_per_tkm": t.baseline_intensity_g_per_tkm,
-                "target_year": t.target_year, "reduction_share": t.reduction_share,
-                "method": "default", "source": t.source, "set_at": None, "entry": None}
-    seq = conn.execute(select(ledger_entries.c.seq).where(
-        ledger_entries.c.ref == f"baseline:{row.id}")).scalar()
-    return {"baseline_year": row.baseline_year,
-            "baseline_intensity_g_per_tkm": row.baseline_intensity_g_per_tkm,
-            "target_year": row.target_year, "reduction_share": row.reduction_share,
-            "method": row.method, "source": row.source, "set_at": _iso(row.created_at),
-            "entry": seq}
+        return {
+            "baseline_year": t.baseline_year,
+            "baseline_intensity_g_per_tkm": t.baseline_intensity_g_per_tkm,
+            "target_year": t.target_year,
+            "reduction_share": t.reduction_share,
+            "method": "default",
+            "source": t.source,
+            "set_at": None,
+            "entry": None,
+        }
+    seq = conn.execute(
+        select(ledger_entries.c.seq).where(ledger_entries.c.ref == f"baseline:{row.id}")
+    ).scalar()
+    return {
+        "baseline_year": row.baseline_year,
+        "baseline_intensity_g_per_tkm": row.baseline_intensity_g_per_tkm,
+        "target_year": row.target_year,
+        "reduction_share": row.reduction_share,
+        "method": row.method,
+        "source": row.source,
+        "set_at": _iso(row.created_at),
+        "entry": seq,
+    }
 
 
 def target_of(baseline: Mapping[str, Any]) -> Any:
     """The ``emissions.intensity.Target`` of a baseline dict."""
-    from emissions.intensity import make_target
+    from greenlane.emissions.intensity import make_target
 
-    return make_target(int(baseline["baseline_year"]),
-                       float(baseline["baseline_intensity_g_per_tkm"]),
-                       int(baseline["target_year"]), float(baseline["reduction_share"]),
-                       str(baseline["source"]))
+    return make_target(
+        int(baseline["baseline_year"]),
+        float(baseline["baseline_intensity_g_per_tkm"]),
+        int(baseline["target_year"]),
+        float(baseline["reduction_share"]),
+        str(baseline["source"]),
+    )
 
 
-def set_baseline(conn: Connection, *, baseline_year: int, intensity_g_per_tkm: float | None,
-                 target_year: int, reduction_share: float, source: str,
-                 created_by: int | None = None) -> Entry:
+def set_baseline(
+    conn: Connection,
+    *,
+    baseline_year: int,
+    intensity_g_per_tkm: float | None,
+    target_year: int,
+    reduction_share: float,
+    source: str,
+    created_by: int | None = None,
+) -> Entry:
     """Record a baseline: stated (``intensity_g_per_tkm``) or computed from the year's actuals."""
-    from emissions.intensity import make_target
+    from greenlane.emissions.intensity import make_target
 
     method = "set"
     if intensity_g_per_tkm is None:
         co2, tkm, value = intensity_of(records(conn), baseline_year)
         if tkm <= 0:
-            raise InputError(f"no recorded actuals in {baseline_year}: import that year's "
-                             "history or state the intensity", field="intensity_g_per_tkm")
+            raise InputError(
+                f"no recorded actuals in {baseline_year}: import that year's "
+                "history or state the intensity",
+                field="intensity_g_per_tkm",
+            )
         intensity_g_per_tkm, method = value, "history"
-        source = source or (f"recorded actuals {baseline_year}: {co2:,.1f} kg CO2e WTW over "
-                            f"{tkm:,.1f} tkm (GCD)")
+        source = source or (
+            f"recorded actuals {baseline_year}: {co2:,.1f} kg CO2e WTW over {tkm:,.1f} tkm (GCD)"
+        )
     make_target(baseline_year, intensity_g_per_tkm, target_year, reduction_share)
-    result = conn.execute(baseline_settings.insert().values(
-        baseline_year=baseline_year, baseline_intensity_g_per_tkm=intensity_g_per_tkm,
-        target_year=target_year, reduction_share=reduction_share, method=method,
-        source=source or "stated", created_at=utcnow(), created_by=created_by))
+    result = conn.execute(
+        baseline_settings.insert().values(
+            baseline_year=baseline_year,
+            baseline_intensity_g_per_tkm=intensity_g_per_tkm,
+            target_year=target_year,
+            reduction_share=reduction_share,
+            method=method,
+            source=source or "stated",
+            created_at=utcnow(),
+            created_by=created_by,
+        )
+    )
     bid = int(result.inserted_primary_key[0])  # type: ignore[index]
-    payload = {"event": "set", "baseline_id": bid, "baseline_year": baseline_year,
-               "baseline_intensity_g_per_tkm": intensity_g_per_tkm,
-               "target_year": target_year, "reduction_share": reduction_share,
-               "method": method, "source": source or "stated"}
+    payload = {
+        "event": "set",
+        "baseline_id": bid,
+        "baseline_year": baseline_year,
+        "baseline_intensity_g_per_tkm": intensity_g_per_tkm,
+        "target_year": target_year,
+        "reduction_share": reduction_share,
+        "method": method,
+        "source": source or "stated",
+    }
     return append_entry(conn, "baseline", f"baseline:{bid}", payload)
 
 
@@ -720,8 +997,13 @@ def _num(x: float, nd: int = 4) -> float:
     return round(x, nd) if math.isfinite(x) else 0.0
 
 
-def kpi_report(conn: Connection, period: str = "year", by: str | None = None,
-               year: int | None = None, as_of: date | None = None) -> dict[str, Any]:
+def kpi_report(
+    conn: Connection,
+    period: str = "year",
+    by: str | None = None,
+    year: int | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
     """Intensity rows by period (and dimension), the baseline, the glide path and the
     year's standing with its year-end projection."""
     if by is not None and by not in KPI_DIMENSIONS:
@@ -735,30 +1017,49 @@ def kpi_report(conn: Connection, period: str = "year", by: str | None = None,
     focus = year or (max(years) if years else today.year)
     as_of = as_of or min(today, date(focus, 12, 31))
     shown = [r for r in recs if year is None or r.when.year == year]
-    rows = [{
-        "period": k.period, "dimension": k.dimension, "value": k.value,
-        "co2e_wtw_kg": _num(k.co2e_wtw_kg), "tkm_gcd": _num(k.tkm_gcd),
-        "intensity_g_per_tkm": _num(k.intensity_g_per_tkm),
-        "target_g_per_tkm": _num(target.intensity_g_per_tkm(int(k.period[:4]))),
-    } for k in kpi(shown, period, by)]
+    rows = [
+        {
+            "period": k.period,
+            "dimension": k.dimension,
+            "value": k.value,
+            "co2e_wtw_kg": _num(k.co2e_wtw_kg),
+            "tkm_gcd": _num(k.tkm_gcd),
+            "intensity_g_per_tkm": _num(k.intensity_g_per_tkm),
+            "target_g_per_tkm": _num(target.intensity_g_per_tkm(int(k.period[:4]))),
+        }
+        for k in kpi(shown, period, by)
+    ]
     s = standing(recs, target, focus, as_of)
     by_year = []
     for y in years:
         co2, tkm, value = intensity_of(recs, y)
-        by_year.append({"year": y, "co2e_wtw_kg": _num(co2), "tkm_gcd": _num(tkm),
-                        "intensity_g_per_tkm": _num(value),
-                        "target_g_per_tkm": _num(target.intensity_g_per_tkm(y))})
+        by_year.append(
+            {
+                "year": y,
+                "co2e_wtw_kg": _num(co2),
+                "tkm_gcd": _num(tkm),
+                "intensity_g_per_tkm": _num(value),
+                "target_g_per_tkm": _num(target.intensity_g_per_tkm(y)),
+            }
+        )
     last = head(conn)
     return {
-        "period": period, "by": by or "network", "year": year, "rows": rows,
+        "period": period,
+        "by": by or "network",
+        "year": year,
+        "rows": rows,
         "baseline": baseline,
         "trajectory": [{"year": y, "target_g_per_tkm": _num(v)} for y, v in target.trajectory()],
         "by_year": by_year,
-        "standing": {"year": s.year, "as_of": as_of.isoformat(),
-                     "to_date_g_per_tkm": _num(s.to_date_g_per_tkm),
-                     "projected_g_per_tkm": _num(s.projected_g_per_tkm),
-                     "target_g_per_tkm": _num(s.target_g_per_tkm), "on_track": s.on_track,
-                     "gap_g_per_tkm": _num(s.projected_g_per_tkm - s.target_g_per_tkm)},
+        "standing": {
+            "year": s.year,
+            "as_of": as_of.isoformat(),
+            "to_date_g_per_tkm": _num(s.to_date_g_per_tkm),
+            "projected_g_per_tkm": _num(s.projected_g_per_tkm),
+            "target_g_per_tkm": _num(s.target_g_per_tkm),
+            "on_track": s.on_track,
+            "gap_g_per_tkm": _num(s.projected_g_per_tkm - s.target_g_per_tkm),
+        },
         "shipments": len({r.dims["shipment_id"] for r in shown}),
         "factor_data_sha256": sorted({r.data_sha256 for r in latest_actuals(conn)}),
         "ledger_head": {"seq": last.seq, "hash": last.hash} if last else None,
@@ -766,8 +1067,15 @@ def kpi_report(conn: Connection, period: str = "year", by: str | None = None,
     }
 
 
-KPI_COLUMNS = ("period", "dimension", "value", "co2e_wtw_kg", "tkm_gcd", "intensity_g_per_tkm",
-               "target_g_per_tkm")
+KPI_COLUMNS = (
+    "period",
+    "dimension",
+    "value",
+    "co2e_wtw_kg",
+    "tkm_gcd",
+    "intensity_g_per_tkm",
+    "target_g_per_tkm",
+)
 
 
 def kpi_csv(report: Mapping[str, Any]) -> bytes:
@@ -806,16 +1114,24 @@ def kpi_xlsx(conn: Connection, period: str, year: int | None) -> bytes:
         ws.append([t["year"], t["target_g_per_tkm"], actual.get(t["year"])])
     ws = wb.create_sheet("about")
     b, s, h = base["baseline"], base["standing"], base["ledger_head"] or {}
-    for k, v in (("basis", base["basis"]), ("baseline_year", b["baseline_year"]),
-                 ("baseline_intensity_g_per_tkm", b["baseline_intensity_g_per_tkm"]),
-                 ("baseline_method", b["method"]), ("baseline_source", b["source"]),
-                 ("target_year", b["target_year"]), ("reduction_share", b["reduction_share"]),
-                 ("standing_year", s["year"]), ("as_of", s["as_of"]),
-                 ("to_date_g_per_tkm", s["to_date_g_per_tkm"]),
-                 ("projected_g_per_tkm", s["projected_g_per_tkm"]),
-                 ("target_g_per_tkm", s["target_g_per_tkm"]), ("on_track", s["on_track"]),
-                 ("ledger_head_seq", h.get("seq")), ("ledger_head_hash", h.get("hash")),
-                 ("factor_data_sha256", ", ".join(base["factor_data_sha256"]))):
+    for k, v in (
+        ("basis", base["basis"]),
+        ("baseline_year", b["baseline_year"]),
+        ("baseline_intensity_g_per_tkm", b["baseline_intensity_g_per_tkm"]),
+        ("baseline_method", b["method"]),
+        ("baseline_source", b["source"]),
+        ("target_year", b["target_year"]),
+        ("reduction_share", b["reduction_share"]),
+        ("standing_year", s["year"]),
+        ("as_of", s["as_of"]),
+        ("to_date_g_per_tkm", s["to_date_g_per_tkm"]),
+        ("projected_g_per_tkm", s["projected_g_per_tkm"]),
+        ("target_g_per_tkm", s["target_g_per_tkm"]),
+        ("on_track", s["on_track"]),
+        ("ledger_head_seq", h.get("seq")),
+        ("ledger_head_hash", h.get("hash")),
+        ("factor_data_sha256", ", ".join(base["factor_data_sha256"])),
+    ):
         ws.append([k, v])
     buf = io.BytesIO()
     wb.save(buf)
@@ -828,19 +1144,23 @@ def kpi_xlsx(conn: Connection, period: str, year: int | None) -> bytes:
 def lane_claim(conn: Connection, lane: str, year: int) -> dict[str, Any]:
     """The lane's report for a year: emissions, reductions vs baseline, retired credits,
     book-and-claim certificates beside them, and whether "carbon neutral" may be said."""
-    rows = [r for r in latest_actuals(conn, lane=lane)
-            if as_utc(r.completed_at).year == year]  # type: ignore[union-attr]
+    rows = [r for r in latest_actuals(conn, lane=lane) if as_utc(r.completed_at).year == year]  # type: ignore[union-attr]
     co2 = sum(r.co2e_wtw_kg for r in rows)
     ttw = sum(r.co2e_ttw_kg for r in rows)
     tkm = sum(r.tkm_gcd for r in rows)
     ship_ids = [r.shipment_id for r in rows]
-    certs = [c for c in certificates_for(conn, ship_ids, [lane])
-             if c.assigned_kind == "shipment" or c.claim_year in (None, year)]
-    credits_kg = sum(c.volume for c in certs
-                     if c.kind == "carbon_credit" and c.status == "retired") * 1000.0
+    certs = [
+        c
+        for c in certificates_for(conn, ship_ids, [lane])
+        if c.assigned_kind == "shipment" or c.claim_year in (None, year)
+    ]
+    credits_kg = (
+        sum(c.volume for c in certs if c.kind == "carbon_credit" and c.status == "retired") * 1000.0
+    )
     baseline = current_baseline(conn)
-    check = neutrality_check(lane, str(year), co2, tkm,
-                             float(baseline["baseline_intensity_g_per_tkm"]), credits_kg)
+    check = neutrality_check(
+        lane, str(year), co2, tkm, float(baseline["baseline_intensity_g_per_tkm"]), credits_kg
+    )
     actual_seqs = actual_entry_seqs(conn, [r.id for r in rows])
     cert_seqs = certificate_seqs(conn, [c.id for c in certs])
     seqs = sorted({*actual_seqs.values(), *(s for v in cert_seqs.values() for s in v)})
@@ -851,24 +1171,36 @@ def lane_claim(conn: Connection, lane: str, year: int) -> dict[str, Any]:
             f"{check.co2e_wtw_kg / 1000:,.3f} t CO2e WTW (gross), "
             f"{check.reductions_kg / 1000:,.3f} t below the {baseline['baseline_year']} "
             f"baseline intensity, and {check.credits_retired_kg / 1000:,.3f} t of retired "
-            "carbon credits cover the remaining emissions.")
+            "carbon credits cover the remaining emissions."
+        )
     return {
-        "lane": lane, "year": year, "shipments": ship_ids,
-        "emissions": {"co2e_wtw_kg": _num(co2), "co2e_ttw_kg": _num(ttw),
-                      "co2e_wtt_kg": _num(co2 - ttw), "tkm_gcd": _num(tkm),
-                      "intensity_g_per_tkm": _num(check.intensity_g_per_tkm)},
-        "reductions": {"baseline_year": baseline["baseline_year"],
-                       "baseline_intensity_g_per_tkm": check.baseline_intensity_g_per_tkm,
-                       "baseline_co2e_kg": _num(check.baseline_co2e_kg),
-                       "reductions_kg": _num(check.reductions_kg)},
+        "lane": lane,
+        "year": year,
+        "shipments": ship_ids,
+        "emissions": {
+            "co2e_wtw_kg": _num(co2),
+            "co2e_ttw_kg": _num(ttw),
+            "co2e_wtt_kg": _num(co2 - ttw),
+            "tkm_gcd": _num(tkm),
+            "intensity_g_per_tkm": _num(check.intensity_g_per_tkm),
+        },
+        "reductions": {
+            "baseline_year": baseline["baseline_year"],
+            "baseline_intensity_g_per_tkm": check.baseline_intensity_g_per_tkm,
+            "baseline_co2e_kg": _num(check.baseline_co2e_kg),
+            "reductions_kg": _num(check.reductions_kg),
+        },
         "credits": {"retired_kg": _num(credits_kg), "uncovered_kg": _num(check.uncovered_kg)},
         "certificates": [certificate_json(c, cert_seqs.get(c.id, ())) for c in certs],
-        "claim": {"carbon_neutral": check.holds, "statement": statement,
-                  "reasons": list(check.reasons)},
+        "claim": {
+            "carbon_neutral": check.holds,
+            "statement": statement,
+            "reasons": list(check.reasons),
+        },
         "entries": seqs,
         "data_sha256": sorted({r.data_sha256 for r in rows}),
         "note": "emissions are gross: certificates and credits are listed beside them and "
-                "never subtracted (ISO 14083 §5.2.7)",
+        "never subtracted (ISO 14083 §5.2.7)",
         "_actual_ids": [r.id for r in rows],
     }
 
@@ -882,41 +1214,64 @@ def lanes(conn: Connection) -> list[str]:
 
 
 GUARDS: Mapping[str, tuple[str, ...]] = {
-    "sqlite": ("ledger_entries_no_update", "ledger_entries_no_delete",
-               "certificate_retirements_no_update", "certificate_retirements_no_delete",
-               "certificates_retired_final"),
-    "postgresql": ("ledger_entries_append_only", "ledger_entries_no_truncate",
-                   "certificate_retirements_append_only", "certificate_retirements_no_truncate",
-                   "certificates_retired_final"),
+    "sqlite": (
+        "ledger_entries_no_update",
+        "ledger_entries_no_delete",
+        "certificate_retirements_no_update",
+        "certificate_retirements_no_delete",
+        "certificates_retired_final",
+    ),
+    "postgresql": (
+        "ledger_entries_append_only",
+        "ledger_entries_no_truncate",
+        "certificate_retirements_append_only",
+        "certificate_retirements_no_truncate",
+        "certificates_retired_final",
+    ),
 }
 """Triggers migration 0002 creates; :func:`verify` reports any that is missing."""
 
 
 def _triggers(conn: Connection) -> set[str]:
     if conn.dialect.name == "sqlite":
-        return {r[0] for r in conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        return {
+            r[0]
+            for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        }
     if conn.dialect.name == "postgresql":
         names: set[str] = set()
         for table in ("ledger_entries", "certificate_retirements", "certificates"):
-            names |= {r[0] for r in conn.execute(text(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
-                "AND NOT tgisinternal"), {"t": table})}
+            names |= {
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                        "AND NOT tgisinternal"
+                    ),
+                    {"t": table},
+                )
+            }
         return names
     return set()
 
 
-def _cmp(problems: list[str], what: str, row: Mapping[str, Any], expected: Mapping[str, Any],
-         keys: Sequence[str]) -> None:
+def _cmp(
+    problems: list[str],
+    what: str,
+    row: Mapping[str, Any],
+    expected: Mapping[str, Any],
+    keys: Sequence[str],
+) -> None:
     for k in keys:
         if row.get(k) != expected.get(k):
-            problems.append(f"{what}: {k} is {row.get(k)!r} but the ledger says "
-                            f"{expected.get(k)!r} (edited)")
+            problems.append(
+                f"{what}: {k} is {row.get(k)!r} but the ledger says {expected.get(k)!r} (edited)"
+            )
 
 
 def verify(conn: Connection) -> dict[str, Any]:
     """Check the chain and every recorded row against it; ``problems`` is empty when intact."""
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
     pairs = entries(conn)
     chain = [e for _, e in pairs]
@@ -950,8 +1305,18 @@ def verify(conn: Connection) -> dict[str, Any]:
             if e.payload.get("event") == "retired":
                 retired_in_ledger.add(cid)
     rows = {r.id: r._mapping for r in conn.execute(select(certificates))}
-    keys = ("registry", "serial", "kind", "volume", "unit", "vintage", "status",
-            "assigned_kind", "assigned_ref", "claim_year")
+    keys = (
+        "registry",
+        "serial",
+        "kind",
+        "volume",
+        "unit",
+        "vintage",
+        "status",
+        "assigned_kind",
+        "assigned_ref",
+        "claim_year",
+    )
     for cid, expected in state.items():
         row = rows.get(cid)
         if row is None:
@@ -960,8 +1325,9 @@ def verify(conn: Connection) -> dict[str, Any]:
         _cmp(problems, f"certificate {cid}", dict(row), expected, keys)
     for cid in sorted(set(rows) - set(state)):
         problems.append(f"certificate {cid} has no ledger entry (written around the ledger)")
-    retirements = {r.certificate_id for r in conn.execute(
-        select(certificate_retirements.c.certificate_id))}
+    retirements = {
+        r.certificate_id for r in conn.execute(select(certificate_retirements.c.certificate_id))
+    }
     for cid in sorted(retired_in_ledger - retirements):
         problems.append(f"certificate {cid}: its retirement row is missing (deleted)")
     for cid in sorted(retirements - retired_in_ledger):
@@ -976,9 +1342,19 @@ def verify(conn: Connection) -> dict[str, Any]:
         if row is None:
             problems.append(f"{ref} (entry {es[0].seq}) is missing (deleted)")
             continue
-        _cmp(problems, ref, dict(row), es[0].payload,
-             ("baseline_year", "baseline_intensity_g_per_tkm", "target_year",
-              "reduction_share", "method"))
+        _cmp(
+            problems,
+            ref,
+            dict(row),
+            es[0].payload,
+            (
+                "baseline_year",
+                "baseline_intensity_g_per_tkm",
+                "target_year",
+                "reduction_share",
+                "method",
+            ),
+        )
     for ref in sorted(set(brow) - set(by_ref)):
         problems.append(f"{ref} has no ledger entry (written around the ledger)")
 
@@ -993,33 +1369,49 @@ def verify(conn: Connection) -> dict[str, Any]:
             problems.append(f"plan {pid} (entry {es[0].seq}) is missing or no longer accepted")
         elif plan_digest(prow) != es[-1].payload.get("plan_sha256"):
             problems.append(f"plan {pid} differs from entry {es[-1].seq} (edited)")
-    for pid in sorted(set(accepted) - {r.split(":", 1)[1] for r in by_ref
-                                       if r.startswith("plan:")}):
+    for pid in sorted(
+        set(accepted) - {r.split(":", 1)[1] for r in by_ref if r.startswith("plan:")}
+    ):
         problems.append(f"plan {pid} is accepted without a ledger entry")
 
     missing = sorted(set(GUARDS.get(conn.dialect.name, ())) - _triggers(conn))
     if missing:
-        problems.append(f"the database does not guard the ledger (triggers missing: "
-                        f"{', '.join(missing)}); rows can be changed unnoticed until verified")
+        problems.append(
+            f"the database does not guard the ledger (triggers missing: "
+            f"{', '.join(missing)}); rows can be changed unnoticed until verified"
+        )
     last = chain[-1] if chain else None
-    return {"intact": not problems, "problems": problems, "entries": len(chain),
-            "head": {"seq": last.seq, "hash": last.hash} if last else None,
-            "checked_at": utcnow().isoformat()}
+    return {
+        "intact": not problems,
+        "problems": problems,
+        "entries": len(chain),
+        "head": {"seq": last.seq, "hash": last.hash} if last else None,
+        "checked_at": utcnow().isoformat(),
+    }
 
 
 # ----------------------------------------------------------------------------- lever runs
 
 
-def insert_lever_run(conn: Connection, request: dict[str, Any], created_by: int | None,
-                     owner: str | None = None) -> str:
+def insert_lever_run(
+    conn: Connection, request: dict[str, Any], created_by: int | None, owner: str | None = None
+) -> str:
     """A queued lever run claimed by server process ``owner`` (``webapp.heartbeat``)."""
-    from webapp.store import new_id
+    from greenlane.webapp.store import new_id
 
     run_id = new_id("mc")
     now = utcnow()
-    conn.execute(lever_runs.insert().values(id=run_id, status="queued", request=request,
-                                            created_at=now, created_by=created_by,
-                                            owner=owner, heartbeat_at=now if owner else None))
+    conn.execute(
+        lever_runs.insert().values(
+            id=run_id,
+            status="queued",
+            request=request,
+            created_at=now,
+            created_by=created_by,
+            owner=owner,
+            heartbeat_at=now if owner else None,
+        )
+    )
     return run_id
 
 
@@ -1032,8 +1424,11 @@ def get_lever_run(conn: Connection, run_id: str | None = None) -> Row[Any] | Non
     """A lever run, or the newest finished one when ``run_id`` is None."""
     query = select(lever_runs)
     if run_id is None:
-        query = query.where(lever_runs.c.status == "done").order_by(
-            lever_runs.c.created_at.desc()).limit(1)
+        query = (
+            query.where(lever_runs.c.status == "done")
+            .order_by(lever_runs.c.created_at.desc())
+            .limit(1)
+        )
     else:
         query = query.where(lever_runs.c.id == run_id)
     return conn.execute(query).first()
@@ -1041,10 +1436,15 @@ def get_lever_run(conn: Connection, run_id: str | None = None) -> Row[Any] | Non
 
 def lever_run_json(row: Row[Any]) -> dict[str, Any]:
     """A lever run as the API shows it."""
-    return {"id": row.id, "status": row.status, "request": row.request, "result": row.result,
-            "error": row.error, "created_at": _iso(row.created_at),
-            "finished_at": _iso(row.finished_at)}
-
+    return {
+        "id": row.id,
+        "status": row.status,
+        "request": row.request,
+        "result": row.result,
+        "error": row.error,
+        "created_at": _iso(row.created_at),
+        "finished_at": _iso(row.finished_at),
+    }
 
 
 # ----------------------------------------------------------------------------- services
@@ -1067,18 +1467,26 @@ class ActualRequest(BaseModel):
     completed_at: datetime = Field(description="delivery time (the KPI period), RFC 3339")
     mass_t: float = Field(gt=0, le=100_000)
     volume_m3: float | None = Field(default=None, gt=0)
-    plan_id: str | None = Field(default=None, max_length=40,
-                                description="the plan this executes (default: the newest "
-                                            "accepted plan with this shipment)")
+    plan_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the plan this executes (default: the newest accepted plan with this shipment)",
+    )
     origin: str | None = Field(default=None, min_length=2, max_length=64)
     destination: str | None = Field(default=None, min_length=2, max_length=64)
-    carrier: str | None = Field(default=None, min_length=1, max_length=200,
-                                description="operating company of the legs without their own")
+    carrier: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="operating company of the legs without their own",
+    )
     factor_sets: list[str] = Field(default_factory=list, max_length=10)
     gwp_basis: Literal["AR6", "AR5", "FEEMS"] = "AR6"
     legs: list[dict[str, Any]] = Field(
-        min_length=1, max_length=100,
-        description="chain legs (LegIn) and hubs (HubIn), each with an optional `carrier`")
+        min_length=1,
+        max_length=100,
+        description="chain legs (LegIn) and hubs (HubIn), each with an optional `carrier`",
+    )
 
     @field_validator("completed_at")
     @classmethod
@@ -1090,7 +1498,7 @@ class ActualRequest(BaseModel):
 
 def _place(net: Any, ref: str, field: str) -> tuple[str, float, float]:
     """(label, lat, lon) of a place reference: a hub (by id, LOCODE, IATA) or ``lat;lon``."""
-    from routing.candidates import resolve_place
+    from greenlane.routing.candidates import resolve_place
 
     ref = ref.strip()
     if ";" in ref:
@@ -1105,11 +1513,12 @@ def _place(net: Any, ref: str, field: str) -> tuple[str, float, float]:
     return hub.hub_id, hub.lat, hub.lon
 
 
-def planned_shipment(conn: Connection, shipment_id: str, plan_id: str | None = None
-                     ) -> tuple[Row[Any], dict[str, Any]] | None:
+def planned_shipment(
+    conn: Connection, shipment_id: str, plan_id: str | None = None
+) -> tuple[Row[Any], dict[str, Any]] | None:
     """(plan row, planned shipment) the shipment executes: the named plan, else the newest
     accepted plan that planned it (None if there is none)."""
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
     if plan_id is not None:
         row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
@@ -1118,10 +1527,12 @@ def planned_shipment(conn: Connection, shipment_id: str, plan_id: str | None = N
         for s in row.result["shipments"]:
             if s["shipment_id"] == shipment_id:
                 return row, s
-        raise InputError(f"plan {plan_id} has no planned shipment {shipment_id!r}",
-                         field="plan_id")
-    query = select(plans).where(plans.c.state == "accepted").order_by(
-        plans.c.accepted_at.desc(), plans.c.id)
+        raise InputError(f"plan {plan_id} has no planned shipment {shipment_id!r}", field="plan_id")
+    query = (
+        select(plans)
+        .where(plans.c.state == "accepted")
+        .order_by(plans.c.accepted_at.desc(), plans.c.id)
+    )
     for row in conn.execute(query):
         for s in row.result["shipments"]:
             if s["shipment_id"] == shipment_id:
@@ -1129,13 +1540,12 @@ def planned_shipment(conn: Connection, shipment_id: str, plan_id: str | None = N
     return None
 
 
-def compute_actual(conn: Connection, shipment_id: str, body: ActualRequest, net: Any
-                   ) -> ActualIn:
+def compute_actual(conn: Connection, shipment_id: str, body: ActualRequest, net: Any) -> ActualIn:
     """Validate an actual against the plans and the network and compute its footprint with
     the same engine as every plan (``emissions.chain.footprint_from_chain``)."""
-    from emissions.chain import footprint_from_chain
-    from emissions.distance import gcd_km
-    from fleet import resolve_vehicle
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.emissions.distance import gcd_km
+    from greenlane.fleet import resolve_vehicle
 
     found = planned_shipment(conn, shipment_id, body.plan_id)
     origin = body.origin or (found[1]["origin"] if found else None)
@@ -1160,23 +1570,36 @@ def compute_actual(conn: Connection, shipment_id: str, body: ActualRequest, net:
             raise InputError("at most 200 characters", field=f"legs[{i}].tce_id")
         carriers.append(who)
         legs.append(leg)
-    chain: dict[str, Any] = {"shipment_id": shipment_id, "mass_t": body.mass_t,
-                             "factor_sets": body.factor_sets, "gwp_basis": body.gwp_basis,
-                             "legs": legs}
+    chain: dict[str, Any] = {
+        "shipment_id": shipment_id,
+        "mass_t": body.mass_t,
+        "factor_sets": body.factor_sets,
+        "gwp_basis": body.gwp_basis,
+        "legs": legs,
+    }
     if body.volume_m3 is not None:
         chain["volume_m3"] = body.volume_m3
     fp = footprint_from_chain(chain, resolver=resolve_vehicle)
     t = fp.totals
     if not all(math.isfinite(x) for x in (t.co2e_wtw_kg, t.co2e_ttw_kg, t.tkm)) or any(
-            not math.isfinite(x.distance_km) for x in fp.tces):
+        not math.isfinite(x.distance_km) for x in fp.tces
+    ):
         raise InputError("the legs give a non-finite distance or emission", field="legs")
     tkm_gcd = body.mass_t * gcd_km(o_lat, o_lon, d_lat, d_lon)
     leg_shares(fp, tkm_gcd)  # a chain of hubs only has no KPI activity: refuse it now
     return ActualIn(
-        shipment_id=shipment_id, plan_id=found[0].id if found else None,
-        completed_at=body.completed_at, origin=o_label, destination=d_label,
-        carrier=body.carrier, mass_t=body.mass_t, tkm_gcd=tkm_gcd,
-        request=body.model_dump(mode="json"), footprint=fp, carriers=tuple(carriers))
+        shipment_id=shipment_id,
+        plan_id=found[0].id if found else None,
+        completed_at=body.completed_at,
+        origin=o_label,
+        destination=d_label,
+        carrier=body.carrier,
+        mass_t=body.mass_t,
+        tkm_gcd=tkm_gcd,
+        request=body.model_dump(mode="json"),
+        footprint=fp,
+        carriers=tuple(carriers),
+    )
 
 
 def actual_json(conn: Connection, row: Row[Any], seq: int | None = None) -> dict[str, Any]:
@@ -1185,30 +1608,57 @@ def actual_json(conn: Connection, row: Row[Any], seq: int | None = None) -> dict
     if seq is None:
         seq = actual_entry_seqs(conn, [row.id]).get(row.id)
     return {
-        "id": row.id, "shipment_id": row.shipment_id, "version": row.version,
-        "plan_id": row.plan_id, "completed_at": _iso(row.completed_at), "origin": row.origin,
-        "destination": row.destination, "lane": row.lane, "carrier": row.carrier,
-        "mass_t": row.mass_t, "co2e_wtw_kg": _num(row.co2e_wtw_kg),
-        "co2e_ttw_kg": _num(row.co2e_ttw_kg), "co2e_wtt_kg": _num(row.co2e_wtw_kg -
-                                                                  row.co2e_ttw_kg),
-        "tkm": _num(row.tkm), "tkm_gcd": _num(row.tkm_gcd),
-        "intensity_g_per_tkm": _num(row.co2e_wtw_kg * 1000.0 / row.tkm_gcd
-                                    if row.tkm_gcd > 0 else 0.0),
-        "data_sha256": row.data_sha256, "entry": seq,
-        "legs": [{"tce_id": g.tce_id, "kind": g.kind, "mode": g.mode, "carrier": g.carrier,
-                  "energy_carrier": g.energy_carrier, "data_type": g.data_type,
-                  "distance_km": _num(g.distance_km), "tkm": _num(g.tkm),
-                  "tkm_gcd": _num(g.tkm_gcd), "co2e_wtw_kg": _num(g.co2e_wtw_kg),
-                  "co2e_ttw_kg": _num(g.co2e_ttw_kg)} for g in legs],
-        "links": {"comparison": f"/api/v1/shipments/{row.shipment_id}/comparison",
-                  "versions": f"/api/v1/shipments/{row.shipment_id}/actuals"},
+        "id": row.id,
+        "shipment_id": row.shipment_id,
+        "version": row.version,
+        "plan_id": row.plan_id,
+        "completed_at": _iso(row.completed_at),
+        "origin": row.origin,
+        "destination": row.destination,
+        "lane": row.lane,
+        "carrier": row.carrier,
+        "mass_t": row.mass_t,
+        "co2e_wtw_kg": _num(row.co2e_wtw_kg),
+        "co2e_ttw_kg": _num(row.co2e_ttw_kg),
+        "co2e_wtt_kg": _num(row.co2e_wtw_kg - row.co2e_ttw_kg),
+        "tkm": _num(row.tkm),
+        "tkm_gcd": _num(row.tkm_gcd),
+        "intensity_g_per_tkm": _num(
+            row.co2e_wtw_kg * 1000.0 / row.tkm_gcd if row.tkm_gcd > 0 else 0.0
+        ),
+        "data_sha256": row.data_sha256,
+        "entry": seq,
+        "legs": [
+            {
+                "tce_id": g.tce_id,
+                "kind": g.kind,
+                "mode": g.mode,
+                "carrier": g.carrier,
+                "energy_carrier": g.energy_carrier,
+                "data_type": g.data_type,
+                "distance_km": _num(g.distance_km),
+                "tkm": _num(g.tkm),
+                "tkm_gcd": _num(g.tkm_gcd),
+                "co2e_wtw_kg": _num(g.co2e_wtw_kg),
+                "co2e_ttw_kg": _num(g.co2e_ttw_kg),
+            }
+            for g in legs
+        ],
+        "links": {
+            "comparison": f"/api/v1/shipments/{row.shipment_id}/comparison",
+            "versions": f"/api/v1/shipments/{row.shipment_id}/actuals",
+        },
     }
 
 
-def record_actuals(items: Sequence[tuple[str, ActualRequest]], net: Any,
-                   created_by: int | None, engine: Engine | None = None
-                   ) -> list[dict[str, Any]]:
+def record_actuals(
+    items: Sequence[tuple[str, ActualRequest]],
+    net: Any,
+    created_by: int | None,
+    engine: Engine | None = None,
+) -> list[dict[str, Any]]:
     """Compute and store actuals, all or nothing; each appends one entry."""
+
     def work(conn: Connection) -> list[dict[str, Any]]:
         out = []
         for i, (sid, body) in enumerate(items):
@@ -1219,18 +1669,39 @@ def record_actuals(items: Sequence[tuple[str, ActualRequest]], net: Any,
                     raise
                 raise InputError(exc.message, field=f"[{i}] {sid}: {exc.field}") from None
             actual_id, entry = insert_actual(conn, computed, created_by)
-            row = conn.execute(select(actual_shipments).where(actual_shipments.c.id ==
-                                                              actual_id)).one()
+            row = conn.execute(
+                select(actual_shipments).where(actual_shipments.c.id == actual_id)
+            ).one()
             out.append(actual_json(conn, row, entry.seq))
         return out
 
     return in_ledger_transaction(work, engine)
 
 
-IMPORT_COLUMNS = ("shipment_id", "completed_at", "mass_t", "origin", "destination", "plan_id",
-                  "carrier", "mode", "distance_km", "distance_basis", "from", "to",
-                  "energy_carrier", "energy_amount", "energy_unit", "share_of_vehicle",
-                  "vehicle_activity_tkm", "vehicle_type", "load_t", "toc_id", "hub", "hoc_id")
+IMPORT_COLUMNS = (
+    "shipment_id",
+    "completed_at",
+    "mass_t",
+    "origin",
+    "destination",
+    "plan_id",
+    "carrier",
+    "mode",
+    "distance_km",
+    "distance_basis",
+    "from",
+    "to",
+    "energy_carrier",
+    "energy_amount",
+    "energy_unit",
+    "share_of_vehicle",
+    "vehicle_activity_tkm",
+    "vehicle_type",
+    "load_t",
+    "toc_id",
+    "hub",
+    "hoc_id",
+)
 """Columns of an actuals CSV: one row per leg or hub, in chain order per shipment."""
 _SHIPMENT_COLUMNS = ("completed_at", "mass_t", "origin", "destination", "plan_id")
 
@@ -1238,14 +1709,19 @@ _SHIPMENT_COLUMNS = ("completed_at", "mass_t", "origin", "destination", "plan_id
 def parse_actuals_csv(text_: str, net: Any) -> list[tuple[str, ActualRequest]]:
     """Actual shipments from a CSV (``IMPORT_COLUMNS``); errors name ``line N: column``."""
     reader = csv.DictReader(io.StringIO(text_.lstrip("\ufeff")))
-    missing = [c for c in ("shipment_id", "completed_at", "mass_t", "mode")
-               if c not in (reader.fieldnames or [])]
+    missing = [
+        c
+        for c in ("shipment_id", "completed_at", "mass_t", "mode")
+        if c not in (reader.fieldnames or [])
+    ]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", field="header")
     unknown = [c for c in reader.fieldnames or [] if c not in IMPORT_COLUMNS]
     if unknown:
-        raise InputError(f"unknown column(s) {', '.join(unknown)}; expected "
-                         f"{', '.join(IMPORT_COLUMNS)}", field="header")
+        raise InputError(
+            f"unknown column(s) {', '.join(unknown)}; expected {', '.join(IMPORT_COLUMNS)}",
+            field="header",
+        )
     groups: dict[str, dict[str, Any]] = {}
     for line, row in enumerate(reader, start=2):
         row = {k: (v or "").strip() for k, v in row.items() if k}
@@ -1256,8 +1732,9 @@ def parse_actuals_csv(text_: str, net: Any) -> list[tuple[str, ActualRequest]]:
         for c in _SHIPMENT_COLUMNS:
             if row.get(c):
                 if c in g and g[c] != row[c]:
-                    raise InputError(f"differs from line {g['line']} ({g[c]!r})",
-                                     field=f"line {line}: {c}")
+                    raise InputError(
+                        f"differs from line {g['line']} ({g[c]!r})", field=f"line {line}: {c}"
+                    )
                 g[c] = row[c]
         if row.get("carrier") and "carrier" not in g:
             g["carrier"] = row["carrier"]
@@ -1305,9 +1782,11 @@ def _csv_leg(row: Mapping[str, str], line: int, net: Any) -> dict[str, Any]:
             label, lat, lon = _place(net, row[col], f"{where}: {col}")
             leg[key] = {"lat": lat, "lon": lon, "name": label}
     if row.get("energy_amount"):
-        item: dict[str, Any] = {"carrier": row.get("energy_carrier", ""),
-                                "amount": _float(row["energy_amount"], f"{where}: energy_amount"),
-                                "unit": row.get("energy_unit", "")}
+        item: dict[str, Any] = {
+            "carrier": row.get("energy_carrier", ""),
+            "amount": _float(row["energy_amount"], f"{where}: energy_amount"),
+            "unit": row.get("energy_unit", ""),
+        }
         for col in ("share_of_vehicle", "vehicle_activity_tkm"):
             if row.get(col):
                 item[col] = _float(row[col], f"{where}: {col}")
@@ -1322,8 +1801,10 @@ def _csv_leg(row: Mapping[str, str], line: int, net: Any) -> dict[str, Any]:
     elif row.get("toc_id"):
         leg["toc"] = {"toc_id": row["toc_id"]}
     else:
-        raise InputError("give energy_amount (primary data), vehicle_type or toc_id",
-                         field=f"{where}: energy_amount")
+        raise InputError(
+            "give energy_amount (primary data), vehicle_type or toc_id",
+            field=f"{where}: energy_amount",
+        )
     return leg
 
 
@@ -1338,16 +1819,29 @@ def comparison(conn: Connection, shipment_id: str) -> dict[str, Any]:
     if found is not None:
         prow, s = found
         planned = {
-            "plan_id": prow.id, "plan_name": prow.name, "state": prow.state, "path": s["path"],
-            "co2e_wtw_kg": float(s["co2e_wtw_kg"]), "co2e_ttw_kg": float(s["co2e_ttw_kg"]),
-            "tkm_gcd": float(s["tkm_gcd"]), "cost_cny": float(s["cost_cny"]),
+            "plan_id": prow.id,
+            "plan_name": prow.name,
+            "state": prow.state,
+            "path": s["path"],
+            "co2e_wtw_kg": float(s["co2e_wtw_kg"]),
+            "co2e_ttw_kg": float(s["co2e_ttw_kg"]),
+            "tkm_gcd": float(s["tkm_gcd"]),
+            "cost_cny": float(s["cost_cny"]),
             "intensity_g_per_tkm": float(s["intensity_g_per_tkm"]),
             "distance_km": _num(sum(float(leg["distance_km"]) for leg in s["legs"])),
-            "legs": [{"lane_id": leg["lane_id"], "mode": leg["mode"], "origin": leg["origin"],
-                      "destination": leg["destination"], "vehicle_id": leg["vehicle_id"],
-                      "energy_carrier": leg["energy_carrier"],
-                      "distance_km": float(leg["distance_km"]),
-                      "co2e_wtw_kg": float(leg["co2e_wtw_kg"])} for leg in s["legs"]],
+            "legs": [
+                {
+                    "lane_id": leg["lane_id"],
+                    "mode": leg["mode"],
+                    "origin": leg["origin"],
+                    "destination": leg["destination"],
+                    "vehicle_id": leg["vehicle_id"],
+                    "energy_carrier": leg["energy_carrier"],
+                    "distance_km": float(leg["distance_km"]),
+                    "co2e_wtw_kg": float(leg["co2e_wtw_kg"]),
+                }
+                for leg in s["legs"]
+            ],
             "data_sha256": dict(prow.data_sha256),
         }
     delta = None
@@ -1356,20 +1850,28 @@ def comparison(conn: Connection, shipment_id: str) -> dict[str, Any]:
         delta = {
             "co2e_wtw_kg": _num(d),
             "co2e_wtw_pct": _num(100.0 * d / planned["co2e_wtw_kg"], 2)
-            if planned["co2e_wtw_kg"] else None,
-            "intensity_g_per_tkm": _num(actual["intensity_g_per_tkm"]
-                                        - planned["intensity_g_per_tkm"]),
-            "distance_km": _num(sum(g["distance_km"] for g in actual["legs"])
-                                - planned["distance_km"]),
+            if planned["co2e_wtw_kg"]
+            else None,
+            "intensity_g_per_tkm": _num(
+                actual["intensity_g_per_tkm"] - planned["intensity_g_per_tkm"]
+            ),
+            "distance_km": _num(
+                sum(g["distance_km"] for g in actual["legs"]) - planned["distance_km"]
+            ),
         }
-    return {"shipment_id": shipment_id, "planned": planned, "actual": actual, "delta": delta,
-            "versions": len(actual_versions(conn, shipment_id))}
+    return {
+        "shipment_id": shipment_id,
+        "planned": planned,
+        "actual": actual,
+        "delta": delta,
+        "versions": len(actual_versions(conn, shipment_id)),
+    }
 
 
 def lever_book(conn: Connection, plan_id: str | None) -> list[dict[str, Any]]:
     """The recorded book: the shipments of the named plan, else of every accepted plan
     (a shipment in several accepted plans counts once, from the newest)."""
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
     if plan_id is not None:
         row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
@@ -1377,21 +1879,22 @@ def lever_book(conn: Connection, plan_id: str | None) -> list[dict[str, Any]]:
             raise InputError(f"no plan {plan_id!r}", field="plan_id")
         return list(row.request["shipments"])
     book: dict[str, dict[str, Any]] = {}
-    for row in conn.execute(select(plans).where(plans.c.state == "accepted")
-                            .order_by(plans.c.accepted_at, plans.c.id)):
+    for row in conn.execute(
+        select(plans).where(plans.c.state == "accepted").order_by(plans.c.accepted_at, plans.c.id)
+    ):
         for s in row.request["shipments"]:
             book[s["shipment_id"]] = s
     if not book:
-        raise InputError("no accepted plan yet: accept a plan or name plan_id",
-                         field="plan_id")
+        raise InputError("no accepted plan yet: accept a plan or name plan_id", field="plan_id")
     return list(book.values())
 
 
-def compute_levers(request: Mapping[str, Any], net: Any,
-                   progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+def compute_levers(
+    request: Mapping[str, Any], net: Any, progress: Callable[[float], None] | None = None
+) -> dict[str, Any]:
     """The MACC of a stored lever request (``routing.levers.macc``)."""
-    from routing import PlanOptions, SolverParams, parse_shipments
-    from routing.levers import KINDS, macc, macc_to_dict
+    from greenlane.routing import PlanOptions, SolverParams, parse_shipments
+    from greenlane.routing.levers import KINDS, macc, macc_to_dict
 
     shipments = parse_shipments(request["shipments"])
     options = PlanOptions(
@@ -1399,9 +1902,16 @@ def compute_levers(request: Mapping[str, Any], net: Any,
         carriers=request.get("carriers", "all"),
         solver=SolverParams(time_limit_s=float(request["time_limit_s"]), seed=0, workers=1),
     )
-    m = macc(shipments, net, options, kinds=tuple(request.get("kinds") or KINDS),
-             max_levers=int(request.get("max_levers", 12)), progress=progress)
+    m = macc(
+        shipments,
+        net,
+        options,
+        kinds=tuple(request.get("kinds") or KINDS),
+        max_levers=int(request.get("max_levers", 12)),
+        progress=progress,
+    )
     return macc_to_dict(m)
+
 
 __all__ = [
     "APPEND_ONLY",

@@ -9,7 +9,7 @@ from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from emissions.errors import DataError, GreenlaneError
+from greenlane.emissions.errors import DataError, GreenlaneError
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -32,8 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.db import engine_of, rate_limits
-from webapp.problems import problem
+from greenlane.webapp.db import engine_of, rate_limits
+from greenlane.webapp.problems import problem
 
 MAX_BUCKETS = 100_000
 """Buckets kept in memory before idle (full) ones are dropped [count]."""
@@ -77,8 +77,9 @@ class _Bucket:
 class TokenBucket:
     """Buckets of ``burst`` requests refilled at ``per_minute / 60`` per second, in memory."""
 
-    def __init__(self, per_minute: float, burst: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         _check_rates(per_minute, burst)
         self.rate_per_s = per_minute / 60.0
         self.burst = int(burst)
@@ -118,8 +119,14 @@ class DatabaseBuckets:
     A database error lets the request through (logged): the limit must not take the API down.
     """
 
-    def __init__(self, engine: Engine, per_minute: float, burst: int, prefix: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        per_minute: float,
+        burst: int,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         _check_rates(per_minute, burst)
         self.engine = engine
         self.rate_per_s = per_minute / 60.0
@@ -141,7 +148,8 @@ class DatabaseBuckets:
         grown = t.tokens + elapsed * self.rate_per_s
         refill = case((grown > self.burst, float(self.burst)), else_=grown)
         stmt = self._insert(rate_limits).values(
-            bucket=f"{self.prefix}{key}", tokens=float(self.burst - 1), stamp_s=now, allowed=1)
+            bucket=f"{self.prefix}{key}", tokens=float(self.burst - 1), stamp_s=now, allowed=1
+        )
         stmt = stmt.on_conflict_do_update(
             index_elements=[rate_limits.c.bucket],
             set_={
@@ -165,9 +173,12 @@ class DatabaseBuckets:
 
     def _prune(self, conn: object, now: float) -> None:
         full_s = self.burst / self.rate_per_s
-        conn.execute(delete(rate_limits).where(  # type: ignore[attr-defined]
-            rate_limits.c.bucket.startswith(self.prefix, autoescape=True),
-            rate_limits.c.stamp_s < now - full_s))
+        conn.execute(
+            delete(rate_limits).where(  # type: ignore[attr-defined]
+                rate_limits.c.bucket.startswith(self.prefix, autoescape=True),
+                rate_limits.c.stamp_s < now - full_s,
+            )
+        )
 
 
 _TOKEN, _ANON = "greenlane_ratelimit", "greenlane_ratelimit_anon"
@@ -185,10 +196,10 @@ def _limiter(app: Flask, per_minute_key: str, burst_key: str, prefix: str) -> Li
 
 def init_app(app: Flask) -> None:
     """Attach the per-token and per-IP limiters and limit ``POST /login`` per IP."""
-    app.extensions[_TOKEN] = _limiter(app, "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST",
-                                      "token:")
-    app.extensions[_ANON] = _limiter(app, "RATE_LIMIT_ANON_PER_MINUTE",
-                                     "RATE_LIMIT_ANON_BURST", "ip:")
+    app.extensions[_TOKEN] = _limiter(app, "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "token:")
+    app.extensions[_ANON] = _limiter(
+        app, "RATE_LIMIT_ANON_PER_MINUTE", "RATE_LIMIT_ANON_BURST", "ip:"
+    )
 
     @app.before_request
     def _login_attempts() -> Response | None:
@@ -207,7 +218,8 @@ def _spend(name: str, key: str, who: str) -> Response | None:
         return None
     retry = max(1, math.ceil(decision.retry_after_s))
     return problem(
-        429, "Too Many Requests",
+        429,
+        "Too Many Requests",
         f"{who} may make {limiter.burst} requests at once and "
         f"{limiter.rate_per_s * 60:g} per minute; retry in {retry} s",
         headers={"Retry-After": str(retry), **_headers(limiter, decision)},
@@ -225,8 +237,7 @@ def check_anonymous() -> Response | None:
 
 
 def _headers(limiter: Limiter, decision: Decision) -> dict[str, str]:
-    return {"RateLimit-Limit": str(limiter.burst),
-            "RateLimit-Remaining": str(decision.remaining)}
+    return {"RateLimit-Limit": str(limiter.burst), "RateLimit-Remaining": str(decision.remaining)}
 
 
 def annotate(response: Response) -> Response:

@@ -14,11 +14,11 @@ from typing import Any
 
 from flask import current_app
 
-from emissions.model import Footprint
-from webapp import services, store
-from webapp.auth import Principal
-from webapp.db import as_utc, transaction
-from webapp.problems import ApiProblem
+from greenlane.emissions.model import Footprint
+from greenlane.webapp import services, store
+from greenlane.webapp.auth import Principal
+from greenlane.webapp.db import as_utc, transaction
+from greenlane.webapp.problems import ApiProblem
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -46,7 +46,8 @@ def _scoped(
         row = services.plan_row(conn, plan_id, principal)
         visible = (
             store.visible_shipments(conn, plan_id, principal.partner_id or "")
-            if principal.is_partner else None
+            if principal.is_partner
+            else None
         )
     footprints = store.footprints_from_json(row.footprints)
     if shipment_id is not None:
@@ -67,23 +68,24 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
     ext = {"ileap.json": "ileap.json"}.get(fmt, fmt)
     filename = f"greenlane-{_safe(stem)}.{ext}"
     if fmt == "csv":
-        from emissions.report.tables import footprints_to_csv
+        from greenlane.emissions.report.tables import footprints_to_csv
 
         body = footprints_to_csv(footprints).encode("utf-8-sig")
     elif fmt == "geojson":
-        from emissions.report.geojson import footprints_to_geojson
+        from greenlane.emissions.report.geojson import footprints_to_geojson
 
         doc = footprints_to_geojson(footprints)
         doc.setdefault("properties", {})
         doc["properties"].update(plan_id=plan_id, data_sha256=dict(row.data_sha256))
         body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     elif fmt == "pdf":
-        from emissions.report.pdf import footprint_report_pdf
-        from webapp.ledger_store import report_context
+        from greenlane.emissions.report.pdf import footprint_report_pdf
+        from greenlane.webapp.ledger_store import report_context
 
         with transaction() as conn:  # certificates beside the emissions; ledger entry ids
-            certificates, label = report_context(conn, plan_id, row.result,
-                                                 [f.shipment_id for f in footprints])
+            certificates, label = report_context(
+                conn, plan_id, row.result, [f.shipment_id for f in footprints]
+            )
         body = footprint_report_pdf(
             footprints,
             title=f"Transport emissions report: {row.name}",
@@ -101,11 +103,11 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
 
 def _ileap(row: Any, footprints: list[Footprint], shipment_id: str | None) -> dict[str, Any]:
     """One shipment: its iLEAP ShipmentFootprint. A plan: PACT ProductFootprints (``data``)."""
-    from emissions.report import to_ileap_shipment_footprint
+    from greenlane.emissions.report import to_ileap_shipment_footprint
 
     if shipment_id is not None:
         return to_ileap_shipment_footprint(footprints[0])
-    from emissions.report.pact import to_pact_product_footprint
+    from greenlane.emissions.report.pact import to_pact_product_footprint
 
     config = current_app.config
     created = as_utc(row.created_at)

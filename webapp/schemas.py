@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.shipments import ShipmentIn as _DomainShipmentIn
+from greenlane.routing.shipments import ShipmentIn as _DomainShipmentIn
 
 ReportFormat = Literal["csv", "geojson", "pdf", "ileap.json"]
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
@@ -39,7 +39,8 @@ class ShipmentIn(_DomainShipmentIn):
     volume_m3: float | None = Field(default=None, gt=0, le=1_000_000, description="[m3]")
     teu: float | None = Field(default=None, gt=0, le=30_000, description="[TEU]")
     max_co2e_kg: float | None = Field(
-        default=None, gt=0, le=1e10, description="cap on this shipment's WTW CO2e [kg]")
+        default=None, gt=0, le=1e10, description="cap on this shipment's WTW CO2e [kg]"
+    )
 
 
 class PlanOptionsIn(_In):
@@ -61,12 +62,16 @@ class PlanOptionsIn(_In):
     )
     seed: int = Field(0, ge=0, le=2_147_483_647)
     deterministic_time: float | None = Field(
-        None, gt=0, le=600, description="stop the search after this much solver work "
-        "[CP-SAT deterministic s]: same book and seed, same plan (the time limit still applies)"
+        None,
+        gt=0,
+        le=600,
+        description="stop the search after this much solver work "
+        "[CP-SAT deterministic s]: same book and seed, same plan (the time limit still applies)",
     )
     stop_level_routing: bool = Field(
-        False, description="route the first/last-mile road legs as multi-stop tours per "
-        "terminal and day (the plan then lists stop_routes)"
+        False,
+        description="route the first/last-mile road legs as multi-stop tours per "
+        "terminal and day (the plan then lists stop_routes)",
     )
 
 
@@ -99,9 +104,7 @@ class ShareIn(_In):
 class IdempotencyHeader(BaseModel):
     """``Idempotency-Key``: a retried POST with the same key and body gets the first answer."""
 
-    idempotency_key: str | None = Field(
-        None, alias="Idempotency-Key", min_length=1, max_length=255
-    )
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", min_length=1, max_length=255)
 
 
 class PlanPath(BaseModel):
@@ -147,9 +150,7 @@ class Problem(_Out):
         extra="allow",
         openapi_extra={
             "content": {
-                "application/problem+json": {
-                    "schema": {"$ref": "#/components/schemas/Problem"}
-                }
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             }
         },
     )
@@ -329,12 +330,20 @@ class DisruptionsIn(_In):
 
     disruptions: list[dict[str, Any]] = Field(
         description="Each: disruption_id, kind (passage|hub|lane), ref, start, end, and "
-                    "optionally effect (closed|delay|capacity), delay_h, capacity_share, "
-                    "reason. Passages: suez, babalmandab, panama, gibraltar, bosporus, "
-                    "ormuz, malacca.",
-        json_schema_extra={"example": [{
-            "disruption_id": "RED-SEA", "kind": "passage", "ref": "suez",
-            "start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}]},
+        "optionally effect (closed|delay|capacity), delay_h, capacity_share, "
+        "reason. Passages: suez, babalmandab, panama, gibraltar, bosporus, "
+        "ormuz, malacca.",
+        json_schema_extra={
+            "example": [
+                {
+                    "disruption_id": "RED-SEA",
+                    "kind": "passage",
+                    "ref": "suez",
+                    "start": "2026-11-01T00:00:00Z",
+                    "end": "2027-06-01T00:00:00Z",
+                }
+            ]
+        },
     )
 
 

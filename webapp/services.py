@@ -14,8 +14,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
 
-from emissions.errors import InputError
-from routing import (
+from greenlane.emissions.errors import InputError
+from greenlane.routing import (
     Network,
     Plan,
     PlanOptions,
@@ -26,12 +26,12 @@ from routing import (
     parse_shipments,
     plan,
 )
-from routing.candidates import resolve_place
-from webapp import store
-from webapp.auth import Principal
-from webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
-from webapp.problems import ApiProblem
-from webapp.schemas import ParetoRequest, PlanRequest
+from greenlane.routing.candidates import resolve_place
+from greenlane.webapp import store
+from greenlane.webapp.auth import Principal
+from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
+from greenlane.webapp.problems import ApiProblem
+from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
 Progress = Callable[[float], None]
 
@@ -58,8 +58,9 @@ def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan"
             field="options.time_limit_s",
         )
     if len(doc["shipments"]) > int(config["MAX_SHIPMENTS"]):
-        raise InputError(f"at most {config['MAX_SHIPMENTS']} shipments per request",
-                         field="shipments")
+        raise InputError(
+            f"at most {config['MAX_SHIPMENTS']} shipments per request", field="shipments"
+        )
     doc["kind"] = kind
     return doc
 
@@ -79,8 +80,11 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
             workers=1,
-            deterministic_time=(None if opts.get("deterministic_time") is None
-                                else float(opts["deterministic_time"])),
+            deterministic_time=(
+                None
+                if opts.get("deterministic_time") is None
+                else float(opts["deterministic_time"])
+            ),
         ),
     )
 
@@ -118,8 +122,7 @@ def compute(doc: Mapping[str, Any], net: Network, progress: Progress | None = No
         note(0.5)
         # the trade-off curve stays point-to-point: stop-level routing of every point would
         # multiply the vehicle-routing time by the number of points
-        frontier = pareto(shipments, net, replace(options, stop_level_routing=False),
-                          points=points)
+        frontier = pareto(shipments, net, replace(options, stop_level_routing=False), points=points)
     note(0.95)
     return Computed(chosen, frontier)
 
@@ -137,7 +140,10 @@ class Submitted:
 
 
 def submit_plan(
-    body: PlanRequest, principal: Principal, *, force_async: bool = False,
+    body: PlanRequest,
+    principal: Principal,
+    *,
+    force_async: bool = False,
     pareto_points: int = 0,
 ) -> Submitted:
     """Plan now (small books) or queue a job (large books, ``async``, or forced)."""
@@ -154,7 +160,11 @@ def submit_plan(
     assert result.plan is not None
     with transaction() as conn:
         plan_id = store.insert_plan(
-            conn, result.plan, doc, name=body.name or "", created_by=principal.token_id,
+            conn,
+            result.plan,
+            doc,
+            name=body.name or "",
+            created_by=principal.token_id,
             pareto=result.frontier,
         )
     return Submitted(plan_id=plan_id)
@@ -173,7 +183,7 @@ def submit_pareto(body: ParetoRequest, principal: Principal) -> Submitted:
 
 
 def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
-    from webapp.jobs import runner
+    from greenlane.webapp.jobs import runner
 
     with transaction() as conn:
         job_id = store.insert_job(conn, kind, doc, principal.token_id, owner=instance_id())
@@ -244,7 +254,7 @@ def accept(plan_id: str, principal: Principal) -> dict[str, Any]:
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
         if row.state != "accepted":
-            from webapp.ledger_store import record_plan_acceptance
+            from greenlane.webapp.ledger_store import record_plan_acceptance
 
             store.accept_plan(conn, plan_id, utcnow())
             record_plan_acceptance(conn, plan_id)  # the ledger entry, same transaction
@@ -285,8 +295,9 @@ def get_job_json(job_id: str, principal: Principal) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- shares
 
 
-def share(plan_id: str, partner_id: str, shipment_ids: list[str] | None,
-          principal: Principal) -> list[dict[str, Any]]:
+def share(
+    plan_id: str, partner_id: str, shipment_ids: list[str] | None, principal: Principal
+) -> list[dict[str, Any]]:
     """Share a plan or some of its shipments with a partner."""
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
@@ -294,16 +305,21 @@ def share(plan_id: str, partner_id: str, shipment_ids: list[str] | None,
             known = {s["shipment_id"] for s in row.result["shipments"]}
             for i, sid in enumerate(shipment_ids):
                 if sid not in known:
-                    raise InputError(f"no planned shipment {sid!r} in this plan",
-                                     field=f"shipment_ids[{i}]")
+                    raise InputError(
+                        f"no planned shipment {sid!r} in this plan", field=f"shipment_ids[{i}]"
+                    )
         rows = store.add_shares(conn, plan_id, partner_id, shipment_ids, principal.token_id)
     return [share_json(r) for r in rows]
 
 
 def share_json(row: Row[Any]) -> dict[str, Any]:
     """A share row as ``ShareOut``."""
-    return {"plan_id": row.plan_id, "partner_id": row.partner_id,
-            "shipment_id": row.shipment_id, "created_at": _iso(row.created_at)}
+    return {
+        "plan_id": row.plan_id,
+        "partner_id": row.partner_id,
+        "shipment_id": row.shipment_id,
+        "created_at": _iso(row.created_at),
+    }
 
 
 def list_plan_shares(plan_id: str, principal: Principal) -> list[dict[str, Any]]:
@@ -322,14 +338,19 @@ def shared_with(principal: Principal) -> list[dict[str, Any]]:
         base = f"/api/v1/plans/{r.plan_id}"
         if r.shipment_id is not None:
             base += f"/shipments/{r.shipment_id}"
-        out.append({"plan_id": r.plan_id, "shipment_id": r.shipment_id,
-                    "reports": {k: f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()}})
+        out.append(
+            {
+                "plan_id": r.plan_id,
+                "shipment_id": r.shipment_id,
+                "reports": {k: f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()},
+            }
+        )
     return out
 
 
 def startup(app: Flask) -> None:
     """Create tables if missing (``webapp.heartbeat`` then fails jobs of stopped processes)."""
-    from webapp.db import init_db
+    from greenlane.webapp.db import init_db
 
     if app.config.get("AUTO_INIT_DB", True):
         init_db(engine_of(app))
@@ -340,9 +361,9 @@ def startup(app: Flask) -> None:
 
 def footprint(doc: Any, fmt: str = "json") -> dict[str, Any]:
     """``POST /footprints``: the chain document's footprint (errors name the field)."""
-    from emissions.chain import footprint_from_chain
-    from emissions.report import footprint_to_dict, to_ileap_shipment_footprint
-    from fleet import resolve_vehicle
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.emissions.report import footprint_to_dict, to_ileap_shipment_footprint
+    from greenlane.fleet import resolve_vehicle
 
     if not isinstance(doc, Mapping):
         raise InputError("the body must be a JSON object (a transport chain)", field="$")
@@ -357,10 +378,10 @@ def network_geojson() -> dict[str, Any]:
 
 def seed_demo(token: str, book: Path | None = None) -> str | None:
     """Plan the demo book (``data/examples/shipments.csv``) if there is no plan yet."""
-    from data import DATA_DIR
-    from webapp import books
-    from webapp.auth import authenticate
-    from webapp.db import plans
+    from greenlane.data import DATA_DIR
+    from greenlane.webapp import books
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import plans
 
     book = book or DATA_DIR / "examples" / "shipments.csv"
     who = authenticate(engine_of(), token)
@@ -369,13 +390,16 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     with transaction() as conn:
         if conn.execute(plans.select().limit(1)).first() is not None:
             return None
-    body = PlanRequest.model_validate({
-        "shipments": books.from_upload(book.name, book.read_bytes()),
-        "name": f"{book.stem} (cheapest)",
-    })
-    sub = submit_plan(body, who, force_async=True,
-                      pareto_points=int(current_app.config["UI_PARETO_POINTS"]))
-    from webapp.jobs import runner
+    body = PlanRequest.model_validate(
+        {
+            "shipments": books.from_upload(book.name, book.read_bytes()),
+            "name": f"{book.stem} (cheapest)",
+        }
+    )
+    sub = submit_plan(
+        body, who, force_async=True, pareto_points=int(current_app.config["UI_PARETO_POINTS"])
+    )
+    from greenlane.webapp.jobs import runner
 
     assert sub.job_id is not None
     runner().wait(sub.job_id)
@@ -413,8 +437,8 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     shipments. The re-plan (kept shipments + re-planned ones) becomes a new plan row whose
     request carries the disruptions, the original plan's id and the impact.
     """
-    from routing.disruptions import parse_disruptions
-    from routing.replan import impact, impact_to_dict
+    from greenlane.routing.disruptions import parse_disruptions
+    from greenlane.routing.replan import impact, impact_to_dict
 
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
@@ -428,8 +452,12 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     order = {s.shipment_id: i for i, s in enumerate(shipments)}
     merged = Plan(
         status=result.replan.status if result.hits else before.status,
-        shipments=tuple(sorted((*result.unaffected, *result.replan.shipments),
-                               key=lambda s: order.get(s.shipment_id, len(order)))),
+        shipments=tuple(
+            sorted(
+                (*result.unaffected, *result.replan.shipments),
+                key=lambda s: order.get(s.shipment_id, len(order)),
+            )
+        ),
         unplanned=(*before.unplanned, *result.replan.unplanned),
         facts=dict(result.replan.facts or before.facts),
         options=dict(before.options),
@@ -438,14 +466,25 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     )
     out = impact_to_dict(result)
     out["original_plan_id"] = plan_id
-    new_doc = {**doc, "kind": "replan", "replan_of": plan_id, "disruptions": list(items),
-               "impact": {k: v for k, v in out.items() if k != "replan"}}
+    new_doc = {
+        **doc,
+        "kind": "replan",
+        "replan_of": plan_id,
+        "disruptions": list(items),
+        "impact": {k: v for k, v in out.items() if k != "replan"},
+    }
     with transaction() as conn:
-        new_id = store.insert_plan(conn, merged, new_doc,
-                                   name=f"{row.name} (disrupted: {', '.join(out['disruptions'])})",
-                                   created_by=principal.token_id)
+        new_id = store.insert_plan(
+            conn,
+            merged,
+            new_doc,
+            name=f"{row.name} (disrupted: {', '.join(out['disruptions'])})",
+            created_by=principal.token_id,
+        )
     out["replan_plan_id"] = new_id
-    out["links"] = {"original": f"/api/v1/plans/{plan_id}",
-                    "replan": f"/api/v1/plans/{new_id}",
-                    "impact_page": f"/plans/{new_id}/impact"}
+    out["links"] = {
+        "original": f"/api/v1/plans/{plan_id}",
+        "replan": f"/api/v1/plans/{new_id}",
+        "impact_page": f"/plans/{new_id}/impact",
+    }
     return Disrupted(out, new_id)

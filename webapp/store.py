@@ -19,9 +19,9 @@ from pydantic import TypeAdapter
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection, Row
 
-from emissions.model import Footprint
-from routing import Plan, plan_to_dict
-from webapp.db import jobs, plans, shares, utcnow
+from greenlane.emissions.model import Footprint
+from greenlane.routing import Plan, plan_to_dict
+from greenlane.webapp.db import jobs, plans, shares, utcnow
 
 _FOOTPRINTS = TypeAdapter(list[Footprint])
 
@@ -55,15 +55,17 @@ def pareto_points(plans_: Sequence[Plan]) -> list[dict[str, Any]]:
     out = []
     for p in plans_:
         summary = plan_to_dict(p, include_footprints=False)["summary"]
-        out.append({
-            "cost_cny": summary["cost_cny"],
-            "co2e_wtw_kg": summary["co2e_wtw_kg"],
-            "co2e_ttw_kg": summary["co2e_ttw_kg"],
-            "intensity_g_per_tkm": summary["intensity_g_per_tkm"],
-            "on_time_share": summary["on_time_share"],
-            "shipments_planned": summary["shipments_planned"],
-            "paths": p.choice(),
-        })
+        out.append(
+            {
+                "cost_cny": summary["cost_cny"],
+                "co2e_wtw_kg": summary["co2e_wtw_kg"],
+                "co2e_ttw_kg": summary["co2e_ttw_kg"],
+                "intensity_g_per_tkm": summary["intensity_g_per_tkm"],
+                "on_time_share": summary["on_time_share"],
+                "shipments_planned": summary["shipments_planned"],
+                "paths": p.choice(),
+            }
+        )
     return out
 
 
@@ -107,17 +109,22 @@ def get_plan(conn: Connection, plan_id: str) -> Row[Any] | None:
 
 def list_plans(conn: Connection, limit: int = 50) -> list[Row[Any]]:
     """The newest plans (without the heavy columns)."""
-    cols = [plans.c.id, plans.c.name, plans.c.status, plans.c.state, plans.c.created_at,
-            plans.c.accepted_at, plans.c.result]
+    cols = [
+        plans.c.id,
+        plans.c.name,
+        plans.c.status,
+        plans.c.state,
+        plans.c.created_at,
+        plans.c.accepted_at,
+        plans.c.result,
+    ]
     return list(conn.execute(select(*cols).order_by(plans.c.created_at.desc()).limit(limit)))
 
 
 def accept_plan(conn: Connection, plan_id: str, when: datetime) -> bool:
     """Mark a plan accepted (idempotent); False if there is no such plan."""
     result = conn.execute(
-        update(plans)
-        .where(plans.c.id == plan_id)
-        .values(state="accepted", accepted_at=when)
+        update(plans).where(plans.c.id == plan_id).values(state="accepted", accepted_at=when)
     )
     return bool(result.rowcount)
 
@@ -126,7 +133,10 @@ def accept_plan(conn: Connection, plan_id: str, when: datetime) -> bool:
 
 
 def insert_job(
-    conn: Connection, kind: str, request: dict[str, Any], created_by: int | None,
+    conn: Connection,
+    kind: str,
+    request: dict[str, Any],
+    created_by: int | None,
     owner: str | None = None,
 ) -> str:
     """A queued job run by server process ``owner`` (``webapp.heartbeat``); returns its id."""
@@ -134,8 +144,14 @@ def insert_job(
     now = utcnow()
     conn.execute(
         jobs.insert().values(
-            id=job_id, kind=kind, status="queued", progress=0.0, request=request,
-            created_at=now, created_by=created_by, owner=owner,
+            id=job_id,
+            kind=kind,
+            status="queued",
+            progress=0.0,
+            request=request,
+            created_at=now,
+            created_by=created_by,
+            owner=owner,
             heartbeat_at=now if owner else None,
         )
     )
@@ -177,12 +193,17 @@ def add_shares(
         if sid not in existing:
             conn.execute(
                 shares.insert().values(
-                    plan_id=plan_id, shipment_id=sid, partner_id=partner_id,
-                    created_at=now, created_by=created_by,
+                    plan_id=plan_id,
+                    shipment_id=sid,
+                    partner_id=partner_id,
+                    created_at=now,
+                    created_by=created_by,
                 )
             )
-    cond = shares.c.shipment_id.is_(None) if shipment_ids is None else shares.c.shipment_id.in_(
-        [s for s in wanted if s is not None]
+    cond = (
+        shares.c.shipment_id.is_(None)
+        if shipment_ids is None
+        else shares.c.shipment_id.in_([s for s in wanted if s is not None])
     )
     return list(
         conn.execute(

@@ -29,12 +29,12 @@ from flask import (
 )
 from pydantic import ValidationError
 
-from data import DATA_DIR
-from emissions.errors import InputError
-from webapp import books, reports, services, store, viewmodels
-from webapp.auth import authenticate, principal_by_id
-from webapp.db import engine_of, transaction
-from webapp.problems import ApiProblem, field_path
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import InputError
+from greenlane.webapp import books, reports, services, store, viewmodels
+from greenlane.webapp.auth import authenticate, principal_by_id
+from greenlane.webapp.db import engine_of, transaction
+from greenlane.webapp.problems import ApiProblem, field_path
 
 bp = Blueprint("ui", __name__)
 """Templates: ``webapp/templates/ui``; static files and vendored JS: ``webapp/static``."""
@@ -128,18 +128,28 @@ def index() -> str:
     with transaction() as conn:
         rows = store.list_plans(conn)
     plans = [
-        {"id": r.id, "name": r.name, "status": r.status, "state": r.state,
-         "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
-         "cost_cny": r.result["summary"]["cost_cny"],
-         "co2e_wtw_kg": r.result["summary"]["co2e_wtw_kg"],
-         "intensity_g_per_tkm": r.result["summary"]["intensity_g_per_tkm"],
-         "shipments": r.result["summary"]["shipments_planned"]}
+        {
+            "id": r.id,
+            "name": r.name,
+            "status": r.status,
+            "state": r.state,
+            "created_at": r.created_at.strftime("%Y-%m-%d %H:%M"),
+            "cost_cny": r.result["summary"]["cost_cny"],
+            "co2e_wtw_kg": r.result["summary"]["co2e_wtw_kg"],
+            "intensity_g_per_tkm": r.result["summary"]["intensity_g_per_tkm"],
+            "shipments": r.result["summary"]["shipments_planned"],
+        }
         for r in rows
     ]
     hubs = sorted(services.network().hubs.values(), key=lambda h: h.hub_id)
     return render_template(
-        "ui/index.html", plans=plans, hubs=hubs, objectives=viewmodels.OBJECTIVES,
-        demo_book=DEMO_BOOK.exists(), columns=books.COLUMNS, form=session.pop("form", None),
+        "ui/index.html",
+        plans=plans,
+        hubs=hubs,
+        objectives=viewmodels.OBJECTIVES,
+        demo_book=DEMO_BOOK.exists(),
+        columns=books.COLUMNS,
+        form=session.pop("form", None),
     )
 
 
@@ -149,8 +159,9 @@ def create_plan() -> Response:
     """Parse the book and options, queue the job, show its progress."""
     try:
         body = books.form_request(request.form, request.files.get("book"), DEMO_BOOK)
-        sub = services.submit_plan(body, g.principal, force_async=True,
-                                   pareto_points=int(_config("UI_PARETO_POINTS")))
+        sub = services.submit_plan(
+            body, g.principal, force_async=True, pareto_points=int(_config("UI_PARETO_POINTS"))
+        )
     except InputError as exc:
         flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
         return redirect(url_for("ui.index"))  # type: ignore[return-value]
@@ -246,10 +257,14 @@ def share(plan_id: str) -> Response:
 def disrupt(plan_id: str) -> Response:
     """Apply one disruption from the form; show its impact."""
     f = request.form
-    item = {"disruption_id": f.get("disruption_id", "").strip() or "UI-1",
-            "kind": f.get("kind", ""), "ref": f.get("ref", "").strip(),
-            "start": f.get("start", ""), "end": f.get("end", ""),
-            "reason": f.get("reason", "").strip()}
+    item = {
+        "disruption_id": f.get("disruption_id", "").strip() or "UI-1",
+        "kind": f.get("kind", ""),
+        "ref": f.get("ref", "").strip(),
+        "start": f.get("start", ""),
+        "end": f.get("end", ""),
+        "reason": f.get("reason", "").strip(),
+    }
     try:
         done = services.disrupt(plan_id, [item], g.principal)
     except ApiProblem:
@@ -267,10 +282,13 @@ def impact(plan_id: str) -> str:
     row = _plan_row(plan_id)
     if "impact" not in row.request:
         abort(404)
-    return render_template("ui/impact.html", page=viewmodels.plan_page(row),
-                           impact=row.request["impact"],
-                           disruptions=row.request.get("disruptions", []),
-                           original=row.request.get("replan_of"))
+    return render_template(
+        "ui/impact.html",
+        page=viewmodels.plan_page(row),
+        impact=row.request["impact"],
+        disruptions=row.request.get("disruptions", []),
+        original=row.request.get("replan_of"),
+    )
 
 
 @bp.get("/compare")
@@ -287,7 +305,9 @@ def compare() -> str:
     row_a, row_b = _plan_row(a), _plan_row(b)
     va, vb = viewmodels.plan_page(row_a), viewmodels.plan_page(row_b)
     return render_template(
-        "ui/compare.html", a=va, b=vb,
+        "ui/compare.html",
+        a=va,
+        b=vb,
         rows=viewmodels.compare_rows(va["summary"], vb["summary"]),
         paths=viewmodels.compare_paths(row_a, row_b),
     )

@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from emissions.intensity import default_target
-from emissions.report.geojson import footprints_to_geojson
-from emissions.units import kg_to_t
-from webapp import store
-from webapp.db import as_utc
+from greenlane.emissions.intensity import default_target
+from greenlane.emissions.report.geojson import footprints_to_geojson
+from greenlane.emissions.units import kg_to_t
+from greenlane.webapp import store
+from greenlane.webapp.db import as_utc
 
 OBJECTIVES = {
     "cheapest": "Cheapest",
@@ -24,10 +24,19 @@ OBJECTIVES = {
     "carbon_price": "Carbon price",
     "target": "Meet the target",
 }
-MODE_LABELS = {"road": "Road", "rail": "Rail", "sea": "Sea", "air": "Air",
-               "inland_water": "Inland water"}
-REPORT_FORMATS = (("csv", "CSV"), ("geojson", "GeoJSON"), ("pdf", "PDF"),
-                  ("ileap.json", "iLEAP JSON"))
+MODE_LABELS = {
+    "road": "Road",
+    "rail": "Rail",
+    "sea": "Sea",
+    "air": "Air",
+    "inland_water": "Inland water",
+}
+REPORT_FORMATS = (
+    ("csv", "CSV"),
+    ("geojson", "GeoJSON"),
+    ("pdf", "PDF"),
+    ("ileap.json", "iLEAP JSON"),
+)
 
 
 def objective_label(options: dict[str, Any]) -> str:
@@ -70,8 +79,11 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "state": row.state,
         "objective": objective_label(options),
         "created_at": as_utc(row.created_at).strftime("%Y-%m-%d %H:%M UTC"),  # type: ignore[union-attr]
-        "accepted_at": (as_utc(row.accepted_at).strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
-                        if row.accepted_at else None),
+        "accepted_at": (
+            as_utc(row.accepted_at).strftime("%Y-%m-%d %H:%M UTC")  # type: ignore[union-attr]
+            if row.accepted_at
+            else None
+        ),
         "shipments_planned": s["shipments_planned"],
         "shipments_unplanned": s["shipments_unplanned"],
         "cost_cny": s["cost_cny"],
@@ -102,40 +114,44 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
         legs = []
         for i, leg in enumerate(s["legs"]):
             tce = tces[i] if i < len(tces) else {}
-            legs.append({
-                "mode": leg["mode"],
-                "mode_label": MODE_LABELS.get(leg["mode"], leg["mode"]),
-                "origin": leg["origin"],
-                "destination": leg["destination"],
-                "vehicle": leg["vehicle_id"],
-                "carrier": leg["energy_carrier"],
-                "departure": _time(leg["departure_at"]),
-                "arrival": _time(leg["arrival_at"]),
-                "distance_km": leg["distance_km"],
-                "cost_cny": leg["cost_cny"],
-                "co2e_wtw_kg": leg["co2e_wtw_kg"],
-                "co2e_ttw_kg": leg["co2e_ttw_kg"],
-                "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
-                "shared_with": leg.get("shipments_sharing", 1),
-            })
+            legs.append(
+                {
+                    "mode": leg["mode"],
+                    "mode_label": MODE_LABELS.get(leg["mode"], leg["mode"]),
+                    "origin": leg["origin"],
+                    "destination": leg["destination"],
+                    "vehicle": leg["vehicle_id"],
+                    "carrier": leg["energy_carrier"],
+                    "departure": _time(leg["departure_at"]),
+                    "arrival": _time(leg["arrival_at"]),
+                    "distance_km": leg["distance_km"],
+                    "cost_cny": leg["cost_cny"],
+                    "co2e_wtw_kg": leg["co2e_wtw_kg"],
+                    "co2e_ttw_kg": leg["co2e_ttw_kg"],
+                    "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
+                    "shared_with": leg.get("shipments_sharing", 1),
+                }
+            )
         hub_wtw = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "hub"]
-        out.append({
-            "shipment_id": s["shipment_id"],
-            "origin": s["origin"],
-            "destination": s["destination"],
-            "mass_t": s["mass_t"],
-            "path": s.get("path", ""),
-            "cost_cny": s["cost_cny"],
-            "co2e_wtw_kg": s["co2e_wtw_kg"],
-            "co2e_ttw_kg": s["co2e_ttw_kg"],
-            "intensity_g_per_tkm": s["intensity_g_per_tkm"],
-            "arrival": _time(s["arrival_at"]),
-            "due": _time(s["due_at"]),
-            "on_time": s["on_time"],
-            "legs": legs,
-            "hubs": len(hub_wtw),
-            "hub_co2e_wtw_kg": [h["co2e_wtw_kg"] for h in hub_wtw],
-        })
+        out.append(
+            {
+                "shipment_id": s["shipment_id"],
+                "origin": s["origin"],
+                "destination": s["destination"],
+                "mass_t": s["mass_t"],
+                "path": s.get("path", ""),
+                "cost_cny": s["cost_cny"],
+                "co2e_wtw_kg": s["co2e_wtw_kg"],
+                "co2e_ttw_kg": s["co2e_ttw_kg"],
+                "intensity_g_per_tkm": s["intensity_g_per_tkm"],
+                "arrival": _time(s["arrival_at"]),
+                "due": _time(s["due_at"]),
+                "on_time": s["on_time"],
+                "legs": legs,
+                "hubs": len(hub_wtw),
+                "hub_co2e_wtw_kg": [h["co2e_wtw_kg"] for h in hub_wtw],
+            }
+        )
     return out
 
 
@@ -148,13 +164,18 @@ def chart_data(row: Row[Any]) -> dict[str, Any]:
             {"x": p["co2e_wtw_kg"], "y": p["cost_cny"], "intensity": p["intensity_g_per_tkm"]}
             for p in (row.pareto or [])
         ],
-        "chosen": {"x": s["co2e_wtw_kg"], "y": s["cost_cny"],
-                   "intensity": s["intensity_g_per_tkm"]},
+        "chosen": {
+            "x": s["co2e_wtw_kg"],
+            "y": s["cost_cny"],
+            "intensity": s["intensity_g_per_tkm"],
+        },
         "trajectory": [{"x": y, "y": v} for y, v in target.trajectory()],
         "baseline": {"year": target.baseline_year, "value": target.baseline_intensity_g_per_tkm},
-        "target": {"year": target.target_year,
-                   "value": target.intensity_g_per_tkm(target.target_year),
-                   "reduction_pct": round(100 * target.reduction_share)},
+        "target": {
+            "year": target.target_year,
+            "value": target.intensity_g_per_tkm(target.target_year),
+            "reduction_pct": round(100 * target.reduction_share),
+        },
         "plan_point": {"x": plan_year(row), "y": s["intensity_g_per_tkm"]},
         "target_source": target.source,
     }
@@ -169,10 +190,15 @@ def stop_route_views(row: Row[Any]) -> list[dict[str, Any]]:
     """The stop-level first/last-mile routes as stored (``plan_to_dict['stop_routes']``)."""
     out = []
     for r in row.result.get("stop_routes", []):
-        out.append({**r, "departure": _time(r["departure_at"]), "return": _time(r["return_at"]),
-                    "leg_label": "first mile" if r["leg"] == "first_mile" else "last mile",
-                    "sequence": " → ".join([r["depot"], *(s["site"] for s in r["stops"]),
-                                            r["depot"]])})
+        out.append(
+            {
+                **r,
+                "departure": _time(r["departure_at"]),
+                "return": _time(r["return_at"]),
+                "leg_label": "first mile" if r["leg"] == "first_mile" else "last mile",
+                "sequence": " → ".join([r["depot"], *(s["site"] for s in r["stops"]), r["depot"]]),
+            }
+        )
     return out
 
 
@@ -217,12 +243,14 @@ def compare_paths(row_a: Row[Any], row_b: Row[Any]) -> list[dict[str, Any]]:
     out = []
     for sid in sorted(set(pa) | set(pb)):
         sa, sb = pa.get(sid), pb.get(sid)
-        out.append({
-            "shipment_id": sid,
-            "a": " → ".join(leg["mode"] for leg in sa["legs"]) if sa else "unplanned",
-            "b": " → ".join(leg["mode"] for leg in sb["legs"]) if sb else "unplanned",
-            "a_co2e": sa["co2e_wtw_kg"] if sa else None,
-            "b_co2e": sb["co2e_wtw_kg"] if sb else None,
-            "same": bool(sa and sb and sa.get("path") == sb.get("path")),
-        })
+        out.append(
+            {
+                "shipment_id": sid,
+                "a": " → ".join(leg["mode"] for leg in sa["legs"]) if sa else "unplanned",
+                "b": " → ".join(leg["mode"] for leg in sb["legs"]) if sb else "unplanned",
+                "a_co2e": sa["co2e_wtw_kg"] if sa else None,
+                "b_co2e": sb["co2e_wtw_kg"] if sb else None,
+                "same": bool(sa and sb and sa.get("path") == sb.get("path")),
+            }
+        )
     return out

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emissions.report.footprint_json import footprint_to_dict, tce_to_dict
-from emissions.report.geojson import footprints_to_geojson
-from emissions.report.ileap import to_ileap_shipment_footprint
-from emissions.report.pact import to_pact_product_footprint
-from emissions.report.tables import (
+from greenlane.emissions.report.footprint_json import footprint_to_dict, tce_to_dict
+from greenlane.emissions.report.geojson import footprints_to_geojson
+from greenlane.emissions.report.ileap import to_ileap_shipment_footprint
+from greenlane.emissions.report.pact import to_pact_product_footprint
+from greenlane.emissions.report.tables import (
     SummaryRow,
     footprints_to_csv,
     summary_rows,
@@ -21,7 +21,7 @@ from emissions.report.tables import (
 )
 
 if TYPE_CHECKING:
-    from emissions.report.pdf import footprint_report_pdf
+    from greenlane.emissions.report.pdf import footprint_report_pdf
 
 __all__ = [
     "SummaryRow",
@@ -41,7 +41,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "footprint_report_pdf":
-        from emissions.report.pdf import footprint_report_pdf
+        from greenlane.emissions.report.pdf import footprint_report_pdf
 
         return footprint_report_pdf
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emissions.model import TCE, Footprint, Location
-from emissions.report._decimal import num
+from greenlane.emissions.model import TCE, Footprint, Location
+from greenlane.emissions.report._decimal import num
 
 
 def _loc(loc: Location | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from emissions.geo import (
+from greenlane.emissions.geo import (
     HUB_COLOUR,
     MODE_COLOURS,
     MODE_DASHES,
@@ -21,8 +21,8 @@ from emissions.geo import (
     normalise_lon,
     split_antimeridian,
 )
-from emissions.model import TCE, Footprint, Location
-from emissions.report.tables import as_footprints, tce_record
+from greenlane.emissions.model import TCE, Footprint, Location
+from greenlane.emissions.report.tables import as_footprints, tce_record
 
 COORD_DP = 6
 """Decimal places of coordinates [deg] (RFC 7946 §11.2 suggests 6)."""

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from emissions.errors import InputError
-from emissions.model import TCE, DistanceBasis, Footprint, Location
-from emissions.report._decimal import dec_str
-from emissions.units import t_to_kg
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.model import TCE, DistanceBasis, Footprint, Location
+from greenlane.emissions.report._decimal import dec_str
+from greenlane.emissions.units import t_to_kg
 
 _ILEAP_QUANTUM = Decimal("0.001")
 

@@ -21,10 +21,10 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
 
-from emissions.errors import InputError
-from emissions.model import DataType, Footprint
-from emissions.report.ileap import rfc3339, to_ileap_shipment_footprint
-from emissions.units import PCT
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.model import DataType, Footprint
+from greenlane.emissions.report.ileap import rfc3339, to_ileap_shipment_footprint
+from greenlane.emissions.units import PCT
 
 PACT_SPEC_VERSION = "2.0.0"
 """PACT Technical Specification version of the ProductFootprint."""
@@ -108,8 +108,11 @@ def to_pact_product_footprint(
     if wtw < 0:
         raise InputError("PACT cannot carry a negative WTW total", field="tces")
     primary = sum(
-        (Decimal(t["co2eWTW"]) for t, tce in zip(ileap["tces"], footprint.tces, strict=True)
-         if tce.data_type is DataType.PRIMARY),
+        (
+            Decimal(t["co2eWTW"])
+            for t, tce in zip(ileap["tces"], footprint.tces, strict=True)
+            if tce.data_type is DataType.PRIMARY
+        ),
         Decimal(0),
     )
     if reference_period_start is not None and reference_period_end is not None:

@@ -38,12 +38,12 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from emissions.geo import HUB_COLOUR, MODE_COLOURS
-from emissions.model import TCE, DataType, FactorRef, Footprint, Mode
-from emissions.report._decimal import dec_str
-from emissions.report.ileap import rfc3339
-from emissions.report.tables import HUB_GROUP, as_footprints, summary_rows
-from emissions.units import PCT
+from greenlane.emissions.geo import HUB_COLOUR, MODE_COLOURS
+from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Mode
+from greenlane.emissions.report._decimal import dec_str
+from greenlane.emissions.report.ileap import rfc3339
+from greenlane.emissions.report.tables import HUB_GROUP, as_footprints, summary_rows
+from greenlane.emissions.units import PCT
 
 CJK_FONT = "STSong-Light"
 """ReportLab built-in CID font for Chinese text (Adobe-GB1, Unicode encoding)."""
@@ -94,10 +94,24 @@ class _Styles:
     def __init__(self) -> None:
         base = getSampleStyleSheet()
         self.title = ParagraphStyle("gl-title", parent=base["Title"], fontSize=16, leading=20)
-        self.h1 = ParagraphStyle("gl-h1", parent=base["Heading2"], fontSize=12, leading=15,
-                                 spaceBefore=8, spaceAfter=4, keepWithNext=1)
-        self.h2 = ParagraphStyle("gl-h2", parent=base["Heading3"], fontSize=10, leading=13,
-                                 spaceBefore=6, spaceAfter=3, keepWithNext=1)
+        self.h1 = ParagraphStyle(
+            "gl-h1",
+            parent=base["Heading2"],
+            fontSize=12,
+            leading=15,
+            spaceBefore=8,
+            spaceAfter=4,
+            keepWithNext=1,
+        )
+        self.h2 = ParagraphStyle(
+            "gl-h2",
+            parent=base["Heading3"],
+            fontSize=10,
+            leading=13,
+            spaceBefore=6,
+            spaceAfter=3,
+            keepWithNext=1,
+        )
         self.body = ParagraphStyle("gl-body", parent=base["BodyText"], fontSize=9, leading=11.5)
         self.cell = ParagraphStyle("gl-cell", parent=self.body, fontSize=7.5, leading=9)
         self.num = ParagraphStyle("gl-num", parent=self.cell, alignment=TA_RIGHT)
@@ -193,9 +207,7 @@ def _scope(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
         ),
     ]
     for fp in fps:
-        chain = " | ".join(
-            f"{t.tce_id}: {_label(t)} {_place(t)}".rstrip() for t in fp.tces
-        )
+        chain = " | ".join(f"{t.tce_id}: {_label(t)} {_place(t)}".rstrip() for t in fp.tces)
         out.append(
             Paragraph(markup(f"Shipment {fp.shipment_id} ({_n(fp.mass_t)} t): {chain}"), st.body)
         )
@@ -206,28 +218,59 @@ def _results(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
     rows = summary_rows(fps)
     mass = {fp.shipment_id: fp.mass_t for fp in fps}
     shipment = [
-        [r.shipment_id or "", _n(mass.get(r.shipment_id or "")), r.tce_count,
-         _n(r.transport_activity_tkm), _n(r.co2e_wtt_kg), _n(r.co2e_ttw_kg), _n(r.co2e_wtw_kg),
-         _n(r.intensity_wtw_g_per_tkm)]
+        [
+            r.shipment_id or "",
+            _n(mass.get(r.shipment_id or "")),
+            r.tce_count,
+            _n(r.transport_activity_tkm),
+            _n(r.co2e_wtt_kg),
+            _n(r.co2e_ttw_kg),
+            _n(r.co2e_wtw_kg),
+            _n(r.intensity_wtw_g_per_tkm),
+        ]
         for r in rows
         if r.level in ("shipment", "total")
     ]
     shipment[-1][0] = "Total"
     shipment[-1][1] = _n(sum(fp.mass_t for fp in fps))
-    header = ["Shipment", "Mass [t]", "TCEs", "Activity [tkm]", "WTT [kg CO2e]",
-              "TTW [kg CO2e]", "WTW [kg CO2e]", "Intensity WTW [g CO2e/tkm]"]
+    header = [
+        "Shipment",
+        "Mass [t]",
+        "TCEs",
+        "Activity [tkm]",
+        "WTT [kg CO2e]",
+        "TTW [kg CO2e]",
+        "WTW [kg CO2e]",
+        "Intensity WTW [g CO2e/tkm]",
+    ]
     wtw = sum(r.co2e_wtw_kg for r in rows if r.level == "mode")
     modes = [r for r in rows if r.level == "mode"]
     mode_rows = [
-        [(r.mode or "").replace("_", " "), r.tce_count, _n(r.transport_activity_tkm),
-         _n(r.co2e_wtt_kg), _n(r.co2e_ttw_kg), _n(r.co2e_wtw_kg), _n(r.intensity_wtw_g_per_tkm),
-         _n(r.co2e_wtw_kg / wtw * PCT) if wtw else ""]
+        [
+            (r.mode or "").replace("_", " "),
+            r.tce_count,
+            _n(r.transport_activity_tkm),
+            _n(r.co2e_wtt_kg),
+            _n(r.co2e_ttw_kg),
+            _n(r.co2e_wtw_kg),
+            _n(r.intensity_wtw_g_per_tkm),
+            _n(r.co2e_wtw_kg / wtw * PCT) if wtw else "",
+        ]
         for r in modes
     ]
     total = rows[-1]
-    mode_rows.append(["Total", total.tce_count, _n(total.transport_activity_tkm),
-                      _n(total.co2e_wtt_kg), _n(total.co2e_ttw_kg), _n(total.co2e_wtw_kg),
-                      _n(total.intensity_wtw_g_per_tkm), _n(PCT) if wtw else ""])
+    mode_rows.append(
+        [
+            "Total",
+            total.tce_count,
+            _n(total.transport_activity_tkm),
+            _n(total.co2e_wtt_kg),
+            _n(total.co2e_ttw_kg),
+            _n(total.co2e_wtw_kg),
+            _n(total.intensity_wtw_g_per_tkm),
+            _n(PCT) if wtw else "",
+        ]
+    )
     return [
         Paragraph("2 Results", st.h1),
         Paragraph(
@@ -240,13 +283,27 @@ def _results(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
             st.body,
         ),
         Spacer(0, 2 * mm),
-        _table(st, header, shipment, (40, 18, 12, 25, 25, 25, 25, 30),
-               numeric=range(1, 8), total_rows=[len(shipment) - 1]),
+        _table(
+            st,
+            header,
+            shipment,
+            (40, 18, 12, 25, 25, 25, 25, 30),
+            numeric=range(1, 8),
+            total_rows=[len(shipment) - 1],
+        ),
         Paragraph("3 Breakdown per mode (ISO 14083 §13.3)", st.h1),
         _table(
             st,
-            ["Mode", "TCEs", "Activity [tkm]", "WTT [kg CO2e]", "TTW [kg CO2e]",
-             "WTW [kg CO2e]", "Intensity WTW [g CO2e/tkm]", "Share of WTW [%]"],
+            [
+                "Mode",
+                "TCEs",
+                "Activity [tkm]",
+                "WTT [kg CO2e]",
+                "TTW [kg CO2e]",
+                "WTW [kg CO2e]",
+                "Intensity WTW [g CO2e/tkm]",
+                "Share of WTW [%]",
+            ],
             mode_rows,
             (30, 12, 25, 25, 25, 25, 30, 22),
             numeric=range(1, 8),
@@ -259,23 +316,54 @@ def _results(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
 def _tce_table(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
     tces = [t for fp in fps for t in fp.tces]
     rows = [
-        [t.tce_id, ", ".join(t.prev_tce_ids), _label(t), _place(t),
-         " → ".join(_when(x) for x in (t.departure_at, t.arrival_at) if x), _n(t.mass_t),
-         "" if t.kind == "hub" else f"{_n(t.distance_km)} {t.distance_basis or ''}".strip(),
-         _n(t.activity_tkm), _n(t.co2e_wtt_kg), _n(t.co2e_ttw_kg), _n(t.co2e_wtw_kg),
-         "" if t.kind == "hub" else _n(t.intensity_wtw_g_per_tkm), str(t.method),
-         str(t.data_type)]
+        [
+            t.tce_id,
+            ", ".join(t.prev_tce_ids),
+            _label(t),
+            _place(t),
+            " → ".join(_when(x) for x in (t.departure_at, t.arrival_at) if x),
+            _n(t.mass_t),
+            "" if t.kind == "hub" else f"{_n(t.distance_km)} {t.distance_basis or ''}".strip(),
+            _n(t.activity_tkm),
+            _n(t.co2e_wtt_kg),
+            _n(t.co2e_ttw_kg),
+            _n(t.co2e_wtw_kg),
+            "" if t.kind == "hub" else _n(t.intensity_wtw_g_per_tkm),
+            str(t.method),
+            str(t.data_type),
+        ]
         for t in tces
     ]
-    header = ["TCE", "After", "Mode", "From → to / hub", "Departure → arrival", "Mass [t]",
-              "Distance [km] basis", "Activity [tkm]", "WTT [kg]", "TTW [kg]", "WTW [kg]",
-              "WTW [g/tkm]", "Method", "Data type"]
+    header = [
+        "TCE",
+        "After",
+        "Mode",
+        "From → to / hub",
+        "Departure → arrival",
+        "Mass [t]",
+        "Distance [km] basis",
+        "Activity [tkm]",
+        "WTT [kg]",
+        "TTW [kg]",
+        "WTW [kg]",
+        "WTW [g/tkm]",
+        "Method",
+        "Data type",
+    ]
     return [
         Paragraph("4 Transport chain elements", st.h1),
-        _table(st, header, rows, (26, 24, 13, 42, 27, 12, 22, 20, 17, 17, 17, 16, 15, 17),
-               numeric=(5, 6, 7, 8, 9, 10, 11),
-               swatches={i: _colour(HUB_GROUP if t.kind == "hub" else str(t.mode))
-                         for i, t in enumerate(tces) if t.kind == "hub" or t.mode}),
+        _table(
+            st,
+            header,
+            rows,
+            (26, 24, 13, 42, 27, 12, 22, 20, 17, 17, 17, 16, 15, 17),
+            numeric=(5, 6, 7, 8, 9, 10, 11),
+            swatches={
+                i: _colour(HUB_GROUP if t.kind == "hub" else str(t.mode))
+                for i, t in enumerate(tces)
+                if t.kind == "hub" or t.mode
+            },
+        ),
     ]
 
 
@@ -286,8 +374,16 @@ def _factor_rows(fps: Sequence[Footprint]) -> list[list[object]]:
             for f in t.factors:
                 used.setdefault(f, []).append(t.tce_id)
     return [
-        [f.kind, f.key, dec_str(f.value), f.unit, f.source, "" if f.year is None else f.year,
-         f.factor_set or "", ", ".join(dict.fromkeys(ids))]
+        [
+            f.kind,
+            f.key,
+            dec_str(f.value),
+            f.unit,
+            f.source,
+            "" if f.year is None else f.year,
+            f.factor_set or "",
+            ", ".join(dict.fromkeys(ids)),
+        ]
         for f, ids in used.items()
     ]
 
@@ -295,15 +391,21 @@ def _factor_rows(fps: Sequence[Footprint]) -> list[list[object]]:
 def _method(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
     tces = [t for fp in fps for t in fp.tces]
     dist_rows = [
-        [t.tce_id, _label(t), _n(t.distance_km) if t.kind != "hub" else "",
-         str(t.distance_basis or ""), "; ".join(t.rules)]
+        [
+            t.tce_id,
+            _label(t),
+            _n(t.distance_km) if t.kind != "hub" else "",
+            str(t.distance_basis or ""),
+            "; ".join(t.rules),
+        ]
         for t in tces
     ]
     by_type = {d: [t for t in tces if t.data_type is d] for d in DataType}
     wtw = sum(t.co2e_wtw_kg for t in tces)
     primary = sum(t.co2e_wtw_kg for t in by_type[DataType.PRIMARY])
     types = "; ".join(
-        f"{d}: {len(ts)} TCE(s) ({', '.join(t.tce_id for t in ts)})" for d, ts in by_type.items()
+        f"{d}: {len(ts)} TCE(s) ({', '.join(t.tce_id for t in ts)})"
+        for d, ts in by_type.items()
         if ts
     )
     factor_rows = _factor_rows(fps)
@@ -326,8 +428,13 @@ def _method(st: _Styles, fps: Sequence[Footprint]) -> list[Flowable]:
             st.body,
         ),
         Spacer(0, 1.5 * mm),
-        _table(st, ["TCE", "Mode", "Distance [km]", "Basis", "Rules applied"], dist_rows,
-               (28, 16, 20, 14, 182), numeric=(2,)),
+        _table(
+            st,
+            ["TCE", "Mode", "Distance [km]", "Basis", "Rules applied"],
+            dist_rows,
+            (28, 16, 20, 14, 182),
+            numeric=(2,),
+        ),
         Paragraph("5.2 Allocation", st.h2),
         Paragraph(
             markup(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from emissions.model import TCE, Footprint, Mode
-from emissions.report._decimal import dec
-from emissions.units import intensity_g_per_tkm, t_to_kg
+from greenlane.emissions.model import TCE, Footprint, Mode
+from greenlane.emissions.report._decimal import dec
+from greenlane.emissions.units import intensity_g_per_tkm, t_to_kg
 
 Cell = str | Decimal | None
 """A table cell: text, a quantised number, or empty."""

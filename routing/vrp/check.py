@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from emissions.units import KG_PER_T
-from routing.vrp.model import RouteArc, Visit, VrpProblem, VrpSolution
-from routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
+from greenlane.emissions.units import KG_PER_T
+from greenlane.routing.vrp.model import RouteArc, Visit, VrpProblem, VrpSolution
+from greenlane.routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
 
 TOL_H = 1e-6
 """Time tolerance of the checks [h]."""
@@ -70,9 +70,20 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
     level = spec.store_capacity * spec.entry.initial_charge_share
     reserve = spec.store_capacity * spec.entry.reserve_share
     first = prep.places[seq[0]]
-    sim.visits.append(Visit(first.place_id, "depot", depart_h, depart_h, depart_h,
-                            load["kg"], load["m3"], load["pallets"],
-                            level if spec.store_unit else None, None))
+    sim.visits.append(
+        Visit(
+            first.place_id,
+            "depot",
+            depart_h,
+            depart_h,
+            depart_h,
+            load["kg"],
+            load["m3"],
+            load["pallets"],
+            level if spec.store_unit else None,
+            None,
+        )
+    )
     t = depart_h
     depot_open = problem.depots[seq[0]].open_h
     if depart_h < depot_open - TOL_H:
@@ -85,8 +96,18 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
         energy = spec.energy_mj(km, payload_t)
         wtt, ttw = spec.wtt_kg_per_mj * energy, spec.ttw_kg_per_mj * energy
         rule = "user matrix" if prep.from_matrix[a, b] else prep.basis_rule
-        sim.arcs.append(RouteArc(prep.places[a].place_id, prep.places[b].place_id, km,
-                                 payload_t, energy, wtt, ttw, rule))
+        sim.arcs.append(
+            RouteArc(
+                prep.places[a].place_id,
+                prep.places[b].place_id,
+                km,
+                payload_t,
+                energy,
+                wtt,
+                ttw,
+                rule,
+            )
+        )
         sim.distance_km += km
         sim.energy_mj += energy
         sim.wtt_kg += wtt
@@ -98,9 +119,11 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
             level -= energy / spec.mj_per_store_unit
             level_in = level
             if level < reserve - TOL * max(spec.store_capacity, 1.0):
-                sim.issues.append(f"out of range: the {spec.store_unit} level falls to "
-                                  f"{level:.3f} (reserve {reserve:.3f}) on reaching "
-                                  f"{place.place_id}")
+                sim.issues.append(
+                    f"out of range: the {spec.store_unit} level falls to "
+                    f"{level:.3f} (reserve {reserve:.3f}) on reaching "
+                    f"{place.place_id}"
+                )
         start = t
         if place.kind == "stop":
             stop = prep.stops[place.place_id]
@@ -111,8 +134,9 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
             end = stop.tw_end_h if stop.tw_end_h is not None else prep.horizon_h
             sim.push_h = min(sim.push_h, cum_wait + end - start)
             if start > end + TOL_H:
-                sim.issues.append(f"{stop.stop_id} served at {start:.3f} h after its window "
-                                  f"closes at {end:.3f} h")
+                sim.issues.append(
+                    f"{stop.stop_id} served at {start:.3f} h after its window closes at {end:.3f} h"
+                )
             sign = -1.0 if stop.kind == "delivery" else 1.0
             pair = prep.pair_of.get(stop.stop_id)
             if pair is not None:
@@ -137,16 +161,30 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
         else:  # end depot
             close = problem.depots[b].close_h
             if t > close + TOL_H:
-                sim.issues.append(f"returns to {place.place_id} at {t:.3f} h after it closes "
-                                  f"at {close:.3f} h")
+                sim.issues.append(
+                    f"returns to {place.place_id} at {t:.3f} h after it closes at {close:.3f} h"
+                )
             sim.push_h = min(sim.push_h, cum_wait + close - t)
         for dim in DIMS:
             cap = spec.capacity.get(dim, float("inf"))
             if load[dim] > cap * (1 + TOL) + TOL or load[dim] < -TOL:
-                sim.issues.append(f"load {load[dim]:.3f} {dim} outside [0, {cap:g}] after "
-                                  f"{place.place_id}")
-        sim.visits.append(Visit(place.place_id, place.kind, arrival, start, t, load["kg"],
-                                load["m3"], load["pallets"], level_in, refill))
+                sim.issues.append(
+                    f"load {load[dim]:.3f} {dim} outside [0, {cap:g}] after {place.place_id}"
+                )
+        sim.visits.append(
+            Visit(
+                place.place_id,
+                place.kind,
+                arrival,
+                start,
+                t,
+                load["kg"],
+                load["m3"],
+                load["pallets"],
+                level_in,
+                refill,
+            )
+        )
     sim.duration_h = t - depart_h
     if spec.shift_h is not None and sim.duration_h > spec.shift_h + TOL_H:
         sim.issues.append(f"route lasts {sim.duration_h:.3f} h > shift {spec.shift_h:g} h")
@@ -194,20 +232,24 @@ def check_solution(problem: VrpProblem, solution: VrpSolution) -> list[str]:
             stop = prep.stops[place.place_id]
             if stop.depot_id is not None and stop.depot_id != problem.depots[seq[0]].depot_id:
                 issues.append(f"{stop.stop_id} served from another depot than {stop.depot_id}")
-        for name, reported, exact in (("distance_km", route.distance_km, sim.distance_km),
-                                      ("co2e_wtw_kg", route.co2e_wtw_kg, sim.wtt_kg + sim.ttw_kg),
-                                      ("energy_mj", route.energy_mj, sim.energy_mj)):
+        for name, reported, exact in (
+            ("distance_km", route.distance_km, sim.distance_km),
+            ("co2e_wtw_kg", route.co2e_wtw_kg, sim.wtt_kg + sim.ttw_kg),
+            ("energy_mj", route.energy_mj, sim.energy_mj),
+        ):
             if abs(reported - exact) > TOL * max(1.0, abs(exact)):
-                issues.append(f"route {route.vehicle_id}: reported {name} {reported:.6g} != "
-                              f"{exact:.6g}")
+                issues.append(
+                    f"route {route.vehicle_id}: reported {name} {reported:.6g} != {exact:.6g}"
+                )
     for spec, n in zip(prep.specs, used, strict=True):
         if n > spec.entry.count:
             issues.append(f"{spec.label}: {n} routes > {spec.entry.count} vehicles")
     for pick, drop in prep.problem.pairs:
         if (pick in served) != (drop in served):
             issues.append(f"pair {pick}->{drop} only half served")
-        elif pick in served and (served[pick][0] != served[drop][0]
-                                 or served[pick][1] > served[drop][1]):
+        elif pick in served and (
+            served[pick][0] != served[drop][0] or served[pick][1] > served[drop][1]
+        ):
             issues.append(f"pair {pick}->{drop}: pickup not before delivery on one vehicle")
     dropped = {d.stop_id: d for d in solution.dropped}
     for stop_id in prep.stops:

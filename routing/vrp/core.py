@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from emissions.errors import InputError
+from greenlane.emissions.errors import InputError
 
 Matrix = np.ndarray
 """A square int64 matrix over nodes."""
@@ -235,8 +235,9 @@ def build_ortools(problem: CoreProblem) -> _Model:
         has_pick = bool(problem.pickup.any()) or bool(problem.pairs)
         mixed = has_del and has_pick
         for d in range(dims):
-            delta = problem.pickup[:, d] - (problem.delivery[:, d] if mixed else
-                                             -problem.delivery[:, d])
+            delta = problem.pickup[:, d] - (
+                problem.delivery[:, d] if mixed else -problem.delivery[:, d]
+            )
             delta = delta.astype(np.int64).copy()
             for pair in problem.pairs:
                 delta[pair.pickup] += pair.amount[d]
@@ -246,8 +247,7 @@ def build_ortools(problem: CoreProblem) -> _Model:
             routing.AddDimensionWithVehicleCapacity(cb, 0, caps, not mixed, f"load{d}")
             if mixed:
                 load = routing.GetDimensionOrDie(f"load{d}")
-                out = routing.RegisterUnaryTransitVector(
-                    [int(x) for x in problem.delivery[:, d]])
+                out = routing.RegisterUnaryTransitVector([int(x) for x in problem.delivery[:, d]])
                 routing.AddDimensionWithVehicleCapacity(out, 0, caps, True, f"loaded{d}")
                 loaded = routing.GetDimensionOrDie(f"loaded{d}")
                 for k in range(len(vehicles)):
@@ -258,24 +258,32 @@ def build_ortools(problem: CoreProblem) -> _Model:
     time_dim = None
     has_tw = problem.time_windows is not None
     if problem.travel_time is not None:
-        service = (problem.service_time if problem.service_time is not None
-                   else np.zeros(n, dtype=np.int64))
-        time_cb = [routing.RegisterTransitMatrix(_as_lists(t + service[:, None]))
-                   for t in problem.travel_time]
+        service = (
+            problem.service_time
+            if problem.service_time is not None
+            else np.zeros(n, dtype=np.int64)
+        )
+        time_cb = [
+            routing.RegisterTransitMatrix(_as_lists(t + service[:, None]))
+            for t in problem.travel_time
+        ]
         tw = problem.time_windows
         horizon = int(tw[:, 1].max()) if tw is not None else BIG_CAPACITY
         routing.AddDimensionWithVehicleTransits(
-            [time_cb[v.profile] for v in vehicles], horizon, horizon, False, "time")
+            [time_cb[v.profile] for v in vehicles], horizon, horizon, False, "time"
+        )
         time_dim = routing.GetDimensionOrDie("time")
         if tw is not None:
             for node in range(n):
                 if node in depots:
                     continue
                 time_dim.CumulVar(manager.NodeToIndex(node)).SetRange(
-                    int(tw[node, 0]), int(tw[node, 1]))
+                    int(tw[node, 0]), int(tw[node, 1])
+                )
             for k, v in enumerate(vehicles):
-                time_dim.CumulVar(routing.Start(k)).SetRange(int(tw[v.start, 0]),
-                                                             int(tw[v.start, 1]))
+                time_dim.CumulVar(routing.Start(k)).SetRange(
+                    int(tw[v.start, 0]), int(tw[v.start, 1])
+                )
                 time_dim.CumulVar(routing.End(k)).SetRange(int(tw[v.end, 0]), int(tw[v.end, 1]))
         for k, v in enumerate(vehicles):
             if v.unit_time_cost:
@@ -322,17 +330,22 @@ def build_ortools(problem: CoreProblem) -> _Model:
             pen = max(pen, big if pen_other < 0 else pen_other)
             routing.AddDisjunction([manager.NodeToIndex(pair.pickup)], pen)
             routing.AddDisjunction([manager.NodeToIndex(pair.delivery)], pen)
-            solver.Add(routing.ActiveVar(manager.NodeToIndex(pair.pickup))
-                       == routing.ActiveVar(manager.NodeToIndex(pair.delivery)))
+            solver.Add(
+                routing.ActiveVar(manager.NodeToIndex(pair.pickup))
+                == routing.ActiveVar(manager.NodeToIndex(pair.delivery))
+            )
             done.update((pair.pickup, pair.delivery))
             continue
         routing.AddDisjunction([manager.NodeToIndex(node)], pen)
     return _Model(manager, routing, time_dim, has_tw)
 
 
-def _add_store(problem: CoreProblem, routing: pywrapcp.RoutingModel,
-               manager: pywrapcp.RoutingIndexManager,
-               time_dim: pywrapcp.RoutingDimension | None) -> None:
+def _add_store(
+    problem: CoreProblem,
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    time_dim: pywrapcp.RoutingDimension | None,
+) -> None:
     """Battery / hydrogen level as a dimension: cumul = level, transit = -consumption.
 
     A station node adds slack (the refill) and its copy is restricted to one vehicle type, so
@@ -341,8 +354,10 @@ def _add_store(problem: CoreProblem, routing: pywrapcp.RoutingModel,
     vehicles = problem.vehicles
     if not any(v.store_capacity for v in vehicles):
         return
-    neg = [routing.RegisterTransitMatrix(_as_lists(-np.asarray(m, dtype=np.int64)))
-           for m in problem.consumption]
+    neg = [
+        routing.RegisterTransitMatrix(_as_lists(-np.asarray(m, dtype=np.int64)))
+        for m in problem.consumption
+    ]
     zero = routing.RegisterTransitMatrix(_as_lists(np.zeros_like(problem.arc_cost[0])))
     cbs = [neg[v.consumption_profile] if v.store_capacity else zero for v in vehicles]
     caps = [int(v.store_capacity) if v.store_capacity else BIG_CAPACITY for v in vehicles]
@@ -369,8 +384,9 @@ def _add_store(problem: CoreProblem, routing: pywrapcp.RoutingModel,
         allowed = problem.allowed_vehicles.get(node, ())
         cap = {vehicles[k].store_capacity for k in allowed}
         if len(cap) != 1:
-            raise InputError("a station copy must be restricted to vehicles of one store size",
-                             field="stations")
+            raise InputError(
+                "a station copy must be restricted to vehicles of one store size", field="stations"
+            )
         full = int(cap.pop())
         active = routing.ActiveVar(idx)
         solver.Add(store.SlackVar(idx) + store.CumulVar(idx) == full * active)
@@ -378,12 +394,15 @@ def _add_store(problem: CoreProblem, routing: pywrapcp.RoutingModel,
             if station.fixed_time:
                 solver.Add(time_dim.SlackVar(idx) >= station.fixed_time * active)
             elif station.rate_per_h:
-                solver.Add(time_dim.SlackVar(idx) * station.rate_per_h
-                           >= store.SlackVar(idx) * problem.time_units_per_h)
+                solver.Add(
+                    time_dim.SlackVar(idx) * station.rate_per_h
+                    >= store.SlackVar(idx) * problem.time_units_per_h
+                )
 
 
-def _add_carry(problem: CoreProblem, routing: pywrapcp.RoutingModel,
-               manager: pywrapcp.RoutingIndexManager) -> None:
+def _add_carry(
+    problem: CoreProblem, routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager
+) -> None:
     """Exact load-dependent arc cost for depot deliveries and depot pickups.
 
     ``carry_fwd`` accumulates the vehicle's per-mass-unit carry cost from the start: the cost
@@ -397,8 +416,9 @@ def _add_carry(problem: CoreProblem, routing: pywrapcp.RoutingModel,
     mats = [routing.RegisterTransitMatrix(_as_lists(m)) for m in problem.carry_cost]
     zero = routing.RegisterTransitMatrix(_as_lists(np.zeros_like(problem.arc_cost[0])))
     cbs = [zero if v.carry_profile is None else mats[v.carry_profile] for v in vehicles]
-    bound = int(sum(int(np.asarray(m).max()) for m in problem.carry_cost)
-                * (problem.num_nodes + 1)) + 1
+    bound = (
+        int(sum(int(np.asarray(m).max()) for m in problem.carry_cost) * (problem.num_nodes + 1)) + 1
+    )
     depots = problem.depots()
     if problem.carry_out is not None and problem.carry_out.any():
         routing.AddDimensionWithVehicleTransits(cbs, 0, bound, True, "carry_fwd")
@@ -416,16 +436,21 @@ def _add_carry(problem: CoreProblem, routing: pywrapcp.RoutingModel,
                 bwd.SetCumulVarSoftLowerBound(manager.NodeToIndex(node), bound, int(mass))
 
 
-def _search_params(problem: CoreProblem, params: SolveParams, time_limit_s: float,
-                   model: _Model) -> pywrapcp.RoutingSearchParameters:
+def _search_params(
+    problem: CoreProblem, params: SolveParams, time_limit_s: float, model: _Model
+) -> pywrapcp.RoutingSearchParameters:
     sp = pywrapcp.DefaultRoutingSearchParameters()
     fss = params.first_solution
     if fss is None:
-        fss = "PARALLEL_CHEAPEST_INSERTION" if (model.has_tw or problem.pairs
-                                                or problem.stations) else "SAVINGS"
+        fss = (
+            "PARALLEL_CHEAPEST_INSERTION"
+            if (model.has_tw or problem.pairs or problem.stations)
+            else "SAVINGS"
+        )
     sp.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, fss)
     sp.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
+    )
     sp.guided_local_search_lambda_coefficient = params.gls_lambda
     secs = max(time_limit_s, 0.01)
     sp.time_limit.seconds = int(secs)
@@ -436,8 +461,9 @@ def _search_params(problem: CoreProblem, params: SolveParams, time_limit_s: floa
     return sp
 
 
-def _routes_of(model: _Model, assignment: pywrapcp.Assignment,
-               num_vehicles: int) -> dict[int, list[int]]:
+def _routes_of(
+    model: _Model, assignment: pywrapcp.Assignment, num_vehicles: int
+) -> dict[int, list[int]]:
     routing, manager = model.routing, model.manager
     routes: dict[int, list[int]] = {}
     for k in range(num_vehicles):
@@ -451,12 +477,15 @@ def _routes_of(model: _Model, assignment: pywrapcp.Assignment,
     return routes
 
 
-_STATUS = {v: k.removeprefix("ROUTING_").lower()
-           for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()}
+_STATUS = {
+    v: k.removeprefix("ROUTING_").lower()
+    for k, v in routing_enums_pb2.RoutingSearchStatus.Value.items()
+}
 
 
-def _read_routes(model: _Model, routes: list[list[int]],
-                 partial: bool = True) -> pywrapcp.Assignment | None:
+def _read_routes(
+    model: _Model, routes: list[list[int]], partial: bool = True
+) -> pywrapcp.Assignment | None:
     """Routes as an assignment; if the whole set breaks a rule and ``partial``, the routes
     that are feasible on their own (their other stops start unperformed)."""
     routing = model.routing
@@ -464,9 +493,16 @@ def _read_routes(model: _Model, routes: list[list[int]],
     if start is not None or not partial:
         return start
     empty: list[list[int]] = [[] for _ in routes]
-    kept = [r if r and routing.ReadAssignmentFromRoutes(
-        [r if j == k else [] for j in range(len(routes))], True) is not None else []
-        for k, r in enumerate(routes)]
+    kept = [
+        r
+        if r
+        and routing.ReadAssignmentFromRoutes(
+            [r if j == k else [] for j in range(len(routes))], True
+        )
+        is not None
+        else []
+        for k, r in enumerate(routes)
+    ]
     return routing.ReadAssignmentFromRoutes(kept, True) if kept != empty else None
 
 
@@ -484,8 +520,9 @@ def _blocks(stop: int, copies: list[int]) -> list[tuple[int, ...]]:
     return blocks
 
 
-def _insert_with_stations(problem: CoreProblem, model: _Model, routes: dict[int, list[int]],
-                          missing: list[int]) -> dict[int, list[int]]:
+def _insert_with_stations(
+    problem: CoreProblem, model: _Model, routes: dict[int, list[int]], missing: list[int]
+) -> dict[int, list[int]]:
     """Insert each missing stop together with station visits (before, after or around it),
     cheapest arc-cost first, keeping the first insertion OR-Tools accepts as feasible.
 
@@ -500,8 +537,11 @@ def _insert_with_stations(problem: CoreProblem, model: _Model, routes: dict[int,
         for k, v in enumerate(problem.vehicles):
             if allowed_stop is not None and k not in allowed_stop:
                 continue
-            copies = [s for s in problem.stations
-                      if s not in used and k in problem.allowed_vehicles.get(s, ())]
+            copies = [
+                s
+                for s in problem.stations
+                if s not in used and k in problem.allowed_vehicles.get(s, ())
+            ]
             m = problem.arc_cost[v.profile]
             route = routes.get(k, [])
             path = [v.start, *route, v.end]
@@ -516,17 +556,25 @@ def _insert_with_stations(problem: CoreProblem, model: _Model, routes: dict[int,
         for _, k, i, block in candidates[:REPAIR_TRIES]:
             trial = dict(routes)
             trial[k] = [*routes.get(k, [])[:i], *block, *routes.get(k, [])[i:]]
-            if model.routing.ReadAssignmentFromRoutes(
-                    [trial.get(j, []) for j in range(nveh)], True) is not None:
+            if (
+                model.routing.ReadAssignmentFromRoutes(
+                    [trial.get(j, []) for j in range(nveh)], True
+                )
+                is not None
+            ):
                 routes = trial
                 used.update(block)
                 break
     return routes
 
 
-def solve_ortools(problem: CoreProblem, params: SolveParams, time_limit_s: float | None = None,
-                  initial: dict[int, list[int]] | None = None,
-                  partial_seed: bool = True) -> CoreSolution:
+def solve_ortools(
+    problem: CoreProblem,
+    params: SolveParams,
+    time_limit_s: float | None = None,
+    initial: dict[int, list[int]] | None = None,
+    partial_seed: bool = True,
+) -> CoreSolution:
     """Solve with OR-Tools routing, optionally starting from ``initial`` routes.
 
     With stations, half the time goes to a first search; mandatory stops it leaves out are
@@ -550,20 +598,27 @@ def solve_ortools(problem: CoreProblem, params: SolveParams, time_limit_s: float
     if assignment is not None and problem.stations:
         routes = _routes_of(model, assignment, nveh)
         served = {node for r in routes.values() for node in r}
-        missing = [i for i in range(problem.num_nodes) if i not in served
-                   and i not in problem.depots() and i not in problem.stations
-                   and (problem.penalty is None or problem.penalty[i] < 0)
-                   and not any(i in (p.pickup, p.delivery) for p in problem.pairs)]
+        missing = [
+            i
+            for i in range(problem.num_nodes)
+            if i not in served
+            and i not in problem.depots()
+            and i not in problem.stations
+            and (problem.penalty is None or problem.penalty[i] < 0)
+            and not any(i in (p.pickup, p.delivery) for p in problem.pairs)
+        ]
         # a model that has been solved rejects most route reads: continue on a fresh one
         model2 = build_ortools(problem)
         if missing:
             routes = _insert_with_stations(problem, model2, routes, missing)
         rest = limit - (time.perf_counter() - t0)
         start = model2.routing.ReadAssignmentFromRoutes(
-            [routes.get(k, []) for k in range(nveh)], True)
+            [routes.get(k, []) for k in range(nveh)], True
+        )
         if rest > 0.05 and start is not None:
             more = model2.routing.SolveFromAssignmentWithParameters(
-                start, _search_params(problem, params, rest, model2))
+                start, _search_params(problem, params, rest, model2)
+            )
             if more is not None and more.ObjectiveValue() <= assignment.ObjectiveValue():
                 model, assignment = model2, more
                 status = _STATUS.get(model2.routing.status(), str(model2.routing.status()))
@@ -572,16 +627,20 @@ def solve_ortools(problem: CoreProblem, params: SolveParams, time_limit_s: float
         return CoreSolution({}, -1, (), "ortools", status, wall)
     routes = _routes_of(model, assignment, nveh)
     served = {node for r in routes.values() for node in r}
-    dropped = tuple(i for i in range(problem.num_nodes)
-                    if i not in served and i not in problem.depots() and i not in problem.stations)
+    dropped = tuple(
+        i
+        for i in range(problem.num_nodes)
+        if i not in served and i not in problem.depots() and i not in problem.stations
+    )
     return CoreSolution(routes, int(assignment.ObjectiveValue()), dropped, "ortools", status, wall)
 
 
 # ------------------------------------------------------------------------------- PyVRP
 
 
-def _pyvrp_data(problem: CoreProblem
-                ) -> tuple[Any, list[int], list[tuple[CoreVehicle, list[int]]], int, int]:
+def _pyvrp_data(
+    problem: CoreProblem,
+) -> tuple[Any, list[int], list[tuple[CoreVehicle, list[int]]], int, int]:
     """ProblemData of a plain CoreProblem; clients are the non-depot nodes in order."""
     import pyvrp
 
@@ -610,30 +669,40 @@ def _pyvrp_data(problem: CoreProblem
     client_objs = []
     for i in clients:
         pen = -1 if problem.penalty is None else int(problem.penalty[i])
-        client_objs.append(pyvrp.Client(
-            loc_of[i],
-            delivery=[int(x) for x in delivery[i]] if dims else [],
-            pickup=[int(x) for x in pickup[i]] if dims else [],
-            service_duration=int(svc[i]) if svc is not None else 0,
-            prize=0 if pen < 0 else pen // scale,
-            required=pen < 0,
-            **tws(i),
-        ))
+        client_objs.append(
+            pyvrp.Client(
+                loc_of[i],
+                delivery=[int(x) for x in delivery[i]] if dims else [],
+                pickup=[int(x) for x in pickup[i]] if dims else [],
+                service_duration=int(svc[i]) if svc is not None else 0,
+                prize=0 if pen < 0 else pen // scale,
+                required=pen < 0,
+                **tws(i),
+            )
+        )
     shipments = []
     for p in problem.pairs:
         pen = -1 if problem.penalty is None else int(problem.penalty[p.pickup])
         extra: dict[str, Any] = {}
         if tw is not None:
-            extra = {"pickup_tw_early": int(tw[p.pickup, 0]),
-                     "pickup_tw_late": int(tw[p.pickup, 1]),
-                     "delivery_tw_early": int(tw[p.delivery, 0]),
-                     "delivery_tw_late": int(tw[p.delivery, 1])}
-        shipments.append(pyvrp.Shipment(
-            loc_of[p.pickup], loc_of[p.delivery],
-            pickup_service_duration=int(svc[p.pickup]) if svc is not None else 0,
-            delivery_service_duration=int(svc[p.delivery]) if svc is not None else 0,
-            amount=list(p.amount), prize=0 if pen < 0 else min(pen // scale, big),
-            required=pen < 0, **extra))
+            extra = {
+                "pickup_tw_early": int(tw[p.pickup, 0]),
+                "pickup_tw_late": int(tw[p.pickup, 1]),
+                "delivery_tw_early": int(tw[p.delivery, 0]),
+                "delivery_tw_late": int(tw[p.delivery, 1]),
+            }
+        shipments.append(
+            pyvrp.Shipment(
+                loc_of[p.pickup],
+                loc_of[p.delivery],
+                pickup_service_duration=int(svc[p.pickup]) if svc is not None else 0,
+                delivery_service_duration=int(svc[p.delivery]) if svc is not None else 0,
+                amount=list(p.amount),
+                prize=0 if pen < 0 else min(pen // scale, big),
+                required=pen < 0,
+                **extra,
+            )
+        )
     # group identical vehicles into types
     types: list[tuple[CoreVehicle, list[int]]] = []
     for k, v in enumerate(problem.vehicles):
@@ -650,24 +719,36 @@ def _pyvrp_data(problem: CoreProblem
             kw["shift_duration"] = int(proto.max_duration)
         if tw is not None:
             kw["tw_early"], kw["tw_late"] = int(tw[proto.start, 0]), int(tw[proto.end, 1])
-        vtypes.append(pyvrp.VehicleType(
-            len(members), capacity=list(proto.capacity) if dims else [],
-            start_depot=depot_pos[proto.start], end_depot=depot_pos[proto.end],
-            fixed_cost=int(proto.fixed_cost) // scale, unit_distance_cost=1,
-            unit_duration_cost=round(proto.unit_time_cost / scale), profile=proto.profile,
-            **kw))
+        vtypes.append(
+            pyvrp.VehicleType(
+                len(members),
+                capacity=list(proto.capacity) if dims else [],
+                start_depot=depot_pos[proto.start],
+                end_depot=depot_pos[proto.end],
+                fixed_cost=int(proto.fixed_cost) // scale,
+                unit_distance_cost=1,
+                unit_duration_cost=round(proto.unit_time_cost / scale),
+                profile=proto.profile,
+                **kw,
+            )
+        )
     idx = np.asarray(order)
-    dist = [np.ascontiguousarray(np.rint(np.asarray(m, dtype=np.int64)[np.ix_(idx, idx)] / scale)
-                                 .astype(np.int64)) for m in problem.arc_cost]
+    dist = [
+        np.ascontiguousarray(
+            np.rint(np.asarray(m, dtype=np.int64)[np.ix_(idx, idx)] / scale).astype(np.int64)
+        )
+        for m in problem.arc_cost
+    ]
     for m in dist:
         np.fill_diagonal(m, 0)
     if problem.travel_time is not None:
-        dur = [np.ascontiguousarray(np.asarray(t, dtype=np.int64)[np.ix_(idx, idx)])
-               for t in problem.travel_time]
+        dur = [
+            np.ascontiguousarray(np.asarray(t, dtype=np.int64)[np.ix_(idx, idx)])
+            for t in problem.travel_time
+        ]
     else:
         dur = [np.zeros_like(d) for d in dist]
-    data = pyvrp.ProblemData(locs, client_objs, depot_objs, vtypes,
-                             dist, dur, shipments=shipments)  # type: ignore[arg-type]
+    data = pyvrp.ProblemData(locs, client_objs, depot_objs, vtypes, dist, dur, shipments=shipments)  # type: ignore[arg-type]
     return data, order, types, len(depots), scale
 
 
@@ -684,15 +765,19 @@ def _pyvrp_cost_divisor(problem: CoreProblem) -> int:
     return divisor
 
 
-def solve_pyvrp(problem: CoreProblem, params: SolveParams,
-                time_limit_s: float | None = None) -> CoreSolution:
+def solve_pyvrp(
+    problem: CoreProblem, params: SolveParams, time_limit_s: float | None = None
+) -> CoreSolution:
     """Solve a plain problem with PyVRP's iterated local search."""
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     if not problem.is_plain():
-        raise InputError("PyVRP cannot express this problem (range, stations, restrictions or "
-                         "load-dependent cost); use engine 'ortools'", field="engine")
+        raise InputError(
+            "PyVRP cannot express this problem (range, stations, restrictions or "
+            "load-dependent cost); use engine 'ortools'",
+            field="engine",
+        )
     t0 = time.perf_counter()
     limit = params.time_limit_s if time_limit_s is None else time_limit_s
     data, order, types, n_depots, scale = _pyvrp_data(problem)
@@ -722,8 +807,9 @@ def solve_pyvrp(problem: CoreProblem, params: SolveParams,
                 nodes.append(pair.pickup if act.is_pickup() else pair.delivery)
         routes[k] = nodes
     served = {node for r in routes.values() for node in r}
-    dropped = tuple(i for i in range(problem.num_nodes)
-                    if i not in served and i not in problem.depots())
+    dropped = tuple(
+        i for i in range(problem.num_nodes) if i not in served and i not in problem.depots()
+    )
     return CoreSolution(routes, round(result.cost()) * scale, dropped, "pyvrp", "success", wall)
 
 
@@ -744,34 +830,48 @@ def solve_core(problem: CoreProblem, params: SolveParams | None = None) -> CoreS
     t0 = time.perf_counter()
     plain = problem.is_plain()
     share = params.pyvrp_share if plain else params.pyvrp_share_relaxed
-    seed = solve_pyvrp(problem if plain else relax(problem), params,
-                       params.time_limit_s * share)
+    seed = solve_pyvrp(problem if plain else relax(problem), params, params.time_limit_s * share)
     rest = max(params.time_limit_s - (time.perf_counter() - t0), 0.05)
     polished = solve_ortools(problem, params, rest, seed.routes or None, partial_seed=plain)
-    stages = (("pyvrp" if plain else "pyvrp-relaxed", seed.objective, seed.wall_time_s),
-              ("ortools", polished.objective, polished.wall_time_s))
+    stages = (
+        ("pyvrp" if plain else "pyvrp-relaxed", seed.objective, seed.wall_time_s),
+        ("ortools", polished.objective, polished.wall_time_s),
+    )
     best = polished
-    if plain and seed.objective >= 0 and (polished.objective < 0
-                                          or seed.objective < polished.objective):
+    if (
+        plain
+        and seed.objective >= 0
+        and (polished.objective < 0 or seed.objective < polished.objective)
+    ):
         best = seed  # only comparable when PyVRP solved the same problem
     wall = time.perf_counter() - t0
-    return CoreSolution(best.routes, best.objective, best.dropped, "hybrid", best.status,
-                        wall, stages)
+    return CoreSolution(
+        best.routes, best.objective, best.dropped, "hybrid", best.status, wall, stages
+    )
 
 
 def relax(problem: CoreProblem) -> CoreProblem:
     """The plain problem PyVRP can solve: no range, stations (kept as optional nodes that are
     never worth visiting), carry cost or vehicle restrictions. Its routes seed OR-Tools, which
     rejects them if they break a dropped rule (then its own first solution is used)."""
-    penalty = (problem.penalty.copy() if problem.penalty is not None
-               else np.full(problem.num_nodes, -1, dtype=np.int64))
+    penalty = (
+        problem.penalty.copy()
+        if problem.penalty is not None
+        else np.full(problem.num_nodes, -1, dtype=np.int64)
+    )
     for node in problem.stations:
         penalty[node] = 0
     return replace(
-        problem, stations={}, allowed_vehicles={}, consumption=(), carry_cost=(),
-        carry_out=None, carry_in=None, penalty=penalty,
-        vehicles=tuple(replace(v, store_capacity=0, carry_profile=None)
-                       for v in problem.vehicles))
+        problem,
+        stations={},
+        allowed_vehicles={},
+        consumption=(),
+        carry_cost=(),
+        carry_out=None,
+        carry_in=None,
+        penalty=penalty,
+        vehicles=tuple(replace(v, store_capacity=0, carry_profile=None) for v in problem.vehicles),
+    )
 
 
 def route_cost(problem: CoreProblem, routes: dict[int, list[int]]) -> int:

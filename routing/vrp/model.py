@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from data import DATA_DIR
-from emissions.errors import DataError, InputError
-from emissions.model import DistanceBasis
-from fleet.model import VehicleType
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.model import DistanceBasis
+from greenlane.fleet.model import VehicleType
 
 STOP_KINDS = ("delivery", "pickup")
 """``delivery``: loaded at the depot, unloaded at the stop; ``pickup``: the reverse."""
@@ -118,8 +118,9 @@ class DistanceMatrix:
     def __post_init__(self) -> None:
         n = len(self.ids)
         if len(set(self.ids)) != n or len(self.km) != n or any(len(r) != n for r in self.km):
-            raise InputError("the distance matrix must be square with unique ids",
-                             field="distance_matrix")
+            raise InputError(
+                "the distance matrix must be square with unique ids", field="distance_matrix"
+            )
         if any(v < 0 for r in self.km for v in r):
             raise InputError("distances must be >= 0", field="distance_matrix")
 
@@ -135,8 +136,9 @@ def read_distance_matrix(path: str | Path) -> DistanceMatrix:
     try:
         if path.suffix.lower() == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
-            return DistanceMatrix(tuple(doc["ids"]),
-                                  tuple(tuple(float(x) for x in r) for r in doc["distance_km"]))
+            return DistanceMatrix(
+                tuple(doc["ids"]), tuple(tuple(float(x) for x in r) for r in doc["distance_km"])
+            )
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
         ids = tuple(h.strip() for h in rows[0][1:])
@@ -168,9 +170,20 @@ def load_stations(data_dir: Path = DATA_DIR) -> tuple[Station, ...]:
             lat, lon = num("lat"), num("lon")
             if lat is None or lon is None:
                 raise DataError("lat/lon missing", field=where)
-            out.append(Station(row["station_id"], row["name"], row["kind"], lat, lon,
-                               num("power_kw"), num("h2_kg_per_h"), num("swap_time_h"),
-                               row["source"], row.get("status", "operating")))
+            out.append(
+                Station(
+                    row["station_id"],
+                    row["name"],
+                    row["kind"],
+                    lat,
+                    lon,
+                    num("power_kw"),
+                    num("h2_kg_per_h"),
+                    num("swap_time_h"),
+                    row["source"],
+                    row.get("status", "operating"),
+                )
+            )
     return tuple(out)
 
 
@@ -272,8 +285,9 @@ class VehicleRoute:
     @property
     def cost_cny(self) -> float:
         """Fixed + distance + time + energy + carbon price x WTW [CNY]."""
-        return (self.fixed_cny + self.distance_cny + self.time_cny + self.energy_cny
-                + self.carbon_cny)
+        return (
+            self.fixed_cny + self.distance_cny + self.time_cny + self.energy_cny + self.carbon_cny
+        )
 
     def stop_ids(self) -> list[str]:
         """Stops served, in order."""
@@ -330,12 +344,17 @@ class VrpSolution:
             d.update(co2e_wtw_kg=r.co2e_wtw_kg, cost_cny=r.cost_cny)
             routes.append(d)
         return {
-            "status": self.status, "engine": self.engine,
-            "cost_cny": round(self.cost_cny, 2), "co2e_wtw_kg": round(self.co2e_wtw_kg, 3),
-            "distance_km": round(self.distance_km, 3), "vehicles_used": len(self.routes),
+            "status": self.status,
+            "engine": self.engine,
+            "cost_cny": round(self.cost_cny, 2),
+            "co2e_wtw_kg": round(self.co2e_wtw_kg, 3),
+            "distance_km": round(self.distance_km, 3),
+            "vehicles_used": len(self.routes),
             "objective_cny": round(self.objective_cny, 2),
             "wall_time_s": round(self.wall_time_s, 2),
-            "dropped": [asdict(d) for d in self.dropped], "notes": list(self.notes),
-            "data_sha256": self.data_sha256, "violations": list(self.violations),
+            "dropped": [asdict(d) for d in self.dropped],
+            "notes": list(self.notes),
+            "data_sha256": self.data_sha256,
+            "violations": list(self.violations),
             "routes": routes,
         }

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emissions.distance import convert_distance_km, gcd_km
-from emissions.errors import InputError
-from emissions.factors import co2e_of_energy_kg, load_factors
-from emissions.model import DistanceBasis, EnergyCarrier, Mode
-from emissions.units import KG_PER_T, MJ_PER_KWH
-from fleet import leg_cost_cny, regional_carrier, vehicle_type
-from fleet.model import VehicleType
-from routing.vrp.model import (
+from greenlane.emissions.distance import convert_distance_km, gcd_km
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import co2e_of_energy_kg, load_factors
+from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
+from greenlane.emissions.units import KG_PER_T, MJ_PER_KWH
+from greenlane.fleet import leg_cost_cny, regional_carrier, vehicle_type
+from greenlane.fleet.model import VehicleType
+from greenlane.routing.vrp.model import (
     STATION_KINDS,
     STOP_KINDS,
     FleetEntry,
@@ -171,17 +171,27 @@ def _pairs(problem: VrpProblem, stops: dict[str, Stop]) -> dict[str, tuple[str, 
         if stops[p].kind != "pickup" or stops[d].kind != "delivery":
             raise InputError("a pair is (pickup stop, delivery stop)", field=where)
         sp, sd = stops[p], stops[d]
-        for a, b in ((sp.mass_kg, sd.mass_kg), (sp.volume_m3, sd.volume_m3),
-                     (sp.pallets, sd.pallets)):
+        for a, b in (
+            (sp.mass_kg, sd.mass_kg),
+            (sp.volume_m3, sd.volume_m3),
+            (sp.pallets, sd.pallets),
+        ):
             if b not in (0, a):
-                raise InputError("the delivery of a pair carries the pickup's demand: leave "
-                                 "it 0 or equal", field=where)
+                raise InputError(
+                    "the delivery of a pair carries the pickup's demand: leave it 0 or equal",
+                    field=where,
+                )
         pair_of[p] = pair_of[d] = (p, d)
     return pair_of
 
 
-def _spec(i: int, entry: FleetEntry, problem: VrpProblem, depot_index: dict[str, int],
-          uses: dict[str, bool]) -> VehicleSpec:
+def _spec(
+    i: int,
+    entry: FleetEntry,
+    problem: VrpProblem,
+    depot_index: dict[str, int],
+    uses: dict[str, bool],
+) -> VehicleSpec:
     where = f"fleet[{i}]"
     if entry.count < 1:
         raise InputError("count must be >= 1", field=f"{where}.count")
@@ -196,15 +206,15 @@ def _spec(i: int, entry: FleetEntry, problem: VrpProblem, depot_index: dict[str,
     depot = problem.depots[depot_index[depot_id]]
     region = problem.region or depot.region
     if not region:
-        raise InputError("give the problem or depot region (energy prices, grid mix)",
-                         field="region")
+        raise InputError(
+            "give the problem or depot region (energy prices, grid mix)", field="region"
+        )
     key = entry.carrier or regional_carrier(vehicle, region)
     if key not in vehicle.energy_carriers:
         raise InputError(f"{vehicle.type_id} cannot use {key!r}", field=f"{where}.carrier")
     factors = load_factors(tuple(problem.factor_sets))
     carrier = factors.carrier(key, f"{where}.carrier")
-    price = float(leg_cost_cny(vehicle, key, region, 0.0, 0.0, factors=factors)
-                  .price_cny_per_mj)
+    price = float(leg_cost_cny(vehicle, key, region, 0.0, 0.0, factors=factors).price_cny_per_mj)
     wtt, ttw = co2e_of_energy_kg(carrier, 1.0)
     capacity = {"kg": vehicle.payload_max_t * KG_PER_T}
     for dim, given in (("m3", entry.volume_m3), ("pallets", entry.pallets)):
@@ -213,8 +223,10 @@ def _spec(i: int, entry: FleetEntry, problem: VrpProblem, depot_index: dict[str,
                 raise InputError("must be >= 0", field=f"{where}.{dim}")
             capacity[dim] = given
         elif uses[dim]:
-            raise InputError(f"stops state {dim}; give the vehicles' {dim} capacity",
-                             field=f"{where}.{'volume_m3' if dim == 'm3' else dim}")
+            raise InputError(
+                f"stops state {dim}; give the vehicles' {dim} capacity",
+                field=f"{where}.{'volume_m3' if dim == 'm3' else dim}",
+            )
     for name in ("initial_charge_share", "reserve_share"):
         share = getattr(entry, name)
         if not 0 <= share <= 1:
@@ -232,9 +244,25 @@ def _spec(i: int, entry: FleetEntry, problem: VrpProblem, depot_index: dict[str,
         rate = vehicle.refuel_kg_h2_per_h or 0.0
     if entry.shift_h is not None and entry.shift_h <= 0:
         raise InputError("must be > 0", field=f"{where}.shift_h")
-    return VehicleSpec(i, entry, depot_id, vehicle, carrier, region, depot_index[depot_id],
-                       depot_index[end_id], price, wtt, ttw, capacity, unit, cap, mj_per, rate,
-                       entry.shift_h)
+    return VehicleSpec(
+        i,
+        entry,
+        depot_id,
+        vehicle,
+        carrier,
+        region,
+        depot_index[depot_id],
+        depot_index[end_id],
+        price,
+        wtt,
+        ttw,
+        capacity,
+        unit,
+        cap,
+        mj_per,
+        rate,
+        entry.shift_h,
+    )
 
 
 def _stations(problem: VrpProblem, specs: tuple[VehicleSpec, ...]) -> tuple[Station, ...]:
@@ -243,8 +271,9 @@ def _stations(problem: VrpProblem, specs: tuple[VehicleSpec, ...]) -> tuple[Stat
     if problem.stations is not None:
         for i, st in enumerate(problem.stations):
             if st.kind not in STATION_KINDS:
-                raise InputError(f"kind must be one of {STATION_KINDS}",
-                                 field=f"stations[{i}].kind")
+                raise InputError(
+                    f"kind must be one of {STATION_KINDS}", field=f"stations[{i}].kind"
+                )
         chosen = [st for st in problem.stations if any(sp.serves(st) for sp in specs)]
         return tuple(chosen)
     anchors = [(d.lat, d.lon) for d in problem.depots] + [(s.lat, s.lon) for s in problem.stops]
@@ -271,8 +300,11 @@ def _distances(problem: VrpProblem, places: list[Place]) -> tuple[np.ndarray, np
         for b in range(a + 1, n):
             pa, pb = places[a], places[b]
             gcd = gcd_km(pa.lat, pa.lon, pb.lat, pb.lon)
-            km[a, b] = km[b, a] = convert_distance_km(
-                gcd, Mode.ROAD, DistanceBasis.GCD, problem.distance_basis)[0] if gcd else 0.0
+            km[a, b] = km[b, a] = (
+                convert_distance_km(gcd, Mode.ROAD, DistanceBasis.GCD, problem.distance_basis)[0]
+                if gcd
+                else 0.0
+            )
     if matrix:
         for a in range(n):
             for b in range(n):
@@ -289,8 +321,10 @@ def prepare(problem: VrpProblem) -> Prepared:
     stops = {s.stop_id: s for s in problem.stops}
     pair_of = _pairs(problem, stops)
     depot_index = {d.depot_id: i for i, d in enumerate(problem.depots)}
-    uses = {"m3": any(s.volume_m3 for s in problem.stops),
-            "pallets": any(s.pallets for s in problem.stops)}
+    uses = {
+        "m3": any(s.volume_m3 for s in problem.stops),
+        "pallets": any(s.pallets for s in problem.stops),
+    }
     specs = tuple(_spec(i, e, problem, depot_index, uses) for i, e in enumerate(problem.fleet))
     stations = _stations(problem, specs)
     places = [Place(d.depot_id, "depot", d.lat, d.lon) for d in problem.depots]
@@ -298,11 +332,23 @@ def prepare(problem: VrpProblem) -> Prepared:
     ids = {p.place_id for p in places}
     for st in stations:
         if st.station_id in ids:
-            raise InputError(f"station id {st.station_id!r} clashes with a depot or stop",
-                             field="stations")
+            raise InputError(
+                f"station id {st.station_id!r} clashes with a depot or stop", field="stations"
+            )
         ids.add(st.station_id)
     places += [Place(st.station_id, "station", st.lat, st.lon) for st in stations]
     km, user, rule = _distances(problem, places)
     horizon = max(d.close_h for d in problem.depots)
-    return Prepared(problem, tuple(places), {p.place_id: i for i, p in enumerate(places)}, km,
-                    user, rule, specs, stations, stops, pair_of, horizon)
+    return Prepared(
+        problem,
+        tuple(places),
+        {p.place_id: i for i, p in enumerate(places)},
+        km,
+        user,
+        rule,
+        specs,
+        stations,
+        stops,
+        pair_of,
+        horizon,
+    )

@@ -24,11 +24,11 @@ import time
 
 import numpy as np
 
-from emissions.errors import GreenlaneError
-from emissions.factors import load_factors
-from emissions.units import KG_PER_T, L_PER_M3, S_PER_H
-from routing.vrp.check import best_departure, check_solution
-from routing.vrp.core import (
+from greenlane.emissions.errors import GreenlaneError
+from greenlane.emissions.factors import load_factors
+from greenlane.emissions.units import KG_PER_T, L_PER_M3, S_PER_H
+from greenlane.routing.vrp.check import best_departure, check_solution
+from greenlane.routing.vrp.core import (
     CorePair,
     CoreProblem,
     CoreStation,
@@ -36,8 +36,8 @@ from routing.vrp.core import (
     SolveParams,
     solve_core,
 )
-from routing.vrp.model import DroppedStop, VehicleRoute, VrpProblem, VrpSolution
-from routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
+from greenlane.routing.vrp.model import DroppedStop, VehicleRoute, VrpProblem, VrpSolution
+from greenlane.routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
 
 COST_UNITS_PER_CNY = 1_000_000
 """Solver cost resolution [units/CNY] (fine enough for per-kg carry costs on short arcs)."""
@@ -86,8 +86,11 @@ class _Builder:
 
     def planned_payload_t(self, spec: VehicleSpec) -> float:
         """Payload assumed for range [t]: an upper bound of the load on any arc."""
-        total_kg = sum(self.prep.stops[s].mass_kg for s in self.live
-                       if not (s in self.prep.pair_of and self.prep.pair_of[s][1] == s))
+        total_kg = sum(
+            self.prep.stops[s].mass_kg
+            for s in self.live
+            if not (s in self.prep.pair_of and self.prep.pair_of[s][1] == s)
+        )
         return min(spec.vehicle.payload_max_t, total_kg / KG_PER_T)
 
     def build(self) -> CoreProblem:
@@ -96,8 +99,11 @@ class _Builder:
         km = prep.km[np.ix_(idx, idx)]
         n = len(idx)
         price = problem.carbon_price_cny_per_t
-        dims = [d for d in DIMS if d == "kg" or any(
-            prep.stop_payload(prep.stops[s])[d] for s in self.live)]
+        dims = [
+            d
+            for d in DIMS
+            if d == "kg" or any(prep.stop_payload(prep.stops[s])[d] for s in self.live)
+        ]
         arc_cost, travel, consumption, carry = [], [], [], []
         for spec in prep.specs:
             v = spec.vehicle
@@ -116,8 +122,9 @@ class _Builder:
             planned = spec.energy_mj(1.0, self.planned_payload_t(spec))
             use = km * planned / spec.mj_per_store_unit * STORE_UNITS
             consumption.append(np.ceil(use - 1e-9).astype(np.int64))
-            carry.append(np.rint(km * slope_cny_per_tkm / KG_PER_T * COST_UNITS_PER_CNY)
-                         .astype(np.int64))
+            carry.append(
+                np.rint(km * slope_cny_per_tkm / KG_PER_T * COST_UNITS_PER_CNY).astype(np.int64)
+            )
         service = np.zeros(n, dtype=np.int64)
         tw = np.zeros((n, 2), dtype=np.int64)
         tw[:, 1] = math.floor(prep.horizon_h * S_PER_H)
@@ -136,8 +143,7 @@ class _Builder:
             service[node] = _hours(stop.service_h)
             end = stop.tw_end_h if stop.tw_end_h is not None else prep.horizon_h
             tw[node] = (_hours(stop.tw_start_h), math.floor(end * S_PER_H))
-            amounts = [math.ceil(prep.stop_payload(stop)[d] * LOAD_UNITS[d] - 1e-9)
-                       for d in dims]
+            amounts = [math.ceil(prep.stop_payload(stop)[d] * LOAD_UNITS[d] - 1e-9) for d in dims]
             if stop.drop_penalty_cny is not None:
                 penalty[node] = _cost(stop.drop_penalty_cny)
             if s_id in prep.pair_of:
@@ -167,26 +173,42 @@ class _Builder:
         for spec_i in self.vehicle_spec:
             spec = prep.specs[spec_i]
             cap_store = math.floor(spec.store_capacity * STORE_UNITS)
-            fleet.append(CoreVehicle(
-                start=self.depot_node[spec.depot], end=self.depot_node[spec.end_depot],
-                capacity=tuple(math.floor(spec.capacity[d] * LOAD_UNITS[d]) for d in dims),
-                fixed_cost=_cost(float(spec.vehicle.fixed_cost_cny_per_departure)),
-                profile=spec_i,
-                unit_time_cost=round(float(spec.vehicle.cost_cny_per_h) * COST_UNITS_PER_CNY
-                                     / S_PER_H),
-                max_duration=None if spec.shift_h is None else math.floor(spec.shift_h * S_PER_H),
-                store_capacity=cap_store if spec.store_unit else 0,
-                store_initial=math.floor(cap_store * spec.entry.initial_charge_share),
-                store_reserve=math.ceil(cap_store * spec.entry.reserve_share),
-                consumption_profile=spec_i,
-                carry_profile=spec_i,
-            ))
+            fleet.append(
+                CoreVehicle(
+                    start=self.depot_node[spec.depot],
+                    end=self.depot_node[spec.end_depot],
+                    capacity=tuple(math.floor(spec.capacity[d] * LOAD_UNITS[d]) for d in dims),
+                    fixed_cost=_cost(float(spec.vehicle.fixed_cost_cny_per_departure)),
+                    profile=spec_i,
+                    unit_time_cost=round(
+                        float(spec.vehicle.cost_cny_per_h) * COST_UNITS_PER_CNY / S_PER_H
+                    ),
+                    max_duration=None
+                    if spec.shift_h is None
+                    else math.floor(spec.shift_h * S_PER_H),
+                    store_capacity=cap_store if spec.store_unit else 0,
+                    store_initial=math.floor(cap_store * spec.entry.initial_charge_share),
+                    store_reserve=math.ceil(cap_store * spec.entry.reserve_share),
+                    consumption_profile=spec_i,
+                    carry_profile=spec_i,
+                )
+            )
         return CoreProblem(
-            vehicles=tuple(fleet), arc_cost=tuple(arc_cost), travel_time=tuple(travel),
-            service_time=service, time_windows=tw, delivery=delivery, pickup=pickup,
-            pairs=tuple(pairs), penalty=penalty, allowed_vehicles=allowed,
-            consumption=tuple(consumption), stations=stations, carry_cost=tuple(carry),
-            carry_out=carry_out, carry_in=carry_in,
+            vehicles=tuple(fleet),
+            arc_cost=tuple(arc_cost),
+            travel_time=tuple(travel),
+            service_time=service,
+            time_windows=tw,
+            delivery=delivery,
+            pickup=pickup,
+            pairs=tuple(pairs),
+            penalty=penalty,
+            allowed_vehicles=allowed,
+            consumption=tuple(consumption),
+            stations=stations,
+            carry_cost=tuple(carry),
+            carry_out=carry_out,
+            carry_in=carry_in,
             names=tuple(prep.places[p].place_id for p in self.node_place),
             time_units_per_h=int(S_PER_H),
         )
@@ -252,12 +274,21 @@ def _route(prep: Prepared, spec: VehicleSpec, k: int, seq: list[int]) -> Vehicle
     sim = best_departure(prep, spec, seq)
     costs = sim.costs(spec, prep.problem.carbon_price_cny_per_t)
     return VehicleRoute(
-        vehicle_id=f"{spec.label}#{k}", fleet_index=spec.index, type_id=spec.vehicle.type_id,
-        carrier=spec.carrier.key, depot_id=prep.places[spec.depot].place_id,
-        end_depot_id=prep.places[spec.end_depot].place_id, store_unit=spec.store_unit,
-        visits=tuple(sim.visits), arcs=tuple(sim.arcs), distance_km=sim.distance_km,
-        duration_h=sim.duration_h, energy_mj=sim.energy_mj, co2e_wtt_kg=sim.wtt_kg,
-        co2e_ttw_kg=sim.ttw_kg, **costs,
+        vehicle_id=f"{spec.label}#{k}",
+        fleet_index=spec.index,
+        type_id=spec.vehicle.type_id,
+        carrier=spec.carrier.key,
+        depot_id=prep.places[spec.depot].place_id,
+        end_depot_id=prep.places[spec.end_depot].place_id,
+        store_unit=spec.store_unit,
+        visits=tuple(sim.visits),
+        arcs=tuple(sim.arcs),
+        distance_km=sim.distance_km,
+        duration_h=sim.duration_h,
+        energy_mj=sim.energy_mj,
+        co2e_wtt_kg=sim.wtt_kg,
+        co2e_ttw_kg=sim.ttw_kg,
+        **costs,
     )
 
 
@@ -312,19 +343,32 @@ def solve_vrp(problem: VrpProblem, params: SolveParams | None = None) -> VrpSolu
         reason = reasons.get(stop.stop_id)
         if reason is None:
             if stop.drop_penalty_cny is not None:
-                reason = (f"optional stop left out: serving it costs more than its drop "
-                          f"penalty of {stop.drop_penalty_cny:g} CNY, or no vehicle had "
-                          "capacity, time or range left")
+                reason = (
+                    f"optional stop left out: serving it costs more than its drop "
+                    f"penalty of {stop.drop_penalty_cny:g} CNY, or no vehicle had "
+                    "capacity, time or range left"
+                )
             else:
-                reason = ("could not be fitted with the other stops (fleet size, capacity, time "
-                          "windows, shift or range together); add vehicles or widen windows")
+                reason = (
+                    "could not be fitted with the other stops (fleet size, capacity, time "
+                    "windows, shift or range together); add vehicles or widen windows"
+                )
         dropped.append(DroppedStop(stop.stop_id, reason, stop.drop_penalty_cny))
-    planned = ", ".join(f"{s.label} {builder.planned_payload_t(s):.3g} t" for s in prep.specs
-                        if s.store_unit) or "n/a (no range-limited vehicle)"
+    planned = (
+        ", ".join(
+            f"{s.label} {builder.planned_payload_t(s):.3g} t" for s in prep.specs if s.store_unit
+        )
+        or "n/a (no range-limited vehicle)"
+    )
     notes = tuple(n.format(rule=prep.basis_rule, planned=planned) for n in NOTES)
     solution = VrpSolution(
-        routes=tuple(routes), dropped=tuple(dropped), status=status, engine=engine,
-        objective_cny=objective, wall_time_s=time.perf_counter() - t0, notes=notes,
+        routes=tuple(routes),
+        dropped=tuple(dropped),
+        status=status,
+        engine=engine,
+        objective_cny=objective,
+        wall_time_s=time.perf_counter() - t0,
+        notes=notes,
         data_sha256=load_factors(tuple(problem.factor_sets)).data_sha256,
     )
     violations = check_solution(problem, solution)

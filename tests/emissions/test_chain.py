@@ -6,11 +6,11 @@ import copy
 
 import pytest
 
-from emissions.chain import footprint_from_chain
-from emissions.errors import InputError
-from emissions.factors import load_factors
-from emissions.model import DataType, DistanceBasis, Method
-from emissions.report import footprint_to_dict, to_ileap_shipment_footprint
+from greenlane.emissions.chain import footprint_from_chain
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.factors import load_factors
+from greenlane.emissions.model import DataType, DistanceBasis, Method
+from greenlane.emissions.report import footprint_to_dict, to_ileap_shipment_footprint
 
 
 def test_multimodal_chain_truck_terminal_rail_terminal_truck(example_chain):
@@ -146,7 +146,7 @@ def test_air_leg_with_30_percent_saf_blend():
     assert leg.co2e_wtw_kg == pytest.approx(100000 * 0.02 * wtw_blend / 1000)  # 140.15 kg
     assert leg.co2e_ttw_kg == pytest.approx(100000 * 0.02 * ttw_blend / 1000)
     # air distance: GCD on WGS84 + 95 km
-    from emissions.distance import gcd_km
+    from greenlane.emissions.distance import gcd_km
 
     gcd = gcd_km(31.742, 118.862, 40.472, -3.561)
     assert leg.distance_km == pytest.approx(gcd + 95)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emissions.distance import convert_distance_km, gcd_km, sea_route
-from emissions.errors import InputError
-from emissions.model import DistanceBasis as B
-from emissions.model import Mode
+from greenlane.emissions.distance import convert_distance_km, gcd_km, sea_route
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.model import DistanceBasis as B
+from greenlane.emissions.model import Mode
 
 
 def test_gcd_on_wgs84_nanjing_madrid():

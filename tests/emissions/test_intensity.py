@@ -2,8 +2,8 @@
 
 import pytest
 
-from emissions.errors import InputError
-from emissions.intensity import default_target, make_target
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.intensity import default_target, make_target
 
 
 def test_glide_path_is_linear():

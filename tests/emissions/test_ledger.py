@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from emissions.errors import InputError
-from emissions.intensity import make_target
-from emissions.ledger import (
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.intensity import make_target
+from greenlane.emissions.ledger import (
     GENESIS,
     Entry,
     Record,
@@ -37,8 +37,11 @@ def test_intact_chain_verifies():
 
 def test_edited_and_deleted_entries_are_detected():
     chain = _chain(4)
-    edited = [*chain[:2], replace(chain[2], payload={"shipment_id": "S3", "co2e_wtw_kg": 1.0}),
-              chain[3]]
+    edited = [
+        *chain[:2],
+        replace(chain[2], payload={"shipment_id": "S3", "co2e_wtw_kg": 1.0}),
+        chain[3],
+    ]
     assert any("entry 3" in p and "edited" in p for p in verify_chain(edited))
     deleted = [chain[0], chain[1], chain[3]]
     problems = verify_chain(deleted)
@@ -81,17 +84,23 @@ def test_standing_projects_the_year_end():
 
 
 def _footprint():
-    from emissions.chain import footprint_from_chain
+    from greenlane.emissions.chain import footprint_from_chain
 
-    return footprint_from_chain({"shipment_id": "S", "mass_t": 10, "legs": [
-        {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
-        {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
-        {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
-    ]})
+    return footprint_from_chain(
+        {
+            "shipment_id": "S",
+            "mass_t": 10,
+            "legs": [
+                {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
+                {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
+                {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
+            ],
+        }
+    )
 
 
 def test_leg_shares_split_the_great_circle_activity_by_leg_tkm():
-    from emissions.ledger import leg_shares
+    from greenlane.emissions.ledger import leg_shares
 
     fp = _footprint()
     shares = leg_shares(fp, tkm_gcd=2000.0, carriers=["A", None, None], default_carrier="B")
@@ -103,7 +112,7 @@ def test_leg_shares_split_the_great_circle_activity_by_leg_tkm():
 
 
 def test_neutrality_needs_emissions_reductions_and_covering_credits():
-    from emissions.ledger import neutrality_check
+    from greenlane.emissions.ledger import neutrality_check
 
     ok = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 800.0)  # 20 g/tkm vs 30
     assert ok.holds and ok.reasons == ()
@@ -117,22 +126,24 @@ def test_neutrality_needs_emissions_reductions_and_covering_credits():
 
 
 def test_certificate_units_by_kind():
-    from emissions.ledger import check_certificate
+    from greenlane.emissions.ledger import check_certificate
 
     check_certificate("carbon_credit", 1.0, "tCO2e", 2025)
     check_certificate("green_power", 10.0, "MWh", 2026)
     check_certificate("saf", 3.0, "t", 2026)
-    for args, field in ((("credit", 1.0, "tCO2e", 2025), "kind"),
-                        (("saf", 0.0, "t", 2025), "volume"),
-                        (("green_power", 1.0, "tCO2e", 2025), "unit"),
-                        (("saf", 1.0, "t", 1999), "vintage")):
+    for args, field in (
+        (("credit", 1.0, "tCO2e", 2025), "kind"),
+        (("saf", 0.0, "t", 2025), "volume"),
+        (("green_power", 1.0, "tCO2e", 2025), "unit"),
+        (("saf", 1.0, "t", 1999), "vintage"),
+    ):
         with pytest.raises(InputError) as err:
             check_certificate(*args)
         assert err.value.field == field
 
 
 def test_intensity_of_a_year_and_lane_key():
-    from emissions.ledger import intensity_of, lane_key
+    from greenlane.emissions.ledger import intensity_of, lane_key
 
     records = [Record(date(2023, 5, 1), 60.0, 2000.0, {}), Record(date(2024, 1, 1), 1.0, 1.0, {})]
     assert intensity_of(records, 2023) == (60.0, 2000.0, pytest.approx(30.0))

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from emissions.chain import footprint_from_chain
-from emissions.errors import InputError
-from emissions.geo import MODE_COLOURS, normalise_lon, split_antimeridian, unwrap
-from emissions.model import Footprint, Mode
-from emissions.report import (
+from greenlane.emissions.chain import footprint_from_chain
+from greenlane.emissions.errors import InputError
+from greenlane.emissions.geo import MODE_COLOURS, normalise_lon, split_antimeridian, unwrap
+from greenlane.emissions.model import Footprint, Mode
+from greenlane.emissions.report import (
     footprint_report_pdf,
     footprints_to_csv,
     footprints_to_geojson,
@@ -33,8 +33,8 @@ from emissions.report import (
     write_csv,
     write_summary_csv,
 )
-from emissions.report.geojson import line_geometry
-from emissions.report.tables import TCE_COLUMNS
+from greenlane.emissions.report.geojson import line_geometry
+from greenlane.emissions.report.tables import TCE_COLUMNS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 REGEN = os.environ.get("GREENLANE_REGEN_GOLDEN") == "1"
@@ -80,14 +80,32 @@ def located() -> Footprint:
         "shipment_id": "NKG-ZLO-1",
         "mass_t": 8,
         "legs": [
-            {"mode": "road", "distance_km": 300, "distance_basis": "sfd", "origin": nkg,
-             "destination": sha, "toc": {"co2e_wtw_g_per_tkm": 100, "co2e_ttw_g_per_tkm": 80}},
-            {"hub": "Shanghai Yangshan", "location": sha,
-             "hoc": {"co2e_wtw_kg_per_t": 2.0, "co2e_ttw_kg_per_t": 1.0}},
-            {"mode": "sea", "distance_km": 12000, "distance_basis": "sfd", "origin": sha,
-             "destination": zlo, "toc": {"co2e_wtw_g_per_tkm": 10, "co2e_ttw_g_per_tkm": 8}},
-            {"mode": "road", "distance_km": 50,
-             "toc": {"co2e_wtw_g_per_tkm": 100, "co2e_ttw_g_per_tkm": 80}},
+            {
+                "mode": "road",
+                "distance_km": 300,
+                "distance_basis": "sfd",
+                "origin": nkg,
+                "destination": sha,
+                "toc": {"co2e_wtw_g_per_tkm": 100, "co2e_ttw_g_per_tkm": 80},
+            },
+            {
+                "hub": "Shanghai Yangshan",
+                "location": sha,
+                "hoc": {"co2e_wtw_kg_per_t": 2.0, "co2e_ttw_kg_per_t": 1.0},
+            },
+            {
+                "mode": "sea",
+                "distance_km": 12000,
+                "distance_basis": "sfd",
+                "origin": sha,
+                "destination": zlo,
+                "toc": {"co2e_wtw_g_per_tkm": 10, "co2e_ttw_g_per_tkm": 8},
+            },
+            {
+                "mode": "road",
+                "distance_km": 50,
+                "toc": {"co2e_wtw_g_per_tkm": 100, "co2e_ttw_g_per_tkm": 80},
+            },
         ],
     }
     base = footprint_from_chain(doc)
@@ -95,11 +113,16 @@ def located() -> Footprint:
     # an unwrapped sea path (as searoute returns it): longitudes beyond 180
     path = ((121.47, 31.23), (150.0, 35.0), (200.0, 30.0), (255.69, 19.05))
     tces = (
-        replace(road, departure_at="2024-03-01T08:00:00+08:00",
-                arrival_at="2024-03-01T14:00:00+08:00"),
+        replace(
+            road, departure_at="2024-03-01T08:00:00+08:00", arrival_at="2024-03-01T14:00:00+08:00"
+        ),
         hub,
-        replace(sea, geometry=path, departure_at="2024-03-02T00:00:00Z",
-                arrival_at="2024-03-20T00:00:00Z"),
+        replace(
+            sea,
+            geometry=path,
+            departure_at="2024-03-02T00:00:00Z",
+            arrival_at="2024-03-20T00:00:00Z",
+        ),
         last,
     )
     return replace(base, tces=tces)
@@ -162,8 +185,9 @@ def test_summary_per_mode_hand_checked(fp, tmp_path):
     assert [r.mode for r in summary_rows(fp) if r.level == "mode"] == ["road", "rail", "hub"]
     text = summary_to_csv(fp)
     assert "total,,,5,5800.000,117.320,94.200,211.520,36.469" in text
-    golden_bytes("nanjing_madrid_rail.summary.csv", write_summary_csv(tmp_path / "s.csv",
-                                                                       fp).read_bytes())
+    golden_bytes(
+        "nanjing_madrid_rail.summary.csv", write_summary_csv(tmp_path / "s.csv", fp).read_bytes()
+    )
 
 
 # ---------------------------------------------------------------- GeoJSON
@@ -215,7 +239,9 @@ def test_antimeridian_split_170_to_190():
         "coordinates": [[[170.0, 0.0], [180.0, 5.0]], [[-180.0, 5.0], [-170.0, 10.0]]],
     }
     assert line_geometry([(10.0, 0.0), (20.0, 1.0)]) == {
-        "type": "LineString", "coordinates": [[10.0, 0.0], [20.0, 1.0]]}
+        "type": "LineString",
+        "coordinates": [[10.0, 0.0], [20.0, 1.0]],
+    }
     assert line_geometry([(10.0, 0.0)]) is None
     # two laps westward: both crossings cut, every part inside +-180
     parts = split_antimeridian([(-170.0, 0.0), (170.0, 0.0), (-170.0, 0.0)])
@@ -225,12 +251,12 @@ def test_antimeridian_split_170_to_190():
 
 
 def test_routing_geometry_reuses_emissions_geo():
-    import emissions.geo
-    import routing.geometry
+    from greenlane.emissions import geo
+    from greenlane.routing import geometry
 
-    assert routing.geometry.split_antimeridian is emissions.geo.split_antimeridian
-    assert routing.geometry.unwrap is emissions.geo.unwrap
-    assert routing.geometry.normalise_lon is emissions.geo.normalise_lon
+    assert geometry.split_antimeridian is geo.split_antimeridian
+    assert geometry.unwrap is geo.unwrap
+    assert geometry.normalise_lon is geo.normalise_lon
 
 
 # ---------------------------------------------------------------- iLEAP and PACT
@@ -284,9 +310,12 @@ def test_pact_golden_and_schema(fp, ileap_schema):
     assert pcf["packagingEmissionsIncluded"] is False and "pCfIncludingBiogenic" not in pcf
     assert pcf["primaryDataShare"] == 0.0
     assert (pcf["referencePeriodStart"], pcf["referencePeriodEnd"]) == (
-        "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z")
+        "2024-01-01T00:00:00Z",
+        "2025-01-01T00:00:00Z",
+    )
     assert doc["productIds"] == [
-        "urn:pathfinder:product:customcode:vendor-assigned:shipment:NKG-MAD-0001"]
+        "urn:pathfinder:product:customcode:vendor-assigned:shipment:NKG-MAD-0001"
+    ]
     assert doc["productCategoryCpc"] == "83117"
     (ext,) = doc["extensions"]
     assert ext["dataSchema"] == "https://api.ileap.sine.dev/shipment-footprint.json"
@@ -313,11 +342,18 @@ def test_pact_primary_data_share():
         "shipment_id": "P",
         "mass_t": 10,
         "legs": [
-            {"mode": "road", "distance_km": 100,
-             "energy": [{"carrier": "diesel_b0", "amount": 100, "unit": "l",
-                         "share_of_vehicle": 0.5}]},
-            {"mode": "rail", "distance_km": 100,
-             "toc": {"co2e_wtw_g_per_tkm": 14, "co2e_ttw_g_per_tkm": 0}},
+            {
+                "mode": "road",
+                "distance_km": 100,
+                "energy": [
+                    {"carrier": "diesel_b0", "amount": 100, "unit": "l", "share_of_vehicle": 0.5}
+                ],
+            },
+            {
+                "mode": "rail",
+                "distance_km": 100,
+                "toc": {"co2e_wtw_g_per_tkm": 14, "co2e_ttw_g_per_tkm": 0},
+            },
         ],
     }
     fp = footprint_from_chain(doc)
@@ -349,12 +385,28 @@ def test_pdf_totals_sections_and_footer(fp):
     pdf = _pdf([fp])
     assert pdf.startswith(b"%PDF")
     text = _text(pdf)
-    for needle in ("211.520", "94.200", "117.320", "5800.000", "36.469",  # totals
-                   "120.120", "150.150", "21.400",  # per-mode road and hub rows
-                   "ISO 14083 §13.3", "ISO 14083:2023; GLEC Framework v3", "AR6",
-                   "stated in request", "modelled", "none recorded", "not netted",
-                   "PLAN-0001", fp.data_sha256, "greenlane 0.1.0", "2024-03-01T12:00:00Z",
-                   "TOC intensity on actual basis"):
+    for needle in (
+        "211.520",
+        "94.200",
+        "117.320",
+        "5800.000",
+        "36.469",  # totals
+        "120.120",
+        "150.150",
+        "21.400",  # per-mode road and hub rows
+        "ISO 14083 §13.3",
+        "ISO 14083:2023; GLEC Framework v3",
+        "AR6",
+        "stated in request",
+        "modelled",
+        "none recorded",
+        "not netted",
+        "PLAN-0001",
+        fp.data_sha256,
+        "greenlane 0.1.0",
+        "2024-03-01T12:00:00Z",
+        "TOC intensity on actual basis",
+    ):
         assert needle in text, needle
     assert b"STSong-Light" in pdf  # the CJK title is set in the built-in CID font
     assert "南京 → Madrid pilot" in text  # and maps back to Unicode
@@ -362,8 +414,15 @@ def test_pdf_totals_sections_and_footer(fp):
 
 def test_pdf_is_deterministic_and_lists_certificates(fp, located):
     assert _pdf([fp]) == _pdf([fp])
-    cert = {"registry": "RSB Book and Claim", "serial": "RSB-2024-000123", "kind": "SAF",
-            "volume": 12.5, "unit": "t CO2e", "vintage": 2024, "status": "retired"}
+    cert = {
+        "registry": "RSB Book and Claim",
+        "serial": "RSB-2024-000123",
+        "kind": "SAF",
+        "volume": 12.5,
+        "unit": "t CO2e",
+        "vintage": 2024,
+        "status": "retired",
+    }
     pdf = _pdf([fp, located], certificates=[cert])
     assert pdf == _pdf([fp, located], certificates=[copy.deepcopy(cert)])
     text = _text(pdf)

@@ -11,13 +11,13 @@ from decimal import Decimal
 
 import pytest
 
-from data import DATA_DIR
-from emissions.chain import footprint_from_chain
-from emissions.errors import DataError, InputError
-from emissions.factors import co2e_of_energy_kg, load_factors
-from emissions.model import Mode
-from emissions.units import G_PER_KG
-from fleet import (
+from greenlane.data import DATA_DIR
+from greenlane.emissions.chain import footprint_from_chain
+from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.factors import co2e_of_energy_kg, load_factors
+from greenlane.emissions.model import Mode
+from greenlane.emissions.units import G_PER_KG
+from greenlane.fleet import (
     energy_mj_per_km,
     energy_mj_per_tkm,
     energy_price,
@@ -30,13 +30,24 @@ from fleet import (
     vehicle_type,
     vehicle_types,
 )
-from fleet.catalog import energy_prices
+from greenlane.fleet.catalog import energy_prices
 
 TYPE_IDS = {
-    "truck_40t_diesel", "truck_40t_hvo", "truck_40t_lng", "truck_40t_bev", "truck_40t_fcev",
-    "rigid_18t_diesel", "rigid_18t_bev", "train_electric_container", "train_diesel_container",
-    "ship_container_24000teu", "ship_container_14000teu", "ship_container_8000teu",
-    "ship_feeder_1700teu", "barge_container_iww", "aircraft_freighter_b777f",
+    "truck_40t_diesel",
+    "truck_40t_hvo",
+    "truck_40t_lng",
+    "truck_40t_bev",
+    "truck_40t_fcev",
+    "rigid_18t_diesel",
+    "rigid_18t_bev",
+    "train_electric_container",
+    "train_diesel_container",
+    "ship_container_24000teu",
+    "ship_container_14000teu",
+    "ship_container_8000teu",
+    "ship_feeder_1700teu",
+    "barge_container_iww",
+    "aircraft_freighter_b777f",
     "aircraft_belly_widebody",
 }
 
@@ -69,8 +80,9 @@ def test_diesel_and_fcev_rows_reproduce_their_calibration_points():
     # 9.3344 + 0.149589 x 10.6 = 10.9200 MJ/km / 120 MJ/kg = 9.10 kg H2/100 km (ICCT 2022)
     assert energy_mj_per_km(fcev, 10.6) == pytest.approx(10.9200434)
     # +18.4 % at 24 t: (9.3344 + 0.149589 x 24) / 10.92004 = 12.924536 / 10.92004
-    assert energy_mj_per_km(fcev, 24) / energy_mj_per_km(fcev, 10.6) == pytest.approx(1.18356,
-                                                                                     rel=1e-4)
+    assert energy_mj_per_km(fcev, 24) / energy_mj_per_km(fcev, 10.6) == pytest.approx(
+        1.18356, rel=1e-4
+    )
 
 
 def test_bev_uses_more_energy_per_km_at_full_payload_than_empty():
@@ -133,8 +145,7 @@ def test_rail_and_ship_below_road_and_air_highest():
     assert wtw_g("electricity_de_rail", rail.energy_mj_per_tkm) < road
     assert wtw_g("electricity_cn", rail.energy_mj_per_tkm) < road
     assert wtw_g("vlsfo", ship.energy_mj_per_tkm) < road
-    by_type = {t: wtw_g(p.carrier.key, p.energy_mj_per_tkm)
-               for t in TYPE_IDS for p in [profile(t)]}
+    by_type = {t: wtw_g(p.carrier.key, p.energy_mj_per_tkm) for t in TYPE_IDS for p in [profile(t)]}
     top_two = sorted(by_type, key=by_type.__getitem__)[-2:]
     assert set(top_two) == {"aircraft_freighter_b777f", "aircraft_belly_widebody"}
 
@@ -143,8 +154,9 @@ def test_wind_assist_and_saf_lower_the_profile():
     ship = vehicle_type("ship_container_24000teu")
     # wind_assist_saving_share 0.082: 7632.4 x (1 - 0.082) = 7006.5432 MJ/km empty
     assert energy_mj_per_km(ship, 0, wind_assist=True) == pytest.approx(7006.5432)
-    assert profile("ship_container_24000teu", wind_assist=True).energy_mj_per_tkm == \
-        pytest.approx(0.0533814 * 0.918)
+    assert profile("ship_container_24000teu", wind_assist=True).energy_mj_per_tkm == pytest.approx(
+        0.0533814 * 0.918
+    )
     fossil = profile("aircraft_freighter_b777f").carrier
     mix = profile("aircraft_freighter_b777f", saf_share=0.3).carrier
     saf = load_factors().carrier("saf_hefa_uco")
@@ -161,12 +173,12 @@ def test_cost_breakdown_sums_to_total():
     assert cost.time_cny == Decimal("5253.57")  # 1000 km / 70 km/h x 367.75 CNY/h
     # 10.630525 MJ/km x 1000 km x 12.4701 CNY/l (1.657 EUR/l x 7.5257) / MJ per l
     assert float(cost.energy_cny) == pytest.approx(10630.525 * 12.4701 / mj_per_l, abs=0.01)
-    assert cost.total_cny == (cost.fixed_cny + cost.distance_cny + cost.time_cny
-                              + cost.energy_cny)
+    assert cost.total_cny == (cost.fixed_cny + cost.distance_cny + cost.time_cny + cost.energy_cny)
     assert cost.to_dict()["total_cny"] == format(cost.total_cny, "f")
     # 25 % empty running share adds 1000 x 0.25 / 0.75 = 333.33 km at 8.8324 MJ/km
-    with_empty = leg_cost_cny("truck_40t_diesel", "diesel_b7", "ES", 12.5, 1000,
-                              empty_running_share=0.25)
+    with_empty = leg_cost_cny(
+        "truck_40t_diesel", "diesel_b7", "ES", 12.5, 1000, empty_running_share=0.25
+    )
     assert with_empty.distance_km == pytest.approx(1000 + 1000 / 3)
     assert with_empty.energy_mj == pytest.approx(10630.525 + 1000 / 3 * 8.8324)
 
@@ -212,9 +224,17 @@ def test_bad_vehicle_spec_raises_input_error_naming_the_field(spec, field):
 
 
 def test_vehicle_leg_through_the_emissions_chain():
-    doc = {"shipment_id": "S1", "mass_t": 10, "legs": [
-        {"mode": "road", "distance_km": 100,
-         "vehicle": {"type": "truck_40t_diesel", "load_factor": 0.5}}]}
+    doc = {
+        "shipment_id": "S1",
+        "mass_t": 10,
+        "legs": [
+            {
+                "mode": "road",
+                "distance_km": 100,
+                "vehicle": {"type": "truck_40t_diesel", "load_factor": 0.5},
+            }
+        ],
+    }
     tce = footprint_from_chain(doc, resolve_vehicle).tces[0]
     # 10 t x 100 km x 1.02709 MJ/tkm = 1027.09 MJ of diesel_b7
     assert tce.energy_mj == pytest.approx(1027.09)
@@ -233,9 +253,15 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
     assert err.value.field == "vehicle_types.csv[line 4: truck_40t_lng].mode"
-    table.write_text((DATA_DIR / "vehicle_types.csv").read_text().replace(
-        "diesel_b7;diesel_b0;hvo;biodiesel_fame,diesel_b7,25,",
-        "diesel_b7;diesel_x,diesel_b7,25,", 1))
+    table.write_text(
+        (DATA_DIR / "vehicle_types.csv")
+        .read_text()
+        .replace(
+            "diesel_b7;diesel_b0;hvo;biodiesel_fame,diesel_b7,25,",
+            "diesel_b7;diesel_x,diesel_b7,25,",
+            1,
+        )
+    )
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
     assert err.value.field == "vehicle_types.csv[line 2: truck_40t_diesel].energy_carriers"

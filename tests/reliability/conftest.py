@@ -15,18 +15,28 @@ from harness import Server, bearer, call, make_tokens, plan_body
 def live(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A started server with a planner token, 50 integration tokens and a stored plan."""
     # the production default limits stay on: every client has its own token
-    server = Server(tmp_path / "srv", env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200",
-                                           "GREENLANE_RATE_LIMIT_BURST": "200"})
-    tokens = make_tokens(server.database_url,
-                         [("planner", None)] + [("integration", None)] * 50)
+    server = Server(
+        tmp_path / "srv",
+        env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200", "GREENLANE_RATE_LIMIT_BURST": "200"},
+    )
+    tokens = make_tokens(server.database_url, [("planner", None)] + [("integration", None)] * 50)
     server.start()
     try:
-        status, _, body = call(server.base, "POST", "/api/v1/plans",
-                               plan_body(random.Random(1), 2, "seed"), bearer(tokens[0]))
+        status, _, body = call(
+            server.base,
+            "POST",
+            "/api/v1/plans",
+            plan_body(random.Random(1), 2, "seed"),
+            bearer(tokens[0]),
+        )
         assert status == 201, body
         import json
 
-        yield {"server": server, "planner": tokens[0], "clients": tokens[1:],
-               "plan_id": json.loads(body)["id"]}
+        yield {
+            "server": server,
+            "planner": tokens[0],
+            "clients": tokens[1:],
+            "plan_id": json.loads(body)["id"],
+        }
     finally:
         server.stop()

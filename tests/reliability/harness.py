@@ -27,8 +27,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 DEMO_CHAIN = ROOT / "data" / "examples" / "nanjing_madrid_rail.json"
-PAIRS = [("F-NANJING", "C-MADRID"), ("F-SHENZHEN", "C-FRANKFURT"), ("F-XIAN", "C-WARSAW"),
-         ("F-CHANGSHA", "C-MILAN")]
+PAIRS = [
+    ("F-NANJING", "C-MADRID"),
+    ("F-SHENZHEN", "C-FRANKFURT"),
+    ("F-XIAN", "C-WARSAW"),
+    ("F-CHANGSHA", "C-MILAN"),
+]
 
 
 NO_ANSWER = (OSError, http.client.HTTPException)
@@ -48,18 +52,23 @@ def free_port() -> int:
 
 def make_tokens(database_url: str, specs: Sequence[tuple[str, str | None]]) -> list[str]:
     """Create the tables and one token per ``(role, partner_id)``; the app is closed after."""
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
 
-    instance = (Path(database_url.removeprefix("sqlite:///")).parent
-                if database_url.startswith("sqlite:///") else Path(tempfile.mkdtemp()))
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "reliability",
-                      "INSTANCE_PATH": str(instance)})
+    instance = (
+        Path(database_url.removeprefix("sqlite:///")).parent
+        if database_url.startswith("sqlite:///")
+        else Path(tempfile.mkdtemp())
+    )
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "reliability", "INSTANCE_PATH": str(instance)}
+    )
     try:
-        return [create_token(engine_of(app), role, partner_id=partner)[1]
-                for role, partner in specs]
+        return [
+            create_token(engine_of(app), role, partner_id=partner)[1] for role, partner in specs
+        ]
     finally:
         runner(app).shutdown()
         engine_of(app).dispose()
@@ -69,8 +78,13 @@ class Server:
     """``greenlane serve`` (``production``: with waitress) in a child process on a temporary
     SQLite database, or on ``database_url`` (e.g. another server's, to share it)."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None,
-                 production: bool = False, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        production: bool = False,
+        database_url: str | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.production = production
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -90,24 +104,39 @@ class Server:
         """Start on a free port and wait until the API answers."""
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update({
-            "GREENLANE_INSTANCE_PATH": str(self.workdir / "instance"),
-            "GREENLANE_SECRET_KEY": "reliability-secret",
-            "GREENLANE_SOLVER_TIME_LIMIT_S": "2",
-            "GREENLANE_JOB_WORKERS": "1",
-            "GREENLANE_HEARTBEAT_S": str(HEARTBEAT_S),
-            # fault tests replay every request with one token; the load run turns it back on
-            "GREENLANE_RATE_LIMIT_PER_MINUTE": "0",
-            "PYTHONUNBUFFERED": "1",
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "GREENLANE_INSTANCE_PATH": str(self.workdir / "instance"),
+                "GREENLANE_SECRET_KEY": "reliability-secret",
+                "GREENLANE_SOLVER_TIME_LIMIT_S": "2",
+                "GREENLANE_JOB_WORKERS": "1",
+                "GREENLANE_HEARTBEAT_S": str(HEARTBEAT_S),
+                # fault tests replay every request with one token; the load run turns it back on
+                "GREENLANE_RATE_LIMIT_PER_MINUTE": "0",
+                "PYTHONUNBUFFERED": "1",
+                **self.extra_env,
+            }
+        )
         self.starts += 1
         log = open(self.workdir / f"server-{self.starts}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from webapp.cli import main; main()", "serve",
-             "--host", HOST, "--port", str(self.port), "--database-url", self.database_url,
-             *(["--production", "--threads", "8"] if self.production else [])],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                "from webapp.cli import main; main()",
+                "serve",
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--database-url",
+                self.database_url,
+                *(["--production", "--threads", "8"] if self.production else []),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         log.close()
@@ -153,15 +182,20 @@ class Server:
         self.proc = None
 
 
-def call(base: str, method: str, path: str, body: Any = None,
-         headers: Mapping[str, str] | None = None, timeout: float = 120.0,
-         raw: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def call(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+    raw: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request on a new connection: ``(status, headers, body)``."""
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
-        data = raw if raw is not None else (
-            json.dumps(body).encode() if body is not None else None)
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         hdrs = dict(headers or {})
         if data is not None and raw is None:
             hdrs.setdefault("Content-Type", "application/json")
@@ -183,9 +217,16 @@ def plan_body(rng: random.Random, n: int = 1, tag: str = "") -> dict[str, Any]:
     ships = []
     for i in range(n):
         o, d = rng.choice(PAIRS)
-        ships.append({"shipment_id": f"{tag or uuid.uuid4().hex[:8]}-{i}", "origin": o,
-                      "destination": d, "mass_t": rng.randint(2, 20),
-                      "ready_at": "2026-12-01T00:00:00Z", "due_at": "2027-01-25T00:00:00Z"})
+        ships.append(
+            {
+                "shipment_id": f"{tag or uuid.uuid4().hex[:8]}-{i}",
+                "origin": o,
+                "destination": d,
+                "mass_t": rng.randint(2, 20),
+                "ready_at": "2026-12-01T00:00:00Z",
+                "due_at": "2027-01-25T00:00:00Z",
+            }
+        )
     return {"shipments": ships, "name": tag or "load"}
 
 
@@ -224,23 +265,32 @@ class LoadReport:
         rows = []
         for name, items in groups.items():
             ms = sorted(s.seconds * 1000 for s in items)
-            rows.append({
-                "endpoint": name, "requests": len(items),
-                "errors": sum(not 200 <= s.status < 300 for s in items),
-                "req_per_s": len(items) / self.wall_s if self.wall_s else 0.0,
-                "p50_ms": _pct(ms, 50), "p95_ms": _pct(ms, 95), "p99_ms": _pct(ms, 99),
-                "max_ms": ms[-1] if ms else 0.0,
-            })
+            rows.append(
+                {
+                    "endpoint": name,
+                    "requests": len(items),
+                    "errors": sum(not 200 <= s.status < 300 for s in items),
+                    "req_per_s": len(items) / self.wall_s if self.wall_s else 0.0,
+                    "p50_ms": _pct(ms, 50),
+                    "p95_ms": _pct(ms, 95),
+                    "p99_ms": _pct(ms, 99),
+                    "max_ms": ms[-1] if ms else 0.0,
+                }
+            )
         return rows
 
     def markdown(self) -> str:
         """The table as Markdown."""
-        lines = ["| endpoint | requests | errors | req/s | p50 [ms] | p95 [ms] | p99 [ms] | "
-                 "max [ms] |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            "| endpoint | requests | errors | req/s | p50 [ms] | p95 [ms] | p99 [ms] | max [ms] |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in self.table():
-            lines.append(f"| {r['endpoint']} | {r['requests']} | {r['errors']} | "
-                         f"{r['req_per_s']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
-                         f"{r['p99_ms']:.0f} | {r['max_ms']:.0f} |")
+            lines.append(
+                f"| {r['endpoint']} | {r['requests']} | {r['errors']} | "
+                f"{r['req_per_s']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | "
+                f"{r['p99_ms']:.0f} | {r['max_ms']:.0f} |"
+            )
         return "\n".join(lines)
 
 
@@ -255,9 +305,17 @@ MIX = (("POST /footprints", 0.45), ("GET /plans/{id}", 0.40), ("POST /plans", 0.
 """Default request mix of the load run."""
 
 
-def run_load(base: str, tokens: Sequence[str], plan_id: str, *, clients: int = 50,
-             duration_s: float = 10.0, mix: Sequence[tuple[str, float]] = MIX, seed: int = 0,
-             timeout_s: float = 120.0) -> LoadReport:
+def run_load(
+    base: str,
+    tokens: Sequence[str],
+    plan_id: str,
+    *,
+    clients: int = 50,
+    duration_s: float = 10.0,
+    mix: Sequence[tuple[str, float]] = MIX,
+    seed: int = 0,
+    timeout_s: float = 120.0,
+) -> LoadReport:
     """``clients`` threads, each with its own token, loop over the mix for ``duration_s``.
 
     A request in flight at the deadline finishes (bounded by ``timeout_s``); no new one
@@ -286,8 +344,9 @@ def run_load(base: str, tokens: Sequence[str], plan_id: str, *, clients: int = 5
             method, path, body = ops[name]()
             t0 = time.perf_counter()
             try:
-                status, _, payload = call(base, method, path, body, bearer(token),
-                                          timeout=timeout_s)
+                status, _, payload = call(
+                    base, method, path, body, bearer(token), timeout=timeout_s
+                )
                 err = "" if 200 <= status < 300 else payload[:200].decode(errors="replace")
             except NO_ANSWER as exc:
                 status, err = 0, f"{type(exc).__name__}: {exc}"

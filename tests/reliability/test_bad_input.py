@@ -18,12 +18,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emissions.errors import DataError, InputError
+from greenlane.emissions.errors import DataError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN = json.loads((ROOT / "data" / "examples" / "nanjing_madrid_rail.json").read_text())
-BOUNDED = settings(max_examples=120, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=list(HealthCheck))
+BOUNDED = settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def assert_names_a_field(exc: InputError) -> None:
@@ -34,14 +39,35 @@ def assert_names_a_field(exc: InputError) -> None:
 
 # ----------------------------------------------------------------------------- chain JSON
 
-NASTY_NUMBERS = st.sampled_from([
-    0, -1, -0.0, 1e-320, 1e308, 10**30, float("nan"), float("inf"), float("-inf"),
-    "12", "1,5", "12 kg", "", "１２", None, True, [], {}, [1], {"a": 1},
-])
+NASTY_NUMBERS = st.sampled_from(
+    [
+        0,
+        -1,
+        -0.0,
+        1e-320,
+        1e308,
+        10**30,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        "12",
+        "1,5",
+        "12 kg",
+        "",
+        "１２",
+        None,
+        True,
+        [],
+        {},
+        [1],
+        {"a": 1},
+    ]
+)
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -91,8 +117,8 @@ def _finite_totals(fp: Any) -> bool:
 @BOUNDED
 @given(doc=mutated_chains())
 def test_chain_gives_a_footprint_or_an_input_error(doc: Any) -> None:
-    from emissions.chain import footprint_from_chain
-    from fleet import resolve_vehicle
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.fleet import resolve_vehicle
 
     try:
         footprint_from_chain(doc, resolver=resolve_vehicle)
@@ -103,8 +129,8 @@ def test_chain_gives_a_footprint_or_an_input_error(doc: Any) -> None:
 @BOUNDED
 @given(doc=mutated_chains())
 def test_accepted_chains_have_finite_totals(doc: Any) -> None:
-    from emissions.chain import footprint_from_chain
-    from fleet import resolve_vehicle
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.fleet import resolve_vehicle
 
     try:
         fp = footprint_from_chain(doc, resolver=resolve_vehicle)
@@ -116,8 +142,8 @@ def test_accepted_chains_have_finite_totals(doc: Any) -> None:
 @BOUNDED
 @given(doc=JSONISH)
 def test_any_json_value_is_an_input_error(doc: Any) -> None:
-    from emissions.chain import footprint_from_chain
-    from emissions.schema import parse_chain
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.emissions.schema import parse_chain
 
     for fn in (parse_chain, footprint_from_chain):
         with pytest.raises(InputError) as err:
@@ -131,17 +157,66 @@ HEADER = "shipment_id,origin,destination,mass_t,volume_m3,teu,ready_at,due_at,al
 GOOD = ["S1", "F-NANJING", "CNSHA", "10", "", "", "2026-12-01", "2027-01-20", "road;sea"]
 CELLS = {
     0: st.sampled_from(["S1", "", "x" * 300, "S,1", 'S"1', "S\n1", "南京-1"]),
-    1: st.sampled_from(["F-NANJING", "CNNKG", "PVG", "ZZZZZ", "XXNOPE", "31.9;118.8", "91;0",
-                        "abc;def", "", "南京"]),
+    1: st.sampled_from(
+        [
+            "F-NANJING",
+            "CNNKG",
+            "PVG",
+            "ZZZZZ",
+            "XXNOPE",
+            "31.9;118.8",
+            "91;0",
+            "abc;def",
+            "",
+            "南京",
+        ]
+    ),
     2: st.sampled_from(["C-MADRID", "ESMAD", "MAD", "QQQQQ", "0;0", "-90;-180", " ", "\t"]),
-    3: st.sampled_from(["10", "0", "-5", "1e999", "nan", "inf", "1,5", "1.5.5", "10 t", "",
-                        "１２", "0x10", "1e-9", "100001", "  7  "]),
+    3: st.sampled_from(
+        [
+            "10",
+            "0",
+            "-5",
+            "1e999",
+            "nan",
+            "inf",
+            "1,5",
+            "1.5.5",
+            "10 t",
+            "",
+            "１２",
+            "0x10",
+            "1e-9",
+            "100001",
+            "  7  ",
+        ]
+    ),
     4: st.sampled_from(["", "0", "-1", "abc", "12.5", "nan"]),
     5: st.sampled_from(["", "1", "0", "-2", "x"]),
-    6: st.sampled_from(["2026-12-01", "2026-13-01", "2026-02-30", "01/12/2026", "yesterday",
-                        "2026-12-01T10:00:00+08:00", "2027-01-20", "", "99999-01-01"]),
-    7: st.sampled_from(["2027-01-20", "2026-11-01", "2026-12-01", "2026-12-01T00:00:00",
-                        "not a date", "", "2026-12-01T00:00:00Z"]),
+    6: st.sampled_from(
+        [
+            "2026-12-01",
+            "2026-13-01",
+            "2026-02-30",
+            "01/12/2026",
+            "yesterday",
+            "2026-12-01T10:00:00+08:00",
+            "2027-01-20",
+            "",
+            "99999-01-01",
+        ]
+    ),
+    7: st.sampled_from(
+        [
+            "2027-01-20",
+            "2026-11-01",
+            "2026-12-01",
+            "2026-12-01T00:00:00",
+            "not a date",
+            "",
+            "2026-12-01T00:00:00Z",
+        ]
+    ),
     8: st.sampled_from(["", "road;sea", "road", "teleport", ";;", "ROAD", "road;;rail"]),
 }
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16", "cp1252", "gb18030"])
@@ -154,12 +229,23 @@ def books(draw: st.DrawFn) -> tuple[bytes, str]:
         row = list(GOOD)
         for col in draw(st.sets(st.sampled_from(sorted(CELLS)), max_size=3)):
             row[col] = draw(CELLS[col])
-        rows.append(",".join(f'"{c}"' if any(x in c for x in ',"\n') and '"' not in c else c
-                             for c in row))
+        rows.append(
+            ",".join(f'"{c}"' if any(x in c for x in ',"\n') and '"' not in c else c for c in row)
+        )
         if draw(st.booleans()):
             rows[-1] += draw(st.sampled_from([",extra", "", ",", "\x00", ";"]))
-    header = draw(st.sampled_from([HEADER, HEADER.replace("mass_t", "mass"), "a,b", "",
-                                   HEADER.upper(), HEADER + ",extra_col"]))
+    header = draw(
+        st.sampled_from(
+            [
+                HEADER,
+                HEADER.replace("mass_t", "mass"),
+                "a,b",
+                "",
+                HEADER.upper(),
+                HEADER + ",extra_col",
+            ]
+        )
+    )
     text = "\n".join([header, *rows]) + "\n"
     encoding = draw(ENCODINGS)
     try:
@@ -174,8 +260,8 @@ def books(draw: st.DrawFn) -> tuple[bytes, str]:
 @BOUNDED
 @given(book=books())
 def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
-    from routing import load_network, read_book
-    from routing.candidates import resolve_place
+    from greenlane.routing import load_network, read_book
+    from greenlane.routing.candidates import resolve_place
 
     data, suffix = book
     path = tmp_path_factory.mktemp("book") / f"book{suffix}"
@@ -189,8 +275,10 @@ def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
     for i, s in enumerate(shipments):
         assert s.mass_t > 0 and math.isfinite(s.mass_t)
         assert s.ready_at.tzinfo is not None and s.due_at > s.ready_at
-        for ref, where in ((s.origin, f"shipments[{i}].origin"),
-                           (s.destination, f"shipments[{i}].destination")):
+        for ref, where in (
+            (s.origin, f"shipments[{i}].origin"),
+            (s.destination, f"shipments[{i}].destination"),
+        ):
             try:
                 resolve_place(net, ref, where)
             except InputError as exc:
@@ -201,7 +289,7 @@ def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
 @BOUNDED
 @given(book=books(), name=st.sampled_from(["b.csv", "b.json", "b.xlsx", "b.txt", "", "b"]))
 def test_ui_upload_gives_rows_or_an_input_error(book, name) -> None:
-    from webapp.books import from_upload
+    from greenlane.webapp.books import from_upload
 
     data, _ = book
     try:
@@ -210,19 +298,22 @@ def test_ui_upload_gives_rows_or_an_input_error(book, name) -> None:
         assert_names_a_field(exc)
 
 
-@pytest.mark.parametrize(("cells", "field"), [
-    ({3: "0"}, "line[2].mass_t"),
-    ({3: "-5"}, "line[2].mass_t"),
-    ({3: '"1,5"'}, "line[2].mass_t"),
-    ({3: "1,5"}, "row 2"),
-    ({3: "nan"}, "line[2].mass_t"),
-    ({6: "2027-02-01"}, "line[2].due_at"),
-    ({2: "F-NANJING"}, "line[2].destination"),
-    ({4: "inf"}, "line[2].volume_m3"),
-    ({6: "2026-13-01"}, "line[2].ready_at"),
-])
+@pytest.mark.parametrize(
+    ("cells", "field"),
+    [
+        ({3: "0"}, "line[2].mass_t"),
+        ({3: "-5"}, "line[2].mass_t"),
+        ({3: '"1,5"'}, "line[2].mass_t"),
+        ({3: "1,5"}, "row 2"),
+        ({3: "nan"}, "line[2].mass_t"),
+        ({6: "2027-02-01"}, "line[2].due_at"),
+        ({2: "F-NANJING"}, "line[2].destination"),
+        ({4: "inf"}, "line[2].volume_m3"),
+        ({6: "2026-13-01"}, "line[2].ready_at"),
+    ],
+)
 def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None:
-    from routing import read_book
+    from greenlane.routing import read_book
 
     row = list(GOOD)
     for k, v in cells.items():
@@ -235,22 +326,24 @@ def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None
 
 
 def test_unknown_locode_is_named(tmp_path: Path) -> None:
-    from routing import PlanOptions, load_network, read_book
-    from routing.planner import build_problem
+    from greenlane.routing import PlanOptions, load_network, read_book
+    from greenlane.routing.planner import build_problem
 
     row = list(GOOD)
     row[2] = "ZZQQQ"
     path = tmp_path / "b.csv"
-    path.write_text(HEADER + "\n" + ",".join(GOOD) + "\n" + ",".join(row).replace("S1", "S2")
-                    + "\n", encoding="utf-8")
+    path.write_text(
+        HEADER + "\n" + ",".join(GOOD) + "\n" + ",".join(row).replace("S1", "S2") + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         build_problem(read_book(path), load_network(), PlanOptions())
     assert err.value.field == "shipments[1].destination"
 
 
 def test_huge_book_is_refused_before_reading(tmp_path: Path) -> None:
-    from routing import read_book
-    from routing.shipments import MAX_BOOK_BYTES
+    from greenlane.routing import read_book
+    from greenlane.routing.shipments import MAX_BOOK_BYTES
 
     path = tmp_path / "huge.csv"
     with open(path, "wb") as fh:  # sparse: no disk space used
@@ -265,14 +358,20 @@ def test_huge_book_is_refused_before_reading(tmp_path: Path) -> None:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Any:
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SOLVER_TIME_LIMIT_S": 2.0,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-                      "MAX_CONTENT_LENGTH": 64 * 1024})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SOLVER_TIME_LIMIT_S": 2.0,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "MAX_CONTENT_LENGTH": 64 * 1024,
+        }
+    )
     token = create_token(engine_of(app), "planner")[1]
     c = app.test_client()
     c.token = token  # type: ignore[attr-defined]
@@ -281,16 +380,27 @@ def client(tmp_path: Path) -> Any:
     engine_of(app).dispose()
 
 
-@pytest.mark.parametrize(("encoding", "ok"), [
-    ("latin-1", False), ("cp1252", False), ("gb18030", False),
-    ("utf-16", True), ("utf-32", True), ("utf-8-sig", True),  # RFC 8259 / json.loads detect
-])
+@pytest.mark.parametrize(
+    ("encoding", "ok"),
+    [
+        ("latin-1", False),
+        ("cp1252", False),
+        ("gb18030", False),
+        ("utf-16", True),
+        ("utf-32", True),
+        ("utf-8-sig", True),  # RFC 8259 / json.loads detect
+    ],
+)
 def test_footprints_in_other_encodings(client: Any, encoding: str, ok: bool) -> None:
     """Non-UTF JSON is a 4xx; the Unicode encodings json.loads detects are read correctly."""
     body = json.dumps({**CHAIN, "shipment_id": "Nürnberg-ß-南"}, ensure_ascii=False)
     raw = body.encode(encoding, errors="replace")
-    resp = client.post("/api/v1/footprints", data=raw, content_type="application/json",
-                       headers={"Authorization": f"Bearer {client.token}"})
+    resp = client.post(
+        "/api/v1/footprints",
+        data=raw,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {client.token}"},
+    )
     if ok:
         assert resp.status_code == 200
         assert resp.get_json()["shipment_id"] == "Nürnberg-ß-南"
@@ -299,9 +409,12 @@ def test_footprints_in_other_encodings(client: Any, encoding: str, ok: bool) -> 
 
 
 def test_oversized_api_body_is_413(client: Any) -> None:
-    resp = client.post("/api/v1/footprints", data=b"{" + b" " * 70_000 + b"}",
-                       content_type="application/json",
-                       headers={"Authorization": f"Bearer {client.token}"})
+    resp = client.post(
+        "/api/v1/footprints",
+        data=b"{" + b" " * 70_000 + b"}",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {client.token}"},
+    )
     assert resp.status_code == 413
     assert resp.mimetype == "application/problem+json"
 
@@ -312,8 +425,11 @@ def test_oversized_ui_upload_is_413(client: Any) -> None:
     with client.session_transaction() as sess:
         sess["token_id"] = 1
         sess["csrf"] = "c"
-    resp = client.post("/plans", data={"csrf_token": "c", "book": (
-        io.BytesIO(b"x" * 70_000), "big.csv")}, content_type="multipart/form-data")
+    resp = client.post(
+        "/plans",
+        data={"csrf_token": "c", "book": (io.BytesIO(b"x" * 70_000), "big.csv")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 413
 
 
@@ -325,9 +441,13 @@ def test_oversized_body_is_413_on_the_live_server(tmp_path: Path) -> None:
     token = make_tokens(server.database_url, [("planner", None)])[0]
     server.start()
     try:
-        status, headers, body = call(server.base, "POST", "/api/v1/plans",
-                                     raw=b"[" + b"0," * 100_000 + b"0]",
-                                     headers=bearer(token, **{"Content-Type": "application/json"}))
+        status, headers, body = call(
+            server.base,
+            "POST",
+            "/api/v1/plans",
+            raw=b"[" + b"0," * 100_000 + b"0]",
+            headers=bearer(token, **{"Content-Type": "application/json"}),
+        )
         assert status == 413, body[:200]
         assert headers["content-type"].startswith("application/problem+json")
     finally:

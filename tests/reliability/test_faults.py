@@ -40,8 +40,9 @@ class Sent:
     answer: dict[str, Any] | None = None
 
 
-def _writers(server: Server, token: str, seed: int, stop: threading.Event,
-             out: list[Sent], n_ship: int = 1) -> list[threading.Thread]:
+def _writers(
+    server: Server, token: str, seed: int, stop: threading.Event, out: list[Sent], n_ship: int = 1
+) -> list[threading.Thread]:
     def run(i: int) -> None:
         rng = random.Random(seed * 100 + i)
         for _ in range(50):  # bounded; the kill ends it sooner
@@ -51,9 +52,14 @@ def _writers(server: Server, token: str, seed: int, stop: threading.Event,
             sent = Sent(str(uuid.uuid4()), plan_body(rng, n_ship, tag))
             out.append(sent)
             try:
-                status, _, body = call(server.base, "POST", "/api/v1/plans", sent.body,
-                                       bearer(token, **{"Idempotency-Key": sent.key}),
-                                       timeout=60)
+                status, _, body = call(
+                    server.base,
+                    "POST",
+                    "/api/v1/plans",
+                    sent.body,
+                    bearer(token, **{"Idempotency-Key": sent.key}),
+                    timeout=60,
+                )
             except NO_ANSWER:
                 return  # the server died under us: this request has no answer
             sent.status = status
@@ -65,9 +71,15 @@ def _writers(server: Server, token: str, seed: int, stop: threading.Event,
     return threads
 
 
-def kill_mid_write(server: Server, answered: Callable[[], int], at_least: int, seed: int,
-                   spread_s: float, stop: threading.Event,
-                   threads: list[threading.Thread]) -> None:
+def kill_mid_write(
+    server: Server,
+    answered: Callable[[], int],
+    at_least: int,
+    seed: int,
+    spread_s: float,
+    stop: threading.Event,
+    threads: list[threading.Thread],
+) -> None:
     """Wait for ``at_least`` answers (30 s at most), kill -9 the server at a seeded moment
     within ``spread_s`` [s] while the writers go on, stop them and restart the server."""
     deadline = time.monotonic() + 30
@@ -123,20 +135,36 @@ def check_promises(server: Server, token: str, sent: list[Sent]) -> dict[str, in
     for s in answered:
         assert s.status == 201, (s.status, s.answer)
         assert s.answer is not None
-        status, _, body = call(server.base, "GET", f"/api/v1/plans/{s.answer['id']}",
-                               headers=bearer(token))
+        status, _, body = call(
+            server.base, "GET", f"/api/v1/plans/{s.answer['id']}", headers=bearer(token)
+        )
         assert status == 200
         assert json.loads(body)["summary"] == s.answer["summary"]
-        status, headers, body = call(server.base, "POST", "/api/v1/plans", s.body,
-                                     bearer(token, **{"Idempotency-Key": s.key}))
+        status, headers, body = call(
+            server.base,
+            "POST",
+            "/api/v1/plans",
+            s.body,
+            bearer(token, **{"Idempotency-Key": s.key}),
+        )
         assert status == 201 and headers.get("idempotent-replayed") == "true"
         assert json.loads(body)["id"] == s.answer["id"]
     for s in lost:
-        status, _, body = call(server.base, "POST", "/api/v1/plans", s.body,
-                               bearer(token, **{"Idempotency-Key": s.key}))
+        status, _, body = call(
+            server.base,
+            "POST",
+            "/api/v1/plans",
+            s.body,
+            bearer(token, **{"Idempotency-Key": s.key}),
+        )
         assert status == 201, (status, body[:300])
-        status, headers, again = call(server.base, "POST", "/api/v1/plans", s.body,
-                                      bearer(token, **{"Idempotency-Key": s.key}))
+        status, headers, again = call(
+            server.base,
+            "POST",
+            "/api/v1/plans",
+            s.body,
+            bearer(token, **{"Idempotency-Key": s.key}),
+        )
         assert status == 201 and headers.get("idempotent-replayed") == "true"
         assert json.loads(again)["id"] == json.loads(body)["id"]
     return {"answered": len(answered), "unanswered": len(lost)}
@@ -153,8 +181,15 @@ def test_kill_9_during_plan_writes(tmp_path: Path, record_property) -> None:
             sent: list[Sent] = []
             stop = threading.Event()
             threads = _writers(server, token, seed, stop, sent)
-            kill_mid_write(server, lambda sent=sent: sum(s.status == 201 for s in sent), 2,
-                           seed, 1.5, stop, threads)
+            kill_mid_write(
+                server,
+                lambda sent=sent: sum(s.status == 201 for s in sent),
+                2,
+                seed,
+                1.5,
+                stop,
+                threads,
+            )
             check_database(server.db_path)
             counts = check_promises(server, token, sent)
             counts.update(check_database(server.db_path))
@@ -182,8 +217,9 @@ def test_kill_9_during_a_job_fails_it_with_a_reason(tmp_path: Path) -> None:
         body = plan_body(random.Random(7), 12, "job")
         body["async"] = True
         key = str(uuid.uuid4())
-        status, headers, answer = call(server.base, "POST", "/api/v1/plans", body,
-                                       bearer(token, **{"Idempotency-Key": key}))
+        status, headers, answer = call(
+            server.base, "POST", "/api/v1/plans", body, bearer(token, **{"Idempotency-Key": key})
+        )
         assert status == 202, answer
         job_id = json.loads(answer)["id"]
         deadline = time.monotonic() + 30
@@ -200,8 +236,9 @@ def test_kill_9_during_a_job_fails_it_with_a_reason(tmp_path: Path) -> None:
         assert job["status"] in ("done", "failed")
         if job["status"] == "failed":
             assert "server stopped" in job["error"]["detail"]
-        status, headers, again = call(server.base, "POST", "/api/v1/plans", body,
-                                      bearer(token, **{"Idempotency-Key": key}))
+        status, headers, again = call(
+            server.base, "POST", "/api/v1/plans", body, bearer(token, **{"Idempotency-Key": key})
+        )
         assert status == 202 and headers.get("idempotent-replayed") == "true"
         assert json.loads(again)["id"] == job_id
     finally:
@@ -230,49 +267,80 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
             log: list[dict[str, Any]] = []
             stop = threading.Event()
 
-            def run(i: int, seed: int = seed, log: list[dict[str, Any]] = log,
-                    stop: threading.Event = stop) -> None:
+            def run(
+                i: int,
+                seed: int = seed,
+                log: list[dict[str, Any]] = log,
+                stop: threading.Event = stop,
+            ) -> None:
                 for n in range(60):  # bounded; the kill ends it sooner
                     if stop.is_set():
                         return
                     serial = f"S{seed}-{i}-{n}-{uuid.uuid4().hex[:6]}"
-                    reg = {"key": str(uuid.uuid4()), "path": "/api/v1/certificates",
-                           "body": {"registry": "RSB", "serial": serial, "kind": "saf",
-                                    "volume": 10, "unit": "t", "vintage": 2026}}
+                    reg = {
+                        "key": str(uuid.uuid4()),
+                        "path": "/api/v1/certificates",
+                        "body": {
+                            "registry": "RSB",
+                            "serial": serial,
+                            "kind": "saf",
+                            "volume": 10,
+                            "unit": "t",
+                            "vintage": 2026,
+                        },
+                    }
                     log.append(reg)
                     try:
                         reg["status"], _, b = call(
-                            server.base, "POST", reg["path"], reg["body"],
-                            bearer(token, **{"Idempotency-Key": reg["key"]}), timeout=60)
+                            server.base,
+                            "POST",
+                            reg["path"],
+                            reg["body"],
+                            bearer(token, **{"Idempotency-Key": reg["key"]}),
+                            timeout=60,
+                        )
                     except NO_ANSWER:
                         return
                     assert reg["status"] == 201, b[:300]
                     cid = json.loads(b)["id"]
-                    ret = {"key": str(uuid.uuid4()), "cid": cid,
-                           "path": f"/api/v1/certificates/{cid}/retire",
-                           "body": {"claim_year": 2026, "beneficiary": f"w{i}"}}
+                    ret = {
+                        "key": str(uuid.uuid4()),
+                        "cid": cid,
+                        "path": f"/api/v1/certificates/{cid}/retire",
+                        "body": {"claim_year": 2026, "beneficiary": f"w{i}"},
+                    }
                     log.append(ret)
                     try:
                         ret["status"], _, b = call(
-                            server.base, "POST", ret["path"], ret["body"],
-                            bearer(token, **{"Idempotency-Key": ret["key"]}), timeout=60)
+                            server.base,
+                            "POST",
+                            ret["path"],
+                            ret["body"],
+                            bearer(token, **{"Idempotency-Key": ret["key"]}),
+                            timeout=60,
+                        )
                     except NO_ANSWER:
                         return
                     ret["answer"] = json.loads(b)
 
-            threads = [threading.Thread(target=run, args=(i,), daemon=True)
-                       for i in range(WRITERS)]
+            threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(WRITERS)]
             for t in threads:
                 t.start()
-            kill_mid_write(server, lambda log=log: sum("answer" in e for e in log), 3, seed, 1.0,
-                           stop, threads)
+            kill_mid_write(
+                server, lambda log=log: sum("answer" in e for e in log), 3, seed, 1.0, stop, threads
+            )
             check_database(server.db_path)
             _, _, doc = call(server.base, "GET", "/api/v1/ledger/verify", headers=bearer(token))
             verdict = json.loads(doc)
             assert verdict["intact"], verdict["problems"][:5]
             for e in log:
-                status, headers, body = call(server.base, "POST", e["path"], e["body"],
-                                             bearer(token, **{"Idempotency-Key": e["key"]}))
+                status, headers, body = call(
+                    server.base,
+                    "POST",
+                    e["path"],
+                    e["body"],
+                    bearer(token, **{"Idempotency-Key": e["key"]}),
+                )
                 if e.get("status"):
                     totals["answered"] += 1
                     assert status == e["status"] and headers.get("idempotent-replayed") == "true"
@@ -284,12 +352,19 @@ def test_kill_9_during_certificate_retirement(tmp_path: Path, record_property) -
                 assert status in (200, 201), body[:300]
             for e in log:
                 if "cid" in e:
-                    _, _, doc = call(server.base, "GET", f"/api/v1/certificates/{e['cid']}",
-                                     headers=bearer(token))
+                    _, _, doc = call(
+                        server.base,
+                        "GET",
+                        f"/api/v1/certificates/{e['cid']}",
+                        headers=bearer(token),
+                    )
                     cert = json.loads(doc)
                     assert cert["status"] == "retired", cert
-            rows = db_rows(server.db_path, "SELECT certificate_id, COUNT(*) AS n FROM "
-                                           "certificate_retirements GROUP BY certificate_id")
+            rows = db_rows(
+                server.db_path,
+                "SELECT certificate_id, COUNT(*) AS n FROM "
+                "certificate_retirements GROUP BY certificate_id",
+            )
             assert all(r["n"] == 1 for r in rows)
             _, _, doc = call(server.base, "GET", "/api/v1/ledger/verify", headers=bearer(token))
             assert json.loads(doc)["intact"]
@@ -308,27 +383,27 @@ class _Stop(Exception):
 def _plans(app: Any) -> list[str]:
     from sqlalchemy import select
 
-    from webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of, plans
 
     with engine_of(app).connect() as conn:
         return [r.id for r in conn.execute(select(plans.c.id))]
 
 
 @pytest.mark.parametrize("moment", ["before_commit", "after_commit"])
-def test_a_stop_between_commit_and_answer_does_not_duplicate(tmp_path: Path, monkeypatch,
-                                                             moment: str) -> None:
+def test_a_stop_between_commit_and_answer_does_not_duplicate(
+    tmp_path: Path, monkeypatch, moment: str
+) -> None:
     """Deterministic version of the commit window. The work and the key's answer are one
     transaction (``webapp.db.RequestUnit``): the process 'dies' just before that commit
     (nothing is kept; the retry plans once) or just after it, before the client hears the
     answer (the retry replays the stored answer: same plan, no second one)."""
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import RequestUnit, engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import RequestUnit, engine_of
+    from greenlane.webapp.jobs import runner
 
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    config = {"TESTING": True, "SECRET_KEY": "t", "SOLVER_TIME_LIMIT_S": 2.0,
-              "DATABASE_URL": url}
+    config = {"TESTING": True, "SECRET_KEY": "t", "SOLVER_TIME_LIMIT_S": 2.0, "DATABASE_URL": url}
     app = create_app(config)
     token = create_token(engine_of(app), "integration")[1]
     headers = bearer(token, **{"Idempotency-Key": "once"})

@@ -30,13 +30,16 @@ def _check(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            reserved = conn.execute(text(
-                "SELECT count(*) FROM idempotency WHERE status_code IS NULL")).scalar_one()
-            kept = " ".join(r[0] or "" for r in conn.execute(text(
-                "SELECT response_body FROM idempotency")))
+            reserved = conn.execute(
+                text("SELECT count(*) FROM idempotency WHERE status_code IS NULL")
+            ).scalar_one()
+            kept = " ".join(
+                r[0] or "" for r in conn.execute(text("SELECT response_body FROM idempotency"))
+            )
             plans = [r[0] for r in conn.execute(text("SELECT id FROM plans"))]
-            running = conn.execute(text(
-                "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")).scalar_one()
+            running = conn.execute(
+                text("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")
+            ).scalar_one()
     finally:
         engine.dispose()
     assert reserved == 0, f"{reserved} Idempotency-Key(s) left reserved after restart"
@@ -54,8 +57,9 @@ def test_kill_9_during_plan_writes_on_postgresql(tmp_path: Path, pg_url: str) ->
         sent: list[Sent] = []
         stop = threading.Event()
         threads = _writers(server, token, 11, stop, sent)
-        kill_mid_write(server, lambda: sum(s.status == 201 for s in sent), 2, 11, 1.5, stop,
-                       threads)
+        kill_mid_write(
+            server, lambda: sum(s.status == 201 for s in sent), 2, 11, 1.5, stop, threads
+        )
         _check(pg_url)
         counts = check_promises(server, token, sent)
         counts.update(_check(pg_url))

@@ -13,11 +13,18 @@ CLIENTS = 50
 
 
 def test_fifty_clients_get_no_errors(live, record_property):
-    report = run_load(live["server"].base, live["clients"], live["plan_id"],
-                      clients=CLIENTS, duration_s=LOAD_SECONDS, timeout_s=60)
+    report = run_load(
+        live["server"].base,
+        live["clients"],
+        live["plan_id"],
+        clients=CLIENTS,
+        duration_s=LOAD_SECONDS,
+        timeout_s=60,
+    )
     table = {r["endpoint"]: r for r in report.table()}
-    print(f"\n{CLIENTS} clients, {LOAD_SECONDS:g} s, wall {report.wall_s:.1f} s\n"
-          + report.markdown())
+    print(
+        f"\n{CLIENTS} clients, {LOAD_SECONDS:g} s, wall {report.wall_s:.1f} s\n" + report.markdown()
+    )
     for row in table.values():
         record_property(f"p95_ms[{row['endpoint']}]", round(row["p95_ms"]))
     assert not report.errors, report.errors[:5]

@@ -22,38 +22,65 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret"
 
 PARTNER_ROUTES = {
-    "/api/v1/network", "/api/v1/shared", "/api/v1/tokens/self/rotate",
+    "/api/v1/network",
+    "/api/v1/shared",
+    "/api/v1/tokens/self/rotate",
     "/api/v1/plans/<plan_id>/report.<fmt>",
     "/api/v1/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
-    "/", "/login", "/logout", "/plans/<plan_id>/report.<fmt>",
+    "/",
+    "/login",
+    "/logout",
+    "/plans/<plan_id>/report.<fmt>",
     "/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
     # public documentation and assets
-    "/api/v1/", "/api/v1/openapi.json", "/api/v1/swagger", "/api/v1/swagger/<path:filename>",
-    "/api/v1/oauth2-redirect.html", "/api/v1/static/<path:filename>", "/static/<path:filename>",
+    "/api/v1/",
+    "/api/v1/openapi.json",
+    "/api/v1/swagger",
+    "/api/v1/swagger/<path:filename>",
+    "/api/v1/oauth2-redirect.html",
+    "/api/v1/static/<path:filename>",
+    "/static/<path:filename>",
 }
 """Routes a partner may get a 2xx from; everything else must refuse a partner."""
 
-MARK = {"p1_hidden": "HIDDEN-SHIP-2", "p2_ship": "OTHER-SHIP-3", "p2_name": "p2-secret-name",
-        "shared": "SHARED-SHIP-1"}
+MARK = {
+    "p1_hidden": "HIDDEN-SHIP-2",
+    "p2_ship": "OTHER-SHIP-3",
+    "p2_name": "p2-secret-name",
+    "shared": "SHARED-SHIP-1",
+}
 
 
 def _ship(sid: str, o: str = "F-NANJING", d: str = "C-MADRID") -> dict[str, Any]:
-    return {"shipment_id": sid, "origin": o, "destination": d, "mass_t": 6,
-            "ready_at": "2026-12-01T00:00:00Z", "due_at": "2027-01-20T00:00:00Z"}
+    return {
+        "shipment_id": sid,
+        "origin": o,
+        "destination": d,
+        "mass_t": 6,
+        "ready_at": "2026-12-01T00:00:00Z",
+        "due_at": "2027-01-20T00:00:00Z",
+    }
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Any:
     """Two plans; P1's SHARED-SHIP-1 shared with carrier-a; P2 shared whole with carrier-c."""
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
 
-    app = create_app({"TESTING": True, "SECRET_KEY": SECRET, "SOLVER_TIME_LIMIT_S": 2.0,
-                      "ASYNC_THRESHOLD_SHIPMENTS": 20, "UI_PARETO_POINTS": 0,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-                      "RATE_LIMIT_PER_MINUTE": 0})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET,
+            "SOLVER_TIME_LIMIT_S": 2.0,
+            "ASYNC_THRESHOLD_SHIPMENTS": 20,
+            "UI_PARETO_POINTS": 0,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "RATE_LIMIT_PER_MINUTE": 0,
+        }
+    )
     engine = engine_of(app)
     tok = {
         "planner": create_token(engine, "planner")[1],
@@ -63,21 +90,42 @@ def world(tmp_path: Path) -> Any:
     }
     c = app.test_client()
     h = {"Authorization": f"Bearer {tok['planner']}"}
-    p1 = c.post("/api/v1/plans", json={"name": "p1-name", "shipments": [
-        _ship(MARK["shared"]), _ship(MARK["p1_hidden"], "F-SHENZHEN", "C-FRANKFURT")]},
-        headers=h).get_json()
-    p2 = c.post("/api/v1/plans", json={"name": MARK["p2_name"], "shipments": [
-        _ship(MARK["p2_ship"], "F-XIAN", "C-WARSAW")]}, headers=h).get_json()
-    job = c.post("/api/v1/plans", json={"shipments": [_ship("JOB-SHIP-4")], "async": True},
-                 headers=h).get_json()
+    p1 = c.post(
+        "/api/v1/plans",
+        json={
+            "name": "p1-name",
+            "shipments": [
+                _ship(MARK["shared"]),
+                _ship(MARK["p1_hidden"], "F-SHENZHEN", "C-FRANKFURT"),
+            ],
+        },
+        headers=h,
+    ).get_json()
+    p2 = c.post(
+        "/api/v1/plans",
+        json={"name": MARK["p2_name"], "shipments": [_ship(MARK["p2_ship"], "F-XIAN", "C-WARSAW")]},
+        headers=h,
+    ).get_json()
+    job = c.post(
+        "/api/v1/plans", json={"shipments": [_ship("JOB-SHIP-4")], "async": True}, headers=h
+    ).get_json()
     runner(app).wait(job["id"], timeout=60)
-    assert c.post(f"/api/v1/plans/{p1['id']}/shares", json={
-        "partner_id": "carrier-a", "shipment_ids": [MARK["shared"]]}, headers=h).status_code == 201
-    assert c.post(f"/api/v1/plans/{p2['id']}/shares", json={"partner_id": "carrier-c"},
-                  headers=h).status_code == 201
+    assert (
+        c.post(
+            f"/api/v1/plans/{p1['id']}/shares",
+            json={"partner_id": "carrier-a", "shipment_ids": [MARK["shared"]]},
+            headers=h,
+        ).status_code
+        == 201
+    )
+    assert (
+        c.post(
+            f"/api/v1/plans/{p2['id']}/shares", json={"partner_id": "carrier-c"}, headers=h
+        ).status_code
+        == 201
+    )
     assert c.post(f"/api/v1/plans/{p1['id']}/accept", headers=h).status_code == 200
-    yield {"app": app, "client": c, "tokens": tok, "p1": p1["id"], "p2": p2["id"],
-           "job": job["id"]}
+    yield {"app": app, "client": c, "tokens": tok, "p1": p1["id"], "p2": p2["id"], "job": job["id"]}
     runner(app).shutdown()
     engine.dispose()
 
@@ -97,8 +145,11 @@ def _fills(rule: str, w: dict[str, Any]) -> list[str]:
         "plan_id": [w["p1"], w["p2"]],
         "shipment_id": [MARK["shared"], MARK["p1_hidden"], MARK["p2_ship"]],
         "fmt": ["csv", "geojson", "pdf", "ileap.json", "json", "xlsx"],
-        "job_id": [w["job"]], "run_id": ["x"], "certificate_id": ["x"],
-        "action": ["retire"], "filename": ["app.css"],
+        "job_id": [w["job"]],
+        "run_id": ["x"],
+        "certificate_id": ["x"],
+        "action": ["retire"],
+        "filename": ["app.css"],
     }
     names = re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule)
     out = []
@@ -118,8 +169,8 @@ def _secrets_for(who: str) -> set[str]:
 @pytest.mark.parametrize("who", ["partner_a", "partner_b"])
 def test_partners_see_only_what_is_shared_on_every_route(world, who):
     app, c = world["app"], world["client"]
-    from webapp.auth import authenticate
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import engine_of
 
     principal = authenticate(engine_of(app), world["tokens"][who])
     with c.session_transaction() as sess:
@@ -141,8 +192,9 @@ def test_partners_see_only_what_is_shared_on_every_route(world, who):
                 probed += 1
                 assert resp.status_code < 500, (method, url, resp.status_code)
                 if 200 <= resp.status_code < 300:
-                    assert rule.rule in PARTNER_ROUTES, f"{who} got {resp.status_code} on " \
-                                                        f"{method} {url}"
+                    assert rule.rule in PARTNER_ROUTES, (
+                        f"{who} got {resp.status_code} on {method} {url}"
+                    )
                 text = _text(resp)
                 for secret in _secrets_for(who):
                     if secret in url:
@@ -156,8 +208,9 @@ def test_partner_a_gets_the_shared_shipment_in_every_format(world):
     headers = {"Authorization": f"Bearer {world['tokens']['partner_a']}"}
     for fmt in ("csv", "geojson", "pdf", "ileap.json"):
         plan_wide = c.get(f"/api/v1/plans/{world['p1']}/report.{fmt}", headers=headers)
-        one = c.get(f"/api/v1/plans/{world['p1']}/shipments/{MARK['shared']}/report.{fmt}",
-                    headers=headers)
+        one = c.get(
+            f"/api/v1/plans/{world['p1']}/shipments/{MARK['shared']}/report.{fmt}", headers=headers
+        )
         assert plan_wide.status_code == one.status_code == 200, fmt
         assert MARK["shared"] in _text(plan_wide) and MARK["shared"] in _text(one)
     shared = c.get("/api/v1/shared", headers=headers).get_json()["items"]
@@ -179,8 +232,8 @@ def test_whole_plan_share_is_for_that_partner_only(world):
 def test_tokens_are_stored_as_sha256_only(world):
     from sqlalchemy import select
 
-    from webapp.auth import hash_token
-    from webapp.db import api_tokens, engine_of
+    from greenlane.webapp.auth import hash_token
+    from greenlane.webapp.db import api_tokens, engine_of
 
     with engine_of(world["app"]).connect() as conn:
         rows = conn.execute(select(api_tokens)).fetchall()
@@ -193,12 +246,14 @@ def test_tokens_are_stored_as_sha256_only(world):
 def test_rotation_through_the_api(world):
     from sqlalchemy import select
 
-    from webapp.db import engine_of, idempotency
+    from greenlane.webapp.db import engine_of, idempotency
 
     c = world["client"]
     old = world["tokens"]["partner_a"]
-    resp = c.post("/api/v1/tokens/self/rotate",
-                  headers={"Authorization": f"Bearer {old}", "Idempotency-Key": "k1"})
+    resp = c.post(
+        "/api/v1/tokens/self/rotate",
+        headers={"Authorization": f"Bearer {old}", "Idempotency-Key": "k1"},
+    )
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
     doc = resp.get_json()
@@ -216,8 +271,9 @@ def test_rotation_through_the_api(world):
 def test_rotation_keeps_the_callers_plans_and_jobs(world):
     c = world["client"]
     old = world["tokens"]["planner"]
-    new = c.post("/api/v1/tokens/self/rotate",
-                 headers={"Authorization": f"Bearer {old}"}).get_json()["token"]
+    new = c.post(
+        "/api/v1/tokens/self/rotate", headers={"Authorization": f"Bearer {old}"}
+    ).get_json()["token"]
     h = {"Authorization": f"Bearer {new}"}
     assert c.get(f"/api/v1/plans/{world['p1']}", headers=h).status_code == 200
     assert c.get(f"/api/v1/jobs/{world['job']}", headers=h).status_code == 200
@@ -226,9 +282,9 @@ def test_rotation_keeps_the_callers_plans_and_jobs(world):
 def test_rotate_and_revoke_commands(world, tmp_path):
     from click.testing import CliRunner
 
-    from webapp.auth import authenticate
-    from webapp.cli_security import revoke_token_cmd, rotate_token_cmd
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.cli_security import revoke_token_cmd, rotate_token_cmd
+    from greenlane.webapp.db import engine_of
 
     engine = engine_of(world["app"])
     url = str(engine.url)
@@ -251,12 +307,15 @@ def test_rotate_and_revoke_commands(world, tmp_path):
 
 def test_every_ui_form_needs_the_csrf_token(world):
     app, c = world["app"], world["client"]
-    from webapp.auth import authenticate
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import engine_of
 
     planner = authenticate(engine_of(app), world["tokens"]["planner"])
-    posts = [r for r in app.url_map.iter_rules()
-             if "POST" in r.methods and not r.rule.startswith("/api/")]
+    posts = [
+        r
+        for r in app.url_map.iter_rules()
+        if "POST" in r.methods and not r.rule.startswith("/api/")
+    ]
     assert len(posts) >= 5
     for rule in posts:
         for url in _fills(rule.rule, world)[:2]:
@@ -276,15 +335,21 @@ def test_every_ui_form_needs_the_csrf_token(world):
 
 
 def test_rate_limit_per_token_answers_429_with_retry_after(tmp_path):
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import engine_of
-    from webapp.jobs import runner
-    from webapp.ratelimit import TokenBucket
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
+    from greenlane.webapp.ratelimit import TokenBucket
 
-    app = create_app({"TESTING": True, "SECRET_KEY": SECRET, "RATE_LIMIT_PER_MINUTE": 60,
-                      "RATE_LIMIT_BURST": 3,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET,
+            "RATE_LIMIT_PER_MINUTE": 60,
+            "RATE_LIMIT_BURST": 3,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        }
+    )
     try:
         now = [1000.0]
         app.extensions["greenlane_ratelimit"] = TokenBucket(60, 3, clock=lambda: now[0])
@@ -311,11 +376,12 @@ def test_rate_limit_per_token_answers_429_with_retry_after(tmp_path):
 
 
 def test_rate_limit_configuration():
-    from webapp.config import DEFAULTS, from_environment
+    from greenlane.webapp.config import DEFAULTS, from_environment
 
     assert DEFAULTS["RATE_LIMIT_PER_MINUTE"] > 0 and DEFAULTS["RATE_LIMIT_BURST"] > 0
-    env = from_environment({"GREENLANE_RATE_LIMIT_PER_MINUTE": "30",
-                            "GREENLANE_RATE_LIMIT_BURST": "5"})
+    env = from_environment(
+        {"GREENLANE_RATE_LIMIT_PER_MINUTE": "30", "GREENLANE_RATE_LIMIT_BURST": "5"}
+    )
     assert env == {"RATE_LIMIT_PER_MINUTE": 30.0, "RATE_LIMIT_BURST": 5}
     with pytest.raises(ValueError, match="GREENLANE_RATE_LIMIT_BURST"):
         from_environment({"GREENLANE_RATE_LIMIT_BURST": "lots"})
@@ -337,8 +403,16 @@ def test_429_is_documented(world):
 
 # ----------------------------------------------------------------------------- traversal
 
-TRAVERSALS = ["..", "%2e%2e", "..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fpyproject.toml",
-              "....//....//etc/passwd", "..\\..\\pyproject.toml", "%00", "%252e%252e%252f"]
+TRAVERSALS = [
+    "..",
+    "%2e%2e",
+    "..%2f..%2fetc%2fpasswd",
+    "%2e%2e%2f%2e%2e%2fpyproject.toml",
+    "....//....//etc/passwd",
+    "..\\..\\pyproject.toml",
+    "%00",
+    "%252e%252e%252f",
+]
 
 
 def test_no_path_traversal_in_downloads(world):
@@ -346,11 +420,16 @@ def test_no_path_traversal_in_downloads(world):
     h = {"Authorization": f"Bearer {world['tokens']['planner']}"}
     urls = []
     for t in TRAVERSALS:
-        urls += [f"/api/v1/plans/{t}/report.csv", f"/api/v1/plans/{world['p1']}/report.{t}",
-                 f"/api/v1/plans/{world['p1']}/shipments/{t}/report.csv",
-                 f"/plans/{t}/report.csv", f"/static/{t}/webapp/config.py",
-                 f"/static/{t}/{t}/pyproject.toml", f"/api/v1/swagger/{t}/{t}/pyproject.toml",
-                 f"/api/v1/static/{t}/pyproject.toml"]
+        urls += [
+            f"/api/v1/plans/{t}/report.csv",
+            f"/api/v1/plans/{world['p1']}/report.{t}",
+            f"/api/v1/plans/{world['p1']}/shipments/{t}/report.csv",
+            f"/plans/{t}/report.csv",
+            f"/static/{t}/webapp/config.py",
+            f"/static/{t}/{t}/pyproject.toml",
+            f"/api/v1/swagger/{t}/{t}/pyproject.toml",
+            f"/api/v1/static/{t}/pyproject.toml",
+        ]
     for url in urls:
         resp = c.get(url, headers=h)
         assert resp.status_code in (400, 401, 302, 404, 308, 422), (url, resp.status_code)
@@ -386,7 +465,7 @@ def test_only_config_reads_the_environment():
 
 
 def test_no_secret_is_hard_coded():
-    from webapp.config import DEFAULTS
+    from greenlane.webapp.config import DEFAULTS
 
     assert "SECRET_KEY" not in DEFAULTS
     assert not any("password" in str(v).lower() for v in DEFAULTS.values())
@@ -397,7 +476,7 @@ def test_no_secret_is_hard_coded():
 
 
 def test_secret_key_comes_from_the_environment_or_a_private_instance_file(tmp_path):
-    from webapp.config import from_environment, instance_secret_key
+    from greenlane.webapp.config import from_environment, instance_secret_key
 
     assert from_environment({"GREENLANE_SECRET_KEY": "s3"})["SECRET_KEY"] == "s3"
     key = instance_secret_key(tmp_path)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing import PlanOptions, SolverParams, load_network
-from routing.planner import build_problem, solve_problem
-from routing.shipments import Shipment
+from greenlane.routing import PlanOptions, SolverParams, load_network
+from greenlane.routing.planner import build_problem, solve_problem
+from greenlane.routing.shipments import Shipment
 
 N = 1000
 LIMIT_S = 2.0
@@ -28,8 +28,10 @@ TOLERANCE_S = 1.5
 
 def adversarial_book(n: int, dest: str = "C-NAIROBI") -> list[Shipment]:
     ready = datetime(2026, 3, 2, tzinfo=UTC)
-    return [Shipment(f"A{i}", "F-NANJING", dest, 5.0 + i % 7, ready, ready + timedelta(days=30))
-            for i in range(n)]
+    return [
+        Shipment(f"A{i}", "F-NANJING", dest, 5.0 + i % 7, ready, ready + timedelta(days=30))
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +42,15 @@ def problem():
     return built, time.perf_counter() - t0
 
 
-@pytest.mark.parametrize(("changes", "solves"), [
-    ({}, 1),
-    ({"carbon_price_cny_per_t": 300.0}, 1),
-    ({"objective": "co2e"}, 2),
-    ({"target_year": 2030}, 4),
-])
+@pytest.mark.parametrize(
+    ("changes", "solves"),
+    [
+        ({}, 1),
+        ({"carbon_price_cny_per_t": 300.0}, 1),
+        ({"objective": "co2e"}, 2),
+        ({"target_year": 2030}, 4),
+    ],
+)
 def test_plan_solves_within_the_limit(problem, changes, solves, record_property):
     built, build_s = problem
     opts = PlanOptions(solver=SolverParams(time_limit_s=LIMIT_S, workers=1), **changes)
@@ -54,8 +59,10 @@ def test_plan_solves_within_the_limit(problem, changes, solves, record_property)
     wall = time.perf_counter() - t0
     record_property("build_problem_s", round(build_s, 2))
     record_property("solve_problem_s", round(wall, 2))
-    print(f"{N} shipments {changes}: build {build_s:.1f} s, solve_problem (model build and "
-          f"{solves} solve(s)) {wall:.1f} s of {LIMIT_S} s: {result.status}")
+    print(
+        f"{N} shipments {changes}: build {build_s:.1f} s, solve_problem (model build and "
+        f"{solves} solve(s)) {wall:.1f} s of {LIMIT_S} s: {result.status}"
+    )
     assert wall <= LIMIT_S + TOLERANCE_S
     assert len(result.shipments) + len(result.unplanned) == N
 
@@ -66,9 +73,17 @@ def mid_book(n: int) -> list[Shipment]:
     factories = sorted(h for h in network.hubs if h.startswith("F-"))
     sites = sorted(h for h in network.hubs if h.startswith("C-"))
     ready = datetime(2026, 12, 1, tzinfo=UTC)
-    return [Shipment(f"M{i}", factories[i % len(factories)], sites[(7 * i) % len(sites)],
-                     1.0 + (13 * i) % 24, ready + timedelta(hours=11 * i % 500),
-                     ready + timedelta(days=40 + i % 30)) for i in range(n)]
+    return [
+        Shipment(
+            f"M{i}",
+            factories[i % len(factories)],
+            sites[(7 * i) % len(sites)],
+            1.0 + (13 * i) % 24,
+            ready + timedelta(hours=11 * i % 500),
+            ready + timedelta(days=40 + i % 30),
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("changes", [{}, {"target_year": 2030}])
@@ -82,8 +97,10 @@ def test_a_mid_size_solve_is_within_the_limit_end_to_end(changes):
     t0 = time.perf_counter()
     result = solve_problem(problem, opts)
     wall = time.perf_counter() - t0
-    print(f"600 shipments {changes}: solve_problem {wall:.2f} s of {opts.solver.time_limit_s} s,"
-          f" {result.facts.get('solver')}, {len(result.unplanned)} unplanned")
+    print(
+        f"600 shipments {changes}: solve_problem {wall:.2f} s of {opts.solver.time_limit_s} s,"
+        f" {result.facts.get('solver')}, {len(result.unplanned)} unplanned"
+    )
     assert wall <= opts.solver.time_limit_s + TOLERANCE_S
     assert "LNS" in result.facts["solver"]
     assert len(result.shipments) + len(result.unplanned) == len(book)
@@ -99,21 +116,36 @@ def test_a_mid_size_solve_is_within_the_limit_end_to_end(changes):
 
 
 def test_api_refuses_limits_above_the_server_maximum(tmp_path):
-    from webapp import create_app
-    from webapp.auth import create_token
-    from webapp.db import engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SOLVER_MAX_TIME_LIMIT_S": 5.0,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SOLVER_MAX_TIME_LIMIT_S": 5.0,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        }
+    )
     try:
         token = create_token(engine_of(app), "planner")[1]
-        book = [{"shipment_id": "S1", "origin": "F-NANJING", "destination": "C-MADRID",
-                 "mass_t": 5, "ready_at": "2026-12-01T00:00:00Z",
-                 "due_at": "2027-01-20T00:00:00Z"}]
+        book = [
+            {
+                "shipment_id": "S1",
+                "origin": "F-NANJING",
+                "destination": "C-MADRID",
+                "mass_t": 5,
+                "ready_at": "2026-12-01T00:00:00Z",
+                "due_at": "2027-01-20T00:00:00Z",
+            }
+        ]
         resp = app.test_client().post(
-            "/api/v1/plans", json={"shipments": book, "options": {"time_limit_s": 6}},
-            headers={"Authorization": f"Bearer {token}"})
+            "/api/v1/plans",
+            json={"shipments": book, "options": {"time_limit_s": 6}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert resp.status_code == 422
         assert resp.get_json()["field"] == "options.time_limit_s"
     finally:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from emissions.errors import InputError
-from routing import batch, load_network, plan
-from routing.shipments import Shipment
+from greenlane.emissions.errors import InputError
+from greenlane.routing import batch, load_network, plan
+from greenlane.routing.shipments import Shipment
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +18,22 @@ def network():
     return load_network()
 
 
-def ship(sid: str, origin: str = "F-NANJING", dest: str = "C-MADRID", mass: float = 8.0,
-         day: int = 0, window: int = 45) -> Shipment:
+def ship(
+    sid: str,
+    origin: str = "F-NANJING",
+    dest: str = "C-MADRID",
+    mass: float = 8.0,
+    day: int = 0,
+    window: int = 45,
+) -> Shipment:
     ready = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=day)
     return Shipment(sid, origin, dest, mass, ready, ready + timedelta(days=window))
 
 
 BOOK = [
-    ship("A1"), ship("A2", mass=12), ship("A3", dest="C-BARCELONA", day=1),
+    ship("A1"),
+    ship("A2", mass=12),
+    ship("A3", dest="C-BARCELONA", day=1),
     ship("B1", origin="F-XIAN", dest="C-WARSAW", day=2),
     ship("C1", dest="C-MADRID", day=9),
 ]
@@ -33,30 +41,40 @@ FAST = batch.default_options(time_limit_s=2.0)
 
 
 def test_sweep_is_the_cartesian_product():
-    axes = batch.parse_sweep(["carbon_price=0,200,500", "fleet=all,fossil",
-                              "target_year=2026,none", "fuel_price=1,1.5"])
+    axes = batch.parse_sweep(
+        ["carbon_price=0,200,500", "fleet=all,fossil", "target_year=2026,none", "fuel_price=1,1.5"]
+    )
     points = batch.scenarios(axes)
     assert len(points) == 3 * 2 * 2 * 2
     assert len({p.name for p in points}) == len(points)
-    p = next(p for p in points if p.carbon_price_cny_per_t == 200 and p.fleet == "fossil"
-             and p.target_year == 2026 and p.fuel_price == 1.5)
+    p = next(
+        p
+        for p in points
+        if p.carbon_price_cny_per_t == 200
+        and p.fleet == "fossil"
+        and p.target_year == 2026
+        and p.fuel_price == 1.5
+    )
     opts = p.options(FAST)
     assert (opts.carbon_price_cny_per_t, opts.carriers, opts.target_year) == (200, "fossil", 2026)
     assert opts.solver == FAST.solver
     assert batch.scenarios({}) == [batch.Scenario()]
 
 
-@pytest.mark.parametrize(("items", "field"), [
-    (["carbon_price"], "sweep"),
-    (["speed=1,2"], "sweep.speed"),
-    (["carbon_price=0", "carbon_price=1"], "sweep.carbon_price"),
-    (["carbon_price=abc"], "sweep.carbon_price"),
-    (["carbon_price=-5"], "sweep.carbon_price"),
-    (["fleet=diesel"], "sweep.fleet"),
-    (["target_year=1066"], "sweep.target_year"),
-    (["fuel_price=0"], "sweep.fuel_price"),
-    (["fuel_price="], "sweep.fuel_price"),
-])
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        (["carbon_price"], "sweep"),
+        (["speed=1,2"], "sweep.speed"),
+        (["carbon_price=0", "carbon_price=1"], "sweep.carbon_price"),
+        (["carbon_price=abc"], "sweep.carbon_price"),
+        (["carbon_price=-5"], "sweep.carbon_price"),
+        (["fleet=diesel"], "sweep.fleet"),
+        (["target_year=1066"], "sweep.target_year"),
+        (["fuel_price=0"], "sweep.fuel_price"),
+        (["fuel_price="], "sweep.fuel_price"),
+    ],
+)
 def test_bad_sweeps_name_the_axis(items, field):
     with pytest.raises(InputError) as err:
         batch.scenarios(batch.parse_sweep(items))
@@ -76,7 +94,8 @@ def test_partitions_by_lane_group_and_week(network):
     chunks = batch.partition_book("m", many, network, max_partition=10)
     assert [len(p.shipments) for p in chunks] == [8, 8, 9]
     assert sorted(s.shipment_id for p in chunks for s in p.shipments) == sorted(
-        s.shipment_id for s in many)
+        s.shipment_id for s in many
+    )
 
 
 def test_unknown_place_fails_before_any_work(network):
@@ -97,7 +116,7 @@ def test_a_task_is_the_single_run(network):
 
 
 def test_fuel_price_factor_raises_fossil_costs_only_inside(network):
-    from fleet.cost import energy_price
+    from greenlane.fleet.cost import energy_price
 
     diesel = energy_price("diesel_b7", "ES").price_cny_per_unit
     grid = energy_price("electricity_es", "ES").price_cny_per_unit
@@ -144,7 +163,8 @@ def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path)
 
     assert pq.read_table(paths[0]).num_rows == 6
     assert set(pq.read_table(paths[1]).column("shipment_id").to_pylist()) == {
-        s.shipment_id for s in BOOK}
+        s.shipment_id for s in BOOK
+    }
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -159,17 +179,32 @@ def test_synthetic_year_is_reproducible(network):
 def test_cli_plans_a_sweep_and_writes_parquet(tmp_path: Path):
     from click.testing import CliRunner
 
-    from webapp.cli_batch import batch_cmd
+    from greenlane.webapp.cli_batch import batch_cmd
 
     book = tmp_path / "b.csv"
     book.write_text(
         "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
         "S1,F-NANJING,C-MADRID,8,2026-03-02,2026-04-20\n"
-        "S2,F-NANJING,C-BARCELONA,5,2026-03-02,2026-04-20\n", encoding="utf-8")
+        "S2,F-NANJING,C-BARCELONA,5,2026-03-02,2026-04-20\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "res.parquet"
-    res = CliRunner().invoke(batch_cmd, [
-        "--sweep", "carbon_price=0,500", "fuel_price=1,2", str(book), "--workers", "0",
-        "--time-limit", "2", "--output", str(out), "--no-progress"])
+    res = CliRunner().invoke(
+        batch_cmd,
+        [
+            "--sweep",
+            "carbon_price=0,500",
+            "fuel_price=1,2",
+            str(book),
+            "--workers",
+            "0",
+            "--time-limit",
+            "2",
+            "--output",
+            str(out),
+            "--no-progress",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "4 partitions" in res.output
     assert out.exists() and out.with_suffix(".png").exists()

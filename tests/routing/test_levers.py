@@ -9,9 +9,9 @@ from itertools import pairwise
 
 import pytest
 
-from emissions.errors import InputError
-from routing import PlanOptions, SolverParams, load_network, plan
-from routing.levers import (
+from greenlane.emissions.errors import InputError
+from greenlane.routing import PlanOptions, SolverParams, load_network, plan
+from greenlane.routing.levers import (
     KINDS,
     Lever,
     evaluate,
@@ -20,8 +20,8 @@ from routing.levers import (
     macc_to_dict,
     propose,
 )
-from routing.planner import build_problem, solve_problem
-from routing.shipments import Shipment
+from greenlane.routing.planner import build_problem, solve_problem
+from greenlane.routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 OPTS = PlanOptions(solver=SolverParams(time_limit_s=5, workers=1, seed=0))
@@ -39,8 +39,11 @@ def net():
 @pytest.fixture(scope="module")
 def book():
     """An urgent air shipment, a sea shipment to Venlo, a rail shipment to Warsaw."""
-    return [ship("U", "F-NANJING", "C-MADRID", 2, 5), ship("V", "F-SHENZHEN", "W-VENLO", 14, 50),
-            ship("W", "F-XIAN", "C-WARSAW", 6, 50)]
+    return [
+        ship("U", "F-NANJING", "C-MADRID", 2, 5),
+        ship("V", "F-SHENZHEN", "W-VENLO", 14, 50),
+        ship("W", "F-XIAN", "C-WARSAW", 6, 50),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +62,9 @@ def test_levers_are_proposed_where_they_apply(curve):
     assert "air_saf:AIR-PVG-MAD" in ids  # the urgent shipment flies
     assert "rail_for_air:F-NANJING>C-MADRID" in ids
     assert any(i.startswith("road_bev:") for i in ids)
-    assert any(i.startswith("sea_wind:") for i in ids) and any(i.startswith("sea_lng:")
-                                                                for i in ids)
+    assert any(i.startswith("sea_wind:") for i in ids) and any(
+        i.startswith("sea_lng:") for i in ids
+    )
     touched = [r.lever.touched_co2e_kg for r in curve.results]
     assert all(t > 0 for t in touched)
 
@@ -71,12 +75,14 @@ def test_curve_is_sorted_and_priced(curve):
     assert ok, doc["levers"]
     assert [lv["cny_per_t_co2e"] for lv in ok] == sorted(lv["cny_per_t_co2e"] for lv in ok)
     statuses = [lv["status"] for lv in doc["levers"]]
-    assert statuses == sorted(statuses, key=["ok", "no_abatement", "not_applied",
-                                             "infeasible"].index)
+    assert statuses == sorted(
+        statuses, key=["ok", "no_abatement", "not_applied", "infeasible"].index
+    )
     for lv in ok:
         assert lv["delta_co2e_kg"] < 0
         assert lv["cny_per_t_co2e"] == pytest.approx(
-            lv["delta_cost_cny"] / lv["abatement_t"], rel=1e-2, abs=1.0)
+            lv["delta_cost_cny"] / lv["abatement_t"], rel=1e-2, abs=1.0
+        )
         assert lv["solver_status"] == "OPTIMAL"
     bars = doc["curve"]
     assert [b["lever_id"] for b in bars] == [lv["lever_id"] for lv in ok]
@@ -95,7 +101,7 @@ def test_saf_lever_flies_the_blend_at_a_positive_price(curve):
 
 
 def test_wind_assist_saves_fuel_and_pays_its_rotor_capex(curve, net, book, monkeypatch):
-    import routing.levers as levers
+    import greenlane.routing.levers as levers
 
     wind = [r for r in curve.results if r.lever.kind == "sea_wind" and r.status == "ok"]
     assert wind

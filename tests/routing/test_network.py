@@ -10,24 +10,78 @@ from pathlib import Path
 
 import pytest
 
-from data import DATA_DIR
-from emissions.errors import DataError
-from emissions.model import DistanceBasis, Mode
-from emissions.units import nm_to_km
-from routing.geometry import split_antimeridian, unwrap
-from routing.model import HubKind
-from routing.network import Network, load_network, transit_h
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError
+from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.units import nm_to_km
+from greenlane.routing.geometry import split_antimeridian, unwrap
+from greenlane.routing.model import HubKind
+from greenlane.routing.network import Network, load_network, transit_h
 
 FACTORIES = ("F-SHENZHEN", "F-HEYUAN", "F-NANJING", "F-CHANGSHA", "F-XIAN")
 REQUIRED_HUBS = (
     *FACTORIES,
-    "CNSHA", "CNNGB", "CNYTN", "CNSHK", "CNNSA", "PVG", "NKG", "SZX", "CAN", "CTU", "XIY",
-    "CNXAN", "R-YIWU", "CNCKG", "X-ALASHANKOU", "X-KHORGOS", "X-ERENHOT", "X-MALASZEWICZE",
-    "DEDUI", "ESMAD", "ESVLC", "ESALG", "ESBCN", "NLRTM", "BEANR", "DEHAM", "GRPIR", "C-MADRID",
-    "C-FRANKFURT", "BELGG", "C-MILAN", "C-PARIS", "C-WARSAW", "C-ISTANBUL", "AEJEA", "C-DUBAI",
-    "SGSIN", "MYPKG", "INNSA", "C-MUMBAI", "IDJKT", "NGLOS", "KEMBA", "ZADUR", "C-JOHANNESBURG",
-    "BRSSZ", "C-SAO-PAULO", "MXZLO", "C-MEXICO-CITY",
-    "MAD", "FRA", "LGG", "AMS", "DXB", "SIN", "BOM", "JNB", "GRU", "MEX", "LOS", "NBO",
+    "CNSHA",
+    "CNNGB",
+    "CNYTN",
+    "CNSHK",
+    "CNNSA",
+    "PVG",
+    "NKG",
+    "SZX",
+    "CAN",
+    "CTU",
+    "XIY",
+    "CNXAN",
+    "R-YIWU",
+    "CNCKG",
+    "X-ALASHANKOU",
+    "X-KHORGOS",
+    "X-ERENHOT",
+    "X-MALASZEWICZE",
+    "DEDUI",
+    "ESMAD",
+    "ESVLC",
+    "ESALG",
+    "ESBCN",
+    "NLRTM",
+    "BEANR",
+    "DEHAM",
+    "GRPIR",
+    "C-MADRID",
+    "C-FRANKFURT",
+    "BELGG",
+    "C-MILAN",
+    "C-PARIS",
+    "C-WARSAW",
+    "C-ISTANBUL",
+    "AEJEA",
+    "C-DUBAI",
+    "SGSIN",
+    "MYPKG",
+    "INNSA",
+    "C-MUMBAI",
+    "IDJKT",
+    "NGLOS",
+    "KEMBA",
+    "ZADUR",
+    "C-JOHANNESBURG",
+    "BRSSZ",
+    "C-SAO-PAULO",
+    "MXZLO",
+    "C-MEXICO-CITY",
+    "MAD",
+    "FRA",
+    "LGG",
+    "AMS",
+    "DXB",
+    "SIN",
+    "BOM",
+    "JNB",
+    "GRU",
+    "MEX",
+    "LOS",
+    "NBO",
 )
 
 
@@ -111,8 +165,11 @@ def test_sourced_china_europe_rail_lengths(net: Network) -> None:
     assert yiwu_madrid.distance_km == 13_052
     assert yiwu_madrid.distance_basis == DistanceBasis.ACTUAL
     assert net.lane("RAIL-CNCKG-DEDUI").distance_km == 11_179
-    segments = ("RAIL-CNXAN-X-ALASHANKOU", "RAIL-X-ALASHANKOU-X-MALASZEWICZE",
-                "RAIL-X-MALASZEWICZE-DEDUI")
+    segments = (
+        "RAIL-CNXAN-X-ALASHANKOU",
+        "RAIL-X-ALASHANKOU-X-MALASZEWICZE",
+        "RAIL-X-MALASZEWICZE-DEDUI",
+    )
     by_rule = sum(net.lane(s).distance_km for s in segments)
     assert by_rule == pytest.approx(net.lane("RAIL-CNXAN-DEDUI").distance_km, rel=0.10)
 
@@ -150,8 +207,13 @@ def test_geojson_is_rfc7946(net: Network, tmp_path: Path) -> None:
         kinds[geom["type"]] += 1
         for lon, lat in _positions(geom):
             assert -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
-        parts = ([geom["coordinates"]] if geom["type"] == "LineString"
-                 else geom["coordinates"] if geom["type"] == "MultiLineString" else [])
+        parts = (
+            [geom["coordinates"]]
+            if geom["type"] == "LineString"
+            else geom["coordinates"]
+            if geom["type"] == "MultiLineString"
+            else []
+        )
         for part in parts:
             assert len(part) >= 2
             assert all(abs(b[0] - a[0]) <= 180.0 for a, b in pairwise(part))
@@ -159,9 +221,11 @@ def test_geojson_is_rfc7946(net: Network, tmp_path: Path) -> None:
             assert feature["properties"]["stroke"].startswith("#")
     assert kinds["Point"] == len(net.hubs)
     assert kinds["LineString"] + kinds["MultiLineString"] == sum(
-        1 for lane in net.lanes if lane.reverse_of is None)
-    transpacific = next(f for f in doc["features"]
-                        if f["properties"].get("lane_id") == "SEA-CNSHA-MXZLO")
+        1 for lane in net.lanes if lane.reverse_of is None
+    )
+    transpacific = next(
+        f for f in doc["features"] if f["properties"].get("lane_id") == "SEA-CNSHA-MXZLO"
+    )
     assert transpacific["geometry"]["type"] == "MultiLineString"
 
 
@@ -182,7 +246,7 @@ def test_geodataframes(net: Network) -> None:
 
 
 def test_disk_cache_round_trip(tmp_path: Path) -> None:
-    from routing import network as network_module
+    from greenlane.routing import network as network_module
 
     cold = load_network(cache_dir=tmp_path)
     assert list(tmp_path.glob("network-v*.json"))
@@ -227,22 +291,54 @@ def test_mini_network_loads(tmp_path: Path) -> None:
     assert net.lane("A1").distance_basis == DistanceBasis.GCD
 
 
-@pytest.mark.parametrize(("hubs", "lanes", "field"), [
-    ([*MINI_HUBS[:2], MINI_HUBS[2].replace("CNSHA,Shanghai,seaport,CNSHA", "CNSHA,Shanghai,"
-                                           "seaport,CNSH1"), *MINI_HUBS[3:]],
-     MINI_LANES, "hubs.csv[line 3].locode"),
-    ([*MINI_HUBS[:4], MINI_HUBS[4].replace("50.03", "95.0")], MINI_LANES, "hubs.csv[line 5].lat"),
-    (MINI_HUBS, [*MINI_LANES[:3], MINI_LANES[3].replace("FRA,air", "MAD,air")],
-     "lanes.csv[line 4].destination"),
-    (MINI_HUBS, [*MINI_LANES[:2], MINI_LANES[2].replace("truck_40t_bev", "truck_99t_magic"),
-                 MINI_LANES[3]], "lanes.csv[line 3].vehicle_types"),
-    (MINI_HUBS, [*MINI_LANES[:3], MINI_LANES[3].replace(",test,", ",,")],
-     "lanes.csv[line 4].source"),
-    (MINI_HUBS, [*MINI_LANES[:3], MINI_LANES[3].replace(",1,,,7", ",1,9000,,7")],
-     "lanes.csv[line 4].distance_source"),
-])
-def test_invariant_violations_name_the_field(tmp_path: Path, hubs: list[str], lanes: list[str],
-                                             field: str) -> None:
+@pytest.mark.parametrize(
+    ("hubs", "lanes", "field"),
+    [
+        (
+            [
+                *MINI_HUBS[:2],
+                MINI_HUBS[2].replace(
+                    "CNSHA,Shanghai,seaport,CNSHA", "CNSHA,Shanghai,seaport,CNSH1"
+                ),
+                *MINI_HUBS[3:],
+            ],
+            MINI_LANES,
+            "hubs.csv[line 3].locode",
+        ),
+        (
+            [*MINI_HUBS[:4], MINI_HUBS[4].replace("50.03", "95.0")],
+            MINI_LANES,
+            "hubs.csv[line 5].lat",
+        ),
+        (
+            MINI_HUBS,
+            [*MINI_LANES[:3], MINI_LANES[3].replace("FRA,air", "MAD,air")],
+            "lanes.csv[line 4].destination",
+        ),
+        (
+            MINI_HUBS,
+            [
+                *MINI_LANES[:2],
+                MINI_LANES[2].replace("truck_40t_bev", "truck_99t_magic"),
+                MINI_LANES[3],
+            ],
+            "lanes.csv[line 3].vehicle_types",
+        ),
+        (
+            MINI_HUBS,
+            [*MINI_LANES[:3], MINI_LANES[3].replace(",test,", ",,")],
+            "lanes.csv[line 4].source",
+        ),
+        (
+            MINI_HUBS,
+            [*MINI_LANES[:3], MINI_LANES[3].replace(",1,,,7", ",1,9000,,7")],
+            "lanes.csv[line 4].distance_source",
+        ),
+    ],
+)
+def test_invariant_violations_name_the_field(
+    tmp_path: Path, hubs: list[str], lanes: list[str], field: str
+) -> None:
     with pytest.raises(DataError) as info:
         load_network(_mini(tmp_path, hubs, lanes), cache_dir=tmp_path / "c")
     assert info.value.field == field
@@ -258,11 +354,19 @@ def test_unreachable_hub_is_named(tmp_path: Path) -> None:
 def test_cli_writes_geojson_and_png(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from webapp.cli_network import network
+    from greenlane.webapp.cli_network import network
 
-    out = CliRunner().invoke(network, ["--geojson", str(tmp_path / "n.geojson"),
-                                       "--png", str(tmp_path / "n.png"),
-                                       "--cache-dir", str(tmp_path / "c")])
+    out = CliRunner().invoke(
+        network,
+        [
+            "--geojson",
+            str(tmp_path / "n.geojson"),
+            "--png",
+            str(tmp_path / "n.png"),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "hubs: " in out.output and "sea: " in out.output
     assert json.loads((tmp_path / "n.geojson").read_text())["type"] == "FeatureCollection"
@@ -272,10 +376,11 @@ def test_cli_writes_geojson_and_png(tmp_path: Path) -> None:
 def test_cli_reports_data_errors(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from webapp.cli_network import network
+    from greenlane.webapp.cli_network import network
 
     folder = _mini(tmp_path, MINI_HUBS, [*MINI_LANES[:3], MINI_LANES[3].replace(",test,", ",,")])
-    out = CliRunner().invoke(network, ["--data-dir", str(folder), "--cache-dir",
-                                       str(tmp_path / "c")])
+    out = CliRunner().invoke(
+        network, ["--data-dir", str(folder), "--cache-dir", str(tmp_path / "c")]
+    )
     assert out.exit_code == 2
     assert "lanes.csv[line 4].source" in out.output

@@ -12,14 +12,14 @@ import networkx as nx
 import pytest
 from routing_helpers import make_lane
 
-from emissions.chain import totals
-from emissions.model import Mode
-from routing import PlanOptions, SolverParams, load_network, pareto, plan, read_book
-from routing.candidates import hours_since_epoch
-from routing.model import Hub, HubKind
-from routing.network import Network
-from routing.planner import build_problem, solve_problem
-from routing.shipments import Shipment
+from greenlane.emissions.chain import totals
+from greenlane.emissions.model import Mode
+from greenlane.routing import PlanOptions, SolverParams, load_network, pareto, plan, read_book
+from greenlane.routing.candidates import hours_since_epoch
+from greenlane.routing.model import Hub, HubKind
+from greenlane.routing.network import Network
+from greenlane.routing.planner import build_problem, solve_problem
+from greenlane.routing.shipments import Shipment
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = datetime(2026, 12, 1, tzinfo=UTC)
@@ -30,10 +30,20 @@ FAST = SolverParams(time_limit_s=20, seed=0, workers=1)
 def tiny() -> Network:
     """Two seaports 10 000 km apart: a weekly ship with 20 t free, or a daily flight."""
     hubs = {
-        "P": Hub("P", "Port P", HubKind.SEAPORT, 31.2, 121.5, "CN", "CN-East",
-                 (Mode.SEA, Mode.AIR), "test"),
-        "Q": Hub("Q", "Port Q", HubKind.SEAPORT, 39.4, -0.3, "ES", "ES",
-                 (Mode.SEA, Mode.AIR), "test"),
+        "P": Hub(
+            "P",
+            "Port P",
+            HubKind.SEAPORT,
+            31.2,
+            121.5,
+            "CN",
+            "CN-East",
+            (Mode.SEA, Mode.AIR),
+            "test",
+        ),
+        "Q": Hub(
+            "Q", "Port Q", HubKind.SEAPORT, 39.4, -0.3, "ES", "ES", (Mode.SEA, Mode.AIR), "test"
+        ),
     }
     lanes = (
         make_lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 20, 600),
@@ -138,8 +148,15 @@ def test_target_mode_reports_infeasibility(network):
 
 def test_unplanned_shipments_say_why(network):
     book = [
-        Shipment("BARGE", "F-NANJING", "C-MADRID", 5, READY, READY + timedelta(days=60),
-                 allowed_modes=frozenset({Mode.INLAND_WATER})),
+        Shipment(
+            "BARGE",
+            "F-NANJING",
+            "C-MADRID",
+            5,
+            READY,
+            READY + timedelta(days=60),
+            allowed_modes=frozenset({Mode.INLAND_WATER}),
+        ),
         Shipment("TOO-SOON", "F-NANJING", "C-MADRID", 5, READY, READY + timedelta(hours=20)),
     ]
     result = plan(book, network, PlanOptions(solver=FAST))
@@ -156,7 +173,8 @@ def test_plan_numbers_are_the_footprints(network, demo_book):
         assert sum(leg.tce.co2e_wtw_kg for leg in s.legs) <= s.footprint.totals.co2e_wtw_kg
         assert hours_since_epoch(s.arrival_at) >= hours_since_epoch(s.legs[0].departure_at)
     assert result.co2e_wtw_kg == pytest.approx(
-        sum(t.co2e_wtw_kg for s in result.shipments for t in s.footprint.tces))
+        sum(t.co2e_wtw_kg for s in result.shipments for t in s.footprint.tces)
+    )
 
 
 def test_deterministic(network, demo_book):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing import PlanOptions, SolverParams, load_network, plan
-from routing.shipments import Shipment
+from greenlane.routing import PlanOptions, SolverParams, load_network, plan
+from greenlane.routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -20,9 +20,17 @@ def _book(n: int) -> list[Shipment]:
     network = load_network()
     factories = sorted(h for h in network.hubs if h.startswith("F-"))
     sites = sorted(h for h in network.hubs if h.startswith("C-"))
-    return [Shipment(f"L{i:04d}", factories[i % len(factories)], sites[(3 * i) % len(sites)],
-                     2.0 + i % 20, READY + timedelta(hours=7 * i % 300),
-                     READY + timedelta(days=40 + i % 30)) for i in range(n)]
+    return [
+        Shipment(
+            f"L{i:04d}",
+            factories[i % len(factories)],
+            sites[(3 * i) % len(sites)],
+            2.0 + i % 20,
+            READY + timedelta(hours=7 * i % 300),
+            READY + timedelta(days=40 + i % 30),
+        )
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("n", [120, 300])
@@ -31,8 +39,9 @@ def test_shipments_the_solver_had_no_time_for_are_not_called_capacity(n):
     shipped network has room on every departure, so "capacity" would be false. 120
     shipments (3 530 columns) go to CP-SAT, whose model alone takes longer to build than the
     limit; 300 to the LP-guided search (a 20-shipment book can be solved within 0.05 s)."""
-    result = plan(_book(n), load_network(),
-                  PlanOptions(solver=SolverParams(time_limit_s=0.05, workers=1)))
+    result = plan(
+        _book(n), load_network(), PlanOptions(solver=SolverParams(time_limit_s=0.05, workers=1))
+    )
     assert len(result.shipments) + len(result.unplanned) == n
     assert result.unplanned
     for u in result.unplanned:
@@ -41,8 +50,9 @@ def test_shipments_the_solver_had_no_time_for_are_not_called_capacity(n):
 
 
 def test_a_plan_with_time_enough_has_no_time_limit_reasons():
-    result = plan(_book(20), load_network(),
-                  PlanOptions(solver=SolverParams(time_limit_s=20, workers=1)))
+    result = plan(
+        _book(20), load_network(), PlanOptions(solver=SolverParams(time_limit_s=20, workers=1))
+    )
     assert len(result.shipments) == 20
     assert not any(u.reasons[0].startswith("time_limit") for u in result.unplanned)
 
@@ -51,8 +61,8 @@ _PLAN_TO_STDOUT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from test_planner_limits import _book
-from routing import PlanOptions, SolverParams, load_network, plan
-from routing.plan import plan_to_dict
+from greenlane.routing import PlanOptions, SolverParams, load_network, plan
+from greenlane.routing.plan import plan_to_dict
 result = plan(_book(200), load_network(), PlanOptions(solver=SolverParams(time_limit_s=20)))
 print(json.dumps(plan_to_dict(result)))
 """
@@ -64,8 +74,9 @@ def test_stdout_is_only_the_plan_json_when_highs_runs(tmp_path):
     from pathlib import Path
 
     code = _PLAN_TO_STDOUT.format(tests=str(Path(__file__).parent))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     doc = json.loads(out.stdout)
     assert "HiGHS" in doc["solver"]["solver"]
     assert "bound" in doc["solver"], "the HiGHS LP did not run: nothing was checked"
@@ -74,14 +85,39 @@ def test_stdout_is_only_the_plan_json_when_highs_runs(tmp_path):
 def test_cli_plan_prints_no_solver_banner(tmp_path):
     """``greenlane plan`` on a book that takes the HiGHS LP: stdout is the CLI's own lines."""
     book = tmp_path / "book.json"
-    book.write_text(json.dumps([
-        {"shipment_id": s.shipment_id, "origin": s.origin, "destination": s.destination,
-         "mass_t": s.mass_t, "ready_at": s.ready_at.isoformat(), "due_at": s.due_at.isoformat()}
-        for s in _book(200)]))
+    book.write_text(
+        json.dumps(
+            [
+                {
+                    "shipment_id": s.shipment_id,
+                    "origin": s.origin,
+                    "destination": s.destination,
+                    "mass_t": s.mass_t,
+                    "ready_at": s.ready_at.isoformat(),
+                    "due_at": s.due_at.isoformat(),
+                }
+                for s in _book(200)
+            ]
+        )
+    )
     target = tmp_path / "plan.json"
-    out = subprocess.run([sys.executable, "-c", "from webapp.cli import main; main()", "plan",
-                          str(book), "--time-limit", "20", "--output", str(target)],
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from webapp.cli import main; main()",
+            "plan",
+            str(book),
+            "--time-limit",
+            "20",
+            "--output",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert "HiGHS" not in out.stdout and "Copyright" not in out.stdout
     doc = json.loads(target.read_text())
     assert "HiGHS" in doc["solver"]["solver"]

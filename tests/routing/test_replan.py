@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing import PlanOptions, SolverParams, load_network, plan
-from routing.disruptions import parse_disruptions
-from routing.replan import impact, impact_to_dict
-from routing.shipments import Shipment
+from greenlane.routing import PlanOptions, SolverParams, load_network, plan
+from greenlane.routing.disruptions import parse_disruptions
+from greenlane.routing.replan import impact, impact_to_dict
+from greenlane.routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 FAST = SolverParams(time_limit_s=20, seed=0, workers=1)
@@ -28,15 +28,23 @@ def _d(did, kind, ref):
 
 def test_red_sea_closure_replans_shanghai_valencia_round_the_cape(network):
     book = [
-        Shipment("SEA", "CNSHA", "ESVLC", 10, READY, READY + timedelta(days=80),
-                 allowed_modes=frozenset({"sea"})),
+        Shipment(
+            "SEA",
+            "CNSHA",
+            "ESVLC",
+            10,
+            READY,
+            READY + timedelta(days=80),
+            allowed_modes=frozenset({"sea"}),
+        ),
         Shipment("ASIA", "F-SHENZHEN", "C-SINGAPORE", 5, READY, READY + timedelta(days=30)),
     ]
     before = plan(book, network, PlanOptions(solver=FAST))
     sea = next(s for s in before.shipments if s.shipment_id == "SEA")
     assert any("suez" in network.lane(leg.lane_id).passages for leg in sea.legs)
-    ds = parse_disruptions([_d("RS-SUEZ", "passage", "suez"),
-                            _d("RS-BAM", "passage", "babalmandab")], network)
+    ds = parse_disruptions(
+        [_d("RS-SUEZ", "passage", "suez"), _d("RS-BAM", "passage", "babalmandab")], network
+    )
     result = impact(before, book, network, ds, PlanOptions(solver=FAST))
     assert [h.shipment_id for h in result.hits] == ["SEA"]
     assert [s.shipment_id for s in result.unaffected] == ["ASIA"]
@@ -52,8 +60,17 @@ def test_red_sea_closure_replans_shanghai_valencia_round_the_cape(network):
 
 
 def test_closed_border_crossing_shifts_rail(network):
-    book = [Shipment("RAIL", "F-XIAN", "C-WARSAW", 8, READY, READY + timedelta(days=30),
-                     allowed_modes=frozenset({"rail"}))]
+    book = [
+        Shipment(
+            "RAIL",
+            "F-XIAN",
+            "C-WARSAW",
+            8,
+            READY,
+            READY + timedelta(days=30),
+            allowed_modes=frozenset({"rail"}),
+        )
+    ]
     before = plan(book, network, PlanOptions(solver=FAST))
     used = {h for leg in before.shipments[0].legs for h in (leg.origin, leg.destination)}
     crossing = next(h for h in used if h.startswith("X-") and h != "X-MALASZEWICZE")

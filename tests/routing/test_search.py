@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import networkx as nx
 import pytest
 
-from routing import PlanOptions, SolverParams, load_network
-from routing.exact import Limits, LinearModel, priced_objective, solve_exact
-from routing.model import HubKind
-from routing.network import Network
-from routing.planner import build_model, build_problem, model_data
-from routing.search import Search
-from routing.shipments import Shipment
+from greenlane.routing import PlanOptions, SolverParams, load_network
+from greenlane.routing.exact import Limits, LinearModel, priced_objective, solve_exact
+from greenlane.routing.model import HubKind
+from greenlane.routing.network import Network
+from greenlane.routing.planner import build_model, build_problem, model_data
+from greenlane.routing.search import Search
+from greenlane.routing.shipments import Shipment
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 OPTS = PlanOptions(solver=SolverParams(time_limit_s=20, seed=0, workers=1))
@@ -24,8 +24,10 @@ OPTS = PlanOptions(solver=SolverParams(time_limit_s=20, seed=0, workers=1))
 def _tight(network: Network, cap_t: float) -> Network:
     lanes = tuple(
         dataclasses.replace(lane, capacity_t_per_departure=cap_t)
-        if str(lane.mode) in ("sea", "rail", "air", "inland_water") else lane
-        for lane in network.lanes)
+        if str(lane.mode) in ("sea", "rail", "air", "inland_water")
+        else lane
+        for lane in network.lanes
+    )
     g = nx.MultiDiGraph()
     for h in network.hubs.values():
         g.add_node(h.hub_id, hub=h)
@@ -44,8 +46,16 @@ def _book(network: Network, n: int, seed: int = 1) -> list[Shipment]:
         urgent = rng.random() < 0.15
         days = rng.uniform(6, 10) if urgent else rng.uniform(40, 70)
         mass = round(rng.uniform(1, 8 if urgent else 24), 1)
-        out.append(Shipment(f"S{i}", rng.choice(factories[:2]), rng.choice(sites), mass, ready,
-                            ready + timedelta(days=days)))
+        out.append(
+            Shipment(
+                f"S{i}",
+                rng.choice(factories[:2]),
+                rng.choice(sites),
+                mass,
+                ready,
+                ready + timedelta(days=days),
+            )
+        )
     return out
 
 
@@ -62,8 +72,9 @@ def test_pruning_keeps_the_optimum(small):
     assert full.status == "OPTIMAL"
     search = Search(data, priced_objective(0.0), Limits())
     assert sum(map(len, search.allowed)) < len(data.cols)
-    pruned = LinearModel(data, priced_objective(0.0), Limits(), integer=True, solver="HIGHS",
-                         columns=search.allowed).solve(60)
+    pruned = LinearModel(
+        data, priced_objective(0.0), Limits(), integer=True, solver="HIGHS", columns=search.allowed
+    ).solve(60)
     assert pruned.status == "OPTIMAL"
     assert pruned.objective == pytest.approx(full.objective, rel=1e-9)
 
@@ -93,7 +104,7 @@ def test_search_respects_a_co2e_cap(small):
 
 
 def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
-    import routing.planner as planner
+    import greenlane.routing.planner as planner
 
     problem, _data = small
     monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
@@ -112,11 +123,12 @@ def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
 
 def test_a_deterministic_work_limit_gives_the_same_plan_twice(monkeypatch):
     """LNS stopped by solver work, not the clock: same book and seed, same plan."""
-    import routing.planner as planner
+    import greenlane.routing.planner as planner
 
     network = _tight(load_network(), 30.0)
-    opts = PlanOptions(solver=SolverParams(time_limit_s=120, seed=3, workers=1,
-                                           deterministic_time=0.3))
+    opts = PlanOptions(
+        solver=SolverParams(time_limit_s=120, seed=3, workers=1, deterministic_time=0.3)
+    )
     problem = build_problem(_book(network, 150, seed=4), network, opts)
     monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
     a = planner.solve_problem(problem, opts)

@@ -10,14 +10,14 @@ import networkx as nx
 import pytest
 from routing_helpers import make_lane
 
-from emissions.distance import gcd_km
-from emissions.model import Mode
-from emissions.units import KG_PER_T
-from fleet import vehicle_type
-from routing import PlanOptions, SolverParams, plan, plan_to_dict
-from routing.model import Hub, HubKind
-from routing.network import Network
-from routing.shipments import Shipment
+from greenlane.emissions.distance import gcd_km
+from greenlane.emissions.model import Mode
+from greenlane.emissions.units import KG_PER_T
+from greenlane.fleet import vehicle_type
+from greenlane.routing import PlanOptions, SolverParams, plan, plan_to_dict
+from greenlane.routing.model import Hub, HubKind
+from greenlane.routing.network import Network
+from greenlane.routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 DUE = datetime(2027, 1, 30, tzinfo=UTC)
@@ -35,13 +35,20 @@ C2 = (39.65, -0.24)
 def milk_run() -> Network:
     """Port P (CN) -> weekly ship -> port Q (ES) -> diesel trucks to customer sites C1, C2."""
     hubs = {
-        "P": Hub("P", "Port P", HubKind.SEAPORT, 31.2, 121.5, "CN", "CN-East",
-                 (Mode.SEA, Mode.ROAD), "test"),
+        "P": Hub(
+            "P",
+            "Port P",
+            HubKind.SEAPORT,
+            31.2,
+            121.5,
+            "CN",
+            "CN-East",
+            (Mode.SEA, Mode.ROAD),
+            "test",
+        ),
         "Q": Hub("Q", "Port Q", HubKind.SEAPORT, *Q, "ES", "ES", (Mode.SEA, Mode.ROAD), "test"),
-        "C1": Hub("C1", "Customer 1", HubKind.CUSTOMER_SITE, *C1, "ES", "ES", (Mode.ROAD,),
-                  "test"),
-        "C2": Hub("C2", "Customer 2", HubKind.CUSTOMER_SITE, *C2, "ES", "ES", (Mode.ROAD,),
-                  "test"),
+        "C1": Hub("C1", "Customer 1", HubKind.CUSTOMER_SITE, *C1, "ES", "ES", (Mode.ROAD,), "test"),
+        "C2": Hub("C2", "Customer 2", HubKind.CUSTOMER_SITE, *C2, "ES", "ES", (Mode.ROAD,), "test"),
     }
     lanes = [make_lane("SEA-PQ", "P", "Q", Mode.SEA, "ship_container_24000teu", 16000, 1, 5000)]
     for c in ("C1", "C2"):
@@ -93,11 +100,14 @@ def test_two_deliveries_share_one_tour_and_split_it_by_tkm(milk_run):
     assert by_stop["S1"].share == pytest.approx(share1, rel=1e-9)
     assert legs["S1"].tce.co2e_wtw_kg == pytest.approx(share1 * route.co2e_wtw_kg, rel=1e-9)
     assert sum(leg.tce.co2e_wtw_kg for leg in legs.values()) == pytest.approx(
-        route.co2e_wtw_kg, rel=1e-12)
+        route.co2e_wtw_kg, rel=1e-12
+    )
     assert sum(leg.tce.co2e_ttw_kg for leg in legs.values()) == pytest.approx(
-        route.co2e_ttw_kg, rel=1e-12)
+        route.co2e_ttw_kg, rel=1e-12
+    )
     assert sum(leg.tce.energy_mj for leg in legs.values()) == pytest.approx(
-        route.energy_mj, rel=1e-12)
+        route.energy_mj, rel=1e-12
+    )
     assert sum(leg.cost_cny for leg in legs.values()) == pytest.approx(route.cost_cny, rel=1e-12)
     assert legs["S1"].tce.distance_km == pytest.approx(d1, rel=1e-9)
     assert legs["S1"].tce.activity_tkm == pytest.approx(5 * d1, rel=1e-9)
@@ -106,7 +116,8 @@ def test_two_deliveries_share_one_tour_and_split_it_by_tkm(milk_run):
     # the plan's totals follow the allocated legs, and the milk run saves CO2e
     for s in routed.shipments:
         assert s.footprint.totals.co2e_wtw_kg == pytest.approx(
-            sum(t.co2e_wtw_kg for t in s.footprint.tces), rel=1e-12)
+            sum(t.co2e_wtw_kg for t in s.footprint.tces), rel=1e-12
+        )
     before = {s.shipment_id: s.legs[-1] for s in base.shipments}
     delta = sum(legs[k].tce.co2e_wtw_kg - before[k].tce.co2e_wtw_kg for k in legs)
     assert routed.co2e_wtw_kg == pytest.approx(base.co2e_wtw_kg + delta, rel=1e-9)
@@ -144,11 +155,12 @@ def test_target_mode_rechecks_the_cap_after_routing():
     """The cap binds the point-to-point plan; the routed plan is checked again and told."""
     from pathlib import Path
 
-    from routing import load_network, read_book
+    from greenlane.routing import load_network, read_book
 
     book = read_book(Path(__file__).resolve().parents[2] / "data" / "examples" / "shipments.csv")
-    opts = PlanOptions(target_year=2030, stop_level_routing=True,
-                       solver=SolverParams(time_limit_s=10))
+    opts = PlanOptions(
+        target_year=2030, stop_level_routing=True, solver=SolverParams(time_limit_s=10)
+    )
     p = plan(book, load_network(), opts)
     cap = p.facts["target_intensity_g_per_tkm"]
     met = p.facts["target_met_after_stop_routing"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from emissions.units import KG_PER_T
-from fleet import vehicle_type
-from routing.vrp import (
+from greenlane.emissions.units import KG_PER_T
+from greenlane.fleet import vehicle_type
+from greenlane.routing.vrp import (
     Depot,
     DistanceMatrix,
     FleetEntry,
@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT.parent / "shared" / "benchmarks" / "vrp"
 needs_bench = pytest.mark.skipif(
     not BENCH.is_dir(),
-    reason=f"benchmark instances not found at {BENCH} (CI clones shared/ beside the repo)")
+    reason=f"benchmark instances not found at {BENCH} (CI clones shared/ beside the repo)",
+)
 
 FAST = SolveParams(time_limit_s=60.0, engine="ortools", solution_limit=100)
 """Reproducible: the solution limit ends the search long before the time backstop."""
@@ -41,18 +42,30 @@ would run to the time limit looking for a 100th solution that does not exist).""
 
 def _ev() -> object:
     """A 200 kWh battery truck using exactly 1 kWh/km at any load, 50 km/h, 400 kW."""
-    return replace(vehicle_type("truck_40t_bev"), battery_kwh=200.0,
-                   empty_energy_mj_per_km=3.6, energy_slope_mj_per_tkm=0.0,
-                   refuel_power_kw=400.0, speed_kmh=50.0)
+    return replace(
+        vehicle_type("truck_40t_bev"),
+        battery_kwh=200.0,
+        empty_energy_mj_per_km=3.6,
+        energy_slope_mj_per_tkm=0.0,
+        refuel_power_kw=400.0,
+        speed_kmh=50.0,
+    )
 
 
 def _charge_once_problem(stations: tuple[Station, ...]) -> VrpProblem:
     depot = Depot("D", 31.0, 118.0, 0.0, 24.0, "CN-East")
     stop = Stop("S", 31.0, 119.5, mass_kg=5000.0, service_h=0.5)
-    km = DistanceMatrix(("D", "S", "C", "F"), ((0, 150, 145, 400), (150, 0, 10, 400),
-                                               (145, 10, 0, 400), (400, 400, 400, 0)))
-    return VrpProblem((depot,), (stop,), (FleetEntry("ev", 1, vehicle=_ev()),),
-                      stations=stations, distance_matrix=km)
+    km = DistanceMatrix(
+        ("D", "S", "C", "F"),
+        ((0, 150, 145, 400), (150, 0, 10, 400), (145, 10, 0, 400), (400, 400, 400, 0)),
+    )
+    return VrpProblem(
+        (depot,),
+        (stop,),
+        (FleetEntry("ev", 1, vehicle=_ev()),),
+        stations=stations,
+        distance_matrix=km,
+    )
 
 
 CHARGER = Station("C", "charger near S", "charging", 31.0, 119.4, power_kw=100.0)
@@ -105,9 +118,11 @@ def test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price() -> None:
     """81 km round trip, 10 t: without a carbon price diesel is cheapest (the BEV's higher
     hourly cost outweighs its cheaper energy); at 1000 CNY/t the BEV wins, and grey hydrogen,
     dearer and with more WTW CO2e per km than diesel, loses to diesel at any price."""
-    diesel, fcev, bev = (FleetEntry("truck_40t_diesel"),
-                         FleetEntry("truck_40t_fcev", carrier="hydrogen_grey"),
-                         FleetEntry("truck_40t_bev"))
+    diesel, fcev, bev = (
+        FleetEntry("truck_40t_diesel"),
+        FleetEntry("truck_40t_fcev", carrier="hydrogen_grey"),
+        FleetEntry("truck_40t_bev"),
+    )
     for price, winner in ((0.0, "truck_40t_diesel"), (1000.0, "truck_40t_bev")):
         alone = {e.type_id: _alone(e, price) for e in (diesel, fcev, bev)}
         (d_cost, d_co2), (h_cost, h_co2), (_, b_co2) = alone.values()
@@ -124,8 +139,9 @@ def test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price() -> None:
 def test_carbon_price_turns_a_cheap_grey_hydrogen_truck_into_the_loser() -> None:
     """An FCEV without per-km/per-h cost beats diesel on money; its extra WTW CO2e per km makes
     it lose once carbon costs more than the money it saves (breakeven = d cost / d CO2e)."""
-    cheap = replace(vehicle_type("truck_40t_fcev"), cost_cny_per_km=Decimal(0),
-                    cost_cny_per_h=Decimal(0))
+    cheap = replace(
+        vehicle_type("truck_40t_fcev"), cost_cny_per_km=Decimal(0), cost_cny_per_h=Decimal(0)
+    )
     fcev = FleetEntry("truck_40t_fcev", carrier="hydrogen_grey", vehicle=cheap)
     diesel = FleetEntry("truck_40t_diesel")
     (d_cost, d_co2), (h_cost, h_co2) = _alone(diesel, 0.0), _alone(fcev, 0.0)
@@ -140,24 +156,56 @@ def test_carbon_price_turns_a_cheap_grey_hydrogen_truck_into_the_loser() -> None
 def _city_problem() -> VrpProblem:
     """12 stops around a Shenzhen depot: deliveries, pickups, a pickup->delivery pair."""
     depot = Depot("F-SHENZHEN", 22.6567, 114.0297, 6.0, 20.0, "CN-South")
-    spots = [(0.05, 0.10), (-0.08, 0.12), (0.12, -0.05), (-0.10, -0.09), (0.02, 0.20),
-             (0.15, 0.15), (-0.15, 0.02), (0.07, -0.18), (-0.04, -0.22), (0.20, -0.02),
-             (-0.18, 0.18), (0.10, 0.05)]
+    spots = [
+        (0.05, 0.10),
+        (-0.08, 0.12),
+        (0.12, -0.05),
+        (-0.10, -0.09),
+        (0.02, 0.20),
+        (0.15, 0.15),
+        (-0.15, 0.02),
+        (0.07, -0.18),
+        (-0.04, -0.22),
+        (0.20, -0.02),
+        (-0.18, 0.18),
+        (0.10, 0.05),
+    ]
     stops = []
     for i, (dlat, dlon) in enumerate(spots):
         kind = "pickup" if i in (3, 7, 10) else "delivery"
         start = 7.0 + (i % 4) * 2.0
-        stops.append(Stop(f"S{i}", 22.6567 + dlat, 114.0297 + dlon, kind=kind,
-                          mass_kg=1500.0 + 250.0 * (i % 5), pallets=2.0 + i % 3,
-                          service_h=0.3, tw_start_h=start, tw_end_h=start + 2.5))
-    pickup = Stop("P", 22.70, 113.95, kind="pickup", mass_kg=3000.0, pallets=4.0,
-                  service_h=0.3, tw_start_h=7.0, tw_end_h=12.0)
-    drop = Stop("Q", 22.55, 114.15, kind="delivery", service_h=0.3, tw_start_h=8.0,
-                tw_end_h=16.0)
-    fleet = (FleetEntry("rigid_18t_diesel", 2, pallets=18, shift_h=10.0),
-             FleetEntry("rigid_18t_bev", 2, pallets=18, shift_h=10.0))
-    return VrpProblem((depot,), (*stops, pickup, drop), fleet, pairs=(("P", "Q"),),
-                      carbon_price_cny_per_t=100.0)
+        stops.append(
+            Stop(
+                f"S{i}",
+                22.6567 + dlat,
+                114.0297 + dlon,
+                kind=kind,
+                mass_kg=1500.0 + 250.0 * (i % 5),
+                pallets=2.0 + i % 3,
+                service_h=0.3,
+                tw_start_h=start,
+                tw_end_h=start + 2.5,
+            )
+        )
+    pickup = Stop(
+        "P",
+        22.70,
+        113.95,
+        kind="pickup",
+        mass_kg=3000.0,
+        pallets=4.0,
+        service_h=0.3,
+        tw_start_h=7.0,
+        tw_end_h=12.0,
+    )
+    drop = Stop("Q", 22.55, 114.15, kind="delivery", service_h=0.3, tw_start_h=8.0, tw_end_h=16.0)
+    fleet = (
+        FleetEntry("rigid_18t_diesel", 2, pallets=18, shift_h=10.0),
+        FleetEntry("rigid_18t_bev", 2, pallets=18, shift_h=10.0),
+    )
+    return VrpProblem(
+        (depot,), (*stops, pickup, drop), fleet, pairs=(("P", "Q"),), carbon_price_cny_per_t=100.0
+    )
 
 
 def test_time_windows_capacities_and_precedence_hold() -> None:
@@ -184,9 +232,9 @@ def test_time_windows_capacities_and_precedence_hold() -> None:
 
 
 def test_checker_catches_a_broken_plan() -> None:
-    from routing.vrp.model import VrpSolution
-    from routing.vrp.prepare import prepare
-    from routing.vrp.solve import _route
+    from greenlane.routing.vrp.model import VrpSolution
+    from greenlane.routing.vrp.prepare import prepare
+    from greenlane.routing.vrp.solve import _route
 
     problem = _city_problem()
     prep = prepare(problem)
@@ -220,16 +268,26 @@ def test_infeasible_stops_are_reported_with_their_reason() -> None:
 
 
 def test_bad_input_names_the_field() -> None:
-    from emissions.errors import InputError
+    from greenlane.emissions.errors import InputError
 
     depot = Depot("D", 22.6, 114.0, region="CN-South")
     with pytest.raises(InputError) as err:
-        solve_vrp(VrpProblem((depot,), (Stop("S", 22.7, 114.1, kind="drop"),),
-                             (FleetEntry("rigid_18t_diesel"),)), FAST)
+        solve_vrp(
+            VrpProblem(
+                (depot,), (Stop("S", 22.7, 114.1, kind="drop"),), (FleetEntry("rigid_18t_diesel"),)
+            ),
+            FAST,
+        )
     assert err.value.field == "stops[0].kind"
     with pytest.raises(InputError) as err:
-        solve_vrp(VrpProblem((depot,), (Stop("S", 22.7, 114.1, volume_m3=3.0),),
-                             (FleetEntry("rigid_18t_diesel"),)), FAST)
+        solve_vrp(
+            VrpProblem(
+                (depot,),
+                (Stop("S", 22.7, 114.1, volume_m3=3.0),),
+                (FleetEntry("rigid_18t_diesel"),),
+            ),
+            FAST,
+        )
     assert err.value.field == "fleet[0].volume_m3"
 
 
@@ -237,7 +295,7 @@ def test_bad_input_names_the_field() -> None:
 def test_read_and_solve_solomon_instance() -> None:
     import vrplib
 
-    from routing.vrplib_io import (
+    from greenlane.routing.vrplib_io import (
         best_known,
         check_routes,
         dimacs_cost,
@@ -248,13 +306,19 @@ def test_read_and_solve_solomon_instance() -> None:
     path = BENCH / "solomon" / "C101.txt"
     inst = read_instance(path)
     assert (inst.kind, inst.rounding, inst.num_nodes, inst.capacity, inst.num_vehicles) == (
-        "vrptw", "exact", 101, 200, 25)
+        "vrptw",
+        "exact",
+        101,
+        200,
+        25,
+    )
     bks = best_known(path)
     assert bks is not None and (bks.cost, bks.convention) == (827.3, "dimacs")
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert dimacs_cost(inst, routes) == pytest.approx(827.3)
-    result = solve_benchmark(path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300,
-                                               solution_limit=20))
+    result = solve_benchmark(
+        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+    )
     assert result.violations == [] and check_routes(inst, result.routes) == []
     assert result.vehicles == 10 and result.gap_pct is not None and result.gap_pct < 2.0
 
@@ -263,16 +327,16 @@ def test_read_and_solve_solomon_instance() -> None:
 def test_read_and_solve_x_instance() -> None:
     import vrplib
 
-    from routing.vrplib_io import read_instance, route_distance, solve_benchmark
+    from greenlane.routing.vrplib_io import read_instance, route_distance, solve_benchmark
 
     path = BENCH / "cvrplib-x" / "X-n101-k25.vrp"
     inst = read_instance(path)
-    assert (inst.kind, inst.rounding, inst.num_nodes, inst.capacity) == (
-        "cvrp", "nint", 101, 206)
+    assert (inst.kind, inst.rounding, inst.num_nodes, inst.capacity) == ("cvrp", "nint", 101, 206)
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert route_distance(inst, routes) == 27591  # the BKS, in rounded Euclidean
-    result = solve_benchmark(path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300,
-                                               solution_limit=20))
+    result = solve_benchmark(
+        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+    )
     assert result.violations == []
     assert result.gap_pct is not None and 0 <= result.gap_pct < 5.0
 
@@ -283,10 +347,19 @@ def test_cli_prints_json() -> None:
 
     from click.testing import CliRunner
 
-    from webapp.cli_vrp import vrp
+    from greenlane.webapp.cli_vrp import vrp
 
-    out = CliRunner().invoke(vrp, ["solve", str(BENCH / "solomon" / "C101.txt"),
-                                   "--engine", "ortools", "--solution-limit", "5"])
+    out = CliRunner().invoke(
+        vrp,
+        [
+            "solve",
+            str(BENCH / "solomon" / "C101.txt"),
+            "--engine",
+            "ortools",
+            "--solution-limit",
+            "5",
+        ],
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["vehicles"] == len(doc["routes"]) and doc["violations"] == []

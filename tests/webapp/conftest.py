@@ -28,8 +28,8 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def tokens(app: Any) -> dict[str, str]:
     """One token per role, and two partners (carrier-a, carrier-b)."""
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     engine = engine_of(app)
     return {
@@ -49,8 +49,9 @@ def auth(tokens: dict[str, str]) -> Any:
 @pytest.fixture
 def planned(client: Any, auth: Any) -> dict[str, Any]:
     """A stored plan of a two-shipment book (the POST /plans answer)."""
-    resp = client.post("/api/v1/plans", json={"shipments": book(2), "name": "two"},
-                       headers=auth("integration"))
+    resp = client.post(
+        "/api/v1/plans", json={"shipments": book(2), "name": "two"}, headers=auth("integration")
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 

@@ -25,7 +25,7 @@ def assert_problem(resp: Any, status: int, field: str | None = None) -> dict[str
 
 
 def count(app: Any, table: Any) -> int:
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     with engine_of(app).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
@@ -38,11 +38,17 @@ def test_openapi_document_lists_every_endpoint(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
-    for path in ("/api/v1/plans", "/api/v1/plans/{plan_id}", "/api/v1/jobs/{job_id}",
-                 "/api/v1/footprints", "/api/v1/network", "/api/v1/pareto",
-                 "/api/v1/plans/{plan_id}/report.{fmt}",
-                 "/api/v1/plans/{plan_id}/shipments/{shipment_id}/report.{fmt}",
-                 "/api/v1/plans/{plan_id}/shares"):
+    for path in (
+        "/api/v1/plans",
+        "/api/v1/plans/{plan_id}",
+        "/api/v1/jobs/{job_id}",
+        "/api/v1/footprints",
+        "/api/v1/network",
+        "/api/v1/pareto",
+        "/api/v1/plans/{plan_id}/report.{fmt}",
+        "/api/v1/plans/{plan_id}/shipments/{shipment_id}/report.{fmt}",
+        "/api/v1/plans/{plan_id}/shares",
+    ):
         assert path in paths, path
     post = paths["/api/v1/plans"]["post"]
     assert {"201", "202", "401", "422"} <= set(post["responses"])
@@ -80,7 +86,7 @@ def test_bad_token_is_401(client, tokens, header):
 
 
 def test_tokens_are_stored_hashed(app, tokens):
-    from webapp.db import api_tokens, engine_of
+    from greenlane.webapp.db import api_tokens, engine_of
 
     with engine_of(app).connect() as conn:
         stored = [r.token_sha256 for r in conn.execute(select(api_tokens))]
@@ -132,8 +138,10 @@ def test_post_plan_sets_location(client, auth):
 
 
 def test_options_reach_the_planner(client, auth):
-    body = {"shipments": book(2), "options": {"objective": "co2e", "time_limit_s": 3, "seed": 0,
-                                              "deterministic_time": 2.5}}
+    body = {
+        "shipments": book(2),
+        "options": {"objective": "co2e", "time_limit_s": 3, "seed": 0, "deterministic_time": 2.5},
+    }
     green = client.post("/api/v1/plans", json=body, headers=auth()).get_json()
     cheap = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=auth()).get_json()
     assert green["options"]["objective"] == "co2e"
@@ -144,8 +152,7 @@ def test_options_reach_the_planner(client, auth):
 
 
 def test_async_flag_gives_202_and_a_job(client, auth):
-    resp = client.post("/api/v1/plans", json={"shipments": book(1), "async": True},
-                       headers=auth())
+    resp = client.post("/api/v1/plans", json={"shipments": book(1), "async": True}, headers=auth())
     assert resp.status_code == 202
     location = resp.headers["Location"]
     assert location.startswith("/api/v1/jobs/job_")
@@ -167,13 +174,14 @@ def test_large_book_becomes_a_job(client, auth):
 
 
 def test_jobs_are_private_to_their_creator(client, auth, tokens):
-    resp = client.post("/api/v1/plans", json={"shipments": book(1), "async": True},
-                       headers=auth("integration"))
+    resp = client.post(
+        "/api/v1/plans", json={"shipments": book(1), "async": True}, headers=auth("integration")
+    )
     location = resp.headers["Location"]
     from webapp_helpers import bearer
 
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     other = create_token(engine_of(client.application), "integration")[1]
     assert_problem(client.get(location, headers=bearer(other)), 404)
@@ -184,8 +192,8 @@ def test_jobs_are_private_to_their_creator(client, auth, tokens):
 def test_startup_fails_jobs_left_running(tmp_path):
     from webapp_helpers import close_app
 
-    from webapp import store
-    from webapp.db import engine_of, transaction
+    from greenlane.webapp import store
+    from greenlane.webapp.db import engine_of, transaction
 
     url = f"sqlite:///{tmp_path / 'g.sqlite'}"
     first = make_app(url)
@@ -224,8 +232,10 @@ def test_wrong_method_is_405_problem(client, auth):
         ({}, "shipments"),
         ({"shipments": [shipment(mass_t=-1)]}, "shipments[0].mass_t"),
         ({"shipments": [shipment(mass_t="heavy")]}, "shipments[0].mass_t"),
-        ({"shipments": [shipment(), shipment("S2", ready_at="yesterday")]},
-         "shipments[1].ready_at"),
+        (
+            {"shipments": [shipment(), shipment("S2", ready_at="yesterday")]},
+            "shipments[1].ready_at",
+        ),
         ({"shipments": [shipment(colour="green")]}, "shipments[0].colour"),
         ({"shipments": [shipment(allowed_modes=["teleport"])]}, "shipments[0].allowed_modes[0]"),
         ({"shipments": [shipment(origin="NOWHERE")]}, "shipments[0].origin"),
@@ -233,12 +243,16 @@ def test_wrong_method_is_405_problem(client, auth):
         ({"shipments": [shipment(), shipment()]}, "shipments[1].shipment_id"),
         ({"shipments": [shipment(due_at="2026-11-01T00:00:00Z")]}, "shipments[0].due_at"),
         ({"shipments": book(1), "options": {"objective": "fastest"}}, "options.objective"),
-        ({"shipments": book(1), "options": {"carbon_price_cny_per_t": -5}},
-         "options.carbon_price_cny_per_t"),
+        (
+            {"shipments": book(1), "options": {"carbon_price_cny_per_t": -5}},
+            "options.carbon_price_cny_per_t",
+        ),
         ({"shipments": book(1), "options": {"time_limit_s": 500}}, "options.time_limit_s"),
         ({"shipments": book(1), "options": {"k_paths": 0}}, "options.k_paths"),
-        ({"shipments": book(1), "options": {"deterministic_time": 0}},
-         "options.deterministic_time"),
+        (
+            {"shipments": book(1), "options": {"deterministic_time": 0}},
+            "options.deterministic_time",
+        ),
         ({"shipments": book(1), "async": "maybe"}, "async"),
         ({"shipments": "S1"}, "shipments"),
     ],
@@ -270,8 +284,9 @@ def test_garbage_bodies_are_4xx_never_500(client, auth, data, content_type):
 
 def test_oversized_body_is_413(app, client, auth):
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    resp = client.post("/api/v1/plans", data="x" * 5000, content_type="application/json",
-                       headers=auth())
+    resp = client.post(
+        "/api/v1/plans", data="x" * 5000, content_type="application/json", headers=auth()
+    )
     assert_problem(resp, 413)
 
 
@@ -279,7 +294,7 @@ def test_oversized_body_is_413(app, client, auth):
 
 
 def test_idempotent_retry_returns_the_first_plan(app, client, auth):
-    from webapp.db import plans
+    from greenlane.webapp.db import plans
 
     body = {"shipments": book(1)}
     first = client.post("/api/v1/plans", json=body, headers=auth(**{"Idempotency-Key": "k-1"}))
@@ -299,7 +314,7 @@ def test_idempotency_key_with_another_body_is_rejected(client, auth):
 
 
 def test_idempotent_retry_of_a_job_returns_the_same_job(app, client, auth):
-    from webapp.db import jobs
+    from greenlane.webapp.db import jobs
 
     body = {"shipments": book(1), "async": True}
     h = auth(**{"Idempotency-Key": "job-key"})
@@ -314,8 +329,9 @@ def test_idempotent_retry_of_a_job_returns_the_same_job(app, client, auth):
 def test_idempotency_keys_are_per_token(client, auth):
     body = {"shipments": book(1)}
     a = client.post("/api/v1/plans", json=body, headers=auth("planner", **{"Idempotency-Key": "k"}))
-    b = client.post("/api/v1/plans", json=body,
-                    headers=auth("integration", **{"Idempotency-Key": "k"}))
+    b = client.post(
+        "/api/v1/plans", json=body, headers=auth("integration", **{"Idempotency-Key": "k"})
+    )
     assert a.get_json()["id"] != b.get_json()["id"]
 
 
@@ -329,8 +345,9 @@ def test_failed_request_is_replayed_too(client, auth):
 
 
 def test_overlong_idempotency_key_is_400(client, auth):
-    resp = client.post("/api/v1/plans", json={"shipments": book(1)},
-                       headers=auth(**{"Idempotency-Key": "k" * 300}))
+    resp = client.post(
+        "/api/v1/plans", json={"shipments": book(1)}, headers=auth(**{"Idempotency-Key": "k" * 300})
+    )
     assert_problem(resp, 400, "Idempotency-Key")
 
 
@@ -358,8 +375,10 @@ def test_footprint_as_ileap_validates(client, auth, example_chain, ileap_schema)
     [
         (lambda c: c.pop("legs"), "legs"),
         (lambda c: c["legs"][0].update(mode="teleport"), "legs[0].mode"),
-        (lambda c: c["legs"][1]["hoc"].update(co2e_wtw_kg_per_t="x"),
-         "legs[1].hoc.co2e_wtw_kg_per_t"),
+        (
+            lambda c: c["legs"][1]["hoc"].update(co2e_wtw_kg_per_t="x"),
+            "legs[1].hoc.co2e_wtw_kg_per_t",
+        ),
         (lambda c: c.update(mass_t=0), "mass_t"),
     ],
 )
@@ -370,8 +389,9 @@ def test_bad_chain_is_422_naming_the_field(client, auth, example_chain, mutate, 
 
 
 def test_pareto_gives_a_frontier(client, auth):
-    resp = client.post("/api/v1/pareto", json={"shipments": book(2), "points": 3},
-                       headers=auth("integration"))
+    resp = client.post(
+        "/api/v1/pareto", json={"shipments": book(2), "points": 3}, headers=auth("integration")
+    )
     assert resp.status_code == 200, resp.get_json()
     points = resp.get_json()["points"]
     assert 1 <= len(points) <= 3

@@ -20,8 +20,12 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 )
 from webapp_helpers import close_app, make_app  # noqa: E402
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +33,20 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One app for the whole run (1 s solver limit, tiny books; hundreds of requests from one
     address, so the per-IP limit of unauthenticated calls is off, as the per-token one is)."""
     db = Path(tmp_path_factory.mktemp("fuzz")) / "fuzz.sqlite"
-    app = make_app(f"sqlite:///{db}", SOLVER_TIME_LIMIT_S=1.0, ASYNC_THRESHOLD_SHIPMENTS=2,
-                   RATE_LIMIT_ANON_PER_MINUTE=0)
+    app = make_app(
+        f"sqlite:///{db}",
+        SOLVER_TIME_LIMIT_S=1.0,
+        ASYNC_THRESHOLD_SHIPMENTS=2,
+        RATE_LIMIT_ANON_PER_MINUTE=0,
+    )
     yield app
     close_app(app)
 
 
 @pytest.fixture(scope="module")
 def fuzz_token(fuzz_app: Any) -> str:
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     return create_token(engine_of(fuzz_app), "planner")[1]
 
@@ -70,8 +78,13 @@ def test_api_never_fails_on_generated_input(
     checks = CHECKS if mode == "positive" else CHECKS[:3]
 
     @given(case=operation.as_strategy(generation_mode=GenerationMode(mode)))
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case: Any) -> None:
         case.call_and_validate(headers=headers, checks=checks)
 

@@ -11,19 +11,24 @@ from webapp_helpers import shipment
 
 # JSON as clients send it: Python's parser reads NaN/Infinity tokens and 1e400 as float inf.
 BAD = ["NaN", "Infinity", "-Infinity", "1e400"]
-SHIPMENT_FIELDS = {"mass_t": 1e5 + 1, "volume_m3": 1e6 + 1, "teu": 30_001,
-                   "max_co2e_kg": 1e10 * 1.5}
+SHIPMENT_FIELDS = {
+    "mass_t": 1e5 + 1,
+    "volume_m3": 1e6 + 1,
+    "teu": 30_001,
+    "max_co2e_kg": 1e10 * 1.5,
+}
 OPTION_FIELDS = ["carbon_price_cny_per_t", "late_penalty_cny_per_t_day", "time_limit_s"]
 
 
 def _post(client, auth, path: str, doc: dict, field: str, literal: str):
     body = json.dumps(doc).replace('"@@"', literal)
-    return client.post(path, data=body, content_type="application/json",
-                       headers=auth("integration"))
+    return client.post(
+        path, data=body, content_type="application/json", headers=auth("integration")
+    )
 
 
 def _plans(app) -> int:
-    from webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of, plans
 
     with engine_of(app).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(plans)).scalar_one())
@@ -53,8 +58,11 @@ def test_non_finite_options_are_422_naming_the_field(app, client, auth, field, l
 
 @pytest.mark.parametrize(("field", "value"), list(SHIPMENT_FIELDS.items()))
 def test_upper_bounds(client, auth, field, value):
-    resp = client.post("/api/v1/plans", json={"shipments": [shipment("S1", **{field: value})]},
-                       headers=auth("integration"))
+    resp = client.post(
+        "/api/v1/plans",
+        json={"shipments": [shipment("S1", **{field: value})]},
+        headers=auth("integration"),
+    )
     assert resp.status_code == 422
     assert resp.get_json()["field"] == f"shipments[0].{field}"
     assert "less than or equal" in resp.get_json()["detail"]
@@ -62,10 +70,11 @@ def test_upper_bounds(client, auth, field, value):
 
 def test_finite_values_in_range_are_planned_and_stored_as_given(client, auth):
     extra = {"volume_m3": 33.0, "teu": 2.0, "max_co2e_kg": 5000.0}
-    resp = client.post("/api/v1/plans", json={"shipments": [shipment("S1", **extra)]},
-                       headers=auth("integration"))
+    resp = client.post(
+        "/api/v1/plans", json={"shipments": [shipment("S1", **extra)]}, headers=auth("integration")
+    )
     assert resp.status_code == 201, resp.get_json()
-    from webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of, plans
 
     with engine_of(client.application).connect() as conn:
         stored = conn.execute(select(plans.c.request)).scalar_one()
@@ -77,12 +86,19 @@ def test_every_request_float_is_finite_and_bounded():
     refuses non-finite values)."""
     from pydantic import BaseModel, ValidationError
 
-    from webapp import schemas
+    from greenlane.webapp import schemas
 
-    models = [m for m in vars(schemas).values()
-              if (isinstance(m, type) and issubclass(m, BaseModel)
-              and m.__module__ == "webapp.schemas" and issubclass(m, schemas._In))
-              or m is schemas.ShipmentIn]
+    models = [
+        m
+        for m in vars(schemas).values()
+        if (
+            isinstance(m, type)
+            and issubclass(m, BaseModel)
+            and m.__module__ == "webapp.schemas"
+            and issubclass(m, schemas._In)
+        )
+        or m is schemas.ShipmentIn
+    ]
     checked = 0
     for model in models:
         for name, info in model.model_fields.items():
@@ -104,13 +120,22 @@ def test_ui_upload_with_infinite_volume_is_refused(client, tokens):
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
     client.post("/login", data={"token": tokens["planner"], "csrf_token": csrf})
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"',
-                     client.get("/").get_data(as_text=True))[1]
-    csv = ("shipment_id,origin,destination,mass_t,volume_m3,ready_at,due_at\n"
-           "S1,F-NANJING,C-MADRID,10,inf,2026-12-01T00:00:00Z,2027-01-20T00:00:00Z\n")
-    resp = client.post("/plans", data={"csrf_token": csrf, "objective": "cheapest",
-                                       "book": (io.BytesIO(csv.encode()), "book.csv")},
-                       content_type="multipart/form-data")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").get_data(as_text=True))[
+        1
+    ]
+    csv = (
+        "shipment_id,origin,destination,mass_t,volume_m3,ready_at,due_at\n"
+        "S1,F-NANJING,C-MADRID,10,inf,2026-12-01T00:00:00Z,2027-01-20T00:00:00Z\n"
+    )
+    resp = client.post(
+        "/plans",
+        data={
+            "csrf_token": csrf,
+            "objective": "cheapest",
+            "book": (io.BytesIO(csv.encode()), "book.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302 and "/jobs/" not in resp.headers["Location"]  # no job
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "line[2].volume_m3" in page  # the flashed error names the line and field

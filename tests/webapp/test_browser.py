@@ -18,8 +18,16 @@ from webapp_helpers import BOOK_CSV, close_app, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -32,8 +40,8 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The app served on 127.0.0.1:<free port> in a thread, with a planner token."""
     from werkzeug.serving import make_server
 
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     app = make_app(f"sqlite:///{tmp_path / 'browser.sqlite'}", TESTING=False)
     token = create_token(engine_of(app), "planner")[1]
@@ -55,14 +63,21 @@ def page() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1360, "height": 900},
-                                      accept_downloads=True)
+        context = browser.new_context(
+            viewport={"width": 1360, "height": 900}, accept_downloads=True
+        )
         pg = context.new_page()
         pg.errors = []
         pg.outside = []
         pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
-        pg.on("request", lambda r: pg.outside.append(r.url)
-              if not r.url.startswith(("http://127.0.0.1:", "data:", "blob:")) else None)
+        pg.on(
+            "request",
+            lambda r: (
+                pg.outside.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1:", "data:", "blob:"))
+                else None
+            ),
+        )
         pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
         try:
             yield pg
@@ -110,7 +125,8 @@ def test_upload_plan_map_and_report_download(server, page):
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert text.startswith("shipment_id,tce_id")
     assert {"NKG-MAD-1", "SZX-FRA-1", "XIAN-WAW-1"} <= {
-        line.split(",")[0] for line in text.splitlines()[1:]}
+        line.split(",")[0] for line in text.splitlines()[1:]
+    }
     with page.expect_download() as info:
         page.click("#downloads a[data-format=pdf]")
     assert Path(info.value.path()).read_bytes().startswith(b"%PDF")

@@ -22,15 +22,15 @@ BEAT_S = 0.2
 
 
 def _job(app: Any, job_id: str) -> Any:
-    from webapp import store
-    from webapp.db import reading
+    from greenlane.webapp import store
+    from greenlane.webapp.db import reading
 
     with reading(app.extensions["greenlane_engine"]) as conn:
         return store.get_job(conn, job_id)
 
 
 def _reservation(app: Any, row_id: int) -> Any:
-    from webapp.db import idempotency, reading
+    from greenlane.webapp.db import idempotency, reading
 
     with reading(app.extensions["greenlane_engine"]) as conn:
         return conn.execute(select(idempotency).where(idempotency.c.id == row_id)).first()
@@ -38,16 +38,24 @@ def _reservation(app: Any, row_id: int) -> Any:
 
 def _reserve(app: Any, owner: str | None, heartbeat_at: Any) -> int:
     """An unanswered reservation of ``owner`` (as ``idempotency.begin`` writes it)."""
-    from webapp.auth import create_token
-    from webapp.db import engine_of, idempotency, transaction, utcnow
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of, idempotency, transaction, utcnow
 
     engine = engine_of(app)
     token_id = create_token(engine, "integration")[0]
     with transaction(engine) as conn:
-        result = conn.execute(idempotency.insert().values(
-            token_id=token_id, key=f"k-{owner}-{time.monotonic_ns()}", method="POST",
-            path="/api/v1/plans", request_sha256="0" * 64, created_at=utcnow(),
-            owner=owner, heartbeat_at=heartbeat_at))
+        result = conn.execute(
+            idempotency.insert().values(
+                token_id=token_id,
+                key=f"k-{owner}-{time.monotonic_ns()}",
+                method="POST",
+                path="/api/v1/plans",
+                request_sha256="0" * 64,
+                created_at=utcnow(),
+                owner=owner,
+                heartbeat_at=heartbeat_at,
+            )
+        )
     return int(result.inserted_primary_key[0])
 
 
@@ -61,7 +69,7 @@ def _wait(predicate: Any, timeout_s: float = 30.0) -> None:
 @pytest.fixture
 def blocked_solver(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """Background solves report progress, then wait until the event is set."""
-    from webapp import services
+    from greenlane.webapp import services
 
     release = threading.Event()
     compute = services.compute
@@ -78,16 +86,18 @@ def blocked_solver(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]
 
 
 def test_a_second_process_leaves_the_first_ones_work_alone(db_url, blocked_solver):
-    from webapp.auth import create_token
-    from webapp.db import as_utc, engine_of, instance_id, utcnow
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import as_utc, engine_of, instance_id, utcnow
 
     a = make_app(db_url, HEARTBEAT_S=BEAT_S)
     b = None
     try:
         token = create_token(engine_of(a), "integration")[1]
         resp = a.test_client().post(
-            "/api/v1/plans", json={"shipments": book(2), "async": True},
-            headers=bearer(token, **{"Idempotency-Key": "job-on-a"}))
+            "/api/v1/plans",
+            json={"shipments": book(2), "async": True},
+            headers=bearer(token, **{"Idempotency-Key": "job-on-a"}),
+        )
         assert resp.status_code == 202, resp.get_json()
         job_id = resp.get_json()["id"]
         _wait(lambda: _job(a, job_id).status == "running")
@@ -115,14 +125,15 @@ def test_a_second_process_leaves_the_first_ones_work_alone(db_url, blocked_solve
 
 
 def test_the_heartbeat_advances_while_a_job_runs(db_url, blocked_solver):
-    from webapp.auth import create_token
-    from webapp.db import as_utc, engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import as_utc, engine_of
 
     app = make_app(db_url, HEARTBEAT_S=BEAT_S)
     try:
         token = create_token(engine_of(app), "integration")[1]
-        resp = app.test_client().post("/api/v1/plans", headers=bearer(token),
-                                      json={"shipments": book(2), "async": True})
+        resp = app.test_client().post(
+            "/api/v1/plans", headers=bearer(token), json={"shipments": book(2), "async": True}
+        )
         job_id = resp.get_json()["id"]
         _wait(lambda: _job(app, job_id).status == "running")
         seen = [as_utc(_job(app, job_id).heartbeat_at)]
@@ -136,8 +147,8 @@ def test_the_heartbeat_advances_while_a_job_runs(db_url, blocked_solver):
 
 
 def test_stale_jobs_and_keys_are_cleaned_at_start_up_with_the_reason(db_url):
-    from webapp import store
-    from webapp.db import engine_of, transaction, utcnow
+    from greenlane.webapp import store
+    from greenlane.webapp.db import engine_of, transaction, utcnow
 
     first = make_app(db_url, HEARTBEAT_S=BEAT_S)
     seen = utcnow() - timedelta(hours=1)
@@ -155,7 +166,8 @@ def test_stale_jobs_and_keys_are_cleaned_at_start_up_with_the_reason(db_url):
         job = _job(second, dead)
         assert job.status == "failed"
         assert job.error["detail"].startswith(
-            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}")
+            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}"
+        )
         assert "server stopped" in job.error["detail"]
         assert _job(second, legacy).status == "failed"
         assert "no heartbeat recorded" in _job(second, legacy).error["detail"]
@@ -170,7 +182,7 @@ def test_stale_jobs_and_keys_are_cleaned_at_start_up_with_the_reason(db_url):
 
 
 def test_a_clean_stop_drops_the_processes_claims(db_url):
-    from webapp.db import engine_of, instance_id, utcnow
+    from greenlane.webapp.db import engine_of, instance_id, utcnow
 
     first = make_app(db_url, HEARTBEAT_S=BEAT_S)
     key = _reserve(first, instance_id(first), utcnow())
@@ -188,8 +200,8 @@ def test_a_clean_stop_drops_the_processes_claims(db_url):
 
 def test_lever_runs_of_stopped_processes_are_failed_live_ones_kept(db_url):
     """Lever runs in the job pool are claimed like jobs (migration 0005)."""
-    from webapp import ledger_store as ls
-    from webapp.db import engine_of, instance_id, reading, transaction, utcnow
+    from greenlane.webapp import ledger_store as ls
+    from greenlane.webapp.db import engine_of, instance_id, reading, transaction, utcnow
 
     first = make_app(db_url, HEARTBEAT_S=BEAT_S)
     seen = utcnow() - timedelta(hours=1)
@@ -204,7 +216,8 @@ def test_lever_runs_of_stopped_processes_are_failed_live_ones_kept(db_url):
             d, m = ls.get_lever_run(conn, dead), ls.get_lever_run(conn, mine)
         assert d.status == "failed"
         assert d.error["detail"].startswith(
-            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}")
+            f"server process dead-process stopped; no heartbeat since {seen.isoformat()}"
+        )
         assert m.status == "queued" and m.owner == instance_id(first)
     finally:
         close_app(second)

@@ -23,27 +23,44 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def legs(diesel_l: float = 120.0, rail: str = "train_electric_container") -> list[dict]:
     """Legs as driven: road with metered diesel, a port, sea by TOC, rail by vehicle model."""
     return [
-        {"mode": "road", "distance_km": 300,
-         "energy": [{"carrier": "diesel_b7", "amount": diesel_l, "unit": "l",
-                     "share_of_vehicle": 0.5}], "carrier": "Nanjing Trucking"},
+        {
+            "mode": "road",
+            "distance_km": 300,
+            "energy": [
+                {"carrier": "diesel_b7", "amount": diesel_l, "unit": "l", "share_of_vehicle": 0.5}
+            ],
+            "carrier": "Nanjing Trucking",
+        },
         {"hub": "CNSHA", "hoc": {"hoc_id": "maritime_container_terminal_ambient"}},
-        {"mode": "sea", "distance_km": 19000, "carrier": "COSCO",
-         "toc": {"toc_id": "sea_container_8000plus_teu_desnz"}},
-        {"mode": "rail", "distance_km": 350, "carrier": "Renfe",
-         "vehicle": {"type": rail, "carrier": "electricity_es"}},
+        {
+            "mode": "sea",
+            "distance_km": 19000,
+            "carrier": "COSCO",
+            "toc": {"toc_id": "sea_container_8000plus_teu_desnz"},
+        },
+        {
+            "mode": "rail",
+            "distance_km": 350,
+            "carrier": "Renfe",
+            "vehicle": {"type": rail, "carrier": "electricity_es"},
+        },
     ]
 
 
 def actual(completed: str = "2026-03-10T12:00:00Z", mass_t: float = 10.0, **extra: Any) -> dict:
-    return {"completed_at": completed, "mass_t": mass_t, "carrier": "Acme Forwarding",
-            "legs": legs(), **extra}
+    return {
+        "completed_at": completed,
+        "mass_t": mass_t,
+        "carrier": "Acme Forwarding",
+        "legs": legs(),
+        **extra,
+    }
 
 
 @pytest.fixture
 def accepted(client: Any, auth: Any) -> dict[str, Any]:
     """An accepted plan of a two-shipment book (S1 Nanjing -> Madrid, S2 Shenzhen -> FRA)."""
-    resp = client.post("/api/v1/plans", json={"shipments": book(2), "name": "two"},
-                       headers=auth())
+    resp = client.post("/api/v1/plans", json={"shipments": book(2), "name": "two"}, headers=auth())
     assert resp.status_code == 201
     plan = resp.get_json()
     assert client.post(f"/api/v1/plans/{plan['id']}/accept", headers=auth()).status_code == 200
@@ -51,29 +68,37 @@ def accepted(client: Any, auth: Any) -> dict[str, Any]:
 
 
 def post_actual(client: Any, auth: Any, sid: str = "S1", **kw: Any) -> Any:
-    return client.post(f"/api/v1/shipments/{sid}/actuals", json=actual(**kw),
-                       headers=auth("integration"))
+    return client.post(
+        f"/api/v1/shipments/{sid}/actuals", json=actual(**kw), headers=auth("integration")
+    )
 
 
 # ----------------------------------------------------------------------------- actuals
 
 
 def test_actual_is_recomputed_with_the_plan_engine_and_chained(client, auth, accepted):
-    from emissions.chain import footprint_from_chain
-    from fleet import resolve_vehicle
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.fleet import resolve_vehicle
 
     resp = post_actual(client, auth)
     assert resp.status_code == 201, resp.get_json()
     a = resp.get_json()
     assert a["plan_id"] == accepted["id"]  # linked to the accepted plan
     assert (a["origin"], a["destination"], a["lane"]) == ("F-NANJING", "C-MADRID", LANE)
-    doc = {"shipment_id": "S1", "mass_t": 10.0,
-           "legs": [{k: v for k, v in leg.items() if k != "carrier"} for leg in legs()]}
+    doc = {
+        "shipment_id": "S1",
+        "mass_t": 10.0,
+        "legs": [{k: v for k, v in leg.items() if k != "carrier"} for leg in legs()],
+    }
     fp = footprint_from_chain(doc, resolver=resolve_vehicle)
     assert a["co2e_wtw_kg"] == pytest.approx(fp.totals.co2e_wtw_kg, rel=1e-6)
     assert [g["data_type"] for g in a["legs"]] == ["primary", "default", "default", "modelled"]
-    assert [g["carrier"] for g in a["legs"]] == ["Nanjing Trucking", "Acme Forwarding", "COSCO",
-                                                  "Renfe"]
+    assert [g["carrier"] for g in a["legs"]] == [
+        "Nanjing Trucking",
+        "Acme Forwarding",
+        "COSCO",
+        "Renfe",
+    ]
     # the KPI activity is mass x great circle, split over the legs by their tkm
     assert sum(g["tkm_gcd"] for g in a["legs"]) == pytest.approx(a["tkm_gcd"], rel=1e-6)
     assert a["tkm_gcd"] < a["tkm"]
@@ -86,9 +111,11 @@ def test_actual_is_recomputed_with_the_plan_engine_and_chained(client, auth, acc
 
 def test_a_second_actual_is_a_new_version_and_the_kpi_uses_the_newest(client, auth, accepted):
     first = post_actual(client, auth).get_json()
-    second = client.post("/api/v1/shipments/S1/actuals",
-                         json={**actual(), "legs": legs(diesel_l=60.0)},
-                         headers=auth("integration")).get_json()
+    second = client.post(
+        "/api/v1/shipments/S1/actuals",
+        json={**actual(), "legs": legs(diesel_l=60.0)},
+        headers=auth("integration"),
+    ).get_json()
     assert (first["version"], second["version"]) == (1, 2)
     versions = client.get("/api/v1/shipments/S1/actuals", headers=auth()).get_json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
@@ -105,11 +132,11 @@ def test_plan_vs_actual(client, auth, accepted):
     assert c["planned"]["co2e_wtw_kg"] == pytest.approx(float(planned["co2e_wtw_kg"]))
     assert c["actual"]["version"] == 1
     assert c["delta"]["co2e_wtw_kg"] == pytest.approx(
-        c["actual"]["co2e_wtw_kg"] - c["planned"]["co2e_wtw_kg"], abs=1e-3)
+        c["actual"]["co2e_wtw_kg"] - c["planned"]["co2e_wtw_kg"], abs=1e-3
+    )
     # the same great-circle basis on both sides
     assert c["actual"]["tkm_gcd"] == pytest.approx(c["planned"]["tkm_gcd"], rel=1e-6)
-    assert client.get("/api/v1/shipments/NOPE/comparison",
-                      headers=auth()).status_code == 404
+    assert client.get("/api/v1/shipments/NOPE/comparison", headers=auth()).status_code == 404
 
 
 def test_actual_without_plan_needs_places_and_bad_legs_name_the_field(client, auth):
@@ -133,8 +160,7 @@ def test_actual_without_plan_needs_places_and_bad_legs_name_the_field(client, au
 
 def test_partners_cannot_record_or_read_the_ledger(client, auth, accepted):
     assert post_actual(client, auth).status_code == 201
-    resp = client.post("/api/v1/shipments/S1/actuals", json=actual(),
-                       headers=auth("partner_a"))
+    resp = client.post("/api/v1/shipments/S1/actuals", json=actual(), headers=auth("partner_a"))
     assert resp.status_code == 403
     assert client.get("/api/v1/ledger/kpi", headers=auth("partner_a")).status_code == 403
     assert client.get("/api/v1/ledger/kpi").status_code == 401
@@ -155,8 +181,14 @@ def test_idempotent_actual(client, auth, accepted):
 
 def test_kpi_by_period_and_dimension_with_standing(client, auth, accepted):
     post_actual(client, auth, completed="2026-02-01T00:00:00Z")
-    post_actual(client, auth, sid="S2", completed="2026-05-15T00:00:00Z",
-                origin="F-SHENZHEN", destination="C-FRANKFURT")
+    post_actual(
+        client,
+        auth,
+        sid="S2",
+        completed="2026-05-15T00:00:00Z",
+        origin="F-SHENZHEN",
+        destination="C-FRANKFURT",
+    )
     q = client.get("/api/v1/ledger/kpi?period=quarter&by=mode", headers=auth()).get_json()
     modes = {(r["period"], r["value"]) for r in q["rows"]}
     assert ("2026-Q1", "road") in modes and ("2026-Q2", "sea") in modes
@@ -167,13 +199,15 @@ def test_kpi_by_period_and_dimension_with_standing(client, auth, accepted):
     assert sum(r["co2e_wtw_kg"] for r in by_mode) == pytest.approx(year["co2e_wtw_kg"], rel=1e-6)
     assert sum(r["tkm_gcd"] for r in by_mode) == pytest.approx(year["tkm_gcd"], rel=1e-6)
     assert year["intensity_g_per_tkm"] == pytest.approx(
-        year["co2e_wtw_kg"] * 1000 / year["tkm_gcd"], rel=1e-6)
+        year["co2e_wtw_kg"] * 1000 / year["tkm_gcd"], rel=1e-6
+    )
     for by in ("lane", "carrier", "energy_carrier"):
         rows = client.get(f"/api/v1/ledger/kpi?by={by}", headers=auth()).get_json()["rows"]
-        assert sum(r["co2e_wtw_kg"] for r in rows) == pytest.approx(year["co2e_wtw_kg"],
-                                                                    rel=1e-6)
-    carriers = {r["value"] for r in client.get("/api/v1/ledger/kpi?by=carrier",
-                                               headers=auth()).get_json()["rows"]}
+        assert sum(r["co2e_wtw_kg"] for r in rows) == pytest.approx(year["co2e_wtw_kg"], rel=1e-6)
+    carriers = {
+        r["value"]
+        for r in client.get("/api/v1/ledger/kpi?by=carrier", headers=auth()).get_json()["rows"]
+    }
     assert {"COSCO", "Renfe", "Nanjing Trucking", "Acme Forwarding"} <= carriers
     # the glide path: -20 % in 2030 against the 2023 baseline (data/targets.csv by default)
     traj = {p["year"]: p["target_g_per_tkm"] for p in network["trajectory"]}
@@ -194,8 +228,15 @@ def test_kpi_exports_csv_and_xlsx(client, auth, accepted):
     assert any(line.startswith("2026-03,carrier,COSCO,") for line in body)
     resp = client.get("/api/v1/ledger/kpi?format=xlsx&period=quarter", headers=auth())
     wb = load_workbook(io.BytesIO(resp.data))
-    assert wb.sheetnames == ["network", "by_mode", "by_lane", "by_carrier", "by_energy_carrier",
-                             "trajectory", "about"]
+    assert wb.sheetnames == [
+        "network",
+        "by_mode",
+        "by_lane",
+        "by_carrier",
+        "by_energy_carrier",
+        "trajectory",
+        "about",
+    ]
     about = {r[0]: r[1] for r in wb["about"].iter_rows(values_only=True)}
     assert about["ledger_head_seq"] == 2 and len(about["ledger_head_hash"]) == 64
     assert wb["network"]["A2"].value == "2026-Q1"
@@ -204,22 +245,22 @@ def test_kpi_exports_csv_and_xlsx(client, auth, accepted):
 def test_baseline_from_imported_2023_history(client, auth, app):
     from click.testing import CliRunner
 
-    from webapp.cli_ledger import ledger
+    from greenlane.webapp.cli_ledger import ledger
 
     url = app.config["DATABASE_URL"]
     out = CliRunner().invoke(ledger, ["import", str(ACTUALS_CSV), "--database-url", url])
     assert out.exit_code == 0, out.output
     assert "recorded 3 actual shipment(s)" in out.output
     # 2023 history: compute the baseline from it
-    resp = client.post("/api/v1/ledger/baseline", json={"baseline_year": 2023},
-                       headers=auth())
+    resp = client.post("/api/v1/ledger/baseline", json={"baseline_year": 2023}, headers=auth())
     assert resp.status_code == 201, resp.get_json()
     base = resp.get_json()
     assert base["method"] == "history" and base["entry"] == 4
     kpi = client.get("/api/v1/ledger/kpi", headers=auth()).get_json()
     y2023 = next(r for r in kpi["by_year"] if r["year"] == 2023)
-    assert base["baseline_intensity_g_per_tkm"] == pytest.approx(y2023["intensity_g_per_tkm"],
-                                                                 rel=1e-4)
+    assert base["baseline_intensity_g_per_tkm"] == pytest.approx(
+        y2023["intensity_g_per_tkm"], rel=1e-4
+    )
     traj = {p["year"]: p["target_g_per_tkm"] for p in kpi["trajectory"]}
     assert traj[2030] == pytest.approx(0.8 * base["baseline_intensity_g_per_tkm"], rel=1e-6)
     # a year without history cannot be a computed baseline
@@ -233,14 +274,15 @@ def test_baseline_from_imported_2023_history(client, auth, app):
 def test_import_is_all_or_nothing_and_names_the_field(app, tmp_path, client, auth):
     from click.testing import CliRunner
 
-    from webapp.cli_ledger import ledger
+    from greenlane.webapp.cli_ledger import ledger
 
     bad = tmp_path / "bad.csv"
     lines = ACTUALS_CSV.read_text(encoding="utf-8").splitlines()
     lines[-1] = lines[-1].replace("diesel_b7", "unobtainium")
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = CliRunner().invoke(ledger, ["import", str(bad), "--database-url",
-                                      app.config["DATABASE_URL"]])
+    out = CliRunner().invoke(
+        ledger, ["import", str(bad), "--database-url", app.config["DATABASE_URL"]]
+    )
     assert out.exit_code == 2
     assert "error:" in out.output and "carrier" in out.output
     assert client.get("/api/v1/ledger/entries", headers=auth()).get_json()["entries"] == []
@@ -249,11 +291,21 @@ def test_import_is_all_or_nothing_and_names_the_field(app, tmp_path, client, aut
 # ----------------------------------------------------------------------------- certificates
 
 
-def _register(client, auth, serial="CCER-0001", kind="carbon_credit", volume=5.0,
-              unit="tCO2e") -> dict:
-    resp = client.post("/api/v1/certificates", json={
-        "registry": "CCER", "serial": serial, "kind": kind, "volume": volume, "unit": unit,
-        "vintage": 2025}, headers=auth())
+def _register(
+    client, auth, serial="CCER-0001", kind="carbon_credit", volume=5.0, unit="tCO2e"
+) -> dict:
+    resp = client.post(
+        "/api/v1/certificates",
+        json={
+            "registry": "CCER",
+            "serial": serial,
+            "kind": kind,
+            "volume": volume,
+            "unit": unit,
+            "vintage": 2025,
+        },
+        headers=auth(),
+    )
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
@@ -261,13 +313,31 @@ def _register(client, auth, serial="CCER-0001", kind="carbon_credit", volume=5.0
 def test_certificate_moves_and_no_double_counting(client, auth, accepted):
     cert = _register(client, auth)
     assert cert["status"] == "held" and cert["entries"] == [2]
-    dup = client.post("/api/v1/certificates", json={
-        "registry": "CCER", "serial": "CCER-0001", "kind": "carbon_credit", "volume": 1,
-        "unit": "tCO2e", "vintage": 2025}, headers=auth())
+    dup = client.post(
+        "/api/v1/certificates",
+        json={
+            "registry": "CCER",
+            "serial": "CCER-0001",
+            "kind": "carbon_credit",
+            "volume": 1,
+            "unit": "tCO2e",
+            "vintage": 2025,
+        },
+        headers=auth(),
+    )
     assert dup.status_code == 409 and dup.get_json()["field"] == "serial"
-    wrong_unit = client.post("/api/v1/certificates", json={
-        "registry": "I-REC", "serial": "IR-1", "kind": "green_power", "volume": 1,
-        "unit": "tCO2e", "vintage": 2025}, headers=auth())
+    wrong_unit = client.post(
+        "/api/v1/certificates",
+        json={
+            "registry": "I-REC",
+            "serial": "IR-1",
+            "kind": "green_power",
+            "volume": 1,
+            "unit": "tCO2e",
+            "vintage": 2025,
+        },
+        headers=auth(),
+    )
     assert wrong_unit.status_code == 422 and wrong_unit.get_json()["field"] == "unit"
     url = f"/api/v1/certificates/{cert['id']}"
     r = client.post(url + "/assign", json={"shipment_id": "S1"}, headers=auth())
@@ -276,8 +346,11 @@ def test_certificate_moves_and_no_double_counting(client, auth, accepted):
     assert r.status_code in (409, 422)
     r = client.post(url + "/release", headers=auth())
     assert r.get_json()["status"] == "held" and r.get_json()["assigned_to"] is None
-    r = client.post(url + "/retire", json={"lane": LANE, "claim_year": 2026,
-                                           "beneficiary": "Acme"}, headers=auth())
+    r = client.post(
+        url + "/retire",
+        json={"lane": LANE, "claim_year": 2026, "beneficiary": "Acme"},
+        headers=auth(),
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "retired"
     assert r.get_json()["entries"] == [2, 3, 4, 5]
     again = client.post(url + "/retire", json={"claim_year": 2027}, headers=auth())
@@ -285,27 +358,35 @@ def test_certificate_moves_and_no_double_counting(client, auth, accepted):
     assert client.post(url + "/assign", json={"lane": LANE}, headers=auth()).status_code == 409
     listed = client.get("/api/v1/certificates?status=retired", headers=auth()).get_json()
     assert [c["serial"] for c in listed["certificates"]] == ["CCER-0001"]
-    assert client.post("/api/v1/certificates", json={}, headers=auth("integration")
-                       ).status_code == 403
+    assert (
+        client.post("/api/v1/certificates", json={}, headers=auth("integration")).status_code == 403
+    )
 
 
 def test_certificates_never_net_the_emissions(client, auth, accepted):
     post_actual(client, auth)
     before = client.get("/api/v1/ledger/kpi", headers=auth()).get_json()["rows"][0]
     cert = _register(client, auth, volume=1000.0)
-    client.post(f"/api/v1/certificates/{cert['id']}/retire",
-                json={"lane": LANE, "claim_year": 2026}, headers=auth())
+    client.post(
+        f"/api/v1/certificates/{cert['id']}/retire",
+        json={"lane": LANE, "claim_year": 2026},
+        headers=auth(),
+    )
     after = client.get("/api/v1/ledger/kpi", headers=auth()).get_json()["rows"][0]
     assert after["co2e_wtw_kg"] == before["co2e_wtw_kg"]
-    claim = client.get("/api/v1/ledger/claim", query_string={"lane": LANE, "year": 2026},
-                       headers=auth()).get_json()
+    claim = client.get(
+        "/api/v1/ledger/claim", query_string={"lane": LANE, "year": 2026}, headers=auth()
+    ).get_json()
     assert claim["emissions"]["co2e_wtw_kg"] == before["co2e_wtw_kg"]
     assert claim["credits"]["retired_kg"] == 1_000_000.0
 
 
 def _set_baseline(client, auth, value: float) -> None:
-    resp = client.post("/api/v1/ledger/baseline", json={
-        "baseline_year": 2023, "intensity_g_per_tkm": value, "source": "test"}, headers=auth())
+    resp = client.post(
+        "/api/v1/ledger/baseline",
+        json={"baseline_year": 2023, "intensity_g_per_tkm": value, "source": "test"},
+        headers=auth(),
+    )
     assert resp.status_code == 201
 
 
@@ -319,32 +400,48 @@ def test_carbon_neutral_claim_only_when_it_holds(client, auth, accepted):
     _set_baseline(client, auth, intensity * 0.9)
     cc = _register(client, auth, serial="CC-1", volume=round(emitted_t * 0.5, 3))
     retire = {"lane": LANE, "claim_year": 2026}
-    assert client.post(f"/api/v1/certificates/{cc['id']}/retire", json=retire,
-                       headers=auth()).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/certificates/{cc['id']}/retire", json=retire, headers=auth()
+        ).status_code
+        == 200
+    )
     claim = client.get("/api/v1/ledger/claim", query_string=q, headers=auth()).get_json()
     assert not claim["claim"]["carbon_neutral"] and claim["claim"]["statement"] is None
     assert any("no reductions" in r for r in claim["claim"]["reasons"])
     # 2. reductions made, but credits cover only half; SAF book-and-claim does not count
     _set_baseline(client, auth, intensity * 1.5)
-    saf = _register(client, auth, serial="RSB-1", kind="saf", volume=emitted_t * 10,
-                    unit="tCO2e")
-    assert client.post(f"/api/v1/certificates/{saf['id']}/retire", json=retire,
-                       headers=auth()).status_code == 200
+    saf = _register(client, auth, serial="RSB-1", kind="saf", volume=emitted_t * 10, unit="tCO2e")
+    assert (
+        client.post(
+            f"/api/v1/certificates/{saf['id']}/retire", json=retire, headers=auth()
+        ).status_code
+        == 200
+    )
     claim = client.get("/api/v1/ledger/claim", query_string=q, headers=auth()).get_json()
     assert claim["reductions"]["reductions_kg"] > 0
     assert not claim["claim"]["carbon_neutral"]
     assert any("do not cover" in r for r in claim["claim"]["reasons"])
     # credits retired for another year do not count for 2026
     other = _register(client, auth, serial="CC-2027", volume=emitted_t * 2)
-    client.post(f"/api/v1/certificates/{other['id']}/retire",
-                json={"lane": LANE, "claim_year": 2027}, headers=auth())
-    assert not client.get("/api/v1/ledger/claim", query_string=q,
-                          headers=auth()).get_json()["claim"]["carbon_neutral"]
+    client.post(
+        f"/api/v1/certificates/{other['id']}/retire",
+        json={"lane": LANE, "claim_year": 2027},
+        headers=auth(),
+    )
+    assert not client.get("/api/v1/ledger/claim", query_string=q, headers=auth()).get_json()[
+        "claim"
+    ]["carbon_neutral"]
     # 3. the rest covered by credits retired on a shipment of the lane: the claim holds
     rest = _register(client, auth, serial="CC-2", volume=round(emitted_t * 0.5 + 0.01, 3))
-    assert client.post(f"/api/v1/certificates/{rest['id']}/retire",
-                       json={"shipment_id": "S1", "claim_year": 2026},
-                       headers=auth()).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/certificates/{rest['id']}/retire",
+            json={"shipment_id": "S1", "claim_year": 2026},
+            headers=auth(),
+        ).status_code
+        == 200
+    )
     claim = client.get("/api/v1/ledger/claim", query_string=q, headers=auth()).get_json()
     assert claim["claim"]["carbon_neutral"], claim["claim"]
     st = claim["claim"]["statement"]
@@ -372,16 +469,20 @@ def test_claim_pdf_without_the_claim(client, auth, accepted):
     q = {"lane": LANE, "year": 2026}
     txt = pdf_text(client.get("/api/v1/ledger/claim.pdf", query_string=q, headers=auth()).data)
     assert "carbon neutral" not in txt.lower().replace("carbon-neutrality", "")
-    assert client.get("/api/v1/ledger/claim.pdf", query_string={"lane": LANE, "year": 2020},
-                      headers=auth()).status_code == 404
+    assert (
+        client.get(
+            "/api/v1/ledger/claim.pdf", query_string={"lane": LANE, "year": 2020}, headers=auth()
+        ).status_code
+        == 404
+    )
 
 
 def test_plan_pdf_lists_certificates_and_ledger_entries(client, auth, accepted):
     cert = _register(client, auth, serial="GEC-77", kind="green_power", volume=12.5, unit="MWh")
-    client.post(f"/api/v1/certificates/{cert['id']}/assign", json={"shipment_id": "S1"},
-                headers=auth())
-    txt = pdf_text(client.get(f"/api/v1/plans/{accepted['id']}/report.pdf",
-                              headers=auth()).data)
+    client.post(
+        f"/api/v1/certificates/{cert['id']}/assign", json={"shipment_id": "S1"}, headers=auth()
+    )
+    txt = pdf_text(client.get(f"/api/v1/plans/{accepted['id']}/report.pdf", headers=auth()).data)
     flat = txt.replace("\n", " ")
     assert "GEC-77" in flat and "green_power" in flat
     assert "ledger entries 1-3" in flat  # acceptance (1), registration (2), assignment (3)
@@ -393,13 +494,12 @@ def test_plan_pdf_lists_certificates_and_ledger_entries(client, auth, accepted):
 def test_verify_detects_edits_and_deletions(app, client, auth, accepted):
     from click.testing import CliRunner
 
-    from webapp.cli_ledger import ledger
-    from webapp.db import engine_of
+    from greenlane.webapp.cli_ledger import ledger
+    from greenlane.webapp.db import engine_of
 
     post_actual(client, auth)
     cert = _register(client, auth)
-    client.post(f"/api/v1/certificates/{cert['id']}/retire", json={"lane": LANE},
-                headers=auth())
+    client.post(f"/api/v1/certificates/{cert['id']}/retire", json={"lane": LANE}, headers=auth())
     url = app.config["DATABASE_URL"]
     runner = CliRunner()
     ok = runner.invoke(ledger, ["verify", "--database-url", url])
@@ -426,8 +526,10 @@ def test_verify_detects_edits_and_deletions(app, client, auth, accepted):
     assert "differs from entry 2 (edited)" in bad.output
     assert "volume is 50.0 but the ledger says 5.0" in bad.output
     with engine.begin() as conn:
-        conn.execute(text("UPDATE ledger_entries SET payload = :p WHERE seq = 3"),
-                     {"p": '{"event": "registered"}'})
+        conn.execute(
+            text("UPDATE ledger_entries SET payload = :p WHERE seq = 3"),
+            {"p": '{"event": "registered"}'},
+        )
         conn.execute(text("DELETE FROM ledger_entries WHERE seq = 1"))
     doc = client.get("/api/v1/ledger/verify", headers=auth()).get_json()
     assert not doc["intact"]
@@ -439,7 +541,7 @@ def test_verify_detects_edits_and_deletions(app, client, auth, accepted):
 
 
 def test_verify_detects_an_edited_accepted_plan(app, client, auth, accepted):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     with engine_of(app).begin() as conn:
         conn.execute(text("UPDATE plans SET footprints = '[]'"))
@@ -451,10 +553,11 @@ def test_verify_detects_an_edited_accepted_plan(app, client, auth, accepted):
 
 
 def test_levers_endpoint_computes_the_macc_of_the_recorded_book(client, auth, accepted):
-    resp = client.post("/api/v1/ledger/levers",
-                       json={"max_levers": 3, "time_limit_s": 5, "kinds": ["sea_wind",
-                                                                           "road_bev"]},
-                       headers=auth())
+    resp = client.post(
+        "/api/v1/ledger/levers",
+        json={"max_levers": 3, "time_limit_s": 5, "kinds": ["sea_wind", "road_bev"]},
+        headers=auth(),
+    )
     assert resp.status_code == 201, resp.get_json()
     run = resp.get_json()
     assert run["status"] == "done", run["error"]
@@ -501,24 +604,55 @@ def test_ledger_pages(client, auth, tokens, accepted):
     assert client.get("/ledger/verify").status_code == 200
     lane = client.get("/ledger/lane", query_string={"lane": LANE, "year": 2026})
     assert "may not be called carbon neutral" in lane.get_data(as_text=True)
-    assert client.get("/ledger/lane.pdf", query_string={"lane": LANE, "year": 2026}
-                      ).mimetype == "application/pdf"
+    assert (
+        client.get("/ledger/lane.pdf", query_string={"lane": LANE, "year": 2026}).mimetype
+        == "application/pdf"
+    )
     # certificates through the forms (CSRF-protected)
     token = _csrf(client, "/ledger/certificates")
-    assert client.post("/ledger/certificates", data={
-        "registry": "CCER", "serial": "UI-1", "kind": "carbon_credit", "volume": "2",
-        "unit": "tCO2e", "vintage": "2025"}).status_code == 400  # no CSRF token
-    client.post("/ledger/certificates", data={
-        "csrf_token": token, "registry": "CCER", "serial": "UI-1", "kind": "carbon_credit",
-        "volume": "2", "unit": "tCO2e", "vintage": "2025"})
+    assert (
+        client.post(
+            "/ledger/certificates",
+            data={
+                "registry": "CCER",
+                "serial": "UI-1",
+                "kind": "carbon_credit",
+                "volume": "2",
+                "unit": "tCO2e",
+                "vintage": "2025",
+            },
+        ).status_code
+        == 400
+    )  # no CSRF token
+    client.post(
+        "/ledger/certificates",
+        data={
+            "csrf_token": token,
+            "registry": "CCER",
+            "serial": "UI-1",
+            "kind": "carbon_credit",
+            "volume": "2",
+            "unit": "tCO2e",
+            "vintage": "2025",
+        },
+    )
     page = client.get("/ledger/certificates").get_data(as_text=True)
     cid = re.search(r'data-id="(ce_[0-9a-f]+)"', page).group(1)
-    client.post(f"/ledger/certificates/{cid}/retire",
-                data={"csrf_token": token, "target": LANE, "claim_year": "2026"})
+    client.post(
+        f"/ledger/certificates/{cid}/retire",
+        data={"csrf_token": token, "target": LANE, "claim_year": "2026"},
+    )
     assert ">retired<" in client.get("/ledger/certificates").get_data(as_text=True)
     # baseline form and the levers page
-    client.post("/ledger/baseline", data={"csrf_token": token, "baseline_year": "2023",
-                                          "intensity_g_per_tkm": "40", "source": "ui"})
+    client.post(
+        "/ledger/baseline",
+        data={
+            "csrf_token": token,
+            "baseline_year": "2023",
+            "intensity_g_per_tkm": "40",
+            "source": "ui",
+        },
+    )
     assert "40.00" in client.get("/ledger/").get_data(as_text=True)
     assert "No lever run yet" in client.get("/ledger/levers").get_data(as_text=True)
 

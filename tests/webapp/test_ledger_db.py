@@ -29,22 +29,32 @@ def lapp(db_url: str) -> Iterator[Any]:
 @pytest.fixture
 def h(lapp: Any) -> dict[str, str]:
     """Planner auth headers."""
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     return bearer(create_token(engine_of(lapp), "planner")[1])
 
 
 def _certificate(client: Any, h: dict[str, str], serial: str = "CCER-9") -> str:
-    resp = client.post("/api/v1/certificates", json={
-        "registry": "CCER", "serial": serial, "kind": "carbon_credit", "volume": 2.5,
-        "unit": "tCO2e", "vintage": 2025, "note": "减排量 · ünïcode"}, headers=h)
+    resp = client.post(
+        "/api/v1/certificates",
+        json={
+            "registry": "CCER",
+            "serial": serial,
+            "kind": "carbon_credit",
+            "volume": 2.5,
+            "unit": "tCO2e",
+            "vintage": 2025,
+            "note": "减排量 · ünïcode",
+        },
+        headers=h,
+    )
     assert resp.status_code == 201, resp.get_json()
     return str(resp.get_json()["id"])
 
 
 def test_entries_are_append_only(lapp, h):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     client = lapp.test_client()
     _certificate(client, h)
@@ -60,29 +70,36 @@ def test_entries_are_append_only(lapp, h):
 
 
 def test_a_serial_retires_once_by_database_constraint(lapp, h):
-    from webapp.db import engine_of, utcnow
-    from webapp.ledger_store import certificate_retirements
+    from greenlane.webapp.db import engine_of, utcnow
+    from greenlane.webapp.ledger_store import certificate_retirements
 
     client = lapp.test_client()
     cid = _certificate(client, h)
-    first = client.post(f"/api/v1/certificates/{cid}/retire", json={"claim_year": 2026},
-                        headers=h)
+    first = client.post(f"/api/v1/certificates/{cid}/retire", json={"claim_year": 2026}, headers=h)
     assert first.status_code == 200
-    again = client.post(f"/api/v1/certificates/{cid}/retire", json={"claim_year": 2026},
-                        headers=h)
+    again = client.post(f"/api/v1/certificates/{cid}/retire", json={"claim_year": 2026}, headers=h)
     assert again.status_code == 409
     engine = engine_of(lapp)
     # writing around the application: the UNIQUE (registry, serial) constraint still holds
     other = _certificate(client, h, serial="CCER-10")
     with pytest.raises(IntegrityError, match="retirements"), engine.begin() as conn:
-        conn.execute(certificate_retirements.insert().values(
-            certificate_id=other, registry="CCER", serial="CCER-9", claim_year=2027,
-            beneficiary="double", retired_at=utcnow()))
+        conn.execute(
+            certificate_retirements.insert().values(
+                certificate_id=other,
+                registry="CCER",
+                serial="CCER-9",
+                claim_year=2027,
+                beneficiary="double",
+                retired_at=utcnow(),
+            )
+        )
     # and a retirement row can be neither edited nor deleted, nor the retired certificate
-    for sql in ("UPDATE certificate_retirements SET claim_year = 2030",
-                "DELETE FROM certificate_retirements",
-                "UPDATE certificates SET status = 'held' WHERE serial = 'CCER-9'",
-                "DELETE FROM certificates WHERE serial = 'CCER-9'"):
+    for sql in (
+        "UPDATE certificate_retirements SET claim_year = 2030",
+        "DELETE FROM certificate_retirements",
+        "UPDATE certificates SET status = 'held' WHERE serial = 'CCER-9'",
+        "DELETE FROM certificates WHERE serial = 'CCER-9'",
+    ):
         with pytest.raises(DBAPIError), engine.begin() as conn:
             conn.execute(text(sql))
     verdict = client.get("/api/v1/ledger/verify", headers=h).get_json()
@@ -90,22 +107,42 @@ def test_a_serial_retires_once_by_database_constraint(lapp, h):
 
 
 def test_entries_rehash_exactly_after_the_round_trip(lapp, h):
-    from emissions.ledger import entry_hash, verify_chain
-    from webapp.db import engine_of, transaction
-    from webapp.ledger_store import entries
+    from greenlane.emissions.ledger import entry_hash, verify_chain
+    from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.ledger_store import entries
 
     client = lapp.test_client()
     plan = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=h).get_json()
     assert client.post(f"/api/v1/plans/{plan['id']}/accept", headers=h).status_code == 200
     _certificate(client, h)
-    resp = client.post("/api/v1/shipments/S1/actuals", json={
-        "completed_at": "2026-06-30T23:59:59.123456+08:00", "mass_t": 4.0, "legs": [
-            {"mode": "road", "distance_km": 123.456789,
-             "energy": [{"carrier": "diesel_b7", "amount": 41.7, "unit": "l",
-                         "share_of_vehicle": 0.3333}], "carrier": "南京运输"},
-            {"mode": "sea", "distance_km": 18000.5, "toc": {"toc_id":
-                                                           "sea_container_avg_desnz"}}]},
-        headers=h)
+    resp = client.post(
+        "/api/v1/shipments/S1/actuals",
+        json={
+            "completed_at": "2026-06-30T23:59:59.123456+08:00",
+            "mass_t": 4.0,
+            "legs": [
+                {
+                    "mode": "road",
+                    "distance_km": 123.456789,
+                    "energy": [
+                        {
+                            "carrier": "diesel_b7",
+                            "amount": 41.7,
+                            "unit": "l",
+                            "share_of_vehicle": 0.3333,
+                        }
+                    ],
+                    "carrier": "南京运输",
+                },
+                {
+                    "mode": "sea",
+                    "distance_km": 18000.5,
+                    "toc": {"toc_id": "sea_container_avg_desnz"},
+                },
+            ],
+        },
+        headers=h,
+    )
     assert resp.status_code == 201, resp.get_json()
     with transaction(engine_of(lapp)) as conn:
         chain = [e for _, e in entries(conn)]
@@ -120,8 +157,8 @@ def test_entries_rehash_exactly_after_the_round_trip(lapp, h):
 
 
 def test_concurrent_appends_keep_one_chain(lapp):
-    from webapp.db import engine_of, transaction
-    from webapp.ledger_store import in_ledger_transaction, set_baseline, verify
+    from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.ledger_store import in_ledger_transaction, set_baseline, verify
 
     engine = engine_of(lapp)
     errors: list[BaseException] = []
@@ -129,9 +166,17 @@ def test_concurrent_appends_keep_one_chain(lapp):
     def worker(k: int) -> None:
         try:
             for i in range(4):
-                in_ledger_transaction(lambda conn, v=30.0 + k + i / 10: set_baseline(
-                    conn, baseline_year=2023, intensity_g_per_tkm=v, target_year=2030,
-                    reduction_share=0.2, source=f"thread {k}"), engine)
+                in_ledger_transaction(
+                    lambda conn, v=30.0 + k + i / 10: set_baseline(
+                        conn,
+                        baseline_year=2023,
+                        intensity_g_per_tkm=v,
+                        target_year=2030,
+                        reduction_share=0.2,
+                        source=f"thread {k}",
+                    ),
+                    engine,
+                )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -28,11 +28,17 @@ def two_plans(client, auth) -> dict[str, Any]:
     """Plan 1 (S1, S2): S1 shared with carrier-a. Plan 2 (S1): shared whole with carrier-b."""
     p1 = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=auth()).get_json()
     p2 = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth()).get_json()
-    r = client.post(f"/api/v1/plans/{p1['id']}/shares",
-                    json={"partner_id": "carrier-a", "shipment_ids": ["S1"]}, headers=auth())
+    r = client.post(
+        f"/api/v1/plans/{p1['id']}/shares",
+        json={"partner_id": "carrier-a", "shipment_ids": ["S1"]},
+        headers=auth(),
+    )
     assert r.status_code == 201, r.get_json()
-    r = client.post(f"/api/v1/plans/{p2['id']}/shares", json={"partner_id": "carrier-b"},
-                    headers=auth("integration"))
+    r = client.post(
+        f"/api/v1/plans/{p2['id']}/shares",
+        json={"partner_id": "carrier-b"},
+        headers=auth("integration"),
+    )
     assert r.status_code == 201
     assert r.get_json()["shares"][0]["shipment_id"] is None
     return {"p1": p1, "p2": p2}
@@ -127,8 +133,9 @@ def test_partner_sees_only_the_shared_shipment(client, auth, two_plans):
 def test_partner_may_not_read_plans_or_share(client, auth, two_plans):
     p1 = two_plans["p1"]["id"]
     assert client.get(f"/api/v1/plans/{p1}", headers=auth("partner_a")).status_code == 403
-    resp = client.post(f"/api/v1/plans/{p1}/shares", json={"partner_id": "carrier-a"},
-                       headers=auth("partner_a"))
+    resp = client.post(
+        f"/api/v1/plans/{p1}/shares", json={"partner_id": "carrier-a"}, headers=auth("partner_a")
+    )
     assert resp.status_code == 403
 
 

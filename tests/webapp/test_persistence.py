@@ -27,51 +27,52 @@ def papp(db_url: str) -> Iterator[Any]:
 @pytest.fixture
 def ptoken(papp: Any) -> str:
     """A planner token."""
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     return create_token(engine_of(papp), "planner")[1]
 
 
 def rows(app: Any, table: Any) -> int:
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     with engine_of(app).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def test_tables_are_created(papp):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     names = set(inspect(engine_of(papp)).get_table_names())
     assert {"api_tokens", "plans", "jobs", "idempotency", "shares"} <= names
 
 
 def test_backend_is_the_one_asked_for(papp, db_url):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     expected = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     assert engine_of(papp).dialect.name == expected
 
 
 def test_token_round_trip_and_revocation(papp):
-    from webapp.auth import authenticate, create_token
-    from webapp.db import api_tokens, engine_of, transaction, utcnow
+    from greenlane.webapp.auth import authenticate, create_token
+    from greenlane.webapp.db import api_tokens, engine_of, transaction, utcnow
 
     engine = engine_of(papp)
     token_id, token = create_token(engine, "partner", partner_id="port-x")
     who = authenticate(engine, token)
     assert who is not None and who.partner_id == "port-x" and who.is_partner
     with transaction(engine) as conn:
-        conn.execute(api_tokens.update().where(api_tokens.c.id == token_id)
-                     .values(revoked_at=utcnow()))
+        conn.execute(
+            api_tokens.update().where(api_tokens.c.id == token_id).values(revoked_at=utcnow())
+        )
     assert authenticate(engine, token) is None
 
 
 def test_plan_is_stored_losslessly_and_recomputable(papp, ptoken):
-    from routing import load_network, plan
-    from webapp import services, store
-    from webapp.db import engine_of, transaction
+    from greenlane.routing import load_network, plan
+    from greenlane.webapp import services, store
+    from greenlane.webapp.db import engine_of, transaction
 
     client = papp.test_client()
     resp = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=bearer(ptoken))
@@ -85,18 +86,22 @@ def test_plan_is_stored_losslessly_and_recomputable(papp, ptoken):
     assert row.created_at is not None
     # Same request, same data, seed 0, one worker: the same footprints.
     net = load_network()
-    again = plan(services.shipments_of(row.request, net), net,
-                 services.plan_options(row.request["options"]))
+    again = plan(
+        services.shipments_of(row.request, net), net, services.plan_options(row.request["options"])
+    )
     assert [s.footprint for s in again.shipments] == stored
     assert dict(again.data_sha256) == row.data_sha256
-    assert client.get(f"/api/v1/plans/{plan_id}", headers=bearer(ptoken)).get_json()[
-        "created_at"].endswith("+00:00")
+    assert (
+        client.get(f"/api/v1/plans/{plan_id}", headers=bearer(ptoken))
+        .get_json()["created_at"]
+        .endswith("+00:00")
+    )
 
 
 def test_a_failed_write_leaves_nothing(papp, monkeypatch):
-    from routing import load_network, parse_shipments, plan
-    from webapp import store
-    from webapp.db import engine_of, plans, transaction
+    from greenlane.routing import load_network, parse_shipments, plan
+    from greenlane.webapp import store
+    from greenlane.webapp.db import engine_of, plans, transaction
 
     net = load_network()
     p = plan(parse_shipments(book(1)), net)
@@ -107,8 +112,8 @@ def test_a_failed_write_leaves_nothing(papp, monkeypatch):
 
 
 def test_job_that_fails_while_storing_leaves_no_plan(papp, ptoken, monkeypatch):
-    from webapp import store
-    from webapp.db import plans
+    from greenlane.webapp import store
+    from greenlane.webapp.db import plans
 
     real = store.set_job
 
@@ -119,8 +124,9 @@ def test_job_that_fails_while_storing_leaves_no_plan(papp, ptoken, monkeypatch):
 
     monkeypatch.setattr(store, "set_job", flaky)
     client = papp.test_client()
-    resp = client.post("/api/v1/plans", json={"shipments": book(1), "async": True},
-                       headers=bearer(ptoken))
+    resp = client.post(
+        "/api/v1/plans", json={"shipments": book(1), "async": True}, headers=bearer(ptoken)
+    )
     job = wait_job(client, resp.headers["Location"], bearer(ptoken))
     assert job["status"] == "failed"
     assert "disk full" in job["error"]["detail"]
@@ -128,7 +134,7 @@ def test_job_that_fails_while_storing_leaves_no_plan(papp, ptoken, monkeypatch):
 
 
 def test_idempotency_and_shares_persist(papp, ptoken):
-    from webapp.db import idempotency, shares
+    from greenlane.webapp.db import idempotency, shares
 
     client = papp.test_client()
     h = bearer(ptoken, **{"Idempotency-Key": "persist-1"})
@@ -137,15 +143,17 @@ def test_idempotency_and_shares_persist(papp, ptoken):
     assert first.get_json()["id"] == second.get_json()["id"]
     assert rows(papp, idempotency) == 1
     plan_id = first.get_json()["id"]
-    r = client.post(f"/api/v1/plans/{plan_id}/shares",
-                    json={"partner_id": "carrier-a", "shipment_ids": ["S1"]},
-                    headers=bearer(ptoken))
+    r = client.post(
+        f"/api/v1/plans/{plan_id}/shares",
+        json={"partner_id": "carrier-a", "shipment_ids": ["S1"]},
+        headers=bearer(ptoken),
+    )
     assert r.status_code == 201
     assert rows(papp, shares) == 1
 
 
 def test_init_db_is_idempotent(papp):
-    from webapp.db import engine_of, init_db
+    from greenlane.webapp.db import engine_of, init_db
 
     init_db(engine_of(papp))
     init_db(engine_of(papp))
@@ -155,7 +163,7 @@ def test_migrations_match_the_table_model(papp):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from webapp.db import engine_of, metadata
+    from greenlane.webapp.db import engine_of, metadata
 
     with engine_of(papp).connect() as conn:
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
@@ -165,7 +173,7 @@ def test_migrations_match_the_table_model(papp):
 
 
 def test_tables_made_without_migrations_are_stamped(tmp_path):
-    from webapp.db import engine_of, make_engine, metadata
+    from greenlane.webapp.db import engine_of, make_engine, metadata
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     old = make_engine(url)

@@ -18,11 +18,20 @@ from sqlalchemy import event, func, select
 from webapp_helpers import bearer, book, close_app, make_app, shipment, wait_job
 
 LANE = "F-NANJING>C-MADRID"
-LEGS = [{"mode": "road", "distance_km": 300, "carrier": "Nanjing Trucking",
-         "energy": [{"carrier": "diesel_b7", "amount": 120, "unit": "l",
-                     "share_of_vehicle": 0.5}]},
-        {"mode": "rail", "distance_km": 350, "carrier": "Renfe",
-         "vehicle": {"type": "train_electric_container", "carrier": "electricity_es"}}]
+LEGS = [
+    {
+        "mode": "road",
+        "distance_km": 300,
+        "carrier": "Nanjing Trucking",
+        "energy": [{"carrier": "diesel_b7", "amount": 120, "unit": "l", "share_of_vehicle": 0.5}],
+    },
+    {
+        "mode": "rail",
+        "distance_km": 350,
+        "carrier": "Renfe",
+        "vehicle": {"type": "train_electric_container", "carrier": "electricity_es"},
+    },
+]
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}
 
 
@@ -41,8 +50,11 @@ class Recorder:
     def _execute(self, conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
         verb = statement.lstrip()[:6].upper()
         if threading.get_ident() == self.thread and verb in ("INSERT", "UPDATE", "DELETE"):
-            table = statement.split()[2].strip('"') if verb != "UPDATE" else (
-                statement.split()[1].strip('"'))
+            table = (
+                statement.split()[2].strip('"')
+                if verb != "UPDATE"
+                else (statement.split()[1].strip('"'))
+            )
             self.open.setdefault(id(conn), []).append(f"{verb} {table}")
 
     def _commit(self, conn: Any) -> None:
@@ -63,8 +75,8 @@ class Recorder:
 def world(db_url: str) -> Iterator[dict[str, Any]]:
     """An app on the backend under test, a planner token, an accepted plan with S1 on
     Nanjing -> Madrid, a second plan (sea, for disruptions) and a registered certificate."""
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     app = make_app(db_url, ASYNC_THRESHOLD_SHIPMENTS=3)
     token = create_token(engine_of(app), "planner")[1]
@@ -72,16 +84,45 @@ def world(db_url: str) -> Iterator[dict[str, Any]]:
     h = bearer(token)
     plan = c.post("/api/v1/plans", json={"shipments": book(2)}, headers=h).get_json()
     assert c.post(f"/api/v1/plans/{plan['id']}/accept", headers=h).status_code == 200
-    sea = c.post("/api/v1/plans", headers=h, json={
-        "shipments": [shipment("SEA", "CNSHA", "ESVLC", 10, due_at="2027-02-19T00:00:00Z",
-                               allowed_modes=["sea"])], "options": {"time_limit_s": 5}})
+    sea = c.post(
+        "/api/v1/plans",
+        headers=h,
+        json={
+            "shipments": [
+                shipment(
+                    "SEA",
+                    "CNSHA",
+                    "ESVLC",
+                    10,
+                    due_at="2027-02-19T00:00:00Z",
+                    allowed_modes=["sea"],
+                )
+            ],
+            "options": {"time_limit_s": 5},
+        },
+    )
     assert sea.status_code == 201, sea.get_json()
-    cert = c.post("/api/v1/certificates", headers=h, json={
-        "registry": "RSB", "serial": "W-1", "kind": "saf", "volume": 5, "unit": "t",
-        "vintage": 2026})
+    cert = c.post(
+        "/api/v1/certificates",
+        headers=h,
+        json={
+            "registry": "RSB",
+            "serial": "W-1",
+            "kind": "saf",
+            "volume": 5,
+            "unit": "t",
+            "vintage": 2026,
+        },
+    )
     assert cert.status_code == 201, cert.get_json()
-    yield {"app": app, "client": c, "token": token, "plan": plan["id"],
-           "sea": sea.get_json()["id"], "cert": cert.get_json()["id"]}
+    yield {
+        "app": app,
+        "client": c,
+        "token": token,
+        "plan": plan["id"],
+        "sea": sea.get_json()["id"],
+        "cert": cert.get_json()["id"],
+    }
     close_app(app)
 
 
@@ -93,37 +134,68 @@ def routes(w: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any] | None, str
         "plan_job": ("/api/v1/plans", {"shipments": book(1), "async": True}, "jobs"),
         "accept": (f"/api/v1/plans/{w['sea']}/accept", None, "ledger_entries"),
         "share": (f"/api/v1/plans/{plan}/shares", {"partner_id": "carrier-a"}, "shares"),
-        "disruption": (f"/api/v1/plans/{w['sea']}/disruptions", {"disruptions": [
-            {"disruption_id": "RS", "kind": "passage", "ref": "suez", **WINDOW}]}, "plans"),
-        "certificate": ("/api/v1/certificates", {
-            "registry": "RSB", "serial": "N-1", "kind": "saf", "volume": 5, "unit": "t",
-            "vintage": 2026}, "certificates"),
+        "disruption": (
+            f"/api/v1/plans/{w['sea']}/disruptions",
+            {"disruptions": [{"disruption_id": "RS", "kind": "passage", "ref": "suez", **WINDOW}]},
+            "plans",
+        ),
+        "certificate": (
+            "/api/v1/certificates",
+            {
+                "registry": "RSB",
+                "serial": "N-1",
+                "kind": "saf",
+                "volume": 5,
+                "unit": "t",
+                "vintage": 2026,
+            },
+            "certificates",
+        ),
         "assign": (f"/api/v1/certificates/{cert}/assign", {"lane": LANE}, "ledger_entries"),
-        "retire": (f"/api/v1/certificates/{cert}/retire",
-                   {"lane": LANE, "claim_year": 2026}, "certificate_retirements"),
-        "actual": ("/api/v1/shipments/S1/actuals", {
-            "completed_at": "2026-03-10T12:00:00Z", "mass_t": 10, "legs": LEGS},
-            "actual_shipments"),
-        "baseline": ("/api/v1/ledger/baseline", {"baseline_year": 2023,
-                                                 "intensity_g_per_tkm": 40}, "ledger_entries"),
+        "retire": (
+            f"/api/v1/certificates/{cert}/retire",
+            {"lane": LANE, "claim_year": 2026},
+            "certificate_retirements",
+        ),
+        "actual": (
+            "/api/v1/shipments/S1/actuals",
+            {"completed_at": "2026-03-10T12:00:00Z", "mass_t": 10, "legs": LEGS},
+            "actual_shipments",
+        ),
+        "baseline": (
+            "/api/v1/ledger/baseline",
+            {"baseline_year": 2023, "intensity_g_per_tkm": 40},
+            "ledger_entries",
+        ),
     }
 
 
-ROUTES = ["plan", "plan_job", "accept", "share", "disruption", "certificate", "assign",
-          "retire", "actual", "baseline"]
+ROUTES = [
+    "plan",
+    "plan_job",
+    "accept",
+    "share",
+    "disruption",
+    "certificate",
+    "assign",
+    "retire",
+    "actual",
+    "baseline",
+]
 
 
 def _count(app: Any, table: str) -> int:
-    from webapp.db import engine_of, metadata
+    from greenlane.webapp.db import engine_of, metadata
 
     with engine_of(app).connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(metadata.tables[table]))
-                   .scalar_one())
+        return int(
+            conn.execute(select(func.count()).select_from(metadata.tables[table])).scalar_one()
+        )
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_work_and_answer_commit_together(world, route):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     path, body, table = routes(world)[route]
     h = bearer(world["token"], **{"Idempotency-Key": f"k-{route}"})
@@ -153,9 +225,10 @@ class Crash(Exception):
 
 
 @pytest.mark.parametrize("route", ["plan", "plan_job", "retire", "actual"])
-def test_a_stop_before_the_commit_leaves_nothing_and_the_retry_works_once(world, route,
-                                                                         monkeypatch):
-    from webapp.db import RequestUnit, engine_of, idempotency
+def test_a_stop_before_the_commit_leaves_nothing_and_the_retry_works_once(
+    world, route, monkeypatch
+):
+    from greenlane.webapp.db import RequestUnit, engine_of, idempotency
 
     path, body, table = routes(world)[route]
     h = bearer(world["token"], **{"Idempotency-Key": f"crash-{route}"})
@@ -171,8 +244,10 @@ def test_a_stop_before_the_commit_leaves_nothing_and_the_retry_works_once(world,
             world["client"].post(path, json=body, headers=h)
     assert {t: _count(world["app"], t) for t in counts} == counts
     with engine_of(world["app"]).connect() as conn:
-        assert conn.execute(select(idempotency).where(
-            idempotency.c.key == f"crash-{route}")).first() is None
+        assert (
+            conn.execute(select(idempotency).where(idempotency.c.key == f"crash-{route}")).first()
+            is None
+        )
     first = world["client"].post(path, json=body, headers=h)
     assert first.status_code in (200, 201, 202), first.get_json()
     assert _count(world["app"], table) == counts[table] + 1
@@ -183,7 +258,7 @@ def test_a_stop_before_the_commit_leaves_nothing_and_the_retry_works_once(world,
 
 def test_a_failed_request_rolls_back_its_writes(world, monkeypatch):
     """An error after the work's writes (a 5xx) leaves nothing and frees the key."""
-    from webapp import services
+    from greenlane.webapp import services
 
     h = bearer(world["token"], **{"Idempotency-Key": "boom"})
     before = _count(world["app"], "plans")
@@ -202,12 +277,13 @@ def test_a_failed_request_rolls_back_its_writes(world, monkeypatch):
 
 
 def test_without_a_key_each_block_commits_on_its_own(world):
-    from webapp.db import engine_of
+    from greenlane.webapp.db import engine_of
 
     rec = Recorder(engine_of(world["app"]))
     try:
-        resp = world["client"].post("/api/v1/plans", json={"shipments": book(1)},
-                                    headers=bearer(world["token"]))
+        resp = world["client"].post(
+            "/api/v1/plans", json={"shipments": book(1)}, headers=bearer(world["token"])
+        )
     finally:
         rec.close()
     assert resp.status_code == 201

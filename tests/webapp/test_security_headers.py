@@ -59,19 +59,21 @@ def test_every_kind_of_answer_carries_the_headers(client, tokens):
 
 
 def test_inline_scripts_are_allowed_by_hash_only(client, tokens):
-    from webapp.headers import inline_script_hashes
+    from greenlane.webapp.headers import inline_script_hashes
 
     resp = client.get("/api/v1/swagger")
     hashes = inline_script_hashes(resp.get_data())
     assert len(hashes) == 1  # Swagger UI's start-up script
     assert csp(resp)["script-src"] == ["'self'", *hashes]
-    page = b'<script type="application/json">{"a": 1}</script><script src="/x.js"></script>' \
-           b"<script>alert(1)</script>"
+    page = (
+        b'<script type="application/json">{"a": 1}</script><script src="/x.js"></script>'
+        b"<script>alert(1)</script>"
+    )
     assert inline_script_hashes(page) == ["'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"]
 
 
 def test_ui_pages_allow_each_of_their_inline_scripts(client, tokens, planned):
-    from webapp.headers import inline_script_hashes
+    from greenlane.webapp.headers import inline_script_hashes
 
     login = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.get_data(as_text=True))
@@ -107,8 +109,12 @@ def test_hsts_over_https_or_when_configured(client, tmp_path):
 def test_forwarded_headers_count_only_behind_trusted_proxies(client, tmp_path):
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
     assert "Strict-Transport-Security" not in client.get("/login", headers=forwarded).headers
-    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite'}", TRUSTED_PROXIES=1,
-                   RATE_LIMIT_ANON_PER_MINUTE=60, RATE_LIMIT_ANON_BURST=1)
+    app = make_app(
+        f"sqlite:///{tmp_path / 'p.sqlite'}",
+        TRUSTED_PROXIES=1,
+        RATE_LIMIT_ANON_PER_MINUTE=60,
+        RATE_LIMIT_ANON_BURST=1,
+    )
     try:
         c = app.test_client()
         assert "Strict-Transport-Security" in c.get("/login", headers=forwarded).headers
@@ -129,8 +135,8 @@ def live(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The app under waitress (the production server) on a free loopback port, in a thread."""
     waitress_server = pytest.importorskip("waitress.server")
 
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     app = make_app(f"sqlite:///{tmp_path / 'csp.sqlite'}", TESTING=False)
     token = create_token(engine_of(app), "planner")[1]
@@ -154,20 +160,35 @@ def test_pages_work_under_the_csp_in_a_browser(live):
 
     base = live["base"]
     client = live["app"].test_client()
-    plan = client.post("/api/v1/plans", json={"shipments": book(2)},
-                       headers=bearer(live["token"])).get_json()
+    plan = client.post(
+        "/api/v1/plans", json={"shipments": book(2)}, headers=bearer(live["token"])
+    ).get_json()
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
         try:
             page = browser.new_page()
             errors: list[str] = []
             outside: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
-                (base, "data:", "blob:")) else None)
+            page.on(
+                "request",
+                lambda r: (
+                    outside.append(r.url)
+                    if not r.url.startswith((base, "data:", "blob:"))
+                    else None
+                ),
+            )
             page.goto(f"{base}/login")
             page.fill("#token", live["token"])
             page.click("button[type=submit]")

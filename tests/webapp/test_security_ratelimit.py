@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from webapp_helpers import bearer, close_app, make_app
 
-LIMITS = {"RATE_LIMIT_PER_MINUTE": 60, "RATE_LIMIT_BURST": 3,
-          "RATE_LIMIT_ANON_PER_MINUTE": 30, "RATE_LIMIT_ANON_BURST": 2}
+LIMITS = {
+    "RATE_LIMIT_PER_MINUTE": 60,
+    "RATE_LIMIT_BURST": 3,
+    "RATE_LIMIT_ANON_PER_MINUTE": 30,
+    "RATE_LIMIT_ANON_BURST": 2,
+}
 
 
 @pytest.fixture
@@ -29,7 +33,7 @@ def pair(db_url: str) -> Iterator[tuple[Any, Any, list[float]]]:
 
 
 def test_the_database_store_is_the_default(pair):
-    from webapp.ratelimit import DatabaseBuckets
+    from greenlane.webapp.ratelimit import DatabaseBuckets
 
     a, _, _ = pair
     assert isinstance(a.extensions["greenlane_ratelimit"], DatabaseBuckets)
@@ -37,8 +41,8 @@ def test_the_database_store_is_the_default(pair):
 
 
 def test_two_instances_share_the_per_token_limit(pair):
-    from webapp.auth import create_token
-    from webapp.db import engine_of
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of
 
     a, b, now = pair
     token = create_token(engine_of(a), "planner")[1]
@@ -58,8 +62,12 @@ def test_two_instances_share_the_per_token_limit(pair):
     assert ca.get("/api/v1/network", headers=bearer(token)).status_code == 200
     assert cb.get("/api/v1/network", headers=bearer(token)).status_code == 429
     now[0] += 30.0  # refilled to the burst, not beyond
-    assert [ca.get("/api/v1/network", headers=bearer(token)).status_code
-            for _ in range(4)] == [200, 200, 200, 429]
+    assert [ca.get("/api/v1/network", headers=bearer(token)).status_code for _ in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
 
 
 def test_unauthenticated_calls_are_limited_per_ip_across_instances(pair):
@@ -92,14 +100,15 @@ def test_login_attempts_are_limited_per_ip_across_instances(pair):
 
 def test_the_upsert_is_atomic_under_concurrent_instances(db_url):
     """40 threads on two instances spend one bucket of 15 (no refill): exactly 15 pass."""
-    from webapp.ratelimit import DatabaseBuckets
+    from greenlane.webapp.ratelimit import DatabaseBuckets
 
     apps = [make_app(db_url), make_app(db_url)]
     try:
-        from webapp.db import engine_of
+        from greenlane.webapp.db import engine_of
 
-        buckets = [DatabaseBuckets(engine_of(app), 1e-6, 15, "test:", clock=lambda: 5.0)
-                   for app in apps]
+        buckets = [
+            DatabaseBuckets(engine_of(app), 1e-6, 15, "test:", clock=lambda: 5.0) for app in apps
+        ]
         results: list[bool] = []
         lock = threading.Lock()
 
@@ -122,11 +131,12 @@ def test_the_upsert_is_atomic_under_concurrent_instances(db_url):
 
 
 def test_memory_store_and_off_switch(tmp_path):
-    from webapp.ratelimit import TokenBucket
+    from greenlane.webapp.ratelimit import TokenBucket
 
     url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    app = make_app(url, RATE_LIMIT_STORE="memory", RATE_LIMIT_PER_MINUTE=60,
-                   RATE_LIMIT_ANON_PER_MINUTE=0)
+    app = make_app(
+        url, RATE_LIMIT_STORE="memory", RATE_LIMIT_PER_MINUTE=60, RATE_LIMIT_ANON_PER_MINUTE=0
+    )
     try:
         assert isinstance(app.extensions["greenlane_ratelimit"], TokenBucket)
         assert app.extensions["greenlane_ratelimit_anon"] is None
@@ -137,13 +147,23 @@ def test_memory_store_and_off_switch(tmp_path):
 
 
 def test_rate_limit_settings_from_the_environment():
-    from webapp.config import from_environment
+    from greenlane.webapp.config import from_environment
 
-    env = from_environment({"GREENLANE_RATE_LIMIT_ANON_PER_MINUTE": "12",
-                            "GREENLANE_RATE_LIMIT_ANON_BURST": "4",
-                            "GREENLANE_RATE_LIMIT_STORE": "memory",
-                            "GREENLANE_TRUSTED_PROXIES": "1", "GREENLANE_HSTS": "true"})
-    assert env == {"RATE_LIMIT_ANON_PER_MINUTE": 12.0, "RATE_LIMIT_ANON_BURST": 4,
-                   "RATE_LIMIT_STORE": "memory", "TRUSTED_PROXIES": 1, "HSTS": True}
+    env = from_environment(
+        {
+            "GREENLANE_RATE_LIMIT_ANON_PER_MINUTE": "12",
+            "GREENLANE_RATE_LIMIT_ANON_BURST": "4",
+            "GREENLANE_RATE_LIMIT_STORE": "memory",
+            "GREENLANE_TRUSTED_PROXIES": "1",
+            "GREENLANE_HSTS": "true",
+        }
+    )
+    assert env == {
+        "RATE_LIMIT_ANON_PER_MINUTE": 12.0,
+        "RATE_LIMIT_ANON_BURST": 4,
+        "RATE_LIMIT_STORE": "memory",
+        "TRUSTED_PROXIES": 1,
+        "HSTS": True,
+    }
     with pytest.raises(ValueError, match="GREENLANE_HSTS"):
         from_environment({"GREENLANE_HSTS": "maybe"})

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from webapp_helpers import BOOK_CSV, FAST
 
-from webapp import cli_serve
+from greenlane.webapp import cli_serve
 
 
 @pytest.fixture
@@ -33,9 +33,9 @@ def test_init_db_creates_the_tables(env):
 
 
 def test_create_token_prints_a_working_token(env):
-    from webapp import create_app
-    from webapp.auth import authenticate
-    from webapp.db import engine_of
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import engine_of
 
     result = CliRunner().invoke(cli_serve.create_token, ["--role", "partner", "--partner", "p1"])
     assert result.exit_code == 0, result.output
@@ -66,8 +66,11 @@ def test_serve_demo_prints_a_token_and_plans_the_book(env, monkeypatch):
     first = CliRunner().invoke(cli_serve.serve, args)
     assert first.exit_code == 0, first.output
     assert served == {"host": "127.0.0.1", "port": 5999, "threaded": True, "use_reloader": False}
-    token = next(line.split(": ")[1] for line in first.output.splitlines()
-                 if line.startswith("planner token"))
+    token = next(
+        line.split(": ")[1]
+        for line in first.output.splitlines()
+        if line.startswith("planner token")
+    )
     assert "demo plan: http://127.0.0.1:5999/plans/pl_" in first.output
     again = CliRunner().invoke(cli_serve.serve, args)
     assert f"planner token: {token}" in again.output  # same token on a restart

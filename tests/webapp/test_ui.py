@@ -36,8 +36,9 @@ def ui(client: Any, tokens: dict[str, str]) -> Any:
 
 def run_plan(ui: Any, data: dict[str, Any]) -> str:
     """Submit the new-plan form; wait for the job; return the plan page URL."""
-    resp = ui.post("/plans", data={"csrf_token": csrf(ui, "/"), **data},
-                   content_type="multipart/form-data")
+    resp = ui.post(
+        "/plans", data={"csrf_token": csrf(ui, "/"), **data}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     job_url = resp.headers["Location"]
     assert "/jobs/job_" in job_url
@@ -88,8 +89,15 @@ def test_index_shows_the_form(ui):
 
 def test_upload_plan_results_accept_and_download(ui):
     with BOOK_CSV.open("rb") as fh:
-        url = run_plan(ui, {"book": (fh, "book.csv"), "objective": "carbon_price",
-                            "carbon_price_cny_per_t": "300", "name": "uploaded"})
+        url = run_plan(
+            ui,
+            {
+                "book": (fh, "book.csv"),
+                "objective": "carbon_price",
+                "carbon_price_cny_per_t": "300",
+                "name": "uploaded",
+            },
+        )
     page = ui.get(url).get_data(as_text=True)
     assert "uploaded" in page and 'id="map"' in page
     assert "Carbon price (300 CNY/t)" in page
@@ -118,12 +126,22 @@ def test_xlsx_upload(ui):
 
     wb = Workbook()
     ws = wb.active
-    ws.append(["shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at",
-               "allowed_modes"])
+    ws.append(
+        ["shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at", "allowed_modes"]
+    )
     from datetime import datetime
 
-    ws.append(["X1", "F-NANJING", "C-MADRID", 8, datetime(2026, 12, 1), datetime(2027, 1, 20),
-               "rail;road"])
+    ws.append(
+        [
+            "X1",
+            "F-NANJING",
+            "C-MADRID",
+            8,
+            datetime(2026, 12, 1),
+            datetime(2027, 1, 20),
+            "rail;road",
+        ]
+    )
     ws.append(["X2", "F-SHENZHEN", "C-FRANKFURT", 3, "2026-12-01", "2027-01-20", None])
     buf = io.BytesIO()
     wb.save(buf)
@@ -135,11 +153,20 @@ def test_xlsx_upload(ui):
 
 
 def test_typed_shipments(ui):
-    url = run_plan(ui, {
-        "shipment_id": ["T1", ""], "origin": ["F-XIAN", ""], "destination": ["C-WARSAW", ""],
-        "mass_t": ["5", ""], "ready_at": ["2026-12-01", ""], "due_at": ["2027-01-20", ""],
-        "allowed_modes": ["rail, road", ""], "objective": "target", "target_year": "2030",
-    })
+    url = run_plan(
+        ui,
+        {
+            "shipment_id": ["T1", ""],
+            "origin": ["F-XIAN", ""],
+            "destination": ["C-WARSAW", ""],
+            "mass_t": ["5", ""],
+            "ready_at": ["2026-12-01", ""],
+            "due_at": ["2027-01-20", ""],
+            "allowed_modes": ["rail, road", ""],
+            "objective": "target",
+            "target_year": "2030",
+        },
+    )
     page = ui.get(url).get_data(as_text=True)
     assert "T1" in page and "Meet the target (2030)" in page
 
@@ -147,28 +174,70 @@ def test_typed_shipments(ui):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"book": (io.BytesIO(b"shipment_id,origin\nS1,F-NANJING\n"), "b.csv")},
-         "missing column(s)"),
-        ({"book": (io.BytesIO(b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                              b"S1,F-NANJING,C-MADRID,-4,2026-12-01,2027-01-20\n"), "b.csv")},
-         "line[2].mass_t"),
+        (
+            {"book": (io.BytesIO(b"shipment_id,origin\nS1,F-NANJING\n"), "b.csv")},
+            "missing column(s)",
+        ),
+        (
+            {
+                "book": (
+                    io.BytesIO(
+                        b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+                        b"S1,F-NANJING,C-MADRID,-4,2026-12-01,2027-01-20\n"
+                    ),
+                    "b.csv",
+                )
+            },
+            "line[2].mass_t",
+        ),
         ({"book": (io.BytesIO(b"not a workbook"), "b.xlsx")}, "not a readable XLSX"),
         ({"book": (io.BytesIO(b"{}"), "b.txt")}, "upload a .csv"),
-        ({"book": (io.BytesIO(b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                              b"S1,ATLANTIS,C-MADRID,4,2026-12-01,2027-01-20\n"), "b.csv")},
-         "shipments[0].origin"),
+        (
+            {
+                "book": (
+                    io.BytesIO(
+                        b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+                        b"S1,ATLANTIS,C-MADRID,4,2026-12-01,2027-01-20\n"
+                    ),
+                    "b.csv",
+                )
+            },
+            "shipments[0].origin",
+        ),
         ({}, "enter at least one shipment"),
-        ({"shipment_id": ["S1"], "origin": ["F-XIAN"], "destination": ["C-WARSAW"],
-          "mass_t": ["-5"], "ready_at": ["2026-12-01"], "due_at": ["2027-01-20"]},
-         "row[1].mass_t"),
-        ({"shipment_id": ["S1"], "objective": "carbon_price", "carbon_price_cny_per_t": "lots",
-          "origin": ["F-XIAN"], "destination": ["C-WARSAW"], "mass_t": ["5"],
-          "ready_at": ["2026-12-01"], "due_at": ["2027-01-20"]}, "carbon_price: must be a number"),
+        (
+            {
+                "shipment_id": ["S1"],
+                "origin": ["F-XIAN"],
+                "destination": ["C-WARSAW"],
+                "mass_t": ["-5"],
+                "ready_at": ["2026-12-01"],
+                "due_at": ["2027-01-20"],
+            },
+            "row[1].mass_t",
+        ),
+        (
+            {
+                "shipment_id": ["S1"],
+                "objective": "carbon_price",
+                "carbon_price_cny_per_t": "lots",
+                "origin": ["F-XIAN"],
+                "destination": ["C-WARSAW"],
+                "mass_t": ["5"],
+                "ready_at": ["2026-12-01"],
+                "due_at": ["2027-01-20"],
+            },
+            "carbon_price: must be a number",
+        ),
     ],
 )
 def test_bad_books_are_explained(ui, data, message):
-    resp = ui.post("/plans", data={"csrf_token": csrf(ui, "/"), **data},
-                   content_type="multipart/form-data", follow_redirects=True)
+    resp = ui.post(
+        "/plans",
+        data={"csrf_token": csrf(ui, "/"), **data},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert resp.status_code == 200
     assert message in resp.get_data(as_text=True)
 
@@ -183,9 +252,10 @@ def test_compare_and_share(ui, tokens, client):
     assert "plan A" in page and "plan B" in page and 'id="map-A"' in page
     assert "CO2e WTW [kg]" in page
     assert ui.get(f"/compare?plan={ida}").status_code == 302
-    resp = ui.post(f"/plans/{ida}/share", data={"csrf_token": csrf(ui, a),
-                                                "partner_id": "carrier-a",
-                                                "shipment_id": "NKG-MAD-1"})
+    resp = ui.post(
+        f"/plans/{ida}/share",
+        data={"csrf_token": csrf(ui, a), "partner_id": "carrier-a", "shipment_id": "NKG-MAD-1"},
+    )
     assert resp.status_code == 302
     # the partner logs in and sees only that shipment
     ui.post("/logout", data={"csrf_token": csrf(ui, "/")})

@@ -22,31 +22,47 @@ FAST = {
 (the fuzz run sends hundreds of requests with one token; tests/reliability tests the limit)."""
 
 
-def shipment(sid: str = "S1", origin: str = "F-NANJING", destination: str = "C-MADRID",
-             mass_t: float = 10, **extra: Any) -> dict[str, Any]:
+def shipment(
+    sid: str = "S1",
+    origin: str = "F-NANJING",
+    destination: str = "C-MADRID",
+    mass_t: float = 10,
+    **extra: Any,
+) -> dict[str, Any]:
     """One valid shipment object of the API."""
-    return {"shipment_id": sid, "origin": origin, "destination": destination, "mass_t": mass_t,
-            "ready_at": "2026-12-01T00:00:00Z", "due_at": "2027-01-20T00:00:00Z", **extra}
+    return {
+        "shipment_id": sid,
+        "origin": origin,
+        "destination": destination,
+        "mass_t": mass_t,
+        "ready_at": "2026-12-01T00:00:00Z",
+        "due_at": "2027-01-20T00:00:00Z",
+        **extra,
+    }
 
 
 def book(n: int = 2) -> list[dict[str, Any]]:
     """A small valid book of ``n`` shipments (n <= 4)."""
-    pairs = [("F-NANJING", "C-MADRID"), ("F-SHENZHEN", "C-FRANKFURT"),
-             ("F-XIAN", "C-WARSAW"), ("F-CHANGSHA", "C-MILAN")]
+    pairs = [
+        ("F-NANJING", "C-MADRID"),
+        ("F-SHENZHEN", "C-FRANKFURT"),
+        ("F-XIAN", "C-WARSAW"),
+        ("F-CHANGSHA", "C-MILAN"),
+    ]
     return [shipment(f"S{i + 1}", o, d, 4 + i) for i, (o, d) in enumerate(pairs[:n])]
 
 
 def make_app(database_url: str, **config: Any) -> Any:
     """A configured app on ``database_url``."""
-    from webapp import create_app
+    from greenlane.webapp import create_app
 
     return create_app({**FAST, "DATABASE_URL": database_url, **config})
 
 
 def close_app(app: Any) -> None:
     """Wait for background jobs and release the database."""
-    from webapp.db import engine_of
-    from webapp.jobs import runner
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.jobs import runner
 
     runner(app).shutdown()
     engine_of(app).dispose()

@@ -65,8 +65,7 @@ def upgrade() -> None:
     op.create_table(
         "actual_legs",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("actual_id", sa.String(40), sa.ForeignKey("actual_shipments.id"),
-                  nullable=False),
+        sa.Column("actual_id", sa.String(40), sa.ForeignKey("actual_shipments.id"), nullable=False),
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("tce_id", sa.String(200), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
@@ -99,17 +98,20 @@ def upgrade() -> None:
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("created_by", sa.Integer, sa.ForeignKey("api_tokens.id"), nullable=True),
         sa.UniqueConstraint("registry", "serial", name="uq_certificates_serial"),
-        sa.CheckConstraint("kind IN ('saf', 'green_power', 'carbon_credit')",
-                           name="ck_certificates_kind"),
-        sa.CheckConstraint("status IN ('held', 'assigned', 'retired')",
-                           name="ck_certificates_status"),
+        sa.CheckConstraint(
+            "kind IN ('saf', 'green_power', 'carbon_credit')", name="ck_certificates_kind"
+        ),
+        sa.CheckConstraint(
+            "status IN ('held', 'assigned', 'retired')", name="ck_certificates_status"
+        ),
         sa.CheckConstraint("volume > 0", name="ck_certificates_volume"),
     )
     op.create_table(
         "certificate_retirements",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("certificate_id", sa.String(40), sa.ForeignKey("certificates.id"),
-                  nullable=False),
+        sa.Column(
+            "certificate_id", sa.String(40), sa.ForeignKey("certificates.id"), nullable=False
+        ),
         sa.Column("registry", sa.String(100), nullable=False),
         sa.Column("serial", sa.String(200), nullable=False),
         sa.Column("claim_year", sa.Integer, nullable=False),
@@ -198,8 +200,15 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
         op.execute("DROP TRIGGER IF EXISTS certificates_retired_final")
         op.execute("DROP TRIGGER IF EXISTS certificates_retired_kept")
-    for table in ("lever_runs", "baseline_settings", "certificate_retirements", "certificates",
-                  "actual_legs", "actual_shipments", "ledger_entries"):
+    for table in (
+        "lever_runs",
+        "baseline_settings",
+        "certificate_retirements",
+        "certificates",
+        "actual_legs",
+        "actual_shipments",
+        "ledger_entries",
+    ):
         op.drop_table(table)
     if dialect == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS greenlane_append_only()")

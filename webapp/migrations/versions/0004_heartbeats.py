@@ -26,8 +26,7 @@ _TABLES = ("jobs", "idempotency")
 def upgrade() -> None:
     for table in _TABLES:
         op.add_column(table, sa.Column("owner", sa.String(40), nullable=True))
-        op.add_column(table, sa.Column("heartbeat_at", sa.DateTime(timezone=True),
-                                       nullable=True))
+        op.add_column(table, sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -22,8 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("lever_runs", sa.Column("owner", sa.String(40), nullable=True))
-    op.add_column("lever_runs", sa.Column("heartbeat_at", sa.DateTime(timezone=True),
-                                          nullable=True))
+    op.add_column(
+        "lever_runs", sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
