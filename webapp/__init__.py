@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         heartbeat,
         jobs,
         ledger,
+        pact,
         problems,
         ratelimit,
         services,
@@ -89,6 +90,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     app.register_api(api)
     ledger.init_app(app)
     ui.init_app(app)
+    pact.init_app(app)
     services.startup(app)
     heartbeat.init_app(app)
     return app

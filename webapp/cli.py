@@ -136,6 +136,7 @@ def _register() -> None:
     from greenlane.webapp.cli_batch import COMMANDS as BATCH_COMMANDS
     from greenlane.webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from greenlane.webapp.cli_network import network
+    from greenlane.webapp.cli_pact import COMMANDS as PACT_COMMANDS
     from greenlane.webapp.cli_plan import baseline_cmd, pareto_cmd, plan_cmd
     from greenlane.webapp.cli_security import COMMANDS as SECURITY_COMMANDS
     from greenlane.webapp.cli_serve import COMMANDS as SERVE_COMMANDS
@@ -151,6 +152,7 @@ def _register() -> None:
         *LEDGER_COMMANDS,
         *BATCH_COMMANDS,
         *SECURITY_COMMANDS,
+        *PACT_COMMANDS,
     ):
         main.add_command(command)
 

@@ -6,6 +6,13 @@ prints the same one), plans the demo book once so there is something to look at,
 the app on localhost with Werkzeug's development server. ``greenlane serve --production``
 serves it with waitress (a production WSGI server, pure Python) instead; put TLS in front
 (a reverse proxy) and set ``GREENLANE_TRUSTED_PROXIES`` to the number of proxies.
+
+``--certfile``/``--keyfile`` make greenlane serve HTTPS itself (the port then speaks TLS
+only, so a plain HTTP request is refused before it reaches the app): the development server
+with an ``ssl`` context, or, with ``--production``, cheroot (CherryPy's production WSGI
+server with a built-in TLS adapter) because waitress has no TLS. ``--demo`` also shares the
+demo plan with partner ``demo-partner`` (``greenlane create-client --partner demo-partner``
+makes a PACT client that sees it under ``/pact``).
 """
 
 from __future__ import annotations
@@ -109,6 +116,18 @@ def demo_token(app: Any) -> str:
     type=click.IntRange(1, 256),
     help="Request threads of the production server.",
 )
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM certificate (chain): serve HTTPS on PORT (needs --keyfile).",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM private key of --certfile.",
+)
 @_db_option
 def serve(
     host: str,
@@ -118,27 +137,75 @@ def serve(
     database_url: str | None,
     production: bool,
     threads: int,
+    certfile: Path | None,
+    keyfile: Path | None,
 ) -> None:
-    """Serve the planner UI and the API (/api/v1) on HOST:PORT."""
+    """Serve the planner UI, the API (/api/v1) and the PACT host (/pact) on HOST:PORT."""
     from greenlane.webapp.services import seed_demo
 
+    if (certfile is None) != (keyfile is None):
+        click.echo("error: --certfile and --keyfile go together", err=True)
+        sys.exit(2)
+    tls = _tls_context(certfile, keyfile) if certfile and keyfile else None
+    scheme = "https" if tls else "http"
     app = _app(database_url)
     if demo:
         token = demo_token(app)
         with app.app_context():
             try:
                 plan_id = seed_demo(token, book)
+                shared = share_demo_plan(plan_id)
             except GreenlaneError as exc:
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(2)
         click.echo(f"planner token: {token}")
         if plan_id:
-            click.echo(f"demo plan: http://{host}:{port}/plans/{plan_id}")
-    click.echo(f"greenlane on http://{host}:{port}/  (API docs: /api/v1/swagger)")
-    if production:
+            click.echo(f"demo plan: {scheme}://{host}:{port}/plans/{plan_id}")
+        if shared:
+            click.echo(f"demo plan {shared} shared with partner {DEMO_PARTNER}")
+    click.echo(f"greenlane on {scheme}://{host}:{port}/  (API docs: /api/v1/swagger, PACT: /pact)")
+    if production and tls is not None:
+        assert certfile is not None and keyfile is not None
+        serve_production_tls(app, host, port, certfile, keyfile, threads)
+    elif production:
         serve_production(app, host, port, threads)
     else:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        app.run(host=host, port=port, threaded=True, use_reloader=False, ssl_context=tls)
+
+
+DEMO_PARTNER = "demo-partner"
+"""The partner ``serve --demo`` shares the demo plan with."""
+
+
+def share_demo_plan(plan_id: str | None) -> str | None:
+    """Share the demo plan (the one just made, else the oldest) with ``demo-partner``."""
+    from sqlalchemy import select
+
+    from greenlane.webapp import store
+    from greenlane.webapp.db import plans, transaction
+
+    with transaction() as conn:
+        if plan_id is None:
+            row = conn.execute(select(plans.c.id).order_by(plans.c.created_at).limit(1)).first()
+            if row is None:
+                return None
+            plan_id = row.id
+        store.add_shares(conn, plan_id, DEMO_PARTNER, None, created_by=None)
+    return plan_id
+
+
+def _tls_context(certfile: Path, keyfile: Path) -> Any:
+    """A server TLS context (TLS 1.2+) of the certificate and key; a bad pair exits 2."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(certfile=str(certfile), keyfile=str(keyfile))
+    except (ssl.SSLError, OSError) as exc:
+        click.echo(f"error: --certfile/--keyfile: cannot load the pair ({exc})", err=True)
+        sys.exit(2)
+    return ctx
 
 
 def serve_production(app: Any, host: str, port: int, threads: int = 8) -> None:
@@ -155,6 +222,32 @@ def serve_production(app: Any, host: str, port: int, threads: int = 8) -> None:
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=False,
     )
+
+
+def serve_production_tls(
+    app: Any, host: str, port: int, certfile: Path, keyfile: Path, threads: int = 8
+) -> None:
+    """Serve ``app`` over HTTPS (TLS 1.2+) with cheroot until stopped (waitress has no TLS)."""
+    import signal
+    import ssl
+
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+    from cheroot.wsgi import Server
+
+    click.echo(f"production server: cheroot (TLS), {threads} threads")
+    server = Server((host, port), app, numthreads=threads, server_name="greenlane")
+    adapter = BuiltinSSLAdapter(str(certfile), str(keyfile))
+    adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+    server.ssl_adapter = adapter
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.start()
+    except KeyboardInterrupt:
+        server.stop()
 
 
 COMMANDS = (serve, init_db, create_token)

@@ -371,3 +371,4 @@ def reading(engine: Engine | None = None) -> Iterator[Connection]:
 # The carbon ledger's tables live with their storage code; importing it registers them on
 # ``metadata`` (so ``init-db``, the migrations check and ``drop_db`` see them).
 from greenlane.webapp import ledger_store as _ledger_tables  # noqa: E402, F401
+from greenlane.webapp.pact import tables as _pact_tables  # noqa: E402, F401

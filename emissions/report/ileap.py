@@ -1,7 +1,9 @@
 """iLEAP ShipmentFootprint export (iLEAP technical specification, data model v1).
 
 Units fixed by the spec: mass [kg], distance [km], transport activity [tkm], CO2e [kg];
-every number a Decimal string without exponent.
+every number a Decimal string without exponent, to the gram / metre / kg-km and with at
+least 3 significant digits below that (a 0.1 kg parcel never exports ``0.000``); every
+timestamp in UTC (``...Z``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import TCE, DistanceBasis, Footprint, Location
-from greenlane.emissions.report._decimal import dec_str
+from greenlane.emissions.report._decimal import dec_str, dec_str_sig
 from greenlane.emissions.units import t_to_kg
 
 _ILEAP_QUANTUM = Decimal("0.001")
@@ -35,31 +37,34 @@ def _location(loc: Location | None) -> dict[str, Any] | None:
 
 
 def rfc3339(value: str | datetime, field: str = "datetime") -> str:
-    """An ISO 8601 timestamp as RFC 3339 with an offset (``Z`` for UTC); naive means UTC."""
+    """An ISO 8601 timestamp as RFC 3339 in UTC (``...Z``, as iLEAP and PACT require).
+
+    An offset is converted (``2026-12-01T08:00:00+08:00`` -> ``2026-12-01T00:00:00Z``);
+    naive means UTC.
+    """
     try:
         dt = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     except (TypeError, ValueError):
         raise InputError(f"not an ISO 8601 date-time: {value!r}", field=field) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     text = dt.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
 
 
 def _distance(tce: TCE) -> dict[str, str]:
     basis = tce.distance_basis or DistanceBasis.ACTUAL
-    return {str(basis): dec_str(tce.distance_km, _ILEAP_QUANTUM)}
+    return {str(basis): dec_str_sig(tce.distance_km, _ILEAP_QUANTUM)}
 
 
 def _tce(tce: TCE) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tceId": tce.tce_id,
         "shipmentId": tce.shipment_id,
-        "mass": dec_str(t_to_kg(tce.mass_t), _ILEAP_QUANTUM),
+        "mass": dec_str_sig(t_to_kg(tce.mass_t), _ILEAP_QUANTUM),
         "distance": _distance(tce),
-        "transportActivity": dec_str(tce.activity_tkm, _ILEAP_QUANTUM),
-        "co2eWTW": dec_str(tce.co2e_wtw_kg, _ILEAP_QUANTUM),
-        "co2eTTW": dec_str(tce.co2e_ttw_kg, _ILEAP_QUANTUM),
+        "transportActivity": dec_str_sig(tce.activity_tkm, _ILEAP_QUANTUM),
+        "co2eWTW": dec_str_sig(tce.co2e_wtw_kg, _ILEAP_QUANTUM),
+        "co2eTTW": dec_str_sig(tce.co2e_ttw_kg, _ILEAP_QUANTUM),
     }
     if tce.prev_tce_ids:
         out["prevTceIds"] = list(tce.prev_tce_ids)
@@ -81,7 +86,7 @@ def _tce(tce: TCE) -> dict[str, Any]:
 def to_ileap_shipment_footprint(fp: Footprint) -> dict[str, Any]:
     """The footprint as an iLEAP ``ShipmentFootprint`` object."""
     return {
-        "mass": dec_str(t_to_kg(fp.mass_t), _ILEAP_QUANTUM),
+        "mass": dec_str_sig(t_to_kg(fp.mass_t), _ILEAP_QUANTUM),
         "shipmentId": fp.shipment_id,
         "tces": [_tce(t) for t in fp.tces],
     }

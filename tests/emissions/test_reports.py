@@ -268,7 +268,7 @@ def test_ileap_golden_and_times(fp, located, ileap_schema):
     assert "departureAt" not in doc["tces"][0]
     loc = to_ileap_shipment_footprint(located)
     assert list(ileap_schema("shipment-footprint.json").iter_errors(loc)) == []
-    assert loc["tces"][0]["departureAt"] == "2024-03-01T08:00:00+08:00"
+    assert loc["tces"][0]["departureAt"] == "2024-03-01T00:00:00Z"  # 08:00+08:00 in UTC
     assert loc["tces"][2]["arrivalAt"] == "2024-03-20T00:00:00Z"
     assert loc["tces"][0]["origin"]["city"] == "南京 Nanjing"
 
@@ -362,6 +362,31 @@ def test_pact_primary_data_share():
     assert share == pytest.approx(100 * road.co2e_wtw_kg / fp.totals.co2e_wtw_kg, abs=0.01)
 
 
+def test_pact_of_a_parcel_keeps_significant_digits(ileap_schema):
+    """0.1 kg over 5 km: 0.0005 tkm; nothing non-zero exports as zero, the PCF validates."""
+    doc = {
+        "shipment_id": "PARCEL-1",
+        "mass_t": 0.0001,
+        "legs": [
+            {
+                "mode": "road",
+                "distance_km": 5,
+                "toc": {"co2e_wtw_g_per_tkm": 100, "co2e_ttw_g_per_tkm": 80},
+            }
+        ],
+    }
+    pcf = _pact(footprint_from_chain(doc))
+    assert list(ileap_schema("pcf-shipment-footprint.json").iter_errors(pcf)) == []
+    tce = pcf["extensions"][0]["data"]["tces"][0]
+    # 0.0001 t x 5 km = 0.0005 tkm; x 100 g/tkm = 0.05 g = 0.00005 kg; x 80 g/tkm = 0.00004 kg
+    assert tce["mass"] == "0.100"
+    assert tce["transportActivity"] == "0.000500"
+    assert tce["co2eWTW"] == "0.0000500"
+    assert tce["co2eTTW"] == "0.0000400"
+    assert pcf["pcf"]["unitaryProductAmount"] == "0.000500"
+    assert pcf["pcf"]["pCfExcludingBiogenic"] == "0.0000500"
+
+
 # ---------------------------------------------------------------- PDF
 
 
@@ -427,5 +452,5 @@ def test_pdf_is_deterministic_and_lists_certificates(fp, located):
     assert pdf == _pdf([fp, located], certificates=[copy.deepcopy(cert)])
     text = _text(pdf)
     assert "RSB-2024-000123" in text and "none recorded" not in text
-    assert "NKG-ZLO-1" in text and "first departure 2024-03-01T08:00:00+08:00" in text
+    assert "NKG-ZLO-1" in text and "first departure 2024-03-01T00:00:00Z" in text
     assert _pdf([fp], plan_id="PLAN-0002") != _pdf([fp])

@@ -1,0 +1,96 @@
+"""``greenlane create-client``, ``rotate-client``, ``revoke-client``: PACT OAuth2 clients.
+
+``greenlane create-client --partner ID`` prints ``CLIENT_ID CLIENT_SECRET`` on one line (the
+secret is shown once and stored only as its sha256). The client sees, through ``/pact``,
+exactly what was shared with partner ID.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from greenlane.emissions.errors import GreenlaneError
+
+_db_option = click.option(
+    "--database-url",
+    default=None,
+    metavar="URL",
+    help="SQLAlchemy URL [default: $DATABASE_URL, else sqlite in instance/].",
+)
+
+
+def _engine(database_url: str | None) -> Any:
+    from greenlane.webapp import create_app
+    from greenlane.webapp.db import engine_of
+
+    app = create_app({"DATABASE_URL": database_url} if database_url else None)
+    return engine_of(app)
+
+
+def _fail(exc: GreenlaneError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.command("create-client")
+@click.option("--partner", "partner_id", required=True, help="The partner the client acts for.")
+@click.option("--name", default="", help="A label for the client.")
+@click.option(
+    "--events-url",
+    default=None,
+    metavar="URL",
+    help="Base URL that receives answers to the client's events (<URL>/2/events) "
+    "[default: each event's source].",
+)
+@_db_option
+def create_client_cmd(
+    partner_id: str, name: str, events_url: str | None, database_url: str | None
+) -> None:
+    """Create a PACT OAuth2 client of a partner; prints CLIENT_ID CLIENT_SECRET."""
+    from greenlane.webapp.pact.clients import create_client
+
+    try:
+        client_id, secret = create_client(
+            _engine(database_url), partner_id, name=name, events_base_url=events_url
+        )
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{client_id} {secret}")
+
+
+@click.command("rotate-client")
+@click.argument("client_id")
+@_db_option
+def rotate_client_cmd(client_id: str, database_url: str | None) -> None:
+    """Give CLIENT_ID a new secret and print it (the old one and its tokens stop working)."""
+    from greenlane.webapp.pact.clients import rotate_client
+
+    try:
+        secret = rotate_client(_engine(database_url), client_id)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{client_id} {secret}")
+
+
+@click.command("revoke-client")
+@click.argument("client_id")
+@_db_option
+def revoke_client_cmd(client_id: str, database_url: str | None) -> None:
+    """Revoke CLIENT_ID and its access tokens (idempotent)."""
+    from greenlane.webapp.pact.clients import revoke_client
+
+    try:
+        revoke_client(_engine(database_url), client_id)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(f"client {client_id} revoked")
+
+
+COMMANDS = (create_client_cmd, rotate_client_cmd, revoke_client_cmd)
+"""The commands the ``greenlane`` group registers."""

@@ -1,0 +1,68 @@
+"""PACT host: OAuth2 clients of partners, received events, registered partner hosts.
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+TZ = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pact_clients",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("client_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("secret_sha256", sa.String(64), nullable=False),
+        sa.Column("partner_id", sa.String(200), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("events_base_url", sa.String(500), nullable=True),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("rotated_at", TZ, nullable=True),
+        sa.Column("revoked_at", TZ, nullable=True),
+    )
+    op.create_table(
+        "pact_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("client_id", sa.String(64), nullable=False),
+        sa.Column("event_id", sa.String(500), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("source", sa.String(1000), nullable=False),
+        sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("received_at", TZ, nullable=False),
+        sa.Column("answer_type", sa.String(200), nullable=True),
+        sa.Column("answer_url", sa.String(1000), nullable=True),
+        sa.Column("answer_status", sa.String(20), nullable=True),
+        sa.Column("answer_error", sa.Text, nullable=True),
+        sa.Column("answered_at", TZ, nullable=True),
+    )
+    op.create_index("ix_pact_events_client", "pact_events", ["client_id", "received_at"])
+    op.create_table(
+        "pact_remotes",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("partner_id", sa.String(200), nullable=False),
+        sa.Column("base_url", sa.String(500), nullable=False),
+        sa.Column("client_id", sa.String(200), nullable=False),
+        sa.Column("client_secret_enc", sa.Text, nullable=False),
+        sa.Column("created_at", TZ, nullable=False),
+        sa.Column("pulled_at", TZ, nullable=True),
+    )
+    op.create_index("ix_pact_remotes_partner", "pact_remotes", ["partner_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_pact_remotes_partner", table_name="pact_remotes")
+    op.drop_table("pact_remotes")
+    op.drop_index("ix_pact_events_client", table_name="pact_events")
+    op.drop_table("pact_events")
+    op.drop_table("pact_clients")
