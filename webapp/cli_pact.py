@@ -92,5 +92,34 @@ def revoke_client_cmd(client_id: str, database_url: str | None) -> None:
     click.echo(f"client {client_id} revoked")
 
 
-COMMANDS = (create_client_cmd, rotate_client_cmd, revoke_client_cmd)
+@click.command("add-partner-host")
+@click.option("--partner", "partner_id", required=True, help="The partner running the host.")
+@click.option(
+    "--url", "base_url", required=True, help="The host's PACT base URL (https://host/pact)."
+)
+@click.option("--client-id", required=True, help="The client id the partner issued.")
+@click.option(
+    "--client-secret",
+    envvar="GREENLANE_PARTNER_CLIENT_SECRET",
+    required=True,
+    help="Its secret [or $GREENLANE_PARTNER_CLIENT_SECRET]; stored encrypted.",
+)
+@_db_option
+def add_partner_host_cmd(
+    partner_id: str, base_url: str, client_id: str, client_secret: str, database_url: str | None
+) -> None:
+    """Register a partner's PACT host and the credentials greenlane uses there."""
+    from greenlane.webapp import create_app
+    from greenlane.webapp.pact.partners import register_host
+
+    app = create_app({"DATABASE_URL": database_url} if database_url else None)
+    try:
+        host_id = register_host(app, partner_id, base_url, client_id, client_secret)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    click.echo(f"partner host {host_id}: {partner_id} at {base_url.rstrip('/')}")
+
+
+COMMANDS = (create_client_cmd, rotate_client_cmd, revoke_client_cmd, add_partner_host_cmd)
 """The commands the ``greenlane`` group registers."""

@@ -24,12 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import update
 
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.report.ileap import rfc3339
 from greenlane.webapp.db import transaction, utcnow
 from greenlane.webapp.pact.clients import Client
-from greenlane.webapp.pact.tables import pact_events, pact_remotes
+from greenlane.webapp.pact.tables import pact_events
 
 CREATED = "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1"
 FULFILLED = "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1"
@@ -228,20 +229,14 @@ def wait_answers(app: Flask, timeout_s: float = 60.0) -> None:
 
 
 def _bearer(app: Flask, client: Client, base: str) -> str | None:
+    """A token of the recipient's host if greenlane holds credentials for it, else None."""
+    from greenlane.webapp.pact.partners import host_for
     from greenlane.webapp.pact.remote import fetch_token
-    from greenlane.webapp.pact.vault import decrypt
 
-    with transaction() as conn:
-        row = conn.execute(
-            select(pact_remotes).where(
-                pact_remotes.c.partner_id == client.partner_id,
-                pact_remotes.c.base_url == base,
-            )
-        ).first()
-    if row is None:
+    host = host_for(app, client.partner_id, base)
+    if host is None:
         return None
-    secret = decrypt(app, row.client_secret_enc)
-    return fetch_token(base, row.client_id, secret, app.config.get("PACT_CA_FILE"))
+    return fetch_token(base, host.client_id, host.client_secret, app.config.get("PACT_CA_FILE"))
 
 
 def _answer(app: Flask, row_id: int, client: Client, event: dict[str, Any], source: str) -> None:
@@ -273,7 +268,7 @@ def _answer(app: Flask, row_id: int, client: Client, event: dict[str, Any], sour
                         status, error = "delivered", None
                         break
                     status, error = "failed", f"HTTP {reply.status}: {str(reply.body)[:300]}"
-                except RemoteError as exc:
+                except (RemoteError, InputError) as exc:
                     status, error = "failed", str(exc)
                 if attempt + 1 < attempts:
                     time.sleep(pause_s * 2**attempt)
