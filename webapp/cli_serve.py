@@ -162,7 +162,7 @@ def serve(
         if plan_id:
             click.echo(f"demo plan: {scheme}://{host}:{port}/plans/{plan_id}")
         if shared:
-            click.echo(f"demo plan {shared} shared with partner {DEMO_PARTNER}")
+            click.echo(f"partner {DEMO_PARTNER} sees plan {shared} (PACT clients: /pact)")
     click.echo(f"greenlane on {scheme}://{host}:{port}/  (API docs: /api/v1/swagger, PACT: /pact)")
     if production and tls is not None:
         assert certfile is not None and keyfile is not None
@@ -170,7 +170,8 @@ def serve(
     elif production:
         serve_production(app, host, port, threads)
     else:
-        app.run(host=host, port=port, threaded=True, use_reloader=False, ssl_context=tls)
+        run: dict[str, Any] = {"ssl_context": tls} if tls is not None else {}
+        app.run(host=host, port=port, threaded=True, use_reloader=False, **run)
 
 
 DEMO_PARTNER = "demo-partner"

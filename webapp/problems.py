@@ -104,6 +104,10 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response | HTTPException:
         if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
             return exc.response
+        if request.path.startswith("/pact/"):  # PACT answers its own error bodies
+            from greenlane.webapp.pact.views import http_error
+
+            return http_error(exc)
         if not _wants_problem():
             return exc
         code = exc.code or 500
@@ -117,6 +121,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/pact/"):
+            from greenlane.webapp.pact.views import pact_error
+
+            return pact_error(500, "InternalError", "an unexpected error was logged")
         if _wants_problem():
             return problem(500, "Internal Server Error", "an unexpected error was logged")
         return Response("Internal Server Error", status=500, mimetype="text/plain")

@@ -478,3 +478,74 @@ def test_undelivered_answers_are_retried_and_logged(app, client, shared, creds, 
     with reading(engine_of(app)) as conn:
         row = conn.execute(select(pact_events)).one()
     assert row.answer_status == "failed" and "Connection refused" in row.answer_error
+
+
+def test_unknown_paths_and_methods_under_pact_get_pact_bodies(client, creds):
+    token = token_of(client, creds["carrier-a"])
+    missing = pact_get(client, "/pact/3/footprints", token)
+    assert missing.status_code == 404 and missing.get_json()["code"] == "NotFound"
+    wrong = client.get("/pact/auth/token", base_url=HTTPS)
+    assert wrong.status_code == 405 and wrong.get_json()["code"] == "NotImplemented"
+    assert wrong.headers["Allow"] == "OPTIONS, POST"
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_create_rotate_revoke_client_commands(app, client, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli import main
+
+    monkeypatch.setenv("GREENLANE_INSTANCE_PATH", app.instance_path)
+    url = app.config["DATABASE_URL"]
+    runner = CliRunner()
+    made = runner.invoke(main, ["create-client", "--partner", "carrier-a", "--database-url", url])
+    assert made.exit_code == 0, made.output
+    line = made.output.strip()
+    assert "\n" not in line
+    cid, secret = line.split(" ")
+    assert cid.startswith("pact_") and len(secret) == 43
+    token_of(client, (cid, secret))
+    rotated = runner.invoke(main, ["rotate-client", cid, "--database-url", url])
+    assert rotated.exit_code == 0
+    rid, new_secret = rotated.output.split()
+    assert rid == cid and new_secret != secret
+    token_of(client, (cid, new_secret))
+    revoked = runner.invoke(main, ["revoke-client", cid, "--database-url", url])
+    assert revoked.exit_code == 0 and revoked.output == f"client {cid} revoked\n"
+    again = runner.invoke(main, ["rotate-client", cid, "--database-url", url])
+    assert again.exit_code == 2 and f"no live client '{cid}'" in again.output
+    empty = runner.invoke(main, ["create-client", "--partner", " ", "--database-url", url])
+    assert empty.exit_code == 2 and "partner_id" in empty.output
+    host = runner.invoke(
+        main,
+        [
+            "add-partner-host",
+            "--partner",
+            "carrier-x",
+            "--url",
+            "ftp://carrier.example/pact",
+            "--client-id",
+            "c",
+            "--client-secret",
+            "s",
+            "--database-url",
+            url,
+        ],
+    )
+    assert host.exit_code == 2 and "base_url" in host.output
+
+
+def test_serve_needs_both_certfile_and_keyfile(tmp_path):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli import main
+
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    only_cert = CliRunner().invoke(main, ["serve", "--certfile", str(cert)])
+    assert only_cert.exit_code == 2
+    assert "--certfile and --keyfile go together" in only_cert.output
+    bad_pair = CliRunner().invoke(main, ["serve", "--certfile", str(cert), "--keyfile", str(cert)])
+    assert bad_pair.exit_code == 2 and "cannot load the pair" in bad_pair.output

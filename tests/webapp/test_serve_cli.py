@@ -72,6 +72,7 @@ def test_serve_demo_prints_a_token_and_plans_the_book(env, monkeypatch):
         if line.startswith("planner token")
     )
     assert "demo plan: http://127.0.0.1:5999/plans/pl_" in first.output
+    assert "partner demo-partner sees plan pl_" in first.output  # PACT demo share
     again = CliRunner().invoke(cli_serve.serve, args)
     assert f"planner token: {token}" in again.output  # same token on a restart
     assert "demo plan" not in again.output  # planned once

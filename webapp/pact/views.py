@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from greenlane.webapp.db import engine_of
 from greenlane.webapp.pact import events, keys
@@ -48,6 +49,23 @@ def oauth_error(status: int, error: str, description: str, **headers: str) -> Re
     resp = jsonify({"error": error, "error_description": description})
     resp.status_code = status
     resp.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache", **headers})
+    return resp
+
+
+_CODES = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound"}
+
+
+def http_error(exc: HTTPException) -> Response:
+    """An HTTP error under ``/pact`` (unknown path, wrong method, too large) as a PACT body."""
+    status = exc.code or 500
+    code = _CODES.get(status, "NotImplemented" if status in (405, 501) else "BadRequest")
+    if status >= 500:
+        code = "InternalError"
+    resp = pact_error(status, code, exc.description or exc.name)
+    if status == 405:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            resp.headers["Allow"] = ", ".join(allowed)
     return resp
 
 
