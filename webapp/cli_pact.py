@@ -121,5 +121,57 @@ def add_partner_host_cmd(
     click.echo(f"partner host {host_id}: {partner_id} at {base_url.rstrip('/')}")
 
 
-COMMANDS = (create_client_cmd, rotate_client_cmd, revoke_client_cmd, add_partner_host_cmd)
+@click.command("pull-footprints")
+@click.option("--partner", "partner_id", required=True, help="Pull from this partner's hosts.")
+@click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Extra CA bundle (PEM) to trust, e.g. the partner's self-signed certificate.",
+)
+@_db_option
+def pull_footprints_cmd(partner_id: str, ca_file: str | None, database_url: str | None) -> None:
+    """Pull a partner's ProductFootprints over PACT and record them in the ledger."""
+    from greenlane.webapp import create_app
+    from greenlane.webapp.pact.partners import hosts
+    from greenlane.webapp.pact.pull import pull
+    from greenlane.webapp.pact.remote import RemoteError
+
+    config: dict[str, Any] = {"DATABASE_URL": database_url} if database_url else {}
+    if ca_file:
+        config["PACT_CA_FILE"] = ca_file
+    app = create_app(config or None)
+    try:
+        found = hosts(app, partner_id)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    if not found:
+        _fail(GreenlaneError(f"no PACT host registered for {partner_id!r}", field="--partner"))
+    for host in found:
+        try:
+            items = pull(app, host)
+        except RemoteError as exc:
+            click.echo(f"error: {host.base_url}: {exc}", err=True)
+            sys.exit(1)
+        for it in items:
+            what = f"-> actual {it.actual_id} (plan {it.plan_id})" if it.actual_id else ""
+            why = f": {it.reason}" if it.reason else ""
+            sid = it.shipment_id or "-"
+            click.echo(f"{it.status} {it.pf_id} v{it.pf_version} shipment {sid} {what}{why}")
+        counts = {s: sum(1 for i in items if i.status == s) for s in ("recorded", "known")}
+        click.echo(
+            f"{host.base_url}: {len(items)} footprints, {counts['recorded']} recorded, "
+            f"{counts['known']} already pulled, "
+            f"{len(items) - counts['recorded'] - counts['known']} not recorded"
+        )
+
+
+COMMANDS = (
+    create_client_cmd,
+    rotate_client_cmd,
+    revoke_client_cmd,
+    add_partner_host_cmd,
+    pull_footprints_cmd,
+)
 """The commands the ``greenlane`` group registers."""

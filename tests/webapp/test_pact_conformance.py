@@ -14,21 +14,17 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pact_live import greenlane, instance_env, self_signed, serving
 from pact_receiver import RECEIVER_CLIENT, Receiver
 from pact_tool import ROOT, component_validator, tool_dir
 
@@ -69,63 +65,6 @@ def _installed_tool(tool: Path) -> Path:
     return CACHE
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    certfile, keyfile = tmp / "cert.pem", tmp / "key.pem"
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certfile, keyfile
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _greenlane(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "greenlane", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 @dataclass
 class Live:
     """A running ``greenlane serve --demo --production`` over HTTPS and its demo client."""
@@ -142,18 +81,13 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     _need_tool()
     tmp = tmp_path_factory.mktemp("pact-live")
-    certfile, keyfile = _self_signed(tmp)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GREENLANE_INSTANCE_PATH": str(tmp / "instance"),
-    }
-    env.pop("DATABASE_URL", None)
-    line = _greenlane(env, "create-client", "--partner", "demo-partner").strip()
+    certfile, keyfile = self_signed(tmp)
+    env = instance_env(tmp / "instance")
+    line = greenlane(env, "create-client", "--partner", "demo-partner").strip()
     assert re.fullmatch(r"pact_[0-9a-f]{16} [A-Za-z0-9_-]{43}", line), line
     client_id, secret = line.split()
     receiver = Receiver()  # stands in for the conformance tool's own events endpoint
-    _greenlane(
+    greenlane(
         env,
         "add-partner-host",
         "--partner",
@@ -165,52 +99,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "--client-secret",
         RECEIVER_CLIENT[1],
     )
-    port = _free_port()
-    log = (tmp / "serve.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "greenlane",
-            "serve",
-            "--demo",
-            "--production",
-            "--port",
-            str(port),
-            "--certfile",
-            str(certfile),
-            "--keyfile",
-            str(keyfile),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"https://127.0.0.1:{port}/pact"
-    ctx = ssl.create_default_context(cafile=str(certfile))
-    deadline = time.monotonic() + 600
-    while True:
-        assert server.poll() is None, (tmp / "serve.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(
-                f"{base}/.well-known/openid-configuration", context=ctx, timeout=5
-            ) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "the server did not come up in 600 s"
-        time.sleep(1)
     try:
-        yield Live(base, client_id, secret, certfile, receiver, env)
+        with serving(env, certfile, keyfile, tmp / "serve.log") as base:
+            yield Live(base, client_id, secret, certfile, receiver, env)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
         receiver.close()
 
 

@@ -6,7 +6,17 @@ registers them on ``webapp.db.metadata`` (migration ``0007_pact_clients`` builds
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from greenlane.webapp.db import metadata
 
@@ -59,4 +69,24 @@ pact_remotes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("pulled_at", DateTime(timezone=True), nullable=True),
     Index("ix_pact_remotes_partner", "partner_id"),
+)
+
+pact_pulled = Table(
+    "pact_pulled",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # One ProductFootprint version pulled from a partner's host, as received.
+    Column("partner_id", String(200), nullable=False),
+    Column("host_id", Integer, nullable=False),
+    Column("pf_id", String(36), nullable=False),
+    Column("pf_version", Integer, nullable=False),
+    Column("shipment_id", String(200), nullable=True),
+    Column("body", JSON, nullable=False),
+    Column("pulled_at", DateTime(timezone=True), nullable=False),
+    # What became of it: ``recorded`` (an actual in the ledger), ``unmatched``, ``invalid``.
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("plan_id", String(40), nullable=True),
+    Column("actual_id", String(40), nullable=True),
+    UniqueConstraint("partner_id", "pf_id", "pf_version", name="uq_pact_pulled_version"),
 )

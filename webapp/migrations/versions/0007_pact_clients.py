@@ -1,4 +1,4 @@
-"""PACT host: OAuth2 clients of partners, received events, registered partner hosts.
+"""PACT: OAuth2 clients of partners, received events, partner hosts, pulled footprints.
 
 Revision ID: 0007
 Revises: 0005
@@ -58,9 +58,26 @@ def upgrade() -> None:
         sa.Column("pulled_at", TZ, nullable=True),
     )
     op.create_index("ix_pact_remotes_partner", "pact_remotes", ["partner_id"])
+    op.create_table(
+        "pact_pulled",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("partner_id", sa.String(200), nullable=False),
+        sa.Column("host_id", sa.Integer, nullable=False),
+        sa.Column("pf_id", sa.String(36), nullable=False),
+        sa.Column("pf_version", sa.Integer, nullable=False),
+        sa.Column("shipment_id", sa.String(200), nullable=True),
+        sa.Column("body", sa.JSON, nullable=False),
+        sa.Column("pulled_at", TZ, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("plan_id", sa.String(40), nullable=True),
+        sa.Column("actual_id", sa.String(40), nullable=True),
+        sa.UniqueConstraint("partner_id", "pf_id", "pf_version", name="uq_pact_pulled_version"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pact_pulled")
     op.drop_index("ix_pact_remotes_partner", table_name="pact_remotes")
     op.drop_table("pact_remotes")
     op.drop_index("ix_pact_events_client", table_name="pact_events")
