@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlane.emissions.report.footprint_json import footprint_to_dict, tce_to_dict
 from greenlane.emissions.report.geojson import footprints_to_geojson
-from greenlane.emissions.report.ileap import to_ileap_shipment_footprint
+from greenlane.emissions.report.ileap import to_ileap_shipment_footprint, to_ileap_tad
 from greenlane.emissions.report.pact import to_pact_product_footprint
 from greenlane.emissions.report.tables import (
     SummaryRow,
@@ -33,6 +33,7 @@ __all__ = [
     "summary_to_csv",
     "tce_to_dict",
     "to_ileap_shipment_footprint",
+    "to_ileap_tad",
     "to_pact_product_footprint",
     "write_csv",
     "write_summary_csv",

@@ -90,3 +90,34 @@ def to_ileap_shipment_footprint(fp: Footprint) -> dict[str, Any]:
         "shipmentId": fp.shipment_id,
         "tces": [_tce(t) for t in fp.tces],
     }
+
+
+_TAD_MODES = {
+    "road": "Road",
+    "rail": "Rail",
+    "air": "Air",
+    "sea": "Sea",
+    "inland_water": "InlandWaterway",
+}
+"""greenlane transport mode -> iLEAP TransportMode."""
+
+
+def to_ileap_tad(tce: TCE, activity_id: str) -> dict[str, Any] | None:
+    """A leg as iLEAP Transport Activity Data (TAD), or None when the leg lacks what a TAD
+    requires (mode, both located end points, departure and arrival times); hubs have none."""
+    if tce.kind == "hub" or tce.mode is None or not tce.departure_at or not tce.arrival_at:
+        return None
+    origin, destination = _location(tce.origin), _location(tce.destination)
+    if origin is None or destination is None:
+        return None
+    return {
+        "activityId": activity_id,
+        "consignmentIds": [tce.shipment_id],
+        "distance": _distance(tce),
+        "mass": dec_str_sig(t_to_kg(tce.mass_t), _ILEAP_QUANTUM),
+        "origin": origin,
+        "destination": destination,
+        "departureAt": rfc3339(tce.departure_at, f"{tce.tce_id}.departure_at"),
+        "arrivalAt": rfc3339(tce.arrival_at, f"{tce.tce_id}.arrival_at"),
+        "mode": _TAD_MODES[str(tce.mode)],
+    }

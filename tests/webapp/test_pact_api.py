@@ -294,6 +294,36 @@ def test_filter(client, shared, creds):
     assert unsupported.get_json()["code"] == "NotImplemented"
 
 
+def test_ileap_tad_lists_the_shared_legs(client, auth, shared, creds, ileap_schema):
+    plan = client.get(f"/api/v1/plans/{shared}", headers=auth()).get_json()
+    a = pact_get(client, "/pact/2/ileap/tad", token_of(client, creds["carrier-a"]))
+    assert a.status_code == 200
+    tads = a.get_json()["data"]
+    assert tads, "the planned legs have times and located end points"
+    for tad in tads:
+        assert list(ileap_schema("tad.json").iter_errors(tad)) == []
+        assert tad["activityId"].startswith(f"{shared}/")
+        assert tad["departureAt"].endswith("Z") and tad["arrivalAt"].endswith("Z")
+    modes = {"road": "Road", "rail": "Rail", "sea": "Sea", "inland_water": "InlandWaterway"}
+    for shipment in plan["shipments"]:  # one TAD per planned leg, in chain order
+        mine = [t for t in tads if t["consignmentIds"] == [shipment["shipment_id"]]]
+        assert [t["mode"] for t in mine] == [modes[leg["mode"]] for leg in shipment["legs"]]
+        assert [float(next(iter(t["distance"].values()))) for t in mine] == pytest.approx(
+            [leg["distance_km"] for leg in shipment["legs"]], abs=0.0005
+        )
+    assert len(tads) == sum(len(s["legs"]) for s in plan["shipments"])
+    b = pact_get(client, "/pact/2/ileap/tad?limit=1", token_of(client, creds["carrier-b"]))
+    b_tads = b.get_json()["data"]
+    assert len(b_tads) == 1 and b_tads[0]["consignmentIds"] == ["S2"]
+    b_all = pact_get(client, "/pact/2/ileap/tad", token_of(client, creds["carrier-b"]))
+    assert [t["consignmentIds"] for t in b_all.get_json()["data"]] == [["S2"]] * len(
+        b_all.get_json()["data"]
+    )
+    if len(b_all.get_json()["data"]) > 1:
+        assert b.headers["Link"].startswith("<https://localhost/pact/2/ileap/tad?limit=1&offset=1>")
+    assert pact_get(client, "/pact/2/ileap/tad", "bad").status_code == 400
+
+
 def _signed(app: Any, **claims: Any) -> str:
     with app.app_context():
         key = keys.signing_key()

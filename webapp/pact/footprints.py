@@ -71,6 +71,31 @@ def visible_footprints(partner_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def visible_tads(partner_id: str) -> list[dict[str, Any]]:
+    """iLEAP Transport Activity Data of every leg shared with ``partner_id`` (legs without
+    located end points or times have none); ``activityId`` is ``<plan id>/<TCE id>``."""
+    from greenlane.emissions.report.ileap import to_ileap_tad
+
+    out: list[dict[str, Any]] = []
+    with reading() as conn:
+        plan_ids = list(dict.fromkeys(r.plan_id for r in store.partner_shares(conn, partner_id)))
+        for plan_id in plan_ids:
+            visible = store.visible_shipments(conn, plan_id, partner_id)
+            row = conn.execute(
+                select(plans.c.id, plans.c.footprints).where(plans.c.id == plan_id)
+            ).first()
+            if row is None:
+                continue
+            for fp in store.footprints_from_json(row.footprints):
+                if visible is not None and fp.shipment_id not in visible:
+                    continue
+                for tce in fp.tces:
+                    tad = to_ileap_tad(tce, f"{row.id}/{tce.tce_id}")
+                    if tad is not None:
+                        out.append(tad)
+    return out
+
+
 # ----------------------------------------------------------------------------- $filter
 
 

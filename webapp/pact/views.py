@@ -1,18 +1,20 @@
-"""The ``/pact`` blueprint: OAuth2 token, OpenID discovery, JWKS, footprints, events.
+"""The ``/pact`` blueprint: OAuth2 token, OpenID discovery, JWKS, footprints, events, TAD.
 
 PACT Technical Specifications v2 (2.0-2.2): ``POST /pact/auth/token`` (client credentials,
 HTTP Basic client authentication, RFC 6749 error bodies), ``GET
 /pact/.well-known/openid-configuration``, ``GET /pact/jwks``, ``GET /pact/2/footprints``
 (``$filter``, ``limit``, ``Link: <...>; rel="next"``), ``GET /pact/2/footprints/{id}``,
-``POST /pact/2/events``. Errors of the data actions are PACT error bodies
-``{"code": ..., "message": ...}``. Every call must come over HTTPS (directly, or through a
-trusted proxy that says so); over plain HTTP nothing is answered with data or a token.
+``POST /pact/2/events`` and the iLEAP ``GET /pact/2/ileap/tad`` (same paging and filter).
+Errors of the data actions are PACT error bodies ``{"code": ..., "message": ...}``. Every
+call must come over HTTPS (directly, or through a trusted proxy that says so); over plain
+HTTP nothing is answered with data or a token.
 """
 
 from __future__ import annotations
 
 import binascii
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -22,7 +24,12 @@ from werkzeug.exceptions import HTTPException
 from greenlane.webapp.db import engine_of
 from greenlane.webapp.pact import events, keys
 from greenlane.webapp.pact.clients import Client, authenticate_client, live_client
-from greenlane.webapp.pact.footprints import FilterError, apply_filter, visible_footprints
+from greenlane.webapp.pact.footprints import (
+    FilterError,
+    apply_filter,
+    visible_footprints,
+    visible_tads,
+)
 
 bp = Blueprint("pact", __name__, url_prefix="/pact")
 
@@ -196,9 +203,8 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int | Response:
     return int(raw)
 
 
-@bp.get("/2/footprints")
-def list_footprints() -> Response:
-    """Action ListFootprints: what was shared with the caller's partner, page by page."""
+def _page(docs_of: Callable[[str], list[dict[str, Any]]], path: str) -> Response:
+    """A filtered page of ``docs_of(partner)`` with a ``Link: rel="next"`` when more."""
     client = _caller()
     if isinstance(client, Response):
         return client
@@ -210,7 +216,7 @@ def list_footprints() -> Response:
         return offset
     text = request.args.get("$filter")
     try:
-        docs = apply_filter(visible_footprints(client.partner_id), text)
+        docs = apply_filter(docs_of(client.partner_id), text)
     except FilterError as exc:
         return pact_error(400, exc.code, str(exc))
     resp = jsonify({"data": docs[offset : offset + limit]})
@@ -218,8 +224,20 @@ def list_footprints() -> Response:
         query: dict[str, Any] = {"limit": limit, "offset": offset + limit}
         if text:
             query["$filter"] = text
-        resp.headers["Link"] = f'<{_base_url()}/2/footprints?{urlencode(query)}>; rel="next"'
+        resp.headers["Link"] = f'<{_base_url()}{path}?{urlencode(query)}>; rel="next"'
     return resp
+
+
+@bp.get("/2/footprints")
+def list_footprints() -> Response:
+    """Action ListFootprints: what was shared with the caller's partner, page by page."""
+    return _page(visible_footprints, "/2/footprints")
+
+
+@bp.get("/2/ileap/tad")
+def list_tads() -> Response:
+    """iLEAP Action ListTransportActivityData: the legs shared with the caller's partner."""
+    return _page(visible_tads, "/2/ileap/tad")
 
 
 @bp.get("/2/footprints/<path:pf_id>")
