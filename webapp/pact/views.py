@@ -72,7 +72,7 @@ def http_error(exc: HTTPException) -> Response:
     if status == 405:
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
-            resp.headers["Allow"] = ", ".join(allowed)
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
     return resp
 
 
