@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint bench install
+.PHONY: run test lint bench install conformance
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,8 @@ test: lint
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/network.py
+
+# The PACT Network conformance tool against greenlane serve --demo --production over HTTPS
+# (needs node and npm; copies the tool to .cache/pact-conformance).
+conformance: $(VENV)/.installed
+	$(PY) -m pytest -q tests/webapp/test_pact_conformance.py
