@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         ledger,
         pact,
         problems,
+        quotes,
         ratelimit,
         services,
         ui,
@@ -89,6 +90,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     ratelimit.init_app(app)
     app.register_api(api)
     ledger.init_app(app)
+    quotes.init_app(app)
     ui.init_app(app)
     pact.init_app(app)
     services.startup(app)
