@@ -64,7 +64,7 @@ class QuoteOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 422: Problem, 429: Problem}
+_ERRORS: dict[int, Any] = {code: Problem for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 
 class _Warm:
@@ -131,18 +131,7 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
     """The four choices for ``body`` (see the module docstring)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     si = body.shipment
-    shipment = Shipment(
-        shipment_id=si.shipment_id,
-        origin=si.origin,
-        destination=si.destination,
-        mass_t=si.mass_t,
-        ready_at=si.ready_at,
-        due_at=si.due_at,
-        volume_m3=si.volume_m3,
-        teu=si.teu,
-        allowed_modes=frozenset(si.allowed_modes) if si.allowed_modes else None,
-        max_co2e_kg=si.max_co2e_kg,
-    )
+    shipment = si.to_shipment()
     warm = _warm(app, body.carbon_price_cny_per_t, body.carriers)
     net = warm.builder.network
     origin = resolve_place(net, si.origin, "shipment.origin")
@@ -177,6 +166,12 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
             pool, key=lambda c: (c.alone_cost_cny + price * c.alone_wtw_kg, c.index)
         ),
     }
+    try:
+        quotes = {name: _option(c, shipment) for name, c in picks.items()}
+    except OverflowError:  # an arrival past the year 9999
+        raise ApiProblem(
+            422, "Invalid input", "the arrival would fall after the year 9999", "shipment.ready_at"
+        ) from None
     return {
         "shipment_id": si.shipment_id,
         "origin": origin.hub_id,
@@ -188,7 +183,7 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
         "candidates": len(found),
         "on_time_candidates": len(on_time),
         "basis": "the shipment travelling alone (own vehicles on dedicated legs)",
-        "quotes": {name: _option(c, shipment) for name, c in picks.items()},
+        "quotes": quotes,
     }
 
 
