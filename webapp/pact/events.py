@@ -214,18 +214,27 @@ def schedule_answer(
     app: Flask, row_id: int, client: Client, event: dict[str, Any], source: str
 ) -> Future[None]:
     """Answer RequestCreated ``event`` in the background (see the module docstring)."""
-    pending: list[Future[None]] = app.extensions.setdefault(_EXT + "_pending", [])
-    future = _executor(app).submit(_answer, app, row_id, client, event, source)
-    pending.append(future)
+    pending: set[Future[None]] = app.extensions.setdefault(_EXT + "_pending", set())
+    future = _executor(app).submit(_answer_logged, app, row_id, client, event, source)
+    pending.add(future)
+    future.add_done_callback(pending.discard)
     return future
 
 
 def wait_answers(app: Flask, timeout_s: float = 60.0) -> None:
     """Wait until every scheduled answer was delivered or gave up (tests, shutdown)."""
-    pending: list[Future[None]] = app.extensions.get(_EXT + "_pending", [])
+    pending: set[Future[None]] = app.extensions.get(_EXT + "_pending", set())
     for future in list(pending):
         future.result(timeout=timeout_s)
-    pending.clear()
+
+
+def _answer_logged(
+    app: Flask, row_id: int, client: Client, event: dict[str, Any], source: str
+) -> None:
+    try:
+        _answer(app, row_id, client, event, source)
+    except Exception:  # a background thread: log, never lose the error
+        app.logger.exception("PACT answer to event %s failed", event.get("id"))
 
 
 def _bearer(app: Flask, client: Client, base: str) -> str | None:
