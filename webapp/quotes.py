@@ -39,7 +39,7 @@ from greenlane.webapp.auth import roles
 from greenlane.webapp.problems import ApiProblem
 from greenlane.webapp.schemas import Problem
 
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 quotes_tag = Tag(name="quotes", description="Price one shipment fast (ERP/MES)")
 api = APIBlueprint("quotes", __name__, url_prefix="/api/v1", abp_security=SECURITY)
 
@@ -64,7 +64,7 @@ class QuoteOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-_ERRORS: dict[int, Any] = {code: Problem for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+_ERRORS: dict[str | int, Any] = {code: Problem for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 
 
 class _Warm:

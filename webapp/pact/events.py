@@ -256,7 +256,8 @@ def _answer(app: Flask, row_id: int, client: Client, event: dict[str, Any], sour
         answer = answer_event(event, visible_footprints(client.partner_id), source)
         base = callback_base(client, event)
         url = f"{base}/2/events" if base else None
-        status, error = "undeliverable", "the event's source is not an https URL we may call"
+        status = "undeliverable"
+        error: str | None = "the event's source is not an https URL we may call"
         if url is not None:
             attempts = max(1, int(app.config.get("PACT_CALLBACK_ATTEMPTS", 4)))
             pause_s = float(app.config.get("PACT_CALLBACK_BACKOFF_S", 1.0))

@@ -122,11 +122,13 @@ def shipment_footprint(doc: dict[str, Any]) -> dict[str, Any] | None:
 def _planned(sid: str) -> tuple[str, Footprint] | None:
     """(plan id, planned footprint) of shipment ``sid``: newest accepted plan, else newest."""
     with reading() as conn:
-        rows = conn.execute(
-            select(plans.c.id, plans.c.state, plans.c.footprints).order_by(
-                plans.c.created_at.desc()
+        rows = list(
+            conn.execute(
+                select(plans.c.id, plans.c.state, plans.c.footprints).order_by(
+                    plans.c.created_at.desc()
+                )
             )
-        ).all()
+        )
     rows.sort(key=lambda r: r.state != "accepted")  # stable: accepted first, newest first
     for row in rows:
         for fp in store.footprints_from_json(row.footprints):
