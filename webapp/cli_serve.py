@@ -154,7 +154,7 @@ def serve(
         with app.app_context():
             try:
                 plan_id = seed_demo(token, book)
-                shared = share_demo_plan(plan_id)
+                shared = share_demo_plan(plan_id, token)
             except GreenlaneError as exc:
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(2)
@@ -178,16 +178,26 @@ DEMO_PARTNER = "demo-partner"
 """The partner ``serve --demo`` shares the demo plan with."""
 
 
-def share_demo_plan(plan_id: str | None) -> str | None:
-    """Share the demo plan (the one just made, else the oldest) with ``demo-partner``."""
+def share_demo_plan(plan_id: str | None, token: str) -> str | None:
+    """Share the demo plan with ``demo-partner``: the one just made, else the oldest plan made
+    by the demo planner token (never a plan of anyone else)."""
     from sqlalchemy import select
 
     from greenlane.webapp import store
-    from greenlane.webapp.db import plans, transaction
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import engine_of, plans, transaction
 
     with transaction() as conn:
         if plan_id is None:
-            row = conn.execute(select(plans.c.id).order_by(plans.c.created_at).limit(1)).first()
+            who = authenticate(engine_of(), token)
+            if who is None:
+                return None
+            row = conn.execute(
+                select(plans.c.id)
+                .where(plans.c.created_by == who.token_id)
+                .order_by(plans.c.created_at)
+                .limit(1)
+            ).first()
             if row is None:
                 return None
             plan_id = row.id

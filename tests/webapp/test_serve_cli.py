@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from webapp_helpers import BOOK_CSV, FAST
+from webapp_helpers import BOOK_CSV, FAST, bearer, book
 
 from greenlane.webapp import cli_serve
 
@@ -76,3 +76,28 @@ def test_serve_demo_prints_a_token_and_plans_the_book(env, monkeypatch):
     again = CliRunner().invoke(cli_serve.serve, args)
     assert f"planner token: {token}" in again.output  # same token on a restart
     assert "demo plan" not in again.output  # planned once
+    assert "partner demo-partner sees plan pl_" in again.output  # the same share, kept
+
+
+def test_serve_demo_never_shares_someone_elses_plan(env, monkeypatch):
+    """On a database that already has plans, --demo plans nothing and shares nothing."""
+    from flask import Flask
+
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import engine_of, reading, shares
+    from greenlane.webapp.jobs import runner
+
+    app = create_app({"TESTING": True, "ASYNC_THRESHOLD_SHIPMENTS": 3})
+    token = create_token(engine_of(app), "integration")[1]
+    made = app.test_client().post(
+        "/api/v1/plans", json={"shipments": book(1)}, headers=bearer(token)
+    )
+    assert made.status_code == 201, made.get_json()
+    runner(app).shutdown()
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: None)
+    out = CliRunner().invoke(cli_serve.serve, ["--demo", "--book", str(BOOK_CSV)])
+    assert out.exit_code == 0, out.output
+    assert "demo-partner" not in out.output
+    with reading(engine_of(app)) as conn:
+        assert list(conn.execute(shares.select())) == []
