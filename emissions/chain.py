@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypedDict
 
 from greenlane.emissions.distance import convert_distance_km, gcd_km, sea_route
 from greenlane.emissions.errors import InputError
@@ -46,6 +46,30 @@ from greenlane.emissions.schema import (
 from greenlane.emissions.units import g_per_tkm_to_kg
 
 VehicleResolver = Callable[[Mapping[str, Any], Factors], ModelledProfile]
+
+
+class _LegCommon(TypedDict):
+    """Keyword arguments every leg TCE builder takes (distance in km)."""
+
+    tce_id: str
+    shipment_id: str
+    mass_t: float
+    distance_km: float
+    distance_basis: DistanceBasis
+    origin: Location | None
+    destination: Location | None
+
+
+class _HubCommon(TypedDict):
+    """Keyword arguments every hub TCE builder takes (mass in t)."""
+
+    tce_id: str
+    shipment_id: str
+    hub: str
+    mass_t: float
+    location: Location | None
+
+
 """Turns a leg's ``vehicle`` object into a modelled profile (``fleet.resolve_vehicle``)."""
 
 
@@ -316,7 +340,7 @@ def _leg_tce(
         if leg.distance_basis is not None and leg.distance_basis is not basis:
             distance, conv = convert_distance_km(distance, leg.mode, basis, leg.distance_basis)
             basis, rules = leg.distance_basis, (*rules, *conv)
-    common = {
+    common: _LegCommon = {
         "tce_id": tce_id,
         "shipment_id": chain.shipment_id,
         "mass_t": chain.mass_t,
@@ -357,7 +381,7 @@ def _toc_tce(
     rules: tuple[str, ...],
     factors: Factors,
     where: str,
-    common: dict[str, Any],
+    common: _LegCommon,
 ) -> TCE:
     if toc.toc_id is not None:
         row = factors.toc(toc.toc_id, f"{where}.toc_id")
@@ -431,7 +455,7 @@ def _energy_uses(
 
 
 def _hub_tce(hub: HubIn, tce_id: str, chain: ChainIn, factors: Factors, where: str) -> TCE:
-    common = {
+    common: _HubCommon = {
         "tce_id": tce_id,
         "shipment_id": chain.shipment_id,
         "hub": hub.hub,

@@ -180,7 +180,7 @@ def fuel_price_factor(factor: float) -> Iterator[None]:
     from greenlane.emissions.factors import load_factors
 
     carriers = load_factors().carriers
-    original = cost.energy_prices
+    original = cost.energy_prices  # type: ignore[attr-defined]
     scale = Decimal(repr(float(factor)))
 
     def fossil(family: str) -> bool:
@@ -208,11 +208,11 @@ def fuel_price_factor(factor: float) -> Iterator[None]:
         return tables[data_dir]
 
     with _PRICE_LOCK:
-        cost.energy_prices = scaled  # type: ignore[assignment]
+        cost.energy_prices = scaled  # type: ignore[attr-defined,assignment]
         try:
             yield
         finally:
-            cost.energy_prices = original  # type: ignore[assignment]
+            cost.energy_prices = original  # type: ignore[attr-defined]
 
 
 # ----------------------------------------------------------------------------- partitions
@@ -460,7 +460,7 @@ def make_tasks(
     chosen = list(sweep) or [Scenario()]
     for sc in chosen:
         sc.options(base).validate()
-    tasks = []
+    tasks: list[Task] = []
     for name, shipments in books.items():
         for part in partition_book(name, shipments, network, max_partition):
             tasks.extend(Task(part, sc, sc.options(base), cache_dir) for sc in chosen)

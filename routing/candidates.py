@@ -156,7 +156,7 @@ class CandidateBuilder:
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
 
     def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
-        g = nx.DiGraph()
+        g: nx.DiGraph[str] = nx.DiGraph()
         for u, v, key, data in self.network.graph.edges(keys=True, data=True):
             lane = data["lane"]
             if lane.mode not in modes:

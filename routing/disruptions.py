@@ -154,7 +154,7 @@ def apply_disruptions(
                 changes[lane.lane_id] = f"capacity x {d.capacity_share:g} by {d.disruption_id}"
         if new is not None:
             lanes.append(new)
-    graph = nx.MultiDiGraph()
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     for hub in network.hubs.values():
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:

@@ -301,7 +301,7 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
         lanes.append(lane)
         if row.bidirectional:
             lanes.append(_reverse(lane))
-    graph = nx.MultiDiGraph(data_sha256=sha)
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(data_sha256=sha)
     for hub in hubs.values():
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, cast
 
 from ortools.sat.python import cp_model
 
@@ -415,7 +415,7 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
             )
             for (ded, prefix, cap_kg), o, tm in zip(legs, c.options, c.timings, strict=True):
                 if ded:
-                    key = (*prefix, tm.slot)
+                    key = cast(TruckKey, (*prefix, tm.slot))
                     per = truck_cols[key]
                     if i in per:
                         per[i].append(j)
@@ -692,7 +692,7 @@ def _sat_objective(sat: _Sat, w: Objective) -> cp_model.LinearExprT:
         (w.late, sat.late_fen),
         (w.penalty_g, sat.penalty_g),
     ]
-    expr: cp_model.LinearExprT = 0
+    expr: cp_model.LinearExpr | int = 0
     for weight, part in parts:
         if weight == 1:
             expr = expr + part
@@ -1016,7 +1016,7 @@ def _shadow_price(tight: _Solved, looser: _Solved) -> float:
 def _facts(
     options: PlanOptions, status: str, solved: _Solved | None, t0: float, build_s: float
 ) -> dict[str, object]:
-    from ortools import __version__ as ortools_version
+    from ortools import __version__ as ortools_version  # type: ignore[attr-defined]
 
     facts: dict[str, object] = {
         "solver": "OR-Tools " + (solved.engine if solved is not None else "CP-SAT"),

@@ -449,7 +449,7 @@ class Search:
             on = [
                 i
                 for i in start
-                if state.choice[i] is not None and seed_group in d.col_groups[state.choice[i]]
+                if (ch := state.choice[i]) is not None and seed_group in d.col_groups[ch]
             ]
             start = on + [i for i in start if i not in set(on)]
         free: dict[int, None] = {}
@@ -519,7 +519,7 @@ class Search:
             return None
         return rng.choices(groups, weights=weights)[0]
 
-    def _solve_sub(self, state: _State, free: list[int], deadline: float) -> tuple[bool, float]:
+    def _solve_sub(self, state: _State, free: list[int], deadline: float) -> tuple[bool, float]:  # noqa: C901
         """Re-optimise the free shipments exactly with CP-SAT; keep the result if better."""
         d = self.data
         m = cp_model.CpModel()
@@ -570,8 +570,8 @@ class Search:
                 for k in d.col_caps[cur]:
                     caps[k] = caps.get(k, 0) + mass
         # groups: fixed load = load - what the free shipments put there now
-        current_sub = sum(
-            self.pu[i] if state.choice[i] is None else self.c[state.choice[i]] for i in free
+        current_sub: float = sum(
+            self.pu[i] if (ch := state.choice[i]) is None else self.c[ch] for i in free
         )
         hint_n: list[tuple[cp_model.IntVar, int]] = []
         obj_const = 0.0
@@ -638,13 +638,13 @@ class Search:
         else:
             m.minimize(ws(obj_v, obj_c) + obj_const)
         solver = cp_model.CpSolver()
-        p = solver.parameters
-        p.num_workers = 1
-        p.random_seed = self.seed
+        sp = solver.parameters
+        sp.num_workers = 1
+        sp.random_seed = self.seed
         for name, value in SUB_PARAMETERS.items():
-            setattr(p, name, value)
-        p.max_deterministic_time = SUB_DETERMINISTIC_S
-        p.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
+            setattr(sp, name, value)
+        sp.max_deterministic_time = SUB_DETERMINISTIC_S
+        sp.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
         status = solver.solve(m)
         dtime = solver.deterministic_time
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1015,7 +1015,7 @@ class _State:
             on = [
                 i
                 for i in d.group_ships[g]
-                if self.choice[i] is not None and g in d.col_groups[self.choice[i]]
+                if (ch := self.choice[i]) is not None and g in d.col_groups[ch]
             ]
             if len(on) < 2:
                 continue

@@ -137,7 +137,7 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
     missing = required - set(reader.fieldnames or ())
     if missing:
         raise InputError(f"missing column(s): {', '.join(sorted(missing))}", field="csv header")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in reader:
         clean: dict[str, Any] = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
         if None in row:
@@ -162,5 +162,5 @@ def read_book(path: Path) -> list[Shipment]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON at line {exc.lineno}: {exc.msg}", field=str(path)) from None
-    items = doc.get("shipments") if isinstance(doc, Mapping) else doc
+    items: Any = doc.get("shipments") if isinstance(doc, Mapping) else doc
     return parse_shipments(items)

@@ -7,6 +7,7 @@ the work, the answer is serialised. Auth (Bearer token, role per view) and the
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
@@ -41,8 +42,8 @@ from greenlane.webapp.schemas import (
     ShipmentReportPath,
 )
 
-SECURITY = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_ERRORS: dict[str | int | HTTPStatus, Any] = {
     400: Problem,
     401: Problem,
     403: Problem,
@@ -50,7 +51,7 @@ _ERRORS: dict[int, Any] = {
     422: Problem,
     429: Problem,
 }
-_POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+_POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 
 plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
 emissions_tag = Tag(name="emissions", description="ISO 14083 footprints and the network")
@@ -244,7 +245,7 @@ def list_shared() -> Response:
 
 # ----------------------------------------------------------------------------- reports
 
-_REPORT_RESPONSES: dict[int, Any] = {
+_REPORT_RESPONSES: dict[str | int | HTTPStatus, Any] = {
     200: {
         "description": "The report",
         "content": {
@@ -260,8 +261,6 @@ _REPORT_RESPONSES: dict[int, Any] = {
 
 def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
-    if report.mimetype.startswith("text/"):
-        resp.charset = "utf-8"
     resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
     return resp
 

@@ -110,7 +110,7 @@ def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
             )
         out = []
         for values in rows:
-            row = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
+            row: dict[str, Any] = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
             row = {k: v for k, v in row.items() if v is not None}
             if not row:
                 continue
@@ -130,7 +130,7 @@ def from_form(form: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     n = max((len(v) for v in columns.values()), default=0)
     rows = []
     for i in range(n):
-        row = {
+        row: dict[str, Any] = {
             c: columns[c][i].strip()
             for c in COLUMNS
             if i < len(columns[c]) and columns[c][i].strip()

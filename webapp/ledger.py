@@ -21,6 +21,7 @@ Views parse, make one ``webapp.ledger_store`` call and serialise.
 from __future__ import annotations
 
 import hmac
+from http import HTTPStatus
 from typing import Any, Literal
 
 from flask import (
@@ -50,7 +51,7 @@ from greenlane.webapp.problems import ApiProblem, field_path, problem
 from greenlane.webapp.schemas import ID_PATTERN, IdempotencyHeader, Problem
 
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {
+_ERRORS: dict[str | int | HTTPStatus, Any] = {
     400: Problem,
     401: Problem,
     403: Problem,
@@ -58,7 +59,7 @@ _ERRORS: dict[int, Any] = {
     422: Problem,
     429: Problem,
 }
-_POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+_POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 READERS = ("planner", "integration")
 
 ledger_tag = Tag(

@@ -1100,6 +1100,7 @@ def kpi_xlsx(conn: Connection, period: str, year: int | None) -> bytes:
         rep = kpi_report(conn, period, by, year)
         base = rep
         ws = wb.active if first else wb.create_sheet()
+        assert ws is not None  # a new workbook has an active sheet
         first = False
         ws.title = f"by_{by}" if by else "network"
         ws.append(list(KPI_COLUMNS))

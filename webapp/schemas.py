@@ -148,7 +148,7 @@ class Problem(_Out):
 
     model_config = ConfigDict(
         extra="allow",
-        openapi_extra={
+        openapi_extra={  # type: ignore[typeddict-unknown-key]  # flask-openapi3 key
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             }
@@ -314,7 +314,7 @@ class GeoJSONOut(_Out):
 
     model_config = ConfigDict(
         extra="allow",
-        openapi_extra={
+        openapi_extra={  # type: ignore[typeddict-unknown-key]  # flask-openapi3 key
             "content": {
                 "application/geo+json": {"schema": {"$ref": "#/components/schemas/GeoJSONOut"}}
             }
