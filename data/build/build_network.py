@@ -227,6 +227,7 @@ class Lane:
 # --- curated tables (one row per line) ---------------------------------------------------------
 
 # fmt: off
+# Hub(hub_id, name, kind, lat [deg], lon [deg], country, region, services, coordinate source, ...)
 HUBS: tuple[Hub, ...] = (
     Hub("F-SHENZHEN", "Factory Shenzhen (Longhua)", "factory", 22.656700, 114.029700, "CN", "CN-South", "road", APPROX, note="manufacturer site (illustrative); placed at the district centre"),
     Hub("F-HEYUAN", "Factory Heyuan", "factory", 23.743700, 114.700300, "CN", "CN-South", "road", APPROX, note="manufacturer site (illustrative); placed at the district centre"),
@@ -322,6 +323,8 @@ HUBS: tuple[Hub, ...] = (
     Hub("C-MEXICO-CITY", "Customer Mexico City", "customer_site", 19.432600, -99.133200, "MX", "LATAM", "road", APPROX, note="customer site (illustrative); placed at the city centre"),
 )
 
+# Lane(mode, origin, destination, vehicle types, departures [1/week], capacity [t/departure],
+#      source, note, sourced distance [km], its source, sourced transit [h]); all bidirectional.
 LANES: tuple[Lane, ...] = (
     Lane("sea", "CNSHA", "NLRTM", ULCV, 4, 240000, ESTIMATE, est(CAP_SHIP)),
     Lane("sea", "CNNGB", "NLRTM", ULCV, 3, 240000, ESTIMATE, est(CAP_SHIP)),
@@ -453,6 +456,8 @@ LANES: tuple[Lane, ...] = (
     Lane("air", "SZX", "MEX", BELLY, 3, 20, ESTIMATE, est(CAP_BELLY, "transpacific: geometry crosses the antimeridian")),
 )
 
+# Long-haul road links beyond the rule: (origin, destination, what the link is for). Vehicle
+# types, frequency and capacity follow the road rules.
 CURATED_ROADS: tuple[tuple[str, str, str], ...] = (
     ("F-XIAN", "CNSHA", "long-haul trucking to the Shanghai gateway"),
     ("F-XIAN", "CNCKG", "long-haul trucking"),
