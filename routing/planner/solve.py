@@ -1,4 +1,8 @@
-"""The multimodal planner: pick one candidate per shipment with CP-SAT.
+"""The planner's orchestrator: :func:`plan` and :func:`solve_problem`.
+
+Picks one candidate per shipment (CP-SAT, or the LP-guided search for large models), builds
+the plan and, with ``stop_level_routing``, routes its first/last-mile road legs as vehicle
+tours (:func:`routing.planner.stops.route_stops`).
 
 Minimises cost + carbon price x WTW CO2e under lane capacity per departure, with road legs
 consolidated into whole trucks, due dates hard (or soft at a stated penalty), an optional cap
