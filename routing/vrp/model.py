@@ -38,7 +38,7 @@ class Depot:
 
     @classmethod
     def from_hub(cls, hub: Any, open_h: float = 0.0, close_h: float = 24.0) -> Depot:
-        """A depot at a ``routing.model.Hub`` (uses its id, position and price region)."""
+        """A depot at a ``routing.network.model.Hub`` (uses its id, position and price region)."""
         return cls(hub.hub_id, hub.lat, hub.lon, open_h, close_h, getattr(hub, "region", None))
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing import batch, load_network, plan
-from greenlane.routing.shipments import Shipment
+from greenlane.routing import load_network, plan
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.scenarios import batch
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from greenlane.routing.vrp import (
     Depot,
     DistanceMatrix,
     FleetEntry,
-    SolveParams,
     Station,
     Stop,
+    VrpParams,
     VrpProblem,
     check_solution,
     solve_vrp,
@@ -33,9 +33,9 @@ needs_bench = pytest.mark.skipif(
     reason=f"benchmark instances not found at {BENCH} (CI clones shared/ beside the repo)",
 )
 
-FAST = SolveParams(time_limit_s=60.0, engine="ortools", solution_limit=100)
+FAST = VrpParams(time_limit_s=60.0, engine="ortools", solution_limit=100)
 """Reproducible: the solution limit ends the search long before the time backstop."""
-TINY = SolveParams(time_limit_s=60.0, engine="ortools", metaheuristic="GREEDY_DESCENT")
+TINY = VrpParams(time_limit_s=60.0, engine="ortools", metaheuristic="GREEDY_DESCENT")
 """For one- or two-stop problems: descent stops at its local optimum (guided local search
 would run to the time limit looking for a 100th solution that does not exist)."""
 
@@ -295,7 +295,7 @@ def test_bad_input_names_the_field() -> None:
 def test_read_and_solve_solomon_instance() -> None:
     import vrplib
 
-    from greenlane.routing.vrplib_io import (
+    from greenlane.routing.vrp.vrplib_io import (
         best_known,
         check_routes,
         dimacs_cost,
@@ -317,7 +317,7 @@ def test_read_and_solve_solomon_instance() -> None:
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert dimacs_cost(inst, routes) == pytest.approx(827.3)
     result = solve_benchmark(
-        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+        path, VrpParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
     )
     assert result.violations == [] and check_routes(inst, result.routes) == []
     assert result.vehicles == 10 and result.gap_pct is not None and result.gap_pct < 2.0
@@ -327,7 +327,7 @@ def test_read_and_solve_solomon_instance() -> None:
 def test_read_and_solve_x_instance() -> None:
     import vrplib
 
-    from greenlane.routing.vrplib_io import read_instance, route_distance, solve_benchmark
+    from greenlane.routing.vrp.vrplib_io import read_instance, route_distance, solve_benchmark
 
     path = BENCH / "cvrplib-x" / "X-n101-k25.vrp"
     inst = read_instance(path)
@@ -335,7 +335,7 @@ def test_read_and_solve_x_instance() -> None:
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert route_distance(inst, routes) == 27591  # the BKS, in rounded Euclidean
     result = solve_benchmark(
-        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+        path, VrpParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
     )
     assert result.violations == []
     assert result.gap_pct is not None and 0 <= result.gap_pct < 5.0

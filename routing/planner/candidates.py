@@ -21,10 +21,10 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
-from greenlane.routing.model import Hub
-from greenlane.routing.network import Network
-from greenlane.routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub
+from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
+from greenlane.routing.planner.shipments import Shipment
 
 EPOCH = datetime(2023, 1, 2, tzinfo=UTC)
 """Anchor of every departure schedule (a Monday, 00:00 UTC): departures are at k x interval."""

@@ -40,12 +40,13 @@ from typing import Any
 
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.emissions.units import G_PER_KG
-from greenlane.routing.candidates import resolve_place
-from greenlane.routing.model import Hub, HubKind
-from greenlane.routing.network import Network, load_network
-from greenlane.routing.planner import PlanOptions, plan
-from greenlane.routing.shipments import Shipment
-from greenlane.routing.stop import SolverParams
+from greenlane.routing.network.graph import Network, load_network
+from greenlane.routing.network.model import Hub, HubKind
+from greenlane.routing.planner.candidates import resolve_place
+from greenlane.routing.planner.params import SolverParams
+from greenlane.routing.planner.problem import PlanOptions
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import plan
 
 DEFAULT_MAX_PARTITION = 80
 """Largest partition planned as one CP-SAT model [shipments]."""

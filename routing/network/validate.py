@@ -12,7 +12,7 @@ import networkx as nx
 
 from greenlane.emissions.errors import DataError
 from greenlane.emissions.model import Mode
-from greenlane.routing.model import Hub, HubKind
+from greenlane.routing.network.model import Hub, HubKind
 
 LOCODE_RE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
 """UN/LOCODE: ISO 3166 country + 3 characters from A-Z and 2-9."""

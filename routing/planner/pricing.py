@@ -25,7 +25,7 @@ from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
 from greenlane.fleet.cost import EU_MEMBERS
-from greenlane.routing.model import Hub, Lane
+from greenlane.routing.network.model import Hub, Lane
 
 FOSSIL = frozenset({"fossil", "grid", "mixed"})
 """Carrier origins of the 2023 business-as-usual fleet (``carriers='fossil'``)."""

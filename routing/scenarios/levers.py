@@ -22,7 +22,7 @@ How a lever is evaluated (one change at a time, everything else equal):
 
    Every candidate that uses an affected leg is re-dressed with the lever's options
    (cheapest, greenest and best at the carbon price, alone and pooled, as
-   ``routing.candidates`` does), so a lever never leaves its scope on the old fleet;
+   ``routing.planner.candidates`` does), so a lever never leaves its scope on the old fleet;
    candidates without affected legs are kept unchanged.
 3. The changed problem is solved with the same options, seed and time limit. ``Δcost`` and
    ``ΔCO2e`` are lever plan minus reference plan over the whole book, so consolidation and
@@ -54,19 +54,26 @@ from greenlane.emissions.ledger import lane_key
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import H_PER_DAY, KG_PER_T
 from greenlane.fleet import fx_rates, leg_cost_cny, profile, vehicle_type
-from greenlane.routing.candidates import (
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub, Lane
+from greenlane.routing.planner.candidates import (
     CHOICES,
     HOURS_PER_DAY,
     Candidate,
     LegTiming,
     hours_since_epoch,
 )
-from greenlane.routing.model import Hub, Lane
-from greenlane.routing.network import Network
-from greenlane.routing.plan import Plan
-from greenlane.routing.planner import PlanOptions, Problem, _usable, build_problem, solve_problem
-from greenlane.routing.pricing import LaneOption, price_lane, saf_blend_shares
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.planner.plan import Plan
+from greenlane.routing.planner.pricing import LaneOption, price_lane, saf_blend_shares
+from greenlane.routing.planner.problem import (
+    PlanOptions,
+    Problem,
+    Unplanned,
+    build_problem,
+    is_usable,
+)
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 KINDS = ("road_bev", "air_saf", "rail_for_air", "sea_wind", "sea_lng")
 """The lever kinds, in the order they are proposed."""
@@ -433,7 +440,7 @@ def _swap_for(
 
 
 def _pick_key(o: LaneOption, choice: str, mass_t: float, price_per_kg: float) -> tuple[float, str]:
-    """Sort key of an option for one of ``CHOICES`` (the rule of ``routing.candidates``)."""
+    """Sort key of an option for one of ``CHOICES`` (the rule of ``routing.planner.candidates``)."""
     if choice.endswith("pooled"):
         full = o.vehicle_payload_t if o.dedicated else mass_t
         cost, wtw = o.alone_cost_cny(full) / full, o.alone_wtw_kg(full) / full
@@ -466,8 +473,9 @@ def _redress(
 def _candidate(
     problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
 ) -> Candidate:
-    """A priced, timed candidate from lane options (the arithmetic of ``routing.candidates``:
-    departures on the lanes' schedules after hub dwell; hub handling and HOC per tonne)."""
+    """A priced, timed candidate from lane options (the arithmetic of
+    ``routing.planner.candidates``: departures on the lanes' schedules after hub dwell; hub
+    handling and HOC per tonne)."""
     builder = problem.builder
     t = hours_since_epoch(s.ready_at)
     timings = []
@@ -511,8 +519,6 @@ def _lever_problem(
     problem: Problem, lever: Lever, options: PlanOptions, opts: _Options
 ) -> tuple[Problem, list[str]]:
     """The reference problem with the lever applied; also shipments it leaves unserved."""
-    from greenlane.routing.plan import Unplanned
-
     swap = _swap_for(lever, opts, problem.builder.options)
     by_id = {s.shipment_id: s for s in problem.shipments}
     candidates: dict[str, list[Candidate]] = {}
@@ -551,7 +557,7 @@ def _lever_problem(
                 continue
             seen.add(keys)
             cand = _candidate(problem, s, len(fresh), opt_tuple)
-            if _usable(s, cand, options):
+            if is_usable(s, cand, options):
                 fresh.append(cand)
         if fresh:
             candidates[sid] = fresh
