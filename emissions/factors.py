@@ -300,9 +300,9 @@ def load_factors(
     toc_rows = read_table(data_dir / "tocs.csv", TocRow)
     tocs = {t.toc_id: t for t in _tocs(toc_rows)}
     hocs = {h.hoc_id: h for h in _hocs(data_dir)}
-    for row in toc_rows:
-        if row.energy_carrier and row.energy_carrier not in carriers:
-            raise row.error("energy_carrier", f"TOC {row.toc_id} names unknown carrier")
+    for toc_row in toc_rows:
+        if toc_row.energy_carrier and toc_row.energy_carrier not in carriers:
+            raise toc_row.error("energy_carrier", f"TOC {toc_row.toc_id} names unknown carrier")
     name = "+".join(prefer) if prefer else "default"
     return Factors(name, gwp_basis, carriers, tocs, hocs, gwp, data_sha256(data_dir), tuple(prefer))
 
