@@ -46,13 +46,11 @@ KNOWN_VEHICLE_TYPES: Mapping[str, Mode] = {
 }
 """Fleet type ids a lane may list, with their mode (used when data/vehicle_types.csv is absent)."""
 
-_HUB_ID = Annotated[str, Field(pattern=HUB_ID_RE.pattern)]
-
 
 class HubRow(TableRow):
     """A row of ``hubs.csv``: one hub, its codes and position [deg WGS84]."""
 
-    hub_id: _HUB_ID
+    hub_id: Annotated[str, Field(pattern=HUB_ID_RE.pattern)]
     name: Text
     kind: HubKind
     locode: Annotated[str, Field(pattern=r"^$|" + LOCODE_RE.pattern)]
@@ -70,7 +68,7 @@ class HubRow(TableRow):
 class LaneTableRow(TableRow):
     """A row of ``lanes.csv`` as read (one direction; ``bidirectional`` expands it later)."""
 
-    lane_id: Annotated[str, Field(pattern=r"^[^:]+$")]
+    lane_id: Annotated[str, Field(pattern=r"^[^:]+$")]  # ':' is reserved for ':rev'
     origin: Text
     destination: Text
     mode: Mode
