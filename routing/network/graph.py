@@ -25,6 +25,7 @@ import networkx as nx
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.tables import read_table
 from greenlane.emissions.units import KM_PER_NM
 from greenlane.routing.network import validate
 from greenlane.routing.network.geometry import Derived, derive, split_antimeridian
@@ -288,9 +289,9 @@ def load_network(data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None =
 @lru_cache(maxsize=8)
 def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
     folder = Path(data_dir)
-    hubs = validate.parse_hubs(validate.read_rows(folder / "hubs.csv", validate.HUB_COLUMNS))
+    hubs = validate.parse_hubs(read_table(folder / "hubs.csv", validate.HubRow))
     rows = validate.parse_lanes(
-        validate.read_rows(folder / "lanes.csv", validate.LANE_COLUMNS),
+        read_table(folder / "lanes.csv", validate.LaneTableRow),
         hubs,
         validate.vehicle_type_modes(folder),
     )

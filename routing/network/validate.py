@@ -1,17 +1,23 @@
-"""Invariants of the network tables; every failure is a DataError naming the row and field."""
+"""Invariants of the network tables; every failure is a DataError naming file, line and column.
+
+Cell formats are checked by the row models (:class:`HubRow`, :class:`LaneTableRow`) as
+``read_table`` reads them; checks across rows and tables are made here.
+"""
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import networkx as nx
+from pydantic import Field
 
 from greenlane.emissions.errors import DataError
 from greenlane.emissions.model import Mode
+from greenlane.emissions.tables import OptFloat, TableRow, Text, read_table, within
 from greenlane.routing.network.model import Hub, HubKind
 
 LOCODE_RE = re.compile(r"^[A-Z]{2}[A-Z2-9]{3}$")
@@ -40,36 +46,48 @@ KNOWN_VEHICLE_TYPES: Mapping[str, Mode] = {
 }
 """Fleet type ids a lane may list, with their mode (used when data/vehicle_types.csv is absent)."""
 
-HUB_COLUMNS = (
-    "hub_id",
-    "name",
-    "kind",
-    "locode",
-    "iata",
-    "uic",
-    "lat",
-    "lon",
-    "country",
-    "region",
-    "services",
-    "source",
-    "note",
-)
-LANE_COLUMNS = (
-    "lane_id",
-    "origin",
-    "destination",
-    "mode",
-    "vehicle_types",
-    "bidirectional",
-    "distance_km",
-    "distance_source",
-    "departures_per_week",
-    "capacity_t_per_departure",
-    "transit_h",
-    "source",
-    "note",
-)
+
+class HubRow(TableRow):
+    """A row of ``hubs.csv``: one hub, its codes and position [deg WGS84]."""
+
+    hub_id: Annotated[str, Field(pattern=HUB_ID_RE.pattern)]
+    name: Text
+    kind: HubKind
+    locode: Annotated[str, Field(pattern=r"^$|" + LOCODE_RE.pattern)]
+    iata: Annotated[str, Field(pattern=r"^$|" + IATA_RE.pattern)]
+    uic: str
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)]
+    country: Annotated[str, Field(pattern=COUNTRY_RE.pattern)]
+    region: Text
+    services: Text
+    source: Text
+    note: str
+
+
+class LaneTableRow(TableRow):
+    """A row of ``lanes.csv`` as read (one direction; ``bidirectional`` expands it later)."""
+
+    lane_id: Annotated[str, Field(pattern=r"^[^:]+$")]  # ':' is reserved for ':rev'
+    origin: Text
+    destination: Text
+    mode: Mode
+    vehicle_types: Text
+    bidirectional: Literal["0", "1"]
+    distance_km: Annotated[OptFloat, within(0.001, 50_000.0)]
+    distance_source: str
+    departures_per_week: Annotated[float, Field(ge=1e-6, le=10_000.0)]
+    capacity_t_per_departure: Annotated[float, Field(ge=1e-6, le=1e7)]
+    transit_h: Annotated[OptFloat, within(0.0, 10_000.0)]
+    source: Text
+    note: str
+
+
+class VehicleModeRow(TableRow):
+    """The columns of ``vehicle_types.csv`` the network checks lanes against."""
+
+    type_id: Text
+    mode: Mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,115 +110,41 @@ class LaneRow:
     note: str
 
 
-def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV file with their line numbers; the header must hold ``columns``."""
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = set(columns) - set(reader.fieldnames or ())
-            if missing:
-                raise DataError(f"missing columns {sorted(missing)}", field=path.name)
-            return [
-                (i, {k: (v or "").strip() for k, v in row.items() if k})
-                for i, row in enumerate(reader, start=2)
-            ]
-    except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror}", field=path.name) from exc
-
-
-def _field(file: str, line: int, name: str) -> str:
-    return f"{file}[line {line}].{name}"
-
-
-def _float(
-    row: Mapping[str, str],
-    name: str,
-    file: str,
-    line: int,
-    *,
-    lo: float,
-    hi: float,
-    optional: bool = False,
-) -> float | None:
-    text = row[name]
-    if not text and optional:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"not a number: {text!r}", field=_field(file, line, name)) from None
-    if not lo <= value <= hi:
-        raise DataError(f"{value} outside [{lo}, {hi}]", field=_field(file, line, name))
-    return value
-
-
-def _modes(text: str, file: str, line: int, name: str) -> tuple[Mode, ...]:
-    try:
-        return tuple(Mode(m) for m in text.split(";") if m)
-    except ValueError as exc:
-        raise DataError(str(exc), field=_field(file, line, name)) from None
-
-
-def parse_hubs(
-    rows: Iterable[tuple[int, Mapping[str, str]]], file: str = "hubs.csv"
-) -> dict[str, Hub]:
-    """Validate hub rows (ids, codes, coordinates, source) and build the hubs."""
+def parse_hubs(rows: Iterable[HubRow]) -> dict[str, Hub]:
+    """Check hub rows across the table (unique ids, codes by kind) and build the hubs."""
     hubs: dict[str, Hub] = {}
-    for line, row in rows:
-        hub_id = row["hub_id"]
-        if not HUB_ID_RE.match(hub_id):
-            raise DataError(f"bad hub id {hub_id!r}", field=_field(file, line, "hub_id"))
+    file = "hubs.csv"
+    for row in rows:
+        file, hub_id, kind = row.file, row.hub_id, row.kind
         if hub_id in hubs:
-            raise DataError(f"duplicate hub id {hub_id}", field=_field(file, line, "hub_id"))
+            raise row.error("hub_id", f"duplicate hub id {hub_id}")
+        if kind in (HubKind.SEAPORT, HubKind.INLAND_PORT) and not row.locode:
+            raise row.error("locode", f"{hub_id}: a port needs a UN/LOCODE")
+        if kind == HubKind.AIRPORT and not row.iata:
+            raise row.error("iata", f"{hub_id}: an airport needs an IATA code")
         try:
-            kind = HubKind(row["kind"])
-        except ValueError:
-            raise DataError(
-                f"unknown kind {row['kind']!r}", field=_field(file, line, "kind")
-            ) from None
-        for name, regex in (("locode", LOCODE_RE), ("iata", IATA_RE)):
-            if row[name] and not regex.match(row[name]):
-                raise DataError(
-                    f"{hub_id}: malformed {name} {row[name]!r}", field=_field(file, line, name)
-                )
-        if kind in (HubKind.SEAPORT, HubKind.INLAND_PORT) and not row["locode"]:
-            raise DataError(
-                f"{hub_id}: a port needs a UN/LOCODE", field=_field(file, line, "locode")
-            )
-        if kind == HubKind.AIRPORT and not row["iata"]:
-            raise DataError(
-                f"{hub_id}: an airport needs an IATA code", field=_field(file, line, "iata")
-            )
-        if not COUNTRY_RE.match(row["country"]):
-            raise DataError(
-                f"{hub_id}: country must be ISO 3166 alpha-2", field=_field(file, line, "country")
-            )
-        for name in ("name", "region", "source"):
-            if not row[name]:
-                raise DataError(f"{hub_id}: {name} is empty", field=_field(file, line, name))
-        services = _modes(row["services"], file, line, "services")
+            services = tuple(Mode(m) for m in row.services.split(";") if m)
+        except ValueError as exc:
+            raise row.error("services", f"{hub_id}: {exc}") from None
         if not services:
-            raise DataError(f"{hub_id}: no services", field=_field(file, line, "services"))
-        lat = _float(row, "lat", file, line, lo=-90.0, hi=90.0)
-        lon = _float(row, "lon", file, line, lo=-180.0, hi=180.0)
-        assert lat is not None and lon is not None
+            raise row.error("services", f"{hub_id}: no services")
         hubs[hub_id] = Hub(
             hub_id=hub_id,
-            name=row["name"],
+            name=row.name,
             kind=kind,
-            lat=lat,
-            lon=lon,
-            country=row["country"],
-            region=row["region"],
+            lat=row.lat,
+            lon=row.lon,
+            country=row.country,
+            region=row.region,
             services=services,
-            source=row["source"],
-            locode=row["locode"] or None,
-            iata=row["iata"] or None,
-            uic=row["uic"] or None,
-            note=row.get("note", ""),
+            source=row.source,
+            locode=row.locode or None,
+            iata=row.iata or None,
+            uic=row.uic or None,
+            note=row.note,
         )
     if not hubs:
-        raise DataError("no hubs", field=file)
+        raise DataError("no hubs", file=file, line=2)
     return hubs
 
 
@@ -209,110 +153,61 @@ def vehicle_type_modes(data_dir: Path) -> Mapping[str, Mode | None]:
     path = data_dir / "vehicle_types.csv"
     if not path.exists():
         return KNOWN_VEHICLE_TYPES
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = reader.fieldnames or []
-        id_col = next((c for c in ("type_id", "vehicle_id", "toc_id", "id") if c in fields), None)
-        if id_col is None:
-            return KNOWN_VEHICLE_TYPES
-        out: dict[str, Mode | None] = {}
-        for row in reader:
-            try:
-                mode: Mode | None = Mode(row.get("mode", ""))
-            except ValueError:
-                mode = None
-            out[row[id_col]] = mode
-    return out
+    return {row.type_id: row.mode for row in read_table(path, VehicleModeRow)}
 
 
 def parse_lanes(
-    rows: Iterable[tuple[int, Mapping[str, str]]],
+    rows: Iterable[LaneTableRow],
     hubs: Mapping[str, Hub],
     vehicle_types: Mapping[str, Mode | None],
-    file: str = "lanes.csv",
 ) -> list[LaneRow]:
-    """Validate lane rows: endpoints exist and offer the mode, vehicle types known, sources set."""
+    """Check lane rows against the hubs and fleet: endpoints exist and offer the mode, vehicle
+    types known and of the mode, a given distance has its source, ids unique."""
     lanes: list[LaneRow] = []
     ids: set[str] = set()
-    for line, row in rows:
-        lane_id = row["lane_id"]
-        if not lane_id or ":" in lane_id:
-            raise DataError(
-                f"bad lane id {lane_id!r} (':' is reserved for ':rev')",
-                field=_field(file, line, "lane_id"),
-            )
+    for row in rows:
+        lane_id, mode = row.lane_id, row.mode
         if lane_id in ids:
-            raise DataError(f"duplicate lane id {lane_id}", field=_field(file, line, "lane_id"))
+            raise row.error("lane_id", f"duplicate lane id {lane_id}")
         ids.add(lane_id)
-        try:
-            mode = Mode(row["mode"])
-        except ValueError:
-            raise DataError(
-                f"{lane_id}: unknown mode {row['mode']!r}", field=_field(file, line, "mode")
-            ) from None
         for end in ("origin", "destination"):
-            hub = hubs.get(row[end])
+            hub = hubs.get(getattr(row, end))
             if hub is None:
-                raise DataError(
-                    f"{lane_id}: unknown hub {row[end]!r}", field=_field(file, line, end)
-                )
+                raise row.error(end, f"{lane_id}: unknown hub {getattr(row, end)!r}")
             if mode not in hub.services:
-                raise DataError(
-                    f"{lane_id}: hub {hub.hub_id} does not offer {mode}",
-                    field=_field(file, line, end),
-                )
-        if row["origin"] == row["destination"]:
-            raise DataError(
-                f"{lane_id}: origin equals destination", field=_field(file, line, "destination")
-            )
-        types = tuple(t for t in row["vehicle_types"].split(";") if t)
+                raise row.error(end, f"{lane_id}: hub {hub.hub_id} does not offer {mode}")
+        if row.origin == row.destination:
+            raise row.error("destination", f"{lane_id}: origin equals destination")
+        types = tuple(t for t in row.vehicle_types.split(";") if t)
         if not types:
-            raise DataError(
-                f"{lane_id}: no vehicle types", field=_field(file, line, "vehicle_types")
-            )
+            raise row.error("vehicle_types", f"{lane_id}: no vehicle types")
         for t in types:
             if t not in vehicle_types:
-                raise DataError(
-                    f"{lane_id}: unknown vehicle type id {t!r}",
-                    field=_field(file, line, "vehicle_types"),
-                )
+                raise row.error("vehicle_types", f"{lane_id}: unknown vehicle type id {t!r}")
             if vehicle_types[t] not in (None, mode):
-                raise DataError(
-                    f"{lane_id}: {t} is a {vehicle_types[t]} vehicle, not {mode}",
-                    field=_field(file, line, "vehicle_types"),
+                raise row.error(
+                    "vehicle_types", f"{lane_id}: {t} is a {vehicle_types[t]} vehicle, not {mode}"
                 )
-        if row["bidirectional"] not in ("0", "1"):
-            raise DataError(
-                f"{lane_id}: bidirectional must be 0 or 1",
-                field=_field(file, line, "bidirectional"),
+        if row.distance_km is not None and not row.distance_source:
+            raise row.error(
+                "distance_source", f"{lane_id}: a given distance_km needs a distance_source"
             )
-        distance = _float(row, "distance_km", file, line, lo=0.001, hi=50_000.0, optional=True)
-        if distance is not None and not row["distance_source"]:
-            raise DataError(
-                f"{lane_id}: a given distance_km needs a distance_source",
-                field=_field(file, line, "distance_source"),
-            )
-        if not row["source"]:
-            raise DataError(f"{lane_id}: source is empty", field=_field(file, line, "source"))
-        departures = _float(row, "departures_per_week", file, line, lo=1e-6, hi=10_000.0)
-        capacity = _float(row, "capacity_t_per_departure", file, line, lo=1e-6, hi=1e7)
-        assert departures is not None and capacity is not None
         lanes.append(
             LaneRow(
-                line=line,
+                line=row.line,
                 lane_id=lane_id,
-                origin=row["origin"],
-                destination=row["destination"],
+                origin=row.origin,
+                destination=row.destination,
                 mode=mode,
                 vehicle_types=types,
-                bidirectional=row["bidirectional"] == "1",
-                distance_km=distance,
-                distance_source=row["distance_source"],
-                departures_per_week=departures,
-                capacity_t_per_departure=capacity,
-                transit_h=_float(row, "transit_h", file, line, lo=0.0, hi=10_000.0, optional=True),
-                source=row["source"],
-                note=row.get("note", ""),
+                bidirectional=row.bidirectional == "1",
+                distance_km=row.distance_km,
+                distance_source=row.distance_source,
+                departures_per_week=row.departures_per_week,
+                capacity_t_per_departure=row.capacity_t_per_departure,
+                transit_h=row.transit_h,
+                source=row.source,
+                note=row.note,
             )
         )
     return lanes
@@ -322,11 +217,11 @@ def check_reachable(graph: nx.MultiDiGraph, hubs: Mapping[str, Hub]) -> None:
     """Every hub must be reachable from every factory."""
     factories = [h for h in hubs.values() if h.kind == HubKind.FACTORY]
     if not factories:
-        raise DataError("no factory hub", field="hubs.csv.kind")
+        raise DataError("no factory hub", file="hubs.csv", column="kind")
     for factory in factories:
         reached = nx.descendants(graph, factory.hub_id) | {factory.hub_id}
         missing = sorted(set(hubs) - reached)
         if missing:
             raise DataError(
-                f"not reachable from {factory.hub_id}: {', '.join(missing)}", field="lanes.csv"
+                f"not reachable from {factory.hub_id}: {', '.join(missing)}", file="lanes.csv"
             )

@@ -391,6 +391,11 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "time_limit_s": options.solver.time_limit_s,
         "deterministic_time": options.solver.deterministic_time,
         "stop_level_routing": bool(options.stop_level_routing),
+        **(
+            {"energy_prices": options.energy_prices.label}
+            if options.energy_prices is not None
+            else {}
+        ),
     }
 
 

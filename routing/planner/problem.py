@@ -18,6 +18,7 @@ from typing import Literal
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.intensity import Target
+from greenlane.fleet.model import EnergyPrices
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
 from greenlane.routing.network.transit_risk import arrival_sd_h, required_margin_h
@@ -69,6 +70,8 @@ class PlanOptions:
     ``late_penalty_cny_per_t_day`` [CNY per t per day]. ``objective='co2e'`` minimises WTW
     CO2e first and cost second. ``stop_level_routing`` re-plans the road legs at both ends
     as multi-stop vehicle routes per terminal and day (``routing.planner.stops``).
+    ``energy_prices`` is the energy price table of a scenario (None: the shipped table); it is
+    data passed down to every pricing call of the plan.
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -84,6 +87,7 @@ class PlanOptions:
     factor_sets: tuple[str, ...] = ()
     solver: SolverParams = field(default_factory=SolverParams)
     stop_level_routing: bool = False
+    energy_prices: EnergyPrices | None = None
 
     def validate(self) -> None:
         """Raise InputError naming the option at fault."""
@@ -158,7 +162,12 @@ def _build_problem(
     options.validate()
     factors = load_factors(options.factor_sets)
     builder = CandidateBuilder(
-        network, factors, options.k_paths, options.carbon_price_cny_per_t, options.carriers
+        network,
+        factors,
+        options.k_paths,
+        options.carbon_price_cny_per_t,
+        options.carriers,
+        options.energy_prices,
     )
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}

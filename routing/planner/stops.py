@@ -255,6 +255,7 @@ def _fleet(
                         0.0,
                         0.0,
                         factors=problem.factors,
+                        prices=options.energy_prices,
                     ).price_cny_per_mj
                 )
             except GreenlaneError:
@@ -373,6 +374,7 @@ def _route_group(
             region=depot_hub.country,
             distance_basis=DistanceBasis.ACTUAL,
             factor_sets=tuple(options.factor_sets),
+            energy_prices=options.energy_prices,
         )
         solution = solve_vrp(
             vrp,

@@ -136,6 +136,26 @@ def test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price() -> None:
         assert sol.cost_cny == pytest.approx(totals[winner])
 
 
+def test_energy_prices_are_an_input_of_the_problem() -> None:
+    """The same diesel route under the shipped prices and under fossil fuel x2: only the
+    energy cost doubles; the shipped table is untouched."""
+    from greenlane.fleet import energy_price, scale_energy_prices
+
+    diesel = FleetEntry("truck_40t_diesel")
+    dear_prices = scale_energy_prices(2.0, ("fossil", "mixed"))
+    base = solve_vrp(_one_stop((diesel,), 0.0), TINY)
+    table = energy_price(base.routes[0].carrier, "CN-East").price_cny_per_unit
+    dear = solve_vrp(replace(_one_stop((diesel,), 0.0), energy_prices=dear_prices), TINY)
+    (r0,), (r1,) = base.routes, dear.routes
+    assert r1.energy_mj == pytest.approx(r0.energy_mj)
+    assert (r1.fixed_cny, r1.distance_cny, r1.time_cny) == pytest.approx(
+        (r0.fixed_cny, r0.distance_cny, r0.time_cny)
+    )
+    assert r1.energy_cny == pytest.approx(2 * r0.energy_cny, abs=0.02)
+    assert r1.carrier == r0.carrier
+    assert energy_price(r0.carrier, "CN-East").price_cny_per_unit == table
+
+
 def test_carbon_price_turns_a_cheap_grey_hydrogen_truck_into_the_loser() -> None:
     """An FCEV without per-km/per-h cost beats diesel on money; its extra WTW CO2e per km makes
     it lose once carbon costs more than the money it saves (breakeven = d cost / d CO2e)."""
