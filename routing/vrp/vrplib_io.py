@@ -37,7 +37,7 @@ ROUNDINGS = ("nint", "exact", "explicit")
 
 def benchmark_dir() -> Path:
     """``<repo>/../shared/benchmarks/vrp``, where CI and developers keep the instances."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "vrp"
+    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "vrp"
 
 
 @dataclass(frozen=True)
