@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         instance_secret_key,
         normalise_database_url,
     )
+    from greenlane.webapp.ledger import levers
     from greenlane.webapp.store import software_version
 
     settings = {**from_environment(), **(test_config or {})}
@@ -85,6 +86,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     headers.init_app(app)
     problems.init_app(app)
     jobs.init_app(app)
+    runner = jobs.runner(app)
+    runner.handle("plan", services.run_plan_job)
+    runner.handle("pareto", services.run_plan_job)
+    runner.handle(levers.KIND, levers.run_lever_job)
     ratelimit.init_app(app)
     app.register_api(api)
     ledger.init_app(app)

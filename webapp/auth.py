@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from greenlane.emissions.errors import InputError
-from greenlane.webapp.db import api_tokens, reading, transaction, utcnow
+from greenlane.webapp.db import reading, transaction, utcnow
+from greenlane.webapp.tables import api_tokens
 
 Role = Literal["planner", "integration", "partner"]
 ROLES: tuple[str, ...] = ("planner", "integration", "partner")

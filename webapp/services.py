@@ -254,7 +254,7 @@ def accept(plan_id: str, principal: Principal) -> dict[str, Any]:
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
         if row.state != "accepted":
-            from greenlane.webapp.ledger_store import record_plan_acceptance
+            from greenlane.webapp.ledger.chain import record_plan_acceptance
 
             store.accept_plan(conn, plan_id, utcnow())
             record_plan_acceptance(conn, plan_id)  # the ledger entry, same transaction
@@ -287,7 +287,11 @@ def get_job_json(job_id: str, principal: Principal) -> dict[str, Any]:
     """``GET /jobs/{id}``: only the job's creator (or a planner) sees it."""
     with transaction() as conn:
         row = store.get_job(conn, job_id)
-    if row is None or (principal.role != "planner" and row.created_by != principal.token_id):
+    if (
+        row is None
+        or row.kind == "levers"  # lever runs answer at /ledger/levers/{id}
+        or (principal.role != "planner" and row.created_by != principal.token_id)
+    ):
         raise ApiProblem(404, "Not Found", f"no job {job_id!r}")
     return job_json(row)
 
@@ -381,7 +385,7 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     from greenlane.data import DATA_DIR
     from greenlane.webapp import books
     from greenlane.webapp.auth import authenticate
-    from greenlane.webapp.db import plans
+    from greenlane.webapp.tables import plans
 
     book = book or DATA_DIR / "examples" / "shipments.csv"
     who = authenticate(engine_of(), token)
@@ -488,3 +492,82 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
         "impact_page": f"/plans/{new_id}/impact",
     }
     return Disrupted(out, new_id)
+
+
+def run_plan_job(app: Flask, job_id: str) -> None:
+    """Solve a queued ``plan`` or ``pareto`` job (its handler in ``webapp.jobs``)."""
+    from greenlane.emissions.errors import DataError, GreenlaneError
+    from greenlane.webapp.jobs import fail
+
+    engine = engine_of(app)
+    with transaction(engine) as conn:
+        row = store.get_job(conn, job_id)
+        if row is None or row.status != "queued":
+            return
+        now = utcnow()
+        store.set_job(
+            conn,
+            job_id,
+            status="running",
+            started_at=now,
+            progress=0.05,
+            owner=instance_id(app),
+            heartbeat_at=now,
+        )
+        doc: dict[str, Any] = dict(row.request)
+        kind, created_by = row.kind, row.created_by
+
+    def progress(x: float) -> None:
+        with transaction(engine) as c:
+            store.set_job(c, job_id, progress=round(x, 3), heartbeat_at=utcnow())
+
+    try:
+        with app.app_context():
+            result = compute(doc, network(app), progress)
+        with transaction(engine) as conn:
+            if kind == "pareto":
+                store.set_job(
+                    conn,
+                    job_id,
+                    status="done",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    result={"points": store.pareto_points(result.frontier or [])},
+                )
+            else:
+                assert result.plan is not None
+                plan_id = store.insert_plan(
+                    conn,
+                    result.plan,
+                    doc,
+                    name=doc.get("name") or "",
+                    created_by=created_by,
+                    pareto=result.frontier,
+                )
+                store.set_job(
+                    conn,
+                    job_id,
+                    status="done",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    result_plan_id=plan_id,
+                )
+    except GreenlaneError as exc:
+        status = 500 if isinstance(exc, DataError) else 422
+        fail(
+            app,
+            job_id,
+            {
+                "title": "Invalid input",
+                "status": status,
+                "detail": exc.message,
+                "field": exc.field,
+            },
+        )
+    except Exception as exc:
+        app.logger.exception("job %s failed", job_id)
+        fail(
+            app,
+            job_id,
+            {"title": "Solver error", "status": 500, "detail": f"{type(exc).__name__}: {exc}"},
+        )

@@ -233,7 +233,8 @@ def test_tokens_are_stored_as_sha256_only(world):
     from sqlalchemy import select
 
     from greenlane.webapp.auth import hash_token
-    from greenlane.webapp.db import api_tokens, engine_of
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import api_tokens
 
     with engine_of(world["app"]).connect() as conn:
         rows = conn.execute(select(api_tokens)).fetchall()
@@ -246,7 +247,8 @@ def test_tokens_are_stored_as_sha256_only(world):
 def test_rotation_through_the_api(world):
     from sqlalchemy import select
 
-    from greenlane.webapp.db import engine_of, idempotency
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import idempotency
 
     c = world["client"]
     old = world["tokens"]["partner_a"]

@@ -1,0 +1,505 @@
+"""The ledger's ``/api/v1`` endpoints (Bearer token; POSTs take an ``Idempotency-Key``;
+errors are problem+json).
+
+API (Bearer token; POSTs take an ``Idempotency-Key``; errors are problem+json):
+
+* ``POST /shipments/{id}/actuals`` records an executed shipment (legs as driven, primary data
+  where known) recomputed with the plan engine; ``GET /shipments/{id}/actuals`` its versions;
+  ``GET /shipments/{id}/comparison`` plan vs actual.
+* ``GET /ledger/kpi`` intensity by month/quarter/year and mode/lane/carrier/energy carrier,
+  the baseline, the glide path, the standing and year-end projection (``format=csv|xlsx``);
+  ``GET|POST /ledger/baseline``.
+* ``POST /certificates``, ``GET /certificates[/{id}]``, ``POST /certificates/{id}/assign |
+  release | retire``: certificates beside the emissions, never netted.
+* ``GET /ledger/claim`` (``claim.pdf``): a trade lane's emissions, reductions and retired
+  credits, and the carbon-neutral claim only when it holds.
+* ``GET /ledger/entries``, ``GET /ledger/verify``: the hash chain and its check.
+* ``POST /ledger/levers``, ``GET /ledger/levers/{id}``: the marginal abatement cost curve.
+
+
+Views parse, make one storage call (``webapp.ledger.store``) and serialise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    g,
+    jsonify,
+)
+from flask_openapi3 import APIBlueprint, Tag
+from sqlalchemy.exc import IntegrityError
+
+from greenlane.emissions.errors import InputError
+from greenlane.webapp.auth import Principal, roles
+from greenlane.webapp.db import transaction, utcnow
+from greenlane.webapp.ledger import audit, chain, exchange, levers, schemas, store
+from greenlane.webapp.ledger.levers import start_levers
+from greenlane.webapp.ledger.schemas import (
+    ActualOut,
+    AssignIn,
+    BaselineIn,
+    CertificateIn,
+    CertificatePath,
+    CertificateQuery,
+    ClaimQuery,
+    EntriesQuery,
+    KpiQuery,
+    LeversIn,
+    RetireIn,
+    RunPath,
+    ShipmentPath,
+    _Out,
+    _Target,
+)
+from greenlane.webapp.problems import ApiProblem
+from greenlane.webapp.schemas import IdempotencyHeader, Problem
+
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_ERRORS: dict[int, Any] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    422: Problem,
+    429: Problem,
+}
+_POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+READERS = ("planner", "integration")
+
+ledger_tag = Tag(
+    name="ledger", description="Actuals, intensity KPI, baseline and target, audit trail, levers"
+)
+certs_tag = Tag(name="certificates", description="Certificates beside emissions (never netted)")
+
+api = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_security=SECURITY)
+
+
+# ----------------------------------------------------------------------------- API plumbing
+
+
+def _principal() -> Principal:
+    return g.principal  # type: ignore[no-any-return]
+
+
+def _hooks() -> None:
+    from greenlane.webapp import api as core
+
+    api.before_request(core._before)
+    api.after_request(core._after)
+    api.teardown_request(core._teardown)
+
+
+_hooks()
+
+
+def _conflicts(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except chain.Conflict as exc:
+        raise ApiProblem(409, "Conflict", exc.message, exc.field) from None
+    except IntegrityError as exc:
+        if "certificate" in str(exc.orig):
+            raise ApiProblem(
+                409,
+                "Conflict",
+                "this certificate serial is already registered or retired (no double counting)",
+                "serial",
+            ) from None
+        raise
+
+
+def _file(body: bytes, mimetype: str, filename: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+def _created(body: Any, location: str) -> Response:
+    resp = jsonify(body)
+    resp.status_code = 201
+    resp.headers["Location"] = location
+    return resp
+
+
+# ----------------------------------------------------------------------------- actuals
+
+
+@api.post(
+    "/shipments/<shipment_id>/actuals",
+    tags=[ledger_tag],
+    responses={201: ActualOut, **_POST_ERRORS},
+)
+@roles("planner", "integration")
+def record_actual(
+    path: ShipmentPath, body: schemas.ActualRequest, header: IdempotencyHeader
+) -> Response:
+    """Record an executed shipment; its footprint is recomputed with the plan engine.
+
+    A second record of the same shipment is a new version (a correction); the KPI uses the
+    newest. Appends one ledger entry in the same transaction.
+    """
+    from greenlane.webapp.services import network
+
+    (out,) = store.record_actuals([(path.shipment_id, body)], network(), _principal().token_id)
+    return _created(out, f"/api/v1/shipments/{path.shipment_id}/comparison")
+
+
+@api.get("/shipments/<shipment_id>/actuals", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def list_actuals(path: ShipmentPath) -> Response:
+    """Every recorded version of a shipment, oldest first."""
+    with transaction() as conn:
+        rows = store.actual_versions(conn, path.shipment_id)
+        if not rows:
+            raise ApiProblem(404, "Not Found", f"no actual of shipment {path.shipment_id!r}")
+        return jsonify(
+            {
+                "shipment_id": path.shipment_id,
+                "versions": [store.actual_json(conn, r) for r in rows],
+            }
+        )
+
+
+@api.get("/shipments/<shipment_id>/comparison", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def compare(path: ShipmentPath) -> Response:
+    """Plan vs actual: the accepted plan's legs and footprint beside the newest actual."""
+    with transaction() as conn:
+        try:
+            return jsonify(store.comparison(conn, path.shipment_id))
+        except LookupError:
+            raise ApiProblem(
+                404, "Not Found", f"no plan or actual of shipment {path.shipment_id!r}"
+            ) from None
+
+
+# ----------------------------------------------------------------------------- KPI + baseline
+
+
+_KPI_RESPONSES: dict[Any, Any] = {
+    200: {
+        "description": "The KPI (JSON), its rows (CSV) or every breakdown (XLSX)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    },
+    **_ERRORS,
+}
+
+
+@api.get("/ledger/kpi", tags=[ledger_tag], responses=_KPI_RESPONSES)
+@roles(*READERS)
+def get_kpi(query: KpiQuery) -> Response:
+    """Network intensity [g CO2e WTW/tkm on the great-circle distance] by period and
+    dimension, the baseline, the glide path, the standing and the year-end projection.
+
+    `format=csv` gives the rows; `format=xlsx` a workbook with every breakdown.
+    """
+    by = None if query.by == "network" else query.by
+    with transaction() as conn:
+        if query.format == "xlsx":
+            return _file(
+                exchange.kpi_xlsx(conn, query.period, query.year),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                f"greenlane-kpi-{query.period}.xlsx",
+            )
+        report = store.kpi_report(conn, query.period, by, query.year)
+    if query.format == "csv":
+        resp = _file(
+            exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{query.period}-{query.by}.csv"
+        )
+        resp.charset = "utf-8"  # type: ignore[attr-defined]
+        return resp
+    return jsonify(report)
+
+
+@api.get("/ledger/baseline", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def get_baseline() -> Response:
+    """The baseline and target in force, and the glide path."""
+    with transaction() as conn:
+        base = store.current_baseline(conn)
+    target = store.target_of(base)
+    return jsonify(
+        {
+            **base,
+            "trajectory": [
+                {"year": y, "target_g_per_tkm": round(v, 4)} for y, v in target.trajectory()
+            ],
+        }
+    )
+
+
+@api.post("/ledger/baseline", tags=[ledger_tag], responses={201: _Out, **_POST_ERRORS})
+@roles("planner")
+def post_baseline(body: BaselineIn, header: IdempotencyHeader) -> Response:
+    """Set the baseline: stated, or (intensity omitted) computed from the year's actuals."""
+
+    def work(conn: Any) -> dict[str, Any]:
+        store.set_baseline(
+            conn,
+            baseline_year=body.baseline_year,
+            intensity_g_per_tkm=body.intensity_g_per_tkm,
+            target_year=body.target_year,
+            reduction_share=body.reduction_share,
+            source=body.source,
+            created_by=_principal().token_id,
+        )
+        return store.current_baseline(conn)
+
+    return _created(chain.in_ledger_transaction(work), "/api/v1/ledger/baseline")
+
+
+# ----------------------------------------------------------------------------- certificates
+
+
+def _check_target(conn: Any, shipment_id: str | None) -> None:
+    """A shipment a certificate goes to must be known (planned or recorded)."""
+    if shipment_id is None:
+        return
+    if store.latest_actuals(conn, shipment_id=shipment_id):
+        return
+    if store.planned_shipment(conn, shipment_id) is None:
+        raise InputError(
+            f"no accepted plan or actual has shipment {shipment_id!r}", field="shipment_id"
+        )
+
+
+def _cert_out(conn: Any, cert_id: str) -> dict[str, Any]:
+    row = store.get_certificate(conn, cert_id)
+    assert row is not None
+    return store.certificate_json(row, store.certificate_seqs(conn, [cert_id])[cert_id])
+
+
+@api.post("/certificates", tags=[certs_tag], responses={201: _Out, **_POST_ERRORS})
+@roles("planner")
+def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Response:
+    """Register a certificate (status held). A serial is registered once per registry."""
+
+    def work(conn: Any) -> dict[str, Any]:
+        cert_id, _ = store.register_certificate(
+            conn, **body.model_dump(), created_by=_principal().token_id
+        )
+        return _cert_out(conn, cert_id)
+
+    out = _conflicts(chain.in_ledger_transaction, work)
+    return _created(out, f"/api/v1/certificates/{out['id']}")
+
+
+@api.get("/certificates", tags=[certs_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def list_certificates(query: CertificateQuery) -> Response:
+    """Certificates with their status, assignment and ledger entries."""
+    with transaction() as conn:
+        rows = store.list_certificates(conn, status=query.status, assigned_ref=query.assigned_to)
+        seqs = store.certificate_seqs(conn, [r.id for r in rows])
+        return jsonify({"certificates": [store.certificate_json(r, seqs[r.id]) for r in rows]})
+
+
+@api.get("/certificates/<certificate_id>", tags=[certs_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def get_certificate(path: CertificatePath) -> Response:
+    """One certificate."""
+    with transaction() as conn:
+        if store.get_certificate(conn, path.certificate_id) is None:
+            raise ApiProblem(404, "Not Found", f"no certificate {path.certificate_id!r}")
+        return jsonify(_cert_out(conn, path.certificate_id))
+
+
+def _move(cert_id: str, status: str, target: _Target | None = None, **extra: Any) -> Response:
+    def work(conn: Any) -> dict[str, Any]:
+        if target is not None:
+            _check_target(conn, target.shipment_id)
+        kind = ref = None
+        if target is not None and (target.shipment_id or target.lane):
+            kind = "shipment" if target.shipment_id else "lane"
+            ref = target.shipment_id or target.lane
+        try:
+            store.move_certificate(
+                conn, cert_id, status, assigned_kind=kind, assigned_ref=ref, **extra
+            )
+        except LookupError:
+            raise ApiProblem(404, "Not Found", f"no certificate {cert_id!r}") from None
+        return _cert_out(conn, cert_id)
+
+    return jsonify(_conflicts(chain.in_ledger_transaction, work))
+
+
+@api.post(
+    "/certificates/<certificate_id>/assign", tags=[certs_tag], responses={200: _Out, **_POST_ERRORS}
+)
+@roles("planner")
+def assign_certificate(
+    path: CertificatePath, body: AssignIn, header: IdempotencyHeader
+) -> Response:
+    """Assign a held certificate to a shipment or a trade lane."""
+    return _move(path.certificate_id, "assigned", body)
+
+
+@api.post(
+    "/certificates/<certificate_id>/release",
+    tags=[certs_tag],
+    responses={200: _Out, **_POST_ERRORS},
+)
+@roles("planner")
+def release_certificate(path: CertificatePath, header: IdempotencyHeader) -> Response:
+    """Release an assigned certificate back to held."""
+    return _move(path.certificate_id, "held")
+
+
+@api.post(
+    "/certificates/<certificate_id>/retire", tags=[certs_tag], responses={200: _Out, **_POST_ERRORS}
+)
+@roles("planner")
+def retire_certificate(
+    path: CertificatePath, body: RetireIn, header: IdempotencyHeader
+) -> Response:
+    """Retire a certificate for a claim year. A serial retires once (409 after)."""
+    return _move(
+        path.certificate_id,
+        "retired",
+        body,
+        claim_year=body.claim_year,
+        beneficiary=body.beneficiary,
+    )
+
+
+# ----------------------------------------------------------------------------- lanes
+
+
+@api.get("/ledger/lanes", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def list_lanes() -> Response:
+    """Trade lanes with recorded actuals."""
+    with transaction() as conn:
+        return jsonify({"lanes": store.lanes(conn)})
+
+
+def _claim(conn: Any, lane: str, year: int) -> dict[str, Any]:
+    out = store.lane_claim(conn, lane, year)
+    out.pop("_actual_ids")
+    out["links"] = {"pdf": f"/api/v1/ledger/claim.pdf?{_qs(lane, year)}"}
+    return out
+
+
+def _qs(lane: str, year: int) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"lane": lane, "year": year})
+
+
+@api.get("/ledger/claim", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def get_claim(query: ClaimQuery) -> Response:
+    """A trade lane's year: gross emissions, reductions against the baseline, retired
+    credits, certificates beside them, and a carbon-neutral statement only when all three
+    are shown and the credits cover the emissions."""
+    with transaction() as conn:
+        return jsonify(_claim(conn, query.lane, query.year))
+
+
+def lane_pdf(lane: str, year: int) -> bytes:
+    """The lane's ISO 14083 report with its certificates, entries and (if it holds) claim."""
+    from greenlane.emissions.report.pdf import footprint_report_pdf
+    from greenlane.webapp.store import footprints_from_json, software_version
+
+    with transaction() as conn:
+        claim = store.lane_claim(conn, lane, year)
+        rows = [r for r in store.latest_actuals(conn, lane=lane) if r.id in claim["_actual_ids"]]
+        certs = store.certificates_for(conn, claim["shipments"], [lane])
+        certs = [c for c in certs if c.id in {x["id"] for x in claim["certificates"]}]
+    if not rows:
+        raise ApiProblem(404, "Not Found", f"no recorded shipment on {lane} in {year}")
+    fps = footprints_from_json([r.footprint for r in rows])
+    title = f"Lane {lane}: transport emissions {year}"
+    if claim["claim"]["carbon_neutral"]:
+        title += f". {claim['claim']['statement']}"
+    label = f"lane {lane} {year}; ledger entries {chain.seqs_label(claim['entries'])}"
+    return footprint_report_pdf(
+        fps,
+        title=title,
+        plan_id=label,
+        certificates=store.pdf_certificates(certs),
+        software_version=software_version(),
+        generated_at=utcnow(),
+    )
+
+
+@api.get(
+    "/ledger/claim.pdf",
+    tags=[ledger_tag],
+    responses={
+        200: {
+            "description": "PDF",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **_ERRORS,
+    },
+)
+@roles(*READERS)
+def get_claim_pdf(query: ClaimQuery) -> Response:
+    """The lane report as PDF (certificates listed beside the gross emissions)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in query.lane)
+    return _file(
+        lane_pdf(query.lane, query.year),
+        "application/pdf",
+        f"greenlane-lane-{safe}-{query.year}.pdf",
+    )
+
+
+# ----------------------------------------------------------------------------- audit
+
+
+@api.get("/ledger/entries", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def list_entries(query: EntriesQuery) -> Response:
+    """Ledger entries in chain order (``after`` = last seq seen)."""
+    with transaction() as conn:
+        items = chain.entries(conn, query.after, query.limit)
+    return jsonify({"entries": [chain.entry_json(ref, e) for ref, e in items]})
+
+
+@api.get("/ledger/verify", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def verify() -> Response:
+    """Check the chain and every recorded row against it (``intact`` and ``problems``)."""
+    with transaction() as conn:
+        return jsonify(audit.verify(conn))
+
+
+@api.post("/ledger/levers", tags=[ledger_tag], responses={201: _Out, 202: _Out, **_POST_ERRORS})
+@roles("planner", "integration")
+def post_levers(body: LeversIn, header: IdempotencyHeader) -> Response:
+    """The marginal abatement cost curve of the recorded book, computed with the planner.
+
+    Each lever re-plans the book with one change (BEV trucks on a trade lane's road legs,
+    30 % SAF on an air lane, rail instead of air, wind-assisted or LNG vessels on a sea
+    lane) and is priced as Δcost / ΔCO2e against the reference plan. Small books: 201 with
+    the result; larger ones, or `"async": true`: 202 + `Location`.
+    """
+    run_id = start_levers(body, _principal())
+    with transaction() as conn:
+        row = levers.get_lever_run(conn, run_id)
+    assert row is not None
+    resp = jsonify(levers.lever_run_json(row))
+    resp.status_code = 201 if row.status in ("done", "failed") else 202
+    resp.headers["Location"] = f"/api/v1/ledger/levers/{run_id}"
+    return resp
+
+
+@api.get("/ledger/levers/<run_id>", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
+@roles(*READERS)
+def get_levers(path: RunPath) -> Response:
+    """A lever run (``latest``: the newest finished one)."""
+    with transaction() as conn:
+        row = levers.get_lever_run(conn, None if path.run_id == "latest" else path.run_id)
+    if row is None:
+        raise ApiProblem(404, "Not Found", f"no lever run {path.run_id!r}")
+    return jsonify(levers.lever_run_json(row))
