@@ -30,11 +30,9 @@ from flask import (
     jsonify,
 )
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy.exc import IntegrityError
 
-from greenlane.emissions.errors import InputError
 from greenlane.webapp.auth import Principal, roles
-from greenlane.webapp.db import transaction, utcnow
+from greenlane.webapp.db import transaction
 from greenlane.webapp.ledger import audit, chain, exchange, levers, schemas, store
 from greenlane.webapp.ledger.levers import start_levers
 from greenlane.webapp.ledger.schemas import (
@@ -52,7 +50,14 @@ from greenlane.webapp.ledger.schemas import (
     RunPath,
     ShipmentPath,
     _Out,
-    _Target,
+)
+from greenlane.webapp.ledger.services import (
+    attachment,
+    certificate_out,
+    claim_json,
+    guard_conflicts,
+    lane_pdf,
+    move_certificate,
 )
 from greenlane.webapp.problems import ApiProblem
 from greenlane.webapp.schemas import IdempotencyHeader, Problem
@@ -93,28 +98,6 @@ def _hooks() -> None:
 
 
 _hooks()
-
-
-def _conflicts(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except chain.Conflict as exc:
-        raise ApiProblem(409, "Conflict", exc.message, exc.field) from None
-    except IntegrityError as exc:
-        if "certificate" in str(exc.orig):
-            raise ApiProblem(
-                409,
-                "Conflict",
-                "this certificate serial is already registered or retired (no double counting)",
-                "serial",
-            ) from None
-        raise
-
-
-def _file(body: bytes, mimetype: str, filename: str) -> Response:
-    resp = Response(body, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
 
 
 def _created(body: Any, location: str) -> Response:
@@ -205,14 +188,14 @@ def get_kpi(query: KpiQuery) -> Response:
     by = None if query.by == "network" else query.by
     with transaction() as conn:
         if query.format == "xlsx":
-            return _file(
+            return attachment(
                 exchange.kpi_xlsx(conn, query.period, query.year),
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"greenlane-kpi-{query.period}.xlsx",
             )
         report = store.kpi_report(conn, query.period, by, query.year)
     if query.format == "csv":
-        resp = _file(
+        resp = attachment(
             exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{query.period}-{query.by}.csv"
         )
         resp.charset = "utf-8"  # type: ignore[attr-defined]
@@ -260,24 +243,6 @@ def post_baseline(body: BaselineIn, header: IdempotencyHeader) -> Response:
 # ----------------------------------------------------------------------------- certificates
 
 
-def _check_target(conn: Any, shipment_id: str | None) -> None:
-    """A shipment a certificate goes to must be known (planned or recorded)."""
-    if shipment_id is None:
-        return
-    if store.latest_actuals(conn, shipment_id=shipment_id):
-        return
-    if store.planned_shipment(conn, shipment_id) is None:
-        raise InputError(
-            f"no accepted plan or actual has shipment {shipment_id!r}", field="shipment_id"
-        )
-
-
-def _cert_out(conn: Any, cert_id: str) -> dict[str, Any]:
-    row = store.get_certificate(conn, cert_id)
-    assert row is not None
-    return store.certificate_json(row, store.certificate_seqs(conn, [cert_id])[cert_id])
-
-
 @api.post("/certificates", tags=[certs_tag], responses={201: _Out, **_POST_ERRORS})
 @roles("planner")
 def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Response:
@@ -287,9 +252,9 @@ def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Resp
         cert_id, _ = store.register_certificate(
             conn, **body.model_dump(), created_by=_principal().token_id
         )
-        return _cert_out(conn, cert_id)
+        return certificate_out(conn, cert_id)
 
-    out = _conflicts(chain.in_ledger_transaction, work)
+    out = guard_conflicts(chain.in_ledger_transaction, work)
     return _created(out, f"/api/v1/certificates/{out['id']}")
 
 
@@ -310,26 +275,7 @@ def get_certificate(path: CertificatePath) -> Response:
     with transaction() as conn:
         if store.get_certificate(conn, path.certificate_id) is None:
             raise ApiProblem(404, "Not Found", f"no certificate {path.certificate_id!r}")
-        return jsonify(_cert_out(conn, path.certificate_id))
-
-
-def _move(cert_id: str, status: str, target: _Target | None = None, **extra: Any) -> Response:
-    def work(conn: Any) -> dict[str, Any]:
-        if target is not None:
-            _check_target(conn, target.shipment_id)
-        kind = ref = None
-        if target is not None and (target.shipment_id or target.lane):
-            kind = "shipment" if target.shipment_id else "lane"
-            ref = target.shipment_id or target.lane
-        try:
-            store.move_certificate(
-                conn, cert_id, status, assigned_kind=kind, assigned_ref=ref, **extra
-            )
-        except LookupError:
-            raise ApiProblem(404, "Not Found", f"no certificate {cert_id!r}") from None
-        return _cert_out(conn, cert_id)
-
-    return jsonify(_conflicts(chain.in_ledger_transaction, work))
+        return jsonify(certificate_out(conn, path.certificate_id))
 
 
 @api.post(
@@ -340,7 +286,7 @@ def assign_certificate(
     path: CertificatePath, body: AssignIn, header: IdempotencyHeader
 ) -> Response:
     """Assign a held certificate to a shipment or a trade lane."""
-    return _move(path.certificate_id, "assigned", body)
+    return jsonify(move_certificate(path.certificate_id, "assigned", body))
 
 
 @api.post(
@@ -351,7 +297,7 @@ def assign_certificate(
 @roles("planner")
 def release_certificate(path: CertificatePath, header: IdempotencyHeader) -> Response:
     """Release an assigned certificate back to held."""
-    return _move(path.certificate_id, "held")
+    return jsonify(move_certificate(path.certificate_id, "held"))
 
 
 @api.post(
@@ -362,12 +308,14 @@ def retire_certificate(
     path: CertificatePath, body: RetireIn, header: IdempotencyHeader
 ) -> Response:
     """Retire a certificate for a claim year. A serial retires once (409 after)."""
-    return _move(
-        path.certificate_id,
-        "retired",
-        body,
-        claim_year=body.claim_year,
-        beneficiary=body.beneficiary,
+    return jsonify(
+        move_certificate(
+            path.certificate_id,
+            "retired",
+            body,
+            claim_year=body.claim_year,
+            beneficiary=body.beneficiary,
+        )
     )
 
 
@@ -382,19 +330,6 @@ def list_lanes() -> Response:
         return jsonify({"lanes": store.lanes(conn)})
 
 
-def _claim(conn: Any, lane: str, year: int) -> dict[str, Any]:
-    out = store.lane_claim(conn, lane, year)
-    out.pop("_actual_ids")
-    out["links"] = {"pdf": f"/api/v1/ledger/claim.pdf?{_qs(lane, year)}"}
-    return out
-
-
-def _qs(lane: str, year: int) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({"lane": lane, "year": year})
-
-
 @api.get("/ledger/claim", tags=[ledger_tag], responses={200: _Out, **_ERRORS})
 @roles(*READERS)
 def get_claim(query: ClaimQuery) -> Response:
@@ -402,34 +337,7 @@ def get_claim(query: ClaimQuery) -> Response:
     credits, certificates beside them, and a carbon-neutral statement only when all three
     are shown and the credits cover the emissions."""
     with transaction() as conn:
-        return jsonify(_claim(conn, query.lane, query.year))
-
-
-def lane_pdf(lane: str, year: int) -> bytes:
-    """The lane's ISO 14083 report with its certificates, entries and (if it holds) claim."""
-    from greenlane.emissions.report.pdf import footprint_report_pdf
-    from greenlane.webapp.store import footprints_from_json, software_version
-
-    with transaction() as conn:
-        claim = store.lane_claim(conn, lane, year)
-        rows = [r for r in store.latest_actuals(conn, lane=lane) if r.id in claim["_actual_ids"]]
-        certs = store.certificates_for(conn, claim["shipments"], [lane])
-        certs = [c for c in certs if c.id in {x["id"] for x in claim["certificates"]}]
-    if not rows:
-        raise ApiProblem(404, "Not Found", f"no recorded shipment on {lane} in {year}")
-    fps = footprints_from_json([r.footprint for r in rows])
-    title = f"Lane {lane}: transport emissions {year}"
-    if claim["claim"]["carbon_neutral"]:
-        title += f". {claim['claim']['statement']}"
-    label = f"lane {lane} {year}; ledger entries {chain.seqs_label(claim['entries'])}"
-    return footprint_report_pdf(
-        fps,
-        title=title,
-        plan_id=label,
-        certificates=store.pdf_certificates(certs),
-        software_version=software_version(),
-        generated_at=utcnow(),
-    )
+        return jsonify(claim_json(conn, query.lane, query.year))
 
 
 @api.get(
@@ -447,7 +355,7 @@ def lane_pdf(lane: str, year: int) -> bytes:
 def get_claim_pdf(query: ClaimQuery) -> Response:
     """The lane report as PDF (certificates listed beside the gross emissions)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in query.lane)
-    return _file(
+    return attachment(
         lane_pdf(query.lane, query.year),
         "application/pdf",
         f"greenlane-lane-{safe}-{query.year}.pdf",

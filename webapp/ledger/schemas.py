@@ -127,7 +127,7 @@ class CertificateIn(_In):
     note: str = Field("", max_length=500)
 
 
-class _Target(_In):
+class CertificateTarget(_In):
     shipment_id: str | None = Field(None, pattern=ID_PATTERN)
     lane: str | None = Field(
         None,
@@ -137,7 +137,7 @@ class _Target(_In):
     )
 
     @model_validator(mode="after")
-    def _one(self) -> _Target:
+    def _one(self) -> CertificateTarget:
         if self.shipment_id is not None and self.lane is not None:
             raise ValueError("give shipment_id or lane, not both")
         if self.lane is not None and (self.lane.count(">") != 1 or not all(self.lane.split(">"))):
@@ -145,7 +145,7 @@ class _Target(_In):
         return self
 
 
-class AssignIn(_Target):
+class AssignIn(CertificateTarget):
     """Assign a certificate to one shipment or one trade lane."""
 
     @model_validator(mode="after")
@@ -155,7 +155,7 @@ class AssignIn(_Target):
         return self
 
 
-class RetireIn(_Target):
+class RetireIn(CertificateTarget):
     """Retire a certificate (once) for a claim year, optionally assigning it first."""
 
     beneficiary: str = Field("", max_length=200)

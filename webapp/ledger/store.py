@@ -20,11 +20,13 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 
+from greenlane.emissions import units
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.ledger import (
     KPI_DIMENSIONS,
     Entry,
     Record,
+    change_pct,
     check_certificate,
     check_certificate_move,
     intensity_of,
@@ -32,7 +34,9 @@ from greenlane.emissions.ledger import (
     lane_key,
     leg_shares,
     neutrality_check,
+    neutrality_statement,
     period_key,
+    retired_credits_kg,
     standing,
 )
 from greenlane.webapp.db import as_utc, utcnow
@@ -743,9 +747,7 @@ def lane_claim(conn: Connection, lane: str, year: int) -> dict[str, Any]:
         for c in certificates_for(conn, ship_ids, [lane])
         if c.assigned_kind == "shipment" or c.claim_year in (None, year)
     ]
-    credits_kg = (
-        sum(c.volume for c in certs if c.kind == "carbon_credit" and c.status == "retired") * 1000.0
-    )
+    credits_kg = retired_credits_kg(certs)
     baseline = current_baseline(conn)
     check = neutrality_check(
         lane, str(year), co2, tkm, float(baseline["baseline_intensity_g_per_tkm"]), credits_kg
@@ -753,15 +755,7 @@ def lane_claim(conn: Connection, lane: str, year: int) -> dict[str, Any]:
     actual_seqs = actual_entry_seqs(conn, [r.id for r in rows])
     cert_seqs = certificate_seqs(conn, [c.id for c in certs])
     seqs = sorted({*actual_seqs.values(), *(s for v in cert_seqs.values() for s in v)})
-    statement = None
-    if check.holds:
-        statement = (
-            f"Lane {lane} is carbon neutral for {year}: it emitted "
-            f"{check.co2e_wtw_kg / 1000:,.3f} t CO2e WTW (gross), "
-            f"{check.reductions_kg / 1000:,.3f} t below the {baseline['baseline_year']} "
-            f"baseline intensity, and {check.credits_retired_kg / 1000:,.3f} t of retired "
-            "carbon credits cover the remaining emissions."
-        )
+    statement = neutrality_statement(check, int(baseline["baseline_year"]))
     return {
         "lane": lane,
         "year": year,
@@ -926,9 +920,7 @@ def actual_json(conn: Connection, row: Row[Any], seq: int | None = None) -> dict
         "co2e_wtt_kg": _num(row.co2e_wtw_kg - row.co2e_ttw_kg),
         "tkm": _num(row.tkm),
         "tkm_gcd": _num(row.tkm_gcd),
-        "intensity_g_per_tkm": _num(
-            row.co2e_wtw_kg * 1000.0 / row.tkm_gcd if row.tkm_gcd > 0 else 0.0
-        ),
+        "intensity_g_per_tkm": _num(units.intensity_g_per_tkm(row.co2e_wtw_kg, row.tkm_gcd)),
         "data_sha256": row.data_sha256,
         "entry": seq,
         "legs": [
@@ -1020,11 +1012,10 @@ def comparison(conn: Connection, shipment_id: str) -> dict[str, Any]:
     delta = None
     if planned and actual:
         d = actual["co2e_wtw_kg"] - planned["co2e_wtw_kg"]
+        pct = change_pct(actual["co2e_wtw_kg"], planned["co2e_wtw_kg"])
         delta = {
             "co2e_wtw_kg": _num(d),
-            "co2e_wtw_pct": _num(100.0 * d / planned["co2e_wtw_kg"], 2)
-            if planned["co2e_wtw_kg"]
-            else None,
+            "co2e_wtw_pct": None if pct is None else _num(pct, 2),
             "intensity_g_per_tkm": _num(
                 actual["intensity_g_per_tkm"] - planned["intensity_g_per_tkm"]
             ),

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from greenlane.emissions.errors import InputError
+from greenlane.emissions.units import PCT, intensity_g_per_tkm
 from greenlane.webapp.db import transaction, utcnow
 from greenlane.webapp.ledger import audit as ledger_audit
 from greenlane.webapp.ledger import chain, exchange, levers, store
-from greenlane.webapp.ledger.api import _claim, _conflicts, _file, _move, _qs, lane_pdf
 from greenlane.webapp.ledger.levers import start_levers
 from greenlane.webapp.ledger.schemas import (
     AssignIn,
@@ -34,6 +34,14 @@ from greenlane.webapp.ledger.schemas import (
     KpiQuery,
     LeversIn,
     RetireIn,
+)
+from greenlane.webapp.ledger.services import (
+    attachment,
+    claim_json,
+    claim_query,
+    guard_conflicts,
+    lane_pdf,
+    move_certificate,
 )
 from greenlane.webapp.problems import ApiProblem, field_path
 
@@ -110,7 +118,7 @@ def dashboard() -> str:
         {"period": r["period"], "y": r["intensity_g_per_tkm"], "target": r["target_g_per_tkm"]}
         for r in months
     ]
-    reduction_pct = round(float(report["baseline"]["reduction_share"]) * 100)
+    reduction_pct = round(float(report["baseline"]["reduction_share"]) * PCT)
     return render_template(
         "ledger/dashboard.html",
         report=report,
@@ -138,13 +146,13 @@ def kpi_download(fmt: str) -> Response:
     by = None if q.by == "network" else q.by
     with transaction() as conn:
         if fmt == "xlsx":
-            return _file(
+            return attachment(
                 exchange.kpi_xlsx(conn, q.period, q.year),
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"greenlane-kpi-{q.period}.xlsx",
             )
         report = store.kpi_report(conn, q.period, by, q.year)
-    return _file(exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{q.period}-{q.by}.csv")
+    return attachment(exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{q.period}-{q.by}.csv")
 
 
 @ui.post("/baseline")
@@ -187,7 +195,7 @@ def actuals_page() -> str:
                 "carrier": r.carrier,
                 "co2e_wtw_kg": r.co2e_wtw_kg,
                 "tkm_gcd": r.tkm_gcd,
-                "intensity": r.co2e_wtw_kg * 1000.0 / r.tkm_gcd if r.tkm_gcd else 0.0,
+                "intensity": intensity_g_per_tkm(r.co2e_wtw_kg, r.tkm_gcd),
                 "plan_id": r.plan_id,
                 "entry": seqs.get(r.id),
             }
@@ -249,7 +257,7 @@ def certificate_register() -> Response:
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         body = CertificateIn.model_validate(form)
-        _conflicts(
+        guard_conflicts(
             chain.in_ledger_transaction,
             lambda conn: store.register_certificate(
                 conn, **body.model_dump(), created_by=g.principal.token_id
@@ -271,12 +279,12 @@ def certificate_move(certificate_id: str, action: str) -> Response:
         form["lane" if ">" in target else "shipment_id"] = target
     try:
         if action == "assign":
-            _move(certificate_id, "assigned", AssignIn.model_validate(form))
+            move_certificate(certificate_id, "assigned", AssignIn.model_validate(form))
         elif action == "release":
-            _move(certificate_id, "held")
+            move_certificate(certificate_id, "held")
         elif action == "retire":
             body = RetireIn.model_validate(form)
-            _move(
+            move_certificate(
                 certificate_id,
                 "retired",
                 body,
@@ -306,8 +314,8 @@ def lane_page() -> Any:
         _flash_error(exc)
         return redirect(url_for("ledger_ui.dashboard"))
     with transaction() as conn:
-        claim = _claim(conn, q.lane, q.year)
-    return render_template("ledger/lane.html", c=claim, qs=_qs(q.lane, q.year))
+        claim = claim_json(conn, q.lane, q.year)
+    return render_template("ledger/lane.html", c=claim, qs=claim_query(q.lane, q.year))
 
 
 @ui.get("/lane.pdf")
@@ -321,7 +329,7 @@ def lane_pdf_download() -> Response:
         body = lane_pdf(q.lane, q.year)
     except (ValidationError, ApiProblem):
         abort(404)
-    return _file(body, "application/pdf", f"greenlane-lane-{q.year}.pdf")
+    return attachment(body, "application/pdf", f"greenlane-lane-{q.year}.pdf")
 
 
 @ui.get("/levers")
