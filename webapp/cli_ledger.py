@@ -54,7 +54,7 @@ def ledger() -> None:
 @_db_option
 def import_cmd(file: Path, database_url: str | None) -> None:
     """Record the actual shipments of a CSV FILE (all or nothing)."""
-    from greenlane.webapp.ledger import exchange, store
+    from greenlane.webapp.ledger import actuals, exchange
     from greenlane.webapp.services import network
 
     app = _app(database_url)
@@ -66,7 +66,7 @@ def import_cmd(file: Path, database_url: str | None) -> None:
                 raise GreenlaneError(f"not UTF-8 text ({exc.reason})", field=str(file)) from None
             net = network(app)
             items = exchange.parse_actuals_csv(text, net)
-            done = store.record_actuals(items, net, None)
+            done = actuals.record_actuals(items, net, None)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -126,7 +126,7 @@ def kpi_cmd(
 ) -> None:
     """Network intensity [g CO2e WTW/tkm, GCD] and the standing against the glide path."""
     from greenlane.webapp.db import engine_of, transaction
-    from greenlane.webapp.ledger import exchange, store
+    from greenlane.webapp.ledger import exchange, reporting
 
     app = _app(database_url)
     try:
@@ -135,7 +135,7 @@ def kpi_cmd(
                 output.write_bytes(exchange.kpi_xlsx(conn, period, year))
                 click.echo(f"wrote {output}")
                 return
-            report = store.kpi_report(conn, period, None if by == "network" else by, year)
+            report = reporting.kpi_report(conn, period, None if by == "network" else by, year)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -198,7 +198,7 @@ def baseline_cmd(
 ) -> None:
     """Show the baseline in force, or record a new one (a ledger entry)."""
     from greenlane.webapp.db import engine_of
-    from greenlane.webapp.ledger import chain, store
+    from greenlane.webapp.ledger import chain, reporting
 
     app = _app(database_url)
     engine = engine_of(app)
@@ -208,7 +208,7 @@ def baseline_cmd(
         with app.app_context():
             if from_history or value is not None:
                 chain.in_ledger_transaction(
-                    lambda conn: store.set_baseline(
+                    lambda conn: reporting.set_baseline(
                         conn,
                         baseline_year=year,
                         intensity_g_per_tkm=value,
@@ -221,7 +221,7 @@ def baseline_cmd(
             from greenlane.webapp.db import transaction
 
             with transaction(engine) as conn:
-                base = store.current_baseline(conn)
+                base = reporting.current_baseline(conn)
     except GreenlaneError as exc:
         _fail(exc)
         return

@@ -160,7 +160,7 @@ def test_concurrent_appends_keep_one_chain(lapp):
     from greenlane.webapp.db import engine_of, transaction
     from greenlane.webapp.ledger.audit import verify
     from greenlane.webapp.ledger.chain import in_ledger_transaction
-    from greenlane.webapp.ledger.store import set_baseline
+    from greenlane.webapp.ledger.reporting import set_baseline
 
     engine = engine_of(lapp)
     errors: list[BaseException] = []

@@ -17,7 +17,7 @@ API (Bearer token; POSTs take an ``Idempotency-Key``; errors are problem+json):
 * ``POST /ledger/levers``, ``GET /ledger/levers/{id}``: the marginal abatement cost curve.
 
 
-Views parse, make one storage call (``webapp.ledger.store``) and serialise.
+Views parse, make one call into the ledger modules and serialise.
 """
 
 from __future__ import annotations
@@ -33,7 +33,16 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from greenlane.webapp.auth import Principal, roles
 from greenlane.webapp.db import transaction
-from greenlane.webapp.ledger import audit, chain, exchange, levers, schemas, store
+from greenlane.webapp.ledger import (
+    actuals,
+    audit,
+    certificates,
+    chain,
+    exchange,
+    levers,
+    reporting,
+    schemas,
+)
 from greenlane.webapp.ledger.levers import start_levers
 from greenlane.webapp.ledger.schemas import (
     ActualOut,
@@ -126,7 +135,7 @@ def record_actual(
     """
     from greenlane.webapp.services import network
 
-    (out,) = store.record_actuals([(path.shipment_id, body)], network(), _principal().token_id)
+    (out,) = actuals.record_actuals([(path.shipment_id, body)], network(), _principal().token_id)
     return _created(out, f"/api/v1/shipments/{path.shipment_id}/comparison")
 
 
@@ -135,13 +144,13 @@ def record_actual(
 def list_actuals(path: ShipmentPath) -> Response:
     """Every recorded version of a shipment, oldest first."""
     with transaction() as conn:
-        rows = store.actual_versions(conn, path.shipment_id)
+        rows = actuals.actual_versions(conn, path.shipment_id)
         if not rows:
             raise ApiProblem(404, "Not Found", f"no actual of shipment {path.shipment_id!r}")
         return jsonify(
             {
                 "shipment_id": path.shipment_id,
-                "versions": [store.actual_json(conn, r) for r in rows],
+                "versions": [actuals.actual_json(conn, r) for r in rows],
             }
         )
 
@@ -152,7 +161,7 @@ def compare(path: ShipmentPath) -> Response:
     """Plan vs actual: the accepted plan's legs and footprint beside the newest actual."""
     with transaction() as conn:
         try:
-            return jsonify(store.comparison(conn, path.shipment_id))
+            return jsonify(actuals.comparison(conn, path.shipment_id))
         except LookupError:
             raise ApiProblem(
                 404, "Not Found", f"no plan or actual of shipment {path.shipment_id!r}"
@@ -193,7 +202,7 @@ def get_kpi(query: KpiQuery) -> Response:
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"greenlane-kpi-{query.period}.xlsx",
             )
-        report = store.kpi_report(conn, query.period, by, query.year)
+        report = reporting.kpi_report(conn, query.period, by, query.year)
     if query.format == "csv":
         resp = attachment(
             exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{query.period}-{query.by}.csv"
@@ -208,8 +217,8 @@ def get_kpi(query: KpiQuery) -> Response:
 def get_baseline() -> Response:
     """The baseline and target in force, and the glide path."""
     with transaction() as conn:
-        base = store.current_baseline(conn)
-    target = store.target_of(base)
+        base = reporting.current_baseline(conn)
+    target = reporting.target_of(base)
     return jsonify(
         {
             **base,
@@ -226,7 +235,7 @@ def post_baseline(body: BaselineIn, header: IdempotencyHeader) -> Response:
     """Set the baseline: stated, or (intensity omitted) computed from the year's actuals."""
 
     def work(conn: Any) -> dict[str, Any]:
-        store.set_baseline(
+        reporting.set_baseline(
             conn,
             baseline_year=body.baseline_year,
             intensity_g_per_tkm=body.intensity_g_per_tkm,
@@ -235,7 +244,7 @@ def post_baseline(body: BaselineIn, header: IdempotencyHeader) -> Response:
             source=body.source,
             created_by=_principal().token_id,
         )
-        return store.current_baseline(conn)
+        return reporting.current_baseline(conn)
 
     return _created(chain.in_ledger_transaction(work), "/api/v1/ledger/baseline")
 
@@ -249,7 +258,7 @@ def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Resp
     """Register a certificate (status held). A serial is registered once per registry."""
 
     def work(conn: Any) -> dict[str, Any]:
-        cert_id, _ = store.register_certificate(
+        cert_id, _ = certificates.register_certificate(
             conn, **body.model_dump(), created_by=_principal().token_id
         )
         return certificate_out(conn, cert_id)
@@ -263,9 +272,13 @@ def register_certificate(body: CertificateIn, header: IdempotencyHeader) -> Resp
 def list_certificates(query: CertificateQuery) -> Response:
     """Certificates with their status, assignment and ledger entries."""
     with transaction() as conn:
-        rows = store.list_certificates(conn, status=query.status, assigned_ref=query.assigned_to)
-        seqs = store.certificate_seqs(conn, [r.id for r in rows])
-        return jsonify({"certificates": [store.certificate_json(r, seqs[r.id]) for r in rows]})
+        rows = certificates.list_certificates(
+            conn, status=query.status, assigned_ref=query.assigned_to
+        )
+        seqs = certificates.certificate_seqs(conn, [r.id for r in rows])
+        return jsonify(
+            {"certificates": [certificates.certificate_json(r, seqs[r.id]) for r in rows]}
+        )
 
 
 @api.get("/certificates/<certificate_id>", tags=[certs_tag], responses={200: _Out, **_ERRORS})
@@ -273,7 +286,7 @@ def list_certificates(query: CertificateQuery) -> Response:
 def get_certificate(path: CertificatePath) -> Response:
     """One certificate."""
     with transaction() as conn:
-        if store.get_certificate(conn, path.certificate_id) is None:
+        if certificates.get_certificate(conn, path.certificate_id) is None:
             raise ApiProblem(404, "Not Found", f"no certificate {path.certificate_id!r}")
         return jsonify(certificate_out(conn, path.certificate_id))
 
@@ -327,7 +340,7 @@ def retire_certificate(
 def list_lanes() -> Response:
     """Trade lanes with recorded actuals."""
     with transaction() as conn:
-        return jsonify({"lanes": store.lanes(conn)})
+        return jsonify({"lanes": reporting.lanes(conn)})
 
 
 @api.get("/ledger/claim", tags=[ledger_tag], responses={200: _Out, **_ERRORS})

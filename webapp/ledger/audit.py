@@ -14,8 +14,8 @@ from greenlane.emissions.ledger import (
     verify_chain,
 )
 from greenlane.webapp.db import utcnow
+from greenlane.webapp.ledger.actuals import actual_digest
 from greenlane.webapp.ledger.chain import entries, plan_digest
-from greenlane.webapp.ledger.store import actual_digest
 from greenlane.webapp.tables import (
     actual_shipments,
     baseline_settings,

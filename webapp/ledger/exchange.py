@@ -14,8 +14,9 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.ledger import (
     KPI_DIMENSIONS,
 )
+from greenlane.webapp.ledger.actuals import place_of
+from greenlane.webapp.ledger.reporting import kpi_report
 from greenlane.webapp.ledger.schemas import ActualRequest
-from greenlane.webapp.ledger.store import kpi_report, place_of
 
 KPI_COLUMNS = (
     "period",

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from greenlane.emissions.errors import InputError
 from greenlane.webapp.db import transaction, utcnow
-from greenlane.webapp.ledger import chain, store
+from greenlane.webapp.ledger import actuals, certificates, chain, reporting
 from greenlane.webapp.ledger.schemas import CertificateTarget
 from greenlane.webapp.problems import ApiProblem
 
@@ -43,9 +43,9 @@ def check_target(conn: Any, shipment_id: str | None) -> None:
     """A shipment a certificate goes to must be known (planned or recorded)."""
     if shipment_id is None:
         return
-    if store.latest_actuals(conn, shipment_id=shipment_id):
+    if actuals.latest_actuals(conn, shipment_id=shipment_id):
         return
-    if store.planned_shipment(conn, shipment_id) is None:
+    if actuals.planned_shipment(conn, shipment_id) is None:
         raise InputError(
             f"no accepted plan or actual has shipment {shipment_id!r}", field="shipment_id"
         )
@@ -53,9 +53,11 @@ def check_target(conn: Any, shipment_id: str | None) -> None:
 
 def certificate_out(conn: Any, cert_id: str) -> dict[str, Any]:
     """A certificate as the API shows it, with its ledger entries."""
-    row = store.get_certificate(conn, cert_id)
+    row = certificates.get_certificate(conn, cert_id)
     assert row is not None
-    return store.certificate_json(row, store.certificate_seqs(conn, [cert_id])[cert_id])
+    return certificates.certificate_json(
+        row, certificates.certificate_seqs(conn, [cert_id])[cert_id]
+    )
 
 
 def move_certificate(
@@ -71,7 +73,7 @@ def move_certificate(
             kind = "shipment" if target.shipment_id else "lane"
             ref = target.shipment_id or target.lane
         try:
-            store.move_certificate(
+            certificates.move_certificate(
                 conn, cert_id, status, assigned_kind=kind, assigned_ref=ref, **extra
             )
         except LookupError:
@@ -83,7 +85,7 @@ def move_certificate(
 
 def claim_json(conn: Any, lane: str, year: int) -> dict[str, Any]:
     """A lane's claim report as the API shows it (with the PDF link)."""
-    out = store.lane_claim(conn, lane, year)
+    out = reporting.lane_claim(conn, lane, year)
     out.pop("_actual_ids")
     out["links"] = {"pdf": f"/api/v1/ledger/claim.pdf?{claim_query(lane, year)}"}
     return out
@@ -102,9 +104,9 @@ def lane_pdf(lane: str, year: int) -> bytes:
     from greenlane.webapp.store import footprints_from_json, software_version
 
     with transaction() as conn:
-        claim = store.lane_claim(conn, lane, year)
-        rows = [r for r in store.latest_actuals(conn, lane=lane) if r.id in claim["_actual_ids"]]
-        certs = store.certificates_for(conn, claim["shipments"], [lane])
+        claim = reporting.lane_claim(conn, lane, year)
+        rows = [r for r in actuals.latest_actuals(conn, lane=lane) if r.id in claim["_actual_ids"]]
+        certs = certificates.certificates_for(conn, claim["shipments"], [lane])
         certs = [c for c in certs if c.id in {x["id"] for x in claim["certificates"]}]
     if not rows:
         raise ApiProblem(404, "Not Found", f"no recorded shipment on {lane} in {year}")
@@ -117,7 +119,7 @@ def lane_pdf(lane: str, year: int) -> bytes:
         fps,
         title=title,
         plan_id=label,
-        certificates=store.pdf_certificates(certs),
+        certificates=certificates.pdf_certificates(certs),
         software_version=software_version(),
         generated_at=utcnow(),
     )

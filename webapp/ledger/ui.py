@@ -21,8 +21,8 @@ from sqlalchemy import select
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.units import PCT, intensity_g_per_tkm
 from greenlane.webapp.db import transaction, utcnow
+from greenlane.webapp.ledger import actuals, certificates, chain, exchange, levers, reporting
 from greenlane.webapp.ledger import audit as ledger_audit
-from greenlane.webapp.ledger import chain, exchange, levers, store
 from greenlane.webapp.ledger.levers import start_levers
 from greenlane.webapp.ledger.schemas import (
     AssignIn,
@@ -97,12 +97,12 @@ def dashboard() -> str:
         q = KpiQuery.model_validate({})
     by = None if q.by == "network" else q.by
     with transaction() as conn:
-        report = store.kpi_report(conn, q.period, by, q.year)
+        report = reporting.kpi_report(conn, q.period, by, q.year)
         focus = report["standing"]["year"]
-        months = store.kpi_report(conn, "month", None, focus)["rows"]
+        months = reporting.kpi_report(conn, "month", None, focus)["rows"]
         audit = ledger_audit.verify(conn)
         recent = [chain.entry_json(r, e) for r, e in chain.entries(conn)][-8:][::-1]
-        lanes = store.lanes(conn)
+        lanes = reporting.lanes(conn)
     charts = _charts(report, focus)
     charts["months"] = [
         {"period": r["period"], "y": r["intensity_g_per_tkm"], "target": r["target_g_per_tkm"]}
@@ -141,7 +141,7 @@ def kpi_download(fmt: str) -> Response:
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 f"greenlane-kpi-{q.period}.xlsx",
             )
-        report = store.kpi_report(conn, q.period, by, q.year)
+        report = reporting.kpi_report(conn, q.period, by, q.year)
     return attachment(exchange.kpi_csv(report), "text/csv", f"greenlane-kpi-{q.period}-{q.by}.csv")
 
 
@@ -153,7 +153,7 @@ def baseline_form() -> Response:
     try:
         body = BaselineIn.model_validate(form)
         chain.in_ledger_transaction(
-            lambda conn: store.set_baseline(
+            lambda conn: reporting.set_baseline(
                 conn,
                 baseline_year=body.baseline_year,
                 intensity_g_per_tkm=body.intensity_g_per_tkm,
@@ -174,8 +174,8 @@ def baseline_form() -> Response:
 def actuals_page() -> str:
     """Recorded shipments (newest version each) and the CSV import."""
     with transaction() as conn:
-        rows = store.latest_actuals(conn)
-        seqs = store.actual_entry_seqs(conn, [r.id for r in rows])
+        rows = actuals.latest_actuals(conn)
+        seqs = actuals.actual_entry_seqs(conn, [r.id for r in rows])
         items = [
             {
                 "shipment_id": r.shipment_id,
@@ -207,7 +207,7 @@ def actuals_import() -> Response:
         text_ = upload.read().decode("utf-8-sig")
         net = network()
         items = exchange.parse_actuals_csv(text_, net)
-        done = store.record_actuals(items, net, g.principal.token_id)
+        done = actuals.record_actuals(items, net, g.principal.token_id)
         flash(f"Recorded {len(done)} actual shipment(s) in the ledger.", "ok")
     except UnicodeDecodeError:
         flash("file: not UTF-8 text", "error")
@@ -222,7 +222,7 @@ def shipment_page(shipment_id: str) -> str:
     """Plan vs actual of one shipment."""
     with transaction() as conn:
         try:
-            cmp_ = store.comparison(conn, shipment_id)
+            cmp_ = actuals.comparison(conn, shipment_id)
         except LookupError:
             abort(404)
     return render_template("ledger/shipment.html", c=cmp_)
@@ -233,10 +233,10 @@ def shipment_page(shipment_id: str) -> str:
 def certificates_page() -> str:
     """Certificates and the register / assign / retire forms."""
     with transaction() as conn:
-        rows = store.list_certificates(conn)
-        seqs = store.certificate_seqs(conn, [r.id for r in rows])
-        certs = [store.certificate_json(r, seqs[r.id]) for r in rows]
-        lanes = store.lanes(conn)
+        rows = certificates.list_certificates(conn)
+        seqs = certificates.certificate_seqs(conn, [r.id for r in rows])
+        certs = [certificates.certificate_json(r, seqs[r.id]) for r in rows]
+        lanes = reporting.lanes(conn)
     return render_template("ledger/certificates.html", certs=certs, lanes=lanes, year=utcnow().year)
 
 
@@ -249,7 +249,7 @@ def certificate_register() -> Response:
         body = CertificateIn.model_validate(form)
         guard_conflicts(
             chain.in_ledger_transaction,
-            lambda conn: store.register_certificate(
+            lambda conn: certificates.register_certificate(
                 conn, **body.model_dump(), created_by=g.principal.token_id
             ),
         )
