@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask import Blueprint, Flask, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import BadRequest
 
 MESSAGE = "the form expired or did not come from this site (CSRF)"

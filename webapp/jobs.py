@@ -4,12 +4,12 @@ A job row moves ``queued -> running -> done|failed``; progress is written as the
 The plan and the job's ``done`` state are written in one transaction, so a crash leaves a
 job ``running`` with no plan; once its heartbeat is stale (``webapp.heartbeat``) the next
 start-up or sweep of any process on the database marks it failed with the reason. OR-Tools
-releases the GIL while it searches, so a thread keeps the web server responsive. Each job
-``kind`` has a handler registered by its owner (``webapp.services``: ``plan`` and
-``pareto``; ``webapp.ledger.levers``: ``levers``);
-``JOB_WORKERS`` (default 1) bounds the parallel solves. A job queued by a request that holds
-an ``Idempotency-Key`` starts once that request's transaction (job row and stored answer)
-has committed.
+releases the GIL while it searches, so a thread keeps the web server responsive;
+``JOB_WORKERS`` (default 1) bounds the parallel solves. Each job ``kind`` has a handler that
+the app factory registers (``webapp.services.run_plan_job`` for ``plan`` and ``pareto``,
+``webapp.ledger.levers.run_lever_job`` for ``levers``), so this module imports neither. A
+job queued by a request that holds an ``Idempotency-Key`` starts once that request's
+transaction (job row and stored answer) has committed.
 """
 
 from __future__ import annotations
@@ -93,15 +93,10 @@ class JobRunner:
             return
         handler = self.handlers.get(row.kind)
         if handler is None:
-            self._fail(
-                job_id,
-                {"title": "Server error", "status": 500, "detail": f"no handler for {row.kind!r}"},
-            )
+            detail = f"no handler for jobs of kind {row.kind!r}"
+            fail(self.app, job_id, {"title": "Server error", "status": 500, "detail": detail})
             return
         handler(self.app, job_id)
-
-    def _fail(self, job_id: str, error: dict[str, Any]) -> None:
-        fail(self.app, job_id, error)
 
 
 def fail(app: Flask, job_id: str, error: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
 
-from greenlane.emissions.errors import InputError
+from greenlane.emissions.errors import DataError, GreenlaneError, InputError
 from greenlane.routing import (
     Network,
     Plan,
@@ -30,6 +30,7 @@ from greenlane.routing.candidates import resolve_place
 from greenlane.webapp import store
 from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
+from greenlane.webapp.jobs import fail, runner
 from greenlane.webapp.problems import ApiProblem
 from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
@@ -183,8 +184,6 @@ def submit_pareto(body: ParetoRequest, principal: Principal) -> Submitted:
 
 
 def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
-    from greenlane.webapp.jobs import runner
-
     with transaction() as conn:
         job_id = store.insert_job(conn, kind, doc, principal.token_id, owner=instance_id())
     runner().submit(job_id)
@@ -403,8 +402,6 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     sub = submit_plan(
         body, who, force_async=True, pareto_points=int(current_app.config["UI_PARETO_POINTS"])
     )
-    from greenlane.webapp.jobs import runner
-
     assert sub.job_id is not None
     runner().wait(sub.job_id)
     with transaction() as conn:
@@ -496,9 +493,6 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
 
 def run_plan_job(app: Flask, job_id: str) -> None:
     """Solve a queued ``plan`` or ``pareto`` job (its handler in ``webapp.jobs``)."""
-    from greenlane.emissions.errors import DataError, GreenlaneError
-    from greenlane.webapp.jobs import fail
-
     engine = engine_of(app)
     with transaction(engine) as conn:
         row = store.get_job(conn, job_id)

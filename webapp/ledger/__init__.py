@@ -1,11 +1,13 @@
 """The carbon ledger in the web app: storage, the ``/api/v1`` endpoints and the ``/ledger``
 pages.
 
-Modules, one job each: ``chain`` (the append-only hash chain and its audit check), ``store``
-(actual shipments, certificates, baseline and the reports read from them), ``levers`` (lever
-runs on the job table), ``exchange`` (CSV import, CSV/XLSX export), ``schemas`` (pydantic
-models), ``api`` (the API blueprint) and ``ui`` (the form-posting pages). The tables are in
-``webapp.tables``; the accounting arithmetic in ``greenlane.emissions.ledger``.
+Modules, one job each: ``chain`` (the append-only hash chain, plan acceptances), ``audit``
+(the check of the chain and of every recorded row), ``actuals`` (actual shipments, plan vs
+actual), ``certificates`` (certificates beside the emissions), ``reporting`` (baseline, KPI
+and standing, lane claim), ``levers`` (lever runs as jobs), ``exchange`` (CSV import, CSV/XLSX
+export), ``schemas`` (pydantic models), ``services`` (operations shared by API and pages),
+``api`` (the API blueprint) and ``ui`` (the form pages). The tables are in ``webapp.tables``;
+the accounting arithmetic in ``greenlane.emissions.ledger``.
 """
 
 from __future__ import annotations

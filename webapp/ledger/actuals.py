@@ -14,26 +14,11 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from greenlane.emissions import units
 from greenlane.emissions.errors import InputError
-from greenlane.emissions.ledger import (
-    Entry,
-    Record,
-    change_pct,
-    lane_key,
-    leg_shares,
-)
+from greenlane.emissions.ledger import Entry, Record, change_pct, lane_key, leg_shares
 from greenlane.webapp.db import as_utc, utcnow
-from greenlane.webapp.ledger.chain import (
-    append_entry,
-    in_ledger_transaction,
-    iso_utc,
-    sha256_of,
-)
+from greenlane.webapp.ledger.chain import append_entry, in_ledger_transaction, iso_utc, sha256_of
 from greenlane.webapp.ledger.schemas import ActualRequest
-from greenlane.webapp.tables import (
-    actual_legs,
-    actual_shipments,
-    ledger_entries,
-)
+from greenlane.webapp.tables import actual_legs, actual_shipments, ledger_entries
 
 # ----------------------------------------------------------------------------- actuals
 

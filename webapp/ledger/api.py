@@ -1,7 +1,5 @@
 """The ledger's ``/api/v1`` endpoints (Bearer token; POSTs take an ``Idempotency-Key``;
-errors are problem+json).
-
-API (Bearer token; POSTs take an ``Idempotency-Key``; errors are problem+json):
+errors are problem+json):
 
 * ``POST /shipments/{id}/actuals`` records an executed shipment (legs as driven, primary data
   where known) recomputed with the plan engine; ``GET /shipments/{id}/actuals`` its versions;
@@ -16,7 +14,6 @@ API (Bearer token; POSTs take an ``Idempotency-Key``; errors are problem+json):
 * ``GET /ledger/entries``, ``GET /ledger/verify``: the hash chain and its check.
 * ``POST /ledger/levers``, ``GET /ledger/levers/{id}``: the marginal abatement cost curve.
 
-
 Views parse, make one call into the ledger modules and serialise.
 """
 
@@ -24,11 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Response,
-    g,
-    jsonify,
-)
+from flask import Response, g, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 
 from greenlane.webapp.auth import Principal, roles

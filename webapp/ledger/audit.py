@@ -9,10 +9,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
-from greenlane.emissions.ledger import (
-    Entry,
-    verify_chain,
-)
+from greenlane.emissions.ledger import Entry, verify_chain
 from greenlane.webapp.db import utcnow
 from greenlane.webapp.ledger.actuals import actual_digest
 from greenlane.webapp.ledger.chain import entries, plan_digest

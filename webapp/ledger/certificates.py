@@ -13,22 +13,10 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.errors import InputError
-from greenlane.emissions.ledger import (
-    Entry,
-    check_certificate,
-    check_certificate_move,
-)
+from greenlane.emissions.ledger import Entry, check_certificate, check_certificate_move
 from greenlane.webapp.db import utcnow
-from greenlane.webapp.ledger.chain import (
-    Conflict,
-    append_entry,
-    iso_utc,
-)
-from greenlane.webapp.tables import (
-    certificate_retirements,
-    certificates,
-    ledger_entries,
-)
+from greenlane.webapp.ledger.chain import Conflict, append_entry, iso_utc
+from greenlane.webapp.tables import certificate_retirements, certificates, ledger_entries
 
 # ----------------------------------------------------------------------------- certificates
 
@@ -230,9 +218,7 @@ def move_certificate(
 
 
 def certificates_for(
-    conn: Connection,
-    shipment_ids: Iterable[str],
-    lanes: Iterable[str],
+    conn: Connection, shipment_ids: Iterable[str], lanes: Iterable[str]
 ) -> list[Row[Any]]:
     """Certificates assigned (or retired) to any of the shipments or trade lanes."""
     ships, lns = sorted(set(shipment_ids)), sorted(set(lanes))

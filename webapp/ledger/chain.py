@@ -1,10 +1,10 @@
-"""The ledger's hash chain: append-only entries, plan acceptances and the audit check.
+"""The ledger's hash chain: append-only entries and plan acceptances.
 
 Every recorded plan acceptance, actual shipment, certificate movement and baseline setting
 appends one entry to ``ledger_entries`` in the same transaction as the row it records. An
 entry holds the hash of the one before (``emissions.ledger.entry_hash``) and a digest of the
-rows it records, so :func:`verify` finds an edited or deleted entry *and* an edited or deleted
-row. The database refuses UPDATE and DELETE on ``ledger_entries`` and
+rows it records, so ``webapp.ledger.audit.verify`` finds an edited or deleted entry *and* an
+edited or deleted row. The database refuses UPDATE and DELETE on ``ledger_entries`` and
 ``certificate_retirements`` (triggers, see migration 0002); the app never updates them.
 """
 
@@ -19,20 +19,11 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from greenlane.emissions.errors import InputError
-from greenlane.emissions.ledger import (
-    GENESIS,
-    Entry,
-    canonical_json,
-    entry_hash,
-)
+from greenlane.emissions.ledger import GENESIS, Entry, canonical_json, entry_hash
 from greenlane.webapp.db import as_utc, transaction, utcnow
-from greenlane.webapp.tables import (
-    ledger_entries,
-)
+from greenlane.webapp.tables import ledger_entries
 
 T = TypeVar("T")
-
-# ----------------------------------------------------------------------------- tables
 
 _PG_LOCK = 7_214_031
 """Advisory lock key serialising ledger appends on PostgreSQL."""
@@ -57,6 +48,7 @@ def _jsonable(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def entry_of(row: Row[Any]) -> Entry:
+    """A ``ledger_entries`` row as an ``emissions.ledger.Entry``."""
     return Entry(int(row.seq), row.kind, dict(row.payload), row.created_at, row.prev_hash, row.hash)
 
 
@@ -153,10 +145,12 @@ def seqs_label(seqs: Iterable[int]) -> str:
 
 
 def sha256_of(doc: Any) -> str:
+    """The SHA-256 of a document's canonical JSON (what an entry records of its rows)."""
     return hashlib.sha256(canonical_json({"doc": doc}).encode("utf-8")).hexdigest()
 
 
 def iso_utc(value: Any) -> str | None:
+    """A stored time as ISO 8601 UTC (None stays None)."""
     v = as_utc(value)
     return v.isoformat() if v is not None else None
 

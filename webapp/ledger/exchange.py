@@ -11,9 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 
 from greenlane.emissions.errors import InputError
-from greenlane.emissions.ledger import (
-    KPI_DIMENSIONS,
-)
+from greenlane.emissions.ledger import KPI_DIMENSIONS
 from greenlane.webapp.ledger.actuals import place_of
 from greenlane.webapp.ledger.reporting import kpi_report
 from greenlane.webapp.ledger.schemas import ActualRequest
@@ -45,13 +43,11 @@ def kpi_xlsx(conn: Connection, period: str, year: int | None) -> bytes:
     from openpyxl.styles import Font
 
     wb = Workbook()
-    first = True
     base: dict[str, Any] = {}
     for by in (None, *KPI_DIMENSIONS):
         rep = kpi_report(conn, period, by, year)
         base = rep
-        ws = wb.active if first else wb.create_sheet()
-        first = False
+        ws = wb.worksheets[0] if by is None else wb.create_sheet()
         ws.title = f"by_{by}" if by else "network"
         ws.append(list(KPI_COLUMNS))
         for r in rep["rows"]:

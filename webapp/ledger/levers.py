@@ -10,21 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import (
-    Flask,
-    current_app,
-)
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.webapp.auth import Principal
-from greenlane.webapp.db import instance_id, transaction, utcnow
+from greenlane.webapp.db import engine_of, instance_id, transaction, utcnow
+from greenlane.webapp.jobs import runner
 from greenlane.webapp.ledger.chain import iso_utc
 from greenlane.webapp.ledger.schemas import LeversIn
-from greenlane.webapp.tables import (
-    jobs,
-)
+from greenlane.webapp.services import network
+from greenlane.webapp.store import new_id
+from greenlane.webapp.tables import jobs, plans
 
 # ----------------------------------------------------------------------------- lever runs
 
@@ -36,8 +34,6 @@ def insert_lever_run(
     conn: Connection, request: dict[str, Any], created_by: int | None, owner: str | None = None
 ) -> str:
     """A queued lever run claimed by server process ``owner`` (``webapp.heartbeat``)."""
-    from greenlane.webapp.store import new_id
-
     run_id = new_id("mc")
     now = utcnow()
     conn.execute(
@@ -87,8 +83,6 @@ def lever_run_json(row: Row[Any]) -> dict[str, Any]:
 def lever_book(conn: Connection, plan_id: str | None) -> list[dict[str, Any]]:
     """The recorded book: the shipments of the named plan, else of every accepted plan
     (a shipment in several accepted plans counts once, from the newest)."""
-    from greenlane.webapp.tables import plans
-
     if plan_id is not None:
         row = conn.execute(select(plans).where(plans.c.id == plan_id)).first()
         if row is None:
@@ -155,8 +149,6 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
     }
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if force_async or body.run_async or len(shipments) > int(config["ASYNC_THRESHOLD_SHIPMENTS"]):
-        from greenlane.webapp.jobs import runner
-
         with transaction() as conn:
             run_id = insert_lever_run(conn, doc, who.token_id, owner=instance_id(app))
         runner().submit(run_id)
@@ -170,8 +162,6 @@ def start_levers(body: LeversIn, who: Principal, force_async: bool = False) -> s
 
 def run_lever_job(app: Flask, run_id: str) -> None:
     """Compute a queued lever run in the job pool (the ``levers`` handler of ``webapp.jobs``)."""
-    from greenlane.webapp.db import engine_of
-
     engine = engine_of(app)
     with transaction(engine) as conn:
         row = get_lever_run(conn, run_id)
@@ -189,8 +179,6 @@ def run_lever_job(app: Flask, run_id: str) -> None:
 
 def _lever_outcome(app: Flask, doc: dict[str, Any], run_id: str = "") -> dict[str, Any]:
     """Compute a lever run: the column values of a finished (done or failed) run."""
-    from greenlane.webapp.services import network
-
     try:
         with app.app_context():
             result = compute_levers(doc, network(app))

@@ -34,17 +34,8 @@ from greenlane.webapp.ledger.certificates import (
     certificates_for,
     pdf_certificates,
 )
-from greenlane.webapp.ledger.chain import (
-    append_entry,
-    head,
-    iso_utc,
-    seqs_label,
-)
-from greenlane.webapp.tables import (
-    actual_shipments,
-    baseline_settings,
-    ledger_entries,
-)
+from greenlane.webapp.ledger.chain import append_entry, head, iso_utc, seqs_label
+from greenlane.webapp.tables import actual_shipments, baseline_settings, ledger_entries
 
 
 def report_context(

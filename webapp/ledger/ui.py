@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from sqlalchemy import select
 
