@@ -18,7 +18,7 @@ from typing import Any
 
 from greenlane.emissions.errors import InputError
 from greenlane.routing import Shipment, parse_shipments, read_book
-from greenlane.routing.shipments import MAX_BOOK_BYTES
+from greenlane.routing.planner.shipments import MAX_BOOK_BYTES
 from greenlane.webapp.schemas import PlanRequest
 
 COLUMNS = (

@@ -259,7 +259,7 @@ def rounded(x: float, nd: int = 4) -> float:
 
 def place_of(net: Any, ref: str, field: str) -> tuple[str, float, float]:
     """(label, lat, lon) of a place reference: a hub (by id, LOCODE, IATA) or ``lat;lon``."""
-    from greenlane.routing.candidates import resolve_place
+    from greenlane.routing.planner.candidates import resolve_place
 
     ref = ref.strip()
     if ";" in ref:

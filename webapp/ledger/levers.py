@@ -104,7 +104,7 @@ def compute_levers(
 ) -> dict[str, Any]:
     """The MACC of a stored lever request (``routing.macc``)."""
     from greenlane.routing import PlanOptions, SolverParams, parse_shipments
-    from greenlane.routing.levers import KINDS, macc, macc_to_dict
+    from greenlane.routing.scenarios.levers import KINDS, macc, macc_to_dict
 
     shipments = parse_shipments(request["shipments"])
     options = PlanOptions(
