@@ -2,7 +2,7 @@
 
 Views are thin: the request model validates (422 naming the field), one service call does
 the work, the answer is serialised. Auth (Bearer token, role per view) and the
-``Idempotency-Key`` run before validation, in :func:`_before`.
+``Idempotency-Key`` run before validation (:mod:`greenlane.webapp.api_guard`).
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, jsonify, request
 from flask_openapi3 import APIBlueprint, Tag
 from flask_openapi3.models import Schema
 from pydantic import BaseModel, Field
 
 from greenlane.emissions.schema import ChainIn
-from greenlane.webapp import idempotency, ratelimit, reports, services
-from greenlane.webapp.auth import Principal, authenticate, bearer_token, roles, rotate_token
+from greenlane.webapp import reports, services
+from greenlane.webapp.api_guard import guard, principal
+from greenlane.webapp.auth import roles, rotate_token
 from greenlane.webapp.db import engine_of
-from greenlane.webapp.problems import problem
 from greenlane.webapp.schemas import (
     DisruptionsIn,
     FootprintOut,
@@ -70,45 +70,7 @@ def _register_chain_schema() -> None:
 _register_chain_schema()
 
 
-def principal() -> Principal:
-    """The authenticated caller of this request."""
-    return g.principal  # type: ignore[no-any-return]
-
-
-@api.before_request
-def _before() -> Response | None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    allowed = getattr(view, "greenlane_roles", None)
-    if allowed is None:
-        return None
-    token = bearer_token(request.headers.get("Authorization"))
-    who = authenticate(engine_of(), token) if token else None
-    if who is None:
-        return ratelimit.check_anonymous() or problem(
-            401,
-            "Unauthorized",
-            "a valid Bearer token is needed",
-            headers={"WWW-Authenticate": 'Bearer realm="greenlane"'},
-        )
-    limited = ratelimit.check(who.token_id)
-    if limited is not None:
-        return limited
-    if who.role not in allowed:
-        return problem(403, "Forbidden", f"the {who.role} role may not call this endpoint")
-    g.principal = who
-    if request.method == "POST" and not getattr(view, "greenlane_no_replay", False):
-        return idempotency.begin(who.token_id)
-    return None
-
-
-@api.after_request
-def _after(response: Response) -> Response:
-    return ratelimit.annotate(idempotency.finish(response))
-
-
-@api.teardown_request
-def _teardown(exc: BaseException | None) -> None:
-    idempotency.abandon(exc)
+guard(api)
 
 
 def _created_or_accepted(sub: services.Submitted) -> Response:

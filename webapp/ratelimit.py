@@ -32,8 +32,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from greenlane.webapp.db import engine_of, rate_limits
+from greenlane.webapp.db import engine_of
 from greenlane.webapp.problems import problem
+from greenlane.webapp.tables import rate_limits
 
 MAX_BUCKETS = 100_000
 """Buckets kept in memory before idle (full) ones are dropped [count]."""

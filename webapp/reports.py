@@ -80,7 +80,7 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
         body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     elif fmt == "pdf":
         from greenlane.emissions.report.pdf import footprint_report_pdf
-        from greenlane.webapp.ledger_store import report_context
+        from greenlane.webapp.ledger.reporting import report_context
 
         with transaction() as conn:  # certificates beside the emissions; ledger entry ids
             certificates, label = report_context(

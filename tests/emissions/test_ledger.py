@@ -148,3 +148,40 @@ def test_intensity_of_a_year_and_lane_key():
     records = [Record(date(2023, 5, 1), 60.0, 2000.0, {}), Record(date(2024, 1, 1), 1.0, 1.0, {})]
     assert intensity_of(records, 2023) == (60.0, 2000.0, pytest.approx(30.0))
     assert lane_key("F-NANJING", "C-MADRID") == "F-NANJING>C-MADRID"
+
+
+def test_only_retired_carbon_credits_count_in_kg():
+    from types import SimpleNamespace as C
+
+    from greenlane.emissions.ledger import retired_credits_kg
+
+    certs = [
+        C(kind="carbon_credit", status="retired", volume=1.25),  # 1.25 tCO2e -> 1250 kg
+        C(kind="carbon_credit", status="retired", volume=0.5),  # 500 kg
+        C(kind="carbon_credit", status="assigned", volume=9.0),  # not retired: 0
+        C(kind="saf", status="retired", volume=7.0),  # book-and-claim: never a credit
+        C(kind="green_power", status="retired", volume=3.0),
+    ]
+    assert retired_credits_kg(certs) == pytest.approx(1750.0)
+    assert retired_credits_kg([]) == 0.0
+
+
+def test_neutrality_statement_in_tonnes_only_when_the_claim_holds():
+    from greenlane.emissions.ledger import neutrality_check, neutrality_statement
+
+    ok = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 1250.0)  # baseline 1200 kg
+    assert neutrality_statement(ok, 2024) == (
+        "Lane A>B is carbon neutral for 2026: it emitted 0.800 t CO2e WTW (gross), "
+        "0.400 t below the 2024 baseline intensity, and 1.250 t of retired carbon credits "
+        "cover the remaining emissions."
+    )
+    short = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 799.0)
+    assert neutrality_statement(short, 2024) is None
+
+
+def test_change_pct_of_actual_against_plan():
+    from greenlane.emissions.ledger import change_pct
+
+    assert change_pct(110.0, 80.0) == pytest.approx(37.5)
+    assert change_pct(60.0, 80.0) == pytest.approx(-25.0)
+    assert change_pct(5.0, 0.0) is None

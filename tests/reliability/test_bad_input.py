@@ -421,13 +421,15 @@ def test_oversized_api_body_is_413(client: Any) -> None:
 
 def test_oversized_ui_upload_is_413(client: Any) -> None:
     import io
+    import re
 
+    page = client.get("/login").get_data(as_text=True)
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     with client.session_transaction() as sess:
         sess["token_id"] = 1
-        sess["csrf"] = "c"
     resp = client.post(
         "/plans",
-        data={"csrf_token": "c", "book": (io.BytesIO(b"x" * 70_000), "big.csv")},
+        data={"csrf_token": form_token, "book": (io.BytesIO(b"x" * 70_000), "big.csv")},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 413
