@@ -18,6 +18,8 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
+__all__ = ["create_app"]
+
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
