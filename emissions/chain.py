@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from greenlane.emissions.distance import convert_distance_km, gcd_km, sea_route
+from greenlane.emissions.distance import convert_distance_km, gcd_km, leg_distances, sea_route
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import (
     Factors,
@@ -97,12 +97,14 @@ def tce_from_intensity(
     """A leg TCE from a TOC intensity [g CO2e/tkm] stated on ``intensity_basis``.
 
     The leg's distance is converted to the intensity's basis for the emissions; the activity
-    is reported on the leg's own basis (a 143 g/tkm actual-basis road TOC is 150.15 on SFD).
+    is on the SFD (a 143 g/tkm actual-basis road TOC is 150.15 g/tkm on SFD).
     """
+    dist = leg_distances(distance_km, mode, distance_basis)
     d_int, conv = convert_distance_km(distance_km, mode, distance_basis, intensity_basis)
     activity_on_int = mass_t * d_int
     wtw = g_per_tkm_to_kg(wtw_g_per_tkm, activity_on_int)
     ttw = g_per_tkm_to_kg(ttw_g_per_tkm, activity_on_int)
+    rules = (*rules, *dist.rules)
     if conv:
         rules = (
             *rules,
@@ -120,9 +122,10 @@ def tce_from_intensity(
         method=Method.TOC,
         data_type=data_type,
         mode=mode,
-        distance_km=distance_km,
-        distance_basis=distance_basis,
-        activity_tkm=mass_t * distance_km,
+        distance_km=dist.sfd_km,
+        distance_basis=DistanceBasis.SFD,
+        distance_actual_km=dist.actual_km,
+        activity_tkm=mass_t * dist.sfd_km,
         toc_id=toc_id,
         energy_carrier=energy_carrier,
         origin=origin,
@@ -149,7 +152,11 @@ def tce_from_energy(
     destination: Location | None = None,
     toc_id: str | None = None,
 ) -> TCE:
-    """A leg TCE from the energy allocated to the shipment: ``uses`` = (carrier, MJ) pairs."""
+    """A leg TCE from the energy allocated to the shipment: ``uses`` = (carrier, MJ) pairs.
+
+    ``distance_km`` on ``distance_basis`` gives the activity on the SFD [tkm].
+    """
+    dist = leg_distances(distance_km, mode, distance_basis)
     wtt = ttw = total_mj = 0.0
     for carrier, mj in uses:
         w, t = co2e_of_energy_kg(carrier, mj)
@@ -166,15 +173,16 @@ def tce_from_energy(
         method=method,
         data_type=data_type,
         mode=mode,
-        distance_km=distance_km,
-        distance_basis=distance_basis,
-        activity_tkm=mass_t * distance_km,
+        distance_km=dist.sfd_km,
+        distance_basis=DistanceBasis.SFD,
+        distance_actual_km=dist.actual_km,
+        activity_tkm=mass_t * dist.sfd_km,
         energy_mj=total_mj,
         energy_carrier=carriers,
         origin=origin,
         destination=destination,
         factors=(*refs, *all_refs),
-        rules=rules,
+        rules=(*rules, *dist.rules),
         toc_id=toc_id,
     )
 
@@ -191,8 +199,13 @@ def tce_modelled(
     origin: Location | None = None,
     destination: Location | None = None,
 ) -> TCE:
-    """A leg TCE from a modelled vehicle profile [MJ/tkm] (data type ``modelled``)."""
-    mj = profile.energy_mj_per_tkm * mass_t * distance_km
+    """A leg TCE from a modelled vehicle profile [MJ/tkm] (data type ``modelled``).
+
+    The profile's energy per tonne-km is per km the vehicle covers, so it is applied to the
+    actual distance; the activity is on the SFD like every other leg.
+    """
+    actual_km = leg_distances(distance_km, profile.mode, distance_basis).actual_km
+    mj = profile.energy_mj_per_tkm * mass_t * actual_km
     return tce_from_energy(
         tce_id=tce_id,
         shipment_id=shipment_id,
@@ -208,7 +221,7 @@ def tce_modelled(
             *rules,
             *profile.rules,
             f"modelled {profile.vehicle_id}: "
-            f"{profile.energy_mj_per_tkm:.4f} MJ/tkm x {mass_t:g} t x {distance_km:.3f} km",
+            f"{profile.energy_mj_per_tkm:.4f} MJ/tkm x {mass_t:g} t x {actual_km:.3f} km actual",
         ),
         origin=origin,
         destination=destination,
@@ -325,8 +338,12 @@ def _leg_tce(
         "origin": origin,
         "destination": destination,
     }
+    try:
+        sfd_km = leg_distances(distance, leg.mode, basis).sfd_km
+    except InputError as exc:
+        raise InputError(exc.message, f"{where}.{exc.field or 'distance_km'}") from None
     if leg.energy is not None:
-        uses, e_rules = _energy_uses(leg.energy, chain, distance, factors, where)
+        uses, e_rules = _energy_uses(leg.energy, chain, sfd_km, factors, where)
         return tce_from_energy(
             mode=leg.mode,
             uses=uses,
@@ -397,8 +414,10 @@ def _toc_tce(
 
 
 def _energy_uses(
-    items: Sequence[EnergyIn], chain: ChainIn, distance_km: float, factors: Factors, where: str
+    items: Sequence[EnergyIn], chain: ChainIn, sfd_km: float, factors: Factors, where: str
 ) -> tuple[list[tuple[EnergyCarrier, float]], tuple[str, ...]]:
+    """Energy allocated to the shipment [MJ]: a tkm share is on the SFD (ISO 14083 §7.2), so
+    ``vehicle_activity_tkm`` is the vehicle's transport activity on the SFD too."""
     uses: list[tuple[EnergyCarrier, float]] = []
     rules: list[str] = []
     for j, item in enumerate(items):
@@ -414,13 +433,13 @@ def _energy_uses(
             share = item.share_of_vehicle
             rules.append(f"{item.carrier}: shipment share {share:g} of vehicle energy (stated)")
         elif item.vehicle_activity_tkm is not None:
-            share = chain.mass_t * distance_km / item.vehicle_activity_tkm
+            share = chain.mass_t * sfd_km / item.vehicle_activity_tkm
             if share > 1 + 1e-9:
                 raise InputError(
                     "shipment tkm exceeds the vehicle's tkm", f"{at}.vehicle_activity_tkm"
                 )
             rules.append(
-                f"{item.carrier}: tkm allocation {chain.mass_t * distance_km:.3f} / "
+                f"{item.carrier}: tkm allocation (SFD) {chain.mass_t * sfd_km:.3f} / "
                 f"{item.vehicle_activity_tkm:g} tkm = {share:.6f}"
             )
         else:

@@ -115,7 +115,10 @@ class FactorRef:
 class TCE:
     """One transport chain element: a leg (``kind='leg'``) or a hub operation (``kind='hub'``).
 
-    Emissions are in kg CO2e; ``activity_tkm`` is zero for hubs (ISO 14083 §5.1).
+    Emissions are in kg CO2e; ``activity_tkm`` is zero for hubs (ISO 14083 §5.1). A leg's
+    ``distance_km`` is its shortest feasible distance (``distance_basis`` SFD) and
+    ``activity_tkm = mass_t x distance_km``; ``distance_actual_km`` is the distance the
+    vehicle actually covers, which its energy use is on.
     ``geometry`` is the leg's path as ``(lon, lat)`` pairs for maps (optional);
     ``departure_at``/``arrival_at`` are RFC 3339 strings when known.
     """
@@ -133,6 +136,7 @@ class TCE:
     distance_km: float = 0.0
     distance_basis: DistanceBasis | None = None
     activity_tkm: float = 0.0
+    distance_actual_km: float | None = None
     energy_mj: float | None = None
     energy_carrier: str | None = None
     toc_id: str | None = None

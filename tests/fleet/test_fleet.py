@@ -265,3 +265,31 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
     assert err.value.field == "vehicle_types.csv[line 2: truck_40t_diesel].energy_carriers"
+
+
+def test_vehicle_and_toc_legs_follow_the_same_distance_rule():
+    """One sea leg, stated as 10,000 km SFD and as 10,000 km actual (ISO 14083 sea DAF 1.15)."""
+
+    def leg(basis: str, how: dict) -> dict:
+        return {"mode": "sea", "distance_km": 10_000, "distance_basis": basis, **how}
+
+    ship = {"vehicle": {"type": "ship_container_14000teu"}}
+    toc = {"toc": {"toc_id": "sea_container_avg_desnz"}}
+    out = {}
+    for name, how in (("vehicle", ship), ("toc", toc)):
+        for basis in ("sfd", "actual"):
+            doc = {"shipment_id": "S", "mass_t": 10, "legs": [leg(basis, how)]}
+            out[name, basis] = footprint_from_chain(doc, resolve_vehicle).tces[0]
+    # TOC: 10 t x 10,000 km x 19.77 g/tkm (actual basis) = 1,977 kg; SFD leg sails 11,500 km
+    assert out["toc", "actual"].co2e_wtw_kg == pytest.approx(1977.0)
+    assert out["toc", "sfd"].co2e_wtw_kg == pytest.approx(2273.55)
+    # vehicle: the profile's MJ/tkm is per km sailed, so the SFD leg burns 1.15x the energy
+    sfd, actual = out["vehicle", "sfd"], out["vehicle", "actual"]
+    assert sfd.co2e_wtw_kg / actual.co2e_wtw_kg == pytest.approx(1.15)
+    assert sfd.energy_mj / actual.energy_mj == pytest.approx(1.15)
+    assert sfd.distance_actual_km == pytest.approx(11_500.0)
+    # activity on the SFD for every path: 100,000 tkm and 100,000 / 1.15 = 86,956.5 tkm
+    for name in ("vehicle", "toc"):
+        assert out[name, "sfd"].activity_tkm == pytest.approx(100_000.0)
+        assert out[name, "actual"].activity_tkm == pytest.approx(100_000.0 / 1.15)
+        assert out[name, "actual"].distance_basis == "sfd"
