@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 from greenlane.emissions.distance import convert_distance_km, gcd_km, leg_distances, sea_route
@@ -48,6 +49,85 @@ from greenlane.emissions.units import g_per_tkm_to_kg
 VehicleResolver = Callable[[Mapping[str, Any], Factors], ModelledProfile]
 """Turns a leg's ``vehicle`` object into a modelled profile (``fleet.resolve_vehicle``)."""
 
+MAX_SEA_ACCESS_KM = 200.0
+"""Farthest a sea leg's end may lie from the sea-lane network [km]: the seaports of
+``data/hubs.csv`` lie within 163 km of it (Manzanillo, MX), inland cities farther (Madrid 326)."""
+
+MODE_CARRIERS: dict[Mode, tuple[str, ...]] = {
+    Mode.ROAD: (
+        "diesel_b*",
+        "biodiesel_fame",
+        "hvo",
+        "gasoline",
+        "cng_truck",
+        "bio_cng_truck",
+        "lng_truck",
+        "hydrogen_*",
+        "electricity_cn*",
+        "electricity_de",
+        "electricity_es",
+        "electricity_eu",
+        "electricity_fr",
+        "electricity_pl",
+        "electricity_uk",
+    ),
+    Mode.RAIL: (
+        "diesel_b*",
+        "biodiesel_fame",
+        "hvo",
+        "hydrogen_*",
+        "electricity_cn*",
+        "electricity_de*",
+        "electricity_es",
+        "electricity_eu",
+        "electricity_fr",
+        "electricity_pl",
+        "electricity_uk",
+    ),
+    Mode.INLAND_WATER: (
+        "diesel_b*",
+        "biodiesel_fame",
+        "hvo",
+        "hvo_marine",
+        "mgo",
+        "lfo",
+        "lng_marine_*",
+        "methanol_*",
+        "hydrogen_*",
+        "electricity_cn*",
+        "electricity_de",
+        "electricity_eu",
+        "electricity_fr",
+        "electricity_pl",
+    ),
+    Mode.SEA: (
+        "hfo",
+        "vlsfo",
+        "ulsfo",
+        "mgo",
+        "lfo",
+        "lng_marine_*",
+        "bio_lng_marine_*",
+        "e_lng_marine_*",
+        "methanol_*",
+        "ammonia_*",
+        "hydrogen_*",
+        "hvo_marine",
+        "e_diesel_marine",
+        "electricity_shore_power_*",
+    ),
+    Mode.AIR: ("jet_kerosene", "saf_*"),
+}
+"""Energy carriers (``fnmatch`` patterns of ``energy_carriers.csv`` keys) a mode's vehicles
+burn: the carriers of ``data/vehicle_types.csv`` per mode, plus biofuel, hydrogen and grid
+variants of the same engines. Hub heating fuels fit no leg; no aircraft burns HFO."""
+
+
+def check_carrier_fits(mode: Mode, carrier_key: str, field: str) -> None:
+    """Refuse an energy carrier no vehicle of ``mode`` uses (an air leg on HFO)."""
+    if not any(fnmatchcase(carrier_key, pat) for pat in MODE_CARRIERS[mode]):
+        raise InputError(f"{carrier_key} is not an energy carrier of {mode} vehicles", field)
+
 
 def leg_distance_km(
     mode: Mode,
@@ -65,6 +145,17 @@ def leg_distance_km(
         route = sea_route(
             (origin.lon, origin.lat), (destination.lon, destination.lat), tuple(sea_restrictions)
         )
+        for end, loc, node in (
+            ("origin", origin, route.coordinates[0]),
+            ("destination", destination, route.coordinates[-1]),
+        ):
+            access = gcd_km(loc.lat, loc.lon, node[1], node[0])
+            if access > MAX_SEA_ACCESS_KM:
+                raise InputError(
+                    f"no ship reaches ({loc.lat:g}, {loc.lon:g}): {access:.0f} km from the "
+                    f"sea-lane network (limit {MAX_SEA_ACCESS_KM:g} km); give the seaport",
+                    field=end,
+                )
         via = ", ".join(route.passages) or "open sea"
         return (
             route.distance_km,
@@ -325,7 +416,15 @@ def _leg_tce(
     else:
         assert origin is not None and destination is not None
         restrictions = ("northwest", *(leg.sea_restrictions or ()))
-        distance, basis, rules = leg_distance_km(leg.mode, origin, destination, restrictions)
+        try:
+            distance, basis, rules = leg_distance_km(leg.mode, origin, destination, restrictions)
+        except InputError as exc:
+            raise InputError(exc.message, f"{where}.{exc.field or 'origin'}") from None
+        if not distance > 0:
+            raise InputError(
+                "origin and destination are the same point; a leg needs a distance > 0 km",
+                f"{where}.destination",
+            )
         if leg.distance_basis is not None and leg.distance_basis is not basis:
             distance, conv = convert_distance_km(distance, leg.mode, basis, leg.distance_basis)
             basis, rules = leg.distance_basis, (*rules, *conv)
@@ -343,7 +442,7 @@ def _leg_tce(
     except InputError as exc:
         raise InputError(exc.message, f"{where}.{exc.field or 'distance_km'}") from None
     if leg.energy is not None:
-        uses, e_rules = _energy_uses(leg.energy, chain, sfd_km, factors, where)
+        uses, e_rules = _energy_uses(leg.energy, chain, leg.mode, sfd_km, factors, where)
         return tce_from_energy(
             mode=leg.mode,
             uses=uses,
@@ -365,7 +464,26 @@ def _leg_tce(
         raise InputError(
             f"vehicle is a {profile.mode} vehicle, leg is {leg.mode}", f"{where}.vehicle.type"
         )
+    _check_payload(profile, leg.vehicle, chain.mass_t, f"{where}.vehicle")
     return tce_modelled(profile=profile, rules=rules, **common)
+
+
+def _check_payload(
+    profile: ModelledProfile, spec: Mapping[str, Any], mass_t: float, where: str
+) -> None:
+    """The shipment must fit: mass_t within the vehicle's payload and a stated load_t."""
+    tol = 1 + 1e-9
+    if profile.payload_max_t is not None and mass_t > profile.payload_max_t * tol:
+        raise InputError(
+            f"the shipment's {mass_t:g} t exceed the payload of {profile.vehicle_id} "
+            f"({profile.payload_max_t:g} t); split it over several legs or vehicles",
+            f"{where}.type",
+        )
+    if "load_t" in spec and profile.load_t is not None and mass_t > profile.load_t * tol:
+        raise InputError(
+            f"the vehicle's load {profile.load_t:g} t is less than the shipment's {mass_t:g} t",
+            f"{where}.load_t",
+        )
 
 
 def _toc_tce(
@@ -414,7 +532,12 @@ def _toc_tce(
 
 
 def _energy_uses(
-    items: Sequence[EnergyIn], chain: ChainIn, sfd_km: float, factors: Factors, where: str
+    items: Sequence[EnergyIn],
+    chain: ChainIn,
+    mode: Mode,
+    sfd_km: float,
+    factors: Factors,
+    where: str,
 ) -> tuple[list[tuple[EnergyCarrier, float]], tuple[str, ...]]:
     """Energy allocated to the shipment [MJ]: a tkm share is on the SFD (ISO 14083 §7.2), so
     ``vehicle_activity_tkm`` is the vehicle's transport activity on the SFD too."""
@@ -423,7 +546,10 @@ def _energy_uses(
     for j, item in enumerate(items):
         at = f"{where}.energy[{j}]"
         carrier = factors.carrier(item.carrier, f"{at}.carrier")
+        check_carrier_fits(mode, item.carrier, f"{at}.carrier")
         if item.blend:
+            for k in item.blend:
+                check_carrier_fits(mode, k, f"{at}.blend.{k}")
             parts = [(factors.carrier(k, f"{at}.blend.{k}"), s) for k, s in item.blend.items()]
             rest = 1 - sum(s for _, s in parts)
             carrier = blend([(carrier, rest), *parts])
@@ -486,7 +612,7 @@ def footprint_from_chain(
     try:
         factors = load_factors(tuple(chain.factor_sets), chain.gwp_basis)
     except InputError as exc:
-        raise InputError(exc.message, field="gwp_basis") from None
+        raise InputError(exc.message, field=exc.field or "gwp_basis") from None
     tces: list[TCE] = []
     seen: set[str] = set()
     for i, item in enumerate(chain.legs):

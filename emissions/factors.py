@@ -247,6 +247,13 @@ def load_factors(
                 f"duplicate row {row['key']}/{row['factor_set']}", "energy_carriers.csv"
             )
         sets[row["factor_set"]] = row
+    known = {fs for sets in by_key.values() for fs in sets}
+    for fs in prefer:
+        if fs not in known:
+            raise InputError(
+                f"unknown factor set {fs!r}; known: {', '.join(sorted(known))}",
+                field="factor_sets",
+            )
     carriers: dict[str, EnergyCarrier] = {}
     for key, sets in sorted(by_key.items()):
         chosen = next((sets[s] for s in prefer if s in sets), None)

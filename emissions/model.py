@@ -205,7 +205,8 @@ class Footprint:
 class ModelledProfile:
     """Energy use of a modelled vehicle at a stated load, per tonne-km of payload.
 
-    ``energy_mj_per_tkm`` already spreads empty running over the loaded tonne-km. ``fleet``
+    ``energy_mj_per_tkm`` is per tonne-km actually covered and already spreads empty running
+    over the loaded tonne-km. ``fleet``
     builds these; ``emissions`` turns them into a TCE without knowing vehicles.
     """
 
@@ -215,3 +216,7 @@ class ModelledProfile:
     energy_mj_per_tkm: float
     rules: tuple[str, ...] = ()
     refs: tuple[FactorRef, ...] = ()
+    load_t: float | None = None
+    """The vehicle's load the profile is for [t]."""
+    payload_max_t: float | None = None
+    """The vehicle's largest payload [t]; a shipment heavier than it cannot ride on it."""

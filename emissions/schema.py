@@ -7,11 +7,12 @@ Unknown fields are rejected, so a unit typo (``distance_m``) names the field at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -34,6 +35,38 @@ MAX_AMOUNT = 1.0e12
 """Largest energy amount accepted, in any unit."""
 MAX_INTENSITY = 1.0e6
 """Largest intensity accepted [g CO2e/tkm or kg CO2e/t]."""
+MAX_NAME_CHARS = 200
+"""Longest identifier or name accepted [characters]."""
+MAX_LEGS = 200
+"""Most legs and hubs in one chain."""
+SeaPassage = Literal[
+    "babalmandab",
+    "bosporus",
+    "gibraltar",
+    "suez",
+    "panama",
+    "ormuz",
+    "northwest",
+    "malacca",
+    "sunda",
+    "chili",
+    "south_africa",
+    "bering",
+]
+"""Passages a sea leg may close (``sea_restrictions``), as the ``searoute`` network names them."""
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON ``true``/``false`` are not numbers (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    return value
+
+
+Real = Annotated[float, BeforeValidator(_not_bool)]
+"""A finite number; booleans refused."""
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
+"""A non-empty identifier or name of at most ``MAX_NAME_CHARS`` characters."""
 
 
 class _Strict(BaseModel):
@@ -43,9 +76,9 @@ class _Strict(BaseModel):
 class LocationIn(_Strict):
     """A place: coordinates [deg] and optional codes."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    name: str | None = None
+    lat: Real = Field(ge=-90, le=90)
+    lon: Real = Field(ge=-180, le=180)
+    name: Name | None = None
     locode: str | None = Field(default=None, pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")
     iata: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
@@ -54,12 +87,12 @@ class LocationIn(_Strict):
 class TocIn(_Strict):
     """A transport operation category: a default ``toc_id`` or a stated intensity [g CO2e/tkm]."""
 
-    toc_id: str | None = None
-    co2e_wtw_g_per_tkm: float | None = Field(default=None, ge=0, le=MAX_INTENSITY)
-    co2e_ttw_g_per_tkm: float | None = Field(default=None, ge=-MAX_INTENSITY, le=MAX_INTENSITY)
+    toc_id: Name | None = None
+    co2e_wtw_g_per_tkm: Real | None = Field(default=None, ge=0, le=MAX_INTENSITY)
+    co2e_ttw_g_per_tkm: Real | None = Field(default=None, ge=0, le=MAX_INTENSITY)
     distance_basis: DistanceBasis | None = None
-    load_factor: float | None = Field(default=None, gt=0, le=1)
-    empty_running_share: float | None = Field(default=None, ge=0, lt=1)
+    load_factor: Real | None = Field(default=None, gt=0, le=1)
+    empty_running_share: Real | None = Field(default=None, ge=0, lt=1)
     data_type: DataType | None = None
 
     @model_validator(mode="after")
@@ -86,12 +119,12 @@ class EnergyIn(_Strict):
     the named ``carrier`` takes the rest.
     """
 
-    carrier: str = Field(min_length=1)
-    amount: float = Field(gt=0, le=MAX_AMOUNT)
+    carrier: Name
+    amount: Real = Field(gt=0, le=MAX_AMOUNT)
     unit: EnergyUnit
-    share_of_vehicle: float | None = Field(default=None, gt=0, le=1)
-    vehicle_activity_tkm: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)
-    blend: dict[str, float] | None = None
+    share_of_vehicle: Real | None = Field(default=None, gt=0, le=1)
+    vehicle_activity_tkm: Real | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    blend: dict[Name, Real] | None = Field(default=None, max_length=10)
 
     @model_validator(mode="after")
     def _one_share(self) -> EnergyIn:
@@ -108,12 +141,12 @@ class LegIn(_Strict):
     """A transport leg: distance (or coordinates) and exactly one of energy, toc or vehicle."""
 
     mode: Mode
-    tce_id: str | None = None
-    distance_km: float | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
+    tce_id: Name | None = None
+    distance_km: Real | None = Field(default=None, gt=0, le=MAX_DISTANCE_KM)
     distance_basis: DistanceBasis | None = None
     origin: LocationIn | None = None
     destination: LocationIn | None = None
-    sea_restrictions: list[str] | None = None
+    sea_restrictions: list[SeaPassage] | None = Field(default=None, max_length=12)
     energy: list[EnergyIn] | None = Field(default=None, min_length=1)
     toc: TocIn | None = None
     vehicle: dict[str, Any] | None = None
@@ -133,9 +166,9 @@ class LegIn(_Strict):
 class HocIn(_Strict):
     """A hub operation category: a default ``hoc_id`` or stated intensities [kg CO2e/t]."""
 
-    hoc_id: str | None = None
-    co2e_wtw_kg_per_t: float | None = Field(default=None, ge=0, le=MAX_INTENSITY)
-    co2e_ttw_kg_per_t: float | None = Field(default=None, ge=-MAX_INTENSITY, le=MAX_INTENSITY)
+    hoc_id: Name | None = None
+    co2e_wtw_kg_per_t: Real | None = Field(default=None, ge=0, le=MAX_INTENSITY)
+    co2e_ttw_kg_per_t: Real | None = Field(default=None, ge=0, le=MAX_INTENSITY)
     data_type: DataType | None = None
 
     @model_validator(mode="after")
@@ -156,21 +189,21 @@ class HocIn(_Strict):
 class HubIn(_Strict):
     """A hub operation between legs; its activity is the tonnes leaving it."""
 
-    hub: str = Field(min_length=1)
+    hub: Name
     hoc: HocIn
-    tce_id: str | None = None
+    tce_id: Name | None = None
     location: LocationIn | None = None
 
 
 class ChainIn(_Strict):
     """A shipment's transport chain document."""
 
-    shipment_id: str = Field(min_length=1, max_length=200)
-    mass_t: float = Field(gt=0, le=MAX_MASS_T)
-    volume_m3: float | None = Field(default=None, gt=0, le=MAX_AMOUNT)
-    factor_sets: list[str] = Field(default_factory=list)
+    shipment_id: Name
+    mass_t: Real = Field(gt=0, le=MAX_MASS_T)
+    volume_m3: Real | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    factor_sets: list[Name] = Field(default_factory=list, max_length=10)
     gwp_basis: Literal["AR6", "AR5", "FEEMS"] = "AR6"
-    legs: list[LegIn | HubIn] = Field(min_length=1)
+    legs: list[LegIn | HubIn] = Field(min_length=1, max_length=MAX_LEGS)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

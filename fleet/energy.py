@@ -260,6 +260,8 @@ def profile(
         energy_mj_per_tkm=intensity,
         rules=tuple(rules),
         refs=(vehicle.factor_ref(intensity), *component_refs),
+        load_t=payload,
+        payload_max_t=vehicle.payload_max_t,
     )
 
 

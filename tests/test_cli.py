@@ -78,7 +78,7 @@ def test_plan_bad_book_names_the_row_and_field(tmp_path):
         "A,NOWHERE,C-MADRID,2,2026-12-01,2027-01-01\n"
     )
     out = CliRunner().invoke(main, ["plan", str(book)])
-    assert out.exit_code == 2 and "shipments[0].origin" in out.output
+    assert out.exit_code == 2 and "line[2].origin" in out.output
     book.write_text(
         "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
         "A,F-NANJING,C-MADRID,2,2027-01-01,2026-12-01\n"
