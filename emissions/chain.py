@@ -12,6 +12,7 @@ from dataclasses import replace
 from fnmatch import fnmatchcase
 from typing import Any
 
+from greenlane.emissions.coldchain import leg_leakage, metered_hoc, reefer_share
 from greenlane.emissions.distance import convert_distance_km, gcd_km, leg_distances, sea_route
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import (
@@ -441,14 +442,40 @@ def _leg_tce(
         sfd_km = leg_distances(distance, leg.mode, basis).sfd_km
     except InputError as exc:
         raise InputError(exc.message, f"{where}.{exc.field or 'distance_km'}") from None
+    tce = _leg_tce_by_method(leg, where, chain, factors, resolver, rules, sfd_km, common)
+    if leg.refrigerant is not None:
+        leak = leg_leakage(
+            leg.refrigerant, leg.mode, tce.activity_tkm, factors.gwp_basis, f"{where}.refrigerant"
+        )
+        tce = replace(
+            tce,
+            co2e_ttw_kg=tce.co2e_ttw_kg + leak.co2e_kg,
+            co2e_refrigerant_kg=leak.co2e_kg,
+            rules=(*tce.rules, *leak.rules),
+            factors=(*tce.factors, *leak.refs),
+        )
+    return replace(tce, temperature_control=leg.temperature_control)
+
+
+def _leg_tce_by_method(
+    leg: LegIn,
+    where: str,
+    chain: ChainIn,
+    factors: Factors,
+    resolver: VehicleResolver | None,
+    rules: tuple[str, ...],
+    sfd_km: float,
+    common: dict[str, Any],
+) -> TCE:
     if leg.energy is not None:
-        uses, e_rules = _energy_uses(leg.energy, chain, leg.mode, sfd_km, factors, where)
+        uses, e_rules, e_refs = _energy_uses(leg.energy, chain, leg.mode, sfd_km, factors, where)
         return tce_from_energy(
             mode=leg.mode,
             uses=uses,
             method=Method.ENERGY,
             data_type=DataType.PRIMARY,
             rules=(*rules, *e_rules),
+            refs=e_refs,
             **common,
         )
     if leg.toc is not None:
@@ -538,11 +565,12 @@ def _energy_uses(
     sfd_km: float,
     factors: Factors,
     where: str,
-) -> tuple[list[tuple[EnergyCarrier, float]], tuple[str, ...]]:
+) -> tuple[list[tuple[EnergyCarrier, float]], tuple[str, ...], tuple[FactorRef, ...]]:
     """Energy allocated to the shipment [MJ]: a tkm share is on the SFD (ISO 14083 §7.2), so
     ``vehicle_activity_tkm`` is the vehicle's transport activity on the SFD too."""
     uses: list[tuple[EnergyCarrier, float]] = []
     rules: list[str] = []
+    refs: list[FactorRef] = []
     for j, item in enumerate(items):
         at = f"{where}.energy[{j}]"
         carrier = factors.carrier(item.carrier, f"{at}.carrier")
@@ -555,7 +583,12 @@ def _energy_uses(
             carrier = blend([(carrier, rest), *parts])
             rules.append(f"blend by energy: {carrier.name}")
         vehicle_mj = energy_mj(carrier, item.amount, item.unit, f"{at}.unit")
-        if item.share_of_vehicle is not None:
+        if item.reefer_share is not None:
+            alloc = reefer_share(item.reefer_share, mode, f"{at}.reefer_share")
+            share = alloc.share
+            rules.append(f"{item.carrier}: {alloc.rule}")
+            refs.extend(alloc.refs)
+        elif item.share_of_vehicle is not None:
             share = item.share_of_vehicle
             rules.append(f"{item.carrier}: shipment share {share:g} of vehicle energy (stated)")
         elif item.vehicle_activity_tkm is not None:
@@ -572,7 +605,7 @@ def _energy_uses(
             share = 1.0
             rules.append(f"{item.carrier}: no share given, whole vehicle energy allocated")
         uses.append((carrier, vehicle_mj * share))
-    return uses, tuple(rules)
+    return uses, tuple(rules), tuple(refs)
 
 
 def _hub_tce(hub: HubIn, tce_id: str, chain: ChainIn, factors: Factors, where: str) -> TCE:
@@ -583,6 +616,23 @@ def _hub_tce(hub: HubIn, tce_id: str, chain: ChainIn, factors: Factors, where: s
         "mass_t": chain.mass_t,
         "location": _loc(hub.location),
     }
+    if hub.hoc.metered is not None:
+        m = metered_hoc(hub.hoc.metered, factors, f"{where}.hoc.metered")
+        tce = hub_tce(
+            wtw_kg_per_t=m.wtt_kg_per_t + m.ttw_kg_per_t,
+            ttw_kg_per_t=m.ttw_kg_per_t,
+            data_type=hub.hoc.data_type or DataType.PRIMARY,
+            refs=m.refs,
+            **common,
+        )
+        group = hub.hoc.metered.group
+        return replace(
+            tce,
+            rules=(*m.rules, *tce.rules),
+            co2e_refrigerant_kg=m.refrigerant_kg_per_t * chain.mass_t,
+            temperature_control=hub.temperature_control
+            or (group if group in ("ambient", "chilled", "frozen", "mixed") else None),
+        )
     if hub.hoc.hoc_id is not None:
         row = factors.hoc(hub.hoc.hoc_id, f"{where}.hoc.hoc_id")
         return hub_tce(
@@ -622,6 +672,8 @@ def footprint_from_chain(
         seen.add(tce_id)
         if isinstance(item, HubIn):
             tce = _hub_tce(item, tce_id, chain, factors, f"legs[{i}]")
+            if tce.temperature_control is None:
+                tce = replace(tce, temperature_control=item.temperature_control)
         else:
             tce = _leg_tce(item, i, tce_id, chain, factors, resolver)
         prev = (tces[-1].tce_id,) if tces else ()

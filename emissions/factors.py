@@ -28,7 +28,15 @@ from greenlane.emissions.units import (
     kwh_to_mj,
 )
 
-TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
+TABLES = (
+    "energy_carriers.csv",
+    "gwp.csv",
+    "tocs.csv",
+    "hocs.csv",
+    "distance_rules.csv",
+    "refrigerants.csv",
+    "cold_chain.csv",
+)
 """Tables whose content hash identifies a factor version."""
 
 RENEWABLE_CARBON = ("bio", "rfnbo")

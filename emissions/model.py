@@ -149,6 +149,9 @@ class TCE:
     geometry: tuple[tuple[float, float], ...] = ()
     departure_at: str | None = None
     arrival_at: str | None = None
+    temperature_control: str | None = None
+    co2e_refrigerant_kg: float = 0.0
+    """Refrigerant leakage [kg CO2e], already part of ``co2e_ttw_kg``."""
 
     @property
     def co2e_wtw_kg(self) -> float:

@@ -42,6 +42,8 @@ def tce_to_dict(tce: TCE) -> dict[str, Any]:
         "co2e_wtw_kg": num(tce.co2e_wtw_kg),
         "co2e_ttw_kg": num(tce.co2e_ttw_kg),
         "co2e_wtt_kg": num(tce.co2e_wtt_kg),
+        "co2e_refrigerant_kg": num(tce.co2e_refrigerant_kg),
+        "temperature_control": tce.temperature_control,
         "intensity_wtw_g_per_tkm": num(tce.intensity_wtw_g_per_tkm),
         "intensity_ttw_g_per_tkm": num(tce.intensity_ttw_g_per_tkm),
         "method": str(tce.method),
