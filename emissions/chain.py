@@ -22,6 +22,7 @@ from greenlane.emissions.factors import (
     co2e_of_energy_kg,
     energy_mj,
     load_factors,
+    on_basis_of,
 )
 from greenlane.emissions.model import (
     TCE,
@@ -580,7 +581,13 @@ def _energy_uses(
                 check_carrier_fits(mode, k, f"{at}.blend.{k}")
             parts = [(factors.carrier(k, f"{at}.blend.{k}"), s) for k, s in item.blend.items()]
             rest = 1 - sum(s for _, s in parts)
-            carrier = blend([(carrier, rest), *parts])
+            base = on_basis_of(item.carrier, parts[0][0], factors) if parts else carrier
+            if base.factor_set != carrier.factor_set:
+                rules.append(
+                    f"{item.carrier} taken from {base.factor_set} "
+                    f"({base.wtw_g_per_mj:.2f} g/MJ): one fossil baseline with the blend"
+                )
+            carrier = blend([(base, rest), *parts])
             rules.append(f"blend by energy: {carrier.name}")
         vehicle_mj = energy_mj(carrier, item.amount, item.unit, f"{at}.unit")
         if item.reefer_share is not None:

@@ -407,3 +407,17 @@ def carrier_refs(carrier: EnergyCarrier) -> tuple[FactorRef, ...]:
             carrier.factor_set,
         ),
     )
+
+
+def on_basis_of(key: str, other: EnergyCarrier, factors: Factors) -> EnergyCarrier:
+    """Carrier ``key`` from ``other``'s factor set when that set has a row for it.
+
+    A blend keeps one fossil baseline: SAF's CORSIA life-cycle values are measured against the
+    CORSIA fossil jet baseline (89 g CO2e/MJ), so the kerosene part of a SAF blend comes from
+    ``corsia_2024`` too, not from the ifeu default (94.15 g/MJ).
+    """
+    own = factors.carrier(key)
+    if own.factor_set == other.factor_set:
+        return own
+    alt = load_factors((other.factor_set, *factors.sets), factors.gwp_basis).carrier(key)
+    return alt if alt.factor_set == other.factor_set else own

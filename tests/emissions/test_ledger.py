@@ -92,7 +92,7 @@ def _footprint():
             "mass_t": 10,
             "legs": [
                 {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
-                {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
+                {"hub": "H", "hoc": {"hoc_id": "transhipment_de_ambient_clecat_ex5"}},
                 {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
             ],
         }

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from greenlane.emissions.errors import DataError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAIN = json.loads((ROOT / "data" / "examples" / "nanjing_madrid_rail.json").read_text())
+CHAIN = json.loads((ROOT / "data" / "examples" / "clecat_case_a_de_580km.json").read_text())
 BOUNDED = settings(
     max_examples=120,
     deadline=None,
