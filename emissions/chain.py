@@ -616,7 +616,7 @@ def _energy_uses(
 
 
 def _hub_tce(hub: HubIn, tce_id: str, chain: ChainIn, factors: Factors, where: str) -> TCE:
-    common = {
+    common: dict[str, Any] = {
         "tce_id": tce_id,
         "shipment_id": chain.shipment_id,
         "hub": hub.hub,

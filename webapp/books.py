@@ -114,7 +114,8 @@ def _xlsx_rows(data: bytes) -> tuple[list[int], list[dict[str, Any]]]:
             raise InputError(
                 f"missing column(s): {', '.join(sorted(missing))}", field="xlsx header"
             )
-        out, lines = [], []
+        out: list[dict[str, Any]] = []
+        lines: list[int] = []
         for line, values in enumerate(rows, start=2):
             row = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
             row = {k: v for k, v in row.items() if v is not None}

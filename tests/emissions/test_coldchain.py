@@ -217,6 +217,9 @@ def test_example8_refrigerant_loss_of_a_reefer_truck():
     assert leg.co2e_refrigerant_kg == pytest.approx(leak)
     assert leg.co2e_ttw_kg == pytest.approx(10 * 52.5 * 103 / 1000 + leak)  # 54.075 + 1.132
     assert leg.co2e_wtt_kg == pytest.approx(10 * 52.5 * 40 / 1000)  # refrigerant adds no WTT
+    from greenlane.emissions.report.pdf import _label
+
+    assert _label(leg) == "road (chilled), refrigerant 1.132 kg"  # the PDF's TCE table
     # the ISO 14083 Annex I estimate: 5.5 kg x 32.5 % = 1.7875 kg/a stated as charge and rate
     doc["legs"][0]["refrigerant"] = {
         "refrigerant": "R-452A",
