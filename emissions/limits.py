@@ -94,10 +94,6 @@ def _number(kind: type[int] | type[float], where: str) -> Any:
     return parse
 
 
-def _constant(text: str) -> Any:
-    raise ValueError(f"{text} is not a JSON number")
-
-
 def _depth(doc: Any) -> int:
     """Deepest nesting of lists and dicts in ``doc`` (iterative: no recursion limit)."""
     deepest, stack = 0, [(doc, 1)]
@@ -113,13 +109,16 @@ def _depth(doc: Any) -> int:
 
 
 def loads_json(text: str, where: str) -> Any:
-    """Parse JSON under the limits: depth, number length, no NaN/Infinity."""
+    """Parse JSON under the limits: depth and number length.
+
+    ``NaN`` and ``Infinity`` parse (as ``json.loads`` does) so that the schema that reads the
+    document names the field holding them; every greenlane schema refuses non-finite numbers.
+    """
     try:
         doc = json.loads(
             text,
             parse_int=_number(int, where),
             parse_float=_number(float, where),
-            parse_constant=_constant,
         )
     except RecursionError:
         raise InputError(
