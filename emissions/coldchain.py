@@ -15,14 +15,15 @@ Refrigerant GWPs live in ``data/refrigerants.csv``, defaults in ``data/cold_chai
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from pydantic import Field
+
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, FactorNotFound, InputError
+from greenlane.emissions.errors import FactorNotFound, InputError
 from greenlane.emissions.factors import Factors, carrier_refs, co2e_of_energy_kg, energy_mj
 from greenlane.emissions.model import FactorRef, Mode
 from greenlane.emissions.schema import (
@@ -30,6 +31,7 @@ from greenlane.emissions.schema import (
     MeteredHocIn,
     ReeferShareIn,
 )
+from greenlane.emissions.tables import TableRow, Text, Year, read_table
 from greenlane.emissions.units import G_PER_KG, g_to_kg
 
 
@@ -67,31 +69,42 @@ class ColdChainDefault:
     data_quality: str
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    for i, row in enumerate(rows, start=2):
-        if not (row.get("source") or "").strip():
-            raise DataError(f"row {i} has no source", field=path.name)
-    return rows
+class RefrigerantRow(TableRow):
+    """A row of ``data/refrigerants.csv``."""
+
+    refrigerant: Text
+    gwp100_ar6: float = Field(ge=0)
+    gwp100_ar5: float = Field(ge=0)
+    composition: str = ""
+    source: Text
+    year: Year
+    licence: Text
+    note: str = ""
+
+
+class ColdChainRow(TableRow):
+    """A row of ``data/cold_chain.csv``."""
+
+    key: Text
+    mode: Mode
+    value: float = Field(gt=0)
+    unit: Text
+    source: Text
+    year: Year
+    licence: Text
+    data_quality: Text
+    note: str = ""
 
 
 @cache
 def refrigerants(data_dir: Path = DATA_DIR) -> dict[str, Refrigerant]:
     """Refrigerants by upper-case name (``R-410A``)."""
     out: dict[str, Refrigerant] = {}
-    for i, row in enumerate(_rows(data_dir / "refrigerants.csv"), start=2):
-        try:
-            ref = Refrigerant(
-                row["refrigerant"].strip().upper(),
-                float(row["gwp100_ar6"]),
-                float(row["gwp100_ar5"]),
-                row["source"],
-                int(row["year"]),
-            )
-        except (KeyError, ValueError) as exc:
-            raise DataError(f"bad row {i}: {exc}", field="refrigerants.csv") from None
-        out[ref.name] = ref
+    for row in read_table("refrigerants.csv", RefrigerantRow, data_dir):
+        name = row.refrigerant.upper()
+        if name in out:
+            raise row.error("refrigerant", f"{name} appears twice")
+        out[name] = Refrigerant(name, row.gwp100_ar6, row.gwp100_ar5, row.source, row.year)
     return out
 
 
@@ -99,20 +112,18 @@ def refrigerants(data_dir: Path = DATA_DIR) -> dict[str, Refrigerant]:
 def cold_chain_defaults(data_dir: Path = DATA_DIR) -> dict[tuple[str, str], ColdChainDefault]:
     """Defaults by ``(key, mode)``."""
     out: dict[tuple[str, str], ColdChainDefault] = {}
-    for i, row in enumerate(_rows(data_dir / "cold_chain.csv"), start=2):
-        try:
-            d = ColdChainDefault(
-                row["key"],
-                row["mode"],
-                float(row["value"]),
-                row["unit"],
-                row["source"],
-                int(row["year"]),
-                row["data_quality"],
-            )
-        except (KeyError, ValueError) as exc:
-            raise DataError(f"bad row {i}: {exc}", field="cold_chain.csv") from None
-        out[(d.key, d.mode)] = d
+    for row in read_table("cold_chain.csv", ColdChainRow, data_dir):
+        if (row.key, str(row.mode)) in out:
+            raise row.error("mode", f"{row.key} for {row.mode} appears twice")
+        out[(row.key, str(row.mode))] = ColdChainDefault(
+            row.key,
+            str(row.mode),
+            row.value,
+            row.unit,
+            row.source,
+            row.year,
+            row.data_quality,
+        )
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from greenlane.emissions.errors import InputError
 from greenlane.routing import Shipment, parse_shipments, read_book
-from greenlane.routing.shipments import MAX_BOOK_BYTES, MAX_BOOK_ROWS
+from greenlane.routing.planner.shipments import MAX_BOOK_BYTES, MAX_BOOK_ROWS
 from greenlane.webapp.schemas import PlanRequest
 
 COLUMNS = (
@@ -184,7 +184,7 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
-    from greenlane.routing.candidates import resolve_place
+    from greenlane.routing.planner.candidates import resolve_place
     from greenlane.webapp.services import network
     from greenlane.webapp.viewmodels import objective_label
 

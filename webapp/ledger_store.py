@@ -1499,7 +1499,7 @@ class ActualRequest(BaseModel):
 
 def _place(net: Any, ref: str, field: str) -> tuple[str, float, float]:
     """(label, lat, lon) of a place reference: a hub (by id, LOCODE, IATA) or ``lat;lon``."""
-    from greenlane.routing.candidates import resolve_place
+    from greenlane.routing.planner.candidates import resolve_place
 
     ref = ref.strip()
     if ";" in ref:
@@ -1889,9 +1889,9 @@ def lever_book(conn: Connection, plan_id: str | None) -> list[dict[str, Any]]:
 def compute_levers(
     request: Mapping[str, Any], net: Any, progress: Callable[[float], None] | None = None
 ) -> dict[str, Any]:
-    """The MACC of a stored lever request (``routing.levers.macc``)."""
+    """The MACC of a stored lever request (``routing.scenarios.levers.macc``)."""
     from greenlane.routing import PlanOptions, SolverParams, parse_shipments
-    from greenlane.routing.levers import KINDS, macc, macc_to_dict
+    from greenlane.routing.scenarios.levers import KINDS, macc, macc_to_dict
 
     shipments = parse_shipments(request["shipments"])
     options = PlanOptions(

@@ -26,7 +26,7 @@ from greenlane.routing import (
     parse_shipments,
     plan,
 )
-from greenlane.routing.candidates import resolve_place
+from greenlane.routing.planner.candidates import resolve_place
 from greenlane.webapp import store
 from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
@@ -434,12 +434,12 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     """``POST /plans/{id}/disruptions``: impact of ``items`` on a plan; store the re-plan.
 
     The stored plan is solved again from its request (same options and seed) to get the
-    planner's objects back, then :func:`routing.replan.impact` re-plans only the hit
+    planner's objects back, then :func:`routing.scenarios.replan.impact` re-plans only the hit
     shipments. The re-plan (kept shipments + re-planned ones) becomes a new plan row whose
     request carries the disruptions, the original plan's id and the impact.
     """
-    from greenlane.routing.disruptions import parse_disruptions
-    from greenlane.routing.replan import impact, impact_to_dict
+    from greenlane.routing.scenarios.disruptions import parse_disruptions
+    from greenlane.routing.scenarios.replan import impact, impact_to_dict
 
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)

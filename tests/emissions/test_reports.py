@@ -252,7 +252,7 @@ def test_antimeridian_split_170_to_190():
 
 def test_routing_geometry_reuses_emissions_geo():
     from greenlane.emissions import geo
-    from greenlane.routing import geometry
+    from greenlane.routing.network import geometry
 
     assert geometry.split_antimeridian is geo.split_antimeridian
     assert geometry.unwrap is geo.unwrap

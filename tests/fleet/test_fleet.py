@@ -256,7 +256,8 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     table.write_text(table.read_text().replace("truck_40t_lng,road,", "truck_40t_lng,hovercraft,"))
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
-    assert err.value.field == "vehicle_types.csv[line 4: truck_40t_lng].mode"
+    assert err.value.field == "vehicle_types.csv[line 4].mode"
+    assert (err.value.file, err.value.line, err.value.column) == ("vehicle_types.csv", 4, "mode")
     table.write_text(
         (DATA_DIR / "vehicle_types.csv")
         .read_text()
@@ -268,7 +269,8 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     )
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
-    assert err.value.field == "vehicle_types.csv[line 2: truck_40t_diesel].energy_carriers"
+    assert err.value.field == "vehicle_types.csv[line 2].energy_carriers"
+    assert "truck_40t_diesel: unknown energy carrier 'diesel_x'" in str(err.value)
 
 
 def test_vehicle_and_toc_legs_follow_the_same_distance_rule():

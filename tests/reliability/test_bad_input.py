@@ -261,7 +261,7 @@ def books(draw: st.DrawFn) -> tuple[bytes, str]:
 @given(book=books())
 def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
     from greenlane.routing import load_network, read_book
-    from greenlane.routing.candidates import resolve_place
+    from greenlane.routing.planner.candidates import resolve_place
 
     data, suffix = book
     path = tmp_path_factory.mktemp("book") / f"book{suffix}"
@@ -327,7 +327,7 @@ def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None
 
 def test_unknown_locode_is_named(tmp_path: Path) -> None:
     from greenlane.routing import PlanOptions, load_network, read_book
-    from greenlane.routing.planner import build_problem
+    from greenlane.routing.planner.problem import build_problem
 
     row = list(GOOD)
     row[2] = "ZZQQQ"
@@ -343,7 +343,7 @@ def test_unknown_locode_is_named(tmp_path: Path) -> None:
 
 def test_huge_book_is_refused_before_reading(tmp_path: Path) -> None:
     from greenlane.routing import read_book
-    from greenlane.routing.shipments import MAX_BOOK_BYTES
+    from greenlane.routing.planner.shipments import MAX_BOOK_BYTES
 
     path = tmp_path / "huge.csv"
     with open(path, "wb") as fh:  # sparse: no disk space used

@@ -15,9 +15,9 @@ from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T
 from greenlane.fleet import vehicle_type
 from greenlane.routing import PlanOptions, SolverParams, plan, plan_to_dict
-from greenlane.routing.model import Hub, HubKind
-from greenlane.routing.network import Network
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub, HubKind
+from greenlane.routing.planner.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 DUE = datetime(2027, 1, 30, tzinfo=UTC)

@@ -94,7 +94,7 @@ def test_every_request_float_is_finite_and_bounded():
         if (
             isinstance(m, type)
             and issubclass(m, BaseModel)
-            and m.__module__ == "webapp.schemas"
+            and m.__module__ == "greenlane.webapp.schemas"
             and issubclass(m, schemas._In)
         )
         or m is schemas.ShipmentIn

@@ -42,9 +42,8 @@ import math
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from greenlane.emissions.chain import footprint, tce_from_energy
 from greenlane.emissions.distance import convert_distance_km, gcd_km
@@ -52,23 +51,30 @@ from greenlane.emissions.errors import GreenlaneError
 from greenlane.emissions.model import DataType, DistanceBasis, FactorRef, Method, Mode
 from greenlane.emissions.units import G_PER_KG, KG_PER_T, S_PER_H
 from greenlane.fleet import vehicle_type
-from greenlane.routing.network import ROAD_DAILY_REST_H, TRANSIT_RULES
-from greenlane.routing.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.network.graph import ROAD_DAILY_REST_H, TRANSIT_RULES
+from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.planner.plan import (
+    DroppedLeg,
+    LegEnd,
+    Plan,
+    PlannedLeg,
+    RouteStop,
+    ShipmentPlan,
+    StopRoute,
+)
 from greenlane.routing.vrp import (
     Depot,
     FleetEntry,
-    SolveParams,
     Stop,
+    VrpParams,
     VrpProblem,
     load_stations,
     solve_vrp,
 )
 
 if TYPE_CHECKING:
-    from greenlane.routing.plan import Plan, PlannedLeg, ShipmentPlan
-    from greenlane.routing.planner import PlanOptions, Problem
+    from greenlane.routing.planner.problem import PlanOptions, Problem
 
-_CNY = Decimal("0.01")
 HOURS_PER_DAY = 24.0
 VRP_S_PER_STOP = 0.1
 """VRP time limit per stop of a group [s] (between the min and max below)."""
@@ -90,71 +96,6 @@ ISO_RULE = (
     "allocated by tkm share on the terminal-site distance (ISO 14083:2023 §5.6, "
     "§5.4.2; CLECAT 2024 Example 3)"
 )
-
-LegEnd = Literal["first_mile", "last_mile"]
-
-
-@dataclass(frozen=True, slots=True)
-class RouteStop:
-    """A shipment served on a stop route: its site, service time, own road distance [km]
-    (terminal <-> site), allocation share [-] and allocated CO2e [kg] and cost [CNY]."""
-
-    shipment_id: str
-    site: str
-    kind: str
-    lat: float
-    lon: float
-    served_at: datetime
-    mass_t: float
-    own_distance_km: float
-    share: float
-    co2e_wtw_kg: float
-    co2e_ttw_kg: float
-    cost_cny: float
-
-
-@dataclass(frozen=True, slots=True)
-class StopRoute:
-    """One vehicle's first- or last-mile tour from a terminal, with exact route totals:
-    distance [km], energy [MJ], WTT/TTW CO2e [kg], operating cost [CNY] (fixed, km, hours,
-    energy; the carbon price is not a cost), refills at stations and the polyline (lon, lat)."""
-
-    route_id: str
-    leg: LegEnd
-    depot: str
-    day: date
-    vehicle_type: str
-    energy_carrier: str
-    departure_at: datetime
-    return_at: datetime
-    stops: tuple[RouteStop, ...]
-    distance_km: float
-    energy_mj: float
-    co2e_wtt_kg: float
-    co2e_ttw_kg: float
-    cost_cny: float
-    refills: int
-    geometry: tuple[tuple[float, float], ...]
-
-    @property
-    def co2e_wtw_kg(self) -> float:
-        """Well-to-wheel emissions [kg CO2e]."""
-        return self.co2e_wtt_kg + self.co2e_ttw_kg
-
-    @property
-    def shipment_ids(self) -> tuple[str, ...]:
-        """Shipments on the route, in visiting order."""
-        return tuple(s.shipment_id for s in self.stops)
-
-
-@dataclass(frozen=True, slots=True)
-class DroppedLeg:
-    """A first/last-mile leg the VRP left out (the shipment keeps its point-to-point leg)."""
-
-    shipment_id: str
-    leg: LegEnd
-    depot: str
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +119,7 @@ def route_stops(problem: Problem, plan: Plan, options: PlanOptions) -> Plan:
     Shipment legs, footprints, costs [CNY] and arrival times take the allocated route values;
     the plan gains ``stop_routes``, ``stop_dropped`` and ``facts['stop_routing']``.
     """
-    from greenlane.routing.candidates import hours_since_epoch
+    from greenlane.routing.planner.candidates import hours_since_epoch
 
     t0 = time.perf_counter()
     by_id = {s.shipment_id: s for s in problem.shipments}
@@ -314,6 +255,7 @@ def _fleet(
                         0.0,
                         0.0,
                         factors=problem.factors,
+                        prices=options.energy_prices,
                     ).price_cny_per_mj
                 )
             except GreenlaneError:
@@ -353,7 +295,7 @@ def _route_group(
     offered: Counter[str],
 ) -> tuple[list[StopRoute], list[DroppedLeg], dict[tuple[int, int], tuple[PlannedLeg, Any]], float]:
     """Solve one (direction, terminal, day) group and allocate its routes to the shipments."""
-    from greenlane.routing.candidates import datetime_at
+    from greenlane.routing.planner.candidates import datetime_at
 
     direction, depot_id, day = key
     hubs = problem.network.hubs
@@ -432,10 +374,11 @@ def _route_group(
             region=depot_hub.country,
             distance_basis=DistanceBasis.ACTUAL,
             factor_sets=tuple(options.factor_sets),
+            energy_prices=options.energy_prices,
         )
         solution = solve_vrp(
             vrp,
-            SolveParams(time_limit_s=_vrp_seconds(options, len(stops)), seed=options.solver.seed),
+            VrpParams(time_limit_s=_vrp_seconds(options, len(stops)), seed=options.solver.seed),
         )
     except GreenlaneError as exc:
         wall = time.perf_counter() - started
@@ -624,42 +567,21 @@ def _with_leg(
     )
 
 
-def stop_route_dict(r: StopRoute) -> dict[str, Any]:
-    """JSON-ready stop route (numbers as in ``plan_to_dict``)."""
-    from greenlane.emissions.report._decimal import num
+def recheck_target(result: Plan) -> None:
+    """Say whether a target-mode plan still meets its cap after stop-level routing.
 
-    return {
-        "route_id": r.route_id,
-        "leg": r.leg,
-        "depot": r.depot,
-        "day": r.day.isoformat(),
-        "vehicle_type": r.vehicle_type,
-        "energy_carrier": r.energy_carrier,
-        "departure_at": r.departure_at.isoformat(),
-        "return_at": r.return_at.isoformat(),
-        "distance_km": num(r.distance_km),
-        "energy_mj": num(r.energy_mj),
-        "co2e_wtw_kg": num(r.co2e_wtw_kg),
-        "co2e_ttw_kg": num(r.co2e_ttw_kg),
-        "co2e_wtt_kg": num(r.co2e_wtt_kg),
-        "cost_cny": num(r.cost_cny, _CNY),
-        "refills": r.refills,
-        "stops": [
-            {
-                "shipment_id": s.shipment_id,
-                "site": s.site,
-                "kind": s.kind,
-                "lat": s.lat,
-                "lon": s.lon,
-                "served_at": s.served_at.isoformat(),
-                "mass_t": s.mass_t,
-                "own_distance_km": num(s.own_distance_km),
-                "share": num(s.share),
-                "co2e_wtw_kg": num(s.co2e_wtw_kg),
-                "co2e_ttw_kg": num(s.co2e_ttw_kg),
-                "cost_cny": num(s.cost_cny, _CNY),
-            }
-            for s in r.stops
-        ],
-        "geometry": [list(p) for p in r.geometry],
-    }
+    The selection enforces the cap on the point-to-point road legs; the routed tours replace
+    them afterwards, so the routed intensity [g/tkm] is checked again and reported in facts.
+    """
+    cap = result.facts.get("target_intensity_g_per_tkm")
+    if not isinstance(cap, float | int):
+        return
+    routed = result.intensity_g_per_tkm
+    met = routed <= cap * (1 + 1e-9)
+    result.facts["target_met_after_stop_routing"] = met
+    if not met and result.status != "target_infeasible":
+        result.facts["message"] = (
+            f"stop-level routing raised the intensity to {routed:.2f} g/tkm, above the "
+            f"{result.facts.get('target_year')} target {cap:.2f} g/tkm met by the "
+            "point-to-point plan"
+        )

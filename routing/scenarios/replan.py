@@ -12,18 +12,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
-from greenlane.routing.candidates import hours_since_epoch
-from greenlane.routing.disruptions import Disruption, affects, apply_disruptions
-from greenlane.routing.network import Network
-from greenlane.routing.plan import Plan, ShipmentPlan, plan_to_dict
-from greenlane.routing.planner import PlanOptions, build_problem, solve_problem
-from greenlane.routing.pricing import HOURS_PER_WEEK
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.planner.candidates import hours_since_epoch
+from greenlane.routing.planner.plan import Plan, ShipmentPlan, plan_to_dict
+from greenlane.routing.planner.pricing import HOURS_PER_WEEK
+from greenlane.routing.planner.problem import PlanOptions, build_problem
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
+from greenlane.routing.scenarios.disruptions import Disruption, affects, apply_disruptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ def impact(
     affected = [by_id[sid] for sid in sorted(hits)]
     if affected:
         problem = build_problem(affected, disrupted, options)
-        problem.reserved_t = _reserved(kept, disrupted)
+        problem = replace(problem, reserved_t=_reserved(kept, disrupted))
         replanned = solve_problem(problem, options)
     else:
         replanned = Plan(status="optimal", shipments=(), unplanned=())

@@ -12,7 +12,8 @@ Scenarios are the cartesian product of sweep axes:
 * ``carbon_price`` [CNY/t CO2e] -> ``PlanOptions.carbon_price_cny_per_t``;
 * ``fleet`` (``all`` | ``fossil``) -> ``PlanOptions.carriers``;
 * ``fuel_price`` [-] multiplies the price of fossil energy carriers (rows of
-  ``data/energy_prices.csv`` whose carriers are all of fossil or mixed origin);
+  ``data/energy_prices.csv`` whose carriers are all of fossil or mixed origin) ->
+  ``PlanOptions.energy_prices``, a price table passed to the planner as data;
 * ``target_year`` (a year or ``none``) -> ``PlanOptions.target_year``.
 
 Execution: ``workers=0`` plans in this process (debugging, tests); otherwise a Dask
@@ -28,24 +29,24 @@ import itertools
 import math
 import os
 import random
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.emissions.units import G_PER_KG
-from greenlane.routing.candidates import resolve_place
-from greenlane.routing.model import Hub, HubKind
-from greenlane.routing.network import Network, load_network
-from greenlane.routing.planner import PlanOptions, plan
-from greenlane.routing.shipments import Shipment
-from greenlane.routing.stop import SolverParams
+from greenlane.fleet.cost import scale_energy_prices
+from greenlane.routing.network.graph import Network, load_network
+from greenlane.routing.network.model import Hub, HubKind
+from greenlane.routing.planner.candidates import resolve_place
+from greenlane.routing.planner.params import SolverParams
+from greenlane.routing.planner.problem import PlanOptions
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import plan
 
 DEFAULT_MAX_PARTITION = 80
 """Largest partition planned as one CP-SAT model [shipments]."""
@@ -87,8 +88,16 @@ class Scenario:
         return " ".join(parts) or "base"
 
     def options(self, base: PlanOptions) -> PlanOptions:
-        """``base`` with this scenario's settings applied."""
+        """``base`` with this scenario's settings applied.
+
+        ``fuel_price`` becomes ``energy_prices``: the base table (default: the shipped one)
+        with the fossil carriers' rows scaled, passed to the planner as data.
+        """
         changes: dict[str, Any] = {}
+        if self.fuel_price != 1.0:
+            changes["energy_prices"] = scale_energy_prices(
+                self.fuel_price, FOSSIL_PRICE_ORIGINS, base.energy_prices
+            )
         if self.carbon_price_cny_per_t is not None:
             changes["carbon_price_cny_per_t"] = self.carbon_price_cny_per_t
         if self.fleet is not None:
@@ -161,58 +170,6 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
             )
         )
     return out or [Scenario()]
-
-
-_PRICE_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def fuel_price_factor(factor: float) -> Iterator[None]:
-    """Within the block, fossil energy prices are ``factor`` x the tabled ones.
-
-    Scales what ``fleet.cost`` reads from ``data/energy_prices.csv`` (rows whose carriers are
-    all of fossil or mixed origin); a lock keeps concurrent threads of one process apart.
-    """
-    if factor == 1.0:
-        yield
-        return
-    import greenlane.fleet.cost as cost
-    from greenlane.emissions.factors import load_factors
-
-    carriers = load_factors().carriers
-    original = cost.energy_prices
-    scale = Decimal(repr(float(factor)))
-
-    def fossil(family: str) -> bool:
-        origins = {
-            c.origin for k, c in carriers.items() if k == family or k.startswith(family + "_")
-        }
-        return bool(origins) and origins <= FOSSIL_PRICE_ORIGINS
-
-    tables: dict[Path | None, dict[tuple[str, str], Any]] = {}
-
-    def scaled(data_dir: Path | None = None) -> dict[tuple[str, str], Any]:
-        if data_dir not in tables:
-            table = original(data_dir) if data_dir is not None else original()
-            tables[data_dir] = {
-                key: replace(
-                    row,
-                    price_cny_per_unit=row.price_cny_per_unit * scale,
-                    price_local=None,
-                    currency="CNY",
-                )
-                if fossil(key[0])
-                else row
-                for key, row in table.items()
-            }
-        return tables[data_dir]
-
-    with _PRICE_LOCK:
-        cost.energy_prices = scaled  # type: ignore[assignment]
-        try:
-            yield
-        finally:
-            cost.energy_prices = original  # type: ignore[assignment]
 
 
 # ----------------------------------------------------------------------------- partitions
@@ -320,8 +277,7 @@ def run_task(task: Task) -> TaskResult:
     ships: list[dict[str, Any]] = []
     try:
         network = load_network(cache_dir=task.cache_dir) if task.cache_dir else load_network()
-        with fuel_price_factor(sc.fuel_price):
-            result = plan(part.shipments, network, task.options)
+        result = plan(part.shipments, network, task.options)
         row.update(
             status=result.status,
             planned=len(result.shipments),
@@ -459,12 +415,13 @@ def make_tasks(
 ) -> list[Task]:
     """Every partition of every book under every scenario (options validated here)."""
     chosen = list(sweep) or [Scenario()]
-    for sc in chosen:
-        sc.options(base).validate()
+    per_scenario = [(sc, sc.options(base)) for sc in chosen]
+    for _, options in per_scenario:
+        options.validate()
     tasks = []
     for name, shipments in books.items():
         for part in partition_book(name, shipments, network, max_partition):
-            tasks.extend(Task(part, sc, sc.options(base), cache_dir) for sc in chosen)
+            tasks.extend(Task(part, sc, options, cache_dir) for sc, options in per_scenario)
     return tasks
 
 
@@ -663,7 +620,6 @@ __all__ = [
     "Task",
     "TaskResult",
     "default_options",
-    "fuel_price_factor",
     "lane_group",
     "local_cluster",
     "make_tasks",

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing.network import Network
-from greenlane.routing.plan import Plan
-from greenlane.routing.planner import PlanOptions, build_model, build_problem, solve_problem
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.planner.cpsat import build_model
+from greenlane.routing.planner.plan import Plan
+from greenlane.routing.planner.problem import PlanOptions, build_problem
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 
 def pareto(

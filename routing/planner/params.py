@@ -1,4 +1,9 @@
-"""Stopping criteria and solver parameters (PyVRP style: explicit, with a seed)."""
+"""Stopping criteria and solver parameters of the planner (PyVRP style: explicit, with a seed).
+
+:class:`SolverParams` drives the shipment selection (CP-SAT, the LP-guided search); the
+vehicle-routing engines of :mod:`routing.vrp` have their own settings,
+:class:`routing.vrp.VrpParams` (engine, OR-Tools / PyVRP limits), a different set of knobs.
+"""
 
 from __future__ import annotations
 

@@ -25,10 +25,11 @@ import networkx as nx
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.tables import read_table
 from greenlane.emissions.units import KM_PER_NM
-from greenlane.routing import _validate
-from greenlane.routing.geometry import Derived, derive, split_antimeridian
-from greenlane.routing.model import Hub, HubKind, Lane
+from greenlane.routing.network import validate
+from greenlane.routing.network.geometry import Derived, derive, split_antimeridian
+from greenlane.routing.network.model import Hub, HubKind, Lane
 
 if TYPE_CHECKING:
     import geopandas
@@ -278,7 +279,7 @@ def load_network(data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None =
 
     ``cache_dir`` defaults to ``~/.cache/greenlane``; derived distances and geometry are
     stored there as JSON keyed by :func:`data_sha256`. Raises ``DataError`` naming the row and
-    field when a table breaks an invariant (see ``routing._validate``).
+    field when a table breaks an invariant (see ``routing.network.validate``).
     """
     data_dir = Path(data_dir).resolve()
     cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
@@ -288,11 +289,11 @@ def load_network(data_dir: str | Path = DATA_DIR, cache_dir: str | Path | None =
 @lru_cache(maxsize=8)
 def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
     folder = Path(data_dir)
-    hubs = _validate.parse_hubs(_validate.read_rows(folder / "hubs.csv", _validate.HUB_COLUMNS))
-    rows = _validate.parse_lanes(
-        _validate.read_rows(folder / "lanes.csv", _validate.LANE_COLUMNS),
+    hubs = validate.parse_hubs(read_table(folder / "hubs.csv", validate.HubRow))
+    rows = validate.parse_lanes(
+        read_table(folder / "lanes.csv", validate.LaneTableRow),
         hubs,
-        _validate.vehicle_type_modes(folder),
+        validate.vehicle_type_modes(folder),
     )
     derived = _derived(rows, hubs, _rules_path(folder), Path(cache_dir), sha)
     lanes: list[Lane] = []
@@ -314,11 +315,11 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
             distance_km=lane.distance_km,
             transit_h=lane.transit_h,
         )
-    _validate.check_reachable(graph, hubs)
+    validate.check_reachable(graph, hubs)
     return Network(hubs=hubs, lanes=tuple(lanes), graph=nx.freeze(graph), data_sha256=sha)
 
 
-def _lane(row: _validate.LaneRow, d: Derived) -> Lane:
+def _lane(row: validate.LaneRow, d: Derived) -> Lane:
     if row.transit_h is not None:
         time_h, time_rule = row.transit_h, "data: lanes.csv transit_h (see source/note)"
     else:
@@ -358,7 +359,7 @@ def _reverse(lane: Lane) -> Lane:
 
 
 def _derived(
-    rows: list[_validate.LaneRow],
+    rows: list[validate.LaneRow],
     hubs: Mapping[str, Hub],
     rules_path: Path,
     cache_dir: Path,

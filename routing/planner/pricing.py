@@ -13,19 +13,23 @@ A lane option is a lane with one vehicle type and energy carrier. Two service ki
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.distance import convert_distance_km
 from greenlane.emissions.errors import DataError, InputError
 from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
+from greenlane.emissions.tables import TableRow, Text, read_table
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
 from greenlane.fleet.cost import EU_MEMBERS
-from greenlane.routing.model import Hub, Lane
+from greenlane.fleet.model import EnergyPrices
+from greenlane.routing.network.model import Hub, Lane
 
 FOSSIL = frozenset({"fossil", "grid", "mixed"})
 """Carrier origins of the 2023 business-as-usual fleet (``carriers='fossil'``)."""
@@ -94,32 +98,45 @@ class HubOperation:
     source: str
 
 
+class HubOperationRow(TableRow):
+    """A row of ``hub_operations.csv``: HOC, dwell [h] and handling [CNY/t] of a hub kind."""
+
+    kind: Text
+    hoc_id: str
+    dwell_h: Annotated[float, Field(ge=0.0)]
+    handling_cost_cny_per_t: Annotated[float, Field(ge=0.0)]
+    data_quality: str
+    source: Text
+    note: str = ""
+
+
+class SafBlendRow(TableRow):
+    """A row of ``saf_blends.csv``: a SAF share by energy offered on air lanes [-]."""
+
+    energy_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    source: Text
+    note: str = ""
+
+
 @cache
 def hub_operations(data_dir: Path = DATA_DIR) -> dict[str, HubOperation]:
     """Hub operations by hub kind from ``data/hub_operations.csv``."""
-    out = {}
-    with open(data_dir / "hub_operations.csv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if not row.get("source"):
-                raise DataError(f"row {row.get('kind')} has no source", "hub_operations.csv")
-            out[row["kind"]] = HubOperation(
-                kind=row["kind"],
-                hoc_id=row["hoc_id"] or None,
-                dwell_h=float(row["dwell_h"]),
-                handling_cost_cny_per_t=float(row["handling_cost_cny_per_t"]),
-                source=row["source"],
-            )
-    return out
+    return {
+        row.kind: HubOperation(
+            kind=row.kind,
+            hoc_id=row.hoc_id or None,
+            dwell_h=row.dwell_h,
+            handling_cost_cny_per_t=row.handling_cost_cny_per_t,
+            source=row.source,
+        )
+        for row in read_table(data_dir / "hub_operations.csv", HubOperationRow)
+    }
 
 
 @cache
 def saf_blend_shares(data_dir: Path = DATA_DIR) -> tuple[float, ...]:
     """SAF energy shares offered on air lanes, from ``data/saf_blends.csv`` [-]."""
-    with open(data_dir / "saf_blends.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if any(not r.get("source") for r in rows):
-        raise DataError("every row needs a source", field="saf_blends.csv")
-    return tuple(float(r["energy_share"]) for r in rows)
+    return tuple(r.energy_share for r in read_table(data_dir / "saf_blends.csv", SafBlendRow))
 
 
 def _offers(vehicle_carriers: tuple[str, ...], hub: Hub) -> list[tuple[str, float | None]]:
@@ -149,9 +166,15 @@ def _carriers_for(vehicle_carriers: tuple[str, ...], hub: Hub) -> tuple[str, ...
 
 
 def price_lane(
-    lane: Lane, origin: Hub, factors: Factors | None = None, carriers: str = "all"
+    lane: Lane,
+    origin: Hub,
+    factors: Factors | None = None,
+    carriers: str = "all",
+    prices: EnergyPrices | None = None,
 ) -> list[LaneOption]:
-    """All priced options of a lane (every vehicle type x allowed carrier)."""
+    """All priced options of a lane (every vehicle type x allowed carrier).
+
+    ``prices`` is the energy price table (default: the shipped one)."""
     f = factors or load_factors()
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
@@ -164,7 +187,9 @@ def price_lane(
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
-                options.append(_price(lane, origin, vehicle.type_id, key, saf, actual_km, rules, f))
+                options.append(
+                    _price(lane, origin, vehicle.type_id, key, saf, actual_km, rules, f, prices)
+                )
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if not options:
@@ -184,6 +209,7 @@ def _price(
     actual_km: float,
     rules: tuple[str, ...],
     f: Factors,
+    prices: EnergyPrices | None = None,
 ) -> LaneOption:
     vehicle = vehicle_type(vid, "vehicle_types")
     carrier: EnergyCarrier = f.carrier(key)
@@ -202,6 +228,7 @@ def _price(
                 lane.transit_h,
                 empty_running_share=er,
                 factors=f,
+                prices=prices,
             ).total_cny
         )
         c1 = float(
@@ -214,6 +241,7 @@ def _price(
                 lane.transit_h,
                 empty_running_share=er,
                 factors=f,
+                prices=prices,
             ).total_cny
         )
         e0 = energy_mj_per_km(vehicle, 0.0) * actual_km / (1 - er)
@@ -255,6 +283,7 @@ def _price(
             saf_share=saf,
             empty_running_share=er,
             factors=f,
+            prices=prices,
         ).total_cny
     )
     e_t = prof.energy_mj_per_tkm * actual_km

@@ -8,28 +8,36 @@ on-time probability is P(arrival <= due) under that normal approximation.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from statistics import NormalDist
+from typing import Annotated
+
+from pydantic import Field
 
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import Mode
+from greenlane.emissions.tables import TableRow, Text, read_table
+
+
+class TransitVariabilityRow(TableRow):
+    """A row of ``transit_variability.csv``: the coefficient of variation of a mode [-]."""
+
+    mode: Mode
+    cv: Annotated[float, Field(ge=0.0)]
+    data_quality: str
+    source: Text
+    note: str = ""
 
 
 @cache
 def transit_cv(data_dir: Path = DATA_DIR) -> dict[Mode, float]:
     """Coefficient of variation of leg transit time by mode [-]."""
-    out = {}
-    with open(data_dir / "transit_variability.csv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            if not row.get("source"):
-                raise DataError("every row needs a source", field="transit_variability.csv")
-            out[Mode(row["mode"])] = float(row["cv"])
-    return out
+    rows = read_table(data_dir / "transit_variability.csv", TransitVariabilityRow)
+    return {row.mode: row.cv for row in rows}
 
 
 def arrival_sd_h(legs: Iterable[tuple[Mode, float]]) -> float:

@@ -22,7 +22,7 @@ How a lever is evaluated (one change at a time, everything else equal):
 
    Every candidate that uses an affected leg is re-dressed with the lever's options
    (cheapest, greenest and best at the carbon price, alone and pooled, as
-   ``routing.candidates`` does), so a lever never leaves its scope on the old fleet;
+   ``routing.planner.candidates`` does), so a lever never leaves its scope on the old fleet;
    candidates without affected legs are kept unchanged.
 3. The changed problem is solved with the same options, seed and time limit. ``Δcost`` and
    ``ΔCO2e`` are lever plan minus reference plan over the whole book, so consolidation and
@@ -38,35 +38,45 @@ lever capital costs of ``levers.csv``; the LNG premium there is a tanker proxy (
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, co2e_of_energy_kg
 from greenlane.emissions.ledger import lane_key
 from greenlane.emissions.model import Mode
+from greenlane.emissions.tables import TableRow, Text, Year, read_table
 from greenlane.emissions.units import H_PER_DAY, KG_PER_T
 from greenlane.fleet import fx_rates, leg_cost_cny, profile, vehicle_type
-from greenlane.routing.candidates import (
+from greenlane.fleet.model import EnergyPrices
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub, Lane
+from greenlane.routing.planner.candidates import (
     CHOICES,
     HOURS_PER_DAY,
     Candidate,
     LegTiming,
     hours_since_epoch,
 )
-from greenlane.routing.model import Hub, Lane
-from greenlane.routing.network import Network
-from greenlane.routing.plan import Plan
-from greenlane.routing.planner import PlanOptions, Problem, _usable, build_problem, solve_problem
-from greenlane.routing.pricing import LaneOption, price_lane, saf_blend_shares
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.planner.plan import Plan
+from greenlane.routing.planner.pricing import LaneOption, price_lane, saf_blend_shares
+from greenlane.routing.planner.problem import (
+    PlanOptions,
+    Problem,
+    Unplanned,
+    build_problem,
+    is_usable,
+)
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 KINDS = ("road_bev", "air_saf", "rail_for_air", "sea_wind", "sea_lng")
 """The lever kinds, in the order they are proposed."""
@@ -108,35 +118,39 @@ class VesselCapex:
         return capex_cny * crf / self.sailing_days_per_year
 
 
+class LeverRow(TableRow):
+    """A row of ``levers.csv``: the vessel capital cost of a lever and how it is spread."""
+
+    lever: Text
+    vessel_capex: Annotated[float, Field(gt=0.0)]
+    currency: Text
+    lifetime_years: Annotated[float, Field(gt=0.0)]
+    discount_rate: Annotated[float, Field(ge=0.0)]
+    sailing_days_per_year: Annotated[float, Field(gt=0.0)]
+    data_quality: str
+    source: Text
+    year: Year
+    note: str = ""
+
+
 @cache
 def lever_costs(data_dir: Path = DATA_DIR) -> dict[str, VesselCapex]:
     """Vessel capital costs of the levers from ``data/levers.csv`` [cached]."""
-    path = data_dir / LEVERS_TABLE
     out: dict[str, VesselCapex] = {}
-    with open(path, encoding="utf-8") as fh:
-        for i, row in enumerate(csv.DictReader(fh), start=2):
-            where = f"{LEVERS_TABLE}:{i}"
-            if not row.get("source"):
-                raise DataError("every row needs a source", field=where)
-            try:
-                item = VesselCapex(
-                    lever=row["lever"],
-                    vessel_capex=float(row["vessel_capex"]),
-                    currency=row["currency"],
-                    lifetime_years=float(row["lifetime_years"]),
-                    discount_rate=float(row["discount_rate"]),
-                    sailing_days_per_year=float(row["sailing_days_per_year"]),
-                    source=row["source"],
-                    year=int(row["year"]),
-                    note=row.get("note", ""),
-                )
-            except (KeyError, ValueError) as exc:
-                raise DataError(f"bad row: {exc}", field=where) from None
-            if item.currency not in fx_rates():
-                raise DataError(f"no exchange rate for {item.currency}", field=where)
-            if min(item.vessel_capex, item.lifetime_years, item.sailing_days_per_year) <= 0:
-                raise DataError("capex, lifetime and sailing days must be > 0", field=where)
-            out[item.lever] = item
+    for row in read_table(data_dir / LEVERS_TABLE, LeverRow):
+        if row.currency not in fx_rates():
+            raise row.error("currency", f"no exchange rate for {row.currency}")
+        out[row.lever] = VesselCapex(
+            lever=row.lever,
+            vessel_capex=row.vessel_capex,
+            currency=row.currency,
+            lifetime_years=row.lifetime_years,
+            discount_rate=row.discount_rate,
+            sailing_days_per_year=row.sailing_days_per_year,
+            source=row.source,
+            year=row.year,
+            note=row.note,
+        )
     return out
 
 
@@ -329,12 +343,15 @@ class _Options:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.factors: Factors = problem.factors
+        self.energy_prices: EnergyPrices | None = problem.builder.energy_prices
         self._all: dict[str, list[LaneOption]] = {}
 
     def all(self, lane: Lane) -> list[LaneOption]:
         if lane.lane_id not in self._all:
             origin = self.problem.network.hubs[lane.origin]
-            self._all[lane.lane_id] = price_lane(lane, origin, self.factors, "all")
+            self._all[lane.lane_id] = price_lane(
+                lane, origin, self.factors, "all", self.energy_prices
+            )
         return self._all[lane.lane_id]
 
     def origin(self, lane: Lane) -> Hub:
@@ -346,7 +363,13 @@ def _surcharge_per_t(o: LaneOption, per_day_cny: float) -> float:
     return per_day_cny * (o.lane.transit_h / H_PER_DAY) / o.vehicle_payload_t
 
 
-def _wind_option(o: LaneOption, origin: Hub, f: Factors, per_day_cny: float) -> LaneOption | None:
+def _wind_option(
+    o: LaneOption,
+    origin: Hub,
+    f: Factors,
+    per_day_cny: float,
+    prices: EnergyPrices | None = None,
+) -> LaneOption | None:
     vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
     if vehicle.wind_assist_saving_share <= 0 or o.dedicated:
         return None
@@ -364,6 +387,7 @@ def _wind_option(o: LaneOption, origin: Hub, f: Factors, per_day_cny: float) -> 
             wind_assist=True,
             empty_running_share=vehicle.default_empty_running_share,
             factors=f,
+            prices=prices,
         ).total_cny
     )
     return replace(
@@ -409,7 +433,11 @@ def _swap_for(
             found = [
                 w
                 for o in builder_options(lane.lane_id)
-                if (w := _wind_option(o, opts.origin(lane), opts.factors, per_day))
+                if (
+                    w := _wind_option(
+                        o, opts.origin(lane), opts.factors, per_day, opts.energy_prices
+                    )
+                )
             ]
         elif lever.kind == "sea_lng" and lane.lane_id == lever.scope:
             per_day = lever_costs()["sea_lng"].cny_per_vessel_day()
@@ -433,7 +461,7 @@ def _swap_for(
 
 
 def _pick_key(o: LaneOption, choice: str, mass_t: float, price_per_kg: float) -> tuple[float, str]:
-    """Sort key of an option for one of ``CHOICES`` (the rule of ``routing.candidates``)."""
+    """Sort key of an option for one of ``CHOICES`` (the rule of ``routing.planner.candidates``)."""
     if choice.endswith("pooled"):
         full = o.vehicle_payload_t if o.dedicated else mass_t
         cost, wtw = o.alone_cost_cny(full) / full, o.alone_wtw_kg(full) / full
@@ -466,8 +494,9 @@ def _redress(
 def _candidate(
     problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
 ) -> Candidate:
-    """A priced, timed candidate from lane options (the arithmetic of ``routing.candidates``:
-    departures on the lanes' schedules after hub dwell; hub handling and HOC per tonne)."""
+    """A priced, timed candidate from lane options (the arithmetic of
+    ``routing.planner.candidates``: departures on the lanes' schedules after hub dwell; hub
+    handling and HOC per tonne)."""
     builder = problem.builder
     t = hours_since_epoch(s.ready_at)
     timings = []
@@ -511,8 +540,6 @@ def _lever_problem(
     problem: Problem, lever: Lever, options: PlanOptions, opts: _Options
 ) -> tuple[Problem, list[str]]:
     """The reference problem with the lever applied; also shipments it leaves unserved."""
-    from greenlane.routing.plan import Unplanned
-
     swap = _swap_for(lever, opts, problem.builder.options)
     by_id = {s.shipment_id: s for s in problem.shipments}
     candidates: dict[str, list[Candidate]] = {}
@@ -551,7 +578,7 @@ def _lever_problem(
                 continue
             seen.add(keys)
             cand = _candidate(problem, s, len(fresh), opt_tuple)
-            if _usable(s, cand, options):
+            if is_usable(s, cand, options):
                 fresh.append(cand)
         if fresh:
             candidates[sid] = fresh

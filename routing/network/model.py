@@ -71,8 +71,8 @@ class Lane:
     by ``emissions``; road/rail/inland water: GCD x detour factor = SFD, or a sourced ``actual``
     route length). ``distance_rules`` records each rule applied. ``geometry`` is unwrapped: it
     never jumps across the antimeridian, so longitudes may leave [-180, 180] (see
-    ``routing.geometry.split_antimeridian``). ``reverse_of`` names the row a ``:rev`` lane was
-    expanded from.
+    ``routing.network.geometry.split_antimeridian``). ``reverse_of`` names the row a ``:rev``
+    lane was expanded from.
     """
 
     lane_id: str

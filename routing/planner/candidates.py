@@ -21,10 +21,11 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
-from greenlane.routing.model import Hub
-from greenlane.routing.network import Network
-from greenlane.routing.pricing import HubOperation, LaneOption, hub_operations, price_lane
-from greenlane.routing.shipments import Shipment
+from greenlane.fleet.model import EnergyPrices
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub
+from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
+from greenlane.routing.planner.shipments import Shipment
 
 EPOCH = datetime(2023, 1, 2, tzinfo=UTC)
 """Anchor of every departure schedule (a Monday, 00:00 UTC): departures are at k x interval."""
@@ -108,7 +109,10 @@ def resolve_place(network: Network, ref: str, field: str) -> Hub:
 
 
 class CandidateBuilder:
-    """Prices lanes once and enumerates candidates per shipment (cached per OD and modes)."""
+    """Prices lanes once and enumerates candidates per shipment (cached per OD and modes).
+
+    ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one).
+    """
 
     def __init__(
         self,
@@ -117,12 +121,14 @@ class CandidateBuilder:
         k_paths: int = 4,
         carbon_price_cny_per_t: float = 0.0,
         carriers: str = "all",
+        energy_prices: EnergyPrices | None = None,
     ) -> None:
         self.network = network
         self.factors = factors or load_factors()
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.carriers = carriers
+        self.energy_prices = energy_prices
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -136,7 +142,11 @@ class CandidateBuilder:
         if lane_id not in self._options:
             lane = self.network.lane(lane_id)
             self._options[lane_id] = price_lane(
-                lane, self.network.hubs[lane.origin], self.factors, self.carriers
+                lane,
+                self.network.hubs[lane.origin],
+                self.factors,
+                self.carriers,
+                self.energy_prices,
             )
         return self._options[lane_id]
 

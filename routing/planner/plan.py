@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenlane.emissions.chain import footprint, hub_tce, tce_from_energy
 from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Method
 from greenlane.emissions.report import footprint_to_dict
 from greenlane.emissions.report._decimal import num
 from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
-from greenlane.routing.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.planner.problem import PlanOptions, Problem, Unplanned
 
 if TYPE_CHECKING:
-    from greenlane.routing.candidates import Candidate
-    from greenlane.routing.planner import PlanOptions, Problem
-    from greenlane.routing.stops import DroppedLeg, StopRoute
+    from greenlane.routing.planner.candidates import Candidate
 
 _CNY = Decimal("0.01")
 
@@ -74,12 +73,70 @@ class ShipmentPlan:
         return intensity_g_per_tkm(self.footprint.totals.co2e_wtw_kg, self.tkm_gcd)
 
 
+LegEnd = Literal["first_mile", "last_mile"]
+
+
 @dataclass(frozen=True, slots=True)
-class Unplanned:
-    """A shipment that cannot be served, with the reasons."""
+class RouteStop:
+    """A shipment served on a stop route: its site, service time, own road distance [km]
+    (terminal <-> site), allocation share [-] and allocated CO2e [kg] and cost [CNY]."""
 
     shipment_id: str
-    reasons: tuple[str, ...]
+    site: str
+    kind: str
+    lat: float
+    lon: float
+    served_at: datetime
+    mass_t: float
+    own_distance_km: float
+    share: float
+    co2e_wtw_kg: float
+    co2e_ttw_kg: float
+    cost_cny: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopRoute:
+    """One vehicle's first- or last-mile tour from a terminal, with exact route totals:
+    distance [km], energy [MJ], WTT/TTW CO2e [kg], operating cost [CNY] (fixed, km, hours,
+    energy; the carbon price is not a cost), refills at stations and the polyline (lon, lat)."""
+
+    route_id: str
+    leg: LegEnd
+    depot: str
+    day: date
+    vehicle_type: str
+    energy_carrier: str
+    departure_at: datetime
+    return_at: datetime
+    stops: tuple[RouteStop, ...]
+    distance_km: float
+    energy_mj: float
+    co2e_wtt_kg: float
+    co2e_ttw_kg: float
+    cost_cny: float
+    refills: int
+    geometry: tuple[tuple[float, float], ...]
+
+    @property
+    def co2e_wtw_kg(self) -> float:
+        """Well-to-wheel emissions [kg CO2e]."""
+        return self.co2e_wtt_kg + self.co2e_ttw_kg
+
+    @property
+    def shipment_ids(self) -> tuple[str, ...]:
+        """Shipments on the route, in visiting order."""
+        return tuple(s.shipment_id for s in self.stops)
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedLeg:
+    """A first/last-mile leg the VRP left out (the shipment keeps its point-to-point leg)."""
+
+    shipment_id: str
+    leg: LegEnd
+    depot: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +208,7 @@ def build_plan(
     status: str | None = None,
 ) -> Plan:
     """Turn a solver choice into a plan with TCEs and footprints (allocation by mass share)."""
-    from greenlane.routing.candidates import datetime_at
+    from greenlane.routing.planner.candidates import datetime_at
 
     by_id = {s.shipment_id: s for s in problem.shipments}
     chosen: dict[str, Candidate] = {
@@ -181,7 +238,7 @@ def build_plan(
         if facts.get("status") == "FEASIBLE"
         else str(facts.get("status", "unknown")).lower()
     )
-    result = Plan(
+    return Plan(
         status=plan_status,
         shipments=tuple(served),
         unplanned=tuple(unplanned[k] for k in sorted(unplanned)),
@@ -192,32 +249,6 @@ def build_plan(
             "factors": problem.factors.data_sha256,
         },
     )
-    if options.stop_level_routing and result.shipments:
-        from greenlane.routing.stops import route_stops
-
-        result = route_stops(problem, result, options)
-        _recheck_target(result)
-    return result
-
-
-def _recheck_target(result: Plan) -> None:
-    """Say whether a target-mode plan still meets its cap after stop-level routing.
-
-    The selection enforces the cap on the point-to-point road legs; the routed tours replace
-    them afterwards, so the routed intensity [g/tkm] is checked again and reported in facts.
-    """
-    cap = result.facts.get("target_intensity_g_per_tkm")
-    if not isinstance(cap, float | int):
-        return
-    routed = result.intensity_g_per_tkm
-    met = routed <= cap * (1 + 1e-9)
-    result.facts["target_met_after_stop_routing"] = met
-    if not met and result.status != "target_infeasible":
-        result.facts["message"] = (
-            f"stop-level routing raised the intensity to {routed:.2f} g/tkm, above the "
-            f"{result.facts.get('target_year')} target {cap:.2f} g/tkm met by the "
-            "point-to-point plan"
-        )
 
 
 def _unserved_reason(options: PlanOptions) -> str:
@@ -360,14 +391,17 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "time_limit_s": options.solver.time_limit_s,
         "deterministic_time": options.solver.deterministic_time,
         "stop_level_routing": bool(options.stop_level_routing),
+        **(
+            {"energy_prices": options.energy_prices.label}
+            if options.energy_prices is not None
+            else {}
+        ),
     }
 
 
 def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
     """The plan JSON (CLI ``--output`` and the API); ``stop_routes``/``stop_dropped`` are
     empty unless the plan was made with stop-level routing."""
-    from greenlane.routing.stops import stop_route_dict
-
     return {
         "status": plan.status,
         "summary": {
@@ -438,3 +472,42 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
     if include_footprints:
         out["footprint"] = footprint_to_dict(s.footprint)
     return out
+
+
+def stop_route_dict(r: StopRoute) -> dict[str, Any]:
+    """JSON-ready stop route (numbers as in ``plan_to_dict``)."""
+    return {
+        "route_id": r.route_id,
+        "leg": r.leg,
+        "depot": r.depot,
+        "day": r.day.isoformat(),
+        "vehicle_type": r.vehicle_type,
+        "energy_carrier": r.energy_carrier,
+        "departure_at": r.departure_at.isoformat(),
+        "return_at": r.return_at.isoformat(),
+        "distance_km": num(r.distance_km),
+        "energy_mj": num(r.energy_mj),
+        "co2e_wtw_kg": num(r.co2e_wtw_kg),
+        "co2e_ttw_kg": num(r.co2e_ttw_kg),
+        "co2e_wtt_kg": num(r.co2e_wtt_kg),
+        "cost_cny": num(r.cost_cny, _CNY),
+        "refills": r.refills,
+        "stops": [
+            {
+                "shipment_id": s.shipment_id,
+                "site": s.site,
+                "kind": s.kind,
+                "lat": s.lat,
+                "lon": s.lon,
+                "served_at": s.served_at.isoformat(),
+                "mass_t": s.mass_t,
+                "own_distance_km": num(s.own_distance_km),
+                "share": num(s.share),
+                "co2e_wtw_kg": num(s.co2e_wtw_kg),
+                "co2e_ttw_kg": num(s.co2e_ttw_kg),
+                "cost_cny": num(s.cost_cny, _CNY),
+            }
+            for s in r.stops
+        ],
+        "geometry": [list(p) for p in r.geometry],
+    }

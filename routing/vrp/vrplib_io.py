@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing.vrp.core import CoreProblem, CoreVehicle, SolveParams, solve_core
+from greenlane.routing.vrp.core import CoreProblem, CoreVehicle, VrpParams, solve_core
 
 EXACT_SCALE = 1000
 """Solver units per distance unit for unrounded Euclidean instances [-]."""
@@ -37,7 +37,7 @@ ROUNDINGS = ("nint", "exact", "explicit")
 
 def benchmark_dir() -> Path:
     """``<repo>/../shared/benchmarks/vrp``, where CI and developers keep the instances."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "vrp"
+    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "vrp"
 
 
 @dataclass(frozen=True)
@@ -309,11 +309,11 @@ class BenchmarkResult:
 
 
 def solve_benchmark(
-    path: str | Path, params: SolveParams | None = None, rounding: str | None = None
+    path: str | Path, params: VrpParams | None = None, rounding: str | None = None
 ) -> BenchmarkResult:
     """Read, solve with the greenlane core, check and score one benchmark instance."""
     inst = read_instance(path, rounding)
-    sol = solve_core(to_core(inst), params or SolveParams())
+    sol = solve_core(to_core(inst), params or VrpParams())
     routes = [r for _, r in sorted(sol.routes.items()) if r]
     if not routes and inst.num_nodes > 1:
         violations = [f"no solution ({sol.status})"]

@@ -2,7 +2,7 @@
 
 CP-SAT proves small books optimal, but on thousands of shipments its presolve alone eats
 the time limit and it rarely finds a good first plan. For those the planner solves the same
-model (``routing.planner.ModelData``: same candidates, same integer cost and CO2e
+model (``routing.planner.model_data.ModelData``: same candidates, same integer cost and CO2e
 coefficients, same capacities and truck groups) in four steps, all on OR-Tools:
 
 1. **Bound**: the LP relaxation (HiGHS through pywraplp) of the strong formulation. Its value
@@ -30,14 +30,11 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ortools.sat.python import cp_model
 
-from greenlane.routing.exact import Limits, LinearModel, Objective
-
-if TYPE_CHECKING:
-    from greenlane.routing.planner import ModelData
+from greenlane.routing.planner.exact import Limits, LinearModel, Objective
+from greenlane.routing.planner.model_data import ModelData
 
 Choice = list[int | None]
 """A plan as a column per shipment (None: unserved)."""

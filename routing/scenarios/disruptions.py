@@ -21,8 +21,8 @@ from greenlane.emissions.distance import sea_route
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.geo import unwrap
 from greenlane.emissions.model import Mode
-from greenlane.routing.model import Lane
-from greenlane.routing.network import REVERSE_SUFFIX, Network, transit_h
+from greenlane.routing.network.graph import REVERSE_SUFFIX, Network, transit_h
+from greenlane.routing.network.model import Lane
 
 PASSAGES = ("suez", "babalmandab", "panama", "gibraltar", "bosporus", "ormuz", "malacca")
 """Sea passages the ``searoute`` network can close (its names)."""

@@ -1,11 +1,11 @@
 """The planner's selection model as a MIP (or its LP relaxation) through OR-Tools' pywraplp.
 
-Built from the same :class:`routing.planner.ModelData` as the CP-SAT model: the same
+Built from the same :class:`routing.planner.model_data.ModelData` as the CP-SAT model: the same
 candidates, the same integer cost [fen] and WTW CO2e [g] coefficients, the same capacity rows
 and truck groups (with the strong rows ``n >= need x Σ x``). ``solve_exact`` solves it with
 SCIP or HiGHS to proven optimality within a long limit: the yardstick of
 ``benchmarks/planner.py``. The planner itself uses the LP relaxation (``integer=False``,
-HiGHS) for its bound and its first plan (``routing.search``).
+HiGHS) for its bound and its first plan (``routing.planner.search``).
 
 OR-Tools 9.15 quirks worked around here: pywraplp reports HiGHS runs stopped by the time
 limit as not solved and returns no incumbent (google/or-tools#5016), and a solution hint
@@ -18,15 +18,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ortools.linear_solver import pywraplp
 
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.units import G_PER_KG, KG_PER_T
-
-if TYPE_CHECKING:
-    from greenlane.routing.planner import ModelData, PlanOptions, Problem
+from greenlane.routing.planner.model_data import FEN_PER_CNY, ModelData, model_data
+from greenlane.routing.planner.problem import PlanOptions, Problem
 
 OBJECTIVE_SCALE = 1e-4
 """Objective coefficients are multiplied by this inside the solver (HiGHS warns above ~1e9)."""
@@ -286,8 +284,6 @@ def choice_of(data: ModelData, x: Sequence[float]) -> list[int | None]:
 
 def priced_objective(carbon_price_cny_per_t: float) -> Objective:
     """cost + penalty + lateness + carbon price x WTW CO2e, in fen (the planner's objective)."""
-    from greenlane.routing.planner import FEN_PER_CNY
-
     return Objective(co2=carbon_price_cny_per_t / KG_PER_T / G_PER_KG * FEN_PER_CNY)
 
 
@@ -321,10 +317,8 @@ def solve_exact(
     prints the solver's log (its bound as it goes) on stdout.
 
     ``options.co2e_cap_kg`` is honoured; target mode is not (use the planner). The result's
-    objective is on the same scale as the CP-SAT objective of ``routing.planner``.
+    objective is on the same scale as the CP-SAT objective of ``routing.planner.cpsat``.
     """
-    from greenlane.routing.planner import model_data
-
     t0 = time.perf_counter()
     data = model_data(problem, options)
     limits = Limits(
