@@ -106,6 +106,36 @@ def convert_distance_km(
     return distance_km, tuple(applied)
 
 
+@dataclass(frozen=True, slots=True)
+class LegDistance:
+    """A leg's distance on its stated basis and on the two bases the accounting uses [km].
+
+    ``sfd_km`` is the shortest feasible distance that transport activity [tkm] is measured on
+    (ISO 14083 §3, §7.2); ``actual_km`` is the distance driven, sailed or flown that the vehicle
+    burns energy over. Both follow from the stated distance by ``data/distance_rules.csv``.
+    """
+
+    stated_km: float
+    stated_basis: DistanceBasis
+    sfd_km: float
+    actual_km: float
+    rules: tuple[str, ...]
+
+
+def leg_distances(distance_km: float, mode: Mode, basis: DistanceBasis) -> LegDistance:
+    """The one distance rule of every leg: stated km -> SFD (activity) and actual (energy) [km]."""
+    if not distance_km > 0:
+        raise InputError(f"must be > 0 km, got {distance_km!r}", field="distance_km")
+    sfd, to_sfd = convert_distance_km(distance_km, mode, basis, DistanceBasis.SFD)
+    actual, to_actual = convert_distance_km(distance_km, mode, basis, DistanceBasis.ACTUAL)
+    rules = (
+        f"{mode}: {distance_km:.3f} km {basis} -> SFD {sfd:.3f} km (activity), "
+        f"actual {actual:.3f} km (energy)",
+        *dict.fromkeys((*to_sfd, *to_actual)),
+    )
+    return LegDistance(distance_km, basis, sfd, actual, rules)
+
+
 def gcd_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (geodesic) distance on the WGS84 ellipsoid [km]."""
     _, _, dist_m = _GEOD.inv(lon1, lat1, lon2, lat2)

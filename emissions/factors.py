@@ -28,7 +28,15 @@ from greenlane.emissions.units import (
     kwh_to_mj,
 )
 
-TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
+TABLES = (
+    "energy_carriers.csv",
+    "gwp.csv",
+    "tocs.csv",
+    "hocs.csv",
+    "distance_rules.csv",
+    "refrigerants.csv",
+    "cold_chain.csv",
+)
 """Tables whose content hash identifies a factor version."""
 
 RENEWABLE_CARBON = ("bio", "rfnbo")
@@ -287,6 +295,13 @@ def load_factors(
         if row.factor_set in sets:
             raise row.error("factor_set", f"duplicate row {row.key}/{row.factor_set}")
         sets[row.factor_set] = row
+    known = {fs for sets in by_key.values() for fs in sets}
+    for fs in prefer:
+        if fs not in known:
+            raise InputError(
+                f"unknown factor set {fs!r}; known: {', '.join(sorted(known))}",
+                field="factor_sets",
+            )
     carriers: dict[str, EnergyCarrier] = {}
     for key, sets in sorted(by_key.items()):
         chosen = next((sets[s] for s in prefer if s in sets), None)
@@ -430,3 +445,17 @@ def carrier_refs(carrier: EnergyCarrier) -> tuple[FactorRef, ...]:
             carrier.factor_set,
         ),
     )
+
+
+def on_basis_of(key: str, other: EnergyCarrier, factors: Factors) -> EnergyCarrier:
+    """Carrier ``key`` from ``other``'s factor set when that set has a row for it.
+
+    A blend keeps one fossil baseline: SAF's CORSIA life-cycle values are measured against the
+    CORSIA fossil jet baseline (89 g CO2e/MJ), so the kerosene part of a SAF blend comes from
+    ``corsia_2024`` too, not from the ifeu default (94.15 g/MJ).
+    """
+    own = factors.carrier(key)
+    if own.factor_set == other.factor_set:
+        return own
+    alt = load_factors((other.factor_set, *factors.sets), factors.gwp_basis).carrier(key)
+    return alt if alt.factor_set == other.factor_set else own

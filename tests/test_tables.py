@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from greenlane.data import DATA_DIR
+from greenlane.emissions.coldchain import cold_chain_defaults, refrigerants
 from greenlane.emissions.distance import distance_rules
 from greenlane.emissions.errors import DataError
 from greenlane.emissions.factors import load_factors
@@ -31,6 +32,8 @@ LOADERS: dict[str, Loader] = {
     "tocs.csv": lambda d: load_factors(data_dir=d),
     "hocs.csv": lambda d: load_factors(data_dir=d),
     "distance_rules.csv": lambda d: distance_rules(d / "distance_rules.csv"),
+    "refrigerants.csv": refrigerants,
+    "cold_chain.csv": cold_chain_defaults,
     "targets.csv": lambda d: default_target(d / "targets.csv"),
     "vehicle_types.csv": vehicle_types,
     "energy_prices.csv": energy_prices,
@@ -51,6 +54,8 @@ BAD_CELL = {
     "tocs.csv": ("mode", "hovercraft"),
     "hocs.csv": ("wtw_kg_per_t", "1.07 kg"),
     "distance_rules.csv": ("value", "x1.05"),
+    "refrigerants.csv": ("gwp100_ar6", "2,255.5"),
+    "cold_chain.csv": ("value", "17 %"),
     "targets.csv": ("reduction_share", "20 %"),
     "vehicle_types.csv": ("payload_max_t", "-25"),
     "energy_prices.csv": ("price_cny_per_unit", "eleven"),

@@ -16,9 +16,21 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
 from flask_openapi3 import Info, OpenAPI
 
 __all__ = ["create_app"]
+
+
+class _LimitedJSONProvider(DefaultJSONProvider):
+    """Request bodies parsed under :mod:`greenlane.emissions.limits` (depth, number length):
+    a violation is a ValueError, which Flask answers with 400, never a RecursionError 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        from greenlane.emissions.limits import decode_json_bytes, loads_json
+
+        text = decode_json_bytes(s, "body") if isinstance(s, bytes) else s
+        return loads_json(text, "body")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
@@ -76,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     app.config["DATABASE_URL"] = normalise_database_url(app.config["DATABASE_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    app.json = _LimitedJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)

@@ -166,7 +166,10 @@ def create_footprint(query: FootprintQuery, header: IdempotencyHeader) -> Respon
 
     `?format=ileap` answers with an iLEAP ShipmentFootprint instead.
     """
-    return jsonify(services.footprint(request.get_json(silent=True), query.format))
+    from greenlane.emissions.limits import decode_json_bytes, loads_json
+
+    doc = loads_json(decode_json_bytes(request.get_data(cache=True), "body"), "body")
+    return jsonify(services.footprint(doc, query.format))
 
 
 @api.get("/network", tags=[emissions_tag], responses={200: GeoJSONOut, **_ERRORS})

@@ -54,16 +54,14 @@ def ledger() -> None:
 @_db_option
 def import_cmd(file: Path, database_url: str | None) -> None:
     """Record the actual shipments of a CSV FILE (all or nothing)."""
+    from greenlane.emissions.limits import MAX_BOOK_BYTES, read_text
     from greenlane.webapp.ledger import actuals, exchange
     from greenlane.webapp.resources import network
 
     app = _app(database_url)
     try:
         with app.app_context():
-            try:
-                text = file.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise GreenlaneError(f"not UTF-8 text ({exc.reason})", field=str(file)) from None
+            text = read_text(file, MAX_BOOK_BYTES)
             net = network(app)
             items = exchange.parse_actuals_csv(text, net)
             done = actuals.record_actuals(items, net, None)

@@ -87,8 +87,9 @@ def shipments_of(doc: Mapping[str, Any], net: Network) -> list[Shipment]:
     """Validated shipments whose places exist in the network (errors name the field)."""
     shipments = parse_shipments(doc["shipments"])
     for i, s in enumerate(shipments):
-        resolve_place(net, s.origin, f"shipments[{i}].origin")
-        resolve_place(net, s.destination, f"shipments[{i}].destination")
+        at = s.where or f"shipments[{i}]"
+        resolve_place(net, s.origin, f"{at}.origin")
+        resolve_place(net, s.destination, f"{at}.destination")
     return shipments
 
 

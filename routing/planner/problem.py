@@ -174,8 +174,8 @@ def _build_problem(
     unplanned: dict[str, Unplanned] = {}
     tkm: dict[str, float] = {}
     for i, s in enumerate(shipments):
-        o = resolve_place(network, s.origin, f"shipments[{i}].origin")
-        d = resolve_place(network, s.destination, f"shipments[{i}].destination")
+        o = resolve_place(network, s.origin, f"{s.where or f'shipments[{i}]'}.origin")
+        d = resolve_place(network, s.destination, f"{s.where or f'shipments[{i}]'}.destination")
         places[s.shipment_id] = (o, d)
         tkm[s.shipment_id] = route_independent_tkm(s.mass_t, o, d)
         if o.hub_id == d.hub_id:

@@ -7,11 +7,8 @@ of ``data/hubs.csv``, or ``lat;lon``. Dates are ISO 8601 (a bare date means 00:0
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,10 +23,23 @@ from pydantic import (
 )
 
 from greenlane.emissions.errors import InputError
+from greenlane.emissions.limits import (
+    MAX_BOOK_BYTES,
+    MAX_BOOK_ROWS,
+    csv_rows,
+    loads_json,
+    read_text,
+)
 from greenlane.emissions.model import Mode
 
-MAX_BOOK_BYTES = 50 * 1024 * 1024
-"""Largest shipment book accepted [bytes]."""
+__all__ = [
+    "MAX_BOOK_BYTES",
+    "MAX_BOOK_ROWS",
+    "Shipment",
+    "ShipmentIn",
+    "parse_shipments",
+    "read_book",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,8 @@ class Shipment:
     teu: float | None = None
     allowed_modes: frozenset[Mode] | None = None
     max_co2e_kg: float | None = None
+    where: str = field(default="", compare=False)
+    """Where the shipment was given (``line[3]`` of a CSV book, ``shipments[1]`` of JSON)."""
 
 
 class ShipmentIn(BaseModel):
@@ -84,8 +96,8 @@ class ShipmentIn(BaseModel):
             raise ValueError("due_at must be after ready_at")
         return v
 
-    def to_shipment(self) -> Shipment:
-        """The frozen domain record."""
+    def to_shipment(self, where: str = "") -> Shipment:
+        """The frozen domain record; ``where`` names its place in the input."""
         return Shipment(
             shipment_id=self.shipment_id,
             origin=self.origin,
@@ -97,6 +109,7 @@ class ShipmentIn(BaseModel):
             teu=self.teu,
             allowed_modes=frozenset(self.allowed_modes) if self.allowed_modes else None,
             max_co2e_kg=self.max_co2e_kg,
+            where=where,
         )
 
 
@@ -105,19 +118,24 @@ def _loc_path(prefix: str, loc: Sequence[int | str]) -> str:
 
 
 def parse_shipments(
-    items: Sequence[Mapping[str, Any]], prefix: str = "shipments", start: int = 0
+    items: Sequence[Mapping[str, Any]],
+    prefix: str = "shipments",
+    start: int = 0,
+    numbers: Sequence[int] | None = None,
 ) -> list[Shipment]:
     """Validate a list of shipment objects; errors name ``shipments[i].field``.
 
-    ``start`` numbers the items (CSV books use ``line[2]`` for the first data line).
+    ``start`` numbers the items (CSV books use ``line[2]`` for the first data line);
+    ``numbers`` gives each item's own number instead (a CSV row's line).
     """
     if not isinstance(items, Sequence) or isinstance(items, str | bytes) or not items:
         raise InputError("a non-empty list of shipments is needed", field=prefix)
     out: list[Shipment] = []
     seen: set[str] = set()
-    for i, item in enumerate(items, start=start):
+    labels = numbers if numbers is not None else range(start, start + len(items))
+    for i, item in zip(labels, items, strict=True):
         try:
-            shipment = ShipmentIn.model_validate(item).to_shipment()
+            shipment = ShipmentIn.model_validate(item).to_shipment(f"{prefix}[{i}]")
         except ValidationError as exc:
             err = exc.errors()[0]
             raise InputError(err["msg"], field=_loc_path(f"{prefix}[{i}]", err["loc"])) from None
@@ -131,36 +149,37 @@ def parse_shipments(
     return out
 
 
-def _csv_rows(text: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text))
+def _csv_rows(text: str, max_rows: int) -> tuple[list[int], list[dict[str, Any]]]:
+    header, rows = csv_rows(text, max_rows=max_rows)
     required = {"shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at"}
-    missing = required - set(reader.fieldnames or ())
+    missing = required - set(header)
     if missing:
         raise InputError(f"missing column(s): {', '.join(sorted(missing))}", field="csv header")
-    rows: list[dict[str, Any]] = []
-    for row in reader:
+    lines: list[int] = []
+    out: list[dict[str, Any]] = []
+    for line, row in rows:
         clean: dict[str, Any] = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
-        if None in row:
-            raise InputError("more cells than header columns", field=f"row {len(rows) + 2}")
         if "allowed_modes" in clean:
             clean["allowed_modes"] = [m.strip() for m in clean["allowed_modes"].split(";") if m]
-        rows.append(clean)
-    return rows
+        lines.append(line)
+        out.append(clean)
+    return lines, out
 
 
-def read_book(path: Path) -> list[Shipment]:
-    """Read a shipment book from ``.json`` (a list, or ``{"shipments": [...]}``) or ``.csv``."""
-    if path.stat().st_size > MAX_BOOK_BYTES:
-        raise InputError(f"file larger than {MAX_BOOK_BYTES} bytes", field=str(path))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", field=str(path)) from None
+def read_book(path: Path, max_rows: int = MAX_BOOK_ROWS) -> list[Shipment]:
+    """Read a shipment book from ``.json`` (a list, or ``{"shipments": [...]}``) or ``.csv``.
+
+    The limits of :mod:`greenlane.emissions.limits` apply (size before reading, rows, cells,
+    JSON depth and number length); CSV errors name ``line[N]`` (line 2 is the first row).
+    """
+    text = read_text(path, MAX_BOOK_BYTES)
     if path.suffix.lower() == ".csv":
-        return parse_shipments(_csv_rows(text), prefix="line", start=2)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON at line {exc.lineno}: {exc.msg}", field=str(path)) from None
+        lines, rows = _csv_rows(text, max_rows)
+        return parse_shipments(rows, prefix="line", numbers=lines)
+    doc = loads_json(text, str(path))
     items: Any = doc.get("shipments") if isinstance(doc, Mapping) else doc
+    if isinstance(items, list) and len(items) > max_rows:
+        raise InputError(
+            f"{len(items)} shipments are more than the limit of {max_rows}", field="shipments"
+        )
     return parse_shipments(items)

@@ -212,8 +212,9 @@ def partition_book(
 
     groups: dict[tuple[str, str], list[Shipment]] = defaultdict(list)
     for i, s in enumerate(shipments):
-        o = place(s.origin, f"{book}[{i}].origin")
-        d = place(s.destination, f"{book}[{i}].destination")
+        at = f"{book}: {s.where}" if s.where else f"{book}[{i}]"
+        o = place(s.origin, f"{at}.origin")
+        d = place(s.destination, f"{at}.destination")
         iso = s.ready_at.isocalendar()
         groups[(lane_group(o, d), f"{iso.year}-W{iso.week:02d}")].append(s)
     out = []

@@ -92,7 +92,7 @@ def _footprint():
             "mass_t": 10,
             "legs": [
                 {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
-                {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
+                {"hub": "H", "hoc": {"hoc_id": "transhipment_de_ambient_clecat_ex5"}},
                 {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
             ],
         }
@@ -106,7 +106,10 @@ def test_leg_shares_split_the_great_circle_activity_by_leg_tkm():
     shares = leg_shares(fp, tkm_gcd=2000.0, carriers=["A", None, None], default_carrier="B")
     assert [s.mode for s in shares] == ["road", "hub", "rail"]
     assert [s.carrier for s in shares] == ["A", "B", "B"]
-    assert [s.tkm_gcd for s in shares] == pytest.approx([500.0, 0.0, 1500.0])  # 1000:3000 tkm
+    # road 100 km actual -> 95.238 km SFD: 952.381 : 3000 tkm (activity on the SFD)
+    road_tkm = 10 * 100 / 1.05
+    road_gcd = 2000 * road_tkm / (road_tkm + 3000)  # 481.928 tkm
+    assert [s.tkm_gcd for s in shares] == pytest.approx([road_gcd, 0.0, 2000 - road_gcd])
     assert sum(s.co2e_wtw_kg for s in shares) == pytest.approx(fp.totals.co2e_wtw_kg)
     assert shares[1].energy_carrier == "hub"
 

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.ledger import KPI_DIMENSIONS
+from greenlane.emissions.limits import csv_rows
 from greenlane.webapp.ledger.actuals import place_of
 from greenlane.webapp.ledger.reporting import kpi_report
 from greenlane.webapp.ledger.schemas import ActualRequest
@@ -114,33 +115,29 @@ _SHIPMENT_COLUMNS = ("completed_at", "mass_t", "origin", "destination", "plan_id
 
 
 def parse_actuals_csv(text_: str, net: Any) -> list[tuple[str, ActualRequest]]:
-    """Actual shipments from a CSV (``IMPORT_COLUMNS``); errors name ``line N: column``."""
-    reader = csv.DictReader(io.StringIO(text_.lstrip("\ufeff")))
-    missing = [
-        c
-        for c in ("shipment_id", "completed_at", "mass_t", "mode")
-        if c not in (reader.fieldnames or [])
-    ]
+    """Actual shipments from a CSV (``IMPORT_COLUMNS``); errors name ``line[N].column``."""
+    fieldnames, reader = csv_rows(text_)
+    missing = [c for c in ("shipment_id", "completed_at", "mass_t", "mode") if c not in fieldnames]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", field="header")
-    unknown = [c for c in reader.fieldnames or [] if c not in IMPORT_COLUMNS]
+    unknown = [c for c in fieldnames if c not in IMPORT_COLUMNS]
     if unknown:
         raise InputError(
             f"unknown column(s) {', '.join(unknown)}; expected {', '.join(IMPORT_COLUMNS)}",
             field="header",
         )
     groups: dict[str, dict[str, Any]] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in reader:
         row = {k: (v or "").strip() for k, v in row.items() if k}
         sid = row.get("shipment_id", "")
         if not sid:
-            raise InputError("is empty", field=f"line {line}: shipment_id")
+            raise InputError("is empty", field=f"line[{line}].shipment_id")
         g = groups.setdefault(sid, {"line": line, "legs": [], "lines": []})
         for c in _SHIPMENT_COLUMNS:
             if row.get(c):
                 if c in g and g[c] != row[c]:
                     raise InputError(
-                        f"differs from line {g['line']} ({g[c]!r})", field=f"line {line}: {c}"
+                        f"differs from line {g['line']} ({g[c]!r})", field=f"line[{line}].{c}"
                     )
                 g[c] = row[c]
         if row.get("carrier") and "carrier" not in g:
@@ -152,13 +149,13 @@ def parse_actuals_csv(text_: str, net: Any) -> list[tuple[str, ActualRequest]]:
         doc = {k: g[k] for k in _SHIPMENT_COLUMNS if k in g}
         doc["legs"] = g["legs"]
         if "mass_t" in doc:
-            doc["mass_t"] = _float(doc["mass_t"], f"line {g['line']}: mass_t")
+            doc["mass_t"] = _float(doc["mass_t"], f"line[{g['line']}].mass_t")
         try:
             out.append((sid, ActualRequest.model_validate(doc)))
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise InputError(err["msg"], field=f"line {g['line']}: {loc}") from None
+            raise InputError(err["msg"], field=f"line[{g['line']}].{loc}") from None
     if not out:
         raise InputError("no rows", field="file")
     return out
@@ -172,44 +169,44 @@ def _float(value: str, field: str) -> float:
 
 
 def _csv_leg(row: Mapping[str, str], line: int, net: Any) -> dict[str, Any]:
-    where = f"line {line}"
+    where = f"line[{line}]"
     if row.get("hub"):
         if not row.get("hoc_id"):
-            raise InputError("a hub row needs hoc_id", field=f"{where}: hoc_id")
+            raise InputError("a hub row needs hoc_id", field=f"{where}.hoc_id")
         return {"hub": row["hub"], "hoc": {"hoc_id": row["hoc_id"]}}
     leg: dict[str, Any] = {"mode": row.get("mode", "")}
     if row.get("carrier"):
         leg["carrier"] = row["carrier"]
     if row.get("distance_km"):
-        leg["distance_km"] = _float(row["distance_km"], f"{where}: distance_km")
+        leg["distance_km"] = _float(row["distance_km"], f"{where}.distance_km")
     if row.get("distance_basis"):
         leg["distance_basis"] = row["distance_basis"]
     for key, col in (("origin", "from"), ("destination", "to")):
         if row.get(col):
-            label, lat, lon = place_of(net, row[col], f"{where}: {col}")
+            label, lat, lon = place_of(net, row[col], f"{where}.{col}")
             leg[key] = {"lat": lat, "lon": lon, "name": label}
     if row.get("energy_amount"):
         item: dict[str, Any] = {
             "carrier": row.get("energy_carrier", ""),
-            "amount": _float(row["energy_amount"], f"{where}: energy_amount"),
+            "amount": _float(row["energy_amount"], f"{where}.energy_amount"),
             "unit": row.get("energy_unit", ""),
         }
         for col in ("share_of_vehicle", "vehicle_activity_tkm"):
             if row.get(col):
-                item[col] = _float(row[col], f"{where}: {col}")
+                item[col] = _float(row[col], f"{where}.{col}")
         leg["energy"] = [item]
     elif row.get("vehicle_type"):
         vehicle: dict[str, Any] = {"type": row["vehicle_type"]}
         if row.get("energy_carrier"):
             vehicle["carrier"] = row["energy_carrier"]
         if row.get("load_t"):
-            vehicle["load_t"] = _float(row["load_t"], f"{where}: load_t")
+            vehicle["load_t"] = _float(row["load_t"], f"{where}.load_t")
         leg["vehicle"] = vehicle
     elif row.get("toc_id"):
         leg["toc"] = {"toc_id": row["toc_id"]}
     else:
         raise InputError(
             "give energy_amount (primary data), vehicle_type or toc_id",
-            field=f"{where}: energy_amount",
+            field=f"{where}.energy_amount",
         )
     return leg

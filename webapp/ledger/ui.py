@@ -188,19 +188,18 @@ def actuals_page() -> str:
 @_login("planner")
 def actuals_import() -> Response:
     """Import actuals from an uploaded CSV (all or nothing)."""
+    from greenlane.emissions.limits import decode_utf8
     from greenlane.webapp.resources import network
 
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
             raise InputError("choose a CSV file", field="file")
-        text_ = upload.read().decode("utf-8-sig")
+        text_ = decode_utf8(upload.read(), "file")
         net = network()
         items = exchange.parse_actuals_csv(text_, net)
         done = actuals.record_actuals(items, net, g.principal.token_id)
         flash(f"Recorded {len(done)} actual shipment(s) in the ledger.", "ok")
-    except UnicodeDecodeError:
-        flash("file: not UTF-8 text", "error")
     except (ValidationError, InputError) as exc:
         _flash_error(exc)
     return redirect(url_for("ledger_ui.actuals_page"))  # type: ignore[return-value]
