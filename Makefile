@@ -7,7 +7,7 @@ PYTHON ?= python3
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=78.1.1" wheel
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
@@ -16,8 +16,14 @@ install: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(VENV)/bin/greenlane serve --demo
 
+# The design checks: style, formatting, complexity (ruff), the layer and library contracts
+# (import-linter, [tool.importlinter]) and the types (mypy, [tool.mypy]). PYTHONPATH makes the
+# checkers read this checkout's greenlane/ tree.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/lint-imports
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/mypy -p greenlane
 
 test: lint
 	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; } || echo "warning: chromium missing; the browser test will be skipped"

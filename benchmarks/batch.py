@@ -4,8 +4,9 @@
     python benchmarks/batch.py --weeks 53 --only 2   # the whole synthetic year on 2 workers
     python benchmarks/batch.py --adversarial 10000   # solver time limits on a hostile book
 
-A synthetic year of ``--shipments`` shipments (``routing.batch.synthetic_year``, seed 0) is
-cut to its first ``--weeks`` ready weeks, partitioned by lane group and week, and planned on a
+A synthetic year of ``--shipments`` shipments (``routing.scenarios.batch.synthetic_year``,
+seed 0) is cut to its first ``--weeks`` ready weeks, partitioned by lane group and week, and
+planned on a
 Dask LocalCluster on 127.0.0.1 with 1 and then 2 single-threaded worker processes. Printed:
 wall time, partitions/s, shipments/s, speed-up, the peak RSS of each worker process (from
 ``getrusage`` inside the tasks) and the load average, since this machine is shared.
@@ -57,7 +58,8 @@ def main() -> None:
 
     from pathlib import Path
 
-    from greenlane.routing import batch, load_network
+    from greenlane.routing import load_network
+    from greenlane.routing.scenarios import batch
 
     network = load_network()
     year = batch.synthetic_year(network, args.shipments, seed=0)
@@ -126,8 +128,10 @@ def adversarial(n: int, limits: tuple[float, ...] = (1.0, 5.0)) -> None:
     from datetime import UTC, datetime
 
     from greenlane.routing import PlanOptions, SolverParams, load_network
-    from greenlane.routing.planner import build_model, build_problem, solve_problem
-    from greenlane.routing.shipments import Shipment
+    from greenlane.routing.planner.cpsat import build_model
+    from greenlane.routing.planner.problem import build_problem
+    from greenlane.routing.planner.shipments import Shipment
+    from greenlane.routing.planner.solve import solve_problem
 
     ready = datetime(2026, 3, 2, tzinfo=UTC)
     book = [

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
-from greenlane.routing.network import load_network
+from greenlane.routing.network.graph import load_network
 t1 = time.perf_counter()
 net = load_network(cache_dir=sys.argv[1])
 t2 = time.perf_counter()

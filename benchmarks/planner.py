@@ -45,17 +45,13 @@ sys.path.insert(0, str(ROOT))
 import networkx as nx  # noqa: E402
 
 from greenlane.routing import PlanOptions, Shipment, SolverParams, load_network, pareto  # noqa: E402
-from greenlane.routing.exact import priced_objective, solve_exact  # noqa: E402
-from greenlane.routing.model import HubKind  # noqa: E402
-from greenlane.routing.network import Network  # noqa: E402
-from greenlane.routing.planner import (  # noqa: E402
-    FEN_PER_CNY,
-    ModelData,
-    Problem,
-    build_model,
-    build_problem,
-    solve_problem,
-)
+from greenlane.routing.network.graph import Network  # noqa: E402
+from greenlane.routing.network.model import HubKind  # noqa: E402
+from greenlane.routing.planner.cpsat import build_model  # noqa: E402
+from greenlane.routing.planner.exact import priced_objective, solve_exact  # noqa: E402
+from greenlane.routing.planner.model_data import FEN_PER_CNY, ModelData  # noqa: E402
+from greenlane.routing.planner.problem import Problem, build_problem  # noqa: E402
+from greenlane.routing.planner.solve import solve_problem  # noqa: E402
 
 BASE_T_PER_1000 = {"sea": 100.0, "inland_water": 80.0, "rail": 60.0, "air": 20.0}
 """Capacity per departure of scheduled lanes per 1000 shipments in the book [t]."""

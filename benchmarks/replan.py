@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planner import bench_network, book
 
 from greenlane.routing import PlanOptions, SolverParams, load_network, plan
-from greenlane.routing.disruptions import parse_disruptions
-from greenlane.routing.replan import impact
+from greenlane.routing.scenarios.disruptions import parse_disruptions
+from greenlane.routing.scenarios.replan import impact
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}
 SCENARIOS = {

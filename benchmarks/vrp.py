@@ -1,6 +1,6 @@
 """Side-by-side VRP benchmark: greenlane, plain OR-Tools, PyVRP and VROOM.
 
-Each solver gets the same instance in the same integer units (see :mod:`routing.vrplib_io`),
+Each solver gets the same instance in the same integer units (see :mod:`routing.vrp.vrplib_io`),
 the same time limit and one thread; every returned plan is checked in exact arithmetic and
 scored in the convention of its best-known (DIMACS 1-decimal truncation for the Solomon
 distance-only BKS, rounded Euclidean for CVRPLIB X). Prints a Markdown table of gaps.
@@ -30,8 +30,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from greenlane.routing.vrp import VrpProblem  # noqa: E402
-from greenlane.routing.vrp.core import CoreProblem, SolveParams, solve_core  # noqa: E402
-from greenlane.routing.vrplib_io import (  # noqa: E402
+from greenlane.routing.vrp.core import CoreProblem, VrpParams, solve_core  # noqa: E402
+from greenlane.routing.vrp.vrplib_io import (  # noqa: E402
     BenchmarkInstance,
     benchmark_dir,
     best_known,
@@ -80,7 +80,7 @@ class Run:
 
 def run_greenlane(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: int) -> Run:
     """greenlane's core, engine 'auto' (PyVRP-seeded OR-Tools on these plain problems)."""
-    sol = solve_core(core, SolveParams(time_limit_s=limit, seed=seed))
+    sol = solve_core(core, VrpParams(time_limit_s=limit, seed=seed))
     stages = ", ".join(f"{e} {o}" for e, o, _ in sol.stages)
     return Run(
         "greenlane", [r for _, r in sorted(sol.routes.items()) if r], sol.wall_time_s, stages
@@ -143,7 +143,7 @@ def run_ortools(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: 
 
 def run_pyvrp(inst: BenchmarkInstance, core: CoreProblem, limit: float, seed: int) -> Run:
     """PyVRP's iterated local search on the same integer matrices."""
-    sol = solve_core(core, SolveParams(time_limit_s=limit, seed=seed, engine="pyvrp"))
+    sol = solve_core(core, VrpParams(time_limit_s=limit, seed=seed, engine="pyvrp"))
     return Run("pyvrp", [r for _, r in sorted(sol.routes.items()) if r], sol.wall_time_s)
 
 
@@ -240,7 +240,7 @@ def run_rich(limit: float, sizes: tuple[int, ...] = (60, 100, 150)) -> None:
     for seed, n in enumerate(sizes, start=1):
         res = {}
         for engine in ("ortools", "hybrid"):
-            sol = solve_vrp(rich_problem(seed, n), SolveParams(time_limit_s=limit, engine=engine))
+            sol = solve_vrp(rich_problem(seed, n), VrpParams(time_limit_s=limit, engine=engine))
             res[engine] = sol
         a, b = res["ortools"], res["hybrid"]
         print(

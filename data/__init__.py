@@ -2,5 +2,7 @@
 
 from pathlib import Path
 
+__all__ = ["DATA_DIR"]
+
 DATA_DIR = Path(__file__).resolve().parent
 """Folder holding the shipped reference tables."""

@@ -30,6 +30,7 @@ from greenlane.emissions.model import (
     Mode,
     Totals,
 )
+from greenlane.emissions.tables import TableRow, read_table
 
 __all__ = [
     "HOC",
@@ -48,6 +49,7 @@ __all__ = [
     "Location",
     "Method",
     "Mode",
+    "TableRow",
     "Target",
     "Totals",
     "co2e_of_energy_kg",
@@ -58,6 +60,7 @@ __all__ = [
     "leg_distance_km",
     "load_factors",
     "make_target",
+    "read_table",
     "tce_from_energy",
     "tce_from_intensity",
     "tce_modelled",

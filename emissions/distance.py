@@ -6,16 +6,17 @@ rules it applied so a TCE can show how its distance was found.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pyproj import Geod
 
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.emissions.tables import TableRow, Text, Year, read_table
 from greenlane.emissions.units import M_PER_KM
 
 _GEOD = Geod(ellps="WGS84")
@@ -42,27 +43,36 @@ class DistanceRule:
         return f"{text} (inverted)" if inverse else text
 
 
+class DistanceRuleRow(TableRow):
+    """A row of ``distance_rules.csv``: ``to_basis = from_basis x value`` (or ``+ value`` km)."""
+
+    mode: Mode
+    from_basis: DistanceBasis
+    to_basis: DistanceBasis
+    operation: Literal["multiply", "add_km"]
+    value: float
+    source: Text
+    year: Year
+    licence: Text
+    quality: Text
+    note: str = ""
+
+
 @cache
 def distance_rules(path: Path | None = None) -> dict[tuple[Mode, DistanceBasis], DistanceRule]:
     """Load the adjustment rules, keyed by (mode, from_basis) for the next basis up."""
     rules: dict[tuple[Mode, DistanceBasis], DistanceRule] = {}
-    with open(path or DATA_DIR / "distance_rules.csv", encoding="utf-8") as fh:
-        for i, row in enumerate(csv.DictReader(fh), start=2):
-            try:
-                rule = DistanceRule(
-                    mode=Mode(row["mode"]),
-                    from_basis=DistanceBasis(row["from_basis"]),
-                    to_basis=DistanceBasis(row["to_basis"]),
-                    operation=row["operation"],
-                    value=float(row["value"]),
-                    source=row["source"],
-                    quality=row["quality"],
-                )
-            except (KeyError, ValueError) as exc:
-                raise DataError(f"bad row {i}: {exc}", field="distance_rules.csv") from exc
-            if rule.operation not in ("multiply", "add_km") or not row["source"]:
-                raise DataError(f"bad operation or missing source in row {i}", "distance_rules.csv")
-            rules[(rule.mode, rule.from_basis)] = rule
+    for row in read_table(path or DATA_DIR / "distance_rules.csv", DistanceRuleRow):
+        rule = DistanceRule(
+            mode=row.mode,
+            from_basis=row.from_basis,
+            to_basis=row.to_basis,
+            operation=row.operation,
+            value=row.value,
+            source=row.source,
+            quality=row.quality,
+        )
+        rules[(rule.mode, rule.from_basis)] = rule
     return rules
 
 
@@ -94,6 +104,36 @@ def convert_distance_km(
         distance_km = _apply(rule, distance_km, inverse=step < 0)
         applied.append(rule.describe(inverse=step < 0))
     return distance_km, tuple(applied)
+
+
+@dataclass(frozen=True, slots=True)
+class LegDistance:
+    """A leg's distance on its stated basis and on the two bases the accounting uses [km].
+
+    ``sfd_km`` is the shortest feasible distance that transport activity [tkm] is measured on
+    (ISO 14083 §3, §7.2); ``actual_km`` is the distance driven, sailed or flown that the vehicle
+    burns energy over. Both follow from the stated distance by ``data/distance_rules.csv``.
+    """
+
+    stated_km: float
+    stated_basis: DistanceBasis
+    sfd_km: float
+    actual_km: float
+    rules: tuple[str, ...]
+
+
+def leg_distances(distance_km: float, mode: Mode, basis: DistanceBasis) -> LegDistance:
+    """The one distance rule of every leg: stated km -> SFD (activity) and actual (energy) [km]."""
+    if not distance_km > 0:
+        raise InputError(f"must be > 0 km, got {distance_km!r}", field="distance_km")
+    sfd, to_sfd = convert_distance_km(distance_km, mode, basis, DistanceBasis.SFD)
+    actual, to_actual = convert_distance_km(distance_km, mode, basis, DistanceBasis.ACTUAL)
+    rules = (
+        f"{mode}: {distance_km:.3f} km {basis} -> SFD {sfd:.3f} km (activity), "
+        f"actual {actual:.3f} km (energy)",
+        *dict.fromkeys((*to_sfd, *to_actual)),
+    )
+    return LegDistance(distance_km, basis, sfd, actual, rules)
 
 
 def gcd_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

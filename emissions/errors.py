@@ -21,7 +21,29 @@ class InputError(GreenlaneError):
 
 
 class DataError(GreenlaneError):
-    """A shipped reference table is malformed (a bug in data/, not in user input)."""
+    """A shipped reference table is malformed (a bug in data/, not in user input).
+
+    A cell error names its place: ``file``, ``line`` (1 = the header) and ``column``; ``field``
+    is then ``<file>[line <line>].<column>``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file, self.line, self.column = file, line, column
+        if field is None and file is not None:
+            field = file
+            if line is not None:
+                field += f"[line {line}]"
+            if column is not None:
+                field += f".{column}"
+        super().__init__(message, field)
 
 
 class FactorNotFound(InputError):

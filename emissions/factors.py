@@ -8,7 +8,6 @@ with the FuelEU Maritime Annex I formula from the carbon factors and the methane
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,8 +15,9 @@ from functools import cache
 from pathlib import Path
 
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, FactorNotFound, InputError
+from greenlane.emissions.errors import FactorNotFound, InputError
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, FactorRef, Mode
+from greenlane.emissions.tables import Flag, OptFloat, TableRow, Text, Year, read_table
 from greenlane.emissions.units import (
     G_PER_KG,
     KG_PER_T,
@@ -28,7 +28,15 @@ from greenlane.emissions.units import (
     kwh_to_mj,
 )
 
-TABLES = ("energy_carriers.csv", "gwp.csv", "tocs.csv", "hocs.csv", "distance_rules.csv")
+TABLES = (
+    "energy_carriers.csv",
+    "gwp.csv",
+    "tocs.csv",
+    "hocs.csv",
+    "distance_rules.csv",
+    "refrigerants.csv",
+    "cold_chain.csv",
+)
 """Tables whose content hash identifies a factor version."""
 
 RENEWABLE_CARBON = ("bio", "rfnbo")
@@ -114,23 +122,74 @@ class Factors:
             raise FactorNotFound(f"unknown HOC {hoc_id!r}", field=field_name) from None
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    for i, row in enumerate(rows, start=2):
-        if not (row.get("source") or "").strip():
-            raise DataError(f"row {i} has no source", field=path.name)
-    return rows
+class GwpRow(TableRow):
+    """A row of ``gwp.csv``: the 100-year GWP of a gas on a basis (AR5, AR6) [-]."""
+
+    basis: Text
+    gas: Text
+    gwp100: float
+    source: Text
+    year: Year
+    licence: Text
 
 
-def _float(row: dict[str, str], col: str, where: str) -> float | None:
-    text = (row.get(col) or "").strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise DataError(f"column {col} is not a number: {text!r}", field=where) from exc
+class CarrierRow(TableRow):
+    """A row of ``energy_carriers.csv``: one carrier in one factor set [g CO2e/MJ, MJ/kg]."""
+
+    key: Text
+    name: Text
+    category: Text
+    origin: str
+    factor_set: Text
+    default: Flag
+    region: str
+    lhv_mj_per_kg: OptFloat
+    density_kg_per_l: OptFloat
+    wtt_g_per_mj: float
+    ttw_g_per_mj: OptFloat
+    cf_co2_g_per_g: OptFloat
+    cf_ch4_g_per_g: OptFloat
+    cf_n2o_g_per_g: OptFloat
+    slip_pct: OptFloat
+    gwp_basis: str
+    data_quality: str
+    source: Text
+    year: Year
+    licence: Text
+    note: str = ""
+
+
+class TocRow(TableRow):
+    """A row of ``tocs.csv``: a default TOC intensity [g CO2e/tkm]."""
+
+    toc_id: Text
+    mode: Mode
+    description: Text
+    wtw_g_per_tkm: float
+    ttw_g_per_tkm: float
+    distance_basis: DistanceBasis
+    energy_carrier: str
+    load_factor: OptFloat
+    empty_running_share: OptFloat
+    region: str
+    data_quality: str
+    source: Text
+    year: Year
+    licence: Text
+
+
+class HocRow(TableRow):
+    """A row of ``hocs.csv``: a default HOC intensity [kg CO2e/t]."""
+
+    hoc_id: Text
+    hub_type: Text
+    description: Text
+    wtw_kg_per_t: float
+    ttw_kg_per_t: float
+    data_quality: str
+    source: Text
+    year: Year
+    licence: Text
 
 
 def data_sha256(data_dir: Path = DATA_DIR) -> str:
@@ -163,41 +222,33 @@ def fueleu_ttw_g_per_mj(
 
 def _gwp_table(data_dir: Path) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
-    for row in _read(data_dir / "gwp.csv"):
-        value = _float(row, "gwp100", "gwp.csv")
-        if value is None:
-            raise DataError("gwp100 missing", field="gwp.csv")
-        table.setdefault(row["basis"], {})[row["gas"]] = value
+    for row in read_table(data_dir / "gwp.csv", GwpRow):
+        table.setdefault(row.basis, {})[row.gas] = row.gwp100
     return table
 
 
-def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> EnergyCarrier:
-    where = f"energy_carriers.csv[{row.get('key')}/{row.get('factor_set')}]"
-    wtt = _float(row, "wtt_g_per_mj", where)
-    ttw = _float(row, "ttw_g_per_mj", where)
-    lhv = _float(row, "lhv_mj_per_kg", where)
-    if wtt is None:
-        raise DataError("wtt_g_per_mj missing", field=where)
+def _carrier(row: CarrierRow, gwp: dict[str, float], gwp_basis: str) -> EnergyCarrier:
+    wtt, ttw, lhv = row.wtt_g_per_mj, row.ttw_g_per_mj, row.lhv_mj_per_kg
     if ttw is None:
-        cf_co2 = _float(row, "cf_co2_g_per_g", where)
+        cf_co2 = row.cf_co2_g_per_g
         if cf_co2 is None or lhv is None:
-            raise DataError("ttw_g_per_mj or cf_co2_g_per_g + lhv_mj_per_kg needed", field=where)
-        ch4_gas = "ch4_fossil" if row.get("origin") == "fossil" else "ch4_non_fossil"
+            raise row.error("ttw_g_per_mj", "ttw_g_per_mj or cf_co2_g_per_g + lhv_mj_per_kg needed")
+        ch4_gas = "ch4_fossil" if row.origin == "fossil" else "ch4_non_fossil"
         ttw = fueleu_ttw_g_per_mj(
             lcv_mj_per_g=lhv / G_PER_KG,
             cf_co2=cf_co2,
-            cf_ch4=_float(row, "cf_ch4_g_per_g", where) or 0.0,
-            cf_n2o=_float(row, "cf_n2o_g_per_g", where) or 0.0,
-            slip_pct=_float(row, "slip_pct", where) or 0.0,
+            cf_ch4=row.cf_ch4_g_per_g or 0.0,
+            cf_n2o=row.cf_n2o_g_per_g or 0.0,
+            slip_pct=row.slip_pct or 0.0,
             gwp_ch4=gwp[ch4_gas],
             gwp_n2o=gwp["n2o"],
         )
         gwp_used = gwp_basis
     else:
-        gwp_used = row.get("gwp_basis") or gwp_basis
-    origin = row.get("origin") or "fossil"
-    cf_co2 = _float(row, "cf_co2_g_per_g", where)
-    note = row.get("note", "")
+        gwp_used = row.gwp_basis or gwp_basis
+    origin = row.origin or "fossil"
+    cf_co2 = row.cf_co2_g_per_g
+    note = row.note
     if origin in RENEWABLE_CARBON and cf_co2 and lhv:
         renewable_co2 = cf_co2 / (lhv / G_PER_KG)
         ttw, wtt = ttw - renewable_co2, wtt + renewable_co2
@@ -206,22 +257,21 @@ def _carrier(row: dict[str, str], gwp: dict[str, float], gwp_basis: str) -> Ener
             "reported as 0 in TTW and its uptake credit taken out of WTT (ISO 14083 / "
             "GLEC convention; WTW unchanged)"
         ).strip(" |")
-    year = _float(row, "year", where)
     return EnergyCarrier(
-        key=row["key"],
-        name=row["name"],
-        category=row["category"],
-        factor_set=row["factor_set"],
-        region=row.get("region", ""),
+        key=row.key,
+        name=row.name,
+        category=row.category,
+        factor_set=row.factor_set,
+        region=row.region,
         lhv_mj_per_kg=lhv,
-        density_kg_per_l=_float(row, "density_kg_per_l", where),
+        density_kg_per_l=row.density_kg_per_l,
         wtt_g_per_mj=wtt,
         ttw_g_per_mj=ttw,
         gwp_basis=gwp_used,
-        data_quality=row.get("data_quality", ""),
-        source=row["source"],
-        year=int(year) if year else 0,
-        licence=row.get("licence", ""),
+        data_quality=row.data_quality,
+        source=row.source,
+        year=row.year,
+        licence=row.licence,
         note=note,
         origin=origin,
     )
@@ -239,70 +289,73 @@ def load_factors(
     if gwp_basis not in gwp_all:
         raise InputError(f"unknown GWP basis {gwp_basis!r}", field="gwp_basis")
     gwp = gwp_all[gwp_basis]
-    by_key: dict[str, dict[str, dict[str, str]]] = {}
-    for row in _read(data_dir / "energy_carriers.csv"):
-        sets = by_key.setdefault(row["key"], {})
-        if row["factor_set"] in sets:
-            raise DataError(
-                f"duplicate row {row['key']}/{row['factor_set']}", "energy_carriers.csv"
+    by_key: dict[str, dict[str, CarrierRow]] = {}
+    for row in read_table(data_dir / "energy_carriers.csv", CarrierRow):
+        sets = by_key.setdefault(row.key, {})
+        if row.factor_set in sets:
+            raise row.error("factor_set", f"duplicate row {row.key}/{row.factor_set}")
+        sets[row.factor_set] = row
+    known = {fs for sets in by_key.values() for fs in sets}
+    for fs in prefer:
+        if fs not in known:
+            raise InputError(
+                f"unknown factor set {fs!r}; known: {', '.join(sorted(known))}",
+                field="factor_sets",
             )
-        sets[row["factor_set"]] = row
     carriers: dict[str, EnergyCarrier] = {}
     for key, sets in sorted(by_key.items()):
         chosen = next((sets[s] for s in prefer if s in sets), None)
         if chosen is None:
-            defaults = [r for r in sets.values() if r.get("default", "").strip() in ("1", "true")]
+            defaults = [r for r in sets.values() if r.default]
             if len(defaults) != 1:
-                raise DataError(f"{key} needs exactly one default row", "energy_carriers.csv")
+                where = (defaults or list(sets.values()))[-1]
+                raise where.error("default", f"{key} needs exactly one default row")
             chosen = defaults[0]
         carriers[key] = _carrier(chosen, gwp, gwp_basis)
-    tocs = {t.toc_id: t for t in _tocs(data_dir)}
+    toc_rows = read_table(data_dir / "tocs.csv", TocRow)
+    tocs = {t.toc_id: t for t in _tocs(toc_rows)}
     hocs = {h.hoc_id: h for h in _hocs(data_dir)}
-    for toc in tocs.values():
-        if toc.energy_carrier and toc.energy_carrier not in carriers:
-            raise DataError(f"TOC {toc.toc_id} names unknown carrier", "tocs.csv")
+    for toc_row in toc_rows:
+        if toc_row.energy_carrier and toc_row.energy_carrier not in carriers:
+            raise toc_row.error("energy_carrier", f"TOC {toc_row.toc_id} names unknown carrier")
     name = "+".join(prefer) if prefer else "default"
     return Factors(name, gwp_basis, carriers, tocs, hocs, gwp, data_sha256(data_dir), tuple(prefer))
 
 
-def _tocs(data_dir: Path) -> Iterable[TOC]:
-    for row in _read(data_dir / "tocs.csv"):
-        where = f"tocs.csv[{row.get('toc_id')}]"
-        wtw, ttw = _float(row, "wtw_g_per_tkm", where), _float(row, "ttw_g_per_tkm", where)
-        if wtw is None or ttw is None or ttw > wtw:
-            raise DataError("wtw_g_per_tkm and ttw_g_per_tkm needed, ttw <= wtw", field=where)
+def _tocs(rows: Iterable[TocRow]) -> Iterable[TOC]:
+    for row in rows:
+        if row.ttw_g_per_tkm > row.wtw_g_per_tkm:
+            raise row.error("ttw_g_per_tkm", "must be <= wtw_g_per_tkm")
         yield TOC(
-            toc_id=row["toc_id"],
-            mode=Mode(row["mode"]),
-            description=row["description"],
-            wtw_g_per_tkm=wtw,
-            ttw_g_per_tkm=ttw,
-            distance_basis=DistanceBasis(row["distance_basis"]),
-            energy_carrier=row.get("energy_carrier", ""),
-            load_factor=_float(row, "load_factor", where),
-            empty_running_share=_float(row, "empty_running_share", where),
-            region=row.get("region", ""),
-            data_quality=row.get("data_quality", ""),
-            source=row["source"],
-            year=int(_float(row, "year", where) or 0),
+            toc_id=row.toc_id,
+            mode=row.mode,
+            description=row.description,
+            wtw_g_per_tkm=row.wtw_g_per_tkm,
+            ttw_g_per_tkm=row.ttw_g_per_tkm,
+            distance_basis=row.distance_basis,
+            energy_carrier=row.energy_carrier,
+            load_factor=row.load_factor,
+            empty_running_share=row.empty_running_share,
+            region=row.region,
+            data_quality=row.data_quality,
+            source=row.source,
+            year=row.year,
         )
 
 
 def _hocs(data_dir: Path) -> Iterable[HOC]:
-    for row in _read(data_dir / "hocs.csv"):
-        where = f"hocs.csv[{row.get('hoc_id')}]"
-        wtw, ttw = _float(row, "wtw_kg_per_t", where), _float(row, "ttw_kg_per_t", where)
-        if wtw is None or ttw is None or ttw > wtw:
-            raise DataError("wtw_kg_per_t and ttw_kg_per_t needed, ttw <= wtw", field=where)
+    for row in read_table(data_dir / "hocs.csv", HocRow):
+        if row.ttw_kg_per_t > row.wtw_kg_per_t:
+            raise row.error("ttw_kg_per_t", "must be <= wtw_kg_per_t")
         yield HOC(
-            hoc_id=row["hoc_id"],
-            hub_type=row["hub_type"],
-            description=row["description"],
-            wtw_kg_per_t=wtw,
-            ttw_kg_per_t=ttw,
-            data_quality=row.get("data_quality", ""),
-            source=row["source"],
-            year=int(_float(row, "year", where) or 0),
+            hoc_id=row.hoc_id,
+            hub_type=row.hub_type,
+            description=row.description,
+            wtw_kg_per_t=row.wtw_kg_per_t,
+            ttw_kg_per_t=row.ttw_kg_per_t,
+            data_quality=row.data_quality,
+            source=row.source,
+            year=row.year,
         )
 
 
@@ -392,3 +445,17 @@ def carrier_refs(carrier: EnergyCarrier) -> tuple[FactorRef, ...]:
             carrier.factor_set,
         ),
     )
+
+
+def on_basis_of(key: str, other: EnergyCarrier, factors: Factors) -> EnergyCarrier:
+    """Carrier ``key`` from ``other``'s factor set when that set has a row for it.
+
+    A blend keeps one fossil baseline: SAF's CORSIA life-cycle values are measured against the
+    CORSIA fossil jet baseline (89 g CO2e/MJ), so the kerosene part of a SAF blend comes from
+    ``corsia_2024`` too, not from the ifeu default (94.15 g/MJ).
+    """
+    own = factors.carrier(key)
+    if own.factor_set == other.factor_set:
+        return own
+    alt = load_factors((other.factor_set, *factors.sets), factors.gwp_basis).carrier(key)
+    return alt if alt.factor_set == other.factor_set else own

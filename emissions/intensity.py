@@ -6,13 +6,13 @@ origin -> destination), so a detour can never improve it.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.tables import TableRow, Text, Year, read_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +42,35 @@ class Target:
         ]
 
 
+class TargetRow(TableRow):
+    """A row of ``targets.csv``: a reduction target and where it comes from."""
+
+    baseline_year: Year
+    baseline_intensity_g_per_tkm: float
+    target_year: Year
+    reduction_share: float
+    source: Text
+    note: str = ""
+
+
 @cache
 def default_target(path: Path | None = None) -> Target:
     """The company target from ``data/targets.csv`` (first row)."""
-    with open(path or DATA_DIR / "targets.csv", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or not rows[0].get("source"):
-        raise DataError("targets.csv needs a row with a source", field="targets.csv")
+    table = path or DATA_DIR / "targets.csv"
+    rows = read_table(table, TargetRow)
+    if not rows:
+        raise DataError("needs a row", file=table.name, line=2)
     row = rows[0]
     try:
         return make_target(
-            int(row["baseline_year"]),
-            float(row["baseline_intensity_g_per_tkm"]),
-            int(row["target_year"]),
-            float(row["reduction_share"]),
-            row["source"],
+            row.baseline_year,
+            row.baseline_intensity_g_per_tkm,
+            row.target_year,
+            row.reduction_share,
+            row.source,
         )
-    except (InputError, ValueError) as exc:
-        raise DataError(str(exc), field="targets.csv") from exc
+    except InputError as exc:
+        raise row.error(exc.field or "?", exc.message) from None
 
 
 def make_target(

@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.intensity import Target
 from greenlane.emissions.model import Footprint
-from greenlane.emissions.units import g_per_tkm_to_kg, intensity_g_per_tkm
+from greenlane.emissions.units import PCT, g_per_tkm_to_kg, intensity_g_per_tkm, kg_to_t, t_to_kg
 
 GENESIS = "0" * 64
 """Hash standing before the first entry of a chain."""
@@ -272,6 +272,29 @@ def check_certificate(kind: str, volume: float, unit: str, vintage: int) -> None
         raise InputError("must be a year between 2000 and 2100", field="vintage")
 
 
+class CertificateHolding(Protocol):
+    """What the credit rule reads of a certificate: kind, status and volume (in its unit)."""
+
+    kind: str
+    status: str
+    volume: float
+
+
+def retired_credits_kg(certificates: Iterable[CertificateHolding]) -> float:
+    """Retired carbon credits among ``certificates`` [kg CO2e]; credits are issued in tCO2e.
+
+    Book-and-claim certificates (SAF, green power) and held or assigned credits count 0.
+    """
+    return t_to_kg(
+        sum(c.volume for c in certificates if c.kind == "carbon_credit" and c.status == "retired")
+    )
+
+
+def change_pct(actual: float, planned: float) -> float | None:
+    """``actual`` relative to ``planned`` [%]; None when nothing was planned."""
+    return PCT * (actual - planned) / planned if planned else None
+
+
 @dataclass(frozen=True, slots=True)
 class NeutralityCheck:
     """Whether a lane may be called carbon neutral for a period (ISO 14068-1 style).
@@ -342,4 +365,17 @@ def neutrality_check(
         credits_retired_kg,
         not reasons,
         tuple(reasons),
+    )
+
+
+def neutrality_statement(check: NeutralityCheck, baseline_year: int) -> str | None:
+    """The carbon-neutral claim in words (tonnes CO2e), or None when it does not hold."""
+    if not check.holds:
+        return None
+    return (
+        f"Lane {check.lane} is carbon neutral for {check.period}: it emitted "
+        f"{kg_to_t(check.co2e_wtw_kg):,.3f} t CO2e WTW (gross), "
+        f"{kg_to_t(check.reductions_kg):,.3f} t below the {baseline_year} "
+        f"baseline intensity, and {kg_to_t(check.credits_retired_kg):,.3f} t of retired "
+        "carbon credits cover the remaining emissions."
     )

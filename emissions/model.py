@@ -115,7 +115,10 @@ class FactorRef:
 class TCE:
     """One transport chain element: a leg (``kind='leg'``) or a hub operation (``kind='hub'``).
 
-    Emissions are in kg CO2e; ``activity_tkm`` is zero for hubs (ISO 14083 §5.1).
+    Emissions are in kg CO2e; ``activity_tkm`` is zero for hubs (ISO 14083 §5.1). A leg's
+    ``distance_km`` is its shortest feasible distance (``distance_basis`` SFD) and
+    ``activity_tkm = mass_t x distance_km``; ``distance_actual_km`` is the distance the
+    vehicle actually covers, which its energy use is on.
     ``geometry`` is the leg's path as ``(lon, lat)`` pairs for maps (optional);
     ``departure_at``/``arrival_at`` are RFC 3339 strings when known.
     """
@@ -133,6 +136,7 @@ class TCE:
     distance_km: float = 0.0
     distance_basis: DistanceBasis | None = None
     activity_tkm: float = 0.0
+    distance_actual_km: float | None = None
     energy_mj: float | None = None
     energy_carrier: str | None = None
     toc_id: str | None = None
@@ -145,6 +149,9 @@ class TCE:
     geometry: tuple[tuple[float, float], ...] = ()
     departure_at: str | None = None
     arrival_at: str | None = None
+    temperature_control: str | None = None
+    co2e_refrigerant_kg: float = 0.0
+    """Refrigerant leakage [kg CO2e], already part of ``co2e_ttw_kg``."""
 
     @property
     def co2e_wtw_kg(self) -> float:
@@ -201,7 +208,8 @@ class Footprint:
 class ModelledProfile:
     """Energy use of a modelled vehicle at a stated load, per tonne-km of payload.
 
-    ``energy_mj_per_tkm`` already spreads empty running over the loaded tonne-km. ``fleet``
+    ``energy_mj_per_tkm`` is per tonne-km actually covered and already spreads empty running
+    over the loaded tonne-km. ``fleet``
     builds these; ``emissions`` turns them into a TCE without knowing vehicles.
     """
 
@@ -211,3 +219,7 @@ class ModelledProfile:
     energy_mj_per_tkm: float
     rules: tuple[str, ...] = ()
     refs: tuple[FactorRef, ...] = ()
+    load_t: float | None = None
+    """The vehicle's load the profile is for [t]."""
+    payload_max_t: float | None = None
+    """The vehicle's largest payload [t]; a shipment heavier than it cannot ride on it."""

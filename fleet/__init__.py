@@ -3,8 +3,20 @@
 ``fleet`` knows vehicles and fuels and asks ``emissions`` what a MJ of a carrier emits.
 """
 
-from greenlane.fleet.catalog import energy_prices, fx_rates, vehicle_type, vehicle_types
-from greenlane.fleet.cost import Cost, energy_price, leg_cost_cny, regional_carrier
+from greenlane.fleet.catalog import (
+    default_energy_prices,
+    energy_prices,
+    fx_rates,
+    vehicle_type,
+    vehicle_types,
+)
+from greenlane.fleet.cost import (
+    Cost,
+    energy_price,
+    leg_cost_cny,
+    regional_carrier,
+    scale_energy_prices,
+)
 from greenlane.fleet.energy import (
     energy_mj_per_km,
     energy_mj_per_tkm,
@@ -14,13 +26,15 @@ from greenlane.fleet.energy import (
     refuel_stops,
     resolve_vehicle,
 )
-from greenlane.fleet.model import EnergyPrice, FxRate, VehicleType
+from greenlane.fleet.model import EnergyPrice, EnergyPrices, FxRate, VehicleType
 
 __all__ = [
     "Cost",
     "EnergyPrice",
+    "EnergyPrices",
     "FxRate",
     "VehicleType",
+    "default_energy_prices",
     "energy_mj_per_km",
     "energy_mj_per_tkm",
     "energy_price",
@@ -33,6 +47,7 @@ __all__ = [
     "refuel_stops",
     "regional_carrier",
     "resolve_vehicle",
+    "scale_energy_prices",
     "vehicle_type",
     "vehicle_types",
 ]

@@ -5,10 +5,15 @@ Energy is the energy used on the leg [MJ] times the price of the carrier in the 
 is looked up for the carrier key, then its key families (``electricity_cn_east`` ->
 ``electricity_cn``), each in the region (``CN-SOUTH``), its country (``CN``), ``EU`` for EU
 member states, then ``GLOBAL``.
+
+Prices come from an :class:`~greenlane.fleet.model.EnergyPrices` passed in (``prices``); by
+default the shipped table. A scenario (e.g. fossil fuels x1.5) is such a table, made with
+:func:`scale_energy_prices` and passed down, never a patch of this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -18,9 +23,9 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, energy_mj, load_factors
 from greenlane.emissions.units import PCT
 from greenlane.fleet._validate import real as _real
-from greenlane.fleet.catalog import energy_prices, vehicle_type
+from greenlane.fleet.catalog import default_energy_prices, vehicle_type
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL, energy_mj_per_km
-from greenlane.fleet.model import EnergyPrice, VehicleType
+from greenlane.fleet.model import EnergyPrice, EnergyPrices, VehicleType
 
 CURRENCY = "CNY"
 """The declared currency of every cost."""
@@ -122,7 +127,12 @@ def _region_chain(region: str) -> list[str]:
     return list(dict.fromkeys(chain))
 
 
-def regional_carrier(vehicle: VehicleType, region: str, data_dir: Path = DATA_DIR) -> str:
+def regional_carrier(
+    vehicle: VehicleType,
+    region: str,
+    data_dir: Path = DATA_DIR,
+    prices: EnergyPrices | None = None,
+) -> str:
     """The energy carrier a vehicle would use in a region (e.g. its grid mix) [key].
 
     ``electricity_<region>`` (``CN-South`` -> ``electricity_cn_south``, then
@@ -136,7 +146,7 @@ def regional_carrier(vehicle: VehicleType, region: str, data_dir: Path = DATA_DI
     candidates = (vehicle.default_carrier, *vehicle.energy_carriers)
     for key in candidates:
         try:
-            row = energy_price(key, region, data_dir)
+            row = energy_price(key, region, data_dir, prices)
         except InputError:
             continue
         if row.region != GLOBAL_REGION or key == vehicle.default_carrier:
@@ -144,30 +154,64 @@ def regional_carrier(vehicle: VehicleType, region: str, data_dir: Path = DATA_DI
     return vehicle.default_carrier
 
 
-def energy_price(carrier_key: str, region: str, data_dir: Path = DATA_DIR) -> EnergyPrice:
+def energy_price(
+    carrier_key: str,
+    region: str,
+    data_dir: Path = DATA_DIR,
+    prices: EnergyPrices | None = None,
+) -> EnergyPrice:
     """Price row for a carrier in a region, by the carrier-family and region fallbacks.
 
-    An unpriced combination raises InputError naming ``region``.
+    ``prices`` defaults to the shipped table of ``data_dir``. An unpriced combination raises
+    InputError naming ``region``.
     """
-    prices = energy_prices(data_dir)
+    table = prices if prices is not None else default_energy_prices(data_dir)
     regions = _region_chain(region)
     parts = carrier_key.split("_")
     for n in range(len(parts), 0, -1):
         family = "_".join(parts[:n])
         for r in regions:
-            if (family, r) in prices:
-                return prices[(family, r)]
-    priced = sorted({r for (c, r) in prices if carrier_key.startswith(c)})
+            row = table.get(family, r)
+            if row is not None:
+                return row
+    priced = sorted({p.region for p in table if carrier_key.startswith(p.carrier)})
     raise InputError(
         f"no price for {carrier_key} in {region!r}; priced regions: {', '.join(priced) or 'none'}",
         field="region",
     )
 
 
+def scale_energy_prices(
+    factor: float,
+    origins: Collection[str],
+    prices: EnergyPrices | None = None,
+    factors: Factors | None = None,
+    data_dir: Path = DATA_DIR,
+) -> EnergyPrices:
+    """``prices`` (default: the shipped table) with some rows multiplied by ``factor`` [-].
+
+    A row is scaled when every carrier it prices (its key, or the keys of its key family) has
+    an ``origin`` in ``origins`` (e.g. ``{"fossil", "mixed"}``).
+    """
+    f = factors or load_factors(data_dir=data_dir)
+    table = prices if prices is not None else default_energy_prices(data_dir)
+
+    def matches(family: str) -> bool:
+        found = {
+            c.origin for k, c in f.carriers.items() if k == family or k.startswith(family + "_")
+        }
+        return bool(found) and found <= set(origins)
+
+    label = f"{'+'.join(sorted(origins))} x{factor:g}"
+    if table.label != "table":
+        label = f"{table.label}, {label}"
+    return table.scaled(_dec(factor), matches, label)
+
+
 def _price_per_mj(
-    carrier_key: str, region: str, factors: Factors, data_dir: Path
+    carrier_key: str, region: str, factors: Factors, data_dir: Path, prices: EnergyPrices | None
 ) -> tuple[Decimal, str]:
-    row = energy_price(carrier_key, region, data_dir)
+    row = energy_price(carrier_key, region, data_dir, prices)
     mj_per_unit = energy_mj(factors.carrier(carrier_key), 1.0, row.unit, "unit")
     per_mj = row.price_cny_per_unit / _dec(mj_per_unit)
     rule = (
@@ -191,13 +235,15 @@ def leg_cost_cny(
     empty_running_share: float = 0.0,
     factors: Factors | None = None,
     data_dir: Path = DATA_DIR,
+    prices: EnergyPrices | None = None,
 ) -> Cost:
     """Cost of moving ``payload_t`` [t] over ``distance_km`` [km] with one vehicle [CNY].
 
     fixed per departure + ``cost_cny_per_km`` x km + ``cost_cny_per_h`` x h + energy x price.
     ``hours`` [h] defaults to distance / speed. ``empty_running_share`` [-] adds the empty
     repositioning km (er / (1 - er) x distance, at empty-vehicle energy); 0 by default.
-    ``saf_share`` [-] prices a jet kerosene / SAF blend by energy share.
+    ``saf_share`` [-] prices a jet kerosene / SAF blend by energy share. ``prices`` is the
+    energy price table (default: the shipped one of ``data_dir``).
     """
     factors = factors or load_factors(data_dir=data_dir)
     v = vehicle if isinstance(vehicle, VehicleType) else vehicle_type(vehicle, "vehicle", data_dir)
@@ -225,15 +271,15 @@ def leg_cost_cny(
 
     rules: list[str] = []
     if saf_share is None:
-        per_mj, rule = _price_per_mj(key, region, factors, data_dir)
+        per_mj, rule = _price_per_mj(key, region, factors, data_dir, prices)
         rules.append(rule)
     else:
         s = _real(saf_share, "saf_share")
         if not 0 <= s <= 1:
             raise InputError(f"must lie in [0, 1], got {s:g}", field="saf_share")
         saf_key = key if key.startswith("saf_") else SAF_DEFAULT
-        fossil_mj, fossil_rule = _price_per_mj(SAF_FOSSIL, region, factors, data_dir)
-        saf_mj, saf_rule = _price_per_mj(saf_key, region, factors, data_dir)
+        fossil_mj, fossil_rule = _price_per_mj(SAF_FOSSIL, region, factors, data_dir, prices)
+        saf_mj, saf_rule = _price_per_mj(saf_key, region, factors, data_dir, prices)
         per_mj = (1 - _dec(s)) * fossil_mj + _dec(s) * saf_mj
         rules += [fossil_rule, saf_rule, f"SAF {s * PCT:.4g} % by energy: {per_mj:.5f} CNY/MJ"]
     if v.cost_region.upper() != region.strip().upper():

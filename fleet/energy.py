@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenlane.emissions.errors import FactorNotFound, InputError
-from greenlane.emissions.factors import Factors, blend, carrier_refs, load_factors
+from greenlane.emissions.factors import Factors, blend, carrier_refs, load_factors, on_basis_of
 from greenlane.emissions.model import EnergyCarrier, Mode, ModelledProfile
 from greenlane.emissions.units import PCT, kwh_to_mj, mj_to_kwh
 from greenlane.fleet._validate import real as _real
@@ -189,10 +189,13 @@ def _carrier(
             f"saf_share blends {SAF_FOSSIL} with a saf_* carrier, not {carrier_key!r}",
             field="carrier_key",
         )
-    fossil, saf = get(SAF_FOSSIL), get(saf_key)
+    get(SAF_FOSSIL)
+    saf = get(saf_key)
+    fossil = on_basis_of(SAF_FOSSIL, saf, factors)  # one fossil baseline with the SAF values
     mix = blend([(fossil, 1 - share), (saf, share)], key=f"{SAF_FOSSIL}+{saf_key}:{share:g}")
     return mix, (
-        f"SAF {_pct(share)} by energy ({saf_key}) blended with {SAF_FOSSIL}: "
+        f"SAF {_pct(share)} by energy ({saf_key}) blended with {SAF_FOSSIL} "
+        f"({fossil.factor_set}, {fossil.wtw_g_per_mj:.2f} g/MJ): "
         f"WTW {mix.wtw_g_per_mj:.2f} g CO2e/MJ"
     )
 
@@ -260,6 +263,8 @@ def profile(
         energy_mj_per_tkm=intensity,
         rules=tuple(rules),
         refs=(vehicle.factor_ref(intensity), *component_refs),
+        load_t=payload,
+        payload_max_t=vehicle.payload_max_t,
     )
 
 

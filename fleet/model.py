@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from types import MappingProxyType
 
 from greenlane.emissions.model import FactorRef, Mode
 
@@ -85,6 +87,62 @@ class EnergyPrice:
     note: str = ""
     price_local: Decimal | None = None
     currency: str = "CNY"
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyPrices:
+    """An immutable energy price table: the shipped ``energy_prices.csv`` or a scenario of it.
+
+    Passed as data into pricing (``fleet.cost``) and planning (``PlanOptions.energy_prices``);
+    nothing patches a module to change prices. ``label`` names the table (``table`` for the
+    shipped one, e.g. ``fossil x1.5`` for a scenario).
+    """
+
+    rows: tuple[EnergyPrice, ...]
+    label: str = "table"
+    _by_key: Mapping[tuple[str, str], EnergyPrice] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        by_key = {(r.carrier, r.region): r for r in self.rows}
+        object.__setattr__(self, "_by_key", MappingProxyType(by_key))
+
+    def __getstate__(self) -> tuple[tuple[EnergyPrice, ...], str]:
+        return self.rows, self.label
+
+    def __setstate__(self, state: tuple[tuple[EnergyPrice, ...], str]) -> None:
+        object.__setattr__(self, "rows", state[0])
+        object.__setattr__(self, "label", state[1])
+        self.__post_init__()
+
+    def get(self, carrier: str, region: str) -> EnergyPrice | None:
+        """The row of ``carrier`` (key or key family) in ``region``, if listed."""
+        return self._by_key.get((carrier, region))
+
+    def __iter__(self) -> Iterator[EnergyPrice]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def scaled(self, factor: Decimal, carriers: Callable[[str], bool], label: str) -> EnergyPrices:
+        """A copy with the rows whose ``carrier`` passes ``carriers`` priced ``factor`` x [CNY].
+
+        Scaled rows lose ``price_local`` (the local price no longer matches) and are in CNY.
+        """
+        rows = tuple(
+            replace(
+                r,
+                price_cny_per_unit=r.price_cny_per_unit * factor,
+                price_local=None,
+                currency="CNY",
+            )
+            if carriers(r.carrier)
+            else r
+            for r in self.rows
+        )
+        return EnergyPrices(rows, label)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,26 @@
-"""Routing: the multimodal network, candidate paths, the planner and the trade-off curve."""
+"""Routing: the multimodal network, candidate paths, the planner and the trade-off curve.
 
-from greenlane.routing.model import Hub, HubKind, Lane
-from greenlane.routing.network import Network, load_network
-from greenlane.routing.pareto import pareto
-from greenlane.routing.plan import Plan, ShipmentPlan, Unplanned, plan_to_dict
-from greenlane.routing.planner import PlanOptions, plan
-from greenlane.routing.shipments import Shipment, parse_shipments, read_book
-from greenlane.routing.stop import SolverParams
+Subpackages: :mod:`routing.network` (hubs, lanes, graph, geometry), :mod:`routing.planner`
+(problem, candidates, CP-SAT / search / exact MIP, plans, the orchestrator),
+:mod:`routing.vrp` (first/last-mile vehicle routing, VRPLIB benchmarks) and
+:mod:`routing.scenarios` (Pareto curve, levers, disruptions, re-planning, batch runs).
+"""
+
+from greenlane.routing.network import Hub, HubKind, Lane, Network, load_network
+from greenlane.routing.planner import (
+    Plan,
+    PlanOptions,
+    Shipment,
+    ShipmentPlan,
+    SolverParams,
+    Unplanned,
+    parse_shipments,
+    plan,
+    plan_to_dict,
+    read_book,
+)
+from greenlane.routing.scenarios import pareto
+from greenlane.routing.vrp import VrpParams
 
 __all__ = [
     "Hub",
@@ -19,6 +33,7 @@ __all__ = [
     "ShipmentPlan",
     "SolverParams",
     "Unplanned",
+    "VrpParams",
     "load_network",
     "pareto",
     "parse_shipments",

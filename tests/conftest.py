@@ -25,4 +25,4 @@ def ileap_schema():
 @pytest.fixture
 def example_chain() -> dict:
     """The demo chain truck–terminal–electric rail–terminal–truck (CLECAT Case A shape)."""
-    return json.loads((ROOT / "data" / "examples" / "nanjing_madrid_rail.json").read_text())
+    return json.loads((ROOT / "data" / "examples" / "clecat_case_a_de_580km.json").read_text())

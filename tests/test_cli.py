@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from greenlane.webapp.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAIN = ROOT / "data" / "examples" / "nanjing_madrid_rail.json"
+CHAIN = ROOT / "data" / "examples" / "clecat_case_a_de_580km.json"
 BOOK = ROOT / "data" / "examples" / "shipments.csv"
 
 
@@ -22,7 +22,7 @@ def test_footprint_json_and_ileap():
     ileap = json.loads(
         CliRunner().invoke(main, ["footprint", str(CHAIN), "--format", "ileap"]).output
     )
-    assert ileap["shipmentId"] == "NKG-MAD-0001"
+    assert ileap["shipmentId"] == "CASE-A-DE-580"
 
 
 def test_footprint_bad_input_exits_2_without_traceback(tmp_path):
@@ -78,7 +78,7 @@ def test_plan_bad_book_names_the_row_and_field(tmp_path):
         "A,NOWHERE,C-MADRID,2,2026-12-01,2027-01-01\n"
     )
     out = CliRunner().invoke(main, ["plan", str(book)])
-    assert out.exit_code == 2 and "shipments[0].origin" in out.output
+    assert out.exit_code == 2 and "line[2].origin" in out.output
     book.write_text(
         "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
         "A,F-NANJING,C-MADRID,2,2027-01-01,2026-12-01\n"

@@ -1,10 +1,11 @@
 """greenlane web layer: the Flask application factory, the JSON API and the planner UI.
 
 ``create_app(test_config=None)`` builds the app: configuration (``webapp.config``), the
-database (``webapp.db``), the job runner (``webapp.jobs``), the process heartbeat
-(``webapp.heartbeat``), the ``/api/v1`` blueprint with
-its generated OpenAPI document (``/api/v1/openapi.json``, Swagger UI at
-``/api/v1/swagger``), the planner UI (``webapp.ui``), security headers on every answer
+database (``webapp.db``, tables in ``webapp.tables``), the job runner (``webapp.jobs``) with
+its handlers per job kind, the process heartbeat (``webapp.heartbeat``), the ``/api/v1``
+blueprint with its generated OpenAPI document (``/api/v1/openapi.json``, Swagger UI at
+``/api/v1/swagger``), the carbon ledger (``webapp.ledger``), the planner UI (``webapp.ui``),
+one CSRF guard for every form (``webapp.csrf``), security headers on every answer
 (``webapp.headers``) and, with ``TRUSTED_PROXIES``, the client address and scheme from the
 proxy's ``X-Forwarded-*`` headers.
 """
@@ -15,12 +16,27 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
 from flask_openapi3 import Info, OpenAPI
+
+__all__ = ["create_app"]
+
+
+class _LimitedJSONProvider(DefaultJSONProvider):
+    """Request bodies parsed under :mod:`greenlane.emissions.limits` (depth, number length):
+    a violation is a ValueError, which Flask answers with 400, never a RecursionError 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        from greenlane.emissions.limits import decode_json_bytes, loads_json
+
+        text = decode_json_bytes(s, "body") if isinstance(s, bytes) else s
+        return loads_json(text, "body")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     """The greenlane web application (flaskr-style factory)."""
     from greenlane.webapp import (
+        csrf,
         db,
         headers,
         heartbeat,
@@ -40,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         instance_secret_key,
         normalise_database_url,
     )
+    from greenlane.webapp.ledger import levers
     from greenlane.webapp.store import software_version
 
     settings = {**from_environment(), **(test_config or {})}
@@ -73,6 +90,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     app.config["DATABASE_URL"] = normalise_database_url(app.config["DATABASE_URL"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    app.json = _LimitedJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
@@ -87,12 +105,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
     headers.init_app(app)
     problems.init_app(app)
     jobs.init_app(app)
+    runner = jobs.runner(app)
+    runner.handle("plan", services.run_plan_job)
+    runner.handle("pareto", services.run_plan_job)
+    runner.handle(levers.KIND, levers.run_lever_job)
     ratelimit.init_app(app)
     app.register_api(api)
     ledger.init_app(app)
     quotes.init_app(app)
-    ui.init_app(app)
     pact.init_app(app)
+    csrf.init_app(app, exempt=(api, ledger.api, quotes.api, pact.blueprint()))
+    ui.init_app(app)
     services.startup(app)
     heartbeat.init_app(app)
     return app

@@ -2,23 +2,24 @@
 
 Views are thin: the request model validates (422 naming the field), one service call does
 the work, the answer is serialised. Auth (Bearer token, role per view) and the
-``Idempotency-Key`` run before validation, in :func:`_before`.
+``Idempotency-Key`` run before validation (:mod:`greenlane.webapp.api_guard`).
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, jsonify, request
 from flask_openapi3 import APIBlueprint, Tag
 from flask_openapi3.models import Schema
 from pydantic import BaseModel, Field
 
 from greenlane.emissions.schema import ChainIn
-from greenlane.webapp import idempotency, ratelimit, reports, services
-from greenlane.webapp.auth import Principal, authenticate, bearer_token, roles, rotate_token
+from greenlane.webapp import reports, services
+from greenlane.webapp.api_guard import guard, principal
+from greenlane.webapp.auth import roles, rotate_token
 from greenlane.webapp.db import engine_of
-from greenlane.webapp.problems import problem
 from greenlane.webapp.schemas import (
     DisruptionsIn,
     FootprintOut,
@@ -41,8 +42,8 @@ from greenlane.webapp.schemas import (
     ShipmentReportPath,
 )
 
-SECURITY = [{"bearerAuth": []}]
-_ERRORS: dict[int, Any] = {
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_ERRORS: dict[str | int | HTTPStatus, Any] = {
     400: Problem,
     401: Problem,
     403: Problem,
@@ -50,7 +51,7 @@ _ERRORS: dict[int, Any] = {
     422: Problem,
     429: Problem,
 }
-_POST_ERRORS: dict[int, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+_POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
 
 plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
 emissions_tag = Tag(name="emissions", description="ISO 14083 footprints and the network")
@@ -69,45 +70,7 @@ def _register_chain_schema() -> None:
 _register_chain_schema()
 
 
-def principal() -> Principal:
-    """The authenticated caller of this request."""
-    return g.principal  # type: ignore[no-any-return]
-
-
-@api.before_request
-def _before() -> Response | None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    allowed = getattr(view, "greenlane_roles", None)
-    if allowed is None:
-        return None
-    token = bearer_token(request.headers.get("Authorization"))
-    who = authenticate(engine_of(), token) if token else None
-    if who is None:
-        return ratelimit.check_anonymous() or problem(
-            401,
-            "Unauthorized",
-            "a valid Bearer token is needed",
-            headers={"WWW-Authenticate": 'Bearer realm="greenlane"'},
-        )
-    limited = ratelimit.check(who.token_id)
-    if limited is not None:
-        return limited
-    if who.role not in allowed:
-        return problem(403, "Forbidden", f"the {who.role} role may not call this endpoint")
-    g.principal = who
-    if request.method == "POST" and not getattr(view, "greenlane_no_replay", False):
-        return idempotency.begin(who.token_id)
-    return None
-
-
-@api.after_request
-def _after(response: Response) -> Response:
-    return ratelimit.annotate(idempotency.finish(response))
-
-
-@api.teardown_request
-def _teardown(exc: BaseException | None) -> None:
-    idempotency.abandon(exc)
+guard(api)
 
 
 def _created_or_accepted(sub: services.Submitted) -> Response:
@@ -203,7 +166,10 @@ def create_footprint(query: FootprintQuery, header: IdempotencyHeader) -> Respon
 
     `?format=ileap` answers with an iLEAP ShipmentFootprint instead.
     """
-    return jsonify(services.footprint(request.get_json(silent=True), query.format))
+    from greenlane.emissions.limits import decode_json_bytes, loads_json
+
+    doc = loads_json(decode_json_bytes(request.get_data(cache=True), "body"), "body")
+    return jsonify(services.footprint(doc, query.format))
 
 
 @api.get("/network", tags=[emissions_tag], responses={200: GeoJSONOut, **_ERRORS})
@@ -244,7 +210,7 @@ def list_shared() -> Response:
 
 # ----------------------------------------------------------------------------- reports
 
-_REPORT_RESPONSES: dict[int, Any] = {
+_REPORT_RESPONSES: dict[str | int | HTTPStatus, Any] = {
     200: {
         "description": "The report",
         "content": {
@@ -260,8 +226,6 @@ _REPORT_RESPONSES: dict[int, Any] = {
 
 def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
-    if report.mimetype.startswith("text/"):
-        resp.charset = "utf-8"
     resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
     return resp
 

@@ -12,13 +12,18 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from functools import wraps
+from typing import Any, Literal, TypeVar
 
+from flask import abort, g, redirect, request, session, url_for
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from greenlane.emissions.errors import InputError
-from greenlane.webapp.db import api_tokens, reading, transaction, utcnow
+from greenlane.webapp.db import engine_of, reading, transaction, utcnow
+from greenlane.webapp.tables import api_tokens
+
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 Role = Literal["planner", "integration", "partner"]
 ROLES: tuple[str, ...] = ("planner", "integration", "partner")
@@ -149,3 +154,25 @@ def roles(*allowed: str) -> Callable[[F], F]:
         return func
 
     return mark
+
+
+def login_required(*roles: str) -> Callable[[_View], _View]:
+    """A view for a logged-in token with one of ``roles`` (default: planners)."""
+    allowed = roles or ("planner",)
+
+    def deco(view: _View) -> _View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            token_id = session.get("token_id")
+            who = principal_by_id(engine_of(), int(token_id)) if token_id else None
+            if who is None:
+                session.pop("token_id", None)
+                return redirect(url_for("ui.login", next=request.full_path))
+            if who.role not in allowed:
+                abort(403)
+            g.principal = who
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return deco

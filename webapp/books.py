@@ -18,7 +18,7 @@ from typing import Any
 
 from greenlane.emissions.errors import InputError
 from greenlane.routing import Shipment, parse_shipments, read_book
-from greenlane.routing.shipments import MAX_BOOK_BYTES
+from greenlane.routing.planner.shipments import MAX_BOOK_BYTES, MAX_BOOK_ROWS
 from greenlane.webapp.schemas import PlanRequest
 
 COLUMNS = (
@@ -58,6 +58,11 @@ def shipment_dict(s: Shipment) -> dict[str, Any]:
 
 def from_upload(filename: str, data: bytes) -> list[dict[str, Any]]:
     """Shipments of an uploaded book (``.csv``, ``.json`` or ``.xlsx``)."""
+    return [shipment_dict(s) for s in upload_shipments(filename, data)]
+
+
+def upload_shipments(filename: str, data: bytes) -> list[Shipment]:
+    """Validated shipments of an uploaded book; each knows its ``line[N]``."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(f"upload a {', '.join(SUFFIXES)} file", field="book")
@@ -66,7 +71,8 @@ def from_upload(filename: str, data: bytes) -> list[dict[str, Any]]:
     if len(data) > MAX_BOOK_BYTES:
         raise InputError(f"file larger than {MAX_BOOK_BYTES} bytes", field="book")
     if suffix == ".xlsx":
-        return [shipment_dict(s) for s in parse_shipments(_xlsx_rows(data), prefix="line", start=2)]
+        lines, rows = _xlsx_rows(data)
+        return parse_shipments(rows, prefix="line", numbers=lines)
     with tempfile.TemporaryDirectory(prefix="greenlane-book-") as tmp:
         path = Path(tmp) / f"book{suffix}"
         path.write_bytes(data)
@@ -75,7 +81,7 @@ def from_upload(filename: str, data: bytes) -> list[dict[str, Any]]:
         except InputError as exc:
             field = "book" if exc.field == str(path) else exc.field
             raise InputError(exc.message, field=field) from None
-    return [shipment_dict(s) for s in shipments]
+    return shipments
 
 
 def _cell(value: Any) -> str | None:
@@ -89,7 +95,7 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
-def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
+def _xlsx_rows(data: bytes) -> tuple[list[int], list[dict[str, Any]]]:
     from openpyxl import load_workbook
 
     try:
@@ -108,29 +114,38 @@ def _xlsx_rows(data: bytes) -> list[dict[str, Any]]:
             raise InputError(
                 f"missing column(s): {', '.join(sorted(missing))}", field="xlsx header"
             )
-        out = []
-        for values in rows:
-            row = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
+        out: list[dict[str, Any]] = []
+        lines: list[int] = []
+        for line, values in enumerate(rows, start=2):
+            row: dict[str, Any] = {k: _cell(v) for k, v in zip(header, values, strict=False) if k}
             row = {k: v for k, v in row.items() if v is not None}
             if not row:
                 continue
+            if len(out) >= MAX_BOOK_ROWS:
+                raise InputError(f"more than the limit of {MAX_BOOK_ROWS} rows", f"line[{line}]")
+            lines.append(line)
             if "allowed_modes" in row:
                 row["allowed_modes"] = [
                     m.strip() for m in row["allowed_modes"].split(";") if m.strip()
                 ]
             out.append(row)
-        return out
+        return lines, out
     finally:
         book.close()
 
 
 def from_form(form: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
     """Shipments typed into the form (parallel lists per column; blank rows skipped)."""
+    return [shipment_dict(s) for s in form_shipments(form)]
+
+
+def form_shipments(form: Mapping[str, Sequence[str]]) -> list[Shipment]:
+    """Validated shipments of the form; each knows its ``row[N]``."""
     columns = {c: list(form.get(c, [])) for c in COLUMNS}
     n = max((len(v) for v in columns.values()), default=0)
     rows = []
     for i in range(n):
-        row = {
+        row: dict[str, Any] = {
             c: columns[c][i].strip()
             for c in COLUMNS
             if i < len(columns[c]) and columns[c][i].strip()
@@ -144,7 +159,7 @@ def from_form(form: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
         rows.append(row)
     if not rows:
         raise InputError("enter at least one shipment or upload a book", field="shipments")
-    return [shipment_dict(s) for s in parse_shipments(rows, prefix="row", start=1)]
+    return parse_shipments(rows, prefix="row", start=1)
 
 
 def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -169,17 +184,24 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
 
 def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
+    from greenlane.routing.planner.candidates import resolve_place
+    from greenlane.webapp.resources import network
     from greenlane.webapp.viewmodels import objective_label
 
     if form.get("use_demo") and demo_book.exists():
-        shipments = from_upload(demo_book.name, demo_book.read_bytes())
+        parsed = upload_shipments(demo_book.name, demo_book.read_bytes())
         source = "Demo book"
     elif upload is not None and upload.filename:
-        shipments = from_upload(upload.filename, upload.read())
+        parsed = upload_shipments(upload.filename, upload.read())
         source = upload.filename
     else:
-        shipments = from_form(form.to_dict(flat=False))
-        source = f"{len(shipments)} typed shipment(s)"
+        parsed = form_shipments(form.to_dict(flat=False))
+        source = f"{len(parsed)} typed shipment(s)"
+    net = network()
+    for s in parsed:  # unknown places named by their line or form row
+        resolve_place(net, s.origin, f"{s.where}.origin")
+        resolve_place(net, s.destination, f"{s.where}.destination")
+    shipments = [shipment_dict(s) for s in parsed]
     options = form_options(form)
     name = form.get("name", "").strip() or f"{source} · {objective_label(options)}"
     return PlanRequest.model_validate(

@@ -21,17 +21,15 @@ def _fail(exc: GreenlaneError) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON document; a malformed file becomes an InputError naming the position."""
-    from greenlane.emissions.errors import InputError
+    """Read a chain JSON document under the limits of :mod:`greenlane.emissions.limits`.
 
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", field=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", field=str(path)
-        ) from None
+    The size is checked before reading; depth, number length and encoding errors name the file
+    and the position.
+    """
+    from greenlane.emissions.limits import MAX_CHAIN_BYTES
+    from greenlane.emissions.limits import read_json as read_limited
+
+    return read_limited(path, MAX_CHAIN_BYTES)
 
 
 @click.group()

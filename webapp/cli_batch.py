@@ -132,7 +132,8 @@ def batch_cmd(
 ) -> None:
     """Plan many books, or sweep scenarios over them, on Dask."""
     from greenlane.data import DATA_DIR
-    from greenlane.routing import batch, load_network, read_book
+    from greenlane.routing import load_network, read_book
+    from greenlane.routing.scenarios import batch
 
     try:
         axes = [i for i in items if sweep and "=" in i]

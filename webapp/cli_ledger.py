@@ -1,7 +1,7 @@
 """``greenlane ledger ...``: import actuals, verify the audit trail, KPI, baseline, levers.
 
 * ``greenlane ledger import FILE`` records the actual shipments of a CSV (one row per leg or
-  hub; see ``webapp.ledger_store.IMPORT_COLUMNS``), all or nothing, each with a ledger entry.
+  hub; see ``webapp.ledger.exchange.IMPORT_COLUMNS``), all or nothing, each with a ledger entry.
 * ``greenlane ledger verify`` checks the hash chain and every recorded row against it: exit
   0 when intact, 2 with the problems listed.
 * ``greenlane ledger kpi`` prints (or writes as CSV/XLSX) the intensity KPI and the standing.
@@ -54,19 +54,17 @@ def ledger() -> None:
 @_db_option
 def import_cmd(file: Path, database_url: str | None) -> None:
     """Record the actual shipments of a CSV FILE (all or nothing)."""
-    from greenlane.webapp import ledger_store as ls
-    from greenlane.webapp.services import network
+    from greenlane.emissions.limits import MAX_BOOK_BYTES, read_text
+    from greenlane.webapp.ledger import actuals, exchange
+    from greenlane.webapp.resources import network
 
     app = _app(database_url)
     try:
         with app.app_context():
-            try:
-                text = file.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise GreenlaneError(f"not UTF-8 text ({exc.reason})", field=str(file)) from None
+            text = read_text(file, MAX_BOOK_BYTES)
             net = network(app)
-            items = ls.parse_actuals_csv(text, net)
-            done = ls.record_actuals(items, net, None)
+            items = exchange.parse_actuals_csv(text, net)
+            done = actuals.record_actuals(items, net, None)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -82,12 +80,12 @@ def import_cmd(file: Path, database_url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 def verify_cmd(database_url: str | None, as_json: bool) -> None:
     """Check the hash chain and every recorded row: exit 0 intact, 2 with the problems."""
-    from greenlane.webapp import ledger_store as ls
     from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.ledger import audit
 
     app = _app(database_url)
     with transaction(engine_of(app)) as conn:
-        result = ls.verify(conn)
+        result = audit.verify(conn)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     elif result["intact"]:
@@ -125,22 +123,22 @@ def kpi_cmd(
     period: str, by: str, year: int | None, output: Path | None, database_url: str | None
 ) -> None:
     """Network intensity [g CO2e WTW/tkm, GCD] and the standing against the glide path."""
-    from greenlane.webapp import ledger_store as ls
     from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.ledger import exchange, reporting
 
     app = _app(database_url)
     try:
         with app.app_context(), transaction(engine_of(app)) as conn:
             if output is not None and output.suffix.lower() == ".xlsx":
-                output.write_bytes(ls.kpi_xlsx(conn, period, year))
+                output.write_bytes(exchange.kpi_xlsx(conn, period, year))
                 click.echo(f"wrote {output}")
                 return
-            report = ls.kpi_report(conn, period, None if by == "network" else by, year)
+            report = reporting.kpi_report(conn, period, None if by == "network" else by, year)
     except GreenlaneError as exc:
         _fail(exc)
         return
     if output is not None:
-        output.write_bytes(ls.kpi_csv(report))
+        output.write_bytes(exchange.kpi_csv(report))
         click.echo(f"wrote {output}")
         return
     click.echo(
@@ -197,8 +195,8 @@ def baseline_cmd(
     database_url: str | None,
 ) -> None:
     """Show the baseline in force, or record a new one (a ledger entry)."""
-    from greenlane.webapp import ledger_store as ls
     from greenlane.webapp.db import engine_of
+    from greenlane.webapp.ledger import chain, reporting
 
     app = _app(database_url)
     engine = engine_of(app)
@@ -207,8 +205,8 @@ def baseline_cmd(
     try:
         with app.app_context():
             if from_history or value is not None:
-                ls.in_ledger_transaction(
-                    lambda conn: ls.set_baseline(
+                chain.in_ledger_transaction(
+                    lambda conn: reporting.set_baseline(
                         conn,
                         baseline_year=year,
                         intensity_g_per_tkm=value,
@@ -221,7 +219,7 @@ def baseline_cmd(
             from greenlane.webapp.db import transaction
 
             with transaction(engine) as conn:
-                base = ls.current_baseline(conn)
+                base = reporting.current_baseline(conn)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -269,8 +267,8 @@ def levers_cmd(
     database_url: str | None,
 ) -> None:
     """The marginal abatement cost curve of the recorded book (cheapest t CO2e first)."""
-    from greenlane.webapp import ledger_store as ls
     from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.ledger import levers
 
     try:
         if book is not None:
@@ -279,13 +277,13 @@ def levers_cmd(
             shipments = [_shipment_doc(s) for s in read_book(book)]
             net = load_network()
         else:
-            from greenlane.webapp.services import network
+            from greenlane.webapp.resources import network
 
             app = _app(database_url)
             with transaction(engine_of(app)) as conn:
-                shipments = ls.lever_book(conn, plan_id)
+                shipments = levers.lever_book(conn, plan_id)
             net = network(app)
-        result = ls.compute_levers(
+        result = levers.compute_levers(
             {
                 "shipments": shipments,
                 "max_levers": max_levers,

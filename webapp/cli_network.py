@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import geopandas
     from matplotlib.axes import Axes
 
-    from greenlane.routing.network import Network
+    from greenlane.routing.network.graph import Network
 
 LINESTYLES: dict[str, Any] = {
     "road": "-",
@@ -72,8 +72,8 @@ def _draw(
     ylim: tuple[float, float],
     labels: bool,
 ) -> None:
-    from greenlane.routing.geometry import split_antimeridian
-    from greenlane.routing.network import MODE_COLOURS
+    from greenlane.routing.network.geometry import split_antimeridian
+    from greenlane.routing.network.graph import MODE_COLOURS
 
     ax.set_facecolor("#F4F8FB")
     if outlines is not None:
@@ -135,7 +135,7 @@ def render_png(net: Network, path: Path, dpi: int = 110) -> Path:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from greenlane.routing.network import MODE_COLOURS
+    from greenlane.routing.network.graph import MODE_COLOURS
 
     fig = Figure(figsize=(16, 13), layout="constrained")
     FigureCanvasAgg(fig)
@@ -237,7 +237,7 @@ def network(
     cache_dir: Path | None,
 ) -> None:
     """Load the multimodal network, print its size, and export GeoJSON and/or a PNG map."""
-    from greenlane.routing.network import load_network
+    from greenlane.routing.network.graph import load_network
 
     try:
         net = load_network(data_dir, cache_dir)

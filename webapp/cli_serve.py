@@ -185,7 +185,8 @@ def share_demo_plan(plan_id: str | None, token: str) -> str | None:
 
     from greenlane.webapp import store
     from greenlane.webapp.auth import authenticate
-    from greenlane.webapp.db import engine_of, plans, transaction
+    from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.tables import plans
 
     with transaction() as conn:
         if plan_id is None:

@@ -56,11 +56,11 @@ def solve(
     iterations: int | None,
 ) -> None:
     """Solve INSTANCE (.vrp or Solomon .txt); print routes, distance, vehicles as JSON."""
-    from greenlane.routing.vrp.core import SolveParams
-    from greenlane.routing.vrplib_io import solve_benchmark
+    from greenlane.routing.vrp.core import VrpParams
+    from greenlane.routing.vrp.vrplib_io import solve_benchmark
 
     try:
-        params = SolveParams(
+        params = VrpParams(
             time_limit_s=time_limit,
             seed=seed,
             engine=engine,

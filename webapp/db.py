@@ -22,18 +22,6 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -41,105 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 
-metadata = MetaData()
-
-api_tokens = Table(
-    "api_tokens",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), nullable=False),
-    Column("token_sha256", String(64), nullable=False, unique=True),
-    Column("role", String(20), nullable=False),
-    Column("partner_id", String(200), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
-)
-
-plans = Table(
-    "plans",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("name", String(200), nullable=False, default=""),
-    Column("status", String(40), nullable=False),
-    Column("state", String(20), nullable=False, default="proposed"),
-    Column("request", JSON, nullable=False),
-    Column("result", JSON, nullable=False),
-    # Lossless footprints (TCE geometry, times) from which every report is rendered.
-    Column("footprints", JSON, nullable=False),
-    Column("pareto", JSON, nullable=True),
-    Column("data_sha256", JSON, nullable=False),
-    Column("software_version", String(40), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("accepted_at", DateTime(timezone=True), nullable=True),
-    Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
-)
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("kind", String(20), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("progress", Float, nullable=False, default=0.0),
-    Column("request", JSON, nullable=False),
-    Column("result_plan_id", String(40), ForeignKey("plans.id"), nullable=True),
-    Column("result", JSON, nullable=True),
-    Column("error", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=True),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
-    # The server process that runs the job (``instance_id``) and its last sign of life;
-    # NULL (rows from before migration 0004) counts as stale.
-    Column("owner", String(40), nullable=True),
-    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
-)
-
-idempotency = Table(
-    "idempotency",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("token_id", Integer, ForeignKey("api_tokens.id"), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("method", String(10), nullable=False),
-    Column("path", String(500), nullable=False),
-    Column("request_sha256", String(64), nullable=False),
-    # NULL while the first request is still being processed.
-    Column("status_code", Integer, nullable=True),
-    Column("response_body", Text, nullable=True),
-    Column("response_headers", JSON, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    # The server process handling the request and its last sign of life (see ``jobs``).
-    Column("owner", String(40), nullable=True),
-    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
-    UniqueConstraint("token_id", "key", name="uq_idempotency_token_key"),
-)
-
-shares = Table(
-    "shares",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
-    # NULL shares the whole plan; otherwise one shipment of it.
-    Column("shipment_id", String(200), nullable=True),
-    Column("partner_id", String(200), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
-    Index("ix_shares_partner_plan", "partner_id", "plan_id"),
-)
-
-rate_limits = Table(
-    "rate_limits",
-    metadata,
-    # ``token:<id>`` or ``ip:<address>``
-    Column("bucket", String(200), primary_key=True),
-    # requests left [count] at ``stamp_s`` [s since the epoch]
-    Column("tokens", Float, nullable=False),
-    Column("stamp_s", Float, nullable=False),
-    # 1 if the last request counted here was let through
-    Column("allowed", Integer, nullable=False),
-    Index("ix_rate_limits_stamp_s", "stamp_s"),
-)
+from greenlane.webapp.tables import metadata
 
 
 def utcnow() -> datetime:
@@ -366,9 +256,3 @@ def reading(engine: Engine | None = None) -> Iterator[Connection]:
     """A connection for reads."""
     with (engine or engine_of()).connect() as conn:
         yield conn
-
-
-# The carbon ledger's tables live with their storage code; importing it registers them on
-# ``metadata`` (so ``init-db``, the migrations check and ``drop_db`` see them).
-from greenlane.webapp import ledger_store as _ledger_tables  # noqa: E402, F401
-from greenlane.webapp.pact import tables as _pact_tables  # noqa: E402, F401

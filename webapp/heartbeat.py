@@ -1,7 +1,7 @@
 """Liveness of server processes sharing one database (security finding 16).
 
-Every app gets an instance id (``webapp.db.instance_id``). Job rows, lever runs computed in
-the job pool (migration 0005) and ``Idempotency-Key`` reservations record it as ``owner``
+Every app gets an instance id (``webapp.db.instance_id``). Job rows (plans, Pareto fronts and
+lever runs alike, migration 0006) and ``Idempotency-Key`` reservations record it as ``owner``
 with ``heartbeat_at`` (UTC); one daemon thread per app refreshes the heartbeat of what the
 process owns every ``HEARTBEAT_S`` seconds (default 10) and sweeps what other processes left
 behind. Work is abandoned when its heartbeat is older than ``STALE_INTERVALS`` intervals (or
@@ -20,23 +20,15 @@ from flask import Flask
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Engine
 
-from greenlane.webapp.db import (
-    as_utc,
-    engine_of,
-    idempotency,
-    instance_id,
-    jobs,
-    transaction,
-    utcnow,
-)
-from greenlane.webapp.ledger_store import lever_runs
+from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
+from greenlane.webapp.tables import idempotency, jobs
 
 STALE_INTERVALS = 3
 """Missed heartbeats after which a process counts as stopped."""
 
 _OPEN = ("queued", "running")
-_RUNS = (jobs, lever_runs)
-"""Tables of claimed work with a queued/running status."""
+_RUNS = (jobs,)
+"""Tables of claimed work with a queued/running status (lever runs are jobs, migration 0006)."""
 
 
 def stale_before(interval_s: float, now: datetime | None = None) -> datetime:

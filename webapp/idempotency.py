@@ -25,12 +25,12 @@ from greenlane.webapp.db import (
     begin_request_unit,
     end_request_unit,
     engine_of,
-    idempotency,
     instance_id,
     transaction,
     utcnow,
 )
 from greenlane.webapp.problems import problem
+from greenlane.webapp.tables import idempotency
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

@@ -5,9 +5,11 @@ The plan and the job's ``done`` state are written in one transaction, so a crash
 job ``running`` with no plan; once its heartbeat is stale (``webapp.heartbeat``) the next
 start-up or sweep of any process on the database marks it failed with the reason. OR-Tools
 releases the GIL while it searches, so a thread keeps the web server responsive;
-``JOB_WORKERS`` (default 1) bounds the parallel solves. A job queued by a request that holds
-an ``Idempotency-Key`` starts once that request's transaction (job row and stored answer)
-has committed.
+``JOB_WORKERS`` (default 1) bounds the parallel solves. Each job ``kind`` has a handler that
+the app factory registers (``webapp.services.run_plan_job`` for ``plan`` and ``pareto``,
+``webapp.ledger.levers.run_lever_job`` for ``levers``), so this module imports neither. A
+job queued by a request that holds an ``Idempotency-Key`` starts once that request's
+transaction (job row and stored answer) has committed.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from greenlane.emissions.errors import DataError, GreenlaneError
 from greenlane.webapp import store
-from greenlane.webapp.db import engine_of, instance_id, request_unit, transaction, utcnow
+from greenlane.webapp.db import engine_of, reading, request_unit, transaction, utcnow
 
 
 def _settle(outer: Future[Any], inner: Future[Any]) -> None:
@@ -49,13 +50,22 @@ class _Pool(ThreadPoolExecutor):
         return outer
 
 
+Handler = Callable[[Flask, str], None]
+"""Runs one queued job of its kind: ``handler(app, job_id)``."""
+
+
 class JobRunner:
     """Runs jobs of one app in a thread pool."""
 
     def __init__(self, app: Flask, workers: int) -> None:
         self.app = app
+        self.handlers: dict[str, Handler] = {}
         self.pool = _Pool(max_workers=max(1, workers), thread_name_prefix="gl-job")
         self.futures: dict[str, Future[None]] = {}
+
+    def handle(self, kind: str, handler: Handler) -> None:
+        """Run queued jobs of ``kind`` with ``handler(app, job_id)``."""
+        self.handlers[kind] = handler
 
     def submit(self, job_id: str) -> Future[None]:
         """Queue a stored job."""
@@ -77,82 +87,22 @@ class JobRunner:
         heartbeat.stop(self.app)
 
     def _run(self, job_id: str) -> None:
-        from greenlane.webapp.services import compute, network
-
-        engine = engine_of(self.app)
-        with transaction(engine) as conn:
+        with reading(engine_of(self.app)) as conn:
             row = store.get_job(conn, job_id)
-            if row is None or row.status != "queued":
-                return
-            now = utcnow()
-            store.set_job(
-                conn,
-                job_id,
-                status="running",
-                started_at=now,
-                progress=0.05,
-                owner=instance_id(self.app),
-                heartbeat_at=now,
-            )
-            doc: dict[str, Any] = dict(row.request)
-            kind, created_by = row.kind, row.created_by
+        if row is None or row.status != "queued":
+            return
+        handler = self.handlers.get(row.kind)
+        if handler is None:
+            detail = f"no handler for jobs of kind {row.kind!r}"
+            fail(self.app, job_id, {"title": "Server error", "status": 500, "detail": detail})
+            return
+        handler(self.app, job_id)
 
-        def progress(x: float) -> None:
-            with transaction(engine) as c:
-                store.set_job(c, job_id, progress=round(x, 3), heartbeat_at=utcnow())
 
-        try:
-            with self.app.app_context():
-                result = compute(doc, network(self.app), progress)
-            with transaction(engine) as conn:
-                if kind == "pareto":
-                    store.set_job(
-                        conn,
-                        job_id,
-                        status="done",
-                        progress=1.0,
-                        finished_at=utcnow(),
-                        result={"points": store.pareto_points(result.frontier or [])},
-                    )
-                else:
-                    assert result.plan is not None
-                    plan_id = store.insert_plan(
-                        conn,
-                        result.plan,
-                        doc,
-                        name=doc.get("name") or "",
-                        created_by=created_by,
-                        pareto=result.frontier,
-                    )
-                    store.set_job(
-                        conn,
-                        job_id,
-                        status="done",
-                        progress=1.0,
-                        finished_at=utcnow(),
-                        result_plan_id=plan_id,
-                    )
-        except GreenlaneError as exc:
-            status = 500 if isinstance(exc, DataError) else 422
-            self._fail(
-                job_id,
-                {
-                    "title": "Invalid input",
-                    "status": status,
-                    "detail": exc.message,
-                    "field": exc.field,
-                },
-            )
-        except Exception as exc:
-            self.app.logger.exception("job %s failed", job_id)
-            self._fail(
-                job_id,
-                {"title": "Solver error", "status": 500, "detail": f"{type(exc).__name__}: {exc}"},
-            )
-
-    def _fail(self, job_id: str, error: dict[str, Any]) -> None:
-        with transaction(engine_of(self.app)) as conn:
-            store.set_job(conn, job_id, status="failed", finished_at=utcnow(), error=error)
+def fail(app: Flask, job_id: str, error: dict[str, Any]) -> None:
+    """Mark a job failed with ``error`` (a problem document)."""
+    with transaction(engine_of(app)) as conn:
+        store.set_job(conn, job_id, status="failed", finished_at=utcnow(), error=error)
 
 
 def init_app(app: Flask) -> None:

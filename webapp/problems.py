@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.sansio.response import Response as SansioResponse
 
 from greenlane.emissions.errors import DataError, GreenlaneError
 
@@ -101,7 +102,7 @@ def init_app(app: Flask) -> None:
         return greenlane_problem(exc)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | HTTPException:
+    def _http(exc: HTTPException) -> SansioResponse | HTTPException:
         if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
             return exc.response
         if request.path.startswith("/pact/"):  # PACT answers its own error bodies

@@ -1,8 +1,9 @@
 """``POST /api/v1/quotes``: price one shipment fast, four ways, for an ERP/MES.
 
-The shipment's candidates come from the planner's own ``routing.candidates.CandidateBuilder``
-(k-shortest paths on cost, CO2e and time, each dressed with the cheapest, greenest and
-carbon-priced vehicle options), kept warm per carbon price and carrier set. A quote prices
+The shipment's candidates come from the planner's own ``CandidateBuilder``
+(``routing.planner.candidates``: k-shortest paths on cost, CO2e and time, each dressed with
+the cheapest, greenest and carbon-priced vehicle options), kept warm per carbon price and
+carrier set. A quote prices
 the shipment travelling alone (its own vehicles on dedicated legs, scheduled services per
 tonne), as the planner's ``alone`` figures do; a plan of a book may pool trucks and cost less.
 Among the candidates arriving by the due date (all candidates if none does) it picks:
@@ -11,7 +12,7 @@ Among the candidates arriving by the due date (all candidates if none does) it p
   arrival; ``carbon_price``: least cost + carbon price x WTW CO2e.
 
 Each answer carries cost, CO2e WTW/TTW/WTT, transit time [h] from ready to arrival, and the
-on-time probability (``routing.transit_risk``: normal leg-time spread by mode).
+on-time probability (``routing.network.transit_risk``: normal leg-time spread by mode).
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from greenlane.emissions.report._decimal import num
 from greenlane.emissions.units import KG_PER_T
-from greenlane.routing.candidates import (
+from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.planner.candidates import (
     Candidate,
     CandidateBuilder,
     datetime_at,
     hours_since_epoch,
     resolve_place,
 )
-from greenlane.routing.shipments import Shipment, ShipmentIn
-from greenlane.routing.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.planner.shipments import Shipment, ShipmentIn
 from greenlane.webapp.auth import roles
 from greenlane.webapp.problems import ApiProblem
 from greenlane.webapp.schemas import Problem
@@ -77,7 +78,7 @@ class _Warm:
 
 def _warm(app: Flask, price: float, carriers: str) -> _Warm:
     from greenlane.emissions.factors import load_factors
-    from greenlane.webapp.services import network
+    from greenlane.webapp.resources import network
 
     pool: OrderedDict[tuple[float, str], _Warm] = app.extensions.setdefault(_EXT, OrderedDict())
     key = (price, carriers)
@@ -188,11 +189,9 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
 
 
 def _hooks() -> None:
-    from greenlane.webapp import api as core
+    from greenlane.webapp.api_guard import guard
 
-    api.before_request(core._before)
-    api.after_request(core._after)
-    api.teardown_request(core._teardown)
+    guard(api)
 
 
 _hooks()

@@ -29,11 +29,12 @@ from typing import Protocol
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Float, case, delete, literal
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from greenlane.webapp.db import engine_of, rate_limits
+from greenlane.webapp.db import engine_of
 from greenlane.webapp.problems import problem
+from greenlane.webapp.tables import rate_limits
 
 MAX_BUCKETS = 100_000
 """Buckets kept in memory before idle (full) ones are dropped [count]."""
@@ -150,7 +151,7 @@ class DatabaseBuckets:
         stmt = self._insert(rate_limits).values(
             bucket=f"{self.prefix}{key}", tokens=float(self.burst - 1), stamp_s=now, allowed=1
         )
-        stmt = stmt.on_conflict_do_update(
+        upsert = stmt.on_conflict_do_update(
             index_elements=[rate_limits.c.bucket],
             set_={
                 "tokens": case((refill >= 1.0, refill - 1.0), else_=refill),
@@ -160,7 +161,7 @@ class DatabaseBuckets:
         ).returning(rate_limits.c.tokens, rate_limits.c.allowed)
         try:
             with self.engine.begin() as conn:
-                tokens, allowed = conn.execute(stmt).one()
+                tokens, allowed = conn.execute(upsert).one()
                 self._count += 1
                 if self._count % PRUNE_EVERY == 0:
                     self._prune(conn, now)
@@ -171,10 +172,10 @@ class DatabaseBuckets:
             return Decision(True, int(tokens), 0.0)
         return Decision(False, 0, (1.0 - float(tokens)) / self.rate_per_s)
 
-    def _prune(self, conn: object, now: float) -> None:
+    def _prune(self, conn: Connection, now: float) -> None:
         full_s = self.burst / self.rate_per_s
         conn.execute(
-            delete(rate_limits).where(  # type: ignore[attr-defined]
+            delete(rate_limits).where(
                 rate_limits.c.bucket.startswith(self.prefix, autoescape=True),
                 rate_limits.c.stamp_s < now - full_s,
             )

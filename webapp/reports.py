@@ -80,19 +80,21 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
         body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     elif fmt == "pdf":
         from greenlane.emissions.report.pdf import footprint_report_pdf
-        from greenlane.webapp.ledger_store import report_context
+        from greenlane.webapp.ledger.reporting import report_context
 
         with transaction() as conn:  # certificates beside the emissions; ledger entry ids
             certificates, label = report_context(
                 conn, plan_id, row.result, [f.shipment_id for f in footprints]
             )
+        generated_at = as_utc(row.created_at)
+        assert generated_at is not None  # plans.created_at is NOT NULL
         body = footprint_report_pdf(
             footprints,
             title=f"Transport emissions report: {row.name}",
             plan_id=label,
             certificates=certificates,
             software_version=row.software_version,
-            generated_at=as_utc(row.created_at),
+            generated_at=generated_at,
         )
     elif fmt == "ileap.json":
         body = json.dumps(_ileap(row, footprints, shipment_id), ensure_ascii=False).encode()

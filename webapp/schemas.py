@@ -1,6 +1,6 @@
 """Request and response models of ``/api/v1`` (the OpenAPI document is generated from them).
 
-Shipments are validated by ``routing.shipments.ShipmentIn`` (tightened here: finite, bounded
+Shipments are validated by ``routing.planner.shipments.ShipmentIn`` (tightened here: finite, bounded
 numbers) and transport chains by ``emissions.schema.ChainIn``: the domain packages own those
 shapes, the API reuses them. Request floats refuse ``NaN``/``Infinity`` (422 naming the field).
 Names carry units (``mass_t``, ``co2e_wtw_kg``, ``cost_cny``); times are RFC 3339.
@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from greenlane.routing.shipments import ShipmentIn as _DomainShipmentIn
+from greenlane.routing.planner.shipments import ShipmentIn as _DomainShipmentIn
 
 ReportFormat = Literal["csv", "geojson", "pdf", "ileap.json"]
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
@@ -148,7 +148,7 @@ class Problem(_Out):
 
     model_config = ConfigDict(
         extra="allow",
-        openapi_extra={
+        openapi_extra={  # type: ignore[typeddict-unknown-key]  # flask-openapi3 key
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             }
@@ -314,7 +314,7 @@ class GeoJSONOut(_Out):
 
     model_config = ConfigDict(
         extra="allow",
-        openapi_extra={
+        openapi_extra={  # type: ignore[typeddict-unknown-key]  # flask-openapi3 key
             "content": {
                 "application/geo+json": {"schema": {"$ref": "#/components/schemas/GeoJSONOut"}}
             }

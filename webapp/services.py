@@ -14,33 +14,27 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
 
-from greenlane.emissions.errors import InputError
+from greenlane.emissions.errors import DataError, GreenlaneError, InputError
 from greenlane.routing import (
     Network,
     Plan,
     PlanOptions,
     Shipment,
     SolverParams,
-    load_network,
     pareto,
     parse_shipments,
     plan,
 )
-from greenlane.routing.candidates import resolve_place
+from greenlane.routing.planner.candidates import resolve_place
 from greenlane.webapp import store
 from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
+from greenlane.webapp.jobs import fail, runner
 from greenlane.webapp.problems import ApiProblem
+from greenlane.webapp.resources import network
 from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
 Progress = Callable[[float], None]
-
-
-def network(app: Flask | None = None) -> Network:
-    """The hubs-and-lanes network (loaded once per process; cached by ``routing``)."""
-    app = app or current_app
-    cache_dir = app.config.get("NETWORK_CACHE_DIR")
-    return load_network(cache_dir=cache_dir) if cache_dir else load_network()
 
 
 # ----------------------------------------------------------------------------- requests
@@ -93,8 +87,9 @@ def shipments_of(doc: Mapping[str, Any], net: Network) -> list[Shipment]:
     """Validated shipments whose places exist in the network (errors name the field)."""
     shipments = parse_shipments(doc["shipments"])
     for i, s in enumerate(shipments):
-        resolve_place(net, s.origin, f"shipments[{i}].origin")
-        resolve_place(net, s.destination, f"shipments[{i}].destination")
+        at = s.where or f"shipments[{i}]"
+        resolve_place(net, s.origin, f"{at}.origin")
+        resolve_place(net, s.destination, f"{at}.destination")
     return shipments
 
 
@@ -183,8 +178,6 @@ def submit_pareto(body: ParetoRequest, principal: Principal) -> Submitted:
 
 
 def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
-    from greenlane.webapp.jobs import runner
-
     with transaction() as conn:
         job_id = store.insert_job(conn, kind, doc, principal.token_id, owner=instance_id())
     runner().submit(job_id)
@@ -254,7 +247,7 @@ def accept(plan_id: str, principal: Principal) -> dict[str, Any]:
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
         if row.state != "accepted":
-            from greenlane.webapp.ledger_store import record_plan_acceptance
+            from greenlane.webapp.ledger.chain import record_plan_acceptance
 
             store.accept_plan(conn, plan_id, utcnow())
             record_plan_acceptance(conn, plan_id)  # the ledger entry, same transaction
@@ -287,7 +280,11 @@ def get_job_json(job_id: str, principal: Principal) -> dict[str, Any]:
     """``GET /jobs/{id}``: only the job's creator (or a planner) sees it."""
     with transaction() as conn:
         row = store.get_job(conn, job_id)
-    if row is None or (principal.role != "planner" and row.created_by != principal.token_id):
+    if (
+        row is None
+        or row.kind == "levers"  # lever runs answer at /ledger/levers/{id}
+        or (principal.role != "planner" and row.created_by != principal.token_id)
+    ):
         raise ApiProblem(404, "Not Found", f"no job {job_id!r}")
     return job_json(row)
 
@@ -381,7 +378,7 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     from greenlane.data import DATA_DIR
     from greenlane.webapp import books
     from greenlane.webapp.auth import authenticate
-    from greenlane.webapp.db import plans
+    from greenlane.webapp.tables import plans
 
     book = book or DATA_DIR / "examples" / "shipments.csv"
     who = authenticate(engine_of(), token)
@@ -399,8 +396,6 @@ def seed_demo(token: str, book: Path | None = None) -> str | None:
     sub = submit_plan(
         body, who, force_async=True, pareto_points=int(current_app.config["UI_PARETO_POINTS"])
     )
-    from greenlane.webapp.jobs import runner
-
     assert sub.job_id is not None
     runner().wait(sub.job_id)
     with transaction() as conn:
@@ -433,12 +428,12 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     """``POST /plans/{id}/disruptions``: impact of ``items`` on a plan; store the re-plan.
 
     The stored plan is solved again from its request (same options and seed) to get the
-    planner's objects back, then :func:`routing.replan.impact` re-plans only the hit
+    planner's objects back, then :func:`routing.scenarios.replan.impact` re-plans only the hit
     shipments. The re-plan (kept shipments + re-planned ones) becomes a new plan row whose
     request carries the disruptions, the original plan's id and the impact.
     """
-    from greenlane.routing.disruptions import parse_disruptions
-    from greenlane.routing.replan import impact, impact_to_dict
+    from greenlane.routing.scenarios.disruptions import parse_disruptions
+    from greenlane.routing.scenarios.replan import impact, impact_to_dict
 
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
@@ -488,3 +483,79 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
         "impact_page": f"/plans/{new_id}/impact",
     }
     return Disrupted(out, new_id)
+
+
+def run_plan_job(app: Flask, job_id: str) -> None:
+    """Solve a queued ``plan`` or ``pareto`` job (its handler in ``webapp.jobs``)."""
+    engine = engine_of(app)
+    with transaction(engine) as conn:
+        row = store.get_job(conn, job_id)
+        if row is None or row.status != "queued":
+            return
+        now = utcnow()
+        store.set_job(
+            conn,
+            job_id,
+            status="running",
+            started_at=now,
+            progress=0.05,
+            owner=instance_id(app),
+            heartbeat_at=now,
+        )
+        doc: dict[str, Any] = dict(row.request)
+        kind, created_by = row.kind, row.created_by
+
+    def progress(x: float) -> None:
+        with transaction(engine) as c:
+            store.set_job(c, job_id, progress=round(x, 3), heartbeat_at=utcnow())
+
+    try:
+        with app.app_context():
+            result = compute(doc, network(app), progress)
+        with transaction(engine) as conn:
+            if kind == "pareto":
+                store.set_job(
+                    conn,
+                    job_id,
+                    status="done",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    result={"points": store.pareto_points(result.frontier or [])},
+                )
+            else:
+                assert result.plan is not None
+                plan_id = store.insert_plan(
+                    conn,
+                    result.plan,
+                    doc,
+                    name=doc.get("name") or "",
+                    created_by=created_by,
+                    pareto=result.frontier,
+                )
+                store.set_job(
+                    conn,
+                    job_id,
+                    status="done",
+                    progress=1.0,
+                    finished_at=utcnow(),
+                    result_plan_id=plan_id,
+                )
+    except GreenlaneError as exc:
+        status = 500 if isinstance(exc, DataError) else 422
+        fail(
+            app,
+            job_id,
+            {
+                "title": "Invalid input",
+                "status": status,
+                "detail": exc.message,
+                "field": exc.field,
+            },
+        )
+    except Exception as exc:
+        app.logger.exception("job %s failed", job_id)
+        fail(
+            app,
+            job_id,
+            {"title": "Solver error", "status": 500, "detail": f"{type(exc).__name__}: {exc}"},
+        )

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.model import Footprint
 from greenlane.routing import Plan, plan_to_dict
-from greenlane.webapp.db import jobs, plans, shares, utcnow
+from greenlane.webapp.db import utcnow
+from greenlane.webapp.tables import jobs, plans, shares
 
 _FOOTPRINTS = TypeAdapter(list[Footprint])
 

@@ -1,4 +1,5 @@
-"""The planner UI: server-rendered pages, a little vanilla JS, CSRF-protected forms.
+"""The planner UI: server-rendered pages, a little vanilla JS, CSRF-protected forms
+(``webapp.csrf``).
 
 Log in once with a token (kept as its id in the signed session). Enter shipments or upload a
 book, choose the objective, watch the job, then read the plan on a map, in tables and charts,
@@ -7,10 +8,7 @@ compare two plans, accept one and download its reports.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
 from flask import (
@@ -32,7 +30,7 @@ from pydantic import ValidationError
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.webapp import books, reports, services, store, viewmodels
-from greenlane.webapp.auth import authenticate, principal_by_id
+from greenlane.webapp.auth import authenticate, login_required
 from greenlane.webapp.db import engine_of, transaction
 from greenlane.webapp.problems import ApiProblem, field_path
 
@@ -44,47 +42,7 @@ DEMO_BOOK = DATA_DIR / "examples" / "shipments.csv"
 UI_ROLES = ("planner", "integration", "partner")
 
 
-# ----------------------------------------------------------------------------- session + CSRF
-
-
-def csrf_token() -> str:
-    """The session's CSRF token (created on first use)."""
-    token = session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
-
-
-@bp.before_app_request
-def _csrf() -> None:
-    if request.method != "POST" or request.blueprint != "ui":
-        return
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
-        abort(400, description="the form expired or did not come from this site (CSRF)")
-
-
-def login_required(*roles: str) -> Callable[[F], F]:
-    """A view for a logged-in token with one of ``roles`` (default: planners)."""
-    allowed = roles or ("planner",)
-
-    def deco(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            token_id = session.get("token_id")
-            who = principal_by_id(engine_of(), int(token_id)) if token_id else None
-            if who is None:
-                session.pop("token_id", None)
-                return redirect(url_for("ui.login", next=request.full_path))
-            if who.role not in allowed:
-                abort(403)
-            g.principal = who
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return deco
+# ----------------------------------------------------------------------------- session
 
 
 @bp.get("/login")
@@ -102,7 +60,6 @@ def login_post() -> Response | str:
         return render_template("ui/login.html", next=request.form.get("next", "")), 401  # type: ignore[return-value]
     session.clear()
     session["token_id"] = who.token_id
-    csrf_token()
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("ui.index")
@@ -356,7 +313,6 @@ def _fmt(value: Any, dp: int = 0) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Register the UI, its template helpers and the CSRF token."""
+    """Register the UI and its template helpers (CSRF: ``webapp.csrf``)."""
     app.register_blueprint(bp)
     app.jinja_env.filters["num"] = _fmt
-    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -19,7 +19,11 @@ def _loc(loc: Location | None) -> dict[str, Any] | None:
 
 
 def tce_to_dict(tce: TCE) -> dict[str, Any]:
-    """One TCE or hub as a JSON object [kg CO2e, km, tkm, MJ, g CO2e/tkm]."""
+    """One TCE or hub as a JSON object [kg CO2e, km, tkm, MJ, g CO2e/tkm].
+
+    ``distance_km`` is the SFD the activity ``tkm`` is on; ``distance_actual_km`` the distance
+    covered that the energy is on.
+    """
     return {
         "tce_id": tce.tce_id,
         "prev_tce_ids": list(tce.prev_tce_ids),
@@ -29,12 +33,17 @@ def tce_to_dict(tce: TCE) -> dict[str, Any]:
         "mass_t": tce.mass_t,
         "distance_km": num(tce.distance_km),
         "distance_basis": str(tce.distance_basis) if tce.distance_basis else None,
+        "distance_actual_km": (
+            num(tce.distance_actual_km) if tce.distance_actual_km is not None else None
+        ),
         "tkm": num(tce.activity_tkm),
         "energy_mj": num(tce.energy_mj) if tce.energy_mj is not None else None,
         "energy_carrier": tce.energy_carrier,
         "co2e_wtw_kg": num(tce.co2e_wtw_kg),
         "co2e_ttw_kg": num(tce.co2e_ttw_kg),
         "co2e_wtt_kg": num(tce.co2e_wtt_kg),
+        "co2e_refrigerant_kg": num(tce.co2e_refrigerant_kg),
+        "temperature_control": tce.temperature_control,
         "intensity_wtw_g_per_tkm": num(tce.intensity_wtw_g_per_tkm),
         "intensity_ttw_g_per_tkm": num(tce.intensity_ttw_g_per_tkm),
         "method": str(tce.method),

@@ -172,7 +172,13 @@ def _place(tce: TCE) -> str:
 
 
 def _label(tce: TCE) -> str:
-    return "hub" if tce.kind == "hub" else str(tce.mode).replace("_", " ")
+    """Mode or hub, with the temperature control and refrigerant CO2e when there are any."""
+    label = "hub" if tce.kind == "hub" else str(tce.mode).replace("_", " ")
+    if tce.temperature_control:
+        label += f" ({tce.temperature_control})"
+    if tce.co2e_refrigerant_kg:
+        label += f", refrigerant {_n(tce.co2e_refrigerant_kg)} kg"
+    return label
 
 
 def _when(value: str) -> str:

@@ -50,6 +50,8 @@ TCE_COLUMNS: tuple[str, ...] = (
     "data_type",
     "factor_source",
     "factor_year",
+    "temperature_control",
+    "co2e_refrigerant_kg",
 )
 """Columns of the per-TCE table, in order (units in the names)."""
 
@@ -119,6 +121,8 @@ def tce_record(tce: TCE) -> dict[str, Cell]:
         "data_type": str(tce.data_type),
         "factor_source": _unique(f.source for f in tce.factors),
         "factor_year": _unique(str(f.year) for f in tce.factors if f.year is not None),
+        "temperature_control": tce.temperature_control,
+        "co2e_refrigerant_kg": dec(tce.co2e_refrigerant_kg) if tce.co2e_refrigerant_kg else None,
     }
 
 

@@ -2,11 +2,11 @@
 
 ``solve_vrp(problem, params)`` plans routes for a :class:`VrpProblem`; every plan it returns
 has passed :func:`check_solution`. The integer core (:mod:`routing.vrp.core`) also solves
-the standard benchmarks (:mod:`routing.vrplib_io`).
+the standard benchmarks (:mod:`routing.vrp.vrplib_io`).
 """
 
 from greenlane.routing.vrp.check import check_solution as check_solution
-from greenlane.routing.vrp.core import SolveParams as SolveParams
+from greenlane.routing.vrp.core import VrpParams as VrpParams
 from greenlane.routing.vrp.model import Depot as Depot
 from greenlane.routing.vrp.model import DistanceMatrix as DistanceMatrix
 from greenlane.routing.vrp.model import DroppedStop as DroppedStop
@@ -29,12 +29,12 @@ __all__ = [
     "DroppedStop",
     "FleetEntry",
     "RouteArc",
-    "SolveParams",
     "Station",
     "Stop",
     "VehicleRoute",
     "Visit",
     "VrpError",
+    "VrpParams",
     "VrpProblem",
     "VrpSolution",
     "check_solution",

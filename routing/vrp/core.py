@@ -1,10 +1,10 @@
 """Integer routing core on OR-Tools (pywrapcp), optionally seeded by PyVRP.
 
 Everything here works on integer matrices in solver units (the caller scales): cost units,
-time units and store units (Wh or g H2). The benchmark reader (:mod:`routing.vrplib_io`) and
+time units and store units (Wh or g H2). The benchmark reader (:mod:`routing.vrp.vrplib_io`) and
 the first/last-mile model (:mod:`routing.vrp.solve`) both build a :class:`CoreProblem`.
 
-Engines (``SolveParams.engine``):
+Engines (``VrpParams.engine``):
 
 - ``"ortools"``: OR-Tools routing alone: a first solution (savings for CVRP, parallel cheapest
   insertion with time windows, pairs or stations), then guided local search; with stations,
@@ -144,8 +144,9 @@ class CoreProblem:
 
 
 @dataclass(frozen=True, slots=True)
-class SolveParams:
-    """Search settings: engine, limits and tuning.
+class VrpParams:
+    """Vehicle-routing search settings: engine, limits and tuning (the planner's CP-SAT
+    settings are :class:`routing.planner.SolverParams`).
 
     ``time_limit_s`` bounds the wall time [s]; ``solution_limit`` (OR-Tools) and
     ``pyvrp_iterations`` make a run reproducible regardless of machine speed.
@@ -437,7 +438,7 @@ def _add_carry(
 
 
 def _search_params(
-    problem: CoreProblem, params: SolveParams, time_limit_s: float, model: _Model
+    problem: CoreProblem, params: VrpParams, time_limit_s: float, model: _Model
 ) -> pywrapcp.RoutingSearchParameters:
     sp = pywrapcp.DefaultRoutingSearchParameters()
     fss = params.first_solution
@@ -570,7 +571,7 @@ def _insert_with_stations(
 
 def solve_ortools(
     problem: CoreProblem,
-    params: SolveParams,
+    params: VrpParams,
     time_limit_s: float | None = None,
     initial: dict[int, list[int]] | None = None,
     partial_seed: bool = True,
@@ -766,7 +767,7 @@ def _pyvrp_cost_divisor(problem: CoreProblem) -> int:
 
 
 def solve_pyvrp(
-    problem: CoreProblem, params: SolveParams, time_limit_s: float | None = None
+    problem: CoreProblem, params: VrpParams, time_limit_s: float | None = None
 ) -> CoreSolution:
     """Solve a plain problem with PyVRP's iterated local search."""
     import pyvrp
@@ -816,10 +817,10 @@ def solve_pyvrp(
 # ------------------------------------------------------------------------------- dispatcher
 
 
-def solve_core(problem: CoreProblem, params: SolveParams | None = None) -> CoreSolution:
+def solve_core(problem: CoreProblem, params: VrpParams | None = None) -> CoreSolution:
     """Solve with the engine of ``params`` (see the module docstring); never raises on a
     hard instance: an empty, ``status != success`` solution says no plan was found."""
-    params = params or SolveParams()
+    params = params or VrpParams()
     engine = params.engine
     if engine == "auto":
         engine = "hybrid"

@@ -11,16 +11,20 @@ import json
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import Field
 
 from greenlane.data import DATA_DIR
-from greenlane.emissions.errors import DataError, InputError
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import DistanceBasis
-from greenlane.fleet.model import VehicleType
+from greenlane.emissions.tables import OptFloat, TableRow, Text, Year, read_table, within
+from greenlane.fleet.model import EnergyPrices, VehicleType
 
 STOP_KINDS = ("delivery", "pickup")
 """``delivery``: loaded at the depot, unloaded at the stop; ``pickup``: the reverse."""
-STATION_KINDS = ("charging", "swap", "hydrogen")
+StationKind = Literal["charging", "swap", "hydrogen"]
+STATION_KINDS: tuple[str, ...] = get_args(StationKind)
 """Charging and swap stations serve battery vehicles, hydrogen stations fuel-cell vehicles."""
 STATION_TABLE = "charging_stations.csv"
 
@@ -38,7 +42,7 @@ class Depot:
 
     @classmethod
     def from_hub(cls, hub: Any, open_h: float = 0.0, close_h: float = 24.0) -> Depot:
-        """A depot at a ``routing.model.Hub`` (uses its id, position and price region)."""
+        """A depot at a ``routing.network.model.Hub`` (uses its id, position and price region)."""
         return cls(hub.hub_id, hub.lat, hub.lon, open_h, close_h, getattr(hub, "region", None))
 
 
@@ -148,43 +152,40 @@ def read_distance_matrix(path: str | Path) -> DistanceMatrix:
         raise InputError(f"cannot read distance matrix: {exc}", field="distance_matrix") from None
 
 
+class StationRow(TableRow):
+    """A row of ``charging_stations.csv``: a charging, swap or hydrogen station."""
+
+    station_id: Text
+    name: Text
+    kind: StationKind
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)]
+    power_kw: Annotated[OptFloat, within(0.0)]
+    h2_kg_per_h: Annotated[OptFloat, within(0.0)]
+    swap_time_h: Annotated[OptFloat, within(0.0)]
+    source: Text
+    year: Year
+    status: str = "operating"
+
+
 @cache
 def load_stations(data_dir: Path = DATA_DIR) -> tuple[Station, ...]:
     """Stations of ``data/charging_stations.csv`` (each row with its source) [cached]."""
-    out: list[Station] = []
-    with open(data_dir / STATION_TABLE, encoding="utf-8", newline="") as fh:
-        for i, row in enumerate(csv.DictReader(fh), start=2):
-            where = f"{STATION_TABLE}[line {i}]"
-            if not (row.get("source") or "").strip():
-                raise DataError("row has no source", field=where)
-            if row["kind"] not in STATION_KINDS:
-                raise DataError(f"unknown kind {row['kind']!r}", field=where)
-
-            def num(col: str, row: dict[str, str] = row, where: str = where) -> float | None:
-                text = (row.get(col) or "").strip()
-                try:
-                    return float(text) if text else None
-                except ValueError:
-                    raise DataError(f"{col} is not a number", field=where) from None
-
-            lat, lon = num("lat"), num("lon")
-            if lat is None or lon is None:
-                raise DataError("lat/lon missing", field=where)
-            out.append(
-                Station(
-                    row["station_id"],
-                    row["name"],
-                    row["kind"],
-                    lat,
-                    lon,
-                    num("power_kw"),
-                    num("h2_kg_per_h"),
-                    num("swap_time_h"),
-                    row["source"],
-                    row.get("status", "operating"),
-                )
-            )
-    return tuple(out)
+    return tuple(
+        Station(
+            row.station_id,
+            row.name,
+            row.kind,
+            row.lat,
+            row.lon,
+            row.power_kw,
+            row.h2_kg_per_h,
+            row.swap_time_h,
+            row.source,
+            row.status,
+        )
+        for row in read_table(data_dir / STATION_TABLE, StationRow)
+    )
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ class VrpProblem:
     ``station_copies`` times per fleet entry. ``distance_matrix`` overrides great-circle x
     detour (``distance_basis`` of ``data/distance_rules.csv``) for the pairs it lists.
     ``pairs`` are ``(pickup_stop_id, delivery_stop_id)``: the pickup's demand is carried to the
-    delivery stop on the same vehicle.
+    delivery stop on the same vehicle. ``energy_prices`` is the energy price table (None: the
+    shipped one).
     """
 
     depots: tuple[Depot, ...]
@@ -212,6 +214,7 @@ class VrpProblem:
     max_stations: int = 8
     station_copies: int = 2
     factor_sets: tuple[str, ...] = ()
+    energy_prices: EnergyPrices | None = None
 
 
 # ------------------------------------------------------------------------------- results

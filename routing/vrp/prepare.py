@@ -209,12 +209,16 @@ def _spec(
         raise InputError(
             "give the problem or depot region (energy prices, grid mix)", field="region"
         )
-    key = entry.carrier or regional_carrier(vehicle, region)
+    key = entry.carrier or regional_carrier(vehicle, region, prices=problem.energy_prices)
     if key not in vehicle.energy_carriers:
         raise InputError(f"{vehicle.type_id} cannot use {key!r}", field=f"{where}.carrier")
     factors = load_factors(tuple(problem.factor_sets))
     carrier = factors.carrier(key, f"{where}.carrier")
-    price = float(leg_cost_cny(vehicle, key, region, 0.0, 0.0, factors=factors).price_cny_per_mj)
+    price = float(
+        leg_cost_cny(
+            vehicle, key, region, 0.0, 0.0, factors=factors, prices=problem.energy_prices
+        ).price_cny_per_mj
+    )
     wtt, ttw = co2e_of_energy_kg(carrier, 1.0)
     capacity = {"kg": vehicle.payload_max_t * KG_PER_T}
     for dim, given in (("m3", entry.volume_m3), ("pallets", entry.pallets)):

@@ -33,7 +33,7 @@ from greenlane.routing.vrp.core import (
     CoreProblem,
     CoreStation,
     CoreVehicle,
-    SolveParams,
+    VrpParams,
     solve_core,
 )
 from greenlane.routing.vrp.model import DroppedStop, VehicleRoute, VrpProblem, VrpSolution
@@ -302,13 +302,13 @@ NOTES = (
 )
 
 
-def solve_vrp(problem: VrpProblem, params: SolveParams | None = None) -> VrpSolution:
+def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSolution:
     """Plan first/last-mile routes; every returned plan has passed :func:`check_solution`.
 
     Raises InputError (bad input, naming the field) or VrpError (a plan broke a rule).
     """
     t0 = time.perf_counter()
-    params = params or SolveParams(time_limit_s=5.0)
+    params = params or VrpParams(time_limit_s=5.0)
     prep = prepare(problem)
     live, allowed, reasons = _precheck(prep)
     builder = _Builder(prep, live, allowed)

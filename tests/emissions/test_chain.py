@@ -141,9 +141,14 @@ def test_air_leg_with_30_percent_saf_blend():
     }
     fp = footprint_from_chain(doc)
     (leg,) = fp.tces
-    wtw_blend = 0.7 * (74.15 + 20.0) + 0.3 * 13.9  # 70.075 g/MJ
+    # one fossil baseline: CORSIA SAF values are against the CORSIA fossil jet 89 g/MJ
+    # (14.85 WTT + 74.15 TTW), so the kerosene part comes from corsia_2024, not ifeu 94.15
+    corsia_jet = load_factors(("corsia_2024",)).carrier("jet_kerosene")
+    assert corsia_jet.wtw_g_per_mj == pytest.approx(89.0)
+    wtw_blend = 0.7 * 89.0 + 0.3 * 13.9  # 66.47 g/MJ
     ttw_blend = 0.7 * 74.15 + 0.3 * saf.ttw_g_per_mj
-    assert leg.co2e_wtw_kg == pytest.approx(100000 * 0.02 * wtw_blend / 1000)  # 140.15 kg
+    assert leg.co2e_wtw_kg == pytest.approx(100000 * 0.02 * wtw_blend / 1000)  # 132.94 kg
+    assert any("taken from corsia_2024" in r for r in leg.rules)
     assert leg.co2e_ttw_kg == pytest.approx(100000 * 0.02 * ttw_blend / 1000)
     # air distance: GCD on WGS84 + 95 km
     from greenlane.emissions.distance import gcd_km
@@ -176,11 +181,20 @@ def test_bev_truck_on_china_grid_energy_leg():
             }
         ],
     }
+    # the 300 km are stated on the actual basis (the default): the shipment's activity is on
+    # the SFD, 300 / 1.05 = 285.714 km, and the tkm share is taken on it
     (leg,) = footprint_from_chain(doc).tces
-    share = 12 * 300 / 7200  # 0.5 of the truck's tkm
-    assert leg.co2e_wtw_kg == pytest.approx(360 * share * 0.5306)  # 95.508 kg
+    share = 12 * 300 / 1.05 / 7200  # 0.476190 of the truck's tkm (SFD)
+    assert leg.co2e_wtw_kg == pytest.approx(360 * share * 0.5306)  # 90.960 kg
     assert leg.co2e_ttw_kg == 0
     assert leg.energy_mj == pytest.approx(360 * 3.6 * share)
+    assert leg.activity_tkm == pytest.approx(12 * 300 / 1.05)  # 3,428.571 tkm
+    # stated as SFD: 12 t x 300 km / 7200 tkm = 0.5 of the truck
+    doc["legs"][0]["distance_basis"] = "sfd"
+    (leg,) = footprint_from_chain(doc).tces
+    assert leg.co2e_wtw_kg == pytest.approx(360 * 0.5 * 0.5306)  # 95.508 kg
+    assert leg.activity_tkm == pytest.approx(3600.0)
+    assert leg.distance_actual_km == pytest.approx(315.0)
 
 
 def test_default_toc_and_hoc_from_tables():
@@ -309,3 +323,35 @@ def test_bad_input_names_the_field(example_chain, mutate, field):
     with pytest.raises(InputError) as info:
         footprint_from_chain(doc)
     assert info.value.field == field
+
+
+def test_clecat_case_a_activity_on_the_sfd_when_roads_are_stated_as_actual():
+    """CLECAT (2024) Case example A, §4.3 and §5.2: 52.5 + 105 km of road driven (actual) are
+    50 + 100 km SFD; with 500 km of rail the chain's activity is 6,500 tkm, not 6,575."""
+    road = {"co2e_wtw_g_per_tkm": 143, "co2e_ttw_g_per_tkm": 103, "distance_basis": "actual"}
+    hub = {"co2e_wtw_kg_per_t": 1.07, "co2e_ttw_kg_per_t": 0.384}
+    doc = {
+        "shipment_id": "CASE-A",
+        "mass_t": 10,
+        "legs": [
+            {"mode": "road", "distance_km": 52.5, "distance_basis": "actual", "toc": road},
+            {"hub": "CT terminal 1", "hoc": hub},
+            {
+                "mode": "rail",
+                "distance_km": 500,
+                "toc": {"co2e_wtw_g_per_tkm": 14, "co2e_ttw_g_per_tkm": 0},
+            },
+            {"hub": "CT terminal 2", "hoc": hub},
+            {"mode": "road", "distance_km": 105, "distance_basis": "actual", "toc": road},
+        ],
+    }
+    fp = footprint_from_chain(doc)
+    assert [t.activity_tkm for t in fp.tces] == pytest.approx([500, 0, 5000, 0, 1000])
+    assert fp.totals.tkm == pytest.approx(6500.0)
+    # TOC A: 143 g x (525 + 1,050) tkm actual = 225.225 kg, 150.15 g/tkm on the SFD
+    assert fp.tces[0].co2e_wtw_kg + fp.tces[4].co2e_wtw_kg == pytest.approx(225.225)
+    assert fp.tces[4].intensity_wtw_g_per_tkm == pytest.approx(150.15)
+    # chain: 75.075 + 10.7 + 70 + 10.7 + 150.15 = 316.625 kg / 6,500 tkm = 48.71 g/tkm (the
+    # guide prints 318.3 kg and 0.049 kg/tkm with a 71.9 kg rail typo for 14 g x 5,000 tkm)
+    assert fp.totals.co2e_wtw_kg == pytest.approx(316.625)
+    assert fp.totals.intensity_wtw_g_per_tkm == pytest.approx(316625 / 6500)

@@ -92,7 +92,7 @@ def _footprint():
             "mass_t": 10,
             "legs": [
                 {"mode": "road", "distance_km": 100, "toc": {"toc_id": "road_hgv_avg_uk_desnz"}},
-                {"hub": "H", "hoc": {"hoc_id": "transhipment_ambient"}},
+                {"hub": "H", "hoc": {"hoc_id": "transhipment_de_ambient_clecat_ex5"}},
                 {"mode": "rail", "distance_km": 300, "toc": {"toc_id": "rail_electric_eu_glec"}},
             ],
         }
@@ -106,7 +106,10 @@ def test_leg_shares_split_the_great_circle_activity_by_leg_tkm():
     shares = leg_shares(fp, tkm_gcd=2000.0, carriers=["A", None, None], default_carrier="B")
     assert [s.mode for s in shares] == ["road", "hub", "rail"]
     assert [s.carrier for s in shares] == ["A", "B", "B"]
-    assert [s.tkm_gcd for s in shares] == pytest.approx([500.0, 0.0, 1500.0])  # 1000:3000 tkm
+    # road 100 km actual -> 95.238 km SFD: 952.381 : 3000 tkm (activity on the SFD)
+    road_tkm = 10 * 100 / 1.05
+    road_gcd = 2000 * road_tkm / (road_tkm + 3000)  # 481.928 tkm
+    assert [s.tkm_gcd for s in shares] == pytest.approx([road_gcd, 0.0, 2000 - road_gcd])
     assert sum(s.co2e_wtw_kg for s in shares) == pytest.approx(fp.totals.co2e_wtw_kg)
     assert shares[1].energy_carrier == "hub"
 
@@ -148,3 +151,40 @@ def test_intensity_of_a_year_and_lane_key():
     records = [Record(date(2023, 5, 1), 60.0, 2000.0, {}), Record(date(2024, 1, 1), 1.0, 1.0, {})]
     assert intensity_of(records, 2023) == (60.0, 2000.0, pytest.approx(30.0))
     assert lane_key("F-NANJING", "C-MADRID") == "F-NANJING>C-MADRID"
+
+
+def test_only_retired_carbon_credits_count_in_kg():
+    from types import SimpleNamespace as C
+
+    from greenlane.emissions.ledger import retired_credits_kg
+
+    certs = [
+        C(kind="carbon_credit", status="retired", volume=1.25),  # 1.25 tCO2e -> 1250 kg
+        C(kind="carbon_credit", status="retired", volume=0.5),  # 500 kg
+        C(kind="carbon_credit", status="assigned", volume=9.0),  # not retired: 0
+        C(kind="saf", status="retired", volume=7.0),  # book-and-claim: never a credit
+        C(kind="green_power", status="retired", volume=3.0),
+    ]
+    assert retired_credits_kg(certs) == pytest.approx(1750.0)
+    assert retired_credits_kg([]) == 0.0
+
+
+def test_neutrality_statement_in_tonnes_only_when_the_claim_holds():
+    from greenlane.emissions.ledger import neutrality_check, neutrality_statement
+
+    ok = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 1250.0)  # baseline 1200 kg
+    assert neutrality_statement(ok, 2024) == (
+        "Lane A>B is carbon neutral for 2026: it emitted 0.800 t CO2e WTW (gross), "
+        "0.400 t below the 2024 baseline intensity, and 1.250 t of retired carbon credits "
+        "cover the remaining emissions."
+    )
+    short = neutrality_check("A>B", "2026", 800.0, 40_000.0, 30.0, 799.0)
+    assert neutrality_statement(short, 2024) is None
+
+
+def test_change_pct_of_actual_against_plan():
+    from greenlane.emissions.ledger import change_pct
+
+    assert change_pct(110.0, 80.0) == pytest.approx(37.5)
+    assert change_pct(60.0, 80.0) == pytest.approx(-25.0)
+    assert change_pct(5.0, 0.0) is None

@@ -135,7 +135,7 @@ def test_csv_golden_and_bom(fp, tmp_path):
     out = write_csv(tmp_path / "fp.csv", [fp])
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for spreadsheet programs
-    golden_bytes("nanjing_madrid_rail.csv", raw)
+    golden_bytes("clecat_case_a_de_580km.csv", raw)
     text = footprints_to_csv([fp])
     assert raw.decode("utf-8-sig") == text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -172,7 +172,7 @@ def test_summary_per_mode_hand_checked(fp, tmp_path):
     # two hubs: 2 x 10.7 kg WTW, 2 x 3.84 TTW, no tkm, no intensity
     assert hub.co2e_wtw_kg == pytest.approx(21.4) and hub.co2e_ttw_kg == pytest.approx(7.68)
     assert hub.transport_activity_tkm == 0 and hub.intensity_wtw_g_per_tkm is None
-    total, ship = rows["total", None], rows["shipment", "NKG-MAD-0001"]
+    total, ship = rows["total", None], rows["shipment", "CASE-A-DE-580"]
     for r in (total, ship):
         assert r.co2e_wtw_kg == pytest.approx(211.52)
         assert r.co2e_ttw_kg == pytest.approx(94.2)
@@ -186,7 +186,7 @@ def test_summary_per_mode_hand_checked(fp, tmp_path):
     text = summary_to_csv(fp)
     assert "total,,,5,5800.000,117.320,94.200,211.520,36.469" in text
     golden_bytes(
-        "nanjing_madrid_rail.summary.csv", write_summary_csv(tmp_path / "s.csv", fp).read_bytes()
+        "clecat_case_a_de_580km.summary.csv", write_summary_csv(tmp_path / "s.csv", fp).read_bytes()
     )
 
 
@@ -203,7 +203,7 @@ def _lons(geometry: dict[str, Any]) -> list[float]:
 
 def test_geojson_golden_demo_chain(fp):
     doc = footprints_to_geojson([fp])
-    golden_json("nanjing_madrid_rail.geojson", doc)
+    golden_json("clecat_case_a_de_580km.geojson", doc)
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
     road = doc["features"][0]
     assert road["geometry"] is None  # the demo chain has stated distances, no places
@@ -252,7 +252,7 @@ def test_antimeridian_split_170_to_190():
 
 def test_routing_geometry_reuses_emissions_geo():
     from greenlane.emissions import geo
-    from greenlane.routing import geometry
+    from greenlane.routing.network import geometry
 
     assert geometry.split_antimeridian is geo.split_antimeridian
     assert geometry.unwrap is geo.unwrap
@@ -264,7 +264,7 @@ def test_routing_geometry_reuses_emissions_geo():
 
 def test_ileap_golden_and_times(fp, located, ileap_schema):
     doc = to_ileap_shipment_footprint(fp)
-    golden_json("nanjing_madrid_rail.ileap.json", doc)
+    golden_json("clecat_case_a_de_580km.ileap.json", doc)
     assert "departureAt" not in doc["tces"][0]
     loc = to_ileap_shipment_footprint(located)
     assert list(ileap_schema("shipment-footprint.json").iter_errors(loc)) == []
@@ -280,7 +280,7 @@ def test_ileap_naive_time_is_utc_and_bad_time_names_the_tce(fp):
     bad = replace(fp.tces[0], arrival_at="tomorrow")
     with pytest.raises(InputError) as info:
         to_ileap_shipment_footprint(replace(fp, tces=(bad,)))
-    assert info.value.field == "NKG-MAD-0001-1.arrival_at"
+    assert info.value.field == "CASE-A-DE-580-1.arrival_at"
 
 
 def _pact(fp: Footprint, **kw: Any) -> dict[str, Any]:
@@ -299,7 +299,7 @@ def test_pact_golden_and_schema(fp, ileap_schema):
     assert errors == []
     assert fp.data_sha256 in doc["comment"]
     golden_json(
-        "nanjing_madrid_rail.pact.json",
+        "clecat_case_a_de_580km.pact.json",
         json.loads(json.dumps(doc, ensure_ascii=False).replace(fp.data_sha256, SHA_PLACEHOLDER)),
     )
     pcf = doc["pcf"]
@@ -314,7 +314,7 @@ def test_pact_golden_and_schema(fp, ileap_schema):
         "2025-01-01T00:00:00Z",
     )
     assert doc["productIds"] == [
-        "urn:pathfinder:product:customcode:vendor-assigned:shipment:NKG-MAD-0001"
+        "urn:pathfinder:product:customcode:vendor-assigned:shipment:CASE-A-DE-580"
     ]
     assert doc["productCategoryCpc"] == "83117"
     (ext,) = doc["extensions"]
@@ -378,12 +378,14 @@ def test_pact_of_a_parcel_keeps_significant_digits(ileap_schema):
     pcf = _pact(footprint_from_chain(doc))
     assert list(ileap_schema("pcf-shipment-footprint.json").iter_errors(pcf)) == []
     tce = pcf["extensions"][0]["data"]["tces"][0]
-    # 0.0001 t x 5 km = 0.0005 tkm; x 100 g/tkm = 0.05 g = 0.00005 kg; x 80 g/tkm = 0.00004 kg
+    # activity on the SFD: 0.0001 t x 5 km / 1.05 (road actual = SFD x 1.05) = 0.000476 tkm;
+    # emissions on the actual 5 km: 0.0005 tkm x 100 g/tkm = 0.00005 kg, x 80 g/tkm = 0.00004 kg
     assert tce["mass"] == "0.100"
-    assert tce["transportActivity"] == "0.000500"
+    assert tce["distance"] == {"sfd": "4.762"}
+    assert tce["transportActivity"] == "0.000476"
     assert tce["co2eWTW"] == "0.0000500"
     assert tce["co2eTTW"] == "0.0000400"
-    assert pcf["pcf"]["unitaryProductAmount"] == "0.000500"
+    assert pcf["pcf"]["unitaryProductAmount"] == "0.000476"
     assert pcf["pcf"]["pCfExcludingBiogenic"] == "0.0000500"
 
 

@@ -160,7 +160,11 @@ def test_wind_assist_and_saf_lower_the_profile():
     fossil = profile("aircraft_freighter_b777f").carrier
     mix = profile("aircraft_freighter_b777f", saf_share=0.3).carrier
     saf = load_factors().carrier("saf_hefa_uco")
-    assert mix.wtw_g_per_mj == pytest.approx(0.7 * fossil.wtw_g_per_mj + 0.3 * saf.wtw_g_per_mj)
+    # one basis: CORSIA HEFA-UCO 13.9 g/MJ against the CORSIA fossil jet baseline 89 g/MJ,
+    # not the ifeu kerosene 94.15: 0.7 x 89 + 0.3 x 13.9 = 66.47 g/MJ
+    assert saf.wtw_g_per_mj == pytest.approx(13.9)
+    assert mix.wtw_g_per_mj == pytest.approx(0.7 * 89 + 0.3 * 13.9)
+    assert fossil.wtw_g_per_mj == pytest.approx(94.15)  # neat kerosene stays on ifeu
     assert mix.wtw_g_per_mj < fossil.wtw_g_per_mj
 
 
@@ -252,7 +256,8 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     table.write_text(table.read_text().replace("truck_40t_lng,road,", "truck_40t_lng,hovercraft,"))
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
-    assert err.value.field == "vehicle_types.csv[line 4: truck_40t_lng].mode"
+    assert err.value.field == "vehicle_types.csv[line 4].mode"
+    assert (err.value.file, err.value.line, err.value.column) == ("vehicle_types.csv", 4, "mode")
     table.write_text(
         (DATA_DIR / "vehicle_types.csv")
         .read_text()
@@ -264,4 +269,68 @@ def test_broken_vehicle_table_names_row_and_column(tmp_path):
     )
     with pytest.raises(DataError) as err:
         vehicle_types(tmp_path)
-    assert err.value.field == "vehicle_types.csv[line 2: truck_40t_diesel].energy_carriers"
+    assert err.value.field == "vehicle_types.csv[line 2].energy_carriers"
+    assert "truck_40t_diesel: unknown energy carrier 'diesel_x'" in str(err.value)
+
+
+def test_vehicle_and_toc_legs_follow_the_same_distance_rule():
+    """One sea leg, stated as 10,000 km SFD and as 10,000 km actual (ISO 14083 sea DAF 1.15)."""
+
+    def leg(basis: str, how: dict) -> dict:
+        return {"mode": "sea", "distance_km": 10_000, "distance_basis": basis, **how}
+
+    ship = {"vehicle": {"type": "ship_container_14000teu"}}
+    toc = {"toc": {"toc_id": "sea_container_avg_desnz"}}
+    out = {}
+    for name, how in (("vehicle", ship), ("toc", toc)):
+        for basis in ("sfd", "actual"):
+            doc = {"shipment_id": "S", "mass_t": 10, "legs": [leg(basis, how)]}
+            out[name, basis] = footprint_from_chain(doc, resolve_vehicle).tces[0]
+    # TOC: 10 t x 10,000 km x 19.77 g/tkm (actual basis) = 1,977 kg; SFD leg sails 11,500 km
+    assert out["toc", "actual"].co2e_wtw_kg == pytest.approx(1977.0)
+    assert out["toc", "sfd"].co2e_wtw_kg == pytest.approx(2273.55)
+    # vehicle: the profile's MJ/tkm is per km sailed, so the SFD leg burns 1.15x the energy
+    sfd, actual = out["vehicle", "sfd"], out["vehicle", "actual"]
+    assert sfd.co2e_wtw_kg / actual.co2e_wtw_kg == pytest.approx(1.15)
+    assert sfd.energy_mj / actual.energy_mj == pytest.approx(1.15)
+    assert sfd.distance_actual_km == pytest.approx(11_500.0)
+    # activity on the SFD for every path: 100,000 tkm and 100,000 / 1.15 = 86,956.5 tkm
+    for name in ("vehicle", "toc"):
+        assert out[name, "sfd"].activity_tkm == pytest.approx(100_000.0)
+        assert out[name, "actual"].activity_tkm == pytest.approx(100_000.0 / 1.15)
+        assert out[name, "actual"].distance_basis == "sfd"
+
+
+def test_nanjing_madrid_rail_example():
+    """data/examples/nanjing_madrid_rail.json: Nanjing -> Alashankou -> Malaszewicze -> Irun ->
+    Madrid by container train, gauge changes at the three borders (1,435/1,520/1,668 mm)."""
+    import json
+
+    from greenlane.data import DATA_DIR
+    from greenlane.emissions.distance import gcd_km
+    from greenlane.fleet import profile
+
+    doc = json.loads((DATA_DIR / "examples" / "nanjing_madrid_rail.json").read_text())
+    fp = footprint_from_chain(doc, resolve_vehicle)
+    legs = [t for t in fp.tces if t.kind == "leg"]
+    hubs = [t for t in fp.tces if t.kind == "hub"]
+    assert [t.mode for t in legs] == ["road", "rail", "rail", "rail", "rail"]
+    assert [h.hoc_id for h in hubs] == [
+        "ct_terminal_glec_v3",
+        *["border_rail_gauge_change"] * 3,
+        "ct_terminal_glec_v3",
+    ]
+    # Chinese section: GCD Nanjing (Longtan) - Alashankou x 1.2 rail detour (SFD; rail actual =
+    # SFD), 10 t on the electric train's profile, China grid 530.6 g CO2/kWh (all WTT)
+    china = legs[1]
+    sfd = gcd_km(32.079411, 118.732675, 45.1725, 82.5636) * 1.2  # 4,117.8 km
+    assert china.distance_km == pytest.approx(sfd)
+    mj = profile("train_electric_container", "electricity_cn").energy_mj_per_tkm * 10 * sfd
+    assert china.energy_mj == pytest.approx(mj)
+    assert china.co2e_wtw_kg == pytest.approx(mj / 3.6 * 0.5306)
+    assert china.co2e_ttw_kg == 0
+    # 12,248 km of rail (the Yiwu-Madrid line is 13,052 km); activity = 10 t x sum of SFDs
+    rail_km = sum(t.distance_km for t in legs if t.mode == "rail")
+    assert 12_000 < rail_km < 13_100
+    assert fp.totals.tkm == pytest.approx(10 * sum(t.distance_km for t in legs))
+    assert sum(h.co2e_wtw_kg for h in hubs) == pytest.approx(5 * 10 * 1.07)

@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-DEMO_CHAIN = ROOT / "data" / "examples" / "nanjing_madrid_rail.json"
+DEMO_CHAIN = ROOT / "data" / "examples" / "clecat_case_a_de_580km.json"
 PAIRS = [
     ("F-NANJING", "C-MADRID"),
     ("F-SHENZHEN", "C-FRANKFURT"),

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from greenlane.emissions.errors import DataError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAIN = json.loads((ROOT / "data" / "examples" / "nanjing_madrid_rail.json").read_text())
+CHAIN = json.loads((ROOT / "data" / "examples" / "clecat_case_a_de_580km.json").read_text())
 BOUNDED = settings(
     max_examples=120,
     deadline=None,
@@ -261,7 +261,7 @@ def books(draw: st.DrawFn) -> tuple[bytes, str]:
 @given(book=books())
 def test_book_gives_shipments_or_an_input_error(tmp_path_factory, book) -> None:
     from greenlane.routing import load_network, read_book
-    from greenlane.routing.candidates import resolve_place
+    from greenlane.routing.planner.candidates import resolve_place
 
     data, suffix = book
     path = tmp_path_factory.mktemp("book") / f"book{suffix}"
@@ -304,7 +304,7 @@ def test_ui_upload_gives_rows_or_an_input_error(book, name) -> None:
         ({3: "0"}, "line[2].mass_t"),
         ({3: "-5"}, "line[2].mass_t"),
         ({3: '"1,5"'}, "line[2].mass_t"),
-        ({3: "1,5"}, "row 2"),
+        ({3: "1,5"}, "line[2]"),
         ({3: "nan"}, "line[2].mass_t"),
         ({6: "2027-02-01"}, "line[2].due_at"),
         ({2: "F-NANJING"}, "line[2].destination"),
@@ -327,7 +327,7 @@ def test_named_fields(tmp_path: Path, cells: dict[int, str], field: str) -> None
 
 def test_unknown_locode_is_named(tmp_path: Path) -> None:
     from greenlane.routing import PlanOptions, load_network, read_book
-    from greenlane.routing.planner import build_problem
+    from greenlane.routing.planner.problem import build_problem
 
     row = list(GOOD)
     row[2] = "ZZQQQ"
@@ -338,12 +338,12 @@ def test_unknown_locode_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError) as err:
         build_problem(read_book(path), load_network(), PlanOptions())
-    assert err.value.field == "shipments[1].destination"
+    assert err.value.field == "line[3].destination"
 
 
 def test_huge_book_is_refused_before_reading(tmp_path: Path) -> None:
     from greenlane.routing import read_book
-    from greenlane.routing.shipments import MAX_BOOK_BYTES
+    from greenlane.routing.planner.shipments import MAX_BOOK_BYTES
 
     path = tmp_path / "huge.csv"
     with open(path, "wb") as fh:  # sparse: no disk space used
@@ -421,13 +421,15 @@ def test_oversized_api_body_is_413(client: Any) -> None:
 
 def test_oversized_ui_upload_is_413(client: Any) -> None:
     import io
+    import re
 
+    page = client.get("/login").get_data(as_text=True)
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     with client.session_transaction() as sess:
         sess["token_id"] = 1
-        sess["csrf"] = "c"
     resp = client.post(
         "/plans",
-        data={"csrf_token": "c", "book": (io.BytesIO(b"x" * 70_000), "big.csv")},
+        data={"csrf_token": form_token, "book": (io.BytesIO(b"x" * 70_000), "big.csv")},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 413
@@ -452,3 +454,199 @@ def test_oversized_body_is_413_on_the_live_server(tmp_path: Path) -> None:
         assert headers["content-type"].startswith("application/problem+json")
     finally:
         server.stop()
+
+
+# ----------------------------------------------------------------------------- limits, meaning
+
+
+def _cli(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def _one_line_error(out: Any, where: str, what: str) -> None:
+    assert out.exit_code == 2, out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {where}"), out.output
+    assert what in lines[0] and "Traceback" not in out.output
+
+
+def test_deep_json_is_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    _one_line_error(_cli("footprint", str(path)), str(path), "nesting deeper than the limit of 32")
+    nested: Any = []
+    for _ in range(40):  # 40 levels: below the recursion limit, above MAX_JSON_DEPTH
+        nested = [nested]
+    path.write_text(json.dumps({**CHAIN, "legs": nested}))
+    _one_line_error(_cli("footprint", str(path)), str(path), "nesting deeper")
+
+
+def test_long_integer_is_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "digits.json"
+    path.write_text(
+        json.dumps({**CHAIN, "mass_t": 0}).replace('"mass_t": 0', '"mass_t": ' + "7" * 5000)
+    )
+    _one_line_error(_cli("footprint", str(path)), str(path), "a number of 5000 characters")
+
+
+def test_big_chain_file_is_refused_before_reading(tmp_path: Path) -> None:
+    from greenlane.emissions.limits import MAX_CHAIN_BYTES
+
+    path = tmp_path / "big.json"
+    with open(path, "wb") as fh:  # sparse: 60 MB of zero bytes, never read
+        fh.truncate(60 * 1024 * 1024)
+    out = _cli("footprint", str(path))
+    _one_line_error(out, str(path), f"larger than the limit of {MAX_CHAIN_BYTES} bytes")
+
+
+def test_non_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin.json"
+    text = json.dumps({**CHAIN, "shipment_id": "Nürnberg"}, indent=1, ensure_ascii=False)
+    path.write_bytes(text.encode("latin-1"))
+    line = text[: text.index("ü")].count("\n") + 1  # 2
+    _one_line_error(_cli("footprint", str(path)), str(path), f"not UTF-8 text at line {line}")
+    book = tmp_path / "b.csv"
+    book.write_bytes((HEADER + "\n" + ",".join(GOOD) + "\n").encode() + b"X,\xe9\n")
+    _one_line_error(_cli("plan", str(book)), str(book), "not UTF-8 text at line 3 column 3")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "what"),
+    [
+        (lambda d: d.update(mass_t=True), "mass_t", "not true"),
+        (lambda d: d["legs"][0].update(distance_km=False), "legs[0].distance_km", "not false"),
+        (lambda d: d["legs"][0].update(distance_km=0), "legs[0].distance_km", "greater than 0"),
+        (lambda d: d.update(factor_sets=["glec_v9"]), "factor_sets", "unknown factor set"),
+        (lambda d: d.update(gwp_basis="AR4"), "gwp_basis", "AR6"),
+        (
+            lambda d: d["legs"][2]["toc"].update(co2e_ttw_g_per_tkm=-3),
+            "legs[2].toc.co2e_ttw_g_per_tkm",
+            "greater than or equal to 0",
+        ),
+        (
+            lambda d: d["legs"][1]["hoc"].update(co2e_ttw_kg_per_t=-0.1),
+            "legs[1].hoc.co2e_ttw_kg_per_t",
+            "greater than or equal to 0",
+        ),
+        (
+            lambda d: d["legs"].append(
+                {
+                    "mode": "air",
+                    "distance_km": 900,
+                    "energy": [{"carrier": "hfo", "amount": 10, "unit": "t"}],
+                }
+            ),
+            "legs[5].energy[0].carrier",
+            "hfo is not an energy carrier of air vehicles",
+        ),
+        (
+            lambda d: (
+                d["legs"].append(
+                    {"mode": "road", "distance_km": 90, "vehicle": {"type": "truck_40t_diesel"}}
+                )
+                or d.update(mass_t=30)
+            ),
+            "legs[5].vehicle.type",
+            "exceed the payload of truck_40t_diesel (25 t)",
+        ),
+        (
+            lambda d: d["legs"].append(
+                {
+                    "mode": "road",
+                    "distance_km": 90,
+                    "vehicle": {"type": "truck_40t_diesel", "load_t": 5},
+                }
+            ),
+            "legs[5].vehicle.load_t",
+            "less than the shipment's 10 t",
+        ),
+        (
+            lambda d: d["legs"].append(
+                {
+                    "mode": "sea",
+                    "origin": {"lat": 48.14, "lon": 11.58},  # Munich
+                    "destination": {"lat": 30.67, "lon": 104.07},  # Chengdu
+                    "toc": {"toc_id": "sea_container_avg_desnz"},
+                }
+            ),
+            "legs[5].origin",
+            "no ship reaches (48.14, 11.58)",
+        ),
+        (
+            lambda d: d["legs"].append(
+                {
+                    "mode": "road",
+                    "origin": {"lat": 48.14, "lon": 11.58},
+                    "destination": {"lat": 48.14, "lon": 11.58},
+                    "toc": {"toc_id": "road_hgv_avg_uk_desnz"},
+                }
+            ),
+            "legs[5].destination",
+            "same point",
+        ),
+        (lambda d: d.update(shipment_id="x" * 201), "shipment_id", "at most 200 characters"),
+        (
+            lambda d: d["legs"][0].update(sea_restrictions=["atlantis"]),
+            "legs[0].sea_restrictions[0]",
+            "suez",
+        ),
+    ],
+)
+def test_values_are_checked_against_their_meaning(mutate: Any, field: str, what: str) -> None:
+    from greenlane.emissions.chain import footprint_from_chain
+    from greenlane.fleet import resolve_vehicle
+
+    doc = copy.deepcopy(CHAIN)
+    mutate(doc)
+    with pytest.raises(InputError) as err:
+        footprint_from_chain(doc, resolver=resolve_vehicle)
+    assert err.value.field == field
+    assert what in err.value.message
+
+
+def test_csv_limits_name_the_line(tmp_path: Path) -> None:
+    from greenlane.emissions.limits import MAX_FIELD_CHARS
+    from greenlane.routing import read_book
+
+    path = tmp_path / "b.csv"
+    row = list(GOOD)
+    row[0] = "S" * 200_000  # past the csv module's own 131,072 limit
+    path.write_text(HEADER + "\n" + ",".join(GOOD) + "\n" + ",".join(row) + "\n")
+    with pytest.raises(InputError) as err:
+        read_book(path)
+    assert err.value.field == "line[3]"
+    row[0] = "S" * (MAX_FIELD_CHARS + 1)
+    path.write_text(HEADER + "\n" + ",".join(row) + "\n")
+    with pytest.raises(InputError) as err:
+        read_book(path)
+    assert err.value.field == "line[2].shipment_id"
+    rows = [",".join([f"S{i}", *GOOD[1:]]) for i in range(6)]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as err:
+        read_book(path, max_rows=5)
+    assert (err.value.field, err.value.message) == ("line[7]", "more than the limit of 5 rows")
+
+
+def test_api_limits_are_4xx(client: Any) -> None:
+    auth = {"Authorization": f"Bearer {client.token}"}
+    for body, what in (
+        ("[" * 10_000 + "]" * 10_000, "nesting deeper"),
+        ('{"mass_t": ' + "9" * 5000 + "}", "a number of 5000 characters"),
+        (json.dumps({**CHAIN, "mass_t": True}), "not true"),
+    ):
+        resp = client.post(
+            "/api/v1/footprints", data=body, content_type="application/json", headers=auth
+        )
+        assert 400 <= resp.status_code < 500, resp.get_data(as_text=True)[:300]
+        assert what in resp.get_data(as_text=True)
+    resp = client.post(
+        "/api/v1/plans",
+        data="[" * 10_000 + "]" * 10_000,
+        content_type="application/json",
+        headers=auth,
+    )
+    assert 400 <= resp.status_code < 500

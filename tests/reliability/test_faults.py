@@ -383,7 +383,8 @@ class _Stop(Exception):
 def _plans(app: Any) -> list[str]:
     from sqlalchemy import select
 
-    from greenlane.webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import plans
 
     with engine_of(app).connect() as conn:
         return [r.id for r in conn.execute(select(plans.c.id))]

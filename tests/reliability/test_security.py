@@ -161,6 +161,12 @@ def _fills(rule: str, w: dict[str, Any]) -> list[str]:
     return out
 
 
+def _form_token(client: Any) -> str:
+    """The session's CSRF token as the login form renders it."""
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
 def _secrets_for(who: str) -> set[str]:
     hidden = {MARK["p1_hidden"], MARK["p2_ship"], MARK["p2_name"]}
     return hidden if who == "partner_a" else hidden | {MARK["shared"]}
@@ -173,9 +179,9 @@ def test_partners_see_only_what_is_shared_on_every_route(world, who):
     from greenlane.webapp.db import engine_of
 
     principal = authenticate(engine_of(app), world["tokens"][who])
+    form_token = _form_token(c)
     with c.session_transaction() as sess:
         sess["token_id"] = principal.token_id
-        sess["csrf"] = "csrf-ok"
     headers = {"Authorization": f"Bearer {world['tokens'][who]}"}
     probed = 0
     for rule in app.url_map.iter_rules():
@@ -188,7 +194,7 @@ def test_partners_see_only_what_is_shared_on_every_route(world, who):
                 elif url.startswith("/api/"):
                     resp = c.open(url, method=method, headers=headers, json={})
                 else:
-                    resp = c.open(url, method=method, data={"csrf_token": "csrf-ok"})
+                    resp = c.open(url, method=method, data={"csrf_token": form_token})
                 probed += 1
                 assert resp.status_code < 500, (method, url, resp.status_code)
                 if 200 <= resp.status_code < 300:
@@ -233,7 +239,8 @@ def test_tokens_are_stored_as_sha256_only(world):
     from sqlalchemy import select
 
     from greenlane.webapp.auth import hash_token
-    from greenlane.webapp.db import api_tokens, engine_of
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import api_tokens
 
     with engine_of(world["app"]).connect() as conn:
         rows = conn.execute(select(api_tokens)).fetchall()
@@ -246,7 +253,8 @@ def test_tokens_are_stored_as_sha256_only(world):
 def test_rotation_through_the_api(world):
     from sqlalchemy import select
 
-    from greenlane.webapp.db import engine_of, idempotency
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import idempotency
 
     c = world["client"]
     old = world["tokens"]["partner_a"]
@@ -321,9 +329,9 @@ def test_every_ui_form_needs_the_csrf_token(world):
     for rule in posts:
         for url in _fills(rule.rule, world)[:2]:
             for sent in (None, "wrong", ""):
+                assert _form_token(c)  # the session holds a real token
                 with c.session_transaction() as sess:
                     sess["token_id"] = planner.token_id
-                    sess["csrf"] = "the-real-one"
                 data = {} if sent is None else {"csrf_token": sent}
                 resp = c.post(url, data=data)
                 assert resp.status_code == 400, (url, sent, resp.status_code)

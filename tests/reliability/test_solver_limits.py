@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from greenlane.routing import PlanOptions, SolverParams, load_network
-from greenlane.routing.planner import build_problem, solve_problem
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.planner.problem import build_problem
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 N = 1000
 LIMIT_S = 2.0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from greenlane.emissions.model import DistanceBasis, Mode
-from greenlane.routing.model import Lane
-from greenlane.routing.network import transit_h as rule_transit_h
+from greenlane.routing.network.graph import transit_h as rule_transit_h
+from greenlane.routing.network.model import Lane
 
 
 def make_lane(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing import batch, load_network, plan
-from greenlane.routing.shipments import Shipment
+from greenlane.routing import load_network, plan
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.scenarios import batch
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +117,61 @@ def test_a_task_is_the_single_run(network):
     assert row["worker_max_rss_mb"] > 10
 
 
-def test_fuel_price_factor_raises_fossil_costs_only_inside(network):
+def test_a_fuel_price_scenario_is_a_price_table_passed_in(network):
     from greenlane.fleet.cost import energy_price
 
     diesel = energy_price("diesel_b7", "ES").price_cny_per_unit
     grid = energy_price("electricity_es", "ES").price_cny_per_unit
-    with batch.fuel_price_factor(2.0):
-        assert energy_price("diesel_b7", "ES").price_cny_per_unit == 2 * diesel
-        assert energy_price("electricity_es", "ES").price_cny_per_unit == grid
+    opts = batch.Scenario(fuel_price=2.0).options(FAST)
+    assert FAST.energy_prices is None and opts.energy_prices is not None
+    assert opts.energy_prices.label == "fossil+mixed x2"
+    assert energy_price("diesel_b7", "ES", prices=opts.energy_prices).price_cny_per_unit == (
+        2 * diesel
+    )
+    assert energy_price("electricity_es", "ES", prices=opts.energy_prices).price_cny_per_unit == (
+        grid
+    )
     assert energy_price("diesel_b7", "ES").price_cny_per_unit == diesel
-    cheap = batch.make_tasks({"b": BOOK[:2]}, network, FAST)[0]
-    dear = replace(cheap, scenario=batch.Scenario(fuel_price=2.0))
+    cheap, dear = batch.make_tasks(
+        {"b": BOOK[:2]}, network, FAST, batch.scenarios({"fuel_price": ["1", "2"]})
+    )
+    assert (cheap.scenario.fuel_price, dear.scenario.fuel_price) == (1.0, 2.0)
     assert batch.run_task(dear).row["cost_cny"] > batch.run_task(cheap).row["cost_cny"]
+
+
+def test_scaled_batch_and_concurrent_default_pricing_do_not_mix(network):
+    """A fuel x2 batch task in one thread; default-price legs priced meanwhile in another."""
+    import threading
+
+    from greenlane.fleet import leg_cost_cny
+
+    def default_leg() -> Decimal:
+        return leg_cost_cny("truck_40t_diesel", "diesel_b7", "ES", 10.0, 500.0).energy_cny
+
+    cheap, dear = batch.make_tasks(
+        {"b": BOOK[:2]}, network, FAST, batch.scenarios({"fuel_price": ["1", "2"]})
+    )
+    alone = batch.run_task(dear).row["cost_cny"]
+    expected = default_leg()
+    # 500 km x (8.8324 + 0.14385 x 10) MJ/km = 5,135.45 MJ of diesel B7 at 12.4701 CNY/l (ES)
+    # / (42.4 MJ/kg x 0.836 kg/l = 35.4464 MJ/l) = 1,806.66 CNY; at fuel x2 3,613.32 CNY
+    assert expected == Decimal("1806.66")
+    scaled = leg_cost_cny(
+        "truck_40t_diesel", "diesel_b7", "ES", 10.0, 500.0, prices=dear.options.energy_prices
+    )
+    assert scaled.energy_cny == Decimal("3613.32")
+    rows: list[dict[str, object]] = []
+    worker = threading.Thread(target=lambda: rows.append(batch.run_task(dear).row))
+    worker.start()
+    seen: set[Decimal] = set()
+    calls = 0
+    while worker.is_alive() or not calls:
+        seen.add(default_leg())
+        calls += 1
+    worker.join()
+    assert calls > 1 and seen == {expected}
+    assert rows[0]["error"] == "" and rows[0]["cost_cny"] == pytest.approx(alone)
+    assert alone > batch.run_task(cheap).row["cost_cny"]
 
 
 def test_a_failing_partition_is_a_row_not_a_crash(network, tmp_path: Path):

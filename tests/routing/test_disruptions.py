@@ -6,7 +6,7 @@ import pytest
 
 from greenlane.emissions.errors import InputError
 from greenlane.routing import load_network
-from greenlane.routing.disruptions import apply_disruptions, parse_disruptions
+from greenlane.routing.scenarios.disruptions import apply_disruptions, parse_disruptions
 
 WINDOW = {"start": "2026-12-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}
 

@@ -11,7 +11,10 @@ import pytest
 
 from greenlane.emissions.errors import InputError
 from greenlane.routing import PlanOptions, SolverParams, load_network, plan
-from greenlane.routing.levers import (
+from greenlane.routing.planner.problem import build_problem
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
+from greenlane.routing.scenarios.levers import (
     KINDS,
     Lever,
     evaluate,
@@ -20,8 +23,6 @@ from greenlane.routing.levers import (
     macc_to_dict,
     propose,
 )
-from greenlane.routing.planner import build_problem, solve_problem
-from greenlane.routing.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 OPTS = PlanOptions(solver=SolverParams(time_limit_s=5, workers=1, seed=0))
@@ -101,7 +102,7 @@ def test_saf_lever_flies_the_blend_at_a_positive_price(curve):
 
 
 def test_wind_assist_saves_fuel_and_pays_its_rotor_capex(curve, net, book, monkeypatch):
-    import greenlane.routing.levers as levers
+    import greenlane.routing.scenarios.levers as levers
 
     wind = [r for r in curve.results if r.lever.kind == "sea_wind" and r.status == "ok"]
     assert wind

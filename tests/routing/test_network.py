@@ -14,9 +14,9 @@ from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import DataError
 from greenlane.emissions.model import DistanceBasis, Mode
 from greenlane.emissions.units import nm_to_km
-from greenlane.routing.geometry import split_antimeridian, unwrap
-from greenlane.routing.model import HubKind
-from greenlane.routing.network import Network, load_network, transit_h
+from greenlane.routing.network.geometry import split_antimeridian, unwrap
+from greenlane.routing.network.graph import Network, load_network, transit_h
+from greenlane.routing.network.model import HubKind
 
 FACTORIES = ("F-SHENZHEN", "F-HEYUAN", "F-NANJING", "F-CHANGSHA", "F-XIAN")
 REQUIRED_HUBS = (
@@ -246,7 +246,7 @@ def test_geodataframes(net: Network) -> None:
 
 
 def test_disk_cache_round_trip(tmp_path: Path) -> None:
-    from greenlane.routing import network as network_module
+    from greenlane.routing.network import graph as network_module
 
     cold = load_network(cache_dir=tmp_path)
     assert list(tmp_path.glob("network-v*.json"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import NormalDist
@@ -15,11 +16,12 @@ from routing_helpers import make_lane
 from greenlane.emissions.chain import totals
 from greenlane.emissions.model import Mode
 from greenlane.routing import PlanOptions, SolverParams, load_network, pareto, plan, read_book
-from greenlane.routing.candidates import hours_since_epoch
-from greenlane.routing.model import Hub, HubKind
-from greenlane.routing.network import Network
-from greenlane.routing.planner import build_problem, solve_problem
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import Hub, HubKind
+from greenlane.routing.planner.candidates import hours_since_epoch
+from greenlane.routing.planner.problem import build_problem
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = datetime(2026, 12, 1, tzinfo=UTC)
@@ -200,7 +202,9 @@ def test_reserved_capacity_is_respected(tiny):
     problem = build_problem(book, tiny, PlanOptions(solver=FAST))
     sea = next(c for c in problem.candidates["S15"] if c.label == "sea")
     assert solve_problem(problem, PlanOptions(solver=FAST)).choice() == {"S15": "sea"}
-    problem.reserved_t = {("SEA-PQ", sea.timings[0].slot): 10.0}  # 10 of 20 t already held
+    problem = replace(
+        problem, reserved_t={("SEA-PQ", sea.timings[0].slot): 10.0}
+    )  # 10 of 20 t held
     assert solve_problem(problem, PlanOptions(solver=FAST)).choice() == {"S15": "air"}
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from greenlane.routing import PlanOptions, SolverParams, load_network, plan
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.planner.shipments import Shipment
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -62,7 +62,7 @@ import json, sys
 sys.path.insert(0, {tests!r})
 from test_planner_limits import _book
 from greenlane.routing import PlanOptions, SolverParams, load_network, plan
-from greenlane.routing.plan import plan_to_dict
+from greenlane.routing.planner.plan import plan_to_dict
 result = plan(_book(200), load_network(), PlanOptions(solver=SolverParams(time_limit_s=20)))
 print(json.dumps(plan_to_dict(result)))
 """

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from greenlane.routing import PlanOptions, SolverParams, load_network, plan
-from greenlane.routing.disruptions import parse_disruptions
-from greenlane.routing.replan import impact, impact_to_dict
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.scenarios.disruptions import parse_disruptions
+from greenlane.routing.scenarios.replan import impact, impact_to_dict
 
 READY = datetime(2026, 12, 1, tzinfo=UTC)
 FAST = SolverParams(time_limit_s=20, seed=0, workers=1)

@@ -10,12 +10,16 @@ import networkx as nx
 import pytest
 
 from greenlane.routing import PlanOptions, SolverParams, load_network
-from greenlane.routing.exact import Limits, LinearModel, priced_objective, solve_exact
-from greenlane.routing.model import HubKind
-from greenlane.routing.network import Network
-from greenlane.routing.planner import build_model, build_problem, model_data
-from greenlane.routing.search import Search
-from greenlane.routing.shipments import Shipment
+from greenlane.routing.network.graph import Network
+from greenlane.routing.network.model import HubKind
+from greenlane.routing.planner import cpsat
+from greenlane.routing.planner.cpsat import build_model
+from greenlane.routing.planner.exact import Limits, LinearModel, priced_objective, solve_exact
+from greenlane.routing.planner.model_data import model_data
+from greenlane.routing.planner.problem import build_problem
+from greenlane.routing.planner.search import Search
+from greenlane.routing.planner.shipments import Shipment
+from greenlane.routing.planner.solve import solve_problem
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 OPTS = PlanOptions(solver=SolverParams(time_limit_s=20, seed=0, workers=1))
@@ -104,12 +108,10 @@ def test_search_respects_a_co2e_cap(small):
 
 
 def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
-    import greenlane.routing.planner as planner
-
     problem, _data = small
-    monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
+    monkeypatch.setattr(cpsat, "CP_SAT_MAX_COLUMNS", 10)
     cp = build_model(problem, OPTS)
-    result = planner.solve_problem(problem, OPTS, cp)
+    result = solve_problem(problem, OPTS, cp)
     assert "LNS" in result.facts["solver"]
     assert result.facts["bound"] <= result.facts["objective"]
     load: dict[tuple[str, str], float] = {}
@@ -123,16 +125,15 @@ def test_planner_uses_the_search_above_the_column_limit(small, monkeypatch):
 
 def test_a_deterministic_work_limit_gives_the_same_plan_twice(monkeypatch):
     """LNS stopped by solver work, not the clock: same book and seed, same plan."""
-    import greenlane.routing.planner as planner
 
     network = _tight(load_network(), 30.0)
     opts = PlanOptions(
         solver=SolverParams(time_limit_s=120, seed=3, workers=1, deterministic_time=0.3)
     )
     problem = build_problem(_book(network, 150, seed=4), network, opts)
-    monkeypatch.setattr(planner, "CP_SAT_MAX_COLUMNS", 10)
-    a = planner.solve_problem(problem, opts)
-    b = planner.solve_problem(problem, opts)
+    monkeypatch.setattr(cpsat, "CP_SAT_MAX_COLUMNS", 10)
+    a = solve_problem(problem, opts)
+    b = solve_problem(problem, opts)
     assert "LNS" in a.facts["solver"]
     assert a.choice() == b.choice()
     assert (a.cost_cny, a.co2e_wtw_kg) == (b.cost_cny, b.co2e_wtw_kg)

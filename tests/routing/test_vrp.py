@@ -18,9 +18,9 @@ from greenlane.routing.vrp import (
     Depot,
     DistanceMatrix,
     FleetEntry,
-    SolveParams,
     Station,
     Stop,
+    VrpParams,
     VrpProblem,
     check_solution,
     solve_vrp,
@@ -33,9 +33,9 @@ needs_bench = pytest.mark.skipif(
     reason=f"benchmark instances not found at {BENCH} (CI clones shared/ beside the repo)",
 )
 
-FAST = SolveParams(time_limit_s=60.0, engine="ortools", solution_limit=100)
+FAST = VrpParams(time_limit_s=60.0, engine="ortools", solution_limit=100)
 """Reproducible: the solution limit ends the search long before the time backstop."""
-TINY = SolveParams(time_limit_s=60.0, engine="ortools", metaheuristic="GREEDY_DESCENT")
+TINY = VrpParams(time_limit_s=60.0, engine="ortools", metaheuristic="GREEDY_DESCENT")
 """For one- or two-stop problems: descent stops at its local optimum (guided local search
 would run to the time limit looking for a 100th solution that does not exist)."""
 
@@ -134,6 +134,26 @@ def test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price() -> None:
         totals = {t: c + price * co2 / KG_PER_T for t, (c, co2) in alone.items()}
         assert min(totals, key=totals.__getitem__) == winner
         assert sol.cost_cny == pytest.approx(totals[winner])
+
+
+def test_energy_prices_are_an_input_of_the_problem() -> None:
+    """The same diesel route under the shipped prices and under fossil fuel x2: only the
+    energy cost doubles; the shipped table is untouched."""
+    from greenlane.fleet import energy_price, scale_energy_prices
+
+    diesel = FleetEntry("truck_40t_diesel")
+    dear_prices = scale_energy_prices(2.0, ("fossil", "mixed"))
+    base = solve_vrp(_one_stop((diesel,), 0.0), TINY)
+    table = energy_price(base.routes[0].carrier, "CN-East").price_cny_per_unit
+    dear = solve_vrp(replace(_one_stop((diesel,), 0.0), energy_prices=dear_prices), TINY)
+    (r0,), (r1,) = base.routes, dear.routes
+    assert r1.energy_mj == pytest.approx(r0.energy_mj)
+    assert (r1.fixed_cny, r1.distance_cny, r1.time_cny) == pytest.approx(
+        (r0.fixed_cny, r0.distance_cny, r0.time_cny)
+    )
+    assert r1.energy_cny == pytest.approx(2 * r0.energy_cny, abs=0.02)
+    assert r1.carrier == r0.carrier
+    assert energy_price(r0.carrier, "CN-East").price_cny_per_unit == table
 
 
 def test_carbon_price_turns_a_cheap_grey_hydrogen_truck_into_the_loser() -> None:
@@ -295,7 +315,7 @@ def test_bad_input_names_the_field() -> None:
 def test_read_and_solve_solomon_instance() -> None:
     import vrplib
 
-    from greenlane.routing.vrplib_io import (
+    from greenlane.routing.vrp.vrplib_io import (
         best_known,
         check_routes,
         dimacs_cost,
@@ -317,7 +337,7 @@ def test_read_and_solve_solomon_instance() -> None:
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert dimacs_cost(inst, routes) == pytest.approx(827.3)
     result = solve_benchmark(
-        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+        path, VrpParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
     )
     assert result.violations == [] and check_routes(inst, result.routes) == []
     assert result.vehicles == 10 and result.gap_pct is not None and result.gap_pct < 2.0
@@ -327,7 +347,7 @@ def test_read_and_solve_solomon_instance() -> None:
 def test_read_and_solve_x_instance() -> None:
     import vrplib
 
-    from greenlane.routing.vrplib_io import read_instance, route_distance, solve_benchmark
+    from greenlane.routing.vrp.vrplib_io import read_instance, route_distance, solve_benchmark
 
     path = BENCH / "cvrplib-x" / "X-n101-k25.vrp"
     inst = read_instance(path)
@@ -335,7 +355,7 @@ def test_read_and_solve_x_instance() -> None:
     routes = vrplib.read_solution(str(path.with_suffix(".sol")))["routes"]
     assert route_distance(inst, routes) == 27591  # the BKS, in rounded Euclidean
     result = solve_benchmark(
-        path, SolveParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
+        path, VrpParams(time_limit_s=60.0, pyvrp_iterations=300, solution_limit=20)
     )
     assert result.violations == []
     assert result.gap_pct is not None and 0 <= result.gap_pct < 5.0

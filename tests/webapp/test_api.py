@@ -86,7 +86,8 @@ def test_bad_token_is_401(client, tokens, header):
 
 
 def test_tokens_are_stored_hashed(app, tokens):
-    from greenlane.webapp.db import api_tokens, engine_of
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import api_tokens
 
     with engine_of(app).connect() as conn:
         stored = [r.token_sha256 for r in conn.execute(select(api_tokens))]
@@ -294,7 +295,7 @@ def test_oversized_body_is_413(app, client, auth):
 
 
 def test_idempotent_retry_returns_the_first_plan(app, client, auth):
-    from greenlane.webapp.db import plans
+    from greenlane.webapp.tables import plans
 
     body = {"shipments": book(1)}
     first = client.post("/api/v1/plans", json=body, headers=auth(**{"Idempotency-Key": "k-1"}))
@@ -314,7 +315,7 @@ def test_idempotency_key_with_another_body_is_rejected(client, auth):
 
 
 def test_idempotent_retry_of_a_job_returns_the_same_job(app, client, auth):
-    from greenlane.webapp.db import jobs
+    from greenlane.webapp.tables import jobs
 
     body = {"shipments": book(1), "async": True}
     h = auth(**{"Idempotency-Key": "job-key"})

@@ -28,7 +28,8 @@ def _post(client, auth, path: str, doc: dict, field: str, literal: str):
 
 
 def _plans(app) -> int:
-    from greenlane.webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import plans
 
     with engine_of(app).connect() as conn:
         return int(conn.execute(select(func.count()).select_from(plans)).scalar_one())
@@ -74,7 +75,8 @@ def test_finite_values_in_range_are_planned_and_stored_as_given(client, auth):
         "/api/v1/plans", json={"shipments": [shipment("S1", **extra)]}, headers=auth("integration")
     )
     assert resp.status_code == 201, resp.get_json()
-    from greenlane.webapp.db import engine_of, plans
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import plans
 
     with engine_of(client.application).connect() as conn:
         stored = conn.execute(select(plans.c.request)).scalar_one()
@@ -94,7 +96,7 @@ def test_every_request_float_is_finite_and_bounded():
         if (
             isinstance(m, type)
             and issubclass(m, BaseModel)
-            and m.__module__ == "webapp.schemas"
+            and m.__module__ == "greenlane.webapp.schemas"
             and issubclass(m, schemas._In)
         )
         or m is schemas.ShipmentIn

@@ -30,7 +30,8 @@ def _job(app: Any, job_id: str) -> Any:
 
 
 def _reservation(app: Any, row_id: int) -> Any:
-    from greenlane.webapp.db import idempotency, reading
+    from greenlane.webapp.db import reading
+    from greenlane.webapp.tables import idempotency
 
     with reading(app.extensions["greenlane_engine"]) as conn:
         return conn.execute(select(idempotency).where(idempotency.c.id == row_id)).first()
@@ -39,7 +40,8 @@ def _reservation(app: Any, row_id: int) -> Any:
 def _reserve(app: Any, owner: str | None, heartbeat_at: Any) -> int:
     """An unanswered reservation of ``owner`` (as ``idempotency.begin`` writes it)."""
     from greenlane.webapp.auth import create_token
-    from greenlane.webapp.db import engine_of, idempotency, transaction, utcnow
+    from greenlane.webapp.db import engine_of, transaction, utcnow
+    from greenlane.webapp.tables import idempotency
 
     engine = engine_of(app)
     token_id = create_token(engine, "integration")[0]
@@ -200,20 +202,20 @@ def test_a_clean_stop_drops_the_processes_claims(db_url):
 
 def test_lever_runs_of_stopped_processes_are_failed_live_ones_kept(db_url):
     """Lever runs in the job pool are claimed like jobs (migration 0005)."""
-    from greenlane.webapp import ledger_store as ls
     from greenlane.webapp.db import engine_of, instance_id, reading, transaction, utcnow
+    from greenlane.webapp.ledger import levers
 
     first = make_app(db_url, HEARTBEAT_S=BEAT_S)
     seen = utcnow() - timedelta(hours=1)
     with transaction(engine_of(first)) as conn:
-        dead = ls.insert_lever_run(conn, {"shipments": []}, None, owner="dead-process")
-        ls.set_lever_run(conn, dead, status="running", heartbeat_at=seen)
-        mine = ls.insert_lever_run(conn, {"shipments": []}, None, owner=instance_id(first))
+        dead = levers.insert_lever_run(conn, {"shipments": []}, None, owner="dead-process")
+        levers.set_lever_run(conn, dead, status="running", heartbeat_at=seen)
+        mine = levers.insert_lever_run(conn, {"shipments": []}, None, owner=instance_id(first))
     second = make_app(db_url, HEARTBEAT_S=BEAT_S)
     try:
         time.sleep(3 * BEAT_S)  # first beats for ``mine`` meanwhile
         with reading(engine_of(second)) as conn:
-            d, m = ls.get_lever_run(conn, dead), ls.get_lever_run(conn, mine)
+            d, m = levers.get_lever_run(conn, dead), levers.get_lever_run(conn, mine)
         assert d.status == "failed"
         assert d.error["detail"].startswith(
             f"server process dead-process stopped; no heartbeat since {seen.isoformat()}"
@@ -222,3 +224,79 @@ def test_lever_runs_of_stopped_processes_are_failed_live_ones_kept(db_url):
     finally:
         close_app(second)
         close_app(first)
+
+
+def test_migration_0006_moves_lever_runs_into_jobs_and_the_sweep_still_fails_them(db_url):
+    """Lever runs of a 0005 database become ``levers`` jobs: a finished one still answers at
+    its URL, a running one of a stopped process is failed by the first start-up sweep."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import JSON, DateTime, String, column, insert, inspect, table
+
+    from greenlane.webapp.auth import create_token
+    from greenlane.webapp.db import MIGRATIONS, make_engine, reading, utcnow
+    from greenlane.webapp.tables import jobs
+
+    engine = make_engine(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+    seen = utcnow() - timedelta(hours=1)
+    old = table(
+        "lever_runs",
+        *(column(c, String) for c in ("id", "status", "owner")),
+        *(column(c, JSON) for c in ("request", "result")),
+        *(
+            column(c, DateTime(timezone=True))
+            for c in ("created_at", "finished_at", "heartbeat_at")
+        ),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            insert(old).values(
+                id="mc_done",
+                status="done",
+                request={"shipments": []},
+                result={"levers": []},
+                created_at=seen,
+                finished_at=seen,
+            )
+        )
+        conn.execute(
+            insert(old).values(
+                id="mc_dead",
+                status="running",
+                request={"shipments": []},
+                created_at=seen,
+                owner="dead-process",
+                heartbeat_at=seen,
+            )
+        )
+    engine.dispose()
+
+    app = make_app(db_url, HEARTBEAT_S=BEAT_S)  # upgrades to 0006, then sweeps
+    try:
+        with reading(app.extensions["greenlane_engine"]) as conn:
+            assert "lever_runs" not in inspect(conn).get_table_names()
+            rows = {r.id: r for r in conn.execute(select(jobs).where(jobs.c.kind == "levers"))}
+        assert set(rows) == {"mc_done", "mc_dead"}
+        assert rows["mc_done"].status == "done" and rows["mc_done"].progress == 1.0
+        assert rows["mc_done"].result == {"levers": []}
+        assert rows["mc_dead"].status == "failed"
+        assert (
+            rows["mc_dead"]
+            .error["detail"]
+            .startswith(
+                f"server process dead-process stopped; no heartbeat since {seen.isoformat()}"
+            )
+        )
+        client = app.test_client()
+        auth = bearer(create_token(app.extensions["greenlane_engine"], "planner")[1])
+        got = client.get("/api/v1/ledger/levers/mc_done", headers=auth)
+        assert got.status_code == 200 and got.get_json()["result"] == {"levers": []}
+        # a lever run is not a plan job
+        assert client.get("/api/v1/jobs/mc_done", headers=auth).status_code == 404
+    finally:
+        close_app(app)

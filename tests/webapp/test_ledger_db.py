@@ -71,7 +71,7 @@ def test_entries_are_append_only(lapp, h):
 
 def test_a_serial_retires_once_by_database_constraint(lapp, h):
     from greenlane.webapp.db import engine_of, utcnow
-    from greenlane.webapp.ledger_store import certificate_retirements
+    from greenlane.webapp.tables import certificate_retirements
 
     client = lapp.test_client()
     cid = _certificate(client, h)
@@ -109,7 +109,7 @@ def test_a_serial_retires_once_by_database_constraint(lapp, h):
 def test_entries_rehash_exactly_after_the_round_trip(lapp, h):
     from greenlane.emissions.ledger import entry_hash, verify_chain
     from greenlane.webapp.db import engine_of, transaction
-    from greenlane.webapp.ledger_store import entries
+    from greenlane.webapp.ledger.chain import entries
 
     client = lapp.test_client()
     plan = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=h).get_json()
@@ -158,7 +158,9 @@ def test_entries_rehash_exactly_after_the_round_trip(lapp, h):
 
 def test_concurrent_appends_keep_one_chain(lapp):
     from greenlane.webapp.db import engine_of, transaction
-    from greenlane.webapp.ledger_store import in_ledger_transaction, set_baseline, verify
+    from greenlane.webapp.ledger.audit import verify
+    from greenlane.webapp.ledger.chain import in_ledger_transaction
+    from greenlane.webapp.ledger.reporting import set_baseline
 
     engine = engine_of(lapp)
     errors: list[BaseException] = []

@@ -21,7 +21,7 @@ from greenlane.webapp.db import engine_of, reading
 from greenlane.webapp.pact import events, keys
 from greenlane.webapp.pact.clients import create_client, revoke_client, rotate_client
 from greenlane.webapp.pact.partners import register_host
-from greenlane.webapp.pact.tables import pact_events
+from greenlane.webapp.tables import pact_events
 
 HTTPS = "https://localhost"
 

@@ -68,7 +68,7 @@ def test_a_second_instance_pulls_footprints_into_its_ledger(
     assert {(i.status, i.plan_id) for i in items} == {("recorded", plan_id)}
     with app.app_context():
         from greenlane.webapp.db import reading
-        from greenlane.webapp.pact.tables import pact_pulled
+        from greenlane.webapp.tables import pact_pulled
 
         with reading() as conn:
             bodies = {r.shipment_id: r.body for r in conn.execute(pact_pulled.select())}

@@ -56,7 +56,8 @@ def test_backend_is_the_one_asked_for(papp, db_url):
 
 def test_token_round_trip_and_revocation(papp):
     from greenlane.webapp.auth import authenticate, create_token
-    from greenlane.webapp.db import api_tokens, engine_of, transaction, utcnow
+    from greenlane.webapp.db import engine_of, transaction, utcnow
+    from greenlane.webapp.tables import api_tokens
 
     engine = engine_of(papp)
     token_id, token = create_token(engine, "partner", partner_id="port-x")
@@ -101,7 +102,8 @@ def test_plan_is_stored_losslessly_and_recomputable(papp, ptoken):
 def test_a_failed_write_leaves_nothing(papp, monkeypatch):
     from greenlane.routing import load_network, parse_shipments, plan
     from greenlane.webapp import store
-    from greenlane.webapp.db import engine_of, plans, transaction
+    from greenlane.webapp.db import engine_of, transaction
+    from greenlane.webapp.tables import plans
 
     net = load_network()
     p = plan(parse_shipments(book(1)), net)
@@ -113,7 +115,7 @@ def test_a_failed_write_leaves_nothing(papp, monkeypatch):
 
 def test_job_that_fails_while_storing_leaves_no_plan(papp, ptoken, monkeypatch):
     from greenlane.webapp import store
-    from greenlane.webapp.db import plans
+    from greenlane.webapp.tables import plans
 
     real = store.set_job
 
@@ -134,7 +136,7 @@ def test_job_that_fails_while_storing_leaves_no_plan(papp, ptoken, monkeypatch):
 
 
 def test_idempotency_and_shares_persist(papp, ptoken):
-    from greenlane.webapp.db import idempotency, shares
+    from greenlane.webapp.tables import idempotency, shares
 
     client = papp.test_client()
     h = bearer(ptoken, **{"Idempotency-Key": "persist-1"})
@@ -163,18 +165,21 @@ def test_migrations_match_the_table_model(papp):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from greenlane.webapp.db import engine_of, metadata
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import metadata
 
     with engine_of(papp).connect() as conn:
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats, 0007 PACT clients
+    # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats, 0006 lever runs as
+    # jobs, 0007 PACT clients
     assert version == "0007"
     assert diff == []
 
 
 def test_tables_made_without_migrations_are_stamped(tmp_path):
-    from greenlane.webapp.db import engine_of, make_engine, metadata
+    from greenlane.webapp.db import engine_of, make_engine
+    from greenlane.webapp.tables import metadata
 
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     old = make_engine(url)

@@ -185,7 +185,8 @@ ROUTES = [
 
 
 def _count(app: Any, table: str) -> int:
-    from greenlane.webapp.db import engine_of, metadata
+    from greenlane.webapp.db import engine_of
+    from greenlane.webapp.tables import metadata
 
     with engine_of(app).connect() as conn:
         return int(
@@ -228,7 +229,8 @@ class Crash(Exception):
 def test_a_stop_before_the_commit_leaves_nothing_and_the_retry_works_once(
     world, route, monkeypatch
 ):
-    from greenlane.webapp.db import RequestUnit, engine_of, idempotency
+    from greenlane.webapp.db import RequestUnit, engine_of
+    from greenlane.webapp.tables import idempotency
 
     path, body, table = routes(world)[route]
     h = bearer(world["token"], **{"Idempotency-Key": f"crash-{route}"})

@@ -85,8 +85,9 @@ def test_serve_demo_never_shares_someone_elses_plan(env, monkeypatch):
 
     from greenlane.webapp import create_app
     from greenlane.webapp.auth import create_token
-    from greenlane.webapp.db import engine_of, reading, shares
+    from greenlane.webapp.db import engine_of, reading
     from greenlane.webapp.jobs import runner
+    from greenlane.webapp.tables import shares
 
     app = create_app({"TESTING": True, "ASYNC_THRESHOLD_SHIPMENTS": 3})
     token = create_token(engine_of(app), "integration")[1]

@@ -202,7 +202,7 @@ def test_typed_shipments(ui):
                     "b.csv",
                 )
             },
-            "shipments[0].origin",
+            "line[2].origin",
         ),
         ({}, "enter at least one shipment"),
         (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from greenlane.webapp.db import metadata
+from greenlane.webapp.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - always called through webapp.db.migrate

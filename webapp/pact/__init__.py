@@ -4,12 +4,19 @@
 (``webapp.pact.clients``, tokens signed by ``webapp.pact.keys``); what a client sees is
 exactly what was shared with its partner (``webapp.pact.footprints``). Events are checked,
 logged and answered by ``webapp.pact.events``; outbound calls go through
-``webapp.pact.remote``. Tables: ``webapp.pact.tables`` (migration 0007).
+``webapp.pact.remote``. Tables: ``pact_*`` in ``webapp.tables`` (migration 0007).
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
+
+
+def blueprint() -> Blueprint:
+    """The ``/pact`` blueprint (its own auth: exempt from the CSRF guard like ``/api/v1``)."""
+    from greenlane.webapp.pact.views import bp
+
+    return bp
 
 
 def init_app(app: Flask) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from greenlane.emissions.errors import InputError
 from greenlane.webapp.db import reading, transaction, utcnow
-from greenlane.webapp.pact.tables import pact_clients
+from greenlane.webapp.tables import pact_clients
 
 CLIENT_PREFIX = "pact_"
 

@@ -30,7 +30,7 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.report.ileap import rfc3339
 from greenlane.webapp.db import transaction, utcnow
 from greenlane.webapp.pact.clients import Client
-from greenlane.webapp.pact.tables import pact_events
+from greenlane.webapp.tables import pact_events
 
 CREATED = "org.wbcsd.pathfinder.ProductFootprintRequest.Created.v1"
 FULFILLED = "org.wbcsd.pathfinder.ProductFootprintRequest.Fulfilled.v1"

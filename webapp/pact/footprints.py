@@ -22,8 +22,9 @@ from sqlalchemy import select
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.report.pact import to_pact_product_footprint
 from greenlane.webapp import store
-from greenlane.webapp.db import as_utc, plans, reading
+from greenlane.webapp.db import as_utc, reading
 from greenlane.webapp.reports import _NAMESPACE
+from greenlane.webapp.tables import plans
 
 
 def pf_id(plan_id: str, shipment_id: str) -> str:

@@ -17,8 +17,8 @@ from sqlalchemy import delete, select
 
 from greenlane.emissions.errors import InputError
 from greenlane.webapp.db import engine_of, reading, transaction, utcnow
-from greenlane.webapp.pact.tables import pact_remotes
 from greenlane.webapp.pact.vault import decrypt, encrypt
+from greenlane.webapp.tables import pact_remotes
 
 
 @dataclass(frozen=True, slots=True)

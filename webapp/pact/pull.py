@@ -7,7 +7,7 @@ ProductFootprint version in ``pact_pulled``. A footprint carrying an iLEAP
 ShipmentFootprint is matched to the planned shipment of that id (the newest accepted plan
 with it, else the newest plan); its legs get their transport mode from the planned legs
 (same TCE id, else the same position when the leg counts agree). It is then recorded as an
-actual shipment of the ledger (``ledger_store.record_actuals``), each leg with the
+actual shipment of the ledger (``webapp.ledger.actuals.record_actuals``), each leg with the
 partner's emission intensity (its ``co2eWTW``/``co2eTTW`` per ``transportActivity``) as a
 TOC of data type ``primary`` and the partner as carrier, each hub with its intensity per
 tonne as a primary HOC; a newer version of the footprint records a corrected version. A
@@ -31,10 +31,10 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import Footprint
 from greenlane.emissions.units import intensity_g_per_tkm, kg_to_t
 from greenlane.webapp import store
-from greenlane.webapp.db import engine_of, plans, reading, transaction, utcnow
+from greenlane.webapp.db import engine_of, reading, transaction, utcnow
 from greenlane.webapp.pact.partners import PartnerHost
 from greenlane.webapp.pact.remote import RemoteError, call, fetch_token
-from greenlane.webapp.pact.tables import pact_pulled, pact_remotes
+from greenlane.webapp.tables import pact_pulled, pact_remotes, plans
 
 MAX_PAGES = 1000
 """Most pages read in one pull."""
@@ -243,8 +243,9 @@ def _known(partner_id: str, pf_id: str, version: int) -> bool:
 
 
 def _record(app: Flask, host: PartnerHost, doc: dict[str, Any]) -> Pulled:
-    from greenlane.webapp import ledger_store
-    from greenlane.webapp.services import network
+    from greenlane.webapp.ledger.actuals import record_actuals
+    from greenlane.webapp.ledger.schemas import ActualRequest
+    from greenlane.webapp.resources import network
 
     raw_id, version = doc.get("id"), doc.get("version", 0)
     try:
@@ -267,10 +268,10 @@ def _record(app: Flask, host: PartnerHost, doc: dict[str, Any]) -> Pulled:
         else:
             plan_id, planned = found
             try:
-                body = ledger_store.ActualRequest.model_validate(
+                body = ActualRequest.model_validate(
                     actual_request(doc, sf, planned, plan_id, host.partner_id)
                 )
-                (out,) = ledger_store.record_actuals([(sid, body)], network(app), None)
+                (out,) = record_actuals([(sid, body)], network(app), None)
                 result = Pulled(pf_id, version, sid, "recorded", None, plan_id, out["id"])
             except InputError as exc:
                 result = Pulled(pf_id, version, sid, "invalid", str(exc), plan_id)

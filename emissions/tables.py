@@ -1,0 +1,182 @@
+"""One reader for the reference tables of ``data/``: typed rows, errors naming file, line, column.
+
+Every table has a pydantic row model (a :class:`TableRow`) next to the code that owns the
+table. :func:`read_table` checks the header (each model field without a default is a required
+column), validates every row and raises :class:`~greenlane.emissions.errors.DataError` naming
+the file, the line (1 = the header) and the column of the first bad cell. Checks that need
+other rows or tables use :meth:`TableRow.error`, which names the same place.
+
+Cells are stripped; an empty cell reads as ``""`` (``str``) or ``None`` (:data:`OptFloat`,
+:data:`OptDecimal`). Numbers must be finite.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+)
+
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import DataError
+
+__all__ = [
+    "Flag",
+    "OptDecimal",
+    "OptFloat",
+    "TableRow",
+    "Text",
+    "Year",
+    "read_table",
+    "table_path",
+    "within",
+]
+
+
+def _none_if_empty(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "true"):
+            return True
+        if text in ("", "0", "false"):
+            return False
+        raise ValueError(f"must be 1/true or 0/false/empty, got {value!r}")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1)]
+"""A cell that must not be empty."""
+OptFloat = Annotated[float | None, BeforeValidator(_none_if_empty)]
+"""A number or an empty cell (``None``)."""
+OptDecimal = Annotated[Decimal | None, BeforeValidator(_none_if_empty)]
+"""A decimal number (money) or an empty cell (``None``)."""
+Year = Annotated[int, Field(ge=1900, le=2100)]
+"""A year of publication or validity."""
+Flag = Annotated[bool, BeforeValidator(_flag)]
+"""``1``/``true`` or ``0``/``false``/empty."""
+
+
+def within(lo: float = -math.inf, hi: float = math.inf) -> AfterValidator:
+    """Bounds of an optional number: ``Annotated[OptFloat, within(0, 1)]`` (empty passes)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not lo <= value <= hi:
+            raise ValueError(f"must lie in [{lo:g}, {hi:g}]")
+        return value
+
+    return AfterValidator(check)
+
+
+class TableRow(BaseModel):
+    """One validated row of a reference table; knows its file and line."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+    _file: str = PrivateAttr(default="")
+    _line: int = PrivateAttr(default=0)
+
+    @property
+    def file(self) -> str:
+        """Name of the table file the row was read from."""
+        return self._file
+
+    @property
+    def line(self) -> int:
+        """Line of the row in its file (the header is line 1)."""
+        return self._line
+
+    def error(self, column: str, message: str) -> DataError:
+        """A DataError naming this row's file, line and ``column``."""
+        return DataError(message, file=self._file, line=self._line, column=column)
+
+
+R = TypeVar("R", bound=TableRow)
+
+
+def table_path(name_or_path: str | Path, data_dir: Path = DATA_DIR) -> Path:
+    """A bare table name (``"hubs.csv"``) resolved in ``data_dir``; a path as given."""
+    path = Path(name_or_path)
+    if isinstance(name_or_path, str) and path.parent == Path("."):
+        return data_dir / path
+    return path
+
+
+def _cell_error(exc: ValidationError, file: str, line: int) -> DataError:
+    first = exc.errors(include_url=False)[0]
+    loc = first.get("loc") or ()
+    column = str(loc[0]) if loc else "?"
+    message = str(first.get("msg", "invalid value"))
+    given = first.get("input")
+    if isinstance(given, str):
+        message += f", got {given!r}"
+    return DataError(message, file=file, line=line, column=column)
+
+
+def read_table(name_or_path: str | Path, row_model: type[R], data_dir: Path = DATA_DIR) -> list[R]:
+    """Rows of a reference table validated by ``row_model``, in file order.
+
+    ``name_or_path`` is a table name in ``data_dir`` or a path. Every problem (missing file or
+    column, a short or long row, a bad cell) raises DataError naming file, line and column.
+    """
+    path = table_path(name_or_path, data_dir)
+    if not path.is_file():
+        raise DataError("table is missing", file=path.name)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return _rows(csv.reader(fh), row_model, path.name)
+    except OSError as exc:
+        raise DataError(f"cannot read the table: {exc.strerror}", file=path.name) from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text: {exc.reason}", file=path.name) from None
+
+
+def _rows(reader: Any, row_model: type[R], file: str) -> list[R]:
+    header = [h.strip() for h in next(reader, [])]
+    if not any(header):
+        raise DataError("table has no header", file=file, line=1)
+    for name in header:
+        if name and header.count(name) > 1:
+            raise DataError("column appears twice", file=file, line=1, column=name)
+    for name, info in row_model.model_fields.items():
+        if info.is_required() and name not in header:
+            raise DataError("required column is missing", file=file, line=1, column=name)
+    wanted = [(i, h) for i, h in enumerate(header) if h in row_model.model_fields]
+    rows: list[R] = []
+    last = reader.line_num
+    for cells in reader:
+        line, last = last + 1, reader.line_num
+        if not cells:
+            continue  # a blank line
+        if len(cells) != len(header):
+            column = header[len(cells)] if len(cells) < len(header) else f"cell {len(header) + 1}"
+            raise DataError(
+                f"row has {len(cells)} cells, the header {len(header)}",
+                file=file,
+                line=line,
+                column=column,
+            )
+        record: dict[str, Any] = {h: cells[i] for i, h in wanted}
+        try:
+            row = row_model.model_validate(record)
+        except ValidationError as exc:
+            raise _cell_error(exc, file, line) from None
+        row._file, row._line = file, line
+        rows.append(row)
+    return rows
