@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as SansioResponse
@@ -90,6 +91,21 @@ def _wants_problem() -> bool:
     return request.path.startswith("/api/")
 
 
+OWN_ERRORS = "greenlane_own_errors"
+"""``app.extensions`` key: ``{path prefix: handler(exception) -> Response}`` for the parts of
+the app that answer errors in their own format (``/pact``: PACT error bodies)."""
+
+
+def _own_errors() -> Callable[[Exception], Response] | None:
+    prefixes: dict[str, Callable[[Exception], Response]] = current_app.extensions.get(
+        OWN_ERRORS, {}
+    )
+    for prefix, handler in prefixes.items():
+        if request.path.startswith(prefix):
+            return handler
+    return None
+
+
 def init_app(app: Flask) -> None:
     """Answer API errors as problem documents; the UI keeps HTML pages."""
 
@@ -105,10 +121,9 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> SansioResponse | HTTPException:
         if exc.response is not None and exc.response.mimetype == PROBLEM_JSON:
             return exc.response
-        if request.path.startswith("/pact/"):  # PACT answers its own error bodies
-            from greenlane.webapp.pact.views import http_error
-
-            return http_error(exc)
+        own = _own_errors()
+        if own is not None:  # e.g. /pact answers PACT error bodies
+            return own(exc)
         if not _wants_problem():
             return exc
         code = exc.code or 500
@@ -122,10 +137,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if request.path.startswith("/pact/"):
-            from greenlane.webapp.pact.views import pact_error
-
-            return pact_error(500, "InternalError", "an unexpected error was logged")
+        own = _own_errors()
+        if own is not None:
+            return own(exc)
         if _wants_problem():
             return problem(500, "Internal Server Error", "an unexpected error was logged")
         return Response("Internal Server Error", status=500, mimetype="text/plain")

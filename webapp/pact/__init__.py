@@ -21,6 +21,8 @@ def blueprint() -> Blueprint:
 
 def init_app(app: Flask) -> None:
     """Register the ``/pact`` blueprint (its answers are PACT bodies, not problem+json)."""
-    from greenlane.webapp.pact.views import bp
+    from greenlane.webapp.pact.views import bp, http_error
+    from greenlane.webapp.problems import OWN_ERRORS
 
     app.register_blueprint(bp)
+    app.extensions.setdefault(OWN_ERRORS, {})["/pact/"] = http_error

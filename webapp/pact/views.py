@@ -62,8 +62,11 @@ def oauth_error(status: int, error: str, description: str, **headers: str) -> Re
 _CODES = {400: "BadRequest", 401: "BadRequest", 403: "AccessDenied", 404: "NotFound"}
 
 
-def http_error(exc: HTTPException) -> Response:
-    """An HTTP error under ``/pact`` (unknown path, wrong method, too large) as a PACT body."""
+def http_error(exc: Exception) -> Response:
+    """An error under ``/pact`` (unknown path, wrong method, too large, unexpected) as a PACT
+    body; an unexpected one is 500 ``InternalError`` (logged by ``webapp.problems``)."""
+    if not isinstance(exc, HTTPException):
+        return pact_error(500, "InternalError", "an unexpected error was logged")
     status = exc.code or 500
     code = _CODES.get(status, "NotImplemented" if status in (405, 501) else "BadRequest")
     if status >= 500:
