@@ -13,8 +13,9 @@ import pytest
 from flask import Blueprint
 
 FORM_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-API_BLUEPRINTS = {"api", "ledger"}
-"""The ``/api/v1`` blueprints (Bearer token, exempt)."""
+API_BLUEPRINTS = {"api", "ledger", "quotes", "pact"}
+"""The machine APIs, exempt: ``/api/v1`` (Bearer token) and ``/pact`` (PACT OAuth2: HTTP Basic
+client credentials, then a Bearer token; no session cookie)."""
 
 
 def _form_token(client: Any) -> str:

@@ -579,3 +579,12 @@ def test_serve_needs_both_certfile_and_keyfile(tmp_path):
     assert "--certfile and --keyfile go together" in only_cert.output
     bad_pair = CliRunner().invoke(main, ["serve", "--certfile", str(cert), "--keyfile", str(cert)])
     assert bad_pair.exit_code == 2 and "cannot load the pair" in bad_pair.output
+
+
+def test_pact_posts_need_no_form_token(app, client, creds):
+    """/pact is a machine API (Basic/Bearer, no session cookie): exempt from the CSRF guard."""
+    with client.session_transaction() as sess:  # even with a browser session around
+        sess["csrf_token"] = "x"
+    token = token_of(client, creds["carrier-a"])
+    resp = post_event(client, token, _event(events.PUBLISHED, {"pfIds": [str(uuid.uuid4())]}))
+    assert resp.status_code == 200
