@@ -3,8 +3,9 @@
 Every POST/PUT/PATCH/DELETE needs the session's token in the form field ``csrf_token`` (the
 templates render it with ``{{ csrf_token() }}``) unless its blueprint is exempt; a blueprint
 added later is protected without copying anything. Only the ``/api/v1`` blueprints and
-``/pact`` are exempt: they authenticate with a Bearer token (``/pact``'s token endpoint with
-HTTP Basic client credentials), which a browser never sends on its own. A
+``/pact`` are exempt: their calls need a Bearer token, which a browser never sends on its own
+(``/pact``'s token endpoint takes HTTP Basic client credentials and changes nothing; its
+answer is not readable by another origin). A
 missing or wrong token answers 400 with the reason. The token lives as long as the session
 (``WTF_CSRF_TIME_LIMIT = None``); logging in starts a new session, hence a new token.
 """
