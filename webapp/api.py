@@ -262,7 +262,7 @@ def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
     if report.mimetype.startswith("text/"):
         resp.charset = "utf-8"
-    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    resp.headers["Content-Disposition"] = report.content_disposition
     return resp
 
 
@@ -278,7 +278,7 @@ def plan_report(path: ReportPath) -> Response:
 
 
 @api.get(
-    "/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
+    "/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>",
     tags=[reports_tag],
     responses=_REPORT_RESPONSES,
 )

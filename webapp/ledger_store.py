@@ -68,6 +68,7 @@ from greenlane.emissions.ledger import (
     standing,
     verify_chain,
 )
+from greenlane.emissions.report.tables import spreadsheet_safe
 from greenlane.webapp.db import as_utc, metadata, transaction, utcnow
 
 T = TypeVar("T")
@@ -1084,7 +1085,9 @@ def kpi_csv(report: Mapping[str, Any]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(KPI_COLUMNS)
     for r in report["rows"]:
-        w.writerow([r[k] for k in KPI_COLUMNS])
+        w.writerow(
+            [spreadsheet_safe(v) if isinstance(v, str) else v for v in map(r.get, KPI_COLUMNS)]
+        )
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -8,9 +8,11 @@ token sees only the plans and shipments shared with it; anything else is a 404.
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from flask import current_app
 
@@ -37,6 +39,33 @@ class Report:
     body: bytes
     mimetype: str
     filename: str
+
+    @property
+    def content_disposition(self) -> str:
+        """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*`` (RFC 6266)."""
+        return content_disposition(self.filename)
+
+
+def content_disposition(filename: str) -> str:
+    """An ``attachment`` header value safe for any name (RFC 6266, RFC 5987 ``filename*``).
+
+    Header values must be Latin-1 (WSGI); a raw ``漢`` breaks the answer. The plain
+    ``filename`` is an ASCII fallback; ``filename*=UTF-8''…`` carries the real name.
+    """
+    fallback = _ascii(filename)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
+def _ascii(text: str) -> str:
+    """``text`` reduced to ``[A-Za-z0-9._-]``: ``é`` -> ``e``, ``漢`` or ``/`` -> ``_``."""
+    out = []
+    for char in text:
+        base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+        out.append(base if base and all(c.isalnum() or c in "-_." for c in base) else "_")
+    return "".join(out)
 
 
 def _scoped(
@@ -126,4 +155,5 @@ def _ileap(row: Any, footprints: list[Footprint], shipment_id: str | None) -> di
 
 
 def _safe(text: str) -> str:
+    """A file-name stem: letters and digits (any script), ``-``, ``_`` and ``.``."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:120]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
@@ -337,7 +338,7 @@ def shared_with(principal: Principal) -> list[dict[str, Any]]:
     for r in rows:
         base = f"/api/v1/plans/{r.plan_id}"
         if r.shipment_id is not None:
-            base += f"/shipments/{r.shipment_id}"
+            base += f"/shipments/{quote(r.shipment_id, safe='/')}"
         out.append(
             {
                 "plan_id": r.plan_id,

@@ -318,7 +318,7 @@ def compare() -> str:
 
 def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
-    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    resp.headers["Content-Disposition"] = report.content_disposition
     return resp
 
 
@@ -334,7 +334,7 @@ def plan_report(plan_id: str, fmt: str) -> Response:
         abort(404)
 
 
-@bp.get("/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>")
+@bp.get("/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>")
 @login_required(*UI_ROLES)
 def shipment_report(plan_id: str, shipment_id: str, fmt: str) -> Response:
     """Download one shipment's report."""
