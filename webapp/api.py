@@ -141,14 +141,17 @@ def create_plan(body: PlanRequest, header: IdempotencyHeader) -> Response:
 @api.get("/plans/<plan_id>", tags=[plans_tag], responses={200: PlanOut, **_ERRORS})
 @roles("planner", "integration")
 def get_plan(path: PlanPath) -> Response:
-    """A stored plan: summary, shipments with legs and footprints, unplanned, solver facts."""
+    """A stored plan: summary, shipments with legs and footprints, unplanned, solver facts.
+
+    An integration token reads only the plans it created (others are a 404).
+    """
     return jsonify(services.get_plan_json(path.plan_id, principal()))
 
 
 @api.post("/plans/<plan_id>/accept", tags=[plans_tag], responses={200: PlanOut, **_POST_ERRORS})
-@roles("planner")
+@roles("planner", "integration")
 def accept_plan(path: PlanPath, header: IdempotencyHeader) -> Response:
-    """Accept a plan (idempotent)."""
+    """Accept a plan (idempotent); an integration token accepts only the plans it created."""
     return jsonify(services.accept(path.plan_id, principal()))
 
 
@@ -219,9 +222,9 @@ def get_network() -> Response:
 
 
 @api.post("/plans/<plan_id>/shares", tags=[reports_tag], responses={201: SharesOut, **_POST_ERRORS})
-@roles("planner", "integration")
+@roles("planner")
 def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Response:
-    """Share a plan, or some of its shipments, with a partner (by partner id)."""
+    """Share a plan, or some of its shipments, with a partner (by partner id; planners only)."""
     rows = services.share(path.plan_id, body.partner_id, body.shipment_ids, principal())
     resp = jsonify({"shares": rows})
     resp.status_code = 201
@@ -229,7 +232,7 @@ def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Re
 
 
 @api.get("/plans/<plan_id>/shares", tags=[reports_tag], responses={200: SharesOut, **_ERRORS})
-@roles("planner", "integration")
+@roles("planner")
 def list_shares(path: PlanPath) -> Response:
     """Who a plan is shared with."""
     return jsonify({"shares": services.list_plan_shares(path.plan_id, principal())})

@@ -53,6 +53,20 @@ api_tokens = Table(
     Column("partner_id", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # Refused from then on; NULL (tokens made before migration 0008): no expiry.
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+)
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    # sha256 of the random session id kept in the signed cookie
+    Column("id_sha256", String(64), primary_key=True),
+    Column("token_id", Integer, ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by logging out, or for every session of a token when it is rotated or revoked.
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ui_sessions_token_id", "token_id"),
 )
 
 plans = Table(

@@ -196,9 +196,13 @@ def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
 
 
 def plan_row(conn: Connection, plan_id: str, principal: Principal) -> Row[Any]:
-    """A plan the caller may see (partners: only shared plans), else 404."""
+    """A plan the caller may see, else 404.
+
+    Planners see every plan; an integration token only the plans it created; a partner only
+    what is shared with it.
+    """
     row = store.get_plan(conn, plan_id)
-    if row is None:
+    if row is None or (principal.role == "integration" and row.created_by != principal.token_id):
         raise ApiProblem(404, "Not Found", f"no plan {plan_id!r}")
     if principal.is_partner:
         visible = store.visible_shipments(conn, plan_id, principal.partner_id or "")

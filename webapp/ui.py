@@ -32,7 +32,13 @@ from pydantic import ValidationError
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.webapp import books, reports, services, store, viewmodels
-from greenlane.webapp.auth import authenticate, principal_by_id
+from greenlane.webapp.auth import (
+    UI_ROLES,
+    authenticate,
+    end_session,
+    open_session,
+    session_principal,
+)
 from greenlane.webapp.db import engine_of, transaction
 from greenlane.webapp.problems import ApiProblem, field_path
 
@@ -41,7 +47,6 @@ bp = Blueprint("ui", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_BOOK = DATA_DIR / "examples" / "shipments.csv"
-UI_ROLES = ("planner", "integration", "partner")
 
 
 # ----------------------------------------------------------------------------- session + CSRF
@@ -72,10 +77,10 @@ def login_required(*roles: str) -> Callable[[F], F]:
     def deco(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            token_id = session.get("token_id")
-            who = principal_by_id(engine_of(), int(token_id)) if token_id else None
+            sid = session.get("sid")
+            who = session_principal(engine_of(), str(sid)) if sid else None
             if who is None:
-                session.pop("token_id", None)
+                session.pop("sid", None)
                 return redirect(url_for("ui.login", next=request.full_path))
             if who.role not in allowed:
                 abort(403)
@@ -98,10 +103,14 @@ def login_post() -> Response | str:
     """Check the token; keep its id in the session."""
     who = authenticate(engine_of(), request.form.get("token", "").strip())
     if who is None or who.role not in UI_ROLES:
-        flash("Unknown or revoked token.", "error")
-        return render_template("ui/login.html", next=request.form.get("next", "")), 401  # type: ignore[return-value]
+        if who is None:
+            flash("Unknown, expired or revoked token.", "error")
+        else:
+            flash(f"A {who.role} token is for the API only; log in with a planner token.", "error")
+        status = 401 if who is None else 403
+        return render_template("ui/login.html", next=request.form.get("next", "")), status  # type: ignore[return-value]
     session.clear()
-    session["token_id"] = who.token_id
+    session["sid"] = open_session(engine_of(), who.token_id)
     csrf_token()
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
@@ -111,7 +120,10 @@ def login_post() -> Response | str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the token."""
+    """End the server-side session (a copied cookie stops working) and forget it."""
+    sid = session.get("sid")
+    if sid:
+        end_session(engine_of(), str(sid))
     session.clear()
     return redirect(url_for("ui.login"))  # type: ignore[return-value]
 
@@ -360,3 +372,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["num"] = _fmt
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(_viewer)
+
+
+def _viewer() -> dict[str, Any]:
+    """``viewer``: the logged-in principal of this page (None on login and error pages)."""
+    return {"viewer": g.get("principal")}

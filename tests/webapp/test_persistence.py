@@ -168,7 +168,8 @@ def test_migrations_match_the_table_model(papp):
     with engine_of(papp).connect() as conn:
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert version == "0005"  # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats
+    assert version == "0008"  # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats,
+    # 0008 token expiry and UI sessions
     assert diff == []
 
 
