@@ -158,6 +158,9 @@ def test_ledger_without_actuals_is_not_on_track(
     assert standing is not None and standing.group(1) == "no actuals yet"
     kpi = html[html.index('id="on-track"') :]
     assert "g/tkm" not in kpi[: kpi.index("</div>")]  # no gap to a projection of nothing
+    projection = html[html.index("year-end projection</span>") :]
+    assert projection.startswith('year-end projection</span><span class="value">–</span>')
+    assert '"projection": {"x": ' in html and '"y": null}' in html
 
 
 # ----------------------------------------------------------------------------- make run
