@@ -122,12 +122,41 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
             certificates=certificates,
             software_version=row.software_version,
             generated_at=as_utc(row.created_at),
+            summary=_pdf_summary(row, footprints, principal, whole=shipment_id is None),
         )
     elif fmt == "ileap.json":
         body = json.dumps(_ileap(row, footprints, shipment_id), ensure_ascii=False).encode()
     else:  # pragma: no cover - the path model restricts fmt
         raise ApiProblem(404, "Not Found", f"unknown report format {fmt!r}")
     return Report(body, MIMETYPES[fmt], filename)
+
+
+def _pdf_summary(row: Any, footprints: list[Footprint], principal: Principal, whole: bool) -> Any:
+    """Page 1 context: the KPI intensity of the reported shipments against the plan's target;
+    cost and the trade-off curve only in a planner's or integrator's whole-plan report."""
+    from greenlane.emissions.intensity import default_target
+    from greenlane.emissions.report.pdf import Summary
+    from greenlane.emissions.units import intensity_g_per_tkm
+    from greenlane.webapp.viewmodels import plan_year
+
+    shown = {f.shipment_id for f in footprints}
+    ships = [s for s in row.result["shipments"] if s["shipment_id"] in shown]
+    co2e_kg = sum(s["co2e_wtw_kg"] for s in ships)
+    tkm_gcd = sum(s.get("tkm_gcd") or 0.0 for s in ships)
+    target = default_target()
+    year = plan_year(row)
+    internal = whole and not principal.is_partner
+    summary = row.result["summary"]
+    return Summary(
+        cost_cny=sum(s["cost_cny"] for s in ships) if not principal.is_partner else None,
+        kpi_intensity_g_per_tkm=intensity_g_per_tkm(co2e_kg, tkm_gcd) if tkm_gcd > 0 else None,
+        target_year=year,
+        target_g_per_tkm=target.intensity_g_per_tkm(year),
+        tradeoff=[(p["co2e_wtw_kg"], p["cost_cny"]) for p in (row.pareto or [])]
+        if internal
+        else (),
+        chosen=(summary["co2e_wtw_kg"], summary["cost_cny"]) if internal else None,
+    )
 
 
 def _ileap(row: Any, footprints: list[Footprint], shipment_id: str | None) -> dict[str, Any]:

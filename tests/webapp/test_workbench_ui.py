@@ -193,3 +193,34 @@ def test_make_run_port_is_configurable(tmp_path: Path) -> None:
 
     assert dry(env={**os.environ, "PORT": "8123"}).endswith("--port 8123")
     assert "PORT=8000 make run" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- PDF
+
+
+def test_pdf_summary_page_of_a_plan_and_of_a_partner_share(client: Any, auth: Any) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    plan = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=auth()).get_json()
+    s = plan["summary"]
+    resp = client.get(f"/api/v1/plans/{plan['id']}/report.pdf", headers=auth())
+    first = PdfReader(io.BytesIO(resp.data)).pages[0].extract_text()
+    assert "Summary" in first
+    assert f"{s['cost_cny']:,.0f} CNY" in first
+    assert f"{s['intensity_g_per_tkm']:,.2f} g CO2e/tkm" in first  # the KPI (great-circle)
+    actual = s["co2e_wtw_kg"] * 1000 / s["tkm"]
+    assert f"{actual:,.2f} g CO2e/tkm" in first  # this report's own basis
+    assert "great-circle distance origin → destination" in first
+    assert "the ring is this plan" in first  # this plan on the trade-off chart
+    client.post(
+        f"/api/v1/plans/{plan['id']}/shares",
+        json={"partner_id": "carrier-a", "shipment_ids": ["S1"]},
+        headers=auth(),
+    )
+    resp = client.get(f"/api/v1/plans/{plan['id']}/report.pdf", headers=auth("partner_a"))
+    assert resp.status_code == 200
+    first = PdfReader(io.BytesIO(resp.data)).pages[0].extract_text()
+    assert "Shipments\n1" in first or "Shipments 1" in first
+    assert "CNY" not in first and "the ring is this plan" not in first  # nothing beyond S1
