@@ -198,3 +198,11 @@ def test_planner_menu_links_all_open(client: Any, tokens: dict[str, str]) -> Non
     assert {"/", "/#new", "/ledger/", "/api/v1/swagger"} <= set(links)
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+def test_integration_records_actuals_but_reads_no_ledger(client: Any, auth: Any) -> None:
+    for path in ("/api/v1/ledger/kpi", "/api/v1/ledger/baseline", "/api/v1/ledger/lanes"):
+        assert client.get(path, headers=auth("integration")).status_code == 403, path
+        assert client.get(path, headers=auth()).status_code == 200, path
+    resp = client.post("/api/v1/ledger/levers", json={}, headers=auth("integration"))
+    assert resp.status_code == 403
