@@ -216,6 +216,7 @@ def plan_page(row: Row[Any]) -> dict[str, Any]:
         "charts": chart_data(row),
         "geojson": map_geojson(row),
         "formats": REPORT_FORMATS,
+        "modes": sorted({leg["mode"] for s in row.result["shipments"] for leg in s["legs"]}),
     }
 
 

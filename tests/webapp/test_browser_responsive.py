@@ -58,6 +58,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             "planner": planner,
             "partner": partner,
             "plan": plan["id"],
+            "plan_json": plan,
             "other": sea["id"],
             "replan": impact["replan_plan_id"],
         }
@@ -168,5 +169,46 @@ def test_typed_entry_table_hides_no_input(browser: Any, site: dict[str, Any], wi
         side_by_side = objective["y"] < entry["y"] + entry["height"] and width > 900
         if side_by_side:  # the two columns do not overlap
             assert entry["x"] + entry["width"] <= objective["x"]
+    finally:
+        page.context.close()
+
+
+def test_shipment_table_searches_filters_sorts_and_collapses(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    plan = site["plan_json"]
+    ships = plan["shipments"]
+    page = _login(browser, site, site["planner"], 1440)
+    try:
+        page.goto(f"{site['base']}/plans/{site['plan']}")
+        page.wait_for_selector("#ship-count")
+
+        def visible() -> list[str]:
+            return page.eval_on_selector_all(
+                "#shipments tbody.shipment",
+                "els => els.filter(e => !e.hidden).map(e => e.dataset.shipment)",
+            )
+
+        assert page.inner_text("#ship-count") == f"{len(ships)} of {len(ships)} shipments"
+        page.fill("#ship-search", "xian")
+        assert visible() == [s["shipment_id"] for s in ships if s["origin"] == "F-XIAN"]
+        assert page.inner_text("#ship-count") == f"1 of {len(ships)} shipments"
+        page.fill("#ship-search", "")
+        page.select_option("#ship-mode", "rail")
+        with_rail = [s["shipment_id"] for s in ships if any(g["mode"] == "rail" for g in s["legs"])]
+        assert 0 < len(with_rail) < len(ships)  # the filter has something to do
+        assert visible() == with_rail
+        page.select_option("#ship-mode", "")
+        page.select_option("#ship-sort", "co2e")
+        by_co2e = sorted(ships, key=lambda s: -s["co2e_wtw_kg"])
+        assert visible() == [s["shipment_id"] for s in by_co2e]
+        page.click("#ship-collapse")
+        legs = "#shipments tbody.shipment tr:not(.ship-head)"
+        assert page.eval_on_selector_all(legs, "els => els.filter(e => e.offsetParent).length") == 0
+        first = by_co2e[0]["shipment_id"]
+        page.click(f'#shipments tbody[data-shipment="{first}"] tr.ship-head th')
+        shown = page.eval_on_selector_all(legs, "els => els.filter(e => e.offsetParent).length")
+        assert shown == len(by_co2e[0]["legs"]) + 1  # its legs and its report links
+        assert page.errors == []
     finally:
         page.context.close()
