@@ -193,6 +193,22 @@ def test_shipment_table_searches_filters_sorts_and_collapses(
         page.fill("#ship-search", "xian")
         assert visible() == [s["shipment_id"] for s in ships if s["origin"] == "F-XIAN"]
         assert page.inner_text("#ship-count") == f"1 of {len(ships)} shipments"
+        # The map shows only that shipment's legs and hubs (every world copy), the rest faded.
+        page.wait_for_selector("#map[data-basemap=loaded]")
+        shown, total, share = page.evaluate(
+            """() => {
+              const fs = JSON.parse(document.getElementById('plan-data').textContent)
+                .geojson.features.filter(f => f.geometry);
+              const zero = f => f.properties.kind === 'leg' && f.properties.co2e_ttw_kg !== null
+                && Number(f.properties.co2e_ttw_kg) <= 0;
+              const weight = list => list.length + list.filter(zero).length;
+              const mine = fs.filter(f => f.properties.shipment_id === 'S3');
+              const paths = document.querySelectorAll('#map .leaflet-overlay-pane path');
+              return [Number(document.getElementById('map').dataset.shown), paths.length,
+                      weight(mine) / weight(fs)];
+            }"""
+        )
+        assert 0 < shown < total and shown == round(total * share)
         page.fill("#ship-search", "")
         page.select_option("#ship-mode", "rail")
         with_rail = [s["shipment_id"] for s in ships if any(g["mode"] == "rail" for g in s["legs"])]
@@ -209,6 +225,16 @@ def test_shipment_table_searches_filters_sorts_and_collapses(
         page.click(f'#shipments tbody[data-shipment="{first}"] tr.ship-head th')
         shown = page.eval_on_selector_all(legs, "els => els.filter(e => e.offsetParent).length")
         assert shown == len(by_co2e[0]["legs"]) + 1  # its legs and its report links
+        # "map" highlights one shipment's route: only its features stay drawn.
+        page.click(f'#shipments tbody[data-shipment="{first}"] button.map-focus')
+        assert page.get_attribute(f'#shipments tbody[data-shipment="{first}"]', "class") == (
+            "shipment focused"
+        )
+        focused = int(page.get_attribute("#map", "data-shown"))
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator("#map").screenshot(path=str(SHOTS / "plan-focus-1440.png"))
+        page.click(f'#shipments tbody[data-shipment="{first}"] button.map-focus')  # off again
+        assert 0 < focused < int(page.get_attribute("#map", "data-shown"))
         assert page.errors == []
     finally:
         page.context.close()

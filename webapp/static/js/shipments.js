@@ -21,17 +21,29 @@
     arrival: function (b) { return b.dataset.arrival; }
   };
 
+  var focus = null;
+
+  // Tell the map (plan page) which shipments and mode are shown, and the focused one.
+  function announce(ids) {
+    document.dispatchEvent(new CustomEvent("greenlane:shipments", {
+      detail: {ids: ids, mode: mode.value || null, focus: focus}
+    }));
+  }
+
   function apply() {
     var text = (search.value || "").trim().toLowerCase();
-    var shown = 0;
+    var shown = [];
     bodies.forEach(function (b) {
       var ok = (!text || b.textContent.toLowerCase().indexOf(text) >= 0) &&
         (!mode.value || (" " + b.dataset.modes + " ").indexOf(" " + mode.value + " ") >= 0) &&
         (!status.value || b.dataset.status === status.value);
       b.hidden = !ok;
-      if (ok) { shown += 1; }
+      if (ok) { shown.push(b.dataset.shipment); }
     });
-    count.textContent = shown + " of " + bodies.length + " shipments";
+    if (focus && shown.indexOf(focus) < 0) { focus = null; }
+    bodies.forEach(function (b) { b.classList.toggle("focused", b.dataset.shipment === focus); });
+    count.textContent = shown.length + " of " + bodies.length + " shipments";
+    announce(shown.length === bodies.length && !mode.value ? null : shown);
   }
 
   function order() {
@@ -49,6 +61,15 @@
       if (e.target.closest("a, button, input, select")) { return; }
       b.classList.toggle("collapsed");
     });
+    var button = b.querySelector("button.map-focus");
+    if (button) {
+      button.addEventListener("click", function () {
+        focus = focus === b.dataset.shipment ? null : b.dataset.shipment;
+        apply();
+        var map = document.getElementById("map");
+        if (focus && map) { map.scrollIntoView({block: "nearest", behavior: "smooth"}); }
+      });
+    }
   });
   collapse.addEventListener("click", function () {
     var close = collapse.textContent.indexOf("Collapse") === 0;
