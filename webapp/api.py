@@ -39,6 +39,8 @@ from greenlane.webapp.schemas import (
     ShareIn,
     SharesOut,
     ShipmentReportPath,
+    UnsharePath,
+    UnshareQuery,
 )
 
 SECURITY = [{"bearerAuth": []}]
@@ -229,6 +231,16 @@ def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Re
     resp = jsonify({"shares": rows})
     resp.status_code = 201
     return resp
+
+
+@api.delete(
+    "/plans/<plan_id>/shares/<partner_id>", tags=[reports_tag], responses={204: None, **_ERRORS}
+)
+@roles("planner")
+def delete_shares(path: UnsharePath, query: UnshareQuery) -> Response:
+    """Stop sharing a plan with a partner: every share, or only `?shipment_id=` (204)."""
+    services.unshare(path.plan_id, path.partner_id, query.shipment_id, principal())
+    return Response(status=204)
 
 
 @api.get("/plans/<plan_id>/shares", tags=[reports_tag], responses={200: SharesOut, **_ERRORS})

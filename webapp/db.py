@@ -142,6 +142,20 @@ shares = Table(
     Index("ix_shares_partner_plan", "partner_id", "plan_id"),
 )
 
+report_downloads = Table(
+    "report_downloads",
+    metadata,
+    # Every report a partner downloaded: who, what, when (shown to planners on the plan page).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
+    Column("shipment_id", String(200), nullable=True),
+    Column("fmt", String(20), nullable=False),
+    Column("partner_id", String(200), nullable=False),
+    Column("token_id", Integer, ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_report_downloads_plan", "plan_id"),
+)
+
 rate_limits = Table(
     "rate_limits",
     metadata,

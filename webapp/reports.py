@@ -128,6 +128,11 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
         body = json.dumps(_ileap(row, footprints, shipment_id), ensure_ascii=False).encode()
     else:  # pragma: no cover - the path model restricts fmt
         raise ApiProblem(404, "Not Found", f"unknown report format {fmt!r}")
+    if principal.is_partner:  # the planner sees who downloaded what
+        with transaction() as conn:
+            store.record_download(
+                conn, plan_id, shipment_id, fmt, principal.partner_id or "", principal.token_id
+            )
     return Report(body, MIMETYPES[fmt], filename)
 
 

@@ -113,6 +113,19 @@ class PlanPath(BaseModel):
     plan_id: str = Field(max_length=40)
 
 
+class UnsharePath(BaseModel):
+    """A plan and the partner to stop sharing it with."""
+
+    plan_id: str = Field(max_length=40)
+    partner_id: str = Field(max_length=200)
+
+
+class UnshareQuery(BaseModel):
+    """Only this shipment's share (default: every share of the partner on the plan)."""
+
+    shipment_id: str | None = Field(default=None, max_length=200)
+
+
 class JobPath(BaseModel):
     """A job id."""
 
@@ -296,10 +309,17 @@ class SharesOut(_Out):
 
 
 class SharedItemOut(_Out):
-    """Something a partner may download, with its report links."""
+    """Something a partner may download: the plan's name, totals of what is shared, links."""
 
     plan_id: str
+    plan_name: str
     shipment_id: str | None
+    shipments: int = Field(description="Shipments shared in this item")
+    co2e_wtw_kg: float = Field(description="WTW CO2e of the shared shipments [kg]")
+    intensity_g_per_tkm: float = Field(
+        description="g CO2e WTW per tonne-km on the great-circle distance origin -> destination"
+    )
+    shared_at: datetime | None
     reports: dict[str, str]
 
 

@@ -334,19 +334,48 @@ def list_plan_shares(plan_id: str, principal: Principal) -> list[dict[str, Any]]
         return [share_json(r) for r in store.plan_shares(conn, plan_id)]
 
 
+def unshare(plan_id: str, partner_id: str, shipment_id: str | None, principal: Principal) -> int:
+    """Stop sharing a plan (or one shipment of it) with a partner; 404 if nothing was shared."""
+    with transaction() as conn:
+        plan_row(conn, plan_id, principal)
+        removed = store.remove_shares(conn, plan_id, partner_id, shipment_id)
+        if not removed:
+            what = f"shipment {shipment_id!r} of " if shipment_id is not None else ""
+            raise ApiProblem(
+                404, "Not Found", f"{what}plan {plan_id!r} is not shared with {partner_id!r}"
+            )
+    return removed
+
+
 def shared_with(principal: Principal) -> list[dict[str, Any]]:
-    """What a partner may download, with links."""
+    """What a partner may download: plan name, totals of the shared shipments, links."""
+    from greenlane.emissions.units import intensity_g_per_tkm
+
     with transaction() as conn:
         rows = store.partner_shares(conn, principal.partner_id or "")
+        plans = {pid: store.get_plan(conn, pid) for pid in {r.plan_id for r in rows}}
     out = []
     for r in rows:
         base = f"/api/v1/plans/{r.plan_id}"
         if r.shipment_id is not None:
             base += f"/shipments/{quote(r.shipment_id, safe='/')}"
+        plan = plans.get(r.plan_id)
+        ships = [
+            s
+            for s in (plan.result["shipments"] if plan is not None else [])
+            if r.shipment_id is None or s["shipment_id"] == r.shipment_id
+        ]
+        co2e_kg = sum(s["co2e_wtw_kg"] for s in ships)
+        tkm_gcd = sum(s.get("tkm_gcd") or 0.0 for s in ships)
         out.append(
             {
                 "plan_id": r.plan_id,
+                "plan_name": plan.name if plan is not None else "",
                 "shipment_id": r.shipment_id,
+                "shipments": len(ships),
+                "co2e_wtw_kg": round(co2e_kg, 3),
+                "intensity_g_per_tkm": round(intensity_g_per_tkm(co2e_kg, tkm_gcd), 3),
+                "shared_at": _iso(r.created_at),
                 "reports": {k: f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()},
             }
         )

@@ -230,7 +230,18 @@ def plan(plan_id: str) -> str:
     row = _plan_row(plan_id)
     with transaction() as conn:
         shares = [services.share_json(s) for s in store.plan_shares(conn, plan_id)]
-    return render_template("ui/plan.html", page=viewmodels.plan_page(row), shares=shares)
+        downloads = [
+            {
+                "partner_id": d.partner_id,
+                "what": d.shipment_id or "whole plan",
+                "fmt": d.fmt,
+                "at": d.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for d in store.plan_downloads(conn, plan_id)
+        ]
+    return render_template(
+        "ui/plan.html", page=viewmodels.plan_page(row), shares=shares, downloads=downloads
+    )
 
 
 @bp.post("/plans/<plan_id>/accept")
@@ -261,6 +272,23 @@ def share(plan_id: str) -> Response:
         flash(f"{exc.field}: {exc.message}", "error")
         return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
     flash(f"Shared with {partner}.", "ok")
+    return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+
+
+@bp.post("/plans/<plan_id>/unshare")
+@login_required("planner")
+def unshare(plan_id: str) -> Response:
+    """Stop sharing the plan (or one shipment) with a partner."""
+    partner = request.form.get("partner_id", "").strip()
+    shipment = request.form.get("shipment_id", "").strip() or None
+    try:
+        services.unshare(plan_id, partner, shipment, g.principal)
+    except ApiProblem as exc:
+        if exc.status != 404 or not partner:
+            abort(404)
+        flash(exc.detail or exc.title, "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    flash(f"No longer shared with {partner}: {shipment or 'whole plan'}.", "ok")
     return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
 
 

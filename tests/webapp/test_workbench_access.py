@@ -206,3 +206,60 @@ def test_integration_records_actuals_but_reads_no_ledger(client: Any, auth: Any)
         assert client.get(path, headers=auth()).status_code == 200, path
     resp = client.post("/api/v1/ledger/levers", json={}, headers=auth("integration"))
     assert resp.status_code == 403
+
+
+# ----------------------------------------------------------------------------- partner portal
+
+
+def test_partner_portal_names_totals_unsharing_and_download_log(
+    client: Any, auth: Any, tokens: dict[str, str]
+) -> None:
+    plan = client.post(
+        "/api/v1/plans", json={"shipments": book(2), "name": "March book"}, headers=auth()
+    ).get_json()
+    pid = plan["id"]
+    s1 = next(s for s in plan["shipments"] if s["shipment_id"] == "S1")
+    resp = client.post(
+        f"/api/v1/plans/{pid}/shares",
+        json={"partner_id": "carrier-a", "shipment_ids": ["S1"]},
+        headers=auth(),
+    )
+    assert resp.status_code == 201
+    (item,) = client.get("/api/v1/shared", headers=auth("partner_a")).get_json()["items"]
+    assert item["plan_name"] == "March book" and item["shipments"] == 1
+    assert item["co2e_wtw_kg"] == pytest.approx(s1["co2e_wtw_kg"], abs=1e-3)
+    assert item["intensity_g_per_tkm"] == pytest.approx(s1["intensity_g_per_tkm"], abs=1e-2)
+    assert item["shared_at"]
+    # The download is logged for the planner.
+    assert client.get(item["reports"]["csv"], headers=auth("partner_a")).status_code == 200
+    login(client, tokens["planner"])
+    page = client.get(f"/plans/{pid}").get_data(as_text=True)
+    log = page[page.index('id="downloads-log"') :]
+    assert "carrier-a · S1 · csv" in log[: log.index("</ul>")]
+    # Only a planner stops sharing.
+    for role in ("partner_a", "integration"):
+        resp = client.delete(f"/api/v1/plans/{pid}/shares/carrier-a", headers=auth(role))
+        assert resp.status_code == 403, role
+    resp = client.delete(f"/api/v1/plans/{pid}/shares/carrier-a?shipment_id=S2", headers=auth())
+    assert resp.status_code == 404  # S2 was never shared
+    resp = client.delete(f"/api/v1/plans/{pid}/shares/carrier-a?shipment_id=S1", headers=auth())
+    assert resp.status_code == 204
+    assert client.get("/api/v1/shared", headers=auth("partner_a")).get_json()["items"] == []
+    assert client.get(item["reports"]["csv"], headers=auth("partner_a")).status_code == 404
+    assert client.delete(f"/api/v1/plans/{pid}/shares/carrier-a", headers=auth()).status_code == 404
+
+
+def test_ui_stop_sharing_button(client: Any, auth: Any, tokens: dict[str, str]) -> None:
+    plan = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth()).get_json()
+    pid = plan["id"]
+    client.post(f"/api/v1/plans/{pid}/shares", json={"partner_id": "carrier-b"}, headers=auth())
+    login(client, tokens["planner"])
+    page = client.get(f"/plans/{pid}").get_data(as_text=True)
+    assert "Stop sharing" in page
+    form = {"csrf_token": csrf(client, f"/plans/{pid}"), "partner_id": "carrier-b"}
+    resp = client.post(f"/plans/{pid}/unshare", data=form, follow_redirects=True)
+    assert resp.status_code == 200
+    assert "No longer shared with carrier-b: whole plan." in resp.get_data(as_text=True)
+    assert client.get(f"/api/v1/plans/{pid}/shares", headers=auth()).get_json()["shares"] == []
+    resp = client.post(f"/plans/{pid}/unshare", data={**form, "csrf_token": ""})
+    assert resp.status_code == 400  # the form guard covers it
