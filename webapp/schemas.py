@@ -73,6 +73,13 @@ class PlanOptionsIn(_In):
         description="route the first/last-mile road legs as multi-stop tours per "
         "terminal and day (the plan then lists stop_routes)",
     )
+    co2e_cap_kg: float | None = Field(
+        None,
+        gt=0,
+        le=1e12,
+        description="cap on the plan's total WTW CO2e [kg]: the cheapest plan under it "
+        "(pick a point of the cost-vs-CO2e curve)",
+    )
 
 
 class PlanRequest(_In):

@@ -77,6 +77,7 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         k_paths=int(opts.get("k_paths", 4)),
         factor_sets=tuple(opts.get("factor_sets") or ()),
         stop_level_routing=bool(opts.get("stop_level_routing", False)),
+        co2e_cap_kg=None if opts.get("co2e_cap_kg") is None else float(opts["co2e_cap_kg"]),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
@@ -146,10 +147,15 @@ def submit_plan(
     *,
     force_async: bool = False,
     pareto_points: int = 0,
+    extra: Mapping[str, Any] | None = None,
 ) -> Submitted:
-    """Plan now (small books) or queue a job (large books, ``async``, or forced)."""
+    """Plan now (small books) or queue a job (large books, ``async``, or forced).
+
+    ``extra`` is stored with the request (e.g. ``scenario_of``: the plan it was edited from).
+    """
     config = current_app.config
     doc = request_doc(body, config, kind="plan")
+    doc.update(extra or {})
     if pareto_points:
         doc["pareto_points"] = pareto_points
     net = network()

@@ -275,6 +275,30 @@ def share(plan_id: str) -> Response:
     return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
 
 
+@bp.post("/plans/<plan_id>/scenario")
+@login_required("planner")
+def scenario(plan_id: str) -> Response:
+    """Re-plan a copy of the plan with edits (objective, a curve point, pinned shipments)."""
+    row = _plan_row(plan_id)
+    try:
+        body, pinned = books.scenario_request(row.request, row.result, row.name, request.form)
+        sub = services.submit_plan(
+            body,
+            g.principal,
+            force_async=True,
+            pareto_points=int(_config("UI_PARETO_POINTS")),
+            extra={"scenario_of": plan_id, "pinned": pinned},
+        )
+    except InputError as exc:
+        flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flash(f"{field_path(tuple(err['loc']))}: {err['msg']}", "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    return redirect(url_for("ui.job", job_id=sub.job_id))  # type: ignore[return-value]
+
+
 @bp.post("/plans/<plan_id>/unshare")
 @login_required("planner")
 def unshare(plan_id: str) -> Response:

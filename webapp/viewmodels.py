@@ -43,6 +43,8 @@ def objective_label(options: dict[str, Any]) -> str:
     """How the plan was asked for, in the UI's words."""
     if options.get("objective") == "co2e":
         return OBJECTIVES["greenest"]
+    if options.get("co2e_cap_kg"):
+        return f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
     if options.get("target_year"):
         return f"{OBJECTIVES['target']} ({options['target_year']})"
     if options.get("carbon_price_cny_per_t"):
@@ -217,6 +219,8 @@ def plan_page(row: Row[Any]) -> dict[str, Any]:
         "geojson": map_geojson(row),
         "formats": REPORT_FORMATS,
         "modes": sorted({leg["mode"] for s in row.result["shipments"] for leg in s["legs"]}),
+        "scenario_of": row.request.get("scenario_of"),
+        "pinned": row.request.get("pinned") or [],
     }
 
 
