@@ -8,6 +8,7 @@ Numbers come from the stored plan (``routing.plan_to_dict``), the stored footpri
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -106,9 +107,29 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+@cache
+def _names() -> tuple[dict[str, str], dict[str, str]]:
+    """Readable names of vehicle types and energy carriers (``data/`` tables) by id."""
+    from greenlane.emissions.factors import load_factors
+    from greenlane.fleet.catalog import vehicle_types
+
+    vehicles = {k: v.name for k, v in vehicle_types().items()}
+    carriers = {k: c.name for k, c in load_factors().carriers.items()}
+    return vehicles, carriers
+
+
+def _place_names() -> dict[str, str]:
+    """Hub and site names by id (the network of this process)."""
+    from greenlane.webapp.services import network
+
+    return {h.hub_id: h.name for h in network().hubs.values()}
+
+
 def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
+    vehicles, carriers = _names()
+    places = _place_names()
     intensity_by_tce: dict[str, float] = {}
     for fp in row.result["shipments"]:
         for leg in (fp.get("footprint") or {}).get("legs", []):
@@ -126,6 +147,10 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "destination": leg["destination"],
                     "vehicle": leg["vehicle_id"],
                     "carrier": leg["energy_carrier"],
+                    "vehicle_name": vehicles.get(leg["vehicle_id"], leg["vehicle_id"]),
+                    "carrier_name": carriers.get(leg["energy_carrier"], leg["energy_carrier"]),
+                    "origin_name": places.get(leg["origin"], leg["origin"]),
+                    "destination_name": places.get(leg["destination"], leg["destination"]),
                     "departure": _time(leg["departure_at"]),
                     "arrival": _time(leg["arrival_at"]),
                     "distance_km": leg["distance_km"],

@@ -224,3 +224,22 @@ def test_pdf_summary_page_of_a_plan_and_of_a_partner_share(client: Any, auth: An
     first = PdfReader(io.BytesIO(resp.data)).pages[0].extract_text()
     assert "Shipments\n1" in first or "Shipments 1" in first
     assert "CNY" not in first and "the ring is this plan" not in first  # nothing beyond S1
+
+
+def test_shipment_table_names_vehicles_fuels_and_hubs(
+    client: Any, auth: Any, tokens: dict[str, str]
+) -> None:
+    from greenlane.emissions.factors import load_factors
+    from greenlane.fleet.catalog import vehicle_types
+    from greenlane.webapp.services import network
+
+    plan = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth()).get_json()
+    leg = plan["shipments"][0]["legs"][0]
+    login(client, tokens["planner"])
+    html = client.get(f"/plans/{plan['id']}").get_data(as_text=True)
+    vehicle = vehicle_types()[leg["vehicle_id"]].name
+    fuel = load_factors().carriers[leg["energy_carrier"]].name
+    with client.application.app_context():
+        hub = network().hubs[leg["destination"]].name
+    assert f'title="{leg["vehicle_id"]} · {leg["energy_carrier"]}">{vehicle} · {fuel}' in html
+    assert f'{hub} <span class="muted">{leg["destination"]}</span>' in html
