@@ -386,6 +386,21 @@ def _download(report: reports.Report) -> Response:
     return resp
 
 
+@bp.get("/plans/<plan_id>/shipments.xlsx")
+@login_required("planner")
+def shipments_xlsx(plan_id: str) -> Response:
+    """The shipment table (shipments and legs) as an Excel workbook."""
+    row = _plan_row(plan_id)
+    body = viewmodels.shipments_xlsx(row.name, viewmodels.shipment_views(row))
+    resp = Response(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    resp.headers["Content-Disposition"] = reports.content_disposition(
+        f"greenlane-{reports._safe(plan_id)}-shipments.xlsx"
+    )
+    return resp
+
+
 @bp.get("/plans/<plan_id>/report.<fmt>")
 @login_required(*UI_ROLES)
 def plan_report(plan_id: str, fmt: str) -> Response:

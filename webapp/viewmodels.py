@@ -249,6 +249,82 @@ def plan_page(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+SHIPMENT_COLUMNS = (
+    ("Shipment", "shipment_id"),
+    ("Origin", "origin"),
+    ("Destination", "destination"),
+    ("Mass [t]", "mass_t"),
+    ("Path", "path"),
+    ("Cost [CNY]", "cost_cny"),
+    ("CO2e WTW [kg]", "co2e_wtw_kg"),
+    ("CO2e TTW [kg]", "co2e_ttw_kg"),
+    ("g CO2e/tkm (great-circle)", "intensity_g_per_tkm"),
+    ("Arrival (UTC)", "arrival"),
+    ("Due (UTC)", "due"),
+    ("On time", "on_time"),
+)
+LEG_COLUMNS = (
+    ("Mode", "mode_label"),
+    ("From", "origin_name"),
+    ("From id", "origin"),
+    ("To", "destination_name"),
+    ("To id", "destination"),
+    ("Vehicle", "vehicle_name"),
+    ("Energy", "carrier_name"),
+    ("Departure (UTC)", "departure"),
+    ("Arrival (UTC)", "arrival"),
+    ("Distance [km]", "distance_km"),
+    ("Cost [CNY]", "cost_cny"),
+    ("CO2e WTW [kg]", "co2e_wtw_kg"),
+    ("CO2e TTW [kg]", "co2e_ttw_kg"),
+    ("g CO2e/tkm (actual distance)", "intensity_g_per_tkm"),
+)
+
+
+def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
+    """The shipment table as a workbook: one sheet of shipments, one of legs.
+
+    Text is stored as text (``data_type='s'``), so an id like ``=1+1`` never becomes a
+    formula; numbers stay numbers.
+    """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    def put(ws: Any, values: list[Any]) -> None:
+        ws.append(values)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+
+    wb = Workbook()
+    ships = wb.active
+    ships.title = "Shipments"
+    legs = wb.create_sheet("Legs")
+    put(ships, [label for label, _ in SHIPMENT_COLUMNS])
+    put(legs, ["Shipment"] + [label for label, _ in LEG_COLUMNS])
+    for sheet in (ships, legs):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+    for s in shipments:
+        put(ships, [_cell(s, k) for _, k in SHIPMENT_COLUMNS])
+        for leg in s["legs"]:
+            put(legs, [s["shipment_id"]] + [leg[k] for _, k in LEG_COLUMNS])
+    wb.properties.title = name
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell(shipment: dict[str, Any], key: str) -> Any:
+    value = shipment[key]
+    if key == "on_time":
+        return "yes" if value else "no"
+    return value
+
+
 def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     """Side-by-side rows of two plans' headline numbers with the change B - A."""
     metrics = (

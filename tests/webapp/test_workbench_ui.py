@@ -243,3 +243,30 @@ def test_shipment_table_names_vehicles_fuels_and_hubs(
         hub = network().hubs[leg["destination"]].name
     assert f'title="{leg["vehicle_id"]} · {leg["energy_carrier"]}">{vehicle} · {fuel}' in html
     assert f'{hub} <span class="muted">{leg["destination"]}</span>' in html
+
+
+def test_shipment_table_exports_to_excel_without_formulas(
+    client: Any, auth: Any, tokens: dict[str, str]
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    from webapp_helpers import shipment
+
+    ships = [shipment("=1+1", mass_t=5), shipment("S-2", "F-XIAN", "C-WARSAW", 7)]
+    plan = client.post("/api/v1/plans", json={"shipments": ships}, headers=auth()).get_json()
+    login(client, tokens["planner"])
+    page = client.get(f"/plans/{plan['id']}").get_data(as_text=True)
+    assert f'href="/plans/{plan["id"]}/shipments.xlsx"' in page
+    resp = client.get(f"/plans/{plan['id']}/shipments.xlsx")
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    wb = load_workbook(io.BytesIO(resp.data))
+    rows = list(wb["Shipments"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("Shipment", "Origin", "Destination")
+    by_id = {r[0]: r for r in rows[1:]}
+    assert set(by_id) == {"=1+1", "S-2"}
+    assert wb["Shipments"]["A2"].data_type == "s"  # the id is text, not a formula
+    first = next(s for s in plan["shipments"] if s["shipment_id"] == "S-2")
+    assert by_id["S-2"][6] == pytest.approx(first["co2e_wtw_kg"])  # numbers stay numbers
+    legs = list(wb["Legs"].iter_rows(values_only=True))
+    assert len(legs) - 1 == sum(len(s["legs"]) for s in plan["shipments"])
