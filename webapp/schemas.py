@@ -73,6 +73,13 @@ class PlanOptionsIn(_In):
         description="route the first/last-mile road legs as multi-stop tours per "
         "terminal and day (the plan then lists stop_routes)",
     )
+    co2e_cap_kg: float | None = Field(
+        None,
+        gt=0,
+        le=1e12,
+        description="cap on the plan's total WTW CO2e [kg]: the cheapest plan under it "
+        "(pick a point of the cost-vs-CO2e curve)",
+    )
 
 
 class PlanRequest(_In):
@@ -111,6 +118,19 @@ class PlanPath(BaseModel):
     """A plan id."""
 
     plan_id: str = Field(max_length=40)
+
+
+class UnsharePath(BaseModel):
+    """A plan and the partner to stop sharing it with."""
+
+    plan_id: str = Field(max_length=40)
+    partner_id: str = Field(max_length=200)
+
+
+class UnshareQuery(BaseModel):
+    """Only this shipment's share (default: every share of the partner on the plan)."""
+
+    shipment_id: str | None = Field(default=None, max_length=200)
 
 
 class JobPath(BaseModel):
@@ -296,10 +316,17 @@ class SharesOut(_Out):
 
 
 class SharedItemOut(_Out):
-    """Something a partner may download, with its report links."""
+    """Something a partner may download: the plan's name, totals of what is shared, links."""
 
     plan_id: str
+    plan_name: str
     shipment_id: str | None
+    shipments: int = Field(description="Shipments shared in this item")
+    co2e_wtw_kg: float = Field(description="WTW CO2e of the shared shipments [kg]")
+    intensity_g_per_tkm: float = Field(
+        description="g CO2e WTW per tonne-km on the great-circle distance origin -> destination"
+    )
+    shared_at: datetime | None
     reports: dict[str, str]
 
 

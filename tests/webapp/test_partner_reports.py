@@ -37,7 +37,7 @@ def two_plans(client, auth) -> dict[str, Any]:
     r = client.post(
         f"/api/v1/plans/{p2['id']}/shares",
         json={"partner_id": "carrier-b"},
-        headers=auth("integration"),
+        headers=auth(),
     )
     assert r.status_code == 201
     assert r.get_json()["shares"][0]["shipment_id"] is None

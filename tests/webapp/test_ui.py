@@ -68,7 +68,7 @@ def test_pages_need_a_login(client):
 def test_wrong_token_is_refused(client):
     resp = client.post("/login", data={"token": "gl_wrong", "csrf_token": csrf(client)})
     assert resp.status_code == 401
-    assert "Unknown or revoked token" in resp.get_data(as_text=True)
+    assert "Unknown, expired or revoked token" in resp.get_data(as_text=True)
 
 
 def test_forms_need_the_csrf_token(client, tokens):
