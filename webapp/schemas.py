@@ -73,6 +73,20 @@ class PlanOptionsIn(_In):
         description="route the first/last-mile road legs as multi-stop tours per "
         "terminal and day (the plan then lists stop_routes)",
     )
+    regulatory_costs: bool = Field(
+        True,
+        description="legs pay EU ETS, FuelEU, ReFuelEU SAF mandate, ETS2 and German toll "
+        "of the year of travel (legs[].cost_breakdown)",
+    )
+    travel_year: int | None = Field(
+        None, ge=2000, le=2100, description="year of travel (default: earliest ready_at year)"
+    )
+    eua_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="EUA price [EUR/t CO2e] (default: dated table value)"
+    )
+    ets2_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="ETS2 price [EUR/t CO2] (default: table value)"
+    )
 
 
 class PlanRequest(_In):

@@ -65,6 +65,10 @@ def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan"
     return doc
 
 
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
     """Routing options from the stored request's ``options``."""
     return PlanOptions(
@@ -76,6 +80,10 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         k_paths=int(opts.get("k_paths", 4)),
         factor_sets=tuple(opts.get("factor_sets") or ()),
         stop_level_routing=bool(opts.get("stop_level_routing", False)),
+        regulatory_costs=bool(opts.get("regulatory_costs", True)),
+        travel_year=opts.get("travel_year"),
+        eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
+        ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
