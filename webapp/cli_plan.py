@@ -155,6 +155,14 @@ def _summary_line(p: Plan) -> str:
     "data/regulatory_costs.csv).",
 )
 @click.option(
+    "--price-basis",
+    type=click.Choice(["operating_cost", "rate_card"]),
+    default="operating_cost",
+    show_default=True,
+    help="rate_card: price sea, rail and air services at the carriers' rate cards "
+    "(data/rate_cards.csv); road stays at operating cost (own fleet).",
+)
+@click.option(
     "--no-regulatory-costs",
     is_flag=True,
     default=False,
@@ -175,6 +183,7 @@ def plan_cmd(
     stop_level_routing: bool,
     travel_year: int | None,
     eua_price: float | None,
+    price_basis: str,
     no_regulatory_costs: bool,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
@@ -200,6 +209,7 @@ def plan_cmd(
             regulatory_costs=not no_regulatory_costs,
             travel_year=travel_year,
             eua_eur_per_t=eua_price,
+            price_basis=price_basis,  # type: ignore[arg-type]
         )
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:

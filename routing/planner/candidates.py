@@ -113,7 +113,8 @@ class CandidateBuilder:
     """Prices lanes once and enumerates candidates per shipment (cached per OD and modes).
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
-    ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none).
+    ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class CandidateBuilder:
         carriers: str = "all",
         energy_prices: EnergyPrices | None = None,
         regulation: Regulation | None = None,
+        rate_cards: bool = False,
     ) -> None:
         self.network = network
         self.factors = factors or load_factors()
@@ -133,6 +135,7 @@ class CandidateBuilder:
         self.carriers = carriers
         self.energy_prices = energy_prices
         self.regulation = regulation
+        self.rate_cards = rate_cards
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -153,6 +156,7 @@ class CandidateBuilder:
                 self.energy_prices,
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
+                rate_cards=self.rate_cards,
             )
         return self._options[lane_id]
 

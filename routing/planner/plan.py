@@ -432,6 +432,7 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "travel_year": options.travel_year,
         "eua_eur_per_t": options.eua_eur_per_t,
         "ets2_eur_per_t": options.ets2_eur_per_t,
+        "price_basis": options.price_basis,
         **(
             {"energy_prices": options.energy_prices.label}
             if options.energy_prices is not None

@@ -30,6 +30,7 @@ from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_typ
 from greenlane.fleet.cost import EU_MEMBERS, Cost
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
 from greenlane.fleet.model import EnergyPrices
+from greenlane.fleet.rates import rate_card_for
 from greenlane.fleet.regulation import (
     COST_KEYS,
     LegActivity,
@@ -84,7 +85,8 @@ class LaneOption:
     """``cost_cny_per_t`` by :data:`~greenlane.fleet.regulation.COST_KEYS` [CNY/t]."""
     regulatory_rules: tuple[str, ...] = ()
     price_basis: str = "operating_cost"
-    """How the leg is priced: ``operating_cost`` (vehicle cost model + energy)."""
+    """How the leg is priced: ``operating_cost`` (vehicle cost model + energy, the company's
+    own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
 
     def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
         """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
@@ -199,18 +201,21 @@ def price_lane(
     prices: EnergyPrices | None = None,
     destination: Hub | None = None,
     regulation: Regulation | None = None,
+    rate_cards: bool = False,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
     ``prices`` is the energy price table (default: the shipped one). With ``regulation``
     (and the ``destination`` hub, whose country sets the EU ETS / FuelEU scope) each option
     also pays the regulatory carbon costs and tolls of its year of travel
-    (:mod:`greenlane.fleet.regulation`); they are part of its cost."""
+    (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
+    scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
+    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost."""
     f = factors or load_factors()
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
     )
-    options = []
+    priced: list[tuple[LaneOption, float | None]] = []
     for vid in lane.vehicle_types:
         vehicle = vehicle_type(vid, "vehicle_types")
         offers = _offers(vehicle.energy_carriers, origin)
@@ -218,14 +223,21 @@ def price_lane(
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
-                option = _price(
-                    lane, origin, vehicle.type_id, key, saf, actual_km, rules, f, prices
+                priced.append(
+                    (_price(lane, origin, vid, key, saf, actual_km, rules, f, prices), saf)
                 )
-                if regulation is not None and regulation.enabled:
-                    option = _regulate(option, origin, destination, saf, regulation, f, prices)
-                options.append(option)
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
+    if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
+        priced = _at_rate_card(priced, origin, destination)
+    options = []
+    for option, saf in priced:
+        try:
+            if regulation is not None and regulation.enabled:
+                option = _regulate(option, origin, destination, saf, regulation, f, prices)
+        except InputError:
+            continue  # the mandated SAF is not priced in the region
+        options.append(option)
     if not options:
         raise DataError(
             "no vehicle type/carrier of the lane is priced in its region",
@@ -347,6 +359,45 @@ def _price(
         vehicle_split_cny=(0.0,) * len(COST_KEYS),
         split_cny_per_t=_split(cost_obj, 1 / payload),
     )
+
+
+def _at_rate_card(
+    priced: list[tuple[LaneOption, float | None]],
+    origin: Hub,
+    destination: Hub,
+) -> list[tuple[LaneOption, float | None]]:
+    """A lane's options priced at the carrier's rate card when one covers the lane.
+
+    The card [CNY/t] is ``freight`` and includes the standard service: the lane's first
+    vehicle type on its default carrier, or the option with the cheapest energy where that
+    has no price in the region. Another vessel, train or fuel adds its energy cost difference
+    as ``energy`` (a bunker / fuel adjustment from the energy price table; negative for a
+    cheaper one)."""
+    if not priced:
+        return priced
+    card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
+    if card is None:
+        return priced
+    per_t = card.cny_per_t()
+    energy = [o.split_cny_per_t[1] for o, _ in priced]
+    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
+    default = [
+        e
+        for (o, saf), e in zip(priced, energy, strict=True)
+        if o.vehicle_id == first.type_id and o.carrier == first.default_carrier and saf is None
+    ]
+    ref = default[0] if default else min(energy)
+    out = []
+    for (o, saf), e in zip(priced, energy, strict=True):
+        split = (per_t, e - ref) + (0.0,) * (len(COST_KEYS) - 2)
+        option = replace(
+            o,
+            cost_cny_per_t=sum(split),
+            split_cny_per_t=split,
+            price_basis=f"rate_card:{card.rate_id}",
+        )
+        out.append((option, saf))
+    return out
 
 
 def _split(cost: Cost, scale: float) -> tuple[float, ...]:

@@ -76,7 +76,9 @@ class PlanOptions:
     FuelEU, ReFuelEU, ETS2 and German toll costs of ``travel_year`` (None: the year of the
     book's earliest ready date) to every leg's cost (:mod:`greenlane.fleet.regulation`);
     ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
-    carbon price applies on top of them.
+    carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
+    a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
+    legs are the company's own fleet at operating cost either way.
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -97,6 +99,7 @@ class PlanOptions:
     travel_year: int | None = None
     eua_eur_per_t: float | None = None
     ets2_eur_per_t: float | None = None
+    price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
 
     def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
         """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
@@ -119,6 +122,8 @@ class PlanOptions:
             raise InputError("must be >= 0", field="late_penalty_cny_per_t_day")
         if self.objective not in ("cost", "co2e"):
             raise InputError("must be 'cost' or 'co2e'", field="objective")
+        if self.price_basis not in ("operating_cost", "rate_card"):
+            raise InputError("must be 'operating_cost' or 'rate_card'", field="price_basis")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
         if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
@@ -187,6 +192,7 @@ def _build_problem(
         options.carriers,
         options.energy_prices,
         regulation=options.regulation(shipments),
+        rate_cards=options.price_basis == "rate_card",
     )
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}

@@ -165,3 +165,19 @@ def test_eua_price_is_dated_with_override() -> None:
     assert err.value.field == "eua_eur_per_t"
     with pytest.raises(InputError):
         Regulation(2023).eua_price(T)  # no EUA row before 2024
+
+
+def test_rate_card_lookup_and_price_per_tonne() -> None:
+    from greenlane.fleet.rates import rate_card_for
+
+    sea = rate_card_for(Mode.SEA, "CN", "NL")
+    assert sea is not None and sea.rate_id == "sea_cn_north_europe_spot"
+    assert sea.cny_per_t() == pytest.approx(2052 / 20 * 7.1884)
+    contract = rate_card_for(Mode.SEA, "CN", "NL", contract="contract")
+    assert contract is not None and contract.value == 2804
+    med = rate_card_for(Mode.SEA, "CN", "ES")
+    assert med is not None and med.rate_id == "sea_cn_med_spot"
+    air = rate_card_for(Mode.AIR, "HK", "DE")
+    assert air is not None and air.cny_per_t() == pytest.approx(4.59 * 1000 * 7.1884)
+    assert rate_card_for(Mode.SEA, "CN", "CN") is None  # Chinese coast: no card
+    assert rate_card_for(Mode.ROAD, "DE", "DE") is None  # own fleet

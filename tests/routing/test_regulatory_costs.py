@@ -149,3 +149,45 @@ def test_plan_legs_split_cost_and_report_regulation(net) -> None:
     off = plan(book, net, PlanOptions(carbon_price_cny_per_t=100.0, regulatory_costs=False))
     assert off.regulatory_cost_cny == 0.0
     assert p.cost_cny > off.cost_cny
+
+
+def test_rate_card_prices_carrier_services_and_keeps_own_fleet_at_cost(net) -> None:
+    cost = {o.key: o for o in _options(net, "SEA-CNSHA-NLRTM", None)}
+    lane = net.lane("SEA-CNSHA-NLRTM")
+    card = price_lane(
+        lane, net.hubs[lane.origin], destination=net.hubs[lane.destination], rate_cards=True
+    )
+    # Drewry WCI Shanghai-Rotterdam 2 052 USD/FEU / 20 t x 7.1884 CNY/USD = 737.53 CNY/t
+    per_t = 2052 / 20 * 7.1884
+    ref = cost["SEA-CNSHA-NLRTM|ship_container_24000teu|vlsfo"].split_cny_per_t[1]
+    for o in card:
+        split = _split(o)
+        assert o.price_basis == "rate_card:sea_cn_north_europe_spot"
+        assert split["freight"] == pytest.approx(per_t)
+        # another ship or fuel pays its energy difference to the 24 000 TEU ship on VLSFO
+        assert split["energy"] == pytest.approx(_split(cost[o.key])["energy"] - ref)
+        assert o.cost_cny_per_t == pytest.approx(sum(split.values()))
+    vlsfo = next(o for o in card if o.key.endswith("ship_container_24000teu|vlsfo"))
+    assert vlsfo.cost_cny_per_t == pytest.approx(per_t)
+    # own fleet (road) and lanes without a card stay at operating cost
+    for lane_id in ("ROAD-DEDUI-C-FRANKFURT", "IWW-CNNKG-CNSHA"):
+        lane = net.lane(lane_id)
+        opts = price_lane(
+            lane, net.hubs[lane.origin], destination=net.hubs[lane.destination], rate_cards=True
+        )
+        assert {o.price_basis for o in opts} == {"operating_cost"}
+
+
+def test_rate_card_and_regulation_add_up(net) -> None:
+    lane = net.lane("SEA-CNSHA-NLRTM")
+    both = price_lane(
+        lane,
+        net.hubs[lane.origin],
+        destination=net.hubs[lane.destination],
+        regulation=Regulation(2026),
+        rate_cards=True,
+    )
+    for o in both:
+        split = _split(o)
+        assert split["freight"] == pytest.approx(2052 / 20 * 7.1884)
+        assert split["eu_ets"] == pytest.approx(0.5 * o.ttw_kg_per_t / 1000 * 70.76 * FX)
