@@ -87,6 +87,10 @@ class PlanOptionsIn(_In):
     ets2_eur_per_t: float | None = Field(
         None, ge=0, le=10_000, description="ETS2 price [EUR/t CO2] (default: table value)"
     )
+    price_basis: Literal["operating_cost", "rate_card"] = Field(
+        "operating_cost",
+        description="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv",
+    )
 
 
 class PlanRequest(_In):

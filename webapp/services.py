@@ -84,6 +84,7 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         travel_year=opts.get("travel_year"),
         eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
         ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
+        price_basis=opts.get("price_basis", "operating_cost"),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
