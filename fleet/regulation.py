@@ -455,8 +455,14 @@ def regulatory_costs_cny(
             )
     elif leg.mode is Mode.AIR:
         co2 = leg.ttw_kg * ttw_co2_share(leg.carrier, data_dir)
-        ets = eu_ets_aviation_eur(co2, o, d, year, regulation.eua_price(t), t) if o and d else 0.0
+        intra = all(c.upper() in EEA_MEMBERS for c in (o, d))
+        ets = eu_ets_aviation_eur(co2, o, d, year, regulation.eua_price(t), t) if intra else 0.0
         out["eu_ets"] = ets * fx
+        if ets:
+            rules.append(
+                f"EU ETS aviation {year}: intra-EEA flight CO2 at EUA "
+                f"{regulation.eua_price(t):g} EUR/t"
+            )
     elif leg.mode is Mode.ROAD:
         price = regulation.ets2_price(t)
         out["ets2"] = ets2_eur(leg.ttw_kg, year, o, leg.mode, price, t) * fx

@@ -181,3 +181,15 @@ def test_rate_card_lookup_and_price_per_tonne() -> None:
     assert air is not None and air.cny_per_t() == pytest.approx(4.59 * 1000 * 7.1884)
     assert rate_card_for(Mode.SEA, "CN", "CN") is None  # Chinese coast: no card
     assert rate_card_for(Mode.ROAD, "DE", "DE") is None  # own fleet
+
+
+def test_flight_before_the_eua_table_pays_nothing_and_is_priced() -> None:
+    f = load_factors()
+    b777 = vehicle_type("aircraft_freighter_b777f")
+    leg = LegActivity(Mode.AIR, b777, f.carrier("jet_kerosene"), "CN", "DE", 1e6, 70_000.0)
+    costs, _ = regulatory_costs_cny(leg, Regulation(2023))
+    assert set(costs.values()) == {0.0}
+    intra = LegActivity(Mode.AIR, b777, f.carrier("jet_kerosene"), "DE", "ES", 1e6, 70_000.0)
+    costs, rules = regulatory_costs_cny(intra, Regulation(2026))
+    assert costs["eu_ets"] == pytest.approx(70 * 70.76 * FX)  # jet TTW is all CO2 here
+    assert rules and "intra-EEA" in rules[0]
