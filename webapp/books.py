@@ -179,6 +179,13 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
         opts["due_dates"] = "soft"
     if form.get("stop_level_routing"):
         opts["stop_level_routing"] = True
+    if str(form.get("eua_eur_per_t") or "").strip():
+        try:
+            opts["eua_eur_per_t"] = float(form["eua_eur_per_t"])
+        except ValueError:
+            raise InputError("must be a number", field="eua_eur_per_t") from None
+    if form.get("price_basis") == "rate_card":
+        opts["price_basis"] = "rate_card"
     return opts
 
 

@@ -97,9 +97,7 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
     ext = {"ileap.json": "ileap.json"}.get(fmt, fmt)
     filename = f"greenlane-{_safe(stem)}.{ext}"
     if fmt == "csv":
-        from greenlane.emissions.report.tables import footprints_to_csv
-
-        body = footprints_to_csv(footprints).encode("utf-8-sig")
+        body = _csv_with_costs(row.result, footprints).encode("utf-8-sig")
     elif fmt == "geojson":
         from greenlane.emissions.report.geojson import footprints_to_geojson
 
@@ -188,6 +186,61 @@ def _ileap(row: Any, footprints: list[Footprint], shipment_id: str | None) -> di
             for fp in footprints
         ]
     }
+
+
+COST_COLUMNS = (
+    "price_basis",
+    "cost_cny",
+    "cost_freight_cny",
+    "cost_energy_cny",
+    "cost_toll_cny",
+    "cost_eu_ets_cny",
+    "cost_fueleu_cny",
+    "cost_saf_mandate_cny",
+    "cost_ets2_cny",
+)
+"""Columns the partner CSV adds to the emissions TCE table: each leg's cost and what each
+regulation adds (CNY, from ``legs[].cost_breakdown`` of the plan JSON); empty on hubs."""
+
+
+def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
+    """The per-TCE CSV with the leg costs by component (the i-th leg TCE of a shipment is its
+    i-th planned leg)."""
+    import csv
+    import io
+
+    from greenlane.emissions.report.tables import TCE_COLUMNS, tce_rows
+
+    legs = {s["shipment_id"]: s.get("legs", []) for s in result.get("shipments", [])}
+    seen: dict[str, int] = {}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow((*TCE_COLUMNS, *COST_COLUMNS))
+    for rec in tce_rows(footprints):
+        cells = [
+            ""
+            if rec[c] is None
+            else format(rec[c], "f")
+            if not isinstance(rec[c], str)
+            else str(rec[c])
+            for c in TCE_COLUMNS
+        ]
+        extra = [""] * len(COST_COLUMNS)
+        sid = str(rec["shipment_id"])
+        if rec["kind"] == "leg":
+            i = seen.get(sid, 0)
+            seen[sid] = i + 1
+            planned = legs.get(sid, [])
+            if i < len(planned):
+                leg = planned[i]
+                split = leg.get("cost_breakdown") or {}
+                extra = [
+                    str(leg.get("price_basis", "")),
+                    str(leg.get("cost_cny", "")),
+                    *(str(split.get(k[5:-4], "")) for k in COST_COLUMNS[2:]),
+                ]
+        writer.writerow([*cells, *extra])
+    return buf.getvalue()
 
 
 def _safe(text: str) -> str:

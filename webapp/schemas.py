@@ -80,6 +80,24 @@ class PlanOptionsIn(_In):
         description="cap on the plan's total WTW CO2e [kg]: the cheapest plan under it "
         "(pick a point of the cost-vs-CO2e curve)",
     )
+    regulatory_costs: bool = Field(
+        True,
+        description="legs pay EU ETS, FuelEU, ReFuelEU SAF mandate, ETS2 and German toll "
+        "of the year of travel (legs[].cost_breakdown)",
+    )
+    travel_year: int | None = Field(
+        None, ge=2000, le=2100, description="year of travel (default: earliest ready_at year)"
+    )
+    eua_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="EUA price [EUR/t CO2e] (default: dated table value)"
+    )
+    ets2_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="ETS2 price [EUR/t CO2] (default: table value)"
+    )
+    price_basis: Literal["operating_cost", "rate_card"] = Field(
+        "operating_cost",
+        description="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv",
+    )
 
 
 class PlanRequest(_In):

@@ -60,6 +60,10 @@ def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan"
     return doc
 
 
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
     """Routing options from the stored request's ``options``."""
     return PlanOptions(
@@ -72,6 +76,11 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         factor_sets=tuple(opts.get("factor_sets") or ()),
         stop_level_routing=bool(opts.get("stop_level_routing", False)),
         co2e_cap_kg=None if opts.get("co2e_cap_kg") is None else float(opts["co2e_cap_kg"]),
+        regulatory_costs=bool(opts.get("regulatory_costs", True)),
+        travel_year=opts.get("travel_year"),
+        eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
+        ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
+        price_basis=opts.get("price_basis", "operating_cost"),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),

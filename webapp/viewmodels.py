@@ -90,6 +90,8 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "shipments_planned": s["shipments_planned"],
         "shipments_unplanned": s["shipments_unplanned"],
         "cost_cny": s["cost_cny"],
+        "regulatory_cost_cny": s.get("regulatory_cost_cny"),
+        "internal_carbon_cost_cny": s.get("internal_carbon_cost_cny"),
         "co2e_wtw_kg": s["co2e_wtw_kg"],
         "co2e_ttw_kg": s["co2e_ttw_kg"],
         "co2e_wtw_t": kg_to_t(s["co2e_wtw_kg"]),
@@ -125,6 +127,23 @@ def _place_names() -> dict[str, str]:
     return {h.hub_id: h.name for h in network().hubs.values()}
 
 
+COST_LABELS = {
+    "freight": "freight",
+    "energy": "energy",
+    "toll": "toll",
+    "eu_ets": "EU ETS",
+    "fueleu": "FuelEU",
+    "saf_mandate": "SAF mandate",
+    "ets2": "ETS2",
+}
+"""Display names of the leg cost components (``legs[].cost_breakdown``)."""
+
+
+def cost_parts(breakdown: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, CNY) of a leg's non-zero cost components, in :data:`COST_LABELS` order."""
+    return [(label, breakdown[k]) for k, label in COST_LABELS.items() if breakdown.get(k)]
+
+
 def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
@@ -155,6 +174,8 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "arrival": _time(leg["arrival_at"]),
                     "distance_km": leg["distance_km"],
                     "cost_cny": leg["cost_cny"],
+                    "cost_parts": cost_parts(leg.get("cost_breakdown") or {}),
+                    "price_basis": leg.get("price_basis", "operating_cost"),
                     "co2e_wtw_kg": leg["co2e_wtw_kg"],
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
