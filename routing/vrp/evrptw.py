@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,14 @@ CHECK_TOLERANCE = 1e-6
 """Slack allowed on time windows, battery and load bounds in the checker [instance units]."""
 _PARAM = re.compile(r"^\s*([QCrgv])\s.*/\s*([-+0-9.eE]+)\s*/\s*$")
 _HEADER = "StringID"
+
+
+def benchmark_dir() -> Path:
+    """E-VRPTW instances: ``$GREENLANE_EVRPTW_DIR`` or ``<repo>/../shared/benchmarks/evrptw``."""
+    env = os.environ.get("GREENLANE_EVRPTW_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "evrptw"
 
 
 @dataclass(frozen=True)

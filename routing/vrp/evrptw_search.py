@@ -96,18 +96,22 @@ class RouteEvaluator:
     def simulate(self, path: list[int], full: bool = False) -> tuple[int, int]:
         """Simulate ``path`` (depot..depot). Returns (0, -1) when feasible, (1, i) when the
         battery runs out on arc i (path[i] -> path[i+1]), (2, i) when a time window fails at
-        path[i+1]. ``full``: fill the battery at every station instead of the minimum."""
+        path[i+1]. Recharging takes the energy needed to reach the next charging point
+        (``full=False``) or fills up, capped at the energy the rest of the route needs
+        (``full=True``: charging early can move charging time into later waiting time)."""
         D, T, r, Q, g = self.D, self.T, self.r, self.Q, self.g
         is_st = self.is_station
         m = len(path)
         need = [0.0] * m
-        if not full:
-            acc = 0.0
-            for i in range(m - 2, -1, -1):
-                acc += r * D[path[i]][path[i + 1]]
-                if is_st[path[i]] and i > 0:
-                    need[i] = acc
-                    acc = 0.0
+        acc = 0.0
+        total = 0.0
+        for i in range(m - 2, -1, -1):
+            e = r * D[path[i]][path[i + 1]]
+            acc += e
+            total += e
+            if is_st[path[i]] and i > 0:
+                need[i] = total if full else acc
+                acc = 0.0
         t = self.ready[path[0]]
         b = Q
         ready, due, service = self.ready, self.due, self.service
@@ -115,7 +119,7 @@ class RouteEvaluator:
             a = path[i]
             nxt = path[i + 1]
             if i > 0 and is_st[a]:
-                target = Q if full else min(need[i], Q)
+                target = need[i] if need[i] < Q else Q
                 if target > b:
                     t += g * (target - b)
                     b = target
@@ -161,7 +165,28 @@ class RouteEvaluator:
         best = self._insert_stations(path, STATION_DEPTH)
         if best is None:
             return None
+        best = self._drop_stations(best)
         return self.path_dist(best), best
+
+    def _drop_stations(self, path: list[int]) -> list[int]:
+        """Remove stations the route does not need (largest saving first)."""
+        D = self.D
+        while True:
+            options = sorted(
+                (
+                    D[path[i - 1]][path[i + 1]] - D[path[i - 1]][path[i]] - D[path[i]][path[i + 1]],
+                    i,
+                )
+                for i in range(1, len(path) - 1)
+                if self.is_station[path[i]]
+            )
+            for _, i in options:
+                shorter = path[:i] + path[i + 1 :]
+                if self.feasible_path(shorter):
+                    path = shorter
+                    break
+            else:
+                return path
 
     def _insert_stations(self, path: list[int], depth: int, level: int = 0) -> list[int] | None:
         kind, fail = self.simulate(path)
@@ -183,6 +208,11 @@ class RouteEvaluator:
             a, b = path[gap], path[gap + 1]
             base = D[a][b]
             for s in self.arc_stations(a, b):
+                # a station on the depot or on another station charges nothing new
+                if (D[a][s] < EPS and (a == 0 or self.is_station[a])) or (
+                    D[s][b] < EPS and (gap + 1 == len(path) - 1 or self.is_station[b])
+                ):
+                    continue
                 cands.append((D[a][s] + D[s][b] - base, gap, s))
         cands.sort()
         width = BRANCHING[min(level, len(BRANCHING) - 1)]
