@@ -38,8 +38,16 @@ STATION_DEPTH = 4
 """Most charging stops the station-insertion step adds to one route [-]."""
 INSERT_TRUE_EVALS = 10
 """Insertion positions evaluated with stations per customer (best station-free delta first)."""
+INSERT_FULL_EVALS = 1
+INSERT_LOCAL_FIXES = 2
+"""Insertion positions per customer where a charging stop may be added to the route."""
+"""Of those, positions whose stations are re-planned from scratch (the rest keep theirs)."""
+LOCAL_STATION_DEPTH = 2
+"""Charging stops added to a route's existing ones when an insertion runs the battery out."""
 BRANCHING = (6, 3, 2, 2)
 """Station placements tried at each depth of the station-insertion search [-]."""
+Q_MAX = 16
+"""Most customers removed by one destroy step [-]."""
 OBJECTIVES = ("vehicles", "distance")
 
 
@@ -55,6 +63,8 @@ class Route:
     """Earliest service start on the station-free path [0, *seq, 0]."""
     ls: list[float] = field(default_factory=list)
     """Latest service start on the station-free path keeping the rest feasible."""
+    pos: list[int] = field(default_factory=list)
+    """Index in ``path`` of each customer of ``seq``."""
 
 
 class RouteEvaluator:
@@ -249,7 +259,8 @@ class RouteEvaluator:
         ls = [due[0]] * len(P)
         for i in range(len(P) - 2, -1, -1):
             ls[i] = min(due[P[i]], ls[i + 1] - T[P[i]][P[i + 1]] - service[P[i]])
-        return Route(seq, res[1], res[0], sum(self.demand[c] for c in seq), es, ls)
+        pos = [i for i, n in enumerate(res[1]) if not self.is_station[n] and n != 0]
+        return Route(seq, res[1], res[0], sum(self.demand[c] for c in seq), es, ls, pos)
 
 
 @dataclass
@@ -350,20 +361,54 @@ class _Search:
             return math.inf, -1, (), None
         cands.sort()
         best: tuple[float, int, tuple, object] = (math.inf, -1, (), None)
-        evals = 0
+        tried = full_evals = fixes = 0
         for approx, ri, p in cands:
-            if evals >= INSERT_TRUE_EVALS or approx >= best[0] - EPS:
+            if tried >= INSERT_TRUE_EVALS or approx >= best[0] - EPS:
                 break
+            tried += 1
             r = routes[ri]
             seq = (*r.seq[:p], c, *r.seq[p:])
-            res = ev.evaluate(seq)
-            evals += 1
+            res = ev.cache.get(seq, False)
+            if res is False:
+                res = self._path_insert(r, p, c, fixes < INSERT_LOCAL_FIXES)
+                if res is not None and res[2]:
+                    fixes += 1
+                if res is None:
+                    if full_evals >= INSERT_FULL_EVALS:
+                        continue
+                    full_evals += 1
+                    res = ev.evaluate(seq)
             if res is None:
                 continue
             delta = res[0] - r.dist
             if delta < best[0]:
                 best = (delta, ri, seq, res)
         return best
+
+    def _path_insert(
+        self, r: Route, p: int, c: int, may_fix: bool
+    ) -> tuple[float, list[int], bool] | None:
+        """Insert c into the route's path keeping its stations (after the predecessor, else
+        before the successor when stations sit between them); ``may_fix``: add a charging stop
+        where the battery runs out. Returns (distance, path, whether a stop was added)."""
+        ev = self.ev
+        D = ev.D
+        path = r.path
+        first = r.pos[p - 1] + 1 if p > 0 else 1
+        last = r.pos[p] if p < len(r.seq) else len(path) - 1
+        fixed: list[int] | None = None
+        for k in (first, last) if last != first else (first,):
+            a, b = path[k - 1], path[k]
+            newp = [*path[:k], c, *path[k:]]
+            kind = ev.simulate(newp)[0]
+            if kind == 0 or ev.simulate(newp, full=True)[0] == 0:
+                return r.dist + D[a][c] + D[c][b] - D[a][b], newp, False
+            if kind == 1 and fixed is None and may_fix:
+                # one more charging stop near where the battery runs out
+                fixed = ev._insert_stations(newp, LOCAL_STATION_DEPTH)
+        if fixed is None:
+            return None
+        return ev.path_dist(fixed), fixed, True
 
     def repair(
         self, routes: list[Route], pool: list[int], todo: list[int], allow_new: bool
@@ -402,14 +447,15 @@ class _Search:
             seq = tuple(c for c in r.seq if c not in gone)
             if not seq:
                 continue
-            res = ev.evaluate(seq)
-            if res is None:
+            res = ev.cache.get(seq, False)
+            if res is None or res is False:
+                # removing customers keeps the stations feasible (shorter legs, earlier times)
                 path = [n for n in r.path if n not in gone]
-                if not ev.feasible_path(path):  # pragma: no cover - defensive
-                    path = r.path
-                    seq = r.seq
+                if ev.feasible_path(path):
+                    path = ev._drop_stations(path)
+                else:  # pragma: no cover - defensive
+                    path, seq = r.path, r.seq
                 res = (ev.path_dist(path), path)
-                ev.cache[seq] = res
             out.append(ev.make_route(seq, res))
         return out
 
@@ -514,7 +560,7 @@ class _Search:
             self.iterations += 1
             frac = (time.monotonic() - start) / span
             temp = t0 * (0.01**frac)
-            q = rng.randint(max(2, ncust // 20), max(3, min(40, ncust // 4)))
+            q = rng.randint(max(2, ncust // 50), max(3, min(Q_MAX, ncust // 6)))
             cand, removed = self.destroy(cur, q)
             cand_pool = list(cur_pool)
             todo = self.order(removed + cand_pool)
@@ -547,6 +593,12 @@ class _Search:
                     cur, pool, deadline, allow_new=False, stop_when_pool_empty=True
                 )
             if pool:
+                # the failed attempt's routes, with the pool on new routes, may be shorter
+                self.max_vehicles = len(best)
+                rest = self.repair(cur, [], self.order(pool), allow_new=True)
+                shorter = sum(r.dist for r in cur) < sum(r.dist for r in best) - EPS
+                if not rest and len(cur) <= len(best) and shorter:
+                    best = cur
                 break
             best = cur
         return best, []
