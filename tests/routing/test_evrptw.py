@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -203,3 +204,32 @@ def test_cli_rejects_a_broken_evrptw_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "hand.txt:5: non-numeric" in result.output
     assert "Traceback" not in result.output
+
+
+def test_benchmark_scores_gaps_only_at_best_known_vehicles() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "evrptw_bench", Path(__file__).resolve().parents[2] / "benchmarks" / "evrptw.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["evrptw_bench"] = bench  # dataclasses resolve annotations through it
+    spec.loader.exec_module(bench)
+    bks = {"c101": (12, 1000.0), "r101": (18, 1600.0)}
+    mk = bench.Run
+    runs = [
+        mk("c101", "greenlane", 12, 1010.0, 100, 100, True),  # +1.00 %
+        mk("c101", "routingblocks", 15, 1350.0, 100, 100, True),  # more vehicles: no gap
+        mk("r101", "greenlane", 18, 1640.0, 100, 100, True),  # +2.50 %
+        mk("r101", "routingblocks", 18, 1600.0, 99, 100, True),  # one customer unserved
+    ]
+    assert bench._gap(runs[0], bks["c101"]) == pytest.approx(1.0)
+    assert bench._gap(runs[1], bks["c101"]) is None
+    assert bench._gap(runs[3], bks["r101"]) is None
+    assert bench._better(runs[0], runs[1]) and bench._better(runs[2], runs[3])
+    text = bench.summarise(runs, bks, ["greenlane", "routingblocks"])
+    assert "| c101 | 12 | 1000.0 | 12 | 1010.00 | +1.00 | 100/100 |" in text
+    assert "2/2 instances feasible with every customer served; 2 at no more vehicles" in text
+    assert "mean distance gap +1.75 % (max +2.50 %)" in text
+    assert "2 wins, 0 losses, 0 ties over 2 instances" in text
