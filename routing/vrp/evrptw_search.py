@@ -46,6 +46,12 @@ LOCAL_STATION_DEPTH = 2
 """Charging stops added to a route's existing ones when an insertion runs the battery out."""
 BRANCHING = (6, 3, 2, 2)
 """Station placements tried at each depth of the station-insertion search [-]."""
+PYVRP_SCALE = 1000
+"""Solver units per distance unit in the PyVRP seed [-]."""
+SEED_SHARE = 0.1
+"""Share of the time limit given to the PyVRP seed [-]."""
+SEED_CHARGE_SHARE = 0.3
+"""Share of the recharge time of a route's energy added to its travel times in the seed [-]."""
 Q_MAX = 16
 """Most customers removed by one destroy step [-]."""
 OBJECTIVES = ("vehicles", "distance")
@@ -535,6 +541,50 @@ class _Search:
         pool = self.repair(routes, [], todo, allow_new=True)
         return routes, pool
 
+    def pyvrp_seed(
+        self, time_limit_s: float, seed: int, charge_share: float
+    ) -> tuple[list[Route], list[int]]:
+        """Routes from PyVRP on the VRPTW without batteries (travel times inflated by
+        ``charge_share`` x the recharge time of the energy they use) and the customers set
+        aside where the station insertion finds no charging plan."""
+        import numpy as np
+
+        from greenlane.routing.vrp.core import CoreProblem, CoreVehicle, SolveParams, solve_pyvrp
+
+        inst = self.inst
+        nodes = [0, *self.customers]
+        scale = PYVRP_SCALE
+        d = inst.dist[np.ix_(nodes, nodes)]
+        per_unit = 1.0 / inst.velocity + charge_share * inst.recharge_time * inst.consumption
+        travel = np.ceil(d * per_unit * scale - 1e-9).astype(np.int64)
+        tw = np.rint(np.stack([inst.ready[nodes], inst.due[nodes]], axis=1) * scale)
+        cap = round(inst.capacity * scale)
+        problem = CoreProblem(
+            vehicles=tuple(
+                CoreVehicle(start=0, end=0, capacity=(cap,)) for _ in range(len(nodes) - 1)
+            ),
+            arc_cost=(np.rint(d * scale).astype(np.int64),),
+            travel_time=(travel,),
+            service_time=np.rint(inst.service[nodes] * scale).astype(np.int64),
+            time_windows=tw.astype(np.int64),
+            delivery=np.rint(inst.demand[nodes] * scale).astype(np.int64).reshape(-1, 1),
+            pickup=np.zeros((len(nodes), 1), dtype=np.int64),
+        )
+        sol = solve_pyvrp(problem, SolveParams(time_limit_s=time_limit_s, seed=seed))
+        routes: list[Route] = []
+        ev = self.ev
+        aside: list[int] = []
+        for r in sol.routes.values():
+            part: tuple[int, ...] = ()
+            for c in (nodes[i] for i in r):
+                if ev.evaluate((*part, c)) is not None:
+                    part = (*part, c)
+                else:
+                    aside.append(c)
+            if part:
+                routes.append(ev.make_route(part))
+        return routes, aside
+
     def lns(
         self,
         routes: list[Route],
@@ -650,6 +700,12 @@ def solve_evrptw(
     fleet = max_vehicles if max_vehicles is not None else len(inst.customers)
     s = _Search(inst, seed, objective, fleet)
     routes, pool = s.construct()
+    if time_limit_s * SEED_SHARE >= 0.5:
+        seeded, aside = s.pyvrp_seed(time_limit_s * SEED_SHARE, seed, SEED_CHARGE_SHARE)
+        rest = s.repair(seeded, [], aside, allow_new=True)
+        shorter = sum(r.dist for r in seeded) < sum(r.dist for r in routes)
+        if len(rest) <= len(pool) and shorter:
+            routes, pool = seeded, rest
     if objective == "vehicles":
         s.vehicle_cost = 0.0
         routes, _ = s.minimise_routes(routes, start + 0.5 * time_limit_s)
