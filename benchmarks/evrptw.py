@@ -148,6 +148,8 @@ def _cell(run: Run | None, bks: tuple[int, float] | None) -> str:
     if run.distance is None:
         return f" – | – | – | 0/{run.customers} {run.error[:40]}"
     gap = _gap(run, bks)
+    if gap is not None and abs(gap) < 0.005:
+        gap = 0.0  # no "-0.00" from rounding noise
     gap_s = f"{gap:+.2f}" if gap is not None else "(more veh.)"
     flag = "" if run.feasible else " INFEASIBLE"
     return f" {run.vehicles} | {run.distance:.2f} | {gap_s} | {run.served}/{run.customers}{flag}"
