@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
+# Where `make run` serves: `PORT=8000 make run` (5000 is taken by AirPlay on macOS).
+HOST ?= 127.0.0.1
+PORT ?= 5000
 
 .PHONY: run test lint bench install conformance
 
@@ -14,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(VENV)/bin/greenlane serve --demo
+	$(VENV)/bin/greenlane serve --demo --host $(HOST) --port $(PORT)
 
 # The design checks: style, formatting, complexity (ruff), the layer and library contracts
 # (import-linter, [tool.importlinter]) and the types (mypy, [tool.mypy]). PYTHONPATH makes the

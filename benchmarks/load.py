@@ -4,11 +4,12 @@
     python benchmarks/load.py --clients 20 --seconds 30
 
 Starts ``greenlane serve`` on a free 127.0.0.1 port with a temporary SQLite database (the
-single-process server ``greenlane serve`` runs), gives every client its own integration
-token, and has each loop over the mix 45 % ``POST /footprints`` (the demo chain), 40 %
-``GET /plans/{id}`` (a stored two-shipment plan), 15 % ``POST /plans`` (a one-shipment book,
-planned in the request). Prints a Markdown table of requests, errors, throughput and the
-p50/p95/p99 latency per endpoint, and the load average (the machine may be shared).
+single-process server ``greenlane serve`` runs), gives every client its own planner token
+(an integration token reads only the plans it made), and has each loop over the mix 45 %
+``POST /footprints`` (the demo chain), 40 % ``GET /plans/{id}`` (a stored two-shipment plan),
+15 % ``POST /plans`` (a one-shipment book, planned in the request). Prints a Markdown table of
+requests, errors, throughput and the p50/p95/p99 latency per endpoint, and the load average
+(the machine may be shared).
 """
 
 from __future__ import annotations
@@ -41,9 +42,7 @@ def main() -> int:
             Path(tmp),
             env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200", "GREENLANE_RATE_LIMIT_BURST": "200"},
         )
-        tokens = make_tokens(
-            server.database_url, [("planner", None)] + [("integration", None)] * args.clients
-        )
+        tokens = make_tokens(server.database_url, [("planner", None)] * (1 + args.clients))
         server.start()
         try:
             status, _, body = call(

@@ -19,6 +19,8 @@ from greenlane.emissions.factors import load_factors
 from greenlane.emissions.intensity import default_target
 from greenlane.emissions.tables import OptFloat, TableRow, Text, Year, read_table
 from greenlane.fleet.catalog import energy_prices, fx_rates, vehicle_types
+from greenlane.fleet.rates import rate_cards
+from greenlane.fleet.regulation import regulatory_table
 from greenlane.routing.network import load_network
 from greenlane.routing.network.transit_risk import transit_cv
 from greenlane.routing.planner.pricing import hub_operations, saf_blend_shares
@@ -43,6 +45,8 @@ LOADERS: dict[str, Loader] = {
     "levers.csv": lever_costs,
     "transit_variability.csv": transit_cv,
     "charging_stations.csv": load_stations,
+    "regulatory_costs.csv": regulatory_table,
+    "rate_cards.csv": rate_cards,
     "hubs.csv": lambda d: load_network(d, cache_dir=d / "cache"),
     "lanes.csv": lambda d: load_network(d, cache_dir=d / "cache"),
 }
@@ -65,6 +69,8 @@ BAD_CELL = {
     "levers.csv": ("vessel_capex", "1.5 m"),
     "transit_variability.csv": ("cv", "high"),
     "charging_stations.csv": ("lat", "22°N"),
+    "regulatory_costs.csv": ("value", "70 EUR"),
+    "rate_cards.csv": ("value", "-2052"),
     "hubs.csv": ("lat", "north"),
     "lanes.csv": ("departures_per_week", "daily"),
 }
@@ -129,6 +135,10 @@ def test_an_empty_source_names_file_line_and_column(tmp_path: Path, table: str):
         ("energy_prices.csv", "year"),
         ("charging_stations.csv", "year"),
         ("levers.csv", "year"),
+        ("regulatory_costs.csv", "licence"),
+        ("regulatory_costs.csv", "date"),
+        ("rate_cards.csv", "licence"),
+        ("rate_cards.csv", "date"),
     ],
 )
 def test_licence_and_year_stay_required(tmp_path: Path, table: str, column: str):

@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         headers,
         heartbeat,
         jobs,
+        jsonlimits,
         ledger,
         pact,
         problems,
@@ -102,6 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> OpenAPI:
         )
 
     db.init_app(app)
+    jsonlimits.init_app(app)
     headers.init_app(app)
     problems.init_app(app)
     jobs.init_app(app)

@@ -40,6 +40,8 @@ from greenlane.webapp.schemas import (
     ShareIn,
     SharesOut,
     ShipmentReportPath,
+    UnsharePath,
+    UnshareQuery,
 )
 
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -104,14 +106,17 @@ def create_plan(body: PlanRequest, header: IdempotencyHeader) -> Response:
 @api.get("/plans/<plan_id>", tags=[plans_tag], responses={200: PlanOut, **_ERRORS})
 @roles("planner", "integration")
 def get_plan(path: PlanPath) -> Response:
-    """A stored plan: summary, shipments with legs and footprints, unplanned, solver facts."""
+    """A stored plan: summary, shipments with legs and footprints, unplanned, solver facts.
+
+    An integration token reads only the plans it created (others are a 404).
+    """
     return jsonify(services.get_plan_json(path.plan_id, principal()))
 
 
 @api.post("/plans/<plan_id>/accept", tags=[plans_tag], responses={200: PlanOut, **_POST_ERRORS})
-@roles("planner")
+@roles("planner", "integration")
 def accept_plan(path: PlanPath, header: IdempotencyHeader) -> Response:
-    """Accept a plan (idempotent)."""
+    """Accept a plan (idempotent); an integration token accepts only the plans it created."""
     return jsonify(services.accept(path.plan_id, principal()))
 
 
@@ -185,17 +190,27 @@ def get_network() -> Response:
 
 
 @api.post("/plans/<plan_id>/shares", tags=[reports_tag], responses={201: SharesOut, **_POST_ERRORS})
-@roles("planner", "integration")
+@roles("planner")
 def create_share(path: PlanPath, body: ShareIn, header: IdempotencyHeader) -> Response:
-    """Share a plan, or some of its shipments, with a partner (by partner id)."""
+    """Share a plan, or some of its shipments, with a partner (by partner id; planners only)."""
     rows = services.share(path.plan_id, body.partner_id, body.shipment_ids, principal())
     resp = jsonify({"shares": rows})
     resp.status_code = 201
     return resp
 
 
+@api.delete(
+    "/plans/<plan_id>/shares/<partner_id>", tags=[reports_tag], responses={204: None, **_ERRORS}
+)
+@roles("planner")
+def delete_shares(path: UnsharePath, query: UnshareQuery) -> Response:
+    """Stop sharing a plan with a partner: every share, or only `?shipment_id=` (204)."""
+    services.unshare(path.plan_id, path.partner_id, query.shipment_id, principal())
+    return Response(status=204)
+
+
 @api.get("/plans/<plan_id>/shares", tags=[reports_tag], responses={200: SharesOut, **_ERRORS})
-@roles("planner", "integration")
+@roles("planner")
 def list_shares(path: PlanPath) -> Response:
     """Who a plan is shared with."""
     return jsonify({"shares": services.list_plan_shares(path.plan_id, principal())})
@@ -226,7 +241,7 @@ _REPORT_RESPONSES: dict[str | int | HTTPStatus, Any] = {
 
 def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
-    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    resp.headers["Content-Disposition"] = report.content_disposition
     return resp
 
 
@@ -242,7 +257,7 @@ def plan_report(path: ReportPath) -> Response:
 
 
 @api.get(
-    "/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
+    "/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>",
     tags=[reports_tag],
     responses=_REPORT_RESPONSES,
 )

@@ -1,8 +1,11 @@
 """API tokens (sha256 at rest) and roles: planner, integration, partner.
 
 A token is shown once when created (``gl_`` + 43 URL-safe characters) and stored only as its
-sha256. The API reads ``Authorization: Bearer <token>``; the UI keeps the token's id in the
-signed session after one login.
+sha256, with an expiry (:data:`DEFAULT_EXPIRES_DAYS` unless told; an expired token is
+refused). The API reads ``Authorization: Bearer <token>``. A browser login (planners and
+partners; integration tokens are API-only) opens a server-side session (``ui_sessions``)
+whose random id sits in the signed cookie: logging out ends it, and rotating or revoking
+the token ends all of its sessions, so a copied cookie stops working.
 """
 
 from __future__ import annotations
@@ -12,22 +15,28 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Literal, TypeVar
 
 from flask import abort, g, redirect, request, session, url_for
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from greenlane.emissions.errors import InputError
-from greenlane.webapp.db import engine_of, reading, transaction, utcnow
-from greenlane.webapp.tables import api_tokens
+from greenlane.webapp.db import as_utc, engine_of, reading, transaction, utcnow
+from greenlane.webapp.tables import api_tokens, ui_sessions
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 Role = Literal["planner", "integration", "partner"]
 ROLES: tuple[str, ...] = ("planner", "integration", "partner")
 TOKEN_PREFIX = "gl_"
+UI_ROLES: tuple[str, ...] = ("planner", "partner")
+"""Roles that may log into the browser UI (integration tokens are for machines)."""
+DEFAULT_EXPIRES_DAYS = 90
+"""Lifetime of a new or rotated token [days] unless told otherwise."""
+MAX_EXPIRES_DAYS = 3650
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -52,10 +61,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def expiry(expires_days: float = DEFAULT_EXPIRES_DAYS, now: datetime | None = None) -> datetime:
+    """When a token made ``now`` with a lifetime of ``expires_days`` [days] expires."""
+    if not 0 < expires_days <= MAX_EXPIRES_DAYS:
+        raise InputError(f"must lie in (0, {MAX_EXPIRES_DAYS}] days", field="expires_days")
+    return (now or utcnow()) + timedelta(days=expires_days)
+
+
 def create_token(
-    engine: Engine, role: str, name: str = "", partner_id: str | None = None
+    engine: Engine,
+    role: str,
+    name: str = "",
+    partner_id: str | None = None,
+    expires_days: float = DEFAULT_EXPIRES_DAYS,
 ) -> tuple[int, str]:
-    """Store a new token; returns ``(id, token)``. The token itself is never stored."""
+    """Store a new token valid for ``expires_days``; returns ``(id, token)`` (never stored)."""
+    expires_at = expiry(expires_days)
     if role not in ROLES:
         raise InputError(f"must be one of {', '.join(ROLES)}", field="role")
     if role == "partner" and not partner_id:
@@ -71,28 +92,32 @@ def create_token(
                 role=role,
                 partner_id=partner_id,
                 created_at=utcnow(),
+                expires_at=expires_at,
             )
         )
         token_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     return token_id, token
 
 
-def rotate_token(engine: Engine, token_id: int) -> str:
-    """Give a live token a new secret and return it; the old secret stops working at once.
+def rotate_token(engine: Engine, token_id: int, expires_days: float = DEFAULT_EXPIRES_DAYS) -> str:
+    """Give a live token a new secret (valid ``expires_days``) and return it.
 
-    The id, role, partner and name stay, so plans, jobs and Idempotency-Keys made with the
-    old secret stay the caller's. A revoked or unknown id is an InputError naming
+    The old secret stops working at once and the browser sessions opened with the token
+    end. The id, role, partner and name stay, so plans, jobs and Idempotency-Keys made with
+    the old secret stay the caller's. A revoked or unknown id is an InputError naming
     ``token_id``.
     """
+    expires_at = expiry(expires_days)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(engine) as conn:
         result = conn.execute(
             update(api_tokens)
             .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(token_sha256=hash_token(token))
+            .values(token_sha256=hash_token(token), expires_at=expires_at)
         )
         if result.rowcount != 1:
             raise InputError(f"no live token with id {token_id}", field="token_id")
+        end_sessions(conn, token_id)
     return token
 
 
@@ -107,6 +132,15 @@ def revoke_token(engine: Engine, token_id: int) -> None:
             .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+        end_sessions(conn, token_id)
+
+
+def _live(row: Any, now: datetime | None = None) -> bool:
+    """Not revoked and not expired."""
+    if row.revoked_at is not None:
+        return False
+    expires_at = as_utc(row.expires_at)
+    return expires_at is None or expires_at > (now or utcnow())
 
 
 def _principal(row: object) -> Principal:
@@ -120,7 +154,7 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
     digest = hash_token(token)
     with reading(engine) as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_sha256 == digest)).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or not _live(row):
         return None
     if not hmac.compare_digest(row.token_sha256, digest):
         return None
@@ -128,12 +162,65 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
 
 
 def principal_by_id(engine: Engine, token_id: int) -> Principal | None:
-    """The principal of a token id kept in the UI session (None if revoked)."""
+    """The principal of a token id (None if unknown, revoked or expired)."""
     with reading(engine) as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
-    if row is None or row.revoked_at is not None:
+    if row is None or not _live(row):
         return None
     return _principal(row)
+
+
+# ----------------------------------------------------------------------------- UI sessions
+
+
+def open_session(engine: Engine, token_id: int) -> str:
+    """Start a browser session of a token; returns its random id (for the signed cookie)."""
+    session_id = secrets.token_urlsafe(32)
+    with transaction(engine) as conn:
+        conn.execute(
+            ui_sessions.insert().values(
+                id_sha256=hash_token(session_id), token_id=token_id, created_at=utcnow()
+            )
+        )
+    return session_id
+
+
+def session_principal(engine: Engine, session_id: str) -> Principal | None:
+    """The principal of a live browser session (None: ended, unknown, token not live)."""
+    if not session_id or len(session_id) > 200:
+        return None
+    query = (
+        select(api_tokens)
+        .join(ui_sessions, ui_sessions.c.token_id == api_tokens.c.id)
+        .where(ui_sessions.c.id_sha256 == hash_token(session_id), ui_sessions.c.ended_at.is_(None))
+    )
+    with reading(engine) as conn:
+        row = conn.execute(query).first()
+    if row is None or not _live(row) or row.role not in UI_ROLES:
+        return None
+    return _principal(row)
+
+
+def end_session(engine: Engine, session_id: str) -> None:
+    """End one browser session (logging out); unknown ids are ignored."""
+    with transaction(engine) as conn:
+        conn.execute(
+            update(ui_sessions)
+            .where(
+                ui_sessions.c.id_sha256 == hash_token(session_id), ui_sessions.c.ended_at.is_(None)
+            )
+            .values(ended_at=utcnow())
+        )
+
+
+def end_sessions(conn: Connection, token_id: int) -> int:
+    """End every browser session of a token (rotation, revocation); returns how many."""
+    result = conn.execute(
+        update(ui_sessions)
+        .where(ui_sessions.c.token_id == token_id, ui_sessions.c.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    return int(result.rowcount or 0)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -163,10 +250,10 @@ def login_required(*roles: str) -> Callable[[_View], _View]:
     def deco(view: _View) -> _View:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            token_id = session.get("token_id")
-            who = principal_by_id(engine_of(), int(token_id)) if token_id else None
+            sid = session.get("sid")
+            who = session_principal(engine_of(), str(sid)) if sid else None
             if who is None:
-                session.pop("token_id", None)
+                session.pop("sid", None)
                 return redirect(url_for("ui.login", next=request.full_path))
             if who.role not in allowed:
                 abort(403)

@@ -179,7 +179,74 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
         opts["due_dates"] = "soft"
     if form.get("stop_level_routing"):
         opts["stop_level_routing"] = True
+    if str(form.get("eua_eur_per_t") or "").strip():
+        try:
+            opts["eua_eur_per_t"] = float(form["eua_eur_per_t"])
+        except ValueError:
+            raise InputError("must be a number", field="eua_eur_per_t") from None
+    if form.get("price_basis") == "rate_card":
+        opts["price_basis"] = "rate_card"
     return opts
+
+
+SCENARIO_KEEP = "keep"
+"""The scenario form's objective choice that keeps the plan's options."""
+
+
+def scenario_request(
+    request_doc: Mapping[str, Any],
+    result: Mapping[str, Any],
+    name: str,
+    form: Mapping[str, Any],
+) -> tuple[PlanRequest, list[str]]:
+    """A stored plan's book and options with the scenario form's edits; the pinned ids.
+
+    ``objective``: ``keep``, one of the new-plan choices, or ``tradeoff`` (the cheapest plan
+    under ``co2e_cap_kg``, a point of the curve). ``pin`` (repeatable shipment ids): keep
+    those shipments on the modes of their current path; the rest are re-planned freely.
+    """
+    from greenlane.webapp.schemas import PlanOptionsIn
+    from greenlane.webapp.viewmodels import objective_label
+
+    fields = set(PlanOptionsIn.model_fields)
+    options = {k: v for k, v in (request_doc.get("options") or {}).items() if k in fields}
+    choice = form.get("objective", SCENARIO_KEEP) or SCENARIO_KEEP
+    if choice != SCENARIO_KEEP:
+        for key in ("objective", "carbon_price_cny_per_t", "target_year", "co2e_cap_kg"):
+            options.pop(key, None)
+        if choice == "tradeoff":
+            try:
+                # + 1 g: the stored point is rounded to the gram
+                options["co2e_cap_kg"] = float(form.get("co2e_cap_kg") or "") + 0.001
+            except ValueError:
+                raise InputError("pick a point of the curve", field="co2e_cap_kg") from None
+        else:
+            options.update(form_options(form))
+    paths = {
+        s["shipment_id"]: list(dict.fromkeys(leg["mode"] for leg in s["legs"]))
+        for s in result.get("shipments", [])
+    }
+    pinned = [sid for sid in dict.fromkeys(_getlist(form, "pin")) if sid]
+    shipments = [dict(s) for s in request_doc["shipments"]]
+    for i, sid in enumerate(pinned):
+        if sid not in paths:
+            raise InputError(f"no planned shipment {sid!r} in this plan", field=f"pin[{i}]")
+        for s in shipments:
+            if s["shipment_id"] == sid:
+                s["allowed_modes"] = paths[sid]
+    pins = f" · pinned {', '.join(pinned)}" if pinned else ""
+    title = (form.get("name") or "").strip() or f"{name} · {objective_label(options)}{pins}"
+    body = PlanRequest.model_validate(
+        {"shipments": shipments, "options": options, "name": title[:200]}
+    )
+    return body, pinned
+
+
+def _getlist(form: Any, key: str) -> list[str]:
+    if hasattr(form, "getlist"):
+        return [str(v) for v in form.getlist(key)]
+    value = form.get(key)
+    return [] if value is None else [str(value)]
 
 
 def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:

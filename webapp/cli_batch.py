@@ -46,7 +46,8 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     is_flag=True,
     help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
     "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
-    "target_year (year|none). Other ITEMS are books.",
+    "target_year (year|none), eua_price [EUR/t CO2e of the EU ETS costs legs pay]. "
+    "Other ITEMS are books.",
 )
 @click.option(
     "--synthetic",

@@ -33,6 +33,10 @@ _db_option = click.option(
 )
 
 
+STANDING = {True: "on track", False: "off track", None: "no actuals yet"}
+"""The year's standing against the glide path (None: no actual recorded yet)."""
+
+
 def _app(database_url: str | None) -> Any:
     from greenlane.webapp import create_app
 
@@ -158,7 +162,7 @@ def kpi_cmd(
     click.echo(
         f"{s['year']} to {s['as_of']}: {s['to_date_g_per_tkm']:.2f} g/tkm; year-end "
         f"projection {s['projected_g_per_tkm']:.2f} vs target "
-        f"{s['target_g_per_tkm']:.2f} -> {'on track' if s['on_track'] else 'off track'}"
+        f"{s['target_g_per_tkm']:.2f} -> {STANDING[s['on_track']]}"
     )
 
 

@@ -140,6 +140,34 @@ def _summary_line(p: Plan) -> str:
     help="Route the first/last-mile road legs as multi-stop tours per terminal and "
     "day (vehicle routing; allocated by tkm).",
 )
+@click.option(
+    "--travel-year",
+    type=click.IntRange(2000, 2100),
+    default=None,
+    help="Year of travel for the regulatory carbon costs (default: year of the earliest "
+    "ready date).",
+)
+@click.option(
+    "--eua-price",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="EUA price [EUR/t CO2e] for EU ETS (default: the dated price of "
+    "data/regulatory_costs.csv).",
+)
+@click.option(
+    "--price-basis",
+    type=click.Choice(["operating_cost", "rate_card"]),
+    default="operating_cost",
+    show_default=True,
+    help="rate_card: price sea, rail and air services at the carriers' rate cards "
+    "(data/rate_cards.csv); road stays at operating cost (own fleet).",
+)
+@click.option(
+    "--no-regulatory-costs",
+    is_flag=True,
+    default=False,
+    help="Leave out EU ETS, FuelEU, ReFuelEU, ETS2 and German tolls (for comparison).",
+)
 def plan_cmd(
     book: Path,
     carbon_price: float,
@@ -153,6 +181,10 @@ def plan_cmd(
     objective: str,
     on_time_probability: float | None,
     stop_level_routing: bool,
+    travel_year: int | None,
+    eua_price: float | None,
+    price_basis: str,
+    no_regulatory_costs: bool,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
@@ -174,6 +206,10 @@ def plan_cmd(
             ),
             on_time_probability=on_time_probability,
             stop_level_routing=stop_level_routing,
+            regulatory_costs=not no_regulatory_costs,
+            travel_year=travel_year,
+            eua_eur_per_t=eua_price,
+            price_basis=price_basis,  # type: ignore[arg-type]
         )
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:
@@ -187,6 +223,11 @@ def plan_cmd(
 def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
     """Print the plan summary: totals, one line per shipment, unplanned with reasons."""
     click.echo(_summary_line(result))
+    parts = ", ".join(f"{k} {v:,.2f}" for k, v in result.cost_breakdown_cny().items() if v)
+    click.echo(
+        f"  cost by component [CNY]: {parts}; regulatory carbon {result.regulatory_cost_cny:,.2f}"
+        f"; internal carbon price {result.internal_carbon_cost_cny:,.2f} (not in cost)"
+    )
     for s in result.shipments:
         click.echo(
             f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "

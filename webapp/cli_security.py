@@ -32,13 +32,20 @@ def _engine(database_url: str | None) -> Any:
 
 @click.command("rotate-token")
 @click.argument("token_id", type=int)
+@click.option(
+    "--expires-days",
+    type=click.FloatRange(min=0, min_open=True, max=3650),
+    default=90,
+    show_default=True,
+    help="Days until the new secret is refused.",
+)
 @_db_option
-def rotate_token_cmd(token_id: int, database_url: str | None) -> None:
-    """Give token TOKEN_ID a new secret and print it (the old one stops working)."""
+def rotate_token_cmd(token_id: int, expires_days: float, database_url: str | None) -> None:
+    """Give token TOKEN_ID a new secret and print it (the old one and its browser sessions end)."""
     from greenlane.webapp.auth import rotate_token
 
     try:
-        token = rotate_token(_engine(database_url), token_id)
+        token = rotate_token(_engine(database_url), token_id, expires_days)
     except GreenlaneError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -50,7 +57,7 @@ def rotate_token_cmd(token_id: int, database_url: str | None) -> None:
 @click.argument("token_id", type=int)
 @_db_option
 def revoke_token_cmd(token_id: int, database_url: str | None) -> None:
-    """Revoke token TOKEN_ID (idempotent)."""
+    """Revoke token TOKEN_ID (idempotent); its browser sessions end."""
     from greenlane.webapp.auth import revoke_token
 
     try:

@@ -56,19 +56,33 @@ def init_db(database_url: str | None) -> None:
 @click.option("--role", type=click.Choice(["planner", "integration", "partner"]), required=True)
 @click.option("--partner", "partner_id", default=None, help="Partner id (partner tokens only).")
 @click.option("--name", default="", help="A label for the token.")
+@click.option(
+    "--expires-days",
+    type=click.FloatRange(min=0, min_open=True, max=3650),
+    default=90,
+    show_default=True,
+    help="Days until the token is refused (rotate it to renew).",
+)
 @_db_option
-def create_token(role: str, partner_id: str | None, name: str, database_url: str | None) -> None:
+def create_token(
+    role: str, partner_id: str | None, name: str, expires_days: float, database_url: str | None
+) -> None:
     """Create an API token and print it (only its sha256 is stored)."""
     from greenlane.webapp.auth import create_token as make
+    from greenlane.webapp.auth import expiry
     from greenlane.webapp.db import engine_of
 
     app = _app(database_url)
     try:
-        token_id, token = make(engine_of(app), role, name=name, partner_id=partner_id)
+        token_id, token = make(
+            engine_of(app), role, name=name, partner_id=partner_id, expires_days=expires_days
+        )
     except GreenlaneError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    click.echo(f"token {token_id} ({role}{', partner ' + partner_id if partner_id else ''}):")
+    until = expiry(expires_days).strftime("%Y-%m-%d %H:%M UTC")
+    who = f"{role}{', partner ' + partner_id if partner_id else ''}"
+    click.echo(f"token {token_id} ({who}; expires {until}):")
     click.echo(token)
 
 

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SHIPMENTS": 2000,
     # Largest request body [bytes] (Flask answers 413 above it).
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    # Deepest nesting of arrays/objects in a JSON body [levels] (webapp.jsonlimits; 400 above).
+    "MAX_JSON_DEPTH": 64,
     # Background solver threads; 1 keeps a 2-core machine responsive.
     "JOB_WORKERS": 1,
     # Each process refreshes the heartbeat of its jobs and Idempotency-Key reservations

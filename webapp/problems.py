@@ -1,4 +1,8 @@
-"""Errors as RFC 9457 problem details (``application/problem+json``) naming the field at fault."""
+"""Errors as RFC 9457 problem details (``application/problem+json``) naming the field at fault.
+
+API paths (``/api/…``) answer problem documents; browser pages answer a styled HTML page
+(``ui/error.html``) with the same status and headers.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as SansioResponse
@@ -106,6 +110,43 @@ def _own_errors() -> Callable[[Exception], Response] | None:
     return None
 
 
+def wants_html() -> bool:
+    """A browser page: not an API path, and HTML is what the client accepts first."""
+    if _wants_problem():
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", PROBLEM_JSON, "application/json"])
+    return best == "text/html"
+
+
+def html_error(
+    status: int, title: str, detail: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """The styled error page (plain text if even the template fails)."""
+    try:
+        body = render_template(
+            "ui/error.html",
+            status=status,
+            title=title,
+            detail=detail,
+            retry_after=(headers or {}).get("Retry-After"),
+        )
+        resp = Response(body, status=status, mimetype="text/html")
+    except Exception:  # the error page itself must not fail
+        resp = Response(f"{status} {title}", status=status, mimetype="text/plain")
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def as_html(resp: Response) -> Response:
+    """A problem+json answer re-rendered as the styled page (status and headers kept)."""
+    doc = json.loads(resp.get_data(as_text=True))
+    keep = {
+        k: v for k, v in resp.headers.items() if k.lower() not in ("content-type", "content-length")
+    }
+    return html_error(resp.status_code, doc.get("title", ""), doc.get("detail"), keep)
+
+
 def init_app(app: Flask) -> None:
     """Answer API errors as problem documents; the UI keeps HTML pages."""
 
@@ -125,7 +166,12 @@ def init_app(app: Flask) -> None:
         if own is not None:  # e.g. /pact answers PACT error bodies
             return own(exc)
         if not _wants_problem():
-            return exc
+            code = exc.code or 500
+            if code < 400:
+                return exc
+            headers = dict(exc.get_headers()) if code == 405 else {}
+            headers.pop("Content-Type", None)
+            return html_error(code, exc.name, exc.description, headers)
         code = exc.code or 500
         resp = problem(code, exc.name, exc.description)
         if code == 405 and exc.response is None:
@@ -142,4 +188,4 @@ def init_app(app: Flask) -> None:
             return own(exc)
         if _wants_problem():
             return problem(500, "Internal Server Error", "an unexpected error was logged")
-        return Response("Internal Server Error", status=500, mimetype="text/plain")
+        return html_error(500, "Internal Server Error", "An unexpected error was logged.")

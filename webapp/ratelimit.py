@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from greenlane.webapp.db import engine_of
-from greenlane.webapp.problems import problem
+from greenlane.webapp.problems import as_html, problem, wants_html
 from greenlane.webapp.tables import rate_limits
 
 MAX_BUCKETS = 100_000
@@ -205,7 +205,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _login_attempts() -> Response | None:
         if request.method == "POST" and request.endpoint == "ui.login_post":
-            return check_anonymous()
+            limited = check_anonymous()
+            if limited is not None and wants_html():
+                return as_html(limited)  # a browser gets the styled page, same status
+            return limited
         return None
 
 

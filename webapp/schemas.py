@@ -73,6 +73,31 @@ class PlanOptionsIn(_In):
         description="route the first/last-mile road legs as multi-stop tours per "
         "terminal and day (the plan then lists stop_routes)",
     )
+    co2e_cap_kg: float | None = Field(
+        None,
+        gt=0,
+        le=1e12,
+        description="cap on the plan's total WTW CO2e [kg]: the cheapest plan under it "
+        "(pick a point of the cost-vs-CO2e curve)",
+    )
+    regulatory_costs: bool = Field(
+        True,
+        description="legs pay EU ETS, FuelEU, ReFuelEU SAF mandate, ETS2 and German toll "
+        "of the year of travel (legs[].cost_breakdown)",
+    )
+    travel_year: int | None = Field(
+        None, ge=2000, le=2100, description="year of travel (default: earliest ready_at year)"
+    )
+    eua_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="EUA price [EUR/t CO2e] (default: dated table value)"
+    )
+    ets2_eur_per_t: float | None = Field(
+        None, ge=0, le=10_000, description="ETS2 price [EUR/t CO2] (default: table value)"
+    )
+    price_basis: Literal["operating_cost", "rate_card"] = Field(
+        "operating_cost",
+        description="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv",
+    )
 
 
 class PlanRequest(_In):
@@ -111,6 +136,19 @@ class PlanPath(BaseModel):
     """A plan id."""
 
     plan_id: str = Field(max_length=40)
+
+
+class UnsharePath(BaseModel):
+    """A plan and the partner to stop sharing it with."""
+
+    plan_id: str = Field(max_length=40)
+    partner_id: str = Field(max_length=200)
+
+
+class UnshareQuery(BaseModel):
+    """Only this shipment's share (default: every share of the partner on the plan)."""
+
+    shipment_id: str | None = Field(default=None, max_length=200)
 
 
 class JobPath(BaseModel):
@@ -296,10 +334,17 @@ class SharesOut(_Out):
 
 
 class SharedItemOut(_Out):
-    """Something a partner may download, with its report links."""
+    """Something a partner may download: the plan's name, totals of what is shared, links."""
 
     plan_id: str
+    plan_name: str
     shipment_id: str | None
+    shipments: int = Field(description="Shipments shared in this item")
+    co2e_wtw_kg: float = Field(description="WTW CO2e of the shared shipments [kg]")
+    intensity_g_per_tkm: float = Field(
+        description="g CO2e WTW per tonne-km on the great-circle distance origin -> destination"
+    )
+    shared_at: datetime | None
     reports: dict[str, str]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
@@ -59,6 +60,10 @@ def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan"
     return doc
 
 
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
     """Routing options from the stored request's ``options``."""
     return PlanOptions(
@@ -70,6 +75,12 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         k_paths=int(opts.get("k_paths", 4)),
         factor_sets=tuple(opts.get("factor_sets") or ()),
         stop_level_routing=bool(opts.get("stop_level_routing", False)),
+        co2e_cap_kg=None if opts.get("co2e_cap_kg") is None else float(opts["co2e_cap_kg"]),
+        regulatory_costs=bool(opts.get("regulatory_costs", True)),
+        travel_year=opts.get("travel_year"),
+        eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
+        ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
+        price_basis=opts.get("price_basis", "operating_cost"),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
@@ -140,10 +151,15 @@ def submit_plan(
     *,
     force_async: bool = False,
     pareto_points: int = 0,
+    extra: Mapping[str, Any] | None = None,
 ) -> Submitted:
-    """Plan now (small books) or queue a job (large books, ``async``, or forced)."""
+    """Plan now (small books) or queue a job (large books, ``async``, or forced).
+
+    ``extra`` is stored with the request (e.g. ``scenario_of``: the plan it was edited from).
+    """
     config = current_app.config
     doc = request_doc(body, config, kind="plan")
+    doc.update(extra or {})
     if pareto_points:
         doc["pareto_points"] = pareto_points
     net = network()
@@ -188,9 +204,13 @@ def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
 
 
 def plan_row(conn: Connection, plan_id: str, principal: Principal) -> Row[Any]:
-    """A plan the caller may see (partners: only shared plans), else 404."""
+    """A plan the caller may see, else 404.
+
+    Planners see every plan; an integration token only the plans it created; a partner only
+    what is shared with it.
+    """
     row = store.get_plan(conn, plan_id)
-    if row is None:
+    if row is None or (principal.role == "integration" and row.created_by != principal.token_id):
         raise ApiProblem(404, "Not Found", f"no plan {plan_id!r}")
     if principal.is_partner:
         visible = store.visible_shipments(conn, plan_id, principal.partner_id or "")
@@ -326,19 +346,48 @@ def list_plan_shares(plan_id: str, principal: Principal) -> list[dict[str, Any]]
         return [share_json(r) for r in store.plan_shares(conn, plan_id)]
 
 
+def unshare(plan_id: str, partner_id: str, shipment_id: str | None, principal: Principal) -> int:
+    """Stop sharing a plan (or one shipment of it) with a partner; 404 if nothing was shared."""
+    with transaction() as conn:
+        plan_row(conn, plan_id, principal)
+        removed = store.remove_shares(conn, plan_id, partner_id, shipment_id)
+        if not removed:
+            what = f"shipment {shipment_id!r} of " if shipment_id is not None else ""
+            raise ApiProblem(
+                404, "Not Found", f"{what}plan {plan_id!r} is not shared with {partner_id!r}"
+            )
+    return removed
+
+
 def shared_with(principal: Principal) -> list[dict[str, Any]]:
-    """What a partner may download, with links."""
+    """What a partner may download: plan name, totals of the shared shipments, links."""
+    from greenlane.emissions.units import intensity_g_per_tkm
+
     with transaction() as conn:
         rows = store.partner_shares(conn, principal.partner_id or "")
+        plans = {pid: store.get_plan(conn, pid) for pid in {r.plan_id for r in rows}}
     out = []
     for r in rows:
         base = f"/api/v1/plans/{r.plan_id}"
         if r.shipment_id is not None:
-            base += f"/shipments/{r.shipment_id}"
+            base += f"/shipments/{quote(r.shipment_id, safe='/')}"
+        plan = plans.get(r.plan_id)
+        ships = [
+            s
+            for s in (plan.result["shipments"] if plan is not None else [])
+            if r.shipment_id is None or s["shipment_id"] == r.shipment_id
+        ]
+        co2e_kg = sum(s["co2e_wtw_kg"] for s in ships)
+        tkm_gcd = sum(s.get("tkm_gcd") or 0.0 for s in ships)
         out.append(
             {
                 "plan_id": r.plan_id,
+                "plan_name": plan.name if plan is not None else "",
                 "shipment_id": r.shipment_id,
+                "shipments": len(ships),
+                "co2e_wtw_kg": round(co2e_kg, 3),
+                "intensity_g_per_tkm": round(intensity_g_per_tkm(co2e_kg, tkm_gcd), 3),
+                "shared_at": _iso(r.created_at),
                 "reports": {k: f"{base}/report.{fmt}" for k, fmt in _FORMATS.items()},
             }
         )

@@ -16,13 +16,13 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.model import Footprint
 from greenlane.routing import Plan, plan_to_dict
 from greenlane.webapp.db import utcnow
-from greenlane.webapp.tables import jobs, plans, shares
+from greenlane.webapp.tables import jobs, plans, report_downloads, shares
 
 _FOOTPRINTS = TypeAdapter(list[Footprint])
 
@@ -213,6 +213,48 @@ def add_shares(
             .order_by(shares.c.id)
         )
     )
+
+
+def remove_shares(
+    conn: Connection, plan_id: str, partner_id: str, shipment_id: str | None = None
+) -> int:
+    """Stop sharing a plan with a partner (every share, or the one of ``shipment_id``)."""
+    cond = [shares.c.plan_id == plan_id, shares.c.partner_id == partner_id]
+    if shipment_id is not None:
+        cond.append(shares.c.shipment_id == shipment_id)
+    return int(conn.execute(delete(shares).where(and_(*cond))).rowcount or 0)
+
+
+def record_download(
+    conn: Connection,
+    plan_id: str,
+    shipment_id: str | None,
+    fmt: str,
+    partner_id: str,
+    token_id: int,
+) -> None:
+    """Log one report a partner downloaded."""
+    conn.execute(
+        report_downloads.insert().values(
+            plan_id=plan_id,
+            shipment_id=shipment_id,
+            fmt=fmt,
+            partner_id=partner_id,
+            token_id=token_id,
+            created_at=utcnow(),
+        )
+    )
+
+
+def plan_downloads(conn: Connection, plan_id: str, limit: int = 50) -> list[Row[Any]]:
+    """The newest partner downloads of a plan's reports, newest first."""
+    query = (
+        select(report_downloads)
+        .where(report_downloads.c.plan_id == plan_id)
+        .order_by(report_downloads.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query))
 
 
 def plan_shares(conn: Connection, plan_id: str) -> list[Row[Any]]:

@@ -36,6 +36,20 @@ api_tokens = Table(
     Column("partner_id", String(200), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # Refused from then on; NULL (tokens made before migration 0008): no expiry.
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+)
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    # sha256 of the random session id kept in the signed cookie
+    Column("id_sha256", String(64), primary_key=True),
+    Column("token_id", Integer, ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Set by logging out, or for every session of a token when it is rotated or revoked.
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ui_sessions_token_id", "token_id"),
 )
 
 plans = Table(
@@ -110,6 +124,20 @@ shares = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
     Index("ix_shares_partner_plan", "partner_id", "plan_id"),
+)
+
+report_downloads = Table(
+    "report_downloads",
+    metadata,
+    # Every report a partner downloaded: who, what, when (shown to planners on the plan page).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", String(40), ForeignKey("plans.id"), nullable=False),
+    Column("shipment_id", String(200), nullable=True),
+    Column("fmt", String(20), nullable=False),
+    Column("partner_id", String(200), nullable=False),
+    Column("token_id", Integer, ForeignKey("api_tokens.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_report_downloads_plan", "plan_id"),
 )
 
 rate_limits = Table(

@@ -30,7 +30,13 @@ from pydantic import ValidationError
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.webapp import books, reports, services, store, viewmodels
-from greenlane.webapp.auth import authenticate, login_required
+from greenlane.webapp.auth import (
+    UI_ROLES,
+    authenticate,
+    end_session,
+    login_required,
+    open_session,
+)
 from greenlane.webapp.db import engine_of, transaction
 from greenlane.webapp.problems import ApiProblem, field_path
 
@@ -39,7 +45,6 @@ bp = Blueprint("ui", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEMO_BOOK = DATA_DIR / "examples" / "shipments.csv"
-UI_ROLES = ("planner", "integration", "partner")
 
 
 # ----------------------------------------------------------------------------- session
@@ -56,10 +61,14 @@ def login_post() -> Response | str:
     """Check the token; keep its id in the session."""
     who = authenticate(engine_of(), request.form.get("token", "").strip())
     if who is None or who.role not in UI_ROLES:
-        flash("Unknown or revoked token.", "error")
-        return render_template("ui/login.html", next=request.form.get("next", "")), 401  # type: ignore[return-value]
+        if who is None:
+            flash("Unknown, expired or revoked token.", "error")
+        else:
+            flash(f"A {who.role} token is for the API only; log in with a planner token.", "error")
+        status = 401 if who is None else 403
+        return render_template("ui/login.html", next=request.form.get("next", "")), status  # type: ignore[return-value]
     session.clear()
-    session["token_id"] = who.token_id
+    session["sid"] = open_session(engine_of(), who.token_id)
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("ui.index")
@@ -68,7 +77,10 @@ def login_post() -> Response | str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Forget the token."""
+    """End the server-side session (a copied cookie stops working) and forget it."""
+    sid = session.get("sid")
+    if sid:
+        end_session(engine_of(), str(sid))
     session.clear()
     return redirect(url_for("ui.login"))  # type: ignore[return-value]
 
@@ -175,7 +187,18 @@ def plan(plan_id: str) -> str:
     row = _plan_row(plan_id)
     with transaction() as conn:
         shares = [services.share_json(s) for s in store.plan_shares(conn, plan_id)]
-    return render_template("ui/plan.html", page=viewmodels.plan_page(row), shares=shares)
+        downloads = [
+            {
+                "partner_id": d.partner_id,
+                "what": d.shipment_id or "whole plan",
+                "fmt": d.fmt,
+                "at": d.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for d in store.plan_downloads(conn, plan_id)
+        ]
+    return render_template(
+        "ui/plan.html", page=viewmodels.plan_page(row), shares=shares, downloads=downloads
+    )
 
 
 @bp.post("/plans/<plan_id>/accept")
@@ -206,6 +229,47 @@ def share(plan_id: str) -> Response:
         flash(f"{exc.field}: {exc.message}", "error")
         return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
     flash(f"Shared with {partner}.", "ok")
+    return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+
+
+@bp.post("/plans/<plan_id>/scenario")
+@login_required("planner")
+def scenario(plan_id: str) -> Response:
+    """Re-plan a copy of the plan with edits (objective, a curve point, pinned shipments)."""
+    row = _plan_row(plan_id)
+    try:
+        body, pinned = books.scenario_request(row.request, row.result, row.name, request.form)
+        sub = services.submit_plan(
+            body,
+            g.principal,
+            force_async=True,
+            pareto_points=int(_config("UI_PARETO_POINTS")),
+            extra={"scenario_of": plan_id, "pinned": pinned},
+        )
+    except InputError as exc:
+        flash(f"{exc.field}: {exc.message}" if exc.field else exc.message, "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flash(f"{field_path(tuple(err['loc']))}: {err['msg']}", "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    return redirect(url_for("ui.job", job_id=sub.job_id))  # type: ignore[return-value]
+
+
+@bp.post("/plans/<plan_id>/unshare")
+@login_required("planner")
+def unshare(plan_id: str) -> Response:
+    """Stop sharing the plan (or one shipment) with a partner."""
+    partner = request.form.get("partner_id", "").strip()
+    shipment = request.form.get("shipment_id", "").strip() or None
+    try:
+        services.unshare(plan_id, partner, shipment, g.principal)
+    except ApiProblem as exc:
+        if exc.status != 404 or not partner:
+            abort(404)
+        flash(exc.detail or exc.title, "error")
+        return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
+    flash(f"No longer shared with {partner}: {shipment or 'whole plan'}.", "ok")
     return redirect(url_for("ui.plan", plan_id=plan_id))  # type: ignore[return-value]
 
 
@@ -275,7 +339,22 @@ def compare() -> str:
 
 def _download(report: reports.Report) -> Response:
     resp = Response(report.body, mimetype=report.mimetype.split(";")[0])
-    resp.headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    resp.headers["Content-Disposition"] = report.content_disposition
+    return resp
+
+
+@bp.get("/plans/<plan_id>/shipments.xlsx")
+@login_required("planner")
+def shipments_xlsx(plan_id: str) -> Response:
+    """The shipment table (shipments and legs) as an Excel workbook."""
+    row = _plan_row(plan_id)
+    body = viewmodels.shipments_xlsx(row.name, viewmodels.shipment_views(row))
+    resp = Response(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    resp.headers["Content-Disposition"] = reports.content_disposition(
+        f"greenlane-{reports._safe(plan_id)}-shipments.xlsx"
+    )
     return resp
 
 
@@ -291,7 +370,7 @@ def plan_report(plan_id: str, fmt: str) -> Response:
         abort(404)
 
 
-@bp.get("/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>")
+@bp.get("/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>")
 @login_required(*UI_ROLES)
 def shipment_report(plan_id: str, shipment_id: str, fmt: str) -> Response:
     """Download one shipment's report."""
@@ -316,3 +395,9 @@ def init_app(app: Flask) -> None:
     """Register the UI and its template helpers (CSRF: ``webapp.csrf``)."""
     app.register_blueprint(bp)
     app.jinja_env.filters["num"] = _fmt
+    app.context_processor(_viewer)
+
+
+def _viewer() -> dict[str, Any]:
+    """``viewer``: the logged-in principal of this page (None on login and error pages)."""
+    return {"viewer": g.get("principal")}

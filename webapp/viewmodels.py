@@ -8,13 +8,14 @@ Numbers come from the stored plan (``routing.plan_to_dict``), the stored footpri
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy.engine import Row
 
 from greenlane.emissions.intensity import default_target
 from greenlane.emissions.report.geojson import footprints_to_geojson
-from greenlane.emissions.units import kg_to_t
+from greenlane.emissions.units import intensity_g_per_tkm, kg_to_t
 from greenlane.webapp import store
 from greenlane.webapp.db import as_utc
 
@@ -43,6 +44,8 @@ def objective_label(options: dict[str, Any]) -> str:
     """How the plan was asked for, in the UI's words."""
     if options.get("objective") == "co2e":
         return OBJECTIVES["greenest"]
+    if options.get("co2e_cap_kg"):
+        return f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
     if options.get("target_year"):
         return f"{OBJECTIVES['target']} ({options['target_year']})"
     if options.get("carbon_price_cny_per_t"):
@@ -87,10 +90,14 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "shipments_planned": s["shipments_planned"],
         "shipments_unplanned": s["shipments_unplanned"],
         "cost_cny": s["cost_cny"],
+        "regulatory_cost_cny": s.get("regulatory_cost_cny"),
+        "internal_carbon_cost_cny": s.get("internal_carbon_cost_cny"),
         "co2e_wtw_kg": s["co2e_wtw_kg"],
         "co2e_ttw_kg": s["co2e_ttw_kg"],
         "co2e_wtw_t": kg_to_t(s["co2e_wtw_kg"]),
         "intensity_g_per_tkm": s["intensity_g_per_tkm"],
+        # The reports' basis: WTW over tonne-km on the actual distance travelled.
+        "intensity_actual_g_per_tkm": intensity_g_per_tkm(s["co2e_wtw_kg"], s["tkm"]),
         "on_time_share": s["on_time_share"],
         "on_time_pct": round(100 * s["on_time_share"]),
         "tkm": s["tkm"],
@@ -102,9 +109,46 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+@cache
+def _names() -> tuple[dict[str, str], dict[str, str]]:
+    """Readable names of vehicle types and energy carriers (``data/`` tables) by id."""
+    from greenlane.emissions.factors import load_factors
+    from greenlane.fleet.catalog import vehicle_types
+
+    vehicles = {k: v.name for k, v in vehicle_types().items()}
+    carriers = {k: c.name for k, c in load_factors().carriers.items()}
+    return vehicles, carriers
+
+
+def _place_names() -> dict[str, str]:
+    """Hub and site names by id (the network of this process)."""
+    from greenlane.webapp.resources import network
+
+    return {h.hub_id: h.name for h in network().hubs.values()}
+
+
+COST_LABELS = {
+    "freight": "freight",
+    "energy": "energy",
+    "toll": "toll",
+    "eu_ets": "EU ETS",
+    "fueleu": "FuelEU",
+    "saf_mandate": "SAF mandate",
+    "ets2": "ETS2",
+}
+"""Display names of the leg cost components (``legs[].cost_breakdown``)."""
+
+
+def cost_parts(breakdown: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(label, CNY) of a leg's non-zero cost components, in :data:`COST_LABELS` order."""
+    return [(label, breakdown[k]) for k, label in COST_LABELS.items() if breakdown.get(k)]
+
+
 def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
+    vehicles, carriers = _names()
+    places = _place_names()
     intensity_by_tce: dict[str, float] = {}
     for fp in row.result["shipments"]:
         for leg in (fp.get("footprint") or {}).get("legs", []):
@@ -122,10 +166,16 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "destination": leg["destination"],
                     "vehicle": leg["vehicle_id"],
                     "carrier": leg["energy_carrier"],
+                    "vehicle_name": vehicles.get(leg["vehicle_id"], leg["vehicle_id"]),
+                    "carrier_name": carriers.get(leg["energy_carrier"], leg["energy_carrier"]),
+                    "origin_name": places.get(leg["origin"], leg["origin"]),
+                    "destination_name": places.get(leg["destination"], leg["destination"]),
                     "departure": _time(leg["departure_at"]),
                     "arrival": _time(leg["arrival_at"]),
                     "distance_km": leg["distance_km"],
                     "cost_cny": leg["cost_cny"],
+                    "cost_parts": cost_parts(leg.get("cost_breakdown") or {}),
+                    "price_basis": leg.get("price_basis", "operating_cost"),
                     "co2e_wtw_kg": leg["co2e_wtw_kg"],
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
@@ -214,7 +264,86 @@ def plan_page(row: Row[Any]) -> dict[str, Any]:
         "charts": chart_data(row),
         "geojson": map_geojson(row),
         "formats": REPORT_FORMATS,
+        "modes": sorted({leg["mode"] for s in row.result["shipments"] for leg in s["legs"]}),
+        "scenario_of": row.request.get("scenario_of"),
+        "pinned": row.request.get("pinned") or [],
     }
+
+
+SHIPMENT_COLUMNS = (
+    ("Shipment", "shipment_id"),
+    ("Origin", "origin"),
+    ("Destination", "destination"),
+    ("Mass [t]", "mass_t"),
+    ("Path", "path"),
+    ("Cost [CNY]", "cost_cny"),
+    ("CO2e WTW [kg]", "co2e_wtw_kg"),
+    ("CO2e TTW [kg]", "co2e_ttw_kg"),
+    ("g CO2e/tkm (great-circle)", "intensity_g_per_tkm"),
+    ("Arrival (UTC)", "arrival"),
+    ("Due (UTC)", "due"),
+    ("On time", "on_time"),
+)
+LEG_COLUMNS = (
+    ("Mode", "mode_label"),
+    ("From", "origin_name"),
+    ("From id", "origin"),
+    ("To", "destination_name"),
+    ("To id", "destination"),
+    ("Vehicle", "vehicle_name"),
+    ("Energy", "carrier_name"),
+    ("Departure (UTC)", "departure"),
+    ("Arrival (UTC)", "arrival"),
+    ("Distance [km]", "distance_km"),
+    ("Cost [CNY]", "cost_cny"),
+    ("CO2e WTW [kg]", "co2e_wtw_kg"),
+    ("CO2e TTW [kg]", "co2e_ttw_kg"),
+    ("g CO2e/tkm (actual distance)", "intensity_g_per_tkm"),
+)
+
+
+def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
+    """The shipment table as a workbook: one sheet of shipments, one of legs.
+
+    Text is stored as text (``data_type='s'``), so an id like ``=1+1`` never becomes a
+    formula; numbers stay numbers.
+    """
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    def put(ws: Any, values: list[Any]) -> None:
+        ws.append(values)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula
+
+    wb = Workbook()
+    ships = wb.worksheets[0]
+    ships.title = "Shipments"
+    legs = wb.create_sheet("Legs")
+    put(ships, [label for label, _ in SHIPMENT_COLUMNS])
+    put(legs, ["Shipment"] + [label for label, _ in LEG_COLUMNS])
+    for sheet in (ships, legs):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+    for s in shipments:
+        put(ships, [_cell(s, k) for _, k in SHIPMENT_COLUMNS])
+        for leg in s["legs"]:
+            put(legs, [s["shipment_id"]] + [leg[k] for _, k in LEG_COLUMNS])
+    wb.properties.title = name
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell(shipment: dict[str, Any], key: str) -> Any:
+    value = shipment[key]
+    if key == "on_time":
+        return "yes" if value else "no"
+    return value
 
 
 def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -223,7 +352,8 @@ def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
         ("Cost [CNY]", "cost_cny", 0),
         ("CO2e WTW [kg]", "co2e_wtw_kg", 0),
         ("CO2e TTW [kg]", "co2e_ttw_kg", 0),
-        ("Intensity [g CO2e/tkm]", "intensity_g_per_tkm", 2),
+        ("Intensity, great-circle basis [g CO2e/tkm]", "intensity_g_per_tkm", 2),
+        ("Intensity, actual distance [g CO2e/tkm]", "intensity_actual_g_per_tkm", 2),
         ("On time [%]", "on_time_pct", 0),
         ("Shipments planned", "shipments_planned", 0),
     )

@@ -7,19 +7,30 @@ adjustment rules per leg, allocation, emission factors with source and year, dat
 input, standard versions, GWP basis, factor set and data sha256), certificates beside the
 emissions (never netted, §5.2.7) and a traceability footer on every page.
 
-Text outside Windows-1252 (e.g. 南京) is set in ReportLab's built-in CID font ``STSong-Light``
-(Adobe-GB1; not embedded, the reader supplies the glyphs), so no font file is needed.
-Output is byte-for-byte reproducible for equal inputs (``invariant=1``).
+Page 1 is a summary a board reads: totals, intensity against the target with its distance
+basis, the share per mode and, when the caller passes them (:class:`Summary`), the
+cost-vs-CO2e trade-off chart. Numbers are grouped by thousands (``136,418.702``).
+
+Text is set in DejaVu Sans (vendored in ``data/fonts``, subset-embedded), which covers Latin,
+Greek, Cyrillic and symbols such as ``→``, ``ł`` and ``ı``; characters it lacks (e.g. 南京) are
+set in ReportLab's built-in CID font ``STSong-Light`` (Adobe-GB1; the reader supplies the
+glyphs). Output is byte-for-byte reproducible for equal inputs (``invariant=1``).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
@@ -27,9 +38,11 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
+    PageBreak,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -38,6 +51,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.geo import HUB_COLOUR, MODE_COLOURS
 from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Mode
 from greenlane.emissions.report._decimal import dec_str
@@ -47,6 +61,13 @@ from greenlane.emissions.units import PCT
 
 CJK_FONT = "STSong-Light"
 """ReportLab built-in CID font for Chinese text (Adobe-GB1, Unicode encoding)."""
+TEXT_FONT = "DejaVuSans"
+TEXT_FONT_BOLD = "DejaVuSans-Bold"
+"""Embedded text fonts (``data/fonts``, Bitstream Vera licence)."""
+FONT_FILES = {
+    TEXT_FONT: DATA_DIR / "fonts" / "DejaVuSans.ttf",
+    TEXT_FONT_BOLD: DATA_DIR / "fonts" / "DejaVuSans-Bold.ttf",
+}
 STANDARD = "ISO 14083:2023; GLEC Framework v3"
 """Standards the numbers follow."""
 CERTIFICATE_KEYS = ("registry", "serial", "kind", "volume", "unit", "vintage", "status")
@@ -61,20 +82,36 @@ _TOTAL = colors.HexColor("#F4F4F4")
 
 
 def _ensure_font() -> None:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+    registered = pdfmetrics.getRegisteredFontNames()
+    if CJK_FONT not in registered:
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    for name, path in FONT_FILES.items():
+        if name not in registered:
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily(
+        TEXT_FONT,
+        normal=TEXT_FONT,
+        bold=TEXT_FONT_BOLD,
+        italic=TEXT_FONT,
+        boldItalic=TEXT_FONT_BOLD,
+    )
+
+
+@functools.cache
+def _text_glyphs() -> frozenset[int]:
+    """Code points the embedded text font has a glyph for."""
+    _ensure_font()
+    font: Any = pdfmetrics.getFont(TEXT_FONT)  # a TTFont; its face is not in the stubs
+    return frozenset(font.face.charToGlyph)
 
 
 def _latin(ch: str) -> bool:
-    try:
-        ch.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """``ch`` has a glyph in the embedded text font (else it is set in the CJK font)."""
+    return ord(ch) in _text_glyphs() or ch in "\n\t"
 
 
 def markup(text: object) -> str:
-    """Paragraph markup of ``text``: XML-escaped, non-Windows-1252 runs in the CJK font."""
+    """Paragraph markup of ``text``: XML-escaped, runs DejaVu lacks in the CJK font."""
     out: list[str] = []
     run: list[str] = []
     for ch in str(text):
@@ -93,10 +130,13 @@ def markup(text: object) -> str:
 class _Styles:
     def __init__(self) -> None:
         base = getSampleStyleSheet()
-        self.title = ParagraphStyle("gl-title", parent=base["Title"], fontSize=16, leading=20)
+        self.title = ParagraphStyle(
+            "gl-title", parent=base["Title"], fontName=TEXT_FONT_BOLD, fontSize=16, leading=20
+        )
         self.h1 = ParagraphStyle(
             "gl-h1",
             parent=base["Heading2"],
+            fontName=TEXT_FONT_BOLD,
             fontSize=12,
             leading=15,
             spaceBefore=8,
@@ -106,21 +146,44 @@ class _Styles:
         self.h2 = ParagraphStyle(
             "gl-h2",
             parent=base["Heading3"],
+            fontName=TEXT_FONT_BOLD,
             fontSize=10,
             leading=13,
             spaceBefore=6,
             spaceAfter=3,
             keepWithNext=1,
         )
-        self.body = ParagraphStyle("gl-body", parent=base["BodyText"], fontSize=9, leading=11.5)
+        self.body = ParagraphStyle(
+            "gl-body", parent=base["BodyText"], fontName=TEXT_FONT, fontSize=9, leading=11.5
+        )
         self.cell = ParagraphStyle("gl-cell", parent=self.body, fontSize=7.5, leading=9)
         self.num = ParagraphStyle("gl-num", parent=self.cell, alignment=TA_RIGHT)
-        self.head = ParagraphStyle("gl-head", parent=self.cell, fontName="Helvetica-Bold")
+        self.head = ParagraphStyle("gl-head", parent=self.cell, fontName=TEXT_FONT_BOLD)
+        self.figure = ParagraphStyle(
+            "gl-figure", parent=self.body, fontName=TEXT_FONT_BOLD, fontSize=15, leading=18
+        )
+        self.label = ParagraphStyle(
+            "gl-label",
+            parent=self.body,
+            fontSize=7.5,
+            leading=9,
+            textColor=colors.HexColor("#555555"),
+        )
 
 
 def _n(value: float | None) -> str:
-    """A number as a plain 3 dp decimal; empty for ``None``."""
-    return "" if value is None else dec_str(value)
+    """A number to 3 dp with thousands grouped (``136,418.702``); empty for ``None``."""
+    if value is None:
+        return ""
+    text = dec_str(value)
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, frac = text.partition(".")
+    return f"{sign}{int(whole):,}" + (f".{frac}" if frac else "")
+
+
+def _round(value: float, dp: int = 0) -> str:
+    """A headline figure: rounded to ``dp`` with thousands grouped (``136,419``)."""
+    return f"{value:,.{dp}f}"
 
 
 def _table(
@@ -497,7 +560,7 @@ def _certificates(st: _Styles, certificates: Sequence[Mapping[str, Any]]) -> lis
 
 
 def _footer(text: str) -> Any:
-    font = "Helvetica" if all(_latin(c) for c in text) else CJK_FONT
+    font = TEXT_FONT if all(_latin(c) for c in text) else CJK_FONT
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
@@ -510,6 +573,155 @@ def _footer(text: str) -> Any:
     return draw
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Plan context for page 1 (all optional): cost, the KPI intensity and its target, the
+    cost-vs-CO2e trade-off curve.
+
+    ``kpi_intensity_g_per_tkm`` is WTW per tonne-km on ``kpi_basis`` (the target's basis,
+    e.g. the great-circle distance); the report's own intensity divides by the actual
+    distance travelled, so both are printed with their basis.
+    """
+
+    cost_cny: float | None = None
+    kpi_intensity_g_per_tkm: float | None = None
+    kpi_basis: str = "great-circle distance origin → destination"
+    target_year: int | None = None
+    target_g_per_tkm: float | None = None
+    tradeoff: Sequence[tuple[float, float]] = ()
+    """Points ``(co2e_wtw_kg, cost_cny)`` of the non-dominated plans."""
+    chosen: tuple[float, float] | None = None
+    """This plan's ``(co2e_wtw_kg, cost_cny)``."""
+
+
+def _figure(st: _Styles, label: str, value: str, unit: str) -> list[Paragraph]:
+    return [
+        Paragraph(markup(label), st.label),
+        Paragraph(f"{markup(value)} <font size=8>{markup(unit)}</font>", st.figure),
+    ]
+
+
+def _mode_chart(fps: Sequence[Footprint]) -> Drawing:
+    """Horizontal bars: WTW per mode and hubs [t CO2e]."""
+    modes = [r for r in summary_rows(fps) if r.level == "mode"]
+    drawing = Drawing(_WIDTH * 0.45, 30 + 16 * len(modes))
+    chart = HorizontalBarChart()
+    chart.x, chart.y = 70, 28
+    chart.width, chart.height = int(_WIDTH * 0.45 - 90), 16 * len(modes)
+    chart.data = [[float(r.co2e_wtw_kg) / 1000 for r in modes]]
+    chart.categoryAxis.categoryNames = [(r.mode or HUB_GROUP).replace("_", " ") for r in modes]
+    chart.categoryAxis.labels.fontName = TEXT_FONT
+    chart.categoryAxis.labels.fontSize = 7
+    chart.valueAxis.labels.fontName = TEXT_FONT
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = lambda v: f"{v:,.1f}"
+    chart.bars.strokeWidth = 0
+    for i, r in enumerate(modes):
+        chart.bars[(0, i)].fillColor = colors.HexColor(_colour(r.mode or HUB_GROUP))
+    drawing.add(chart)
+    drawing.add(String(70, 0, "WTW [t CO2e]", fontName=TEXT_FONT, fontSize=7))
+    return drawing
+
+
+def _tradeoff_chart(summary: Summary) -> Drawing:
+    """Cost [CNY] against WTW [t CO2e] of the non-dominated plans; this plan as a ring."""
+    drawing = Drawing(_WIDTH * 0.5, 150)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 55, 30, int(_WIDTH * 0.5 - 70), 110
+    curve = sorted((kg / 1000, cost) for kg, cost in summary.tradeoff)
+    data = [curve or [(0.0, 0.0)]]
+    if summary.chosen is not None:
+        data.append([(summary.chosen[0] / 1000, summary.chosen[1])])
+    plot.data = data
+    plot.lines[0].strokeColor = colors.HexColor("#0072B2")
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=3)  # type: ignore[no-untyped-call]
+    if summary.chosen is not None:
+        plot.lines[1].strokeColor = colors.HexColor("#D55E00")
+        plot.lines[1].symbol = makeMarker("Circle", size=7)  # type: ignore[no-untyped-call]
+    for axis in (plot.xValueAxis, plot.yValueAxis):
+        axis.labels.fontName = TEXT_FONT
+        axis.labels.fontSize = 7
+    plot.xValueAxis.labelTextFormat = lambda v: f"{v:,.1f}"
+    plot.yValueAxis.labelTextFormat = lambda v: f"{v:,.0f}"
+    drawing.add(plot)
+    drawing.add(String(55, 5, "WTW [t CO2e] →  cost [CNY] ↑", fontName=TEXT_FONT, fontSize=7))
+    return drawing
+
+
+def _mass(kg: float) -> tuple[str, str]:
+    """A CO2e mass for a headline: kg below 10 t, else t (1 dp)."""
+    return (_round(kg, 1), "kg") if kg < 10_000 else (_round(kg / 1000, 1), "t")
+
+
+def _summary_page(st: _Styles, fps: Sequence[Footprint], summary: Summary | None) -> list[Any]:
+    total = summary_rows(fps)[-1]
+    actual = float(total.intensity_wtw_g_per_tkm or 0.0)
+    figures = [
+        _figure(st, "Shipments", f"{len(fps):,}", ""),
+        _figure(st, "CO2e well-to-wheel", *_mass(float(total.co2e_wtw_kg))),
+        _figure(st, "Transport activity", _round(float(total.transport_activity_tkm)), "tkm"),
+        _figure(st, "Intensity, actual distance", _round(actual, 2), "g CO2e/tkm"),
+    ]
+    second: list[list[Paragraph]] = []
+    s = summary or Summary()
+    if s.cost_cny is not None:
+        second.append(_figure(st, "Cost", _round(s.cost_cny), "CNY"))
+    if s.kpi_intensity_g_per_tkm is not None:
+        second.append(
+            _figure(st, "Intensity, KPI basis", _round(s.kpi_intensity_g_per_tkm, 2), "g CO2e/tkm")
+        )
+    if s.target_g_per_tkm is not None and s.target_year is not None:
+        second.append(
+            _figure(st, f"Target {s.target_year}", _round(s.target_g_per_tkm, 2), "g CO2e/tkm")
+        )
+        if s.kpi_intensity_g_per_tkm is not None:
+            gap = s.kpi_intensity_g_per_tkm - s.target_g_per_tkm
+            verdict = "meets the target" if gap <= 0 else "above the target"
+            second.append(_figure(st, "Against the target", f"{gap:+,.2f}", f"g/tkm, {verdict}"))
+    rows = [figures] + ([second + [[]] * (4 - len(second))] if second else [])
+    grid = Table(rows, colWidths=[_WIDTH / 4] * 4)
+    grid.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.4, _GRID),
+                ("INNERGRID", (0, 0), (-1, -1), 0.4, _GRID),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
+    basis = (
+        f"Intensity = WTW CO2e / tonne-km. This report divides by the tonne-km of each leg's "
+        f"actual distance ({_round(actual, 2)} g/tkm)."
+    )
+    if s.kpi_intensity_g_per_tkm is not None:
+        basis += (
+            f" The KPI and the target divide by tonne-km on the {s.kpi_basis} "
+            f"({_round(s.kpi_intensity_g_per_tkm, 2)} g/tkm): a longer route lowers the first "
+            "figure, never the second."
+        )
+    charts: list[Any] = [[Paragraph("WTW per mode and hubs", st.h2), _mode_chart(fps)]]
+    if s.tradeoff or s.chosen is not None:
+        charts.append(
+            [
+                Paragraph("Cost vs CO2e: non-dominated plans; the ring is this plan", st.h2),
+                _tradeoff_chart(s),
+            ]
+        )
+    chart_row = Table([charts], colWidths=[_WIDTH / len(charts)] * len(charts))
+    chart_row.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return [
+        Paragraph("Summary", st.h1),
+        grid,
+        Spacer(0, 3 * mm),
+        Paragraph(markup(basis), st.body),
+        Spacer(0, 3 * mm),
+        chart_row,
+        PageBreak(),
+    ]
+
+
 def footprint_report_pdf(
     footprints: Footprint | Sequence[Footprint],
     *,
@@ -518,6 +730,7 @@ def footprint_report_pdf(
     certificates: Sequence[Mapping[str, Any]] = (),
     software_version: str,
     generated_at: datetime | str,
+    summary: Summary | None = None,
 ) -> bytes:
     """The ISO 14083 route carbon report of one or more shipment footprints, as PDF bytes.
 
@@ -530,6 +743,7 @@ def footprint_report_pdf(
         beside the emissions, never netted; "none recorded" when empty.
     software_version : greenlane version for the footer.
     generated_at : time the numbers were computed (naive means UTC).
+    summary : plan context for the summary page (cost, KPI intensity and target, trade-off).
     """
     fps = as_footprints(footprints)
     _ensure_font()
@@ -549,6 +763,7 @@ def footprint_report_pdf(
             ),
             st.body,
         ),
+        *_summary_page(st, fps, summary),
         *_scope(st, fps),
         *_results(st, fps),
         *_tce_table(st, fps),

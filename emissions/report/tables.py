@@ -1,8 +1,10 @@
 """Tidy tables: one row per TCE (EcoTransIT "mass calculation" style) and a summary sheet.
 
 Numbers are plain decimals with a ``.`` separator, no thousands separators and no exponent,
-quantised to 3 dp (kg to the gram). Files are UTF-8 with a BOM so spreadsheet programs show
-Chinese place names; totals live in the separate summary, never in the TCE rows.
+quantised to 3 dp (kg to the gram). Text cells that a spreadsheet would run as a formula
+(leading ``= + - @``, tab, CR) get a ``'`` (:func:`spreadsheet_safe`). Files are UTF-8 with a
+BOM so spreadsheet programs show Chinese place names; totals live in the separate summary,
+never in the TCE rows.
 """
 
 from __future__ import annotations
@@ -131,12 +133,24 @@ def tce_rows(footprints: Footprint | Sequence[Footprint]) -> list[dict[str, Cell
     return [tce_record(t) for fp in as_footprints(footprints) for t in fp.tces]
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a text cell as a formula (OWASP)."""
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading ``= + - @``, tab or CR gets a ``'``.
+
+    OWASP's CSV-injection defence; apply it to text cells only, so numbers stay numeric.
+    """
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _text(cell: Cell | int) -> str:
     if cell is None:
         return ""
-    if isinstance(cell, Decimal):
-        return format(cell, "f")
-    return str(cell)
+    if isinstance(cell, Decimal | int):
+        return format(cell, "f") if isinstance(cell, Decimal) else str(cell)
+    return spreadsheet_safe(str(cell))
 
 
 def _csv(columns: Sequence[str], rows: Iterable[Mapping[str, Cell | int]]) -> str:

@@ -22,6 +22,7 @@ from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
 from greenlane.fleet.model import EnergyPrices
+from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
@@ -111,7 +112,9 @@ def resolve_place(network: Network, ref: str, field: str) -> Hub:
 class CandidateBuilder:
     """Prices lanes once and enumerates candidates per shipment (cached per OD and modes).
 
-    ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one).
+    ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
+    ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
     """
 
     def __init__(
@@ -122,6 +125,8 @@ class CandidateBuilder:
         carbon_price_cny_per_t: float = 0.0,
         carriers: str = "all",
         energy_prices: EnergyPrices | None = None,
+        regulation: Regulation | None = None,
+        rate_cards: bool = False,
     ) -> None:
         self.network = network
         self.factors = factors or load_factors()
@@ -129,6 +134,8 @@ class CandidateBuilder:
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.carriers = carriers
         self.energy_prices = energy_prices
+        self.regulation = regulation
+        self.rate_cards = rate_cards
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -147,6 +154,9 @@ class CandidateBuilder:
                 self.factors,
                 self.carriers,
                 self.energy_prices,
+                destination=self.network.hubs[lane.destination],
+                regulation=self.regulation,
+                rate_cards=self.rate_cards,
             )
         return self._options[lane_id]
 

@@ -17,7 +17,8 @@ from greenlane.emissions.chain import footprint, hub_tce, tce_from_energy
 from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Method
 from greenlane.emissions.report import footprint_to_dict
 from greenlane.emissions.report._decimal import num
-from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
+from greenlane.emissions.units import KG_PER_T, S_PER_H, intensity_g_per_tkm
+from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
 from greenlane.routing.planner.problem import PlanOptions, Problem, Unplanned
 
@@ -43,6 +44,11 @@ class PlannedLeg:
     vehicles: int
     shared_with: int
     tce: TCE
+    cost_breakdown: tuple[tuple[str, float], ...] = ()
+    """``cost_cny`` by component (freight, energy, toll, eu_ets, fueleu, saf_mandate, ets2)
+    [CNY]; they add up to ``cost_cny``."""
+    price_basis: str = "operating_cost"
+    regulatory_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +200,32 @@ class Plan:
             return 0.0
         return sum(s.on_time for s in self.shipments) / len(self.shipments)
 
+    def cost_breakdown_cny(self) -> dict[str, float]:
+        """Plan cost by component [CNY]: the legs' components plus hub ``handling``."""
+        out = dict.fromkeys((*COST_KEYS, "handling"), 0.0)
+        for s in self.shipments:
+            legs = 0.0
+            for leg in s.legs:
+                for k, v in leg.cost_breakdown:
+                    out[k] += v
+                legs += leg.cost_cny
+            out["handling"] += s.cost_cny - legs
+        return out
+
+    @property
+    def regulatory_cost_cny(self) -> float:
+        """Carbon regulation paid on the legs (EU ETS, FuelEU, ReFuelEU, ETS2) [CNY]; the
+        German toll's CO2 part is in ``toll``."""
+        b = self.cost_breakdown_cny()
+        return sum(b[k] for k in REGULATORY_KEYS)
+
+    @property
+    def internal_carbon_cost_cny(self) -> float:
+        """The planner's internal carbon price x WTW emissions [CNY]: a shadow price in the
+        objective on top of the regulatory costs, not paid and not in ``cost_cny``."""
+        price = float(self.options.get("carbon_price_cny_per_t", 0.0) or 0.0)
+        return price * self.co2e_wtw_kg / KG_PER_T
+
     def choice(self) -> dict[str, str]:
         """Shipment id -> path label (for comparisons)."""
         return {s.shipment_id: s.label for s in self.shipments}
@@ -274,6 +306,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             n = trucks.get(key, o.vehicles_for(group_mass[key]))
             energy = n * o.vehicle_energy_mj * share + o.energy_mj_per_t * s.mass_t
             leg_cost = n * o.vehicle_cost_cny * share + o.cost_cny_per_t * s.mass_t
+            breakdown = o.cost_breakdown_cny(n * share, s.mass_t)
             rule = (
                 f"{n} x {o.vehicle_id} on this departure carry {group_mass[key]:g} t; "
                 f"allocated by mass share {share:.4f}"
@@ -282,6 +315,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
         else:
             energy = o.energy_mj_per_t * s.mass_t
             leg_cost = o.cost_cny_per_t * s.mass_t
+            breakdown = o.cost_breakdown_cny(0.0, s.mass_t)
             rule = (
                 f"scheduled {o.vehicle_id} at its default load: "
                 f"{o.energy_mj_per_t:.4f} MJ per t over the leg"
@@ -326,6 +360,9 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 vehicles=vehicles,
                 shared_with=shared,
                 tce=tce,
+                cost_breakdown=tuple(breakdown.items()),
+                price_basis=o.price_basis,
+                regulatory_rules=o.regulatory_rules,
             )
         )
     last = hubs[-1]
@@ -391,6 +428,11 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "time_limit_s": options.solver.time_limit_s,
         "deterministic_time": options.solver.deterministic_time,
         "stop_level_routing": bool(options.stop_level_routing),
+        "regulatory_costs": options.regulatory_costs,
+        "travel_year": options.travel_year,
+        "eua_eur_per_t": options.eua_eur_per_t,
+        "ets2_eur_per_t": options.ets2_eur_per_t,
+        "price_basis": options.price_basis,
         **(
             {"energy_prices": options.energy_prices.label}
             if options.energy_prices is not None
@@ -415,6 +457,9 @@ def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
             "intensity_g_per_tkm": num(plan.intensity_g_per_tkm),
             "on_time_share": num(plan.on_time_share),
             "currency": "CNY",
+            "cost_breakdown": {k: num(v, _CNY) for k, v in plan.cost_breakdown_cny().items()},
+            "regulatory_cost_cny": num(plan.regulatory_cost_cny, _CNY),
+            "internal_carbon_cost_cny": num(plan.internal_carbon_cost_cny, _CNY),
         },
         "shipments": [_shipment_dict(s, include_footprints) for s in plan.shipments],
         "unplanned": [
@@ -460,6 +505,9 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "departure_at": leg.departure_at.isoformat(),
                 "arrival_at": leg.arrival_at.isoformat(),
                 "cost_cny": num(leg.cost_cny, _CNY),
+                "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
+                "price_basis": leg.price_basis,
+                "regulatory_rules": list(leg.regulatory_rules),
                 "vehicles": leg.vehicles,
                 "shipments_sharing": leg.shared_with,
                 "distance_km": num(leg.tce.distance_km),

@@ -13,7 +13,7 @@ A lane option is a lane with one vehicle type and energy carrier. Two service ki
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -27,8 +27,21 @@ from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.emissions.tables import TableRow, Text, read_table
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
-from greenlane.fleet.cost import EU_MEMBERS
+from greenlane.fleet.cost import EU_MEMBERS, Cost
+from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
 from greenlane.fleet.model import EnergyPrices
+from greenlane.fleet.rates import rate_card_for
+from greenlane.fleet.regulation import (
+    COST_KEYS,
+    LegActivity,
+    Regulation,
+    price_cny_per_mj,
+    regulatory_costs_cny,
+    regulatory_table,
+    saf_mandate_cny,
+    saf_mandate_shares,
+    synthetic_premium_cny_per_mj,
+)
 from greenlane.routing.network.model import Hub, Lane
 
 FOSSIL = frozenset({"fossil", "grid", "mixed"})
@@ -66,6 +79,21 @@ class LaneOption:
     transit_h: float
     interval_h: float
     capacity_t: float
+    vehicle_split_cny: tuple[float, ...] = ()
+    """``vehicle_cost_cny`` by :data:`~greenlane.fleet.regulation.COST_KEYS` [CNY]."""
+    split_cny_per_t: tuple[float, ...] = ()
+    """``cost_cny_per_t`` by :data:`~greenlane.fleet.regulation.COST_KEYS` [CNY/t]."""
+    regulatory_rules: tuple[str, ...] = ()
+    price_basis: str = "operating_cost"
+    """How the leg is priced: ``operating_cost`` (vehicle cost model + energy, the company's
+    own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
+
+    def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
+        """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
+        by component (freight, energy, toll, eu_ets, fueleu, saf_mandate, ets2) [CNY]."""
+        v = self.vehicle_split_cny or (self.vehicle_cost_cny, *[0.0] * (len(COST_KEYS) - 1))
+        t = self.split_cny_per_t or (self.cost_cny_per_t, *[0.0] * (len(COST_KEYS) - 1))
+        return {k: vehicles * a + mass_t * b for k, a, b in zip(COST_KEYS, v, t, strict=True)}
 
     @property
     def key(self) -> str:
@@ -171,15 +199,23 @@ def price_lane(
     factors: Factors | None = None,
     carriers: str = "all",
     prices: EnergyPrices | None = None,
+    destination: Hub | None = None,
+    regulation: Regulation | None = None,
+    rate_cards: bool = False,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
-    ``prices`` is the energy price table (default: the shipped one)."""
+    ``prices`` is the energy price table (default: the shipped one). With ``regulation``
+    (and the ``destination`` hub, whose country sets the EU ETS / FuelEU scope) each option
+    also pays the regulatory carbon costs and tolls of its year of travel
+    (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
+    scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
+    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost."""
     f = factors or load_factors()
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
     )
-    options = []
+    priced: list[tuple[LaneOption, float | None]] = []
     for vid in lane.vehicle_types:
         vehicle = vehicle_type(vid, "vehicle_types")
         offers = _offers(vehicle.energy_carriers, origin)
@@ -187,11 +223,21 @@ def price_lane(
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
-                options.append(
-                    _price(lane, origin, vehicle.type_id, key, saf, actual_km, rules, f, prices)
+                priced.append(
+                    (_price(lane, origin, vid, key, saf, actual_km, rules, f, prices), saf)
                 )
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
+    if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
+        priced = _at_rate_card(priced, origin, destination)
+    options = []
+    for option, saf in priced:
+        try:
+            if regulation is not None and regulation.enabled:
+                option = _regulate(option, origin, destination, saf, regulation, f, prices)
+        except InputError:
+            continue  # the mandated SAF is not priced in the region
+        options.append(option)
     if not options:
         raise DataError(
             "no vehicle type/carrier of the lane is priced in its region",
@@ -218,32 +264,29 @@ def _price(
     distance_rules = (*lane.distance_rules, *rules)
     if lane.mode in DEDICATED_MODES:
         payload = vehicle.payload_max_t
-        c0 = float(
-            leg_cost_cny(
-                vehicle,
-                key,
-                origin.country,
-                0.0,
-                actual_km,
-                lane.transit_h,
-                empty_running_share=er,
-                factors=f,
-                prices=prices,
-            ).total_cny
+        cost0 = leg_cost_cny(
+            vehicle,
+            key,
+            origin.country,
+            0.0,
+            actual_km,
+            lane.transit_h,
+            empty_running_share=er,
+            factors=f,
+            prices=prices,
         )
-        c1 = float(
-            leg_cost_cny(
-                vehicle,
-                key,
-                origin.country,
-                payload,
-                actual_km,
-                lane.transit_h,
-                empty_running_share=er,
-                factors=f,
-                prices=prices,
-            ).total_cny
+        cost1 = leg_cost_cny(
+            vehicle,
+            key,
+            origin.country,
+            payload,
+            actual_km,
+            lane.transit_h,
+            empty_running_share=er,
+            factors=f,
+            prices=prices,
         )
+        c0, c1 = float(cost0.total_cny), float(cost1.total_cny)
         e0 = energy_mj_per_km(vehicle, 0.0) * actual_km / (1 - er)
         slope = (energy_mj_per_km(vehicle, payload) - energy_mj_per_km(vehicle, 0.0)) / payload
         e_t = slope * actual_km
@@ -269,23 +312,27 @@ def _price(
             transit_h=lane.transit_h,
             interval_h=interval,
             capacity_t=lane.capacity_t_per_departure,
+            vehicle_split_cny=_split(cost0, 1.0),
+            split_cny_per_t=tuple(
+                (b - a) / payload
+                for a, b in zip(_split(cost0, 1.0), _split(cost1, 1.0), strict=True)
+            ),
         )
     prof = profile(vid, key, saf_share=saf, factors=f)
     payload = vehicle.default_payload_t
-    cost = float(
-        leg_cost_cny(
-            vehicle,
-            key,
-            origin.country,
-            payload,
-            actual_km,
-            lane.transit_h,
-            saf_share=saf,
-            empty_running_share=er,
-            factors=f,
-            prices=prices,
-        ).total_cny
+    cost_obj = leg_cost_cny(
+        vehicle,
+        key,
+        origin.country,
+        payload,
+        actual_km,
+        lane.transit_h,
+        saf_share=saf,
+        empty_running_share=er,
+        factors=f,
+        prices=prices,
     )
+    cost = float(cost_obj.total_cny)
     e_t = prof.energy_mj_per_tkm * actual_km
     wtt, ttw = co2e_of_energy_kg(prof.carrier, e_t)
     return LaneOption(
@@ -309,4 +356,138 @@ def _price(
         transit_h=lane.transit_h,
         interval_h=interval,
         capacity_t=lane.capacity_t_per_departure,
+        vehicle_split_cny=(0.0,) * len(COST_KEYS),
+        split_cny_per_t=_split(cost_obj, 1 / payload),
+    )
+
+
+def _at_rate_card(
+    priced: list[tuple[LaneOption, float | None]],
+    origin: Hub,
+    destination: Hub,
+) -> list[tuple[LaneOption, float | None]]:
+    """A lane's options priced at the carrier's rate card when one covers the lane.
+
+    The card [CNY/t] is ``freight`` and includes the standard service: the lane's first
+    vehicle type on its default carrier, or the option with the cheapest energy where that
+    has no price in the region. Another vessel, train or fuel adds its energy cost difference
+    as ``energy`` (a bunker / fuel adjustment from the energy price table; negative for a
+    cheaper one)."""
+    if not priced:
+        return priced
+    card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
+    if card is None:
+        return priced
+    per_t = card.cny_per_t()
+    energy = [o.split_cny_per_t[1] for o, _ in priced]
+    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
+    default = [
+        e
+        for (o, saf), e in zip(priced, energy, strict=True)
+        if o.vehicle_id == first.type_id and o.carrier == first.default_carrier and saf is None
+    ]
+    ref = default[0] if default else min(energy)
+    out = []
+    for (o, saf), e in zip(priced, energy, strict=True):
+        split = (per_t, e - ref) + (0.0,) * (len(COST_KEYS) - 2)
+        option = replace(
+            o,
+            cost_cny_per_t=sum(split),
+            split_cny_per_t=split,
+            price_basis=f"rate_card:{card.rate_id}",
+        )
+        out.append((option, saf))
+    return out
+
+
+def _split(cost: Cost, scale: float) -> tuple[float, ...]:
+    """A vehicle leg cost as COST_KEYS components x ``scale`` [CNY]: freight = fixed +
+    distance + time, energy = energy; no regulatory part yet."""
+    energy = float(cost.energy_cny)
+    freight = float(cost.total_cny) - energy
+    return (freight * scale, energy * scale) + (0.0,) * (len(COST_KEYS) - 2)
+
+
+def _regulate(
+    o: LaneOption,
+    origin: Hub,
+    destination: Hub | None,
+    saf: float | None,
+    regulation: Regulation,
+    f: Factors,
+    prices: EnergyPrices | None,
+) -> LaneOption:
+    """``o`` with the regulatory costs of its year added to its cost (and, on flights from EU
+    airports, the ReFuelEU blend in its fuel and emissions)."""
+    table = regulatory_table()
+    dest_country = destination.country if destination is not None else ""
+    vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
+    rules: list[str] = []
+    saf_cost_per_t = 0.0
+    if o.lane.mode is Mode.AIR:
+        mandate, synth = saf_mandate_shares(regulation.year, origin.country, table)
+        own = saf or 0.0
+        if mandate > 0:
+            jet = f.carrier(SAF_FOSSIL)
+            bio_key = o.carrier.split("+")[-1].split(":")[0] if saf else SAF_DEFAULT
+            bio = f.carrier(bio_key if bio_key.startswith("saf_") else SAF_DEFAULT)
+            premium = price_cny_per_mj(bio, origin.country, prices) - price_cny_per_mj(
+                jet, origin.country, prices
+            )
+            saf_cost_per_t = saf_mandate_cny(
+                o.energy_mj_per_t,
+                own,
+                mandate,
+                synth,
+                premium,
+                synthetic_premium_cny_per_mj(jet, table),
+            )
+            rules.append(
+                f"ReFuelEU {regulation.year}: at least {mandate:.1%} SAF ({synth:.1%} "
+                f"synthetic) uplifted at {origin.hub_id}"
+            )
+            if own < mandate:
+                o = _blend(o, mandate, f)
+    parts = []
+    for energy, ttw, km in (
+        (
+            o.vehicle_energy_mj,
+            o.vehicle_ttw_kg,
+            o.distance_km / (1 - vehicle.default_empty_running_share) if o.dedicated else 0.0,
+        ),
+        (o.energy_mj_per_t, o.ttw_kg_per_t, 0.0),
+    ):
+        leg = LegActivity(
+            o.lane.mode, vehicle, o.carrier_obj, origin.country, dest_country, energy, ttw, km
+        )
+        costs, why = regulatory_costs_cny(leg, regulation, table)
+        parts.append(costs)
+        rules += [r for r in why if r not in rules]
+    parts[1]["saf_mandate"] = saf_cost_per_t
+    vsplit = tuple(
+        a + parts[0].get(k, 0.0) for k, a in zip(COST_KEYS, o.vehicle_split_cny, strict=True)
+    )
+    tsplit = tuple(
+        a + parts[1].get(k, 0.0) for k, a in zip(COST_KEYS, o.split_cny_per_t, strict=True)
+    )
+    return replace(
+        o,
+        vehicle_cost_cny=sum(vsplit),
+        cost_cny_per_t=sum(tsplit),
+        vehicle_split_cny=vsplit,
+        split_cny_per_t=tsplit,
+        regulatory_rules=tuple(rules),
+    )
+
+
+def _blend(o: LaneOption, share: float, f: Factors) -> LaneOption:
+    """``o`` flying a ReFuelEU blend of ``share`` SAF (default pathway) by energy [-]."""
+    prof = profile(o.vehicle_id, SAF_FOSSIL, saf_share=share, factors=f)
+    wtt, ttw = co2e_of_energy_kg(prof.carrier, o.energy_mj_per_t)
+    return replace(
+        o,
+        carrier=prof.carrier.key,
+        carrier_obj=prof.carrier,
+        wtw_kg_per_t=wtt + ttw,
+        ttw_kg_per_t=ttw,
     )

@@ -19,6 +19,7 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.intensity import Target
 from greenlane.fleet.model import EnergyPrices
+from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
 from greenlane.routing.network.transit_risk import arrival_sd_h, required_margin_h
@@ -71,7 +72,13 @@ class PlanOptions:
     CO2e first and cost second. ``stop_level_routing`` re-plans the road legs at both ends
     as multi-stop vehicle routes per terminal and day (``routing.planner.stops``).
     ``energy_prices`` is the energy price table of a scenario (None: the shipped table); it is
-    data passed down to every pricing call of the plan.
+    data passed down to every pricing call of the plan. ``regulatory_costs`` adds the EU ETS,
+    FuelEU, ReFuelEU, ETS2 and German toll costs of ``travel_year`` (None: the year of the
+    book's earliest ready date) to every leg's cost (:mod:`greenlane.fleet.regulation`);
+    ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
+    carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
+    a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
+    legs are the company's own fleet at operating cost either way.
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -88,6 +95,20 @@ class PlanOptions:
     solver: SolverParams = field(default_factory=SolverParams)
     stop_level_routing: bool = False
     energy_prices: EnergyPrices | None = None
+    regulatory_costs: bool = True
+    travel_year: int | None = None
+    eua_eur_per_t: float | None = None
+    ets2_eur_per_t: float | None = None
+    price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
+
+    def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
+        """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
+        year = self.travel_year
+        if year is None:
+            year = min((s.ready_at.year for s in shipments), default=2026)
+        reg = Regulation(year, self.eua_eur_per_t, self.ets2_eur_per_t, self.regulatory_costs)
+        reg.validate()
+        return reg
 
     def validate(self) -> None:
         """Raise InputError naming the option at fault."""
@@ -101,6 +122,8 @@ class PlanOptions:
             raise InputError("must be >= 0", field="late_penalty_cny_per_t_day")
         if self.objective not in ("cost", "co2e"):
             raise InputError("must be 'cost' or 'co2e'", field="objective")
+        if self.price_basis not in ("operating_cost", "rate_card"):
+            raise InputError("must be 'operating_cost' or 'rate_card'", field="price_basis")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
         if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
@@ -168,6 +191,8 @@ def _build_problem(
         options.carbon_price_cny_per_t,
         options.carriers,
         options.energy_prices,
+        regulation=options.regulation(shipments),
+        rate_cards=options.price_basis == "rate_card",
     )
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}

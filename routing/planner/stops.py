@@ -51,6 +51,7 @@ from greenlane.emissions.errors import GreenlaneError
 from greenlane.emissions.model import DataType, DistanceBasis, FactorRef, Method, Mode
 from greenlane.emissions.units import G_PER_KG, KG_PER_T, S_PER_H
 from greenlane.fleet import vehicle_type
+from greenlane.fleet.regulation import COST_KEYS
 from greenlane.routing.network.graph import ROAD_DAILY_REST_H, TRANSIT_RULES
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
 from greenlane.routing.planner.plan import (
@@ -406,10 +407,12 @@ def _route_group(
         op_cost = r.fixed_cny + r.distance_cny + r.time_cny + r.energy_cny
         route_id = f"SR-{numbered + len(routes) + 1}"
         shares = [w / total_w for w in weights]
-        parts = _split([r.energy_mj, r.co2e_wtt_kg, r.co2e_ttw_kg, op_cost], shares)
+        parts = _split([r.energy_mj, r.co2e_wtt_kg, r.co2e_ttw_kg, op_cost, r.energy_cny], shares)
         carrier = problem.factors.carrier(r.carrier)
         route_stops_: list[RouteStop] = []
-        for (visit, e), share, (mj, wtt, ttw, cost) in zip(served, shares, parts, strict=True):
+        for (visit, e), share, (mj, wtt, ttw, cost, energy_cost) in zip(
+            served, shares, parts, strict=True
+        ):
             sp = plan.shipments[e.plan_index]
             old = sp.legs[e.leg_index]
             served_at = datetime_at(t0 + visit.start_h)
@@ -468,6 +471,12 @@ def _route_group(
                 vehicles=1,
                 shared_with=len(served),
                 tce=tce,
+                # the tour's operating cost only: tolls and ETS2 are not priced on tours
+                cost_breakdown=tuple(
+                    (k, {"freight": cost - energy_cost, "energy": energy_cost}.get(k, 0.0))
+                    for k in COST_KEYS
+                ),
+                regulatory_rules=(),
             )
             new_legs[e.plan_index, e.leg_index] = (
                 leg,

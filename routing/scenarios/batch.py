@@ -50,7 +50,7 @@ from greenlane.routing.planner.solve import plan
 
 DEFAULT_MAX_PARTITION = 80
 """Largest partition planned as one CP-SAT model [shipments]."""
-SWEEP_AXES = ("carbon_price", "fleet", "fuel_price", "target_year")
+SWEEP_AXES = ("carbon_price", "fleet", "fuel_price", "target_year", "eua_price")
 """Axes a scenario sweep may vary."""
 FOSSIL_PRICE_ORIGINS = frozenset({"fossil", "mixed"})
 """Carrier origins whose prices ``fuel_price`` scales."""
@@ -66,12 +66,14 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """One point of a sweep: carbon price [CNY/t CO2e], fleet, fuel price factor [-], year."""
+    """One point of a sweep: carbon price [CNY/t CO2e], fleet, fuel price factor [-], year,
+    EUA price [EUR/t CO2e] of the EU ETS costs the legs pay."""
 
     carbon_price_cny_per_t: float | None = None
     fleet: str | None = None
     fuel_price: float = 1.0
     target_year: int | None = None
+    eua_eur_per_t: float | None = None
 
     @property
     def name(self) -> str:
@@ -85,6 +87,8 @@ class Scenario:
             parts.append(f"fuel×{self.fuel_price:g}")
         if self.target_year is not None:
             parts.append(str(self.target_year))
+        if self.eua_eur_per_t is not None:
+            parts.append(f"EUA{self.eua_eur_per_t:g}")
         return " ".join(parts) or "base"
 
     def options(self, base: PlanOptions) -> PlanOptions:
@@ -104,6 +108,8 @@ class Scenario:
             changes["carriers"] = self.fleet
         if self.target_year is not None:
             changes["target_year"] = self.target_year
+        if self.eua_eur_per_t is not None:
+            changes["eua_eur_per_t"] = self.eua_eur_per_t
         return replace(base, **changes)
 
 
@@ -155,6 +161,8 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
             values[axis] = [
                 None if t.lower() == "none" else int(_number(t, axis, 2000, 2100)) for t in texts
             ]
+        elif axis == "eua_price":
+            values[axis] = [_number(t, axis, 0, 10_000) for t in texts]
         else:
             raise InputError(f"unknown axis {axis!r}", field=f"sweep.{axis}")
     keys = list(values)
@@ -167,6 +175,7 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
                 fleet=point.get("fleet"),
                 fuel_price=point.get("fuel_price", 1.0),
                 target_year=point.get("target_year"),
+                eua_eur_per_t=point.get("eua_price"),
             )
         )
     return out or [Scenario()]
@@ -270,6 +279,7 @@ def run_task(task: Task) -> TaskResult:
         "fleet": task.options.carriers,
         "fuel_price": sc.fuel_price,
         "target_year": task.options.target_year,
+        "eua_eur_per_t": task.options.eua_eur_per_t,
         "partition": part.key,
         "lane_group": part.lane_group,
         "shipments": len(part.shipments),
@@ -283,6 +293,7 @@ def run_task(task: Task) -> TaskResult:
             planned=len(result.shipments),
             unplanned=len(result.unplanned),
             cost_cny=result.cost_cny,
+            regulatory_cost_cny=result.regulatory_cost_cny,
             co2e_wtw_kg=result.co2e_wtw_kg,
             co2e_ttw_kg=result.co2e_ttw_kg,
             tkm=result.tkm,

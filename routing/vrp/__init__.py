@@ -2,7 +2,9 @@
 
 ``solve_vrp(problem, params)`` plans routes for a :class:`VrpProblem`; every plan it returns
 has passed :func:`check_solution`. The integer core (:mod:`routing.vrp.core`) also solves
-the standard benchmarks (:mod:`routing.vrp.vrplib_io`).
+the standard benchmarks (:mod:`routing.vrp.vrplib_io`). Electric-vehicle routing with time windows
+and partial recharging on the Schneider et al. (2014) instances: :mod:`routing.vrp.evrptw`
+(reader, independent checker) and :mod:`routing.vrp.evrptw_search` (the search).
 """
 
 from greenlane.routing.vrp.check import check_solution as check_solution

@@ -416,7 +416,7 @@ def test_pdf_totals_sections_and_footer(fp):
         "211.520",
         "94.200",
         "117.320",
-        "5800.000",
+        "5,800.000",
         "36.469",  # totals
         "120.120",
         "150.150",
@@ -456,3 +456,49 @@ def test_pdf_is_deterministic_and_lists_certificates(fp, located):
     assert "RSB-2024-000123" in text and "none recorded" not in text
     assert "NKG-ZLO-1" in text and "first departure 2024-03-01T00:00:00Z" in text
     assert _pdf([fp], plan_id="PLAN-0002") != _pdf([fp])
+
+
+def test_pdf_summary_page_readable_numbers_and_fonts(fp):
+    from pypdf import PdfReader
+
+    from greenlane.emissions.report.pdf import Summary, _n
+
+    assert _n(136418.7021) == "136,418.702" and _n(-1234.5) == "-1,234.500" and _n(5) == "5.000"
+    summary = Summary(
+        cost_cny=123456.4,
+        kpi_intensity_g_per_tkm=40.0,
+        target_year=2030,
+        target_g_per_tkm=26.68,
+        tradeoff=[(250.0, 900.0), (211.52, 1000.0), (180.0, 1500.0)],
+        chosen=(211.52, 1000.0),
+    )
+    pdf = _pdf([fp], title="Łódź → Kırıkkale → Madrid", summary=summary)
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    first = pages[0].extract_text()
+    for needle in (
+        "Łódź → Kırıkkale → Madrid",  # DejaVu covers ł, ı and the arrow
+        "Summary",
+        "211.5 kg",  # WTW
+        "5,800 tkm",
+        "36.47 g CO2e/tkm",  # 211.52 kg / 5800 tkm on the actual distance
+        "123,456 CNY",
+        "40.00 g CO2e/tkm",
+        "Target 2030",
+        "+13.32 g/tkm, above the target",  # 40.00 - 26.68
+        "great-circle distance origin → destination",
+        "the ring is this plan",
+    ):
+        assert needle in first, needle
+    assert "1 Scope" not in first and "1 Scope" in pages[1].extract_text()
+    fonts = {
+        str(font["/BaseFont"])
+        for page in pages
+        for font in page["/Resources"]["/Font"].values()
+        if "/BaseFont" in font.get_object()
+    }
+    assert any(f.endswith("DejaVuSans") for f in fonts), fonts  # embedded subset
+    assert not any("STSong" in f for f in fonts)  # no CJK text: no CID font needed
+    assert pdf == _pdf([fp], title="Łódź → Kırıkkale → Madrid", summary=summary)
+    # Without plan context page 1 still carries the totals, and no target is invented.
+    plain = PdfReader(io.BytesIO(_pdf([fp]))).pages[0].extract_text()
+    assert "36.47 g CO2e/tkm" in plain and "Target" not in plain

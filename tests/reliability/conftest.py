@@ -13,13 +13,15 @@ from harness import Server, bearer, call, make_tokens, plan_body
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A started server with a planner token, 50 integration tokens and a stored plan."""
+    """A started server with 51 planner tokens (one seeds a plan, 50 clients) and the plan.
+
+    Planners: an integration token would read only the plans it made itself."""
     # the production default limits stay on: every client has its own token
     server = Server(
         tmp_path / "srv",
         env={"GREENLANE_RATE_LIMIT_PER_MINUTE": "1200", "GREENLANE_RATE_LIMIT_BURST": "200"},
     )
-    tokens = make_tokens(server.database_url, [("planner", None)] + [("integration", None)] * 50)
+    tokens = make_tokens(server.database_url, [("planner", None)] * 51)
     server.start()
     try:
         status, _, body = call(

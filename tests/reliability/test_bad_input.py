@@ -423,10 +423,13 @@ def test_oversized_ui_upload_is_413(client: Any) -> None:
     import io
     import re
 
+    from greenlane.webapp.auth import open_session
+    from greenlane.webapp.db import engine_of
+
     page = client.get("/login").get_data(as_text=True)
     form_token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     with client.session_transaction() as sess:
-        sess["token_id"] = 1
+        sess["sid"] = open_session(engine_of(client.application), 1)
     resp = client.post(
         "/plans",
         data={"csrf_token": form_token, "book": (io.BytesIO(b"x" * 70_000), "big.csv")},

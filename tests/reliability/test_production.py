@@ -4,11 +4,16 @@ one database sharing one rate limit (per token, and per IP for unauthenticated c
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-from harness import Server, bearer, call, make_tokens, plan_body
+import pytest
+from harness import PAIRS, Server, bearer, call, make_tokens, plan_body
 
 HEADERS = (
     "content-security-policy",
@@ -68,3 +73,71 @@ def test_two_server_processes_share_one_rate_limit(tmp_path: Path) -> None:
     finally:
         a.stop()
         b.stop()
+
+
+def _odd_book() -> dict[str, Any]:
+    ids = ("漢-1", "PO/2026/0042", "=cmd|'/C calc'!A0", "+SUM(1)", "@SUM(1)")
+    ships = [
+        {
+            "shipment_id": sid,
+            "origin": o,
+            "destination": d,
+            "mass_t": 5,
+            "ready_at": "2026-12-01T00:00:00Z",
+            "due_at": "2027-01-25T00:00:00Z",
+        }
+        for sid, (o, d) in zip(ids, [*PAIRS, ("F-NANJING", "C-FRANKFURT")], strict=True)
+    ]
+    return {"shipments": ships, "name": "odd ids"}
+
+
+@pytest.mark.parametrize("production", [True, False], ids=["waitress", "werkzeug"])
+def test_hostile_input_answers_4xx_and_odd_ids_download(tmp_path: Path, production: bool) -> None:
+    """The issue's acceptance list against a live server (waitress and the dev server)."""
+    server = Server(tmp_path / "srv", production=production)
+    planner, integration = make_tokens(
+        server.database_url, [("planner", None), ("integration", None)]
+    )
+    server.start()
+    try:
+        deep = b"[" * 5000 + b"]" * 5000
+        for path in ("/api/v1/footprints", "/api/v1/plans"):
+            status, headers, body = call(
+                server.base,
+                "POST",
+                path,
+                raw=deep,
+                headers={**bearer(planner), "Content-Type": "application/json"},
+                timeout=10,
+            )
+            assert status == 400, (path, body[:200])
+            assert json.loads(body)["field"] == "$"
+        status, _, body = call(server.base, "POST", "/api/v1/plans", _odd_book(), bearer(planner))
+        assert status == 201, body[:300]
+        plan_id = json.loads(body)["id"]
+        for sid in ("漢-1", "PO/2026/0042"):
+            for encoded in (quote(sid, safe="/"), quote(sid, safe="")):
+                url = f"/api/v1/plans/{plan_id}/shipments/{encoded}/report.csv"
+                status, headers, body = call(
+                    server.base, "GET", url, headers=bearer(planner), timeout=10
+                )
+                assert status == 200, (url, body[:200])
+                assert headers["content-disposition"].startswith("attachment; filename=")
+                rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+                assert {r[0] for r in rows[1:]} == {sid}
+        status, _, body = call(
+            server.base, "GET", f"/api/v1/plans/{plan_id}/report.csv", headers=bearer(planner)
+        )
+        assert status == 200
+        cells = [c for row in csv.reader(io.StringIO(body.decode("utf-8-sig"))) for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@")]
+        status, _, body = call(
+            server.base,
+            "POST",
+            f"/api/v1/plans/{plan_id}/shares",
+            {"partner_id": "carrier-a"},
+            bearer(integration),
+        )
+        assert status == 403, body[:200]
+    finally:
+        server.stop()

@@ -26,12 +26,12 @@ PARTNER_ROUTES = {
     "/api/v1/shared",
     "/api/v1/tokens/self/rotate",
     "/api/v1/plans/<plan_id>/report.<fmt>",
-    "/api/v1/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
+    "/api/v1/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>",
     "/",
     "/login",
     "/logout",
     "/plans/<plan_id>/report.<fmt>",
-    "/plans/<plan_id>/shipments/<shipment_id>/report.<fmt>",
+    "/plans/<plan_id>/shipments/<path:shipment_id>/report.<fmt>",
     # public documentation and assets
     "/api/v1/",
     "/api/v1/openapi.json",
@@ -175,13 +175,13 @@ def _secrets_for(who: str) -> set[str]:
 @pytest.mark.parametrize("who", ["partner_a", "partner_b"])
 def test_partners_see_only_what_is_shared_on_every_route(world, who):
     app, c = world["app"], world["client"]
-    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.auth import authenticate, open_session
     from greenlane.webapp.db import engine_of
 
     principal = authenticate(engine_of(app), world["tokens"][who])
     form_token = _form_token(c)
     with c.session_transaction() as sess:
-        sess["token_id"] = principal.token_id
+        sess["sid"] = open_session(engine_of(app), principal.token_id)
     headers = {"Authorization": f"Bearer {world['tokens'][who]}"}
     probed = 0
     for rule in app.url_map.iter_rules():
@@ -315,7 +315,7 @@ def test_rotate_and_revoke_commands(world, tmp_path):
 
 def test_every_ui_form_needs_the_csrf_token(world):
     app, c = world["app"], world["client"]
-    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.auth import authenticate, open_session
     from greenlane.webapp.db import engine_of
 
     planner = authenticate(engine_of(app), world["tokens"]["planner"])
@@ -331,7 +331,7 @@ def test_every_ui_form_needs_the_csrf_token(world):
             for sent in (None, "wrong", ""):
                 assert _form_token(c)  # the session holds a real token
                 with c.session_transaction() as sess:
-                    sess["token_id"] = planner.token_id
+                    sess["sid"] = open_session(engine_of(app), planner.token_id)
                 data = {} if sent is None else {"csrf_token": sent}
                 resp = c.post(url, data=data)
                 assert resp.status_code == 400, (url, sent, resp.status_code)

@@ -261,3 +261,18 @@ def test_cli_plans_a_sweep_and_writes_parquet(tmp_path: Path):
     assert res.exit_code == 2 and "missing.csv" in res.output
     res = CliRunner().invoke(batch_cmd, [])
     assert res.exit_code == 2 and "BOOK" in res.output
+
+
+def test_eua_price_axis_changes_the_eu_ets_cost(network):
+    (sc,) = batch.scenarios(batch.parse_sweep(["eua_price=120"]))
+    assert sc.eua_eur_per_t == 120 and sc.name == "EUA120"
+    assert sc.options(FAST).eua_eur_per_t == 120
+    book = [ship("V1", origin="F-SHENZHEN", dest="W-VENLO", mass=14)]
+    low, high = batch.make_tasks(
+        {"b": book}, network, FAST, batch.scenarios({"eua_price": ["60", "120"]})
+    )
+    rows = [batch.run_task(t).row for t in (low, high)]
+    assert [r["eua_eur_per_t"] for r in rows] == [60, 120]
+    # the Shenzhen -> Antwerp/Rotterdam leg pays 50 % of its TTW at the EUA price: x2
+    assert rows[1]["regulatory_cost_cny"] == pytest.approx(2 * rows[0]["regulatory_cost_cny"])
+    assert rows[0]["regulatory_cost_cny"] > 0

@@ -96,11 +96,16 @@ def test_tokens_are_stored_hashed(app, tokens):
     assert all(len(h) == 64 for h in stored)
 
 
-def test_partner_may_not_plan_and_integration_may_not_accept(client, auth, planned):
+def test_partner_may_not_plan_and_integration_accepts_only_its_own(client, auth, planned):
     resp = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth("partner_a"))
     assert_problem(resp, 403)
-    resp = client.post(f"/api/v1/plans/{planned['id']}/accept", headers=auth("integration"))
+    resp = client.post(f"/api/v1/plans/{planned['id']}/accept", headers=auth("partner_a"))
     assert_problem(resp, 403)
+    other = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth()).get_json()
+    resp = client.post(f"/api/v1/plans/{other['id']}/accept", headers=auth("integration"))
+    assert_problem(resp, 404)  # a planner's plan does not exist for the integration
+    resp = client.post(f"/api/v1/plans/{planned['id']}/accept", headers=auth("integration"))
+    assert resp.status_code == 200 and resp.get_json()["state"] == "accepted"
 
 
 def test_partner_sees_the_network(client, auth):

@@ -42,12 +42,12 @@ def _form_routes(app: Any) -> list[tuple[str, str, str]]:
 
 
 def _login(client: Any, app: Any, token: str) -> None:
-    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.auth import authenticate, open_session
     from greenlane.webapp.db import engine_of
 
     who = authenticate(engine_of(app), token)
     with client.session_transaction() as sess:
-        sess["token_id"] = who.token_id
+        sess["sid"] = open_session(engine_of(app), who.token_id)
 
 
 def test_the_form_routes_are_the_ui_and_ledger_pages(app):

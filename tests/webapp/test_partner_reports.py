@@ -37,7 +37,7 @@ def two_plans(client, auth) -> dict[str, Any]:
     r = client.post(
         f"/api/v1/plans/{p2['id']}/shares",
         json={"partner_id": "carrier-b"},
-        headers=auth("integration"),
+        headers=auth(),
     )
     assert r.status_code == 201
     assert r.get_json()["shares"][0]["shipment_id"] is None
@@ -173,3 +173,17 @@ def test_bad_share_is_422(client, auth, planned, body, field):
 def test_share_of_unknown_plan_is_404(client, auth):
     resp = client.post("/api/v1/plans/pl_nope/shares", json={"partner_id": "x"}, headers=auth())
     assert resp.status_code == 404
+
+
+def test_csv_carries_each_legs_cost_by_component(client, auth, planned):
+    rows = csv_rows(report(client, auth(), planned["id"], "csv"))
+    for ship in planned["shipments"]:
+        legs = [r for r in rows if r["shipment_id"] == ship["shipment_id"] and r["kind"] == "leg"]
+        assert len(legs) == len(ship["legs"])
+        for row, leg in zip(legs, ship["legs"], strict=True):
+            assert row["price_basis"] == leg["price_basis"] == "operating_cost"
+            assert float(row["cost_cny"]) == pytest.approx(leg["cost_cny"])
+            parts = [float(row[f"cost_{k}_cny"]) for k in leg["cost_breakdown"]]
+            assert sum(parts) == pytest.approx(leg["cost_cny"], abs=0.05)
+        hubs = [r for r in rows if r["shipment_id"] == ship["shipment_id"] and r["kind"] == "hub"]
+        assert all(r["cost_cny"] == "" for r in hubs)

@@ -68,7 +68,7 @@ def test_pages_need_a_login(client):
 def test_wrong_token_is_refused(client):
     resp = client.post("/login", data={"token": "gl_wrong", "csrf_token": csrf(client)})
     assert resp.status_code == 401
-    assert "Unknown or revoked token" in resp.get_data(as_text=True)
+    assert "Unknown, expired or revoked token" in resp.get_data(as_text=True)
 
 
 def test_forms_need_the_csrf_token(client, tokens):
@@ -267,3 +267,27 @@ def test_compare_and_share(ui, tokens, client):
     assert client.get(f"/plans/{ida}/shipments/SZX-FRA-1/report.csv").status_code == 404
     assert client.get(f"/plans/{idb}/report.csv").status_code == 404
     assert client.get(f"/plans/{ida}").status_code == 403
+
+
+def test_plan_form_rate_cards_and_eua_show_the_cost_split(ui):
+    url = run_plan(
+        ui,
+        {
+            "shipment_id": ["R1", ""],
+            "origin": ["F-SHENZHEN", ""],
+            "destination": ["W-VENLO", ""],
+            "mass_t": ["14", ""],
+            "ready_at": ["2026-12-01", ""],
+            "due_at": ["2027-02-20", ""],
+            "allowed_modes": ["sea", ""],
+            "objective": "cheapest",
+            "eua_eur_per_t": "120",
+            "price_basis": "rate_card",
+        },
+    )
+    page = ui.get(url).get_data(as_text=True)
+    assert "Cost split [CNY]" in page and "of which carbon regulation" in page
+    # 14 t x 2 052 USD/FEU / 20 t x 7.1884 CNY/USD = 10 325.4 CNY
+    assert 'title="priced at rate_card:sea_cn_north_europe_spot">freight 10,325' in page
+    assert 'title="priced at operating_cost">freight' in page  # road legs: own fleet
+    assert "EU ETS" in page

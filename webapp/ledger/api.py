@@ -76,7 +76,9 @@ _ERRORS: dict[str | int | HTTPStatus, Any] = {
     429: Problem,
 }
 _POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
-READERS = ("planner", "integration")
+READERS = ("planner",)
+"""Who reads the ledger (KPI, actuals, baseline, certificates, audit); an ERP's integration
+token records actuals but reads no ledger."""
 
 ledger_tag = Tag(
     name="ledger", description="Actuals, intensity KPI, baseline and target, audit trail, levers"
@@ -383,7 +385,7 @@ def verify() -> Response:
 
 
 @api.post("/ledger/levers", tags=[ledger_tag], responses={201: _Out, 202: _Out, **_POST_ERRORS})
-@roles("planner", "integration")
+@roles(*READERS)
 def post_levers(body: LeversIn, header: IdempotencyHeader) -> Response:
     """The marginal abatement cost curve of the recorded book, computed with the planner.
 

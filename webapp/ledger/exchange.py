@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.ledger import KPI_DIMENSIONS
 from greenlane.emissions.limits import csv_rows
+from greenlane.emissions.report.tables import spreadsheet_safe
 from greenlane.webapp.ledger.actuals import place_of
 from greenlane.webapp.ledger.reporting import kpi_report
 from greenlane.webapp.ledger.schemas import ActualRequest
@@ -34,7 +35,9 @@ def kpi_csv(report: Mapping[str, Any]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(KPI_COLUMNS)
     for r in report["rows"]:
-        w.writerow([r[k] for k in KPI_COLUMNS])
+        w.writerow(
+            [spreadsheet_safe(v) if isinstance(v, str) else v for v in map(r.get, KPI_COLUMNS)]
+        )
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -200,6 +200,8 @@ def kpi_report(
         for k in kpi(shown, period, by)
     ]
     s = standing(recs, target, focus, as_of)
+    # No actual in the year to date: no standing (not "on track" on nothing).
+    measured = any(r.tkm_gcd > 0 and r.when.year == s.year and r.when <= as_of for r in recs)
     by_year = []
     for y in years:
         co2, tkm, value = intensity_of(recs, y)
@@ -227,8 +229,10 @@ def kpi_report(
             "to_date_g_per_tkm": rounded(s.to_date_g_per_tkm),
             "projected_g_per_tkm": rounded(s.projected_g_per_tkm),
             "target_g_per_tkm": rounded(s.target_g_per_tkm),
-            "on_track": s.on_track,
-            "gap_g_per_tkm": rounded(s.projected_g_per_tkm - s.target_g_per_tkm),
+            "on_track": s.on_track if measured else None,
+            "gap_g_per_tkm": (
+                rounded(s.projected_g_per_tkm - s.target_g_per_tkm) if measured else None
+            ),
         },
         "shipments": len({r.dims["shipment_id"] for r in shown}),
         "factor_data_sha256": sorted({r.data_sha256 for r in latest_actuals(conn)}),

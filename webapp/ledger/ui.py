@@ -67,7 +67,10 @@ def _charts(report: dict[str, Any], year: int) -> dict[str, Any]:
     return {
         "trajectory": [{"x": p["year"], "y": p["target_g_per_tkm"]} for p in report["trajectory"]],
         "actual": [{"x": p["year"], "y": p["intensity_g_per_tkm"]} for p in report["by_year"]],
-        "projection": {"x": st["year"], "y": st["projected_g_per_tkm"]},
+        "projection": {  # no actual in the year: no ring drawn at 0 g/tkm
+            "x": st["year"],
+            "y": st["projected_g_per_tkm"] if st["on_track"] is not None else None,
+        },
         "baseline": {
             "x": report["baseline"]["baseline_year"],
             "y": report["baseline"]["baseline_intensity_g_per_tkm"],

@@ -158,6 +158,7 @@ window.greenlane = window.greenlane || {};
     var modes = {};
     var features = (geojson.features || []).filter(function (f) { return !!f.geometry; }).map(continuous);
     var drawn = 0;
+    map.greenlaneLayers = [];
     COPIES.forEach(function (offset) {
       var layer = L.geoJSON({type: "FeatureCollection", features: features}, {
         coordsToLatLng: shifted(offset),
@@ -176,12 +177,14 @@ window.greenlane = window.greenlane || {};
         onEachFeature: function (f, l) { l.bindTooltip(tooltip(f.properties || {}), {sticky: true}); }
       }).addTo(map);
       if (offset === 0) { drawn = layer.getLayers().length; }
+      map.greenlaneLayers.push({layer: layer, opacity: 0.9, primary: offset === 0});
       // Energy carrier as a second cue: legs with no tailpipe emissions (electricity,
       // hydrogen) get a white centre line over their mode colour.
-      L.geoJSON({type: "FeatureCollection", features: features.filter(zeroTailpipe)}, {
+      var centre = L.geoJSON({type: "FeatureCollection", features: features.filter(zeroTailpipe)}, {
         coordsToLatLng: shifted(offset), interactive: false,
         style: function () { return {color: "#ffffff", weight: 1.2, opacity: 0.95}; }
       }).addTo(map);
+      map.greenlaneLayers.push({layer: centre, opacity: 0.95});
     });
     if (features.some(zeroTailpipe)) { modes.zero_tailpipe = true; }
     var bounds = lonSpan(features);
@@ -189,6 +192,32 @@ window.greenlane = window.greenlane || {};
     legend(document.getElementById(legendId), modes);
     map.getContainer().dataset.legs = String(drawn);
     return map;
+  };
+
+  // Show only some shipments (a Set of ids, or null for all) and one mode (or null); with
+  // ``focus`` (one shipment id) the map zooms to it. Hubs stay with their shipment.
+  ns.filterMap = function (map, ids, mode, focus) {
+    if (!map || !map.greenlaneLayers) { return 0; }
+    var shown = 0, bounds = null;
+    map.greenlaneLayers.forEach(function (entry) {
+      entry.layer.eachLayer(function (l) {
+        var p = (l.feature && l.feature.properties) || {};
+        var on = (!ids || ids.has(p.shipment_id)) &&
+          (!mode || p.kind === "hub" || p.mode === mode) && (!focus || p.shipment_id === focus);
+        var style = {opacity: on ? entry.opacity : 0.07};
+        if (l.setRadius) { style.fillOpacity = on ? 1 : 0.07; }
+        l.setStyle(style);
+        if (on) {
+          shown += 1;
+          if (focus && entry.primary && l.getBounds) {  // the central world copy only
+            bounds = bounds ? bounds.extend(l.getBounds()) : L.latLngBounds(l.getBounds());
+          }
+        }
+      });
+    });
+    if (bounds && bounds.isValid()) { map.fitBounds(bounds, {padding: [24, 24], maxZoom: 6}); }
+    map.getContainer().dataset.shown = String(shown);
+    return shown;
   };
 
   // First/last-mile stop routes: one dark dotted tour per vehicle (terminal -> stops ->
