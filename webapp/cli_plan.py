@@ -140,6 +140,13 @@ def _summary_line(p: Plan) -> str:
     help="Route the first/last-mile road legs as multi-stop tours per terminal and "
     "day (vehicle routing; allocated by tkm).",
 )
+@click.option(
+    "--late-penalty-cny-per-t-day",
+    type=click.FloatRange(min=0),
+    default=200.0,
+    show_default=True,
+    help="Penalty for arriving after the due date with --due-dates soft [CNY per t per day].",
+)
 def plan_cmd(
     book: Path,
     carbon_price: float,
@@ -153,6 +160,7 @@ def plan_cmd(
     objective: str,
     on_time_probability: float | None,
     stop_level_routing: bool,
+    late_penalty_cny_per_t_day: float,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
@@ -174,6 +182,7 @@ def plan_cmd(
             ),
             on_time_probability=on_time_probability,
             stop_level_routing=stop_level_routing,
+            late_penalty_cny_per_t_day=late_penalty_cny_per_t_day,
         )
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:
