@@ -1,7 +1,8 @@
 """Candidate paths: k good, mode-diverse ways to move each shipment, priced and timed.
 
 Paths come from k-shortest simple paths (Yen, via networkx) on weightings that do not depend
-on the request — cost, WTW CO2e, time, and cost + CO2e at the reference carbon prices
+on the request (neither its carbon price nor its fleet: lanes are weighted by the best option
+of every carrier) — cost, WTW CO2e, time, and cost + CO2e at the reference carbon prices
 :data:`PATH_PRICES_CNY_PER_T` (per tonne at a reference load) — plus, for each main-haul mode,
 the best path restricted to road + that mode. Other companies' sites (factories, warehouses,
 customer sites) are never transit points: only a shipment's own ends may be such hubs.
@@ -193,6 +194,23 @@ class CandidateBuilder:
         price = float(weight.split(":")[1]) / KG_PER_T
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
 
+    def path_options(self, lane_id: str) -> list[LaneOption]:
+        """The options a lane is weighted by in path search: every carrier, whatever the fleet
+        asked, so the paths of a shipment are the same for every fleet [cached]."""
+        if self.carriers == "all":
+            return self.options(lane_id)
+        cache = self.__dict__.setdefault("_path_options", {})
+        if lane_id not in cache:
+            lane = self.network.lane(lane_id)
+            cache[lane_id] = price_lane(
+                lane, self.network.hubs[lane.origin], self.factors, "all", self.energy_prices
+            )
+        return cache[lane_id]
+
+    def share_paths(self, other: CandidateBuilder) -> None:
+        """Use ``other``'s path cache (same network, so the same paths whatever the fleet)."""
+        self._paths = other._paths
+
     def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
         """Lanes weighted by their best option for ``weight`` (see :meth:`_score`)."""
         g = nx.DiGraph()
@@ -200,7 +218,7 @@ class CandidateBuilder:
             lane = data["lane"]
             if lane.mode not in modes:
                 continue
-            w = min(self._score(o, weight) for o in self.options(key))
+            w = min(self._score(o, weight) for o in self.path_options(key))
             w += self.hub_op(v).dwell_h if weight == "time" else 0.0
             if not g.has_edge(u, v) or g[u][v]["w"] > w:
                 g.add_edge(u, v, w=w, lane_id=key)

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
+
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.intensity import Target, default_target
@@ -186,6 +188,8 @@ def _build_problem(
             network, factors, options.k_paths, 0.0, "fossil", options.energy_prices
         )
     )
+    if fossil is not None:
+        fossil.share_paths(builder)
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}
     unplanned: dict[str, Unplanned] = {}
@@ -231,12 +235,14 @@ def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:
     later (order and indices kept). Departures are chosen later, among the kept
     (:func:`add_departure_choices`)."""
     scored = sorted(((_merit(c, mass_t), c.index, c) for c in cands), key=lambda t: t[:2])
-    kept: list[tuple[float, ...]] = []
+    kept = np.empty((len(scored), 5))
+    n = 0
     out: list[Candidate] = []
     for v, _, c in scored:
-        if any(all(a <= b for a, b in zip(w, v, strict=True)) for w in kept):
+        if n and bool((kept[:n] <= v).all(axis=1).any()):
             continue
-        kept.append(v)
+        kept[n] = v
+        n += 1
         out.append(c)
     out.sort(key=lambda c: c.index)
     return out
