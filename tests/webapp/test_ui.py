@@ -267,3 +267,15 @@ def test_compare_and_share(ui, tokens, client):
     assert client.get(f"/plans/{ida}/shipments/SZX-FRA-1/report.csv").status_code == 404
     assert client.get(f"/plans/{idb}/report.csv").status_code == 404
     assert client.get(f"/plans/{ida}").status_code == 403
+
+
+def test_form_late_penalty_field_sets_the_option():
+    from greenlane.emissions.errors import InputError
+    from greenlane.webapp.books import form_options
+
+    opts = form_options({"due_dates": "soft", "late_penalty_cny_per_t_day": "350"})
+    assert opts == {"objective": "cost", "due_dates": "soft", "late_penalty_cny_per_t_day": 350.0}
+    assert "late_penalty_cny_per_t_day" not in form_options({"late_penalty_cny_per_t_day": "9"})
+    with pytest.raises(InputError) as err:
+        form_options({"due_dates": "soft", "late_penalty_cny_per_t_day": "lots"})
+    assert err.value.field == "late_penalty_cny_per_t_day"
