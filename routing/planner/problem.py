@@ -225,7 +225,8 @@ def _build_problem(
             cands[s.shipment_id] = usable
         else:
             unplanned[s.shipment_id] = Unplanned(s.shipment_id, reasons)
-    add_departure_choices(cands, {s.shipment_id: s for s in shipments}, builder, options)
+    by_id = {s.shipment_id: s for s in shipments}
+    add_departure_choices(cands, by_id, builder, options, deadline)
     return Problem(network, factors, list(shipments), places, cands, unplanned, tkm, builder)
 
 
@@ -263,6 +264,7 @@ def add_departure_choices(
     by_id: dict[str, Shipment],
     builder: CandidateBuilder,
     options: PlanOptions,
+    deadline: float | None = None,
 ) -> None:
     """Let the solver choose departures: where the candidates of a book could overfill a
     scheduled departure, add copies of the candidates using it that wait there for the next
@@ -273,8 +275,9 @@ def add_departure_choices(
     later legs take their first departure after arrival), while the copy is usable (the due
     date when hard; at most ``MAX_WAIT_DEPARTURES``) and the shipment has fewer than
     ``WAIT_COPIES_PER_SHIPMENT`` copies. Rounds repeat while a copy reached a departure that
-    can still be overfilled (the copies' load counts). Waiting costs time (and the lateness
-    penalty when due dates are soft); price and CO2e are those of the service."""
+    can still be overfilled (the copies' load counts), until ``deadline``
+    [time.perf_counter() s]. Waiting costs time (and the lateness penalty when due dates are
+    soft); price and CO2e are those of the service."""
     # (shipment, candidate index, leg) -> departures waited by its latest copy (-1: done)
     reach: dict[tuple[str, int, int], int] = {}
     copies = dict.fromkeys(cands, 0)
@@ -286,6 +289,8 @@ def add_departure_choices(
         full = _overfillable(cands, by_id)
         added = False
         for sid, cs in cands.items():
+            if deadline is not None and time.perf_counter() > deadline:
+                return
             s = by_id[sid]
             for c in order[sid]:
                 for leg, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
