@@ -155,3 +155,17 @@ def test_no_transit_through_other_companies_sites(network, demo):
         for c in cands:
             inner = c.hubs[1:-1]
             assert not any(str(network.hubs[h].kind) in private for h in inner), c.hubs
+
+
+def test_zero_emission_trucks_beyond_their_range_are_not_offered(network):
+    """Xi'an -> Shanghai by road is 1 538 km: beyond the FCEV's 1 047 km tank and the BEV's
+    500 km battery (data/vehicle_types.csv), and no stops are planned on a lane."""
+    from greenlane.routing.planner.pricing import price_lane
+
+    lane = network.lane("ROAD-F-XIAN-CNSHA")
+    offered = {o.vehicle_id for o in price_lane(lane, network.hubs[lane.origin])}
+    assert {"truck_40t_fcev", "truck_40t_bev"} & set(lane.vehicle_types)
+    assert not offered & {"truck_40t_fcev", "truck_40t_bev", "rigid_18t_bev"}
+    assert "truck_40t_diesel" in offered
+    short = network.lane("ROAD-F-NANJING-CNNKG")
+    assert "truck_40t_bev" in {o.vehicle_id for o in price_lane(short, network.hubs[short.origin])}
