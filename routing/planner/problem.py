@@ -210,7 +210,14 @@ def _build_problem(
         None
         if options.carriers == "fossil"
         else CandidateBuilder(
-            network, factors, options.k_paths, 0.0, "fossil", options.energy_prices
+            network,
+            factors,
+            options.k_paths,
+            0.0,
+            "fossil",
+            options.energy_prices,
+            regulation=builder.regulation,
+            rate_cards=builder.rate_cards,
         )
     )
     if fossil is not None:
