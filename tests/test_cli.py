@@ -85,3 +85,44 @@ def test_plan_bad_book_names_the_row_and_field(tmp_path):
     )
     out = CliRunner().invoke(main, ["plan", str(book)])
     assert out.exit_code == 2 and "due_at must be after ready_at" in out.output
+
+
+def test_plan_target_year_outside_the_trajectory_is_exit_2_naming_the_years():
+    out = CliRunner().invoke(main, ["plan", str(BOOK), "--target-year", "2050"])
+    assert out.exit_code == 2
+    assert "target_year" in out.output and "2023-2030" in out.output
+    assert "Traceback" not in out.output
+
+
+def test_plan_late_penalty_is_an_option(tmp_path):
+    """Soft due dates: with no penalty the 2 t shipment due in 8 days sails (late); at
+    1 000 000 CNY per t per day it flies on time."""
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "L,F-NANJING,C-MADRID,2,2026-12-01,2026-12-09\n"
+    )
+    docs = {}
+    for penalty in ("0", "1000000"):
+        target = tmp_path / f"plan{penalty}.json"
+        out = CliRunner().invoke(
+            main,
+            [
+                "plan",
+                str(book),
+                "--due-dates",
+                "soft",
+                "--late-penalty-cny-per-t-day",
+                penalty,
+                "--output",
+                str(target),
+            ],
+        )
+        assert out.exit_code == 0, out.output
+        docs[penalty] = json.loads(target.read_text())
+    assert docs["0"]["options"]["late_penalty_cny_per_t_day"] == 0
+    assert docs["1000000"]["options"]["late_penalty_cny_per_t_day"] == 1_000_000
+    assert "air" not in docs["0"]["shipments"][0]["path"]
+    assert "air" in docs["1000000"]["shipments"][0]["path"]
+    out = CliRunner().invoke(main, ["plan", str(book), "--late-penalty-cny-per-t-day", "-1"])
+    assert out.exit_code == 2

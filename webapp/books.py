@@ -177,6 +177,12 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
         raise InputError("must be a number", field=choice) from None
     if form.get("due_dates") == "soft":
         opts["due_dates"] = "soft"
+        try:
+            penalty = form.get("late_penalty_cny_per_t_day")
+            if penalty not in (None, ""):
+                opts["late_penalty_cny_per_t_day"] = float(penalty)
+        except ValueError:
+            raise InputError("must be a number", field="late_penalty_cny_per_t_day") from None
     if form.get("stop_level_routing"):
         opts["stop_level_routing"] = True
     if str(form.get("eua_eur_per_t") or "").strip():

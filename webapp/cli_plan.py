@@ -141,6 +141,13 @@ def _summary_line(p: Plan) -> str:
     "day (vehicle routing; allocated by tkm).",
 )
 @click.option(
+    "--late-penalty-cny-per-t-day",
+    type=click.FloatRange(min=0),
+    default=200.0,
+    show_default=True,
+    help="Penalty for arriving after the due date with --due-dates soft [CNY per t per day].",
+)
+@click.option(
     "--travel-year",
     type=click.IntRange(2000, 2100),
     default=None,
@@ -185,6 +192,7 @@ def plan_cmd(
     eua_price: float | None,
     price_basis: str,
     no_regulatory_costs: bool,
+    late_penalty_cny_per_t_day: float,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
@@ -210,6 +218,7 @@ def plan_cmd(
             travel_year=travel_year,
             eua_eur_per_t=eua_price,
             price_basis=price_basis,  # type: ignore[arg-type]
+            late_penalty_cny_per_t_day=late_penalty_cny_per_t_day,
         )
         result = plan(shipments, load_network(), options)
     except GreenlaneError as exc:

@@ -12,6 +12,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from greenlane.emissions.limits import MAX_JSON_DEPTH
+
 DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL; None means ``sqlite:///<instance>/greenlane.sqlite``.
     "DATABASE_URL": None,
@@ -21,8 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SHIPMENTS": 2000,
     # Largest request body [bytes] (Flask answers 413 above it).
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
-    # Deepest nesting of arrays/objects in a JSON body [levels] (webapp.jsonlimits; 400 above).
-    "MAX_JSON_DEPTH": 64,
+    # Deepest nesting of arrays/objects in a JSON body [levels] (webapp.jsonlimits; 400 above);
+    # the same limit as every JSON file read (greenlane.emissions.limits).
+    "MAX_JSON_DEPTH": MAX_JSON_DEPTH,
     # Background solver threads; 1 keeps a 2-core machine responsive.
     "JOB_WORKERS": 1,
     # Each process refreshes the heartbeat of its jobs and Idempotency-Key reservations

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
-from werkzeug.exceptions import BadRequest
+
+from greenlane.webapp.problems import html_error
 
 MESSAGE = "the form expired or did not come from this site (CSRF)"
 """The 400 answer's description."""
@@ -32,8 +33,8 @@ def init_app(app: Flask, exempt: Iterable[Blueprint]) -> None:
         guard.exempt(blueprint)
 
     @app.errorhandler(CSRFError)
-    def _refused(exc: CSRFError) -> BadRequest:
+    def _refused(exc: CSRFError) -> Response:
         app.logger.info(
             "CSRF check failed on %s %s: %s", request.method, request.path, exc.description
         )
-        return BadRequest(description=MESSAGE)
+        return html_error(400, "Bad Request", MESSAGE)

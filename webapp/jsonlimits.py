@@ -15,10 +15,12 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import BadRequest
 
+from greenlane.emissions.limits import MAX_JSON_DEPTH
 from greenlane.webapp.problems import problem
 
-DEFAULT_MAX_JSON_DEPTH = 64
-"""Deepest accepted nesting of arrays and objects [levels]; the API's bodies need < 10."""
+DEFAULT_MAX_JSON_DEPTH = MAX_JSON_DEPTH
+"""Deepest accepted nesting of arrays and objects [levels] (the limit of every JSON file read,
+:data:`greenlane.emissions.limits.MAX_JSON_DEPTH`); the API's bodies need < 10."""
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(rb"[^\[\]{}]")
@@ -65,7 +67,7 @@ def _too_deep() -> Response | None:
     data = request.get_data(cache=True)
     if not data or json_depth(data, stop_above=limit) <= limit:
         return None
-    detail = f"the JSON body is nested deeper than {limit} levels"
+    detail = f"nesting deeper than the limit of {limit} levels"
     if request.path.startswith("/api/"):
         return problem(400, "Bad Request", detail, field="$")
     return Response(detail, status=400, mimetype="text/plain")

@@ -209,7 +209,7 @@ def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
     import csv
     import io
 
-    from greenlane.emissions.report.tables import TCE_COLUMNS, tce_rows
+    from greenlane.emissions.report.tables import TCE_COLUMNS, spreadsheet_safe, tce_rows
 
     legs = {s["shipment_id"]: s.get("legs", []) for s in result.get("shipments", [])}
     seen: dict[str, int] = {}
@@ -222,7 +222,7 @@ def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
             if rec[c] is None
             else format(rec[c], "f")
             if not isinstance(rec[c], str)
-            else str(rec[c])
+            else spreadsheet_safe(str(rec[c]))
             for c in TCE_COLUMNS
         ]
         extra = [""] * len(COST_COLUMNS)
@@ -235,7 +235,7 @@ def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
                 leg = planned[i]
                 split = leg.get("cost_breakdown") or {}
                 extra = [
-                    str(leg.get("price_basis", "")),
+                    spreadsheet_safe(str(leg.get("price_basis", ""))),
                     str(leg.get("cost_cny", "")),
                     *(str(split.get(k[5:-4], "")) for k in COST_COLUMNS[2:]),
                 ]

@@ -54,7 +54,12 @@ class PlanOptionsIn(_In):
         None, ge=2000, le=2100, description="cap the plan intensity at the target trajectory"
     )
     due_dates: Literal["hard", "soft"] = "hard"
-    late_penalty_cny_per_t_day: float = Field(200.0, ge=0, le=1_000_000)
+    late_penalty_cny_per_t_day: float = Field(
+        200.0,
+        ge=0,
+        le=1_000_000,
+        description="penalty for arriving late with due_dates='soft' [CNY per t per day]",
+    )
     k_paths: int = Field(4, ge=1, le=8, description="candidate paths per shipment")
     factor_sets: list[str] = Field(default_factory=list, max_length=10)
     time_limit_s: float | None = Field(

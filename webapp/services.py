@@ -52,6 +52,11 @@ def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan"
             f"must be <= {config['SOLVER_MAX_TIME_LIMIT_S']} s on this server",
             field="options.time_limit_s",
         )
+    if opts.get("target_year") is not None:
+        try:  # the target trajectory's years are data: checked before anything is stored
+            plan_options(opts).validate()
+        except InputError as exc:
+            raise InputError(exc.message, field=f"options.{exc.field}") from None
     if len(doc["shipments"]) > int(config["MAX_SHIPMENTS"]):
         raise InputError(
             f"at most {config['MAX_SHIPMENTS']} shipments per request", field="shipments"

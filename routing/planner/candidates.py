@@ -1,18 +1,36 @@
 """Candidate paths: k good, mode-diverse ways to move each shipment, priced and timed.
 
-Paths come from k-shortest simple paths (Yen, via networkx) on three weightings — cost, WTW
-CO2e and time per tonne at a reference load — plus, for each main-haul mode, the best path
-restricted to road + that mode. Each lane path is then dressed with lane options (vehicle and
-carrier) three ways: cheapest, greenest and best at the request's carbon price.
+Paths come from k-shortest simple paths (Yen, via networkx) on weightings that do not depend
+on the request (neither its carbon price nor its fleet: lanes are weighted by the best option
+of every carrier) — cost, WTW CO2e, time, and cost + CO2e at the reference carbon prices
+:data:`PATH_PRICES_CNY_PER_T` (per tonne at a reference load) — plus, for each main-haul mode,
+the best path restricted to road + that mode. Other companies' sites (factories, warehouses,
+customer sites) are never transit points: only a shipment's own ends may be such hubs.
+
+Technology is left to the optimizer: each lane path is dressed with **every combination of
+lane options (vehicle type x energy carrier) that is the cheapest at some carbon price** —
+the supported points of the path's cost/CO2e frontier. A path's cost and CO2e are sums over
+its legs, so the combination that minimises cost + p x CO2e is the per-leg minimiser, which
+changes only at a leg's breakpoint (where the leg's lower convex hull turns); the combinations
+at price 0 and at every breakpoint are therefore all of them, exactly (no price grid). This is
+done twice, once with road legs valued alone (own trucks) and once pooled (full trucks).
+Any carbon price, intensity cap (its dual is a price) or Pareto point thus chooses among the
+same columns, so answers under different prices are consistent.
+
+Departures are a decision too: the first departure after the shipment is ready is the
+candidate's default; where the departures a book may use can be overfilled, candidates that
+wait for later departures are added (:func:`add_departure_choices`).
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice, pairwise
+from typing import Any
 
 import networkx as nx
 
@@ -35,8 +53,17 @@ REFERENCE_MASS_T = 10.0
 """Load at which lanes are weighted for path search [t] (GLEC default TEU mass)."""
 MAIN_MODES = (Mode.SEA, Mode.RAIL, Mode.AIR, Mode.INLAND_WATER)
 CHOICES = ("cost", "co2e", "price", "cost_pooled", "co2e_pooled", "price_pooled")
-"""How a lane path is dressed with options: cheapest, greenest or best at the carbon price,
-each for the shipment travelling alone or pooled into full trucks (consolidation)."""
+"""Named option picks (cheapest, greenest, best at a carbon price; alone or pooled), used by
+the levers of ``routing.scenarios.levers``; candidates take every frontier combination."""
+PATH_PRICES_CNY_PER_T = (1000.0,)
+"""Reference carbon prices of the cost + CO2e path searches [CNY/t CO2e WTW]: the same for
+every request, so the paths offered do not depend on the carbon price asked."""
+PRIVATE_KINDS = frozenset({"factory", "warehouse", "customer_site"})
+"""Hub kinds that are a company's own site: a path may start or end there, never pass."""
+MAX_WAIT_DEPARTURES = 14
+"""Most departures a candidate may wait for on one scheduled leg beyond its first [-]."""
+WAIT_COPIES_PER_SHIPMENT = 24
+"""Most waiting copies of candidates added per shipment [-] (bounds the model's size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +91,8 @@ class Candidate:
     var_ttw_kg: float
     alone_cost_cny: float
     alone_wtw_kg: float
+    waits: tuple[int, ...] = ()
+    """Departures waited for per leg beyond the first after arrival (empty: none) [-]."""
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -140,7 +169,7 @@ class CandidateBuilder:
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
-        self._picks: dict[tuple[str, float], _Picked] = {}
+        self._hull_cache: dict[tuple[str, float], _Hulls] = {}
         self._hub_rows: dict[str, tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
 
@@ -165,6 +194,7 @@ class CandidateBuilder:
         return self.hub_ops[str(self.network.hubs[hub_id].kind)]
 
     def _score(self, option: LaneOption, weight: str) -> float:
+        """Weight of an option per tonne: ``cost``, ``co2e``, ``time`` or ``price:<CNY/t>``."""
         m = REFERENCE_MASS_T
         if weight == "cost":
             return option.alone_cost_cny(m) / m
@@ -172,16 +202,41 @@ class CandidateBuilder:
             return option.alone_wtw_kg(m) / m
         if weight == "time":
             return option.transit_h + option.interval_h / 2
-        price = self.carbon_price_cny_per_t / KG_PER_T
+        price = float(weight.split(":")[1]) / KG_PER_T
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
 
+    def path_options(self, lane_id: str) -> list[LaneOption]:
+        """The options a lane is weighted by in path search: every carrier, whatever the fleet
+        asked, so the paths of a shipment are the same for every fleet [cached]."""
+        if self.carriers == "all":
+            return self.options(lane_id)
+        cache = self.__dict__.setdefault("_path_options", {})
+        if lane_id not in cache:
+            lane = self.network.lane(lane_id)
+            cache[lane_id] = price_lane(
+                lane,
+                self.network.hubs[lane.origin],
+                self.factors,
+                "all",
+                self.energy_prices,
+                destination=self.network.hubs[lane.destination],
+                regulation=self.regulation,
+                rate_cards=self.rate_cards,
+            )
+        return cache[lane_id]
+
+    def share_paths(self, other: CandidateBuilder) -> None:
+        """Use ``other``'s path cache (same network, so the same paths whatever the fleet)."""
+        self._paths = other._paths
+
     def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
+        """Lanes weighted by their best option for ``weight`` (see :meth:`_score`)."""
         g: nx.DiGraph[str] = nx.DiGraph()
         for u, v, key, data in self.network.graph.edges(keys=True, data=True):
             lane = data["lane"]
             if lane.mode not in modes:
                 continue
-            w = min(self._score(o, weight) for o in self.options(key))
+            w = min(self._score(o, weight) for o in self.path_options(key))
             w += self.hub_op(v).dwell_h if weight == "time" else 0.0
             if not g.has_edge(u, v) or g[u][v]["w"] > w:
                 g.add_edge(u, v, w=w, lane_id=key)
@@ -195,13 +250,17 @@ class CandidateBuilder:
         if key in self._paths:
             return self._paths[key]
         found: dict[tuple[str, ...], None] = {}
-        # at a carbon price of 0 the "price" weights equal the "cost" weights bit for bit
-        # (x + 0.0 * y == x), so its paths would repeat the cost search's
-        weights = (
-            ("cost", "co2e", "time")
-            if self.carbon_price_cny_per_t == 0
-            else ("cost", "co2e", "time", "price")
+        weights: tuple[str, ...] = (
+            "cost",
+            "co2e",
+            "time",
+            *(f"price:{p:g}" for p in PATH_PRICES_CNY_PER_T),
         )
+        hubs = self.network.hubs
+        hidden = {h for h, hub in hubs.items() if str(hub.kind) in PRIVATE_KINDS} - {
+            origin,
+            destination,
+        }
         searches: list[tuple[str, frozenset[Mode], int]] = [
             (w, modes, self.k_paths) for w in weights
         ]
@@ -209,12 +268,17 @@ class CandidateBuilder:
             if main in modes:
                 sub = frozenset({Mode.ROAD, main}) & modes
                 searches += [("cost", sub, 1), ("co2e", sub, 1)]
+
+        def weight_of(_u: Any, v: Any, d: Any) -> float | None:
+            return None if v in hidden else d["w"]  # None: the edge is hidden
+
         for weight, allowed, k in searches:
             g = self._graph(weight, allowed)
             if origin not in g or destination not in g:
                 continue
             try:
-                for nodes in islice(nx.shortest_simple_paths(g, origin, destination, "w"), k):
+                paths = nx.shortest_simple_paths(g, origin, destination, weight_of)
+                for nodes in islice(paths, k):
                     found[tuple(g[a][b]["lane_id"] for a, b in pairwise(nodes))] = None
             except nx.NetworkXNoPath:
                 continue
@@ -237,20 +301,27 @@ class CandidateBuilder:
         ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
         templates = self._templates
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
-            picked = [self._picked(lid, m) for lid in path]
-            for ci in range(len(CHOICES)):
-                chosen = [p.chosen[ci] for p in picked]
-                keys = tuple(p.table.keys[i] for p, i in zip(picked, chosen, strict=True))
+            hulls = [self._hulls(lid, m) for lid in path]
+            for combo in _frontier_combos(hulls):
+                keys = tuple(h.table.keys[i] for h, i in zip(hulls, combo, strict=True))
                 if keys in seen:
                     continue
                 seen.add(keys)
                 tpl = templates.get(keys)
                 if tpl is None:
-                    opts = tuple(p.table.options[i] for p, i in zip(picked, chosen, strict=True))
+                    opts = tuple(h.table.options[i] for h, i in zip(hulls, combo, strict=True))
                     tpl = templates[keys] = self._template(opts)
-                alone = [p.alone[i] for p, i in zip(picked, chosen, strict=True)]
+                alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
                 out.append(self._candidate(shipment, len(out), tpl, alone, ready, due))
         return out
+
+    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate:
+        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price]."""
+        tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
+        timings = _timings(tpl, hours_since_epoch(shipment.ready_at), waits)
+        arrival = timings[-1].arrive_h
+        late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
+        return replace(c, timings=timings, arrival_h=arrival, late_h=late, waits=waits)
 
     def _table(self, lane_id: str) -> _PickTable:
         table = self._tables.get(lane_id)
@@ -258,37 +329,32 @@ class CandidateBuilder:
             table = self._tables[lane_id] = _PickTable(self.options(lane_id))
         return table
 
-    def _picked(self, lane_id: str, mass_t: float) -> _Picked:
-        """The option each of CHOICES picks on a lane for ``mass_t`` [memoised per lane, mass].
+    def _hulls(self, lane_id: str, mass_t: float) -> _Hulls:
+        """The options of a lane on the lower convex hull of (cost, WTW CO2e) for ``mass_t``,
+        alone and pooled, with the carbon price from which each is the cheapest
+        [memoised per lane and mass].
 
-        Same arithmetic as :meth:`_pick` (and ``LaneOption.alone_*``) in the same order, so
-        the result is identical to ``min(options, key=_pick)`` for every choice.
-        """
-        found = self._picks.get((lane_id, mass_t))
+        Ties are broken by (score, option key), as ``min(options, key=_pick)`` would."""
+        found = self._hull_cache.get((lane_id, mass_t))
         if found is not None:
             return found
         table = self._table(lane_id)
-        price = self.carbon_price_cny_per_t / KG_PER_T
         m = mass_t
-        best: list[tuple[float, str] | None] = [None] * len(CHOICES)
-        chosen = [0] * len(CHOICES)
         alone: list[tuple[float, float]] = []
-        for i, (dedicated, payload, vc, cpt, vw, wpt, pooled, key) in enumerate(table.rows):
+        pooled: list[tuple[float, float]] = []
+        for dedicated, payload, vc, cpt, vw, wpt, pool, _key in table.rows:
             n = max(1, -int(-m // payload)) if dedicated else 0
             ac = n * vc + cpt * m
             aw = n * vw + wpt * m
             alone.append((ac, aw))
-            if dedicated:
-                pc, pw = pooled
-            else:
-                pc, pw = ac / m, aw / m
-            for ci, score in enumerate((ac, aw, ac + price * aw, pc, pw, pc + price * pw)):
-                b = best[ci]
-                if b is None or (score, key) < b:
-                    best[ci] = (score, key)
-                    chosen[ci] = i
-        found = _Picked(table, tuple(chosen), {i: alone[i] for i in set(chosen)})
-        self._picks[(lane_id, mass_t)] = found
+            pooled.append(pool if dedicated else (ac / m, aw / m))
+        found = _Hulls(
+            table,
+            _lower_hull(alone, table.keys),
+            _lower_hull(pooled, table.keys),
+            dict(enumerate(alone)),
+        )
+        self._hull_cache[(lane_id, mass_t)] = found
         return found
 
     def _hub_row(self, hub_id: str) -> tuple[float, float, float, float, bool]:
@@ -347,18 +413,8 @@ class CandidateBuilder:
         ready_h: float,
         due_h: float,
     ) -> Candidate:
-        t = ready_h
-        timings = []
-        for i, (dwell, dedicated, interval, transit) in enumerate(tpl.legs):
-            if i > 0:
-                t += dwell
-            if dedicated:
-                depart, slot = t, math.floor(t / HOURS_PER_DAY)
-            else:
-                slot = math.ceil(t / interval - 1e-9)
-                depart = slot * interval
-            t = depart + transit
-            timings.append(LegTiming(depart, t, slot))
+        timings = _timings(tpl, ready_h, ())
+        t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
         for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
@@ -370,7 +426,7 @@ class CandidateBuilder:
             s.shipment_id,
             index,
             tpl.options,
-            tuple(timings),
+            timings,
             tpl.hubs,
             t,
             max(0.0, t - due_h),
@@ -380,6 +436,57 @@ class CandidateBuilder:
             sum(a[0] for a in alone) + hub_cost,
             sum(a[1] for a in alone) + hub_wtw,
         )
+
+
+def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...]:
+    """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
+    dwell (day slots), scheduled legs take the first departure after it plus ``waits[i]``."""
+    t = ready_h
+    timings = []
+    for i, (dwell, dedicated, interval, transit) in enumerate(tpl.legs):
+        if i > 0:
+            t += dwell
+        if dedicated:
+            depart, slot = t, math.floor(t / HOURS_PER_DAY)
+        else:
+            slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
+            depart = slot * interval
+        t = depart + transit
+        timings.append(LegTiming(depart, t, slot))
+    return tuple(timings)
+
+
+def _lower_hull(
+    points: Sequence[tuple[float, float]], keys: Sequence[str]
+) -> tuple[tuple[float, int], ...]:
+    """(carbon price from which it is the cheapest [CNY/kg], option index) along the lower
+    convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest."""
+    cur = min(range(len(points)), key=lambda i: (points[i][0], points[i][1], keys[i]))
+    out = [(0.0, cur)]
+    while True:
+        c0, w0 = points[cur]
+        best: tuple[float, float, str, int] | None = None
+        for i, (c, w) in enumerate(points):
+            if w < w0:
+                p = max(0.0, (c - c0) / (w0 - w))
+                if best is None or (p, w, keys[i]) < best[:3]:
+                    best = (p, w, keys[i], i)
+        if best is None:
+            return tuple(out)
+        cur = best[3]
+        out.append((best[0], cur))
+
+
+def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
+    """Option index per leg of every combination that is the cheapest at some carbon price,
+    alone then pooled, in order of price (duplicates kept for the caller to skip)."""
+    out: list[tuple[int, ...]] = []
+    for which in ("alone_hull", "pooled_hull"):
+        legs = [getattr(h, which) for h in hulls]
+        prices = sorted({p for leg in legs for p, _ in leg})
+        for p in prices:
+            out.append(tuple(leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,11 +532,13 @@ class _PickTable:
 
 
 @dataclass(frozen=True, slots=True)
-class _Picked:
-    """The option index per choice on one lane for one mass, and their (cost, WTW) alone."""
+class _Hulls:
+    """A lane's options on the lower convex hull for one mass: (price from which it is the
+    cheapest [CNY/kg CO2e], option index), alone and pooled; (cost, WTW) alone per option."""
 
     table: _PickTable
-    chosen: tuple[int, ...]
+    alone_hull: tuple[tuple[float, int], ...]
+    pooled_hull: tuple[tuple[float, int], ...]
     alone: dict[int, tuple[float, float]]
 
 

@@ -29,7 +29,7 @@ from greenlane.emissions.tables import TableRow, Text, read_table
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
 from greenlane.fleet.cost import EU_MEMBERS, Cost
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
-from greenlane.fleet.model import EnergyPrices
+from greenlane.fleet.model import EnergyPrices, VehicleType
 from greenlane.fleet.rates import rate_card_for
 from greenlane.fleet.regulation import (
     COST_KEYS,
@@ -218,6 +218,8 @@ def price_lane(
     priced: list[tuple[LaneOption, float | None]] = []
     for vid in lane.vehicle_types:
         vehicle = vehicle_type(vid, "vehicle_types")
+        if out_of_range(vehicle, lane, actual_km):
+            continue  # no charging/refuelling stops are planned on a lane: not offered
         offers = _offers(vehicle.energy_carriers, origin)
         if carriers == "fossil":
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
@@ -244,6 +246,14 @@ def price_lane(
             field=f"lanes.csv[{lane.lane_id}]",
         )
     return options
+
+
+def out_of_range(vehicle: VehicleType, lane: Lane, actual_km: float) -> bool:
+    """True when a battery or fuel-cell truck cannot run the road lane's ``actual_km`` [km]
+    on one charge or tank (its ``range_km``): such an option is not offered."""
+    if lane.mode not in DEDICATED_MODES or not (vehicle.is_bev or vehicle.is_fcev):
+        return False
+    return vehicle.range_km is not None and actual_km > vehicle.range_km
 
 
 def _price(

@@ -15,15 +15,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+import numpy as np
+
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
-from greenlane.emissions.intensity import Target
+from greenlane.emissions.intensity import Target, default_target
 from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
 from greenlane.routing.network.transit_risk import arrival_sd_h, required_margin_h
 from greenlane.routing.planner.candidates import (
+    MAX_WAIT_DEPARTURES,
+    WAIT_COPIES_PER_SHIPMENT,
     Candidate,
     CandidateBuilder,
     hours_since_epoch,
@@ -114,8 +118,16 @@ class PlanOptions:
         """Raise InputError naming the option at fault."""
         if self.carbon_price_cny_per_t < 0:
             raise InputError("must be >= 0", field="carbon_price_cny_per_t")
-        if self.target_year is not None and not 2000 <= self.target_year <= 2100:
-            raise InputError("must be a year between 2000 and 2100", field="target_year")
+        if self.target_year is not None:
+            target = self.target or default_target()
+            first, last = target.baseline_year, target.target_year
+            if not first <= self.target_year <= last:
+                where = "the request's target" if self.target else "data/targets.csv"
+                raise InputError(
+                    f"{self.target_year} is outside the target trajectory: {where} has "
+                    f"the years {first}-{last}",
+                    field="target_year",
+                )
         if self.due_dates not in ("hard", "soft"):
             raise InputError("must be 'hard' or 'soft'", field="due_dates")
         if self.late_penalty_cny_per_t_day < 0:
@@ -194,6 +206,22 @@ def _build_problem(
         regulation=options.regulation(shipments),
         rate_cards=options.price_basis == "rate_card",
     )
+    fossil = (
+        None
+        if options.carriers == "fossil"
+        else CandidateBuilder(
+            network,
+            factors,
+            options.k_paths,
+            0.0,
+            "fossil",
+            options.energy_prices,
+            regulation=builder.regulation,
+            rate_cards=builder.rate_cards,
+        )
+    )
+    if fossil is not None:
+        fossil.share_paths(builder)
     places: dict[str, tuple[Hub, Hub]] = {}
     cands: dict[str, list[Candidate]] = {}
     unplanned: dict[str, Unplanned] = {}
@@ -215,12 +243,124 @@ def _build_problem(
             continue
         found = builder.candidates(s, o, d)
         reasons = _filter_reasons(s, found, options)
-        usable = [c for c in found if is_usable(s, c, options)]
+        usable = undominated([c for c in found if is_usable(s, c, options)], s.mass_t)
+        if fossil is not None:
+            # the candidates of the baseline (fossil) fleet too, so that the cheapest plan
+            # is never dearer than the baseline: its model is a subset of this one
+            seen = {(tuple(o.key for o in c.options), c.timings) for c in usable}
+            base = [c for c in fossil.candidates(s, o, d) if is_usable(s, c, options)]
+            for c in undominated(base, s.mass_t):
+                if (tuple(o.key for o in c.options), c.timings) not in seen:
+                    usable.append(c)
+        usable = [replace(c, index=i) for i, c in enumerate(usable)]
         if usable:
             cands[s.shipment_id] = usable
         else:
             unplanned[s.shipment_id] = Unplanned(s.shipment_id, reasons)
+    by_id = {s.shipment_id: s for s in shipments}
+    add_departure_choices(cands, by_id, builder, options, deadline)
     return Problem(network, factors, list(shipments), places, cands, unplanned, tkm, builder)
+
+
+def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:
+    """The candidates no other candidate of the shipment beats: one is dropped when another
+    costs and emits no more, alone (own trucks) and pooled (full trucks), and arrives no
+    later (order and indices kept). Departures are chosen later, among the kept
+    (:func:`add_departure_choices`)."""
+    scored = sorted(((_merit(c, mass_t), c.index, c) for c in cands), key=lambda t: t[:2])
+    kept = np.empty((len(scored), 5))
+    n = 0
+    out: list[Candidate] = []
+    for v, _, c in scored:
+        if n and bool((kept[:n] <= v).all(axis=1).any()):
+            continue
+        kept[n] = v
+        n += 1
+        out.append(c)
+    out.sort(key=lambda c: c.index)
+    return out
+
+
+def _merit(c: Candidate, mass_t: float) -> tuple[float, ...]:
+    """(cost, WTW alone [CNY, kg], cost, WTW pooled into full trucks, arrival [h])."""
+    pc, pw = c.var_cost_cny, c.var_wtw_kg
+    for o in c.options:
+        if o.dedicated:
+            pc += o.vehicle_cost_cny / o.vehicle_payload_t * mass_t
+            pw += o.vehicle_wtw_kg / o.vehicle_payload_t * mass_t
+    return (c.alone_cost_cny, c.alone_wtw_kg, pc, pw, c.arrival_h)
+
+
+def add_departure_choices(
+    cands: dict[str, list[Candidate]],
+    by_id: dict[str, Shipment],
+    builder: CandidateBuilder,
+    options: PlanOptions,
+    deadline: float | None = None,
+) -> None:
+    """Let the solver choose departures: where the candidates of a book could overfill a
+    scheduled departure, add copies of the candidates using it that wait there for the next
+    departures (in place, indices following on).
+
+    Breadth first: each round, every candidate (cheapest alone first) whose departure on a
+    scheduled leg can be overfilled gets a copy waiting one more departure on that leg (its
+    later legs take their first departure after arrival), while the copy is usable (the due
+    date when hard; at most ``MAX_WAIT_DEPARTURES``) and the shipment has fewer than
+    ``WAIT_COPIES_PER_SHIPMENT`` copies. Rounds repeat while a copy reached a departure that
+    can still be overfilled (the copies' load counts), until ``deadline``
+    [time.perf_counter() s]. Waiting costs time (and the lateness penalty when due dates are
+    soft); price and CO2e are those of the service."""
+    # (shipment, candidate index, leg) -> departures waited by its latest copy (-1: done)
+    reach: dict[tuple[str, int, int], int] = {}
+    copies = dict.fromkeys(cands, 0)
+    order = {
+        sid: sorted((c for c in cs if not c.waits), key=lambda c: (c.alone_cost_cny, c.index))
+        for sid, cs in cands.items()
+    }
+    for _ in range(MAX_WAIT_DEPARTURES):
+        full = _overfillable(cands, by_id)
+        added = False
+        for sid, cs in cands.items():
+            if deadline is not None and time.perf_counter() > deadline:
+                return
+            s = by_id[sid]
+            for c in order[sid]:
+                for leg, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
+                    key = (sid, c.index, leg)
+                    k = reach.get(key, 0)
+                    if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
+                        break
+                    if o.dedicated or k < 0 or (o.lane.lane_id, tm.slot + k) not in full:
+                        continue
+                    waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
+                    v = builder.retimed(s, c, waits)
+                    if not is_usable(s, v, options):
+                        reach[key] = -1
+                        continue
+                    reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
+                    cs.append(replace(v, index=len(cs)))
+                    copies[sid] += 1
+                    added = True
+        if not added:
+            return
+
+
+def _overfillable(
+    cands: dict[str, list[Candidate]], by_id: dict[str, Shipment]
+) -> set[tuple[str, int]]:
+    """Scheduled departures (lane id, slot) the shipments' candidates could overfill."""
+    load_t: dict[tuple[str, int], float] = {}
+    cap_t: dict[tuple[str, int], float] = {}
+    for sid, cs in cands.items():
+        used: set[tuple[str, int]] = set()
+        for c in cs:
+            for o, tm in zip(c.options, c.timings, strict=True):
+                if not o.dedicated:
+                    used.add((o.lane.lane_id, tm.slot))
+                    cap_t[(o.lane.lane_id, tm.slot)] = o.capacity_t
+        for key in used:
+            load_t[key] = load_t.get(key, 0.0) + by_id[sid].mass_t
+    return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
 
 
 def time_limit_reason(limit_s: float, what: str = "placed") -> str:
@@ -268,9 +408,11 @@ __all__ = [
     "PlanOptions",
     "Problem",
     "Unplanned",
+    "add_departure_choices",
     "build_problem",
     "gc_paused",
     "is_usable",
     "time_limit_reason",
+    "undominated",
     "with_options",
 ]

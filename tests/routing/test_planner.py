@@ -78,7 +78,11 @@ def _ship(sid, mass, days, origin="P", dest="Q", **kw) -> Shipment:
 def test_small_instance_optimum_known_by_hand(tiny):
     # both shipments are ready for the same weekly sailing, which has 20 t free: 15 t + 10 t
     # cannot both sail. Per-tonne prices are linear, so the heavier one saves more by sailing.
-    book = [_ship("S15", 15, 40), _ship("S10", 10, 40)]
+    # Due one day after that sailing lands, so the next sailing (a week later) is too late.
+    first = build_problem([_ship("S", 1, 90)], tiny, PlanOptions(solver=FAST))
+    lands_h = next(c for c in first.candidates["S"] if c.label == "sea").arrival_h
+    days = (lands_h - hours_since_epoch(READY)) / 24 + 1
+    book = [_ship("S15", 15, days), _ship("S10", 10, days)]
     problem = build_problem(book, tiny, PlanOptions(solver=FAST))
     cands = problem.candidates
     sea = {sid: next(c for c in cs if c.label == "sea") for sid, cs in cands.items()}
@@ -106,7 +110,12 @@ def test_capacity_never_exceeded(tiny):
             if leg.mode == "sea":
                 load[(leg.lane_id, leg.departure_at)] += s.mass_t
     assert load and max(load.values()) <= 20 + 1e-9
-    assert sum(1 for s in result.shipments if s.label == "sea") == 3  # 3 x 6 t fit
+    # 3 x 6 t fit a sailing; the other three wait for the next weekly sailing (in time for
+    # the 40-day due date) instead of flying: departures are a decision of the model
+    assert sum(1 for s in result.shipments if s.label == "sea") == 6
+    first, second = sorted(load)
+    assert load[first] == load[second] == 18
+    assert second[1] - first[1] == timedelta(days=7)
 
 
 def test_due_date_short_flies_long_sails(network):

@@ -255,6 +255,7 @@ def test_wrong_method_is_405_problem(client, auth):
         ),
         ({"shipments": book(1), "options": {"time_limit_s": 500}}, "options.time_limit_s"),
         ({"shipments": book(1), "options": {"k_paths": 0}}, "options.k_paths"),
+        ({"shipments": book(1), "options": {"target_year": 2050}}, "options.target_year"),
         (
             {"shipments": book(1), "options": {"deterministic_time": 0}},
             "options.deterministic_time",

@@ -291,3 +291,15 @@ def test_plan_form_rate_cards_and_eua_show_the_cost_split(ui):
     assert 'title="priced at rate_card:sea_cn_north_europe_spot">freight 10,325' in page
     assert 'title="priced at operating_cost">freight' in page  # road legs: own fleet
     assert "EU ETS" in page
+
+
+def test_form_late_penalty_field_sets_the_option():
+    from greenlane.emissions.errors import InputError
+    from greenlane.webapp.books import form_options
+
+    opts = form_options({"due_dates": "soft", "late_penalty_cny_per_t_day": "350"})
+    assert opts == {"objective": "cost", "due_dates": "soft", "late_penalty_cny_per_t_day": 350.0}
+    assert "late_penalty_cny_per_t_day" not in form_options({"late_penalty_cny_per_t_day": "9"})
+    with pytest.raises(InputError) as err:
+        form_options({"due_dates": "soft", "late_penalty_cny_per_t_day": "lots"})
+    assert err.value.field == "late_penalty_cny_per_t_day"
