@@ -14,7 +14,9 @@ takes ~3 s more). Printed as a Markdown
 table: wall time, shipments/s, speed-up over the plan, planned, cost and its difference to
 the plan, WTW intensity, whether the target cap holds, the carbon price the coordinator
 found, the peak RSS of a worker process and the load average around each run (this
-machine is shared).
+machine is shared). CPU is the user + system time of the command and every process it
+started (``RUSAGE_CHILDREN``); "busiest worker's task CPU" is the largest sum of task CPU
+time on one worker, what bounds a batch run on free cores.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ SUMMARY = re.compile(
     r"cost\s+([\d,.]+) CNY\s+CO2e\s+([\d,.]+) kg WTW\s+intensity\s+([\d.]+) g/tkm.*"
     r"\bplanned (\d+)"
 )
+PHASE = re.compile(r"partitions in ([\d.]+) s")
 PRICE = re.compile(r"carbon price found ([\d,.]+) CNY/t CO2e(?:, duality gap ([\d.-]+) %)?")
 
 
@@ -45,6 +48,7 @@ def _load() -> str:
 
 def _greenlane(*args: str) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "greenlane", *args],
@@ -57,7 +61,15 @@ def _greenlane(*args: str) -> tuple[float, str]:
     wall = time.perf_counter() - t0
     if done.returncode not in (0, 1):
         raise SystemExit(f"greenlane {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return wall, done.stdout + done.stderr
+    return wall, _children_cpu_s() - cpu0, done.stdout + done.stderr
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU time of finished child processes and their descendants [s]."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
 
 
 def write_book(path: Path, n: int) -> int:
@@ -96,7 +108,9 @@ def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
     """One ``greenlane plan`` of the book."""
     extra = ["--target-year", str(args.target_year)] if args.target_year else []
     before = _load()
-    wall, text = _greenlane("plan", str(book), "--time-limit", str(args.plan_time_limit), *extra)
+    wall, cpu, text = _greenlane(
+        "plan", str(book), "--time-limit", str(args.plan_time_limit), *extra
+    )
     m = SUMMARY.search(text)
     if m is None:
         raise SystemExit(f"no summary line in the plan output:\n{text[-2000:]}")
@@ -105,6 +119,8 @@ def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
         "run": f"plan --time-limit {args.plan_time_limit:g}",
         "workers": 1,
         "wall": wall,
+        "cpu": f"{cpu:.1f}",
+        "worker_cpu": "-",
         "cost": float(m.group(1).replace(",", "")),
         "intensity": float(m.group(3)),
         "planned": int(m.group(4)),
@@ -123,7 +139,7 @@ def run_batch(
     out = folder / f"batch{workers}.parquet"
     extra = ["--target-year", str(args.target_year)] if args.target_year else []
     before = _load()
-    wall, text = _greenlane(
+    wall, cpu, text = _greenlane(
         "batch",
         str(book),
         "--workers",
@@ -148,9 +164,12 @@ def run_batch(
     if m:
         price = m.group(1) + (f" (gap {m.group(2)} %)" if m.group(2) else "")
     return {
-        "run": f"batch --workers {workers} ({len(frame)} partitions)",
+        "run": f"batch --workers {workers} ({len(frame)} partitions, "
+        f"planning {PHASE.search(text).group(1) if PHASE.search(text) else '?'} s)",
         "workers": workers,
         "wall": wall,
+        "cpu": f"{cpu:.1f}",
+        "worker_cpu": f"{frame.groupby('worker')['task_cpu_s'].sum().max():.1f}",
         "cost": float(frame["cost_cny"].sum()),
         "intensity": co2e * 1000 / tkm,
         "planned": int(frame["planned"].sum()),
@@ -194,15 +213,16 @@ def main() -> None:
     base = rows[0]
     print()
     print(
-        "| run | wall [s] | shipments/s | speed-up | planned | cost [M CNY] | cost vs first "
+        "| run | wall [s] | CPU [s] | busiest worker's task CPU [s] | shipments/s | speed-up "
+        "| planned | cost [M CNY] | cost vs first "
         "| intensity [g/tkm] | cap met | carbon price [CNY/t] | peak RSS/worker [MiB] "
         "| load 1/5 min before / after |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|")
     for r in rows:
         wall, cost = float(r["wall"]), float(r["cost"])  # type: ignore[arg-type]
         print(
-            f"| {r['run']} | {wall:.1f} | {n / wall:.1f} | "
+            f"| {r['run']} | {wall:.1f} | {r['cpu']} | {r['worker_cpu']} | {n / wall:.1f} | "
             f"{float(base['wall']) / wall:.2f}x | {r['planned']}/{n} | {cost / 1e6:.3f} | "  # type: ignore[arg-type]
             f"{100 * (cost / float(base['cost']) - 1):+.3f} % | {r['intensity']:.2f} | "  # type: ignore[arg-type]
             f"{_cap_met(float(r['intensity']), args.target_year)} | {r['price']} | "  # type: ignore[arg-type]

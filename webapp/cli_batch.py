@@ -229,13 +229,19 @@ def batch_cmd(
             client=None if cluster is None else cluster.client(),
         )
     except OSError as exc:
+        if cluster is not None:
+            cluster.close()
         click.echo(f"error: --scheduler: cannot reach {scheduler}: {exc}", err=True)
         sys.exit(2)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
-        if cluster is not None:
-            cluster.close()
+    # the workers stop while the results are written
+    closing = cluster.close_in_background() if cluster is not None else None
     written = batch.write_parquet(result, output)
     if draw:
         written.append(batch.summary_chart(result, chart or output.with_suffix(".png")))
@@ -261,6 +267,8 @@ def batch_cmd(
         f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
     )
     click.echo("wrote " + ", ".join(str(p) for p in written))
+    if closing is not None:
+        closing.join()
     missed = [r for r in result.coordination if r.get("cap_met") is False or r["overbooked_left"]]
     for r in missed:
         click.echo(

@@ -510,7 +510,7 @@ def _shipment_rows(task: Task, result: Plan) -> list[dict[str, Any]]:
 
 def run_task(task: Task) -> TaskResult:
     """Plan one partition (in a Dask worker or in process); errors become a row, not a crash."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     part, sc = task.partition, task.scenario
     options = task.solve_options()
     row: dict[str, Any] = {
@@ -566,6 +566,7 @@ def run_task(task: Task) -> TaskResult:
         )
     row.update(
         task_wall_s=time.perf_counter() - t0,
+        task_cpu_s=time.process_time() - cpu0,
         worker=f"{os.uname().nodename}:{os.getpid()}",
         worker_address=_worker_address(),
         worker_max_rss_mb=_max_rss_mb(),
@@ -731,6 +732,15 @@ class Cluster:
         """Close the client and the local cluster, if started."""
         self._thread.join()
         self._stack.close()
+
+    def close_in_background(self) -> Any:
+        """Start closing (worker processes take seconds to stop); ``join()`` the thread
+        returned before the program exits."""
+        import threading
+
+        closing = threading.Thread(target=self.close, daemon=False)
+        closing.start()
+        return closing
 
 
 class Journal:

@@ -224,7 +224,14 @@ def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path)
     dist = batch.run_batch(tasks, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert dist.workers == 2 and dist.scheduler.startswith("tcp://127.0.0.1:")
     assert seen[-1] == (4, 4) and dist.computed == 4
-    drop = ["task_wall_s", "worker", "worker_address", "worker_max_rss_mb", "solve_wall_s"]
+    drop = [
+        "task_wall_s",
+        "task_cpu_s",
+        "worker",
+        "worker_address",
+        "worker_max_rss_mb",
+        "solve_wall_s",
+    ]
     a = local.partition_frame().drop(columns=drop)
     b = dist.partition_frame().drop(columns=drop)
     assert a.equals(b)
@@ -427,3 +434,87 @@ def test_a_rerun_resumes_from_the_journal(network, tmp_path: Path):
     (tmp_path / "parts" / f"{tasks[0].digest()}.pkl").unlink()  # as if killed before it
     third = batch.run_batch(tasks, workers=0, journal=tmp_path / "parts")
     assert (third.computed, third.resumed) == (1, 1)
+
+
+def test_the_same_code_runs_on_a_dask_scheduler_and_worker(network, tmp_path: Path):
+    """``dask scheduler`` + ``dask worker`` processes, as on a real cluster (on loopback)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed")
+    import greenlane
+
+    env = {**os.environ, "PYTHONPATH": str(Path(greenlane.__file__).parent.parent)}
+    info = tmp_path / "scheduler.json"
+    loopback = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(info)]
+    procs = [
+        subprocess.Popen(
+            [str(dask), "scheduler", "--port", "0", *loopback],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        procs.append(
+            subprocess.Popen(
+                [str(dask), "worker", "--nthreads", "1", *loopback],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        address = json.loads(info.read_text())["address"]
+        tasks = batch.make_tasks({"b": BOOK}, network, FAST, partition_size=2)
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+            remote = batch.run_batch(tasks, client=client)
+        local = batch.run_batch(tasks, workers=0)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert remote.scheduler == address and remote.workers == 1
+    assert [r["planned"] for r in remote.partitions] == [r["planned"] for r in local.partitions]
+    assert [r["cost_cny"] for r in remote.partitions] == pytest.approx(
+        [r["cost_cny"] for r in local.partitions]
+    )
+
+
+def test_cli_resumes_and_reports_the_network_wide_budget(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli_batch import batch_cmd
+
+    book = tmp_path / "b.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "S1,F-NANJING,C-MADRID,8,2026-03-02,2026-04-20\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "res.parquet"
+    args = [str(book), "--workers", "0", "--time-limit", "2", "--output", str(out)]
+    args += ["--no-progress", "--no-chart", "--max-co2e-t", "1000"]
+    first = CliRunner().invoke(batch_cmd, args)
+    assert first.exit_code == 0, first.output
+    # 8 t Nanjing -> Madrid emits a few t CO2e: a 1,000 t budget holds at the base price 0
+    assert "WTW CO2e <= 1,000,000 kg met (held); carbon price found 0.0 CNY/t" in first.output
+    assert "1 task(s) planned, 0 read from" in first.output
+    assert not out.with_suffix(".png").exists()
+    again = CliRunner().invoke(batch_cmd, args)
+    assert again.exit_code == 0, again.output
+    assert "0 task(s) planned, 1 read from" in again.output
+    fresh = CliRunner().invoke(batch_cmd, [*args, "--no-resume"])
+    assert "1 task(s) planned, 0 read from" in fresh.output
+    bad = CliRunner().invoke(batch_cmd, [*args[:-2], "--max-co2e-t", "0"])
+    assert bad.exit_code == 2 and "--max-co2e-t" in bad.output
