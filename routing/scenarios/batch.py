@@ -904,16 +904,13 @@ def _run_all(
     groups: dict[tuple[str, str], list[Task]] = defaultdict(list)
     for t in tasks:
         groups[(t.partition.book, t.scenario.name)].append(t)
-    first = [
-        replace(t, price_cny_per_t=t.options.carbon_price_cny_per_t) if t.coupled else t
-        for t in tasks
-    ]
+    first = [_own_price(t) for t in tasks]
     results = dict(zip(map(id, tasks), runner.run(first), strict=True))
     final: list[TaskResult] = []
     rows = []
     departures = []
     for (book, name), members in groups.items():
-        start = [replace(t, price_cny_per_t=t.options.carbon_price_cny_per_t) for t in members]
+        start = [_own_price(t) for t in members]
         got = [results[id(t)] for t in members]
         info: dict[str, Any] = {"book": book, "scenario": name}
         if members[0].coupled:
@@ -930,6 +927,13 @@ def _run_all(
         rows.append(info)
         departures.extend(_departure_rows(book, name, totals))
     return final, rows, departures
+
+
+def _own_price(task: Task) -> Task:
+    """A coupled task at the scenario's own carbon price (its cap left to the coordinator)."""
+    return (
+        replace(task, price_cny_per_t=task.options.carbon_price_cny_per_t) if task.coupled else task
+    )
 
 
 def _departure_rows(book: str, scenario: str, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:

@@ -478,7 +478,7 @@ def test_the_same_code_runs_on_a_dask_scheduler_and_worker(network, tmp_path: Pa
 
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(1, timeout=60)
-            remote = batch.run_batch(tasks, client=client)
+        remote = batch.run_batch(tasks, scheduler=address)  # what --scheduler runs
         local = batch.run_batch(tasks, workers=0)
     finally:
         for proc in reversed(procs):
