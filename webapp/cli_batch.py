@@ -17,6 +17,7 @@ partitions are written to ``<output stem>.parts/`` as they finish and read back 
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,7 @@ def batch_cmd(
     """Plan many books, or sweep scenarios over them, on Dask."""
     from greenlane.data import DATA_DIR
     from greenlane.emissions.units import KG_PER_T
-    from greenlane.routing import load_network, read_book
+    from greenlane.routing import read_book
     from greenlane.routing.scenarios import batch
 
     try:
@@ -179,10 +180,12 @@ def batch_cmd(
     except GreenlaneError as exc:
         _fail(exc)
         return
-    # workers start (and load the network) while the books are read and partitioned
-    cluster = batch.Cluster(workers, scheduler) if scheduler or workers > 0 else None
     try:
-        network = load_network()
+        network, cluster = _setup(workers, scheduler)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    try:
         books: dict[str, Any] = {}
         for p in paths:
             name = p.stem if p.stem not in books else str(p)
@@ -269,13 +272,7 @@ def batch_cmd(
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if closing is not None:
         closing.join()
-    missed = [r for r in result.coordination if r.get("cap_met") is False or r["overbooked_left"]]
-    for r in missed:
-        click.echo(
-            f"warning: {r['book']} / {r['scenario']}: the network-wide cap or a departure "
-            "capacity is not held",
-            err=True,
-        )
+    missed = _warn_missed(result.coordination)
     if int(summary["errors"].sum()):
         first = next(r for r in result.partitions if r["status"] == "error")
         click.echo(
@@ -286,6 +283,35 @@ def batch_cmd(
         sys.exit(1)
     if missed:
         sys.exit(1)
+
+
+def _setup(workers: int, scheduler: str | None) -> tuple[Any, Any]:
+    """The network, and the Dask cluster (None in process).
+
+    Local workers are forked once this process holds the network and factor tables, so the
+    set-up is paid once per machine; a remote scheduler connects while the books are read.
+    """
+    from greenlane.routing import load_network
+    from greenlane.routing.scenarios import batch
+
+    batch.warm_up()
+    network = load_network()
+    if not scheduler and workers <= 0:
+        return network, None
+    start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return network, batch.Cluster(workers, scheduler, start_method=start)
+
+
+def _warn_missed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Warn about each book x scenario whose cap or a departure capacity is not held."""
+    missed = [r for r in rows if r.get("cap_met") is False or r["overbooked_left"]]
+    for r in missed:
+        click.echo(
+            f"warning: {r['book']} / {r['scenario']}: the network-wide cap or a departure "
+            "capacity is not held",
+            err=True,
+        )
+    return missed
 
 
 def _coordination_line(row: dict[str, Any]) -> str:

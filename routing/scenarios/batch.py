@@ -666,43 +666,61 @@ def make_tasks(
     return tasks
 
 
-def local_cluster(workers: int) -> Any:
+def local_cluster(workers: int, start_method: str = "spawn") -> Any:
     """A Dask LocalCluster on loopback: ``workers`` processes x 1 thread, no dashboard.
 
     The scheduler's small HTTP server (health, metrics) would otherwise take port 8787 on
-    every interface; it is put on a free loopback port instead.
+    every interface; it is put on a free loopback port instead. ``start_method="fork"``
+    starts the workers as copies of this process: what it has imported and loaded (greenlane,
+    the network, the factor tables) is then not imported and loaded again by every worker.
     """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=40,
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-    )
+    with dask.config.set({"distributed.worker.multiprocessing-method": start_method}):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        )
 
 
 class Cluster:
-    """A Dask client being connected in the background (a local cluster or ``scheduler``).
+    """A Dask client for a batch: a local cluster or the scheduler at ``scheduler``.
 
-    Started before the books are read and partitioned, so that worker processes start,
-    import greenlane and load the network (:func:`warm_up`) meanwhile. ``client()`` waits for
-    it (re-raising a connection error); ``close()`` shuts down what was started.
+    A remote scheduler is connected in the background, while the books are read and
+    partitioned; ``client()`` waits for it (re-raising a connection error). A local cluster
+    with ``start_method="fork"`` is started at once, its workers forked from this process
+    while it waits (so they inherit the imported code and the loaded network and factor
+    tables, and no other thread of this program runs during the fork); with ``"spawn"`` it
+    starts in the background and the workers import greenlane and load the network
+    (:func:`warm_up`). ``close()`` shuts down what was started.
     """
 
-    def __init__(self, workers: int, scheduler: str | None = None, cache_dir: str | None = None):
+    def __init__(
+        self,
+        workers: int,
+        scheduler: str | None = None,
+        cache_dir: str | None = None,
+        start_method: str = "spawn",
+    ):
         import threading
 
+        self._start_method = start_method
         self._stack = contextlib.ExitStack()
         self._client: Any = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._start, args=(workers, scheduler, cache_dir), daemon=True
         )
-        self._thread.start()
+        if start_method == "fork" and scheduler is None:
+            self._start(workers, scheduler, cache_dir)  # fork while this thread waits
+        else:
+            self._thread.start()
 
     def _start(self, workers: int, scheduler: str | None, cache_dir: str | None) -> None:
         try:
@@ -712,7 +730,7 @@ class Cluster:
             if scheduler is not None:
                 client = Client(scheduler, timeout="10s")
             else:
-                cluster = local_cluster(workers)
+                cluster = local_cluster(workers, self._start_method)
                 self._stack.callback(cluster.close)
                 client = Client(cluster)
             self._stack.callback(client.close)
@@ -723,14 +741,16 @@ class Cluster:
 
     def client(self) -> Any:
         """The connected client (waits for the start)."""
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         if self._error is not None:
             raise self._error
         return self._client
 
     def close(self) -> None:
         """Close the client and the local cluster, if started."""
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         self._stack.close()
 
     def close_in_background(self) -> Any:

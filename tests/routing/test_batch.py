@@ -518,3 +518,28 @@ def test_cli_resumes_and_reports_the_network_wide_budget(tmp_path: Path):
     assert "1 task(s) planned, 0 read from" in fresh.output
     bad = CliRunner().invoke(batch_cmd, [*args[:-2], "--max-co2e-t", "0"])
     assert bad.exit_code == 2 and "--max-co2e-t" in bad.output
+
+
+def test_cli_forks_its_local_workers(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli_batch import batch_cmd
+
+    book = tmp_path / "b.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "S1,F-NANJING,C-MADRID,8,2026-03-02,2026-04-20\n"
+        "S2,F-XIAN,C-WARSAW,5,2026-03-03,2026-04-20\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "res.parquet"
+    args = [str(book), "--workers", "1", "--time-limit", "2", "--output", str(out)]
+    res = CliRunner().invoke(batch_cmd, [*args, "--no-progress", "--no-chart"])
+    assert res.exit_code == 0, res.output
+    assert "on 1 worker(s) (tcp://127.0.0.1:" in res.output
+    assert "1 task(s) planned" in res.output
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(out).to_pylist()
+    assert [(r["planned"], r["error"]) for r in rows] == [(2, "")]
+    assert rows[0]["worker_address"].startswith("tcp://127.0.0.1:")
