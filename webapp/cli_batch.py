@@ -298,7 +298,8 @@ def _setup(workers: int, scheduler: str | None) -> tuple[Any, Any]:
     network = load_network()
     if not scheduler and workers <= 0:
         return network, None
-    start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    linux = sys.platform.startswith("linux")  # fork is unsafe with macOS system libraries
+    start = "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return network, batch.Cluster(workers, scheduler, start_method=start)
 
 
