@@ -88,7 +88,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     default=None,
     help="Summary chart PNG [default: <output stem>.png].",
 )
-@click.option("--draw/--no-chart", "draw", default=True, help="Draw the summary chart.")
+@click.option(
+    "--draw-chart/--no-chart", "draw", default=True, show_default=True, help="Draw the chart."
+)
 @click.option(
     "--partition-size",
     type=int,
