@@ -1,23 +1,44 @@
-"""Batch planning benchmark: speed-up from 1 to 2 Dask workers, memory per worker, a full year.
+"""Batch planning benchmark: one ``greenlane plan`` vs ``greenlane batch`` on 1 and 2 workers.
 
-    python benchmarks/batch.py                       # 1 vs 2 workers on the first 4 weeks
-    python benchmarks/batch.py --weeks 53 --only 2   # the whole synthetic year on 2 workers
-    python benchmarks/batch.py --adversarial 10000   # solver time limits on a hostile book
+    python benchmarks/batch.py                           # 2,000-shipment synthetic year
+    python benchmarks/batch.py --target-year 2030        # the same with the 2030 cap
+    python benchmarks/batch.py --shipments 10000 --plan-time-limit 60
+    python benchmarks/batch.py --adversarial 10000       # solver time limits on a hostile book
 
-A synthetic year of ``--shipments`` shipments (``routing.scenarios.batch.synthetic_year``,
-seed 0) is cut to its first ``--weeks`` ready weeks, partitioned by lane group and week, and
-planned on a
-Dask LocalCluster on 127.0.0.1 with 1 and then 2 single-threaded worker processes. Printed:
-wall time, partitions/s, shipments/s, speed-up, the peak RSS of each worker process (from
-``getrusage`` inside the tasks) and the load average, since this machine is shared.
+The book is ``synthetic_year(network, --shipments, seed=0)``
+(``routing.scenarios.batch``) written as a CSV book. Each run is the command-line program in
+its own process, timed from start to exit, back to back on the same book: ``greenlane plan
+BOOK --time-limit T``, then ``greenlane batch BOOK --workers W`` (a Dask LocalCluster on
+127.0.0.1; the journal is cleared first, so nothing is resumed; no chart is drawn, which
+takes ~3 s more). Printed as a Markdown
+table: wall time, shipments/s, speed-up over the plan, planned, cost and its difference to
+the plan, WTW intensity, whether the target cap holds, the carbon price the coordinator
+found, the peak RSS of a worker process and the load average around each run (this
+machine is shared). CPU is the user + system time of the command and every process it
+started (``RUSAGE_CHILDREN``); "busiest worker's task CPU" is the largest sum of task CPU
+time on one worker, what bounds a batch run on free cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = re.compile(
+    r"cost\s+([\d,.]+) CNY\s+CO2e\s+([\d,.]+) kg WTW\s+intensity\s+([\d.]+) g/tkm.*"
+    r"\bplanned (\d+)"
+)
+PHASE = re.compile(r"partitions in ([\d.]+) s")
+PRICE = re.compile(r"carbon price found ([\d,.]+) CNY/t CO2e(?:, duality gap ([\d.-]+) %)?")
 
 
 def _load() -> str:
@@ -25,25 +46,150 @@ def _load() -> str:
     return f"{one:.2f}/{five:.2f}"
 
 
+def _greenlane(*args: str) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cpu0 = _children_cpu_s()
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "greenlane", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"greenlane {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return wall, _children_cpu_s() - cpu0, done.stdout + done.stderr
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU time of finished child processes and their descendants [s]."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def write_book(path: Path, n: int) -> int:
+    """The synthetic year of ``n`` shipments (seed 0) as a CSV book; returns its length."""
+    from greenlane.routing import load_network
+    from greenlane.routing.scenarios import batch
+
+    year = batch.synthetic_year(load_network(), n, seed=0)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["shipment_id", "origin", "destination", "mass_t", "ready_at", "due_at"])
+        for s in year:
+            out.writerow(
+                [
+                    s.shipment_id,
+                    s.origin,
+                    s.destination,
+                    s.mass_t,
+                    s.ready_at.isoformat(),
+                    s.due_at.isoformat(),
+                ]
+            )
+    return len(year)
+
+
+def _cap_met(intensity: float, target_year: int | None) -> str:
+    if target_year is None:
+        return "-"
+    from greenlane.emissions.intensity import default_target
+
+    cap = default_target().intensity_g_per_tkm(target_year)
+    return "yes" if intensity <= cap * (1 + 1e-9) else f"no (cap {cap:.2f})"
+
+
+def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
+    """One ``greenlane plan`` of the book."""
+    extra = ["--target-year", str(args.target_year)] if args.target_year else []
+    before = _load()
+    wall, cpu, text = _greenlane(
+        "plan", str(book), "--time-limit", str(args.plan_time_limit), *extra
+    )
+    m = SUMMARY.search(text)
+    if m is None:
+        raise SystemExit(f"no summary line in the plan output:\n{text[-2000:]}")
+    shadow = re.search(r"shadow price\D*([\d,.]+)", text)
+    return {
+        "run": f"plan --time-limit {args.plan_time_limit:g}",
+        "workers": 1,
+        "wall": wall,
+        "cpu": f"{cpu:.1f}",
+        "worker_cpu": "-",
+        "cost": float(m.group(1).replace(",", "")),
+        "intensity": float(m.group(3)),
+        "planned": int(m.group(4)),
+        "price": shadow.group(1) + " (shadow)" if shadow else "-",
+        "rss": "-",
+        "load": f"{before} / {_load()}",
+    }
+
+
+def run_batch(
+    book: Path, workers: int, folder: Path, args: argparse.Namespace
+) -> dict[str, object]:
+    """One ``greenlane batch`` of the book on ``workers`` local workers (nothing resumed)."""
+    import pyarrow.parquet as pq
+
+    out = folder / f"batch{workers}.parquet"
+    extra = ["--target-year", str(args.target_year)] if args.target_year else []
+    before = _load()
+    wall, cpu, text = _greenlane(
+        "batch",
+        str(book),
+        "--workers",
+        str(workers),
+        "--output",
+        str(out),
+        "--no-progress",
+        "--no-resume",
+        "--no-chart",
+        "--time-limit",
+        str(args.time_limit),
+        "--partition-size",
+        str(args.partition_size),
+        *extra,
+    )
+    frame = pq.read_table(out).to_pandas()
+    if frame["status"].eq("error").any():
+        print(text[-2000:], file=sys.stderr)
+    co2e, tkm = frame["co2e_wtw_kg"].sum(), frame["tkm_gcd"].sum()
+    m = PRICE.search(text)
+    price = "-"
+    if m:
+        price = m.group(1) + (f" (gap {m.group(2)} %)" if m.group(2) else "")
+    return {
+        "run": f"batch --workers {workers} ({len(frame)} partitions, "
+        f"planning {PHASE.search(text).group(1) if PHASE.search(text) else '?'} s)",
+        "workers": workers,
+        "wall": wall,
+        "cpu": f"{cpu:.1f}",
+        "worker_cpu": f"{frame.groupby('worker')['task_cpu_s'].sum().max():.1f}",
+        "cost": float(frame["cost_cny"].sum()),
+        "intensity": co2e * 1000 / tkm,
+        "planned": int(frame["planned"].sum()),
+        "price": price,
+        "rss": f"{frame['worker_max_rss_mb'].max():.0f}",
+        "load": f"{before} / {_load()}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shipments", type=int, default=2000, help="Synthetic year size.")
+    parser.add_argument("--plan-time-limit", type=float, default=20.0, help="greenlane plan [s].")
+    parser.add_argument("--time-limit", type=float, default=10.0, help="Per partition [s].")
+    parser.add_argument("--partition-size", type=int, default=250)
+    parser.add_argument("--target-year", type=int, default=None)
     parser.add_argument(
-        "--shipments", type=int, default=100_000, help="Shipments in the synthetic year."
+        "--workers", default="1,2", help="Comma-separated worker counts for batch runs."
     )
-    parser.add_argument("--weeks", type=int, default=4, help="Ready weeks planned (1..52).")
-    parser.add_argument("--time-limit", type=float, default=5.0, help="Per partition [s].")
-    parser.add_argument("--max-partition", type=int, default=80)
-    parser.add_argument(
-        "--only",
-        type=int,
-        default=None,
-        help="Run with this many workers only (default: 1 then 2).",
-    )
-    parser.add_argument(
-        "--output",
-        default=None,
-        help="Write the last run's Parquet + chart here (e.g. year.parquet).",
-    )
+    parser.add_argument("--no-plan", action="store_true", help="Skip the greenlane plan run.")
     parser.add_argument(
         "--adversarial",
         type=int,
@@ -55,72 +201,43 @@ def main() -> None:
     if args.adversarial:
         adversarial(args.adversarial)
         return
-
-    from pathlib import Path
-
-    from greenlane.routing import load_network
-    from greenlane.routing.scenarios import batch
-
-    network = load_network()
-    year = batch.synthetic_year(network, args.shipments, seed=0)
-    start = min(s.ready_at for s in year)
-    end = start + timedelta(weeks=args.weeks)
-    book = [s for s in year if s.ready_at < end]
-    options = batch.default_options(args.time_limit)
-    tasks = batch.make_tasks({"year": book}, network, options, max_partition=args.max_partition)
-    sizes = sorted(len(t.partition.shipments) for t in tasks)
-    print(f"machine: {os.cpu_count()} cores; load avg (1/5 min) before: {_load()}")
-    print(
-        f"book: {len(book)} shipments (ready in the first {args.weeks} week(s) of a "
-        f"{args.shipments}-shipment year), {len(tasks)} partitions (median "
-        f"{sizes[len(sizes) // 2]}, max {sizes[-1]} shipments), time limit "
-        f"{args.time_limit} s, gap 1 %"
-    )
-    rows = []
-    base_wall = None
-    result = None
-    for workers in [args.only] if args.only else [1, 2]:
-        t0 = time.perf_counter()
-        result = batch.run_batch(tasks, workers=workers)
-        wall = time.perf_counter() - t0
-        frame = result.partition_frame()
-        rss = frame.groupby("worker")["worker_max_rss_mb"].max()
-        errors = int(frame["status"].eq("error").sum())
-        if errors:
-            first = frame[frame["status"].eq("error")].iloc[0]
-            print(f"{workers} worker(s): {errors} failed partition(s); first: {first['error']}")
-        planned = int(frame["planned"].sum())
-        base_wall = base_wall or wall
-        rows.append(
-            (
-                workers,
-                wall,
-                len(tasks) / wall,
-                len(book) / wall,
-                base_wall / wall,
-                rss.max(),
-                len(rss),
-                planned,
-                errors,
-                _load(),
-            )
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        book = folder / f"synthetic-{args.shipments}.csv"
+        n = write_book(book, args.shipments)
+        print(f"machine: {os.cpu_count()} cores; uptime: {_uptime()}")
+        print(f"book: synthetic_year(network, {n}, seed=0) as CSV")
+        rows = [] if args.no_plan else [run_plan(book, args)]
+        for w in (int(x) for x in args.workers.split(",")):
+            rows.append(run_batch(book, w, folder, args))
+    base = rows[0]
     print()
     print(
-        "| workers | wall [s] | partitions/s | shipments/s | speed-up | peak RSS per worker "
-        "[MiB] | planned | errors | load avg after |"
+        "| run | wall [s] | CPU [s] | busiest worker's task CPU [s] | shipments/s | speed-up "
+        "| planned | cost [M CNY] | cost vs first "
+        "| intensity [g/tkm] | cap met | carbon price [CNY/t] | peak RSS/worker [MiB] "
+        "| load 1/5 min before / after |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for w, wall, pps, sps, up, rss, _n, planned, errors, load in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|")
+    for r in rows:
+        wall, cost = float(r["wall"]), float(r["cost"])  # type: ignore[arg-type]
         print(
-            f"| {w} | {wall:.1f} | {pps:.2f} | {sps:.1f} | {up:.2f}x | {rss:.0f} | "
-            f"{planned}/{len(book)} | {errors} | {load} |"
+            f"| {r['run']} | {wall:.1f} | {r['cpu']} | {r['worker_cpu']} | {n / wall:.1f} | "
+            f"{float(base['wall']) / wall:.2f}x | {r['planned']}/{n} | {cost / 1e6:.3f} | "  # type: ignore[arg-type]
+            f"{100 * (cost / float(base['cost']) - 1):+.3f} % | {r['intensity']:.2f} | "  # type: ignore[arg-type]
+            f"{_cap_met(float(r['intensity']), args.target_year)} | {r['price']} | "  # type: ignore[arg-type]
+            f"{r['rss']} | {r['load']} |"
         )
-    if args.output and result is not None:
-        out = Path(args.output)
-        written = batch.write_parquet(result, out)
-        png = batch.summary_chart(result, out.with_suffix(".png"))
-        print("wrote", ", ".join(str(p) for p in [*written, png]))
+    print(f"\nuptime after: {_uptime()}")
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        return "load " + _load()
 
 
 def adversarial(n: int, limits: tuple[float, ...] = (1.0, 5.0)) -> None:

@@ -4,13 +4,20 @@
     greenlane batch --sweep carbon_price=0,200,500 fleet=all,fossil target_year=2026,2030 [BOOK...]
     greenlane batch --synthetic 100000 --workers 2 --output year.parquet
 
-Each book is partitioned by lane group (origin > destination region) and ready week and
-every partition is planned by ``routing.plan`` under every scenario. ``--workers 0`` plans in
-this process; otherwise a Dask LocalCluster on 127.0.0.1, or ``--scheduler tcp://host:port``.
+Each book is partitioned by the resources its shipments share (origins reaching common
+gateway hubs) and by ready time into runs of about ``--partition-size`` shipments; every
+partition is planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
+holds for the whole book: the partitions are planned at one carbon price that the
+coordinator searches until the book meets it (the price found is printed with the duality
+gap); scheduled departures that partitions overbook together are re-planned. Finished
+partitions are written to ``<output stem>.parts/`` as they finish and read back by a re-run.
+``--workers 0`` plans in this process; otherwise a Dask LocalCluster on 127.0.0.1, or
+``--scheduler tcp://host:port``.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +37,7 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit="partition", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=0, unit="task", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
     def note(done: int, total: int) -> None:
         bar.total = total
@@ -83,23 +90,26 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     help="Summary chart PNG [default: <output stem>.png].",
 )
 @click.option(
-    "--max-partition",
+    "--draw-chart/--no-chart", "draw", default=True, show_default=True, help="Draw the chart."
+)
+@click.option(
+    "--partition-size",
     type=int,
-    default=80,
+    default=250,
     show_default=True,
-    help="Largest partition planned as one model [shipments].",
+    help="Shipments per partition aimed at (one model each).",
 )
 @click.option(
     "--time-limit",
     type=float,
-    default=5.0,
+    default=10.0,
     show_default=True,
     help="Solver wall-clock limit per partition solve [s].",
 )
 @click.option(
     "--gap",
     type=float,
-    default=0.01,
+    default=0.001,
     show_default=True,
     help="Relative optimality gap at which a partition solve stops [-].",
 )
@@ -110,7 +120,25 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     show_default=True,
     help="Base carbon price [CNY/t CO2e] (a sweep axis overrides it).",
 )
-@click.option("--target-year", type=int, default=None, help="Base target year.")
+@click.option(
+    "--target-year",
+    type=int,
+    default=None,
+    help="Cap the intensity of the whole book at this year's target.",
+)
+@click.option(
+    "--max-co2e-t",
+    type=float,
+    default=None,
+    help="Cap the WTW CO2e of each whole book [t].",
+)
+@click.option(
+    "--journal",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of finished tasks [default: <output stem>.parts]; a re-run resumes from it.",
+)
+@click.option("--resume/--no-resume", default=True, show_default=True)
 @click.option("--k-paths", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
@@ -122,18 +150,23 @@ def batch_cmd(
     workers: int,
     output: Path,
     chart: Path | None,
-    max_partition: int,
+    draw: bool,
+    partition_size: int,
     time_limit: float,
     gap: float,
     carbon_price: float,
     target_year: int | None,
+    max_co2e_t: float | None,
+    journal: Path | None,
+    resume: bool,
     k_paths: int,
     seed: int,
     progress: bool,
 ) -> None:
     """Plan many books, or sweep scenarios over them, on Dask."""
     from greenlane.data import DATA_DIR
-    from greenlane.routing import load_network, read_book
+    from greenlane.emissions.units import KG_PER_T
+    from greenlane.routing import read_book
     from greenlane.routing.scenarios import batch
 
     try:
@@ -147,7 +180,15 @@ def batch_cmd(
                 raise InputError("give at least one BOOK, --sweep or --synthetic N", field="BOOK")
             paths = [DATA_DIR / "examples" / "shipments.csv"]
         sweep_points = batch.scenarios(batch.parse_sweep(axes)) if sweep else []
-        network = load_network()
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    try:
+        network, cluster = _setup(workers, scheduler)
+    except GreenlaneError as exc:
+        _fail(exc)
+        return
+    try:
         books: dict[str, Any] = {}
         for p in paths:
             name = p.stem if p.stem not in books else str(p)
@@ -163,9 +204,14 @@ def batch_cmd(
             carbon_price_cny_per_t=carbon_price,
             target_year=target_year,
             k_paths=k_paths,
+            co2e_cap_kg=None if max_co2e_t is None else max_co2e_t * KG_PER_T,
         )
-        tasks = batch.make_tasks(books, network, base, sweep_points, max_partition)
+        if max_co2e_t is not None and not max_co2e_t > 0:
+            raise InputError("must be > 0", field="--max-co2e-t")
+        tasks = batch.make_tasks(books, network, base, sweep_points, partition_size)
     except GreenlaneError as exc:
+        if cluster is not None:
+            cluster.close()
         _fail(exc)
         return
     n_ship = sum(len(b) for b in books.values())
@@ -174,17 +220,37 @@ def batch_cmd(
         f"scenario(s): {len(tasks)} partition tasks",
         err=True,
     )
+    folder = journal or output.with_name(output.stem + ".parts")
+    if not resume and folder.is_dir():
+        for old in folder.glob("*.pkl"):
+            old.unlink()
     bar, note = _progress(progress)
     try:
-        result = batch.run_batch(tasks, workers=workers, scheduler=scheduler, progress=note)
+        result = batch.run_batch(
+            tasks,
+            workers=workers,
+            scheduler=scheduler,
+            progress=note,
+            journal=folder,
+            client=None if cluster is None else cluster.client(),
+        )
     except OSError as exc:
+        if cluster is not None:
+            cluster.close()
         click.echo(f"error: --scheduler: cannot reach {scheduler}: {exc}", err=True)
         sys.exit(2)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
+    # the workers stop while the results are written
+    closing = cluster.close_in_background() if cluster is not None else None
     written = batch.write_parquet(result, output)
-    png = batch.summary_chart(result, chart or output.with_suffix(".png"))
+    if draw:
+        written.append(batch.summary_chart(result, chart or output.with_suffix(".png")))
     summary = result.summary()
     cols = [
         "book",
@@ -198,11 +264,18 @@ def batch_cmd(
     ]
     with _pandas_display():
         click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    for row in result.coordination:
+        click.echo(_coordination_line(row))
+    rss = max((r.get("worker_max_rss_mb", 0.0) for r in result.partitions), default=0.0)
     click.echo(
         f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
-        f"{result.workers or 1} worker(s) ({result.scheduler})"
+        f"{result.workers or 1} worker(s) ({result.scheduler}); {result.computed} task(s) "
+        f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
     )
-    click.echo("wrote " + ", ".join(str(p) for p in [*written, png]))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+    if closing is not None:
+        closing.join()
+    missed = _warn_missed(result.coordination)
     if int(summary["errors"].sum()):
         first = next(r for r in result.partitions if r["status"] == "error")
         click.echo(
@@ -211,6 +284,60 @@ def batch_cmd(
             err=True,
         )
         sys.exit(1)
+    if missed:
+        sys.exit(1)
+
+
+def _setup(workers: int, scheduler: str | None) -> tuple[Any, Any]:
+    """The network, and the Dask cluster (None in process).
+
+    Local workers are forked once this process holds the network and factor tables, so the
+    set-up is paid once per machine; a remote scheduler connects while the books are read.
+    """
+    from greenlane.routing import load_network
+    from greenlane.routing.scenarios import batch
+
+    batch.warm_up()
+    network = load_network()
+    if not scheduler and workers <= 0:
+        return network, None
+    linux = sys.platform.startswith("linux")  # fork is unsafe with macOS system libraries
+    start = "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return network, batch.Cluster(workers, scheduler, start_method=start)
+
+
+def _warn_missed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Warn about each book x scenario whose cap or a departure capacity is not held."""
+    missed = [r for r in rows if r.get("cap_met") is False or r["overbooked_left"]]
+    for r in missed:
+        click.echo(
+            f"warning: {r['book']} / {r['scenario']}: the network-wide cap or a departure "
+            "capacity is not held",
+            err=True,
+        )
+    return missed
+
+
+def _coordination_line(row: dict[str, Any]) -> str:
+    """One line per book and scenario: the cap, the price found, the gap, repairs."""
+    head = f"{row['book']} / {row['scenario']}:"
+    parts = []
+    if row.get("constraint"):
+        price = row.get("price_cny_per_t")
+        found = "none" if price is None else f"{price:,.1f} CNY/t CO2e"
+        gap = row.get("duality_gap")
+        parts.append(
+            f"{row['constraint']} {row['status']}"
+            + (" (held)" if row.get("cap_met") else " (NOT held)")
+            + f"; carbon price found {found}"
+            + ("" if gap is None else f", duality gap {100 * gap:.2f} %")
+            + f" after {row['rounds']} round(s)"
+        )
+    parts.append(
+        f"{row['overbooked_found']} overbooked departure(s) repaired by re-planning "
+        f"{row['partitions_replanned']} partition(s), {row['overbooked_left']} left"
+    )
+    return head + " " + "; ".join(parts)
 
 
 def _pandas_display() -> Any:

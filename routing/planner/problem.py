@@ -179,13 +179,15 @@ def build_problem(
     network: Network,
     options: PlanOptions,
     deadline: float | None = None,
+    builder: CandidateBuilder | None = None,
 ) -> Problem:
     """Resolve places, enumerate and price candidates, drop what cannot be served.
 
     Shipments not reached by ``deadline`` [time.perf_counter() s] are left unplanned with
-    the ``time_limit`` reason."""
+    the ``time_limit`` reason. ``builder`` reuses the priced lanes and paths of an earlier
+    build with the same network and options (batch workers keep one per process)."""
     with gc_paused():
-        return _build_problem(shipments, network, options, deadline)
+        return _build_problem(shipments, network, options, deadline, builder)
 
 
 def _build_problem(
@@ -193,10 +195,11 @@ def _build_problem(
     network: Network,
     options: PlanOptions,
     deadline: float | None = None,
+    builder: CandidateBuilder | None = None,
 ) -> Problem:
     options.validate()
     factors = load_factors(options.factor_sets)
-    builder = CandidateBuilder(
+    builder = builder or CandidateBuilder(
         network,
         factors,
         options.k_paths,

@@ -1,11 +1,17 @@
-"""Batch planning: many books or a scenario sweep, partitioned by lane group, on Dask.
+"""Batch planning: many books or a scenario sweep, partitioned by shared resources, on Dask.
 
-Every unit of work is one *partition* of one book under one *scenario*, planned by
-``routing.plan`` -- the same code as a single run. Partitions group shipments by lane group
-(origin hub > destination region) and ready week, then split in chunks of at most
-``max_partition`` shipments: consolidation happens within a lane and a departure day, so
-little is lost by cutting there, and each CP-SAT model stays small enough to solve well
-inside its time limit.
+Every unit of work is one *partition* of one book under one *scenario*, solved by the
+planner's own ``build_problem`` + ``solve_problem`` (what ``routing.plan`` runs). Partitions
+group shipments by the resources they can share -- origins whose lanes reach common
+gateway hubs draw on the same trucks and departures -- and cut each group into runs of about
+``partition_size`` shipments by ready time, so every task solves for seconds. A worker
+process loads the network and factor tables once and keeps its candidate builder (priced
+lanes, paths) and the partitions' problems for the tasks that follow.
+
+What partitions still share is held by the coordinator (``routing.scenarios.coordinate``):
+a network-wide intensity cap (``target_year``) or CO2e budget (``co2e_cap_kg``) by one
+carbon price for all partitions, searched until the book meets it; scheduled departures
+loaded above capacity by several partitions by re-planning with the others' load held back.
 
 Scenarios are the cartesian product of sweep axes:
 
@@ -25,12 +31,14 @@ script that starts a local cluster needs an ``if __name__ == "__main__":`` guard
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import math
 import os
+import pickle
 import random
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,18 +46,38 @@ from pathlib import Path
 from typing import Any
 
 from greenlane.emissions.errors import GreenlaneError, InputError
+from greenlane.emissions.factors import load_factors
+from greenlane.emissions.intensity import default_target
 from greenlane.emissions.units import G_PER_KG
 from greenlane.fleet.cost import scale_energy_prices
 from greenlane.routing.network.graph import Network, load_network
 from greenlane.routing.network.model import Hub, HubKind
-from greenlane.routing.planner.candidates import resolve_place
+from greenlane.routing.planner.candidates import CandidateBuilder, hours_since_epoch, resolve_place
 from greenlane.routing.planner.params import SolverParams
-from greenlane.routing.planner.problem import PlanOptions
+from greenlane.routing.planner.plan import Plan
+from greenlane.routing.planner.pricing import HOURS_PER_WEEK
+from greenlane.routing.planner.problem import PlanOptions, Problem, build_problem
 from greenlane.routing.planner.shipments import Shipment
-from greenlane.routing.planner.solve import plan
+from greenlane.routing.planner.solve import solve_problem
+from greenlane.routing.scenarios.coordinate import (
+    MAX_BISECTIONS,
+    PRICE_MAX_CNY_PER_T,
+    Constraint,
+    Outcome,
+    held_by_others,
+    lagrangian_cny,
+    next_price,
+    overbooked,
+    pick_repair,
+    polish,
+    total_loads,
+)
 
-DEFAULT_MAX_PARTITION = 80
-"""Largest partition planned as one CP-SAT model [shipments]."""
+DEFAULT_PARTITION_SIZE = 250
+"""Shipments per partition aimed at: each task then solves for seconds, not milliseconds."""
+DEFAULT_GAP = 0.001
+"""Relative optimality gap at which a partition solve stops [-] (the single planner, run to
+its time limit, ends within about 0.1 % of its bound on the synthetic year)."""
 SWEEP_AXES = ("carbon_price", "fleet", "fuel_price", "target_year", "eua_price")
 """Axes a scenario sweep may vary."""
 FOSSIL_PRICE_ORIGINS = frozenset({"fossil", "mixed"})
@@ -186,32 +214,60 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
 
 @dataclass(frozen=True, slots=True)
 class Partition:
-    """Shipments planned together: ``lane_group`` (origin > destination region), week, chunk."""
+    """Shipments planned together: a resource ``group`` of origins and a run of ready times."""
 
     book: str
     key: str
-    lane_group: str
+    group: str
     shipments: tuple[Shipment, ...]
 
 
-def lane_group(origin: Hub, destination: Hub) -> str:
-    """``F-NANJING>ES``: the origin hub and the destination's region."""
-    return f"{origin.hub_id}>{destination.region}"
+def resource_groups(network: Network, origins: Iterable[str]) -> dict[str, str]:
+    """Origin hub id -> its resource group, e.g. ``F-CHANGSHA+F-HEYUAN+F-SHENZHEN``.
+
+    Two origins are in one group when a lane joins them or their lanes reach a common hub:
+    they then draw on the same trucks, gateway terminals and scheduled departures.
+    """
+    ids = sorted(set(origins))
+    parent = {o: o for o in ids}
+
+    def root(o: str) -> str:
+        while parent[o] != o:
+            parent[o] = parent[parent[o]]
+            o = parent[o]
+        return o
+
+    first_hop: dict[str, str] = {}
+    for lane in network.lanes:
+        if lane.origin not in parent:
+            continue
+        for hub in (lane.origin, lane.destination):
+            other = first_hop.setdefault(hub, lane.origin)
+            a, b = root(other), root(lane.origin)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    members: dict[str, list[str]] = defaultdict(list)
+    for o in ids:
+        members[root(o)].append(o)
+    return {o: "+".join(members[root(o)]) for o in ids}
 
 
 def partition_book(
     book: str,
     shipments: Sequence[Shipment],
     network: Network,
-    max_partition: int = DEFAULT_MAX_PARTITION,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
 ) -> list[Partition]:
-    """Split a book by lane group and ready week into chunks of <= ``max_partition``.
+    """Split a book by resource group, then by ready time into runs of ~``partition_size``.
 
-    Places are resolved here, so an unknown place is an InputError naming
-    ``<book>[i].origin`` before any work is sent out.
+    Consolidation (shared trucks, departures) happens between shipments of one group close
+    in time, so cutting between groups and between runs of ready times loses little; what
+    partitions still share (a vessel calling for two groups, a departure at a cut) is held
+    by the coordinator (:func:`run_batch`). Places are resolved here, so an unknown place is
+    an InputError naming ``<book>[i].origin`` before any work is sent out.
     """
-    if max_partition < 1:
-        raise InputError("must be >= 1", field="max_partition")
+    if partition_size < 1:
+        raise InputError("must be >= 1", field="partition_size")
     places: dict[str, Hub] = {}
 
     def place(ref: str, where: str) -> Hub:
@@ -219,21 +275,23 @@ def partition_book(
             places[ref] = resolve_place(network, ref, where)
         return places[ref]
 
-    groups: dict[tuple[str, str], list[Shipment]] = defaultdict(list)
+    origin_of: list[str] = []
     for i, s in enumerate(shipments):
         at = f"{book}: {s.where}" if s.where else f"{book}[{i}]"
-        o = place(s.origin, f"{at}.origin")
-        d = place(s.destination, f"{at}.destination")
-        iso = s.ready_at.isocalendar()
-        groups[(lane_group(o, d), f"{iso.year}-W{iso.week:02d}")].append(s)
+        origin_of.append(place(s.origin, f"{at}.origin").hub_id)
+        place(s.destination, f"{at}.destination")
+    group_of = resource_groups(network, origin_of)
+    groups: dict[str, list[Shipment]] = defaultdict(list)
+    for s, o in zip(shipments, origin_of, strict=True):
+        groups[group_of[o]].append(s)
     out = []
-    for (group, week), members in sorted(groups.items()):
+    for group, members in sorted(groups.items()):
         members.sort(key=lambda s: (s.ready_at, s.shipment_id))
-        chunks = math.ceil(len(members) / max_partition)
+        chunks = max(1, round(len(members) / partition_size))
         bounds = [len(members) * c // chunks for c in range(chunks + 1)]
         for c in range(chunks):
             part = tuple(members[bounds[c] : bounds[c + 1]])
-            key = f"{group}|{week}" + (f"|{c + 1}" if chunks > 1 else "")
+            key = f"{group}|{part[0].ready_at:%Y-%m-%d}|{c + 1}/{chunks}"
             out.append(Partition(book, key, group, part))
     return out
 
@@ -243,20 +301,76 @@ def partition_book(
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One partition under one scenario."""
+    """One partition under one scenario.
+
+    ``price_cny_per_t`` set: the coordinator's carbon price replaces the scenario's, and the
+    network-wide constraints (``target_year``, ``co2e_cap_kg``) are left to the coordinator;
+    ``greenest`` plans CO2e first; ``reserved_t`` [t] is capacity held per scheduled
+    departure (lane id, slot) by other partitions. ``network`` is planned on instead of the
+    shipped one (loaded once per worker) when given. ``share_kg`` caps the partition's own WTW
+    CO2e [kg] (its share of the network's budget, in the coordinator's final step).
+    """
 
     partition: Partition
     scenario: Scenario
     options: PlanOptions
     cache_dir: str | None = None
+    price_cny_per_t: float | None = None
+    greenest: bool = False
+    reserved_t: tuple[tuple[tuple[str, int], float], ...] = ()
+    network: Network | None = None
+    share_kg: float | None = None
+
+    def solve_options(self) -> PlanOptions:
+        """The options the partition is solved with."""
+        if self.price_cny_per_t is None:
+            return self.options
+        return replace(
+            self.options,
+            carbon_price_cny_per_t=self.price_cny_per_t,
+            target_year=None,
+            co2e_cap_kg=self.share_kg,
+            objective="co2e" if self.greenest else self.options.objective,
+        )
+
+    @property
+    def coupled(self) -> bool:
+        """True when the scenario sets a network-wide cap (held by price coordination)."""
+        o = self.options
+        return o.objective == "cost" and (o.target_year is not None or o.co2e_cap_kg is not None)
+
+    def digest(self) -> str:
+        """A stable id of the work (partition, options, price, reservations) for resuming."""
+        body = pickle.dumps(
+            (
+                self.partition,
+                self.options,
+                self.price_cny_per_t,
+                self.greenest,
+                self.reserved_t,
+                None if self.network is None else self.network.data_sha256,
+                self.share_kg,
+            ),
+            protocol=5,
+        )
+        return hashlib.sha256(body).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
-    """What a task sends back: one partition row and its shipment rows."""
+    """What a task sends back: one partition row, its shipment rows, departure loads [t]."""
 
     row: dict[str, Any]
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    loads_t: dict[tuple[str, int], float] = field(default_factory=dict)
+    caps_t: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def outcome(self) -> Outcome:
+        """Totals and loads for the coordinator."""
+        r = self.row
+        return Outcome(
+            r["cost_cny"], r["co2e_wtw_kg"], r["tkm_gcd"], r["planned"], self.loads_t, self.caps_t
+        )
 
 
 def _max_rss_mb() -> float:
@@ -268,10 +382,147 @@ def _max_rss_mb() -> float:
         return float("nan")
 
 
+# Per worker process: the network, candidate builders and built problems are set up once and
+# reused by every task the process runs (the model set-up is paid per worker, not per task).
+_BUILDERS: dict[Any, CandidateBuilder] = {}
+_PROBLEMS: OrderedDict[Any, Problem] = OrderedDict()
+PROBLEMS_KEPT = 64
+"""Built partition problems kept per worker process (coordination rounds re-solve them)."""
+
+
+def warm_up(cache_dir: str | None = None) -> str:
+    """Load the network and factor tables into this process (run once per Dask worker)."""
+    network = _network(cache_dir)
+    load_factors()
+    return f"{len(network.lanes)} lanes"
+
+
+def _network(cache_dir: str | None) -> Network:
+    return load_network(cache_dir=cache_dir) if cache_dir else load_network()
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _builder(network: Network, options: PlanOptions) -> CandidateBuilder:
+    key = (
+        network.data_sha256,
+        options.factor_sets,
+        options.k_paths,
+        options.carbon_price_cny_per_t,
+        options.carriers,
+        _hashable(options.energy_prices),
+    )
+    if key not in _BUILDERS:
+        _BUILDERS[key] = CandidateBuilder(
+            network,
+            load_factors(options.factor_sets),
+            options.k_paths,
+            options.carbon_price_cny_per_t,
+            options.carriers,
+            options.energy_prices,
+        )
+    return _BUILDERS[key]
+
+
+def _problem(task: Task, network: Network) -> Problem:
+    """The partition's problem at the scenario's options (cached per worker process)."""
+    options = task.options
+    key = (
+        network.data_sha256,
+        task.partition.book,
+        task.partition.key,
+        tuple(s.shipment_id for s in task.partition.shipments),
+        _hashable(replace(options, solver=SolverParams())),
+    )
+    problem = _PROBLEMS.get(key)
+    if problem is None:
+        problem = build_problem(
+            task.partition.shipments, network, options, builder=_builder(network, options)
+        )
+        _PROBLEMS[key] = problem
+        while len(_PROBLEMS) > PROBLEMS_KEPT:
+            _PROBLEMS.popitem(last=False)
+    else:
+        _PROBLEMS.move_to_end(key)
+    if task.reserved_t:
+        problem = replace(problem, reserved_t=dict(task.reserved_t))
+    return problem
+
+
+def departure_loads(
+    result: Plan, network: Network
+) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
+    """Tonnes per scheduled departure (lane id, slot) of a plan, and those departures'
+    capacities [t]. Own trucks (road legs with vehicles) share nothing and are left out."""
+    loads: dict[tuple[str, int], float] = defaultdict(float)
+    caps: dict[tuple[str, int], float] = {}
+    for s in result.shipments:
+        for leg in s.legs:
+            if leg.vehicles:
+                continue
+            lane = network.lane(leg.lane_id)
+            interval = HOURS_PER_WEEK / lane.departures_per_week
+            slot = math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            loads[(leg.lane_id, slot)] += s.mass_t
+            caps[(leg.lane_id, slot)] = lane.capacity_t_per_departure
+    return dict(loads), caps
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
+
+
+def _shipment_rows(task: Task, result: Plan) -> list[dict[str, Any]]:
+    part, sc = task.partition, task.scenario
+    masses = {s.shipment_id: s.mass_t for s in part.shipments}
+    common = {"book": part.book, "scenario": sc.name, "partition": part.key}
+    return [
+        {
+            **common,
+            "shipment_id": s.shipment_id,
+            "planned": True,
+            "path": s.label,
+            "mass_t": s.mass_t,
+            "cost_cny": s.cost_cny,
+            "co2e_wtw_kg": s.footprint.totals.co2e_wtw_kg,
+            "tkm_gcd": s.tkm_gcd,
+            "on_time": s.on_time,
+            "reason": "",
+        }
+        for s in result.shipments
+    ] + [
+        {
+            **common,
+            "shipment_id": u.shipment_id,
+            "planned": False,
+            "path": "",
+            "mass_t": masses.get(u.shipment_id, float("nan")),
+            "cost_cny": 0.0,
+            "co2e_wtw_kg": 0.0,
+            "tkm_gcd": 0.0,
+            "on_time": False,
+            "reason": "; ".join(u.reasons),
+        }
+        for u in result.unplanned
+    ]
+
+
 def run_task(task: Task) -> TaskResult:
     """Plan one partition (in a Dask worker or in process); errors become a row, not a crash."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     part, sc = task.partition, task.scenario
+    options = task.solve_options()
     row: dict[str, Any] = {
         "book": part.book,
         "scenario": sc.name,
@@ -281,13 +532,17 @@ def run_task(task: Task) -> TaskResult:
         "target_year": task.options.target_year,
         "eua_eur_per_t": task.options.eua_eur_per_t,
         "partition": part.key,
-        "lane_group": part.lane_group,
+        "group": part.group,
         "shipments": len(part.shipments),
+        "price_cny_per_t": options.carbon_price_cny_per_t,
+        "reserved_departures": len(task.reserved_t),
     }
     ships: list[dict[str, Any]] = []
+    loads: dict[tuple[str, int], float] = {}
+    caps: dict[tuple[str, int], float] = {}
     try:
-        network = load_network(cache_dir=task.cache_dir) if task.cache_dir else load_network()
-        result = plan(part.shipments, network, task.options)
+        network = task.network or _network(task.cache_dir)
+        result = solve_problem(_problem(task, network), options)
         row.update(
             status=result.status,
             planned=len(result.shipments),
@@ -303,40 +558,8 @@ def run_task(task: Task) -> TaskResult:
             solve_wall_s=float(result.facts.get("wall_s", 0.0)),  # type: ignore[arg-type]
             error="",
         )
-        masses = {s.shipment_id: s.mass_t for s in part.shipments}
-        ships = [
-            {
-                "book": part.book,
-                "scenario": sc.name,
-                "partition": part.key,
-                "shipment_id": s.shipment_id,
-                "planned": True,
-                "path": s.label,
-                "mass_t": s.mass_t,
-                "cost_cny": s.cost_cny,
-                "co2e_wtw_kg": s.footprint.totals.co2e_wtw_kg,
-                "tkm_gcd": s.tkm_gcd,
-                "on_time": s.on_time,
-                "reason": "",
-            }
-            for s in result.shipments
-        ] + [
-            {
-                "book": part.book,
-                "scenario": sc.name,
-                "partition": part.key,
-                "shipment_id": u.shipment_id,
-                "planned": False,
-                "path": "",
-                "mass_t": masses.get(u.shipment_id, float("nan")),
-                "cost_cny": 0.0,
-                "co2e_wtw_kg": 0.0,
-                "tkm_gcd": 0.0,
-                "on_time": False,
-                "reason": "; ".join(u.reasons),
-            }
-            for u in result.unplanned
-        ]
+        ships = _shipment_rows(task, result)
+        loads, caps = departure_loads(result, network)
     except Exception as exc:  # one bad partition must not sink the batch
         kind = "" if isinstance(exc, GreenlaneError) else f"{type(exc).__name__}: "
         row.update(
@@ -355,10 +578,12 @@ def run_task(task: Task) -> TaskResult:
         )
     row.update(
         task_wall_s=time.perf_counter() - t0,
+        task_cpu_s=time.process_time() - cpu0,
         worker=f"{os.uname().nodename}:{os.getpid()}",
+        worker_address=_worker_address(),
         worker_max_rss_mb=_max_rss_mb(),
     )
-    return TaskResult(row, ships)
+    return TaskResult(row, ships, loads, caps)
 
 
 # ----------------------------------------------------------------------------- running
@@ -366,13 +591,23 @@ def run_task(task: Task) -> TaskResult:
 
 @dataclass
 class BatchResult:
-    """Partition rows, shipment rows, wall time [s] and how it ran."""
+    """Partition rows, shipment rows, coordination rows, wall time [s] and how it ran.
+
+    ``coordination`` has one row per book and scenario: the carbon price found, the
+    constraint, the duality gap, departures repaired, rounds; ``departures`` the load and
+    capacity [t] of every scheduled departure used; ``computed`` and ``resumed``
+    count tasks run and tasks read back from the journal.
+    """
 
     partitions: list[dict[str, Any]]
     shipments: list[dict[str, Any]]
     wall_s: float
     workers: int
     scheduler: str
+    coordination: list[dict[str, Any]] = field(default_factory=list)
+    departures: list[dict[str, Any]] = field(default_factory=list)
+    computed: int = 0
+    resumed: int = 0
 
     def partition_frame(self) -> Any:
         """Partition rows as a pandas DataFrame."""
@@ -421,38 +656,225 @@ def make_tasks(
     network: Network,
     base: PlanOptions,
     sweep: Sequence[Scenario] = (),
-    max_partition: int = DEFAULT_MAX_PARTITION,
+    partition_size: int = DEFAULT_PARTITION_SIZE,
     cache_dir: str | None = None,
+    on_network: bool = False,
 ) -> list[Task]:
-    """Every partition of every book under every scenario (options validated here)."""
+    """Every partition of every book under every scenario (options validated here).
+
+    ``on_network``: the tasks carry ``network`` and plan on it (a network that is not the
+    shipped one, e.g. in tests); otherwise every worker loads the shipped network once."""
     chosen = list(sweep) or [Scenario()]
     per_scenario = [(sc, sc.options(base)) for sc in chosen]
     for _, options in per_scenario:
         options.validate()
     tasks: list[Task] = []
     for name, shipments in books.items():
-        for part in partition_book(name, shipments, network, max_partition):
-            tasks.extend(Task(part, sc, options, cache_dir) for sc, options in per_scenario)
+        for part in partition_book(name, shipments, network, partition_size):
+            tasks.extend(
+                Task(part, sc, options, cache_dir, network=network if on_network else None)
+                for sc, options in per_scenario
+            )
     return tasks
 
 
-def local_cluster(workers: int) -> Any:
+def local_cluster(workers: int, start_method: str = "spawn") -> Any:
     """A Dask LocalCluster on loopback: ``workers`` processes x 1 thread, no dashboard.
 
     The scheduler's small HTTP server (health, metrics) would otherwise take port 8787 on
-    every interface; it is put on a free loopback port instead.
+    every interface; it is put on a free loopback port instead. ``start_method="fork"``
+    starts the workers as copies of this process: what it has imported and loaded (greenlane,
+    the network, the factor tables) is then not imported and loaded again by every worker.
     """
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=40,
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-    )
+    with dask.config.set({"distributed.worker.multiprocessing-method": start_method}):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        )
+
+
+class Cluster:
+    """A Dask client for a batch: a local cluster or the scheduler at ``scheduler``.
+
+    A remote scheduler is connected in the background, while the books are read and
+    partitioned; ``client()`` waits for it (re-raising a connection error). A local cluster
+    with ``start_method="fork"`` is started at once, its workers forked from this process
+    while it waits (so they inherit the imported code and the loaded network and factor
+    tables, and no other thread of this program runs during the fork); with ``"spawn"`` it
+    starts in the background and the workers import greenlane and load the network
+    (:func:`warm_up`). ``close()`` shuts down what was started.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        scheduler: str | None = None,
+        cache_dir: str | None = None,
+        start_method: str = "spawn",
+    ):
+        import threading
+
+        self._start_method = start_method
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._start, args=(workers, scheduler, cache_dir), daemon=True
+        )
+        if start_method == "fork" and scheduler is None:
+            self._start(workers, scheduler, cache_dir)  # fork while this thread waits
+        else:
+            self._thread.start()
+
+    def _start(self, workers: int, scheduler: str | None, cache_dir: str | None) -> None:
+        try:
+            from distributed import Client
+
+            # closed by callbacks, not ``with``: the client's context is bound to this thread
+            if scheduler is not None:
+                client = Client(scheduler, timeout="10s")
+            else:
+                cluster = local_cluster(workers, self._start_method)
+                self._stack.callback(cluster.close)
+                client = Client(cluster)
+            self._stack.callback(client.close)
+            client.run(warm_up, cache_dir)
+            self._client = client
+        except BaseException as exc:  # handed to the caller of client()
+            self._error = exc
+
+    def client(self) -> Any:
+        """The connected client (waits for the start)."""
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._client
+
+    def close(self) -> None:
+        """Close the client and the local cluster, if started."""
+        if self._thread.is_alive():
+            self._thread.join()
+        self._stack.close()
+
+    def close_in_background(self) -> Any:
+        """Start closing (worker processes take seconds to stop); ``join()`` the thread
+        returned before the program exits."""
+        import threading
+
+        closing = threading.Thread(target=self.close, daemon=False)
+        closing.start()
+        return closing
+
+
+class Journal:
+    """Finished tasks on disk, one pickle per task (written as each finishes, atomically).
+
+    A re-run with the same journal reads finished tasks back instead of planning them again,
+    so a killed client or worker loses no finished partition. Files are this program's own
+    output; do not point the journal at files from elsewhere (pickle).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, task: Task) -> Path:
+        return self.folder / f"{task.digest()}.pkl"
+
+    def load(self, task: Task) -> TaskResult | None:
+        """The stored result of ``task``, or None."""
+        path = self._path(task)
+        if not path.is_file():
+            return None
+        try:
+            with path.open("rb") as fh:
+                result = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return None
+        return result if isinstance(result, TaskResult) else None
+
+    def save(self, task: Task, result: TaskResult) -> None:
+        """Store ``result`` (not errors: a failed partition is tried again on a re-run)."""
+        if result.row.get("status") == "error":
+            return
+        path = self._path(task)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(result, fh, protocol=5)
+        tmp.replace(path)
+
+
+class _Runner:
+    """Runs lists of tasks in process or on a Dask client, with journal and progress."""
+
+    def __init__(self, client: Any, journal: Journal | None, progress: Progress | None):
+        self.client = client
+        self.journal = journal
+        self.note = progress or (lambda _d, _t: None)
+        self.done = 0
+        self.total = 0
+        self.computed = 0
+        self.resumed = 0
+        self.home: dict[tuple[str, str], str] = {}
+
+    def run(self, tasks: Sequence[Task]) -> list[TaskResult]:
+        """Results in the order of ``tasks`` (journal first, then computed, largest first)."""
+        self.total += len(tasks)
+        out: list[TaskResult | None] = [None] * len(tasks)
+        todo = []
+        for i, task in enumerate(tasks):
+            found = self.journal.load(task) if self.journal else None
+            if found is not None:
+                out[i] = found
+                self.resumed += 1
+                self._tick()
+            else:
+                todo.append(i)
+        todo.sort(key=lambda i: -len(tasks[i].partition.shipments))
+        if self.client is None:
+            for i in todo:
+                out[i] = self._finish(tasks[i], run_task(tasks[i]))
+        else:
+            self._run_dask(tasks, todo, out)
+        return [r for r in out if r is not None]
+
+    def _run_dask(self, tasks: Sequence[Task], todo: list[int], out: list[Any]) -> None:
+        from distributed import as_completed
+
+        index: dict[Any, int] = {}
+        futures = []
+        for i in todo:
+            home = self.home.get((tasks[i].partition.book, tasks[i].partition.key))
+            where = {"workers": [home], "allow_other_workers": True} if home else {}
+            future = self.client.submit(run_task, tasks[i], pure=False, **where)
+            index[future.key] = i
+            futures.append(future)
+        for future in as_completed(futures):
+            i = index[future.key]
+            out[i] = self._finish(tasks[i], future.result())
+            future.release()
+
+    def _finish(self, task: Task, result: TaskResult) -> TaskResult:
+        if self.journal is not None:
+            self.journal.save(task, result)
+        if result.row.get("worker_address"):
+            self.home[(task.partition.book, task.partition.key)] = result.row["worker_address"]
+        self.computed += 1
+        self._tick()
+        return result
+
+    def _tick(self) -> None:
+        self.done += 1
+        self.note(self.done, self.total)
 
 
 def run_batch(
@@ -462,22 +884,21 @@ def run_batch(
     scheduler: str | None = None,
     progress: Progress | None = None,
     client: Any = None,
+    journal: Path | None = None,
 ) -> BatchResult:
     """Run the tasks; ``workers=0`` in process, else Dask (a local cluster or ``scheduler``).
 
-    Tasks are submitted largest first so the last ones to finish are short.
+    Per book and scenario: the partitions are planned; with a network-wide cap (target
+    year, CO2e budget) the coordinator searches the carbon price at which the whole book
+    meets it (:func:`coordinate`); then departures the partitions overbook together are
+    repaired (:func:`repair_capacity`). ``journal`` is a folder where every finished task is
+    written as it finishes; a re-run with the same folder resumes from it.
     """
-    note = progress or (lambda _d, _t: None)
-    order = sorted(tasks, key=lambda t: -len(t.partition.shipments))
-    results: list[TaskResult] = []
     t0 = time.perf_counter()
-    if client is None and scheduler is None and workers <= 0:
-        for i, task in enumerate(order, 1):
-            results.append(run_task(task))
-            note(i, len(order))
-        return _collect(results, time.perf_counter() - t0, 0, "in-process")
+    book_journal = Journal(journal) if journal is not None else None
     with contextlib.ExitStack() as stack:
-        if client is None:
+        where, n_workers = "in-process", 0
+        if client is None and (scheduler is not None or workers > 0):
             from distributed import Client
 
             if scheduler is not None:
@@ -485,24 +906,290 @@ def run_batch(
             else:
                 cluster = stack.enter_context(local_cluster(workers))
                 client = stack.enter_context(Client(cluster))
-        from distributed import as_completed
-
-        address = str(client.scheduler.address)
-        n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        futures = client.map(run_task, order, pure=False)
-        for i, future in enumerate(as_completed(futures), 1):
-            results.append(future.result())
-            note(i, len(order))
-            future.release()
-    return _collect(results, time.perf_counter() - t0, n_workers, address)
-
-
-def _collect(results: list[TaskResult], wall_s: float, workers: int, where: str) -> BatchResult:
-    rows = sorted(
-        (r.row for r in results), key=lambda r: (r["book"], r["scenario"], r["partition"])
+        if client is not None:
+            where = str(client.scheduler.address)
+            n_workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            cache_dirs = {t.cache_dir for t in tasks}
+            for cache_dir in cache_dirs:
+                client.run(warm_up, cache_dir)
+        runner = _Runner(client, book_journal, progress)
+        final, rows, departures = _run_all(tasks, runner)
+    ships = [s for r in final for s in r.shipments]
+    parts = sorted((r.row for r in final), key=lambda r: (r["book"], r["scenario"], r["partition"]))
+    return BatchResult(
+        parts,
+        ships,
+        time.perf_counter() - t0,
+        n_workers,
+        where,
+        rows,
+        departures,
+        runner.computed,
+        runner.resumed,
     )
-    ships = [s for r in results for s in r.shipments]
-    return BatchResult(rows, ships, wall_s, workers, where)
+
+
+def _run_all(
+    tasks: Sequence[Task], runner: _Runner
+) -> tuple[list[TaskResult], list[dict[str, Any]], list[dict[str, Any]]]:
+    """First round of every book x scenario at once, then coordination and repair of each."""
+    groups: dict[tuple[str, str], list[Task]] = defaultdict(list)
+    for t in tasks:
+        groups[(t.partition.book, t.scenario.name)].append(t)
+    first = [_own_price(t) for t in tasks]
+    results = dict(zip(map(id, tasks), runner.run(first), strict=True))
+    final: list[TaskResult] = []
+    rows = []
+    departures = []
+    for (book, name), members in groups.items():
+        start = [_own_price(t) for t in members]
+        got = [results[id(t)] for t in members]
+        info: dict[str, Any] = {"book": book, "scenario": name}
+        if members[0].coupled:
+            start, got, found = coordinate(start, got, runner)
+            info.update(found)
+        start, got, repaired = repair_capacity(start, got, runner)
+        info.update(repaired)
+        totals = [r.outcome() for r in got]
+        if members[0].coupled:
+            info["cap_met"] = _constraint(members[0].options).met(totals)
+        info["cost_cny"] = sum(o.cost_cny for o in totals)
+        info["planned"] = sum(o.planned for o in totals)
+        final.extend(got)
+        rows.append(info)
+        departures.extend(_departure_rows(book, name, totals))
+    return final, rows, departures
+
+
+def _own_price(task: Task) -> Task:
+    """A coupled task at the scenario's own carbon price (its cap left to the coordinator)."""
+    return (
+        replace(task, price_cny_per_t=task.options.carbon_price_cny_per_t) if task.coupled else task
+    )
+
+
+def _departure_rows(book: str, scenario: str, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    caps: dict[tuple[str, int], float] = {}
+    for o in outcomes:
+        caps.update(o.caps_t)
+    return [
+        {
+            "book": book,
+            "scenario": scenario,
+            "lane_id": lane_id,
+            "slot": slot,
+            "load_t": load,
+            "capacity_t": caps.get((lane_id, slot), float("nan")),
+        }
+        for (lane_id, slot), load in sorted(total_loads(outcomes).items())
+    ]
+
+
+def _constraint(options: PlanOptions) -> Constraint:
+    intensity = None
+    if options.target_year is not None:
+        target = options.target or default_target()
+        intensity = target.intensity_g_per_tkm(options.target_year)
+    return Constraint(intensity, options.co2e_cap_kg)
+
+
+def _at(tasks: Sequence[Task], price: float, greenest: bool = False) -> list[Task]:
+    return [
+        replace(t, price_cny_per_t=price, greenest=greenest, reserved_t=(), share_kg=None)
+        for t in tasks
+    ]
+
+
+def coordinate(
+    tasks: Sequence[Task], first: Sequence[TaskResult], runner: _Runner
+) -> tuple[list[Task], list[TaskResult], dict[str, Any]]:
+    """Hold the scenario's network-wide cap over all partitions by one carbon price.
+
+    ``first`` are the partitions planned at the scenario's own price. The price grows
+    (x4 from 100 CNY/t) until the book meets the cap, is bisected to within 2 %, and the
+    partitions whose answer at the price just below keeps the cap go back to it
+    (:func:`~routing.scenarios.coordinate.polish`). If even 100,000 CNY/t misses the cap,
+    the partitions are planned greenest-first. Returns the chosen tasks, their results and
+    the facts: the price found [CNY/t CO2e] (the network's shadow price of the cap), the
+    bracket, the Lagrangian bound and the duality gap.
+    """
+    cap = _constraint(tasks[0].options)
+    base = tasks[0].options.carbon_price_cny_per_t
+    tried: dict[float, list[TaskResult]] = {base: list(first)}
+    low, high = base, None
+    if cap.met(r.outcome() for r in first):
+        high = base
+    price = next_price(low, high) if high is None else None
+    rounds = 1
+    while price is not None and rounds < MAX_BISECTIONS + 12:
+        got = runner.run(_at(tasks, price))
+        tried[price] = got
+        rounds += 1
+        if cap.met(r.outcome() for r in got):
+            high = price
+        else:
+            low = price
+        price = next_price(low, high)
+    facts: dict[str, Any] = {
+        "constraint": _describe(cap),
+        "target_intensity_g_per_tkm": cap.intensity_g_per_tkm,
+        "co2e_max_kg": cap.co2e_max_kg,
+        "price_low_cny_per_t": low if high != base else None,
+    }
+    if high is None:
+        green = runner.run(_at(tasks, PRICE_MAX_CNY_PER_T, greenest=True))
+        met = cap.met(r.outcome() for r in green)
+        facts.update(
+            status="met greenest-first" if met else "target_infeasible",
+            price_cny_per_t=None,
+            rounds=rounds + 1,
+            dual_cny=None,
+            duality_gap=None,
+        )
+        return _at(tasks, PRICE_MAX_CNY_PER_T, greenest=True), green, facts
+    chosen_tasks = _at(tasks, high)
+    chosen = list(tried[high])
+    if low != high and low in tried:
+        use_low = polish([r.outcome() for r in tried[low]], [r.outcome() for r in chosen], cap)
+        for i, flag in enumerate(use_low):
+            if flag:
+                chosen[i] = tried[low][i]
+                chosen_tasks[i] = replace(chosen_tasks[i], price_cny_per_t=low)
+    chosen_tasks, chosen, shared = _share_slack(
+        chosen_tasks, chosen, tried.get(low), tried[base], cap, runner
+    )
+    primal = sum(r.row["cost_cny"] for r in chosen)
+    dual = max(lagrangian_cny(p, [r.outcome() for r in rs], cap) for p, rs in tried.items())
+    facts.update(
+        status="met",
+        price_cny_per_t=high,
+        rounds=rounds + (1 if shared else 0),
+        partitions_given_slack=shared,
+        dual_cny=dual,
+        duality_gap=(primal - dual) / primal if primal > 0 else 0.0,
+    )
+    return chosen_tasks, chosen, facts
+
+
+SLACK_STEPS = 6
+"""Most partitions re-planned one by one with the slack left after the shared step."""
+
+
+def _share_slack(
+    tasks: list[Task],
+    chosen: list[TaskResult],
+    below: Sequence[TaskResult] | None,
+    cheapest: Sequence[TaskResult],
+    cap: Constraint,
+    runner: _Runner,
+) -> tuple[list[Task], list[TaskResult], int]:
+    """Final step: spend the network's slack under the cap where it saves most.
+
+    First the partitions whose answer at the price below was cheaper each get a share of
+    the slack [kg CO2e] in proportion to what that answer needed; then, one at a time (at
+    most ``SLACK_STEPS``, largest cost above its answer at the scenario's own price
+    ``cheapest`` first), a partition gets all the slack left.
+    A partition given slack is re-planned at the scenario's own price with its CO2e capped
+    at its current CO2e + the slack: the cheapest plan within that budget
+    (resource-directive step). A re-plan is kept only if it is cheaper and serves as many
+    shipments, so the cap keeps holding.
+    """
+    if below is None:
+        return tasks, chosen, 0
+    tasks, chosen = list(tasks), list(chosen)
+    lows = [r.outcome() for r in below]
+    outcomes = [r.outcome() for r in chosen]
+    need = {}
+    for i, (now, low) in enumerate(zip(outcomes, lows, strict=True)):
+        extra = cap.slack_term_kg(low) - cap.slack_term_kg(now)
+        if low.cost_cny < now.cost_cny and extra > 0 and low.planned >= now.planned:
+            need[i] = extra
+    slack = -cap.excess_kg(outcomes)
+    if slack <= 0:
+        return tasks, chosen, 0
+    touched = set(need)
+    if need:
+        scale = min(1.0, slack / sum(need.values()))
+        _give(tasks, chosen, {i: scale * n for i, n in need.items()}, runner)
+    dearer = {
+        i: r.row["cost_cny"] - c.row["cost_cny"]
+        for i, (r, c) in enumerate(zip(chosen, cheapest, strict=True))
+    }
+    order = sorted((i for i in dearer if dearer[i] > 0), key=lambda i: -dearer[i])
+    for i in order[:SLACK_STEPS]:
+        touched.add(i)
+        slack = -cap.excess_kg(r.outcome() for r in chosen)
+        if slack <= 1e-6 * max(1.0, sum(r.row["co2e_wtw_kg"] for r in chosen)):
+            break
+        _give(tasks, chosen, {i: slack}, runner)
+    return tasks, chosen, len(touched)
+
+
+def _give(
+    tasks: list[Task], chosen: list[TaskResult], shares: Mapping[int, float], runner: _Runner
+) -> None:
+    """Re-plan partitions at the scenario's price with CO2e <= now + share [kg]; keep the
+    cheaper answers that serve as many shipments (in place)."""
+    trial = [
+        replace(
+            tasks[i],
+            price_cny_per_t=tasks[i].options.carbon_price_cny_per_t,
+            share_kg=chosen[i].row["co2e_wtw_kg"] + share,
+            reserved_t=(),
+        )
+        for i, share in shares.items()
+    ]
+    for i, task, result in zip(shares, trial, runner.run(trial), strict=True):
+        row, now = result.row, chosen[i].row
+        if (
+            row["status"] != "error"
+            and row["cost_cny"] < now["cost_cny"]
+            and row["planned"] >= now["planned"]
+        ):
+            tasks[i], chosen[i] = task, result
+
+
+def _describe(cap: Constraint) -> str:
+    parts = []
+    if cap.intensity_g_per_tkm is not None:
+        parts.append(f"intensity <= {cap.intensity_g_per_tkm:.2f} g/tkm")
+    if cap.co2e_max_kg is not None:
+        parts.append(f"WTW CO2e <= {cap.co2e_max_kg:,.0f} kg")
+    return " and ".join(parts)
+
+
+def repair_capacity(
+    tasks: Sequence[Task], results: Sequence[TaskResult], runner: _Runner
+) -> tuple[list[Task], list[TaskResult], dict[str, Any]]:
+    """Re-plan partitions, one at a time, with the other partitions' load on every scheduled
+    departure held back, until no departure is loaded above its capacity.
+
+    A re-planned partition fits every departure it uses into what the others leave, so it
+    clears each overbooked departure it was on and overbooks none: at most one re-plan per
+    partition.
+    """
+    tasks, results = list(tasks), list(results)
+    outcomes = [r.outcome() for r in results]
+    over = overbooked(outcomes)
+    found = len(over)
+    replanned: set[int] = set()
+    while over and len(replanned) < len(tasks):
+        i = pick_repair(outcomes, over)
+        held = held_by_others(outcomes, i)
+        tasks[i] = replace(tasks[i], reserved_t=tuple(sorted(held.items())))
+        (results[i],) = runner.run([tasks[i]])
+        outcomes[i] = results[i].outcome()
+        replanned.add(i)
+        over = overbooked(outcomes)
+    return (
+        tasks,
+        results,
+        {
+            "overbooked_found": found,
+            "partitions_replanned": len(replanned),
+            "overbooked_left": len(over),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- output
@@ -534,11 +1221,11 @@ def summary_chart(result: BatchResult, path: Path) -> Path:
 
     summary = result.summary()
     by = "scenario"
-    if len(summary) == 1:  # one book, one scenario: show its lane groups instead
-        by = "lane group"
+    if len(summary) == 1:  # one book, one scenario: show its partitions instead
+        by = "partition"
         frame = result.partition_frame()
-        summary = frame.groupby("lane_group")[["cost_cny", "co2e_wtw_kg", "tkm_gcd"]].sum()
-        summary = summary.reset_index().rename(columns={"lane_group": "scenario"})
+        summary = frame.groupby("partition")[["cost_cny", "co2e_wtw_kg", "tkm_gcd"]].sum()
+        summary = summary.reset_index().rename(columns={"partition": "scenario"})
         summary["book"] = ""
         summary["intensity_g_per_tkm"] = (
             summary["co2e_wtw_kg"] * G_PER_KG / summary["tkm_gcd"]
@@ -607,9 +1294,9 @@ def synthetic_year(
 
 
 def default_options(
-    time_limit_s: float = 5.0, relative_gap: float = 0.01, seed: int = 0, **changes: Any
+    time_limit_s: float = 10.0, relative_gap: float = DEFAULT_GAP, seed: int = 0, **changes: Any
 ) -> PlanOptions:
-    """Batch defaults: one solver worker, a seed, a per-partition limit and a 1 % gap."""
+    """Batch defaults: one solver worker, a seed, a per-partition limit and a 0.1 % gap."""
     return PlanOptions(
         solver=SolverParams(
             time_limit_s=time_limit_s, seed=seed, workers=1, relative_gap=relative_gap
@@ -624,22 +1311,27 @@ def scenario_dict(sc: Scenario) -> dict[str, Any]:
 
 
 __all__ = [
-    "DEFAULT_MAX_PARTITION",
+    "DEFAULT_PARTITION_SIZE",
     "BatchResult",
+    "Journal",
     "Partition",
     "Scenario",
     "Task",
     "TaskResult",
+    "coordinate",
     "default_options",
-    "lane_group",
+    "departure_loads",
     "local_cluster",
     "make_tasks",
     "parse_sweep",
     "partition_book",
+    "repair_capacity",
+    "resource_groups",
     "run_batch",
     "run_task",
     "scenarios",
     "summary_chart",
     "synthetic_year",
+    "warm_up",
     "write_parquet",
 ]

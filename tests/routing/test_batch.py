@@ -1,4 +1,5 @@
-"""Batch planning: sweeps, partitions by lane group, Dask = in-process = ``routing.plan``."""
+"""Batch planning: sweeps, partitions by shared resources, Dask = in-process = the planner,
+network-wide caps by price coordination, shared departures never overbooked, resuming."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 from greenlane.emissions.errors import InputError
+from greenlane.emissions.intensity import Target
 from greenlane.routing import load_network, plan
+from greenlane.routing.network.graph import Network
 from greenlane.routing.planner.shipments import Shipment
 from greenlane.routing.scenarios import batch
+from greenlane.routing.scenarios import coordinate as coord
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +88,45 @@ def test_bad_sweeps_name_the_axis(items, field):
     assert err.value.field == field
 
 
-def test_partitions_by_lane_group_and_week(network):
-    parts = batch.partition_book("b", BOOK, network)
-    keys = {p.key: {s.shipment_id for s in p.shipments} for p in parts}
-    # A1..A3 share origin, destination region ES and week; B1 another group; C1 a later week.
-    assert keys == {
-        "F-NANJING>ES|2026-W10": {"A1", "A2", "A3"},
-        "F-XIAN>EU|2026-W10": {"B1"},
-        "F-NANJING>ES|2026-W11": {"C1"},
+def test_origins_reaching_common_hubs_form_one_resource_group(network):
+    groups = batch.resource_groups(
+        network, ["F-SHENZHEN", "F-HEYUAN", "F-CHANGSHA", "F-NANJING", "F-XIAN"]
+    )
+    # Shenzhen and Heyuan trucks reach CNYTN/CNSHK, Changsha's reach CNYTN and CNNSA too;
+    # Nanjing and Xi'an both truck to Shanghai (CNSHA).
+    south, east = "F-CHANGSHA+F-HEYUAN+F-SHENZHEN", "F-NANJING+F-XIAN"
+    assert groups == {
+        "F-SHENZHEN": south,
+        "F-HEYUAN": south,
+        "F-CHANGSHA": south,
+        "F-NANJING": east,
+        "F-XIAN": east,
     }
-    many = [ship(f"M{i}", day=i % 5) for i in range(25)]
-    chunks = batch.partition_book("m", many, network, max_partition=10)
-    assert [len(p.shipments) for p in chunks] == [8, 8, 9]
+    assert batch.resource_groups(network, ["F-NANJING"]) == {"F-NANJING": "F-NANJING"}
+
+
+def test_partitions_by_resource_group_and_ready_time(network):
+    parts = batch.partition_book("b", BOOK, network)
+    assert {p.key: [s.shipment_id for s in p.shipments] for p in parts} == {
+        "F-NANJING+F-XIAN|2026-03-02|1/1": ["A1", "A2", "A3", "B1", "C1"]
+    }
+    many = [ship(f"M{i:02d}", day=i % 5) for i in range(25)]
+    chunks = batch.partition_book("m", many, network, partition_size=10)
+    # 25 / 10 rounds to 2 runs of ready times: 12 + 13, the earliest first
+    assert [len(p.shipments) for p in chunks] == [12, 13]
+    assert [p.key for p in chunks] == [
+        "F-NANJING|2026-03-02|1/2",
+        "F-NANJING|2026-03-04|2/2",
+    ]
+    assert max(s.ready_at for s in chunks[0].shipments) <= min(
+        s.ready_at for s in chunks[1].shipments
+    )
     assert sorted(s.shipment_id for p in chunks for s in p.shipments) == sorted(
         s.shipment_id for s in many
     )
+    with pytest.raises(InputError) as err:
+        batch.partition_book("m", many, network, partition_size=0)
+    assert err.value.field == "partition_size"
 
 
 def test_unknown_place_fails_before_any_work(network):
@@ -188,14 +217,21 @@ def test_a_failing_partition_is_a_row_not_a_crash(network, tmp_path: Path):
 
 def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path):
     sweep = batch.scenarios(batch.parse_sweep(["carbon_price=0,800"]))
-    tasks = batch.make_tasks({"b": BOOK}, network, FAST, sweep)
-    assert len(tasks) == 3 * 2
+    tasks = batch.make_tasks({"b": BOOK}, network, FAST, sweep, partition_size=2)
+    assert len(tasks) == 2 * 2  # 5 shipments in runs of ~2: 2 partitions, x 2 prices
     seen: list[tuple[int, int]] = []
     local = batch.run_batch(tasks, workers=0)
     dist = batch.run_batch(tasks, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert dist.workers == 2 and dist.scheduler.startswith("tcp://127.0.0.1:")
-    assert seen[-1] == (6, 6)
-    drop = ["task_wall_s", "worker", "worker_max_rss_mb", "solve_wall_s"]
+    assert seen[-1] == (4, 4) and dist.computed == 4
+    drop = [
+        "task_wall_s",
+        "task_cpu_s",
+        "worker",
+        "worker_address",
+        "worker_max_rss_mb",
+        "solve_wall_s",
+    ]
     a = local.partition_frame().drop(columns=drop)
     b = dist.partition_frame().drop(columns=drop)
     assert a.equals(b)
@@ -206,7 +242,7 @@ def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path)
     png = batch.summary_chart(dist, tmp_path / "r.png")
     import pyarrow.parquet as pq
 
-    assert pq.read_table(paths[0]).num_rows == 6
+    assert pq.read_table(paths[0]).num_rows == 4
     assert set(pq.read_table(paths[1]).column("shipment_id").to_pylist()) == {
         s.shipment_id for s in BOOK
     }
@@ -218,7 +254,8 @@ def test_synthetic_year_is_reproducible(network):
     b = batch.synthetic_year(network, 500, seed=3)
     assert a == b and len({s.shipment_id for s in a}) == 500
     assert all(s.due_at > s.ready_at and s.mass_t > 0 for s in a)
-    assert len(batch.partition_book("y", a, network)) > 20
+    parts = batch.partition_book("y", a, network, partition_size=50)
+    assert len(parts) == 10 and all(40 <= len(p.shipments) <= 60 for p in parts)
 
 
 def test_cli_plans_a_sweep_and_writes_parquet(tmp_path: Path):
@@ -276,3 +313,248 @@ def test_eua_price_axis_changes_the_eu_ets_cost(network):
     # the Shenzhen -> Antwerp/Rotterdam leg pays 50 % of its TTW at the EUA price: x2
     assert rows[1]["regulatory_cost_cny"] == pytest.approx(2 * rows[0]["regulatory_cost_cny"])
     assert rows[0]["regulatory_cost_cny"] > 0
+
+
+# ----------------------------------------------------------------------------- coordination
+
+
+def outcome(cost, co2e, tkm, planned=1, loads=None, caps=None):
+    return coord.Outcome(cost, co2e, tkm, planned, loads or {}, caps or {})
+
+
+def test_the_cap_and_its_lagrangian_by_hand():
+    cap = coord.Constraint(intensity_g_per_tkm=100.0)
+    a, b = outcome(1000.0, 50.0, 400.0), outcome(2000.0, 30.0, 600.0)
+    # allowed: 100 g/tkm x 1000 tkm = 100 kg; emitted 80 kg -> 20 kg below the cap
+    assert cap.excess_kg([a, b]) == pytest.approx(-20.0)
+    assert cap.met([a, b])
+    assert not cap.met([a, outcome(2000.0, 80.0, 600.0)])  # 130 kg > 100 kg
+    # L(500 CNY/t) = 3000 + 500 x (80 - 100) / 1000 = 2990 CNY
+    assert coord.lagrangian_cny(500.0, [a, b], cap) == pytest.approx(2990.0)
+    budget = coord.Constraint(co2e_max_kg=70.0)
+    assert budget.excess_kg([a, b]) == pytest.approx(10.0)
+    # L(500) = 3000 + 500 x (80 - 70) / 1000 = 3005 CNY
+    assert coord.lagrangian_cny(500.0, [a, b], budget) == pytest.approx(3005.0)
+    both = coord.Constraint(intensity_g_per_tkm=100.0, co2e_max_kg=70.0)
+    assert both.excess_kg([a, b]) == pytest.approx(10.0)
+
+
+def test_price_search_grows_then_bisects():
+    assert coord.next_price(0.0, None) == 100.0
+    assert coord.next_price(100.0, None) == 400.0
+    assert coord.next_price(40_000.0, None) is None  # 160,000 is above the range
+    assert coord.next_price(400.0, 1600.0) == 1000.0
+    assert coord.next_price(1000.0, 1015.0) is None  # within 2 % of 1015
+
+
+def test_polish_moves_partitions_to_the_cheaper_price_while_the_cap_holds():
+    cap = coord.Constraint(co2e_max_kg=100.0)
+    high = [outcome(100.0, 30.0, 0.0), outcome(100.0, 30.0, 0.0), outcome(100.0, 30.0, 0.0)]
+    # cheaper at the lower price: saves 50 for 5 kg, 20 for 10 kg, 30 for 6 kg more
+    low = [outcome(50.0, 35.0, 0.0), outcome(80.0, 40.0, 0.0), outcome(70.0, 36.0, 0.0)]
+    # slack 10 kg: take #0 (10 CNY/kg) then #2 (5 CNY/kg) -> 101 kg is over, so #2 stays
+    assert coord.polish(low, high, cap) == [True, False, False]
+    roomy = coord.Constraint(co2e_max_kg=200.0)
+    assert coord.polish(low, high, roomy) == [True, True, True]
+    fewer = [outcome(10.0, 30.0, 0.0, planned=0), *low[1:]]
+    assert coord.polish(fewer, high, roomy)[0] is False  # never trade a shipment for cost
+
+
+def test_overbooked_departures_and_which_partition_to_replan():
+    dep, other = ("SEA-X", 7), ("SEA-Y", 7)
+    caps = {dep: 30.0, other: 100.0}
+    parts = [
+        outcome(1.0, 1.0, 1.0, loads={dep: 24.0}, caps=caps),
+        outcome(1.0, 1.0, 1.0, loads={dep: 16.0, other: 50.0}, caps=caps),
+        outcome(1.0, 1.0, 1.0, loads={other: 40.0}, caps=caps),
+    ]
+    assert coord.overbooked(parts) == {dep: pytest.approx(10.0)}
+    assert coord.pick_repair(parts, coord.overbooked(parts)) == 0  # more tonnes on it
+    assert coord.held_by_others(parts, 0) == {dep: 16.0, other: 90.0}
+
+
+def tight_network(network: Network, cap_t: float) -> Network:
+    """The shipped network with every scheduled departure limited to ``cap_t``."""
+    lanes = tuple(
+        replace(lane, capacity_t_per_departure=cap_t)
+        if str(lane.mode) in ("sea", "rail", "air", "inland_water")
+        else lane
+        for lane in network.lanes
+    )
+    graph = nx.MultiDiGraph()
+    for h in network.hubs.values():
+        graph.add_node(h.hub_id, hub=h)
+    for lane in lanes:
+        graph.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane)
+    return Network(network.hubs, lanes, graph, f"test-batch-tight-{cap_t:g}")
+
+
+def test_shared_departures_are_never_overbooked(network):
+    """12 x 8 t ready together; 30 t per departure; 3 partitions of 4 each want the first."""
+    tight = tight_network(network, 30.0)
+    ready = datetime(2026, 3, 2, tzinfo=UTC)
+    book = [
+        Shipment(f"S{i:02d}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
+        for i in range(12)
+    ]
+    tasks = batch.make_tasks({"b": book}, tight, FAST, partition_size=4, on_network=True)
+    assert len(tasks) == 3
+    alone = [batch.run_task(t) for t in tasks]
+    assert coord.overbooked([r.outcome() for r in alone])  # planned apart, they overbook
+    result = batch.run_batch(tasks, workers=0)
+    (info,) = result.coordination
+    assert info["overbooked_found"] >= 1 and info["overbooked_left"] == 0
+    assert info["partitions_replanned"] >= 1
+    assert result.departures and all(
+        d["load_t"] <= d["capacity_t"] + 1e-9 for d in result.departures
+    )
+    whole = plan(book, tight, FAST)
+    assert info["planned"] == len(whole.shipments) == 12
+
+
+def test_the_network_wide_target_holds_across_partitions(network):
+    """A 100-shipment book in 4 partitions under a cap between its cheapest plan (about 172
+    g/tkm) and its greenest (about 80): one carbon price for all partitions meets the cap for
+    the whole book, as cheaply as the single plan within 0.5 %."""
+    book = batch.synthetic_year(network, 100, seed=1)
+    capped = replace(
+        FAST, target_year=2030, target=Target(2023, 125.0, 2030, 0.0, source="test cap")
+    )
+    tasks = batch.make_tasks({"b": book}, network, capped, partition_size=25)
+    assert len(tasks) == 4
+    result = batch.run_batch(tasks, workers=0)
+    (info,) = result.coordination
+    (row,) = result.summary().to_dict("records")
+    assert info["cap_met"] and row["intensity_g_per_tkm"] <= 125.0 + 1e-9
+    assert info["status"] == "met" and info["price_cny_per_t"] > 0
+    assert 0 <= info["duality_gap"] < 0.05
+    whole = plan(book, network, capped)
+    assert whole.status in ("optimal", "feasible")
+    assert whole.intensity_g_per_tkm <= 125.0 + 1e-6
+    assert row["planned"] == len(whole.shipments)
+    assert row["cost_cny"] <= 1.005 * whole.cost_cny
+    # every partition at the price found, not each capped on its own
+    assert {r["target_year"] for r in result.partitions} == {2030}
+    assert all(r["price_cny_per_t"] >= 0 for r in result.partitions)
+
+
+def test_a_rerun_resumes_from_the_journal(network, tmp_path: Path):
+    tasks = batch.make_tasks({"b": BOOK}, network, FAST, partition_size=2)
+    first = batch.run_batch(tasks, workers=0, journal=tmp_path / "parts")
+    assert (first.computed, first.resumed) == (2, 0)
+    assert len(list((tmp_path / "parts").glob("*.pkl"))) == 2
+    again = batch.run_batch(tasks, workers=0, journal=tmp_path / "parts")
+    assert (again.computed, again.resumed) == (0, 2)
+    assert again.partitions == first.partitions
+    (tmp_path / "parts" / f"{tasks[0].digest()}.pkl").unlink()  # as if killed before it
+    third = batch.run_batch(tasks, workers=0, journal=tmp_path / "parts")
+    assert (third.computed, third.resumed) == (1, 1)
+
+
+def test_the_same_code_runs_on_a_dask_scheduler_and_worker(network, tmp_path: Path):
+    """``dask scheduler`` + ``dask worker`` processes, as on a real cluster (on loopback)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed")
+    import greenlane
+
+    env = {**os.environ, "PYTHONPATH": str(Path(greenlane.__file__).parent.parent)}
+    info = tmp_path / "scheduler.json"
+    loopback = ["--host", "127.0.0.1", "--no-dashboard", "--scheduler-file", str(info)]
+    procs = [
+        subprocess.Popen(
+            [str(dask), "scheduler", "--port", "0", *loopback],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        procs.append(
+            subprocess.Popen(
+                [str(dask), "worker", "--nthreads", "1", *loopback],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        address = json.loads(info.read_text())["address"]
+        tasks = batch.make_tasks({"b": BOOK}, network, FAST, partition_size=2)
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(1, timeout=60)
+        remote = batch.run_batch(tasks, scheduler=address)  # what --scheduler runs
+        local = batch.run_batch(tasks, workers=0)
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert remote.scheduler == address and remote.workers == 1
+    assert [r["planned"] for r in remote.partitions] == [r["planned"] for r in local.partitions]
+    assert [r["cost_cny"] for r in remote.partitions] == pytest.approx(
+        [r["cost_cny"] for r in local.partitions]
+    )
+
+
+def test_cli_resumes_and_reports_the_network_wide_budget(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli_batch import batch_cmd
+
+    book = tmp_path / "b.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "S1,F-NANJING,C-MADRID,8,2026-03-02,2026-04-20\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "res.parquet"
+    args = [str(book), "--workers", "0", "--time-limit", "2", "--output", str(out)]
+    args += ["--no-progress", "--no-chart", "--max-co2e-t", "1000"]
+    first = CliRunner().invoke(batch_cmd, args)
+    assert first.exit_code == 0, first.output
+    # 8 t Nanjing -> Madrid emits a few t CO2e: a 1,000 t budget holds at the base price 0
+    assert "WTW CO2e <= 1,000,000 kg met (held); carbon price found 0.0 CNY/t" in first.output
+    assert "1 task(s) planned, 0 read from" in first.output
+    assert not out.with_suffix(".png").exists()
+    again = CliRunner().invoke(batch_cmd, args)
+    assert again.exit_code == 0, again.output
+    assert "0 task(s) planned, 1 read from" in again.output
+    fresh = CliRunner().invoke(batch_cmd, [*args, "--no-resume"])
+    assert "1 task(s) planned, 0 read from" in fresh.output
+    bad = CliRunner().invoke(batch_cmd, [*args[:-2], "--max-co2e-t", "0"])
+    assert bad.exit_code == 2 and "--max-co2e-t" in bad.output
+
+
+def test_cli_forks_its_local_workers(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from greenlane.webapp.cli_batch import batch_cmd
+
+    book = tmp_path / "b.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        "S1,F-NANJING,C-MADRID,8,2026-03-02,2026-04-20\n"
+        "S2,F-XIAN,C-WARSAW,5,2026-03-03,2026-04-20\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "res.parquet"
+    args = [str(book), "--workers", "1", "--time-limit", "2", "--output", str(out)]
+    res = CliRunner().invoke(batch_cmd, [*args, "--no-progress", "--no-chart"])
+    assert res.exit_code == 0, res.output
+    assert "on 1 worker(s) (tcp://127.0.0.1:" in res.output
+    assert "1 task(s) planned" in res.output
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(out).to_pylist()
+    assert [(r["planned"], r["error"]) for r in rows] == [(2, "")]
+    assert rows[0]["worker_address"].startswith("tcp://127.0.0.1:")

@@ -1,0 +1,205 @@
+"""Network-wide constraints over independently planned partitions: prices and capacities.
+
+A book planned in partitions couples them in two ways, both handled here as plain data so
+that the batch coordinator (``routing.scenarios.batch``) only moves results around:
+
+* **the intensity cap of a target year and a CO2e budget** hold for the whole book. They are
+  relaxed with one carbon price lambda [CNY/t CO2e] shared by every partition (Lagrangian
+  decomposition): each partition minimises cost + lambda x WTW CO2e on its own, the
+  coordinator searches the smallest lambda at which the sum meets the constraint
+  (:func:`next_price`), then :func:`polish` moves partitions back to the cheaper answer of the
+  price just below wherever the network keeps its slack. The Lagrangian value
+  (:func:`lagrangian_cny`) of every price tried bounds the constrained optimum from below
+  (up to the partitions' own solver gap); the duality gap is reported against it.
+* **scheduled departures** (a vessel, a train, a flight) carry a capacity per departure that
+  partitions may share. :func:`overbooked` finds departures loaded above capacity and
+  :func:`pick_repair` the partition to re-plan with the others' load held back
+  (``Problem.reserved_t``), until no departure is overbooked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from greenlane.emissions.units import G_PER_KG, KG_PER_T
+
+Departure = tuple[str, int]
+"""A scheduled departure: (lane id, slot)."""
+
+PRICE_START_CNY_PER_T = 100.0
+"""First carbon price tried above the scenario's own when the constraint does not hold."""
+PRICE_MAX_CNY_PER_T = 100_000.0
+"""Highest carbon price tried; above it the partitions are planned greenest-first."""
+PRICE_TOLERANCE = 0.02
+"""Bisection stops when the price bracket is narrower than this share of its top [-]..."""
+PRICE_TOLERANCE_CNY_PER_T = 2.0
+"""... or than this [CNY/t CO2e]."""
+MAX_BISECTIONS = 8
+"""Most bisection rounds after the bracket is found."""
+OVERBOOK_TOLERANCE_T = 1e-6
+"""Load above capacity that still counts as within it (float sums) [t]."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the coordinator needs of one planned partition: totals and departure loads.
+
+    ``cost_cny`` [CNY], ``co2e_wtw_kg`` [kg], ``tkm_gcd`` [t km on the great-circle distance]
+    of the served shipments, ``loads_t`` [t] per scheduled departure and ``caps_t`` [t] the
+    capacity of those departures.
+    """
+
+    cost_cny: float
+    co2e_wtw_kg: float
+    tkm_gcd: float
+    planned: int
+    loads_t: Mapping[Departure, float]
+    caps_t: Mapping[Departure, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """The network-wide cap: intensity [g CO2e/tkm GCD] and/or total WTW CO2e [kg]."""
+
+    intensity_g_per_tkm: float | None = None
+    co2e_max_kg: float | None = None
+
+    def excess_kg(self, outcomes: Iterable[Outcome]) -> float:
+        """How far the outcomes are above the cap [kg CO2e] (<= 0: met)."""
+        items = list(outcomes)
+        co2e = sum(o.co2e_wtw_kg for o in items)
+        excess = float("-inf")
+        if self.intensity_g_per_tkm is not None:
+            allowed = self.intensity_g_per_tkm * sum(o.tkm_gcd for o in items) / G_PER_KG
+            excess = max(excess, co2e - allowed)
+        if self.co2e_max_kg is not None:
+            excess = max(excess, co2e - self.co2e_max_kg)
+        return excess
+
+    def met(self, outcomes: Iterable[Outcome]) -> bool:
+        """True when the outcomes meet the cap (1e-9 relative slack for float sums)."""
+        items = list(outcomes)
+        scale = max(1.0, sum(o.co2e_wtw_kg for o in items))
+        return self.excess_kg(items) <= 1e-9 * scale
+
+    def slack_term_kg(self, outcome: Outcome) -> float:
+        """A partition's share of the Lagrangian term [kg CO2e]: its CO2e less what the
+        intensity cap allows its served tonne-km (CO2e alone for a budget)."""
+        if self.intensity_g_per_tkm is not None:
+            return outcome.co2e_wtw_kg - self.intensity_g_per_tkm * outcome.tkm_gcd / G_PER_KG
+        return outcome.co2e_wtw_kg
+
+    def constant_kg(self) -> float:
+        """The budget side of the Lagrangian [kg CO2e] (0 for an intensity cap)."""
+        if self.intensity_g_per_tkm is None and self.co2e_max_kg is not None:
+            return self.co2e_max_kg
+        return 0.0
+
+
+def lagrangian_cny(price: float, outcomes: Sequence[Outcome], cap: Constraint) -> float:
+    """L(lambda) = sum of cost + lambda x (CO2e - allowed) over the partitions [CNY].
+
+    With every partition solved to optimality at ``price`` this is a lower bound on the
+    cost of any plan meeting the cap (weak duality); with a solver gap it is within that gap.
+    """
+    terms = sum(o.cost_cny + price * cap.slack_term_kg(o) / KG_PER_T for o in outcomes)
+    return terms - price * cap.constant_kg() / KG_PER_T
+
+
+def next_price(low: float, high: float | None) -> float | None:
+    """The next carbon price to try [CNY/t]: grow until one meets the cap, then bisect.
+
+    ``low`` is the highest price known to miss the cap, ``high`` the lowest known to meet it
+    (None: none yet). None when the bracket is narrow enough or the search ran out of range.
+    """
+    if high is None:
+        nxt = max(PRICE_START_CNY_PER_T, 4.0 * low)
+        return nxt if nxt <= PRICE_MAX_CNY_PER_T else None
+    if high - low <= max(PRICE_TOLERANCE_CNY_PER_T, PRICE_TOLERANCE * high):
+        return None
+    return 0.5 * (low + high)
+
+
+def polish(low: Sequence[Outcome], high: Sequence[Outcome], cap: Constraint) -> list[bool]:
+    """Which partitions take their answer at the lower price (True) while the cap holds.
+
+    Starts from every partition at the price that meets the cap and switches partitions to
+    the cheaper answer of the price below, most cost saved per kg of slack used first; a
+    switch that saves cost and uses no slack is always taken.
+    """
+    chosen = list(high)
+    use_low = [False] * len(high)
+    gains = []
+    for i, (lo, hi) in enumerate(zip(low, high, strict=True)):
+        saved = hi.cost_cny - lo.cost_cny
+        used = cap.slack_term_kg(lo) - cap.slack_term_kg(hi)
+        if saved <= 0 and lo.planned <= hi.planned:
+            continue
+        if lo.planned < hi.planned:
+            continue  # never trade served shipments for cost
+        ratio = float("inf") if used <= 0 else saved / used
+        gains.append((-ratio, i))
+    for _, i in sorted(gains):
+        trial = chosen.copy()
+        trial[i] = low[i]
+        if cap.met(trial):
+            chosen = trial
+            use_low[i] = True
+    return use_low
+
+
+def total_loads(outcomes: Iterable[Outcome]) -> dict[Departure, float]:
+    """Tonnes on each scheduled departure over all outcomes [t]."""
+    loads: dict[Departure, float] = defaultdict(float)
+    for o in outcomes:
+        for key, t in o.loads_t.items():
+            loads[key] += t
+    return dict(loads)
+
+
+def overbooked(outcomes: Sequence[Outcome]) -> dict[Departure, float]:
+    """Departures loaded above their capacity: departure -> excess [t]."""
+    loads = total_loads(outcomes)
+    caps: dict[Departure, float] = {}
+    for o in outcomes:
+        caps.update(o.caps_t)
+    return {
+        key: load - caps[key]
+        for key, load in sorted(loads.items())
+        if key in caps and load > caps[key] + OVERBOOK_TOLERANCE_T
+    }
+
+
+def pick_repair(outcomes: Sequence[Outcome], over: Mapping[Departure, float]) -> int:
+    """The partition to re-plan next: it loads the most overbooked departures (then the
+    most tonnes on them; then the first)."""
+
+    def score(i: int) -> tuple[int, float, int]:
+        loads = outcomes[i].loads_t
+        hits = [key for key in over if loads.get(key, 0.0) > 0]
+        return (len(hits), sum(loads[key] for key in hits), -i)
+
+    return max(range(len(outcomes)), key=score)
+
+
+def held_by_others(outcomes: Sequence[Outcome], index: int) -> dict[Departure, float]:
+    """Tonnes the other partitions hold per scheduled departure [t]."""
+    return total_loads(o for i, o in enumerate(outcomes) if i != index)
+
+
+__all__ = [
+    "MAX_BISECTIONS",
+    "PRICE_MAX_CNY_PER_T",
+    "Constraint",
+    "Departure",
+    "Outcome",
+    "held_by_others",
+    "lagrangian_cny",
+    "next_price",
+    "overbooked",
+    "pick_repair",
+    "polish",
+    "total_loads",
+]
