@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, default=None, help="write the table here")
     ap.add_argument("--json", type=Path, default=None, help="write the runs here")
     args = ap.parse_args(argv)
-    ev_dir = benchmark_dir()
+    ev_dir = benchmark_dir(os.environ.get("GREENLANE_EVRPTW_DIR"))
     files = sorted((ev_dir / "100").glob("*_21.txt"))
     if args.instances:
         wanted = {n.lower() for n in args.instances}

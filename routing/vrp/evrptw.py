@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +31,11 @@ _PARAM = re.compile(r"^\s*([QCrgv])\s.*/\s*([-+0-9.eE]+)\s*/\s*$")
 _HEADER = "StringID"
 
 
-def benchmark_dir() -> Path:
-    """E-VRPTW instances: ``$GREENLANE_EVRPTW_DIR`` or ``<repo>/../shared/benchmarks/evrptw``."""
-    env = os.environ.get("GREENLANE_EVRPTW_DIR")
-    if env:
-        return Path(env)
+def benchmark_dir(override: str | Path | None = None) -> Path:
+    """E-VRPTW instances: ``override`` (the callers pass ``$GREENLANE_EVRPTW_DIR``) or
+    ``<repo>/../shared/benchmarks/evrptw``."""
+    if override:
+        return Path(override)
     return Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "evrptw"
 
 

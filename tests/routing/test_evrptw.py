@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from greenlane.routing.vrp.evrptw import (
 )
 from greenlane.routing.vrp.evrptw_search import RouteEvaluator, solve_evrptw
 
-EV = benchmark_dir()
+EV = benchmark_dir(os.environ.get("GREENLANE_EVRPTW_DIR"))
 needs_ev = pytest.mark.skipif(
     not EV.is_dir(),
     reason=f"E-VRPTW instances not found at {EV} (set GREENLANE_EVRPTW_DIR or clone shared/)",
