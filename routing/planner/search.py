@@ -42,7 +42,8 @@ Choice = list[int | None]
 SUB_DETERMINISTIC_S = 0.1
 """Deterministic-time limit of one neighbourhood solve [CP-SAT deterministic seconds]."""
 FIRST_NEIGHBOURHOOD = 8
-"""Shipments freed by the first neighbourhood; adapted between 8 and MAX_NEIGHBOURHOOD."""
+"""Shipments freed by the first neighbourhood of a book larger than MAX_NEIGHBOURHOOD;
+adapted between 8 and MAX_NEIGHBOURHOOD."""
 MAX_NEIGHBOURHOOD = 40
 SUB_PARAMETERS: dict[str, int | bool] = {
     "linearization_level": 2,
@@ -399,7 +400,8 @@ class Search:
         if n_ships == 0:
             return 0, 0
         rng = random.Random(self.seed)
-        size = min(FIRST_NEIGHBOURHOOD, n_ships)
+        # a book that fits one neighbourhood is solved whole first (the start may be far off)
+        size = n_ships if n_ships <= MAX_NEIGHBOURHOOD else FIRST_NEIGHBOURHOOD
         idle = 0
         iterations = improved = 0
         spent = 0.0
@@ -411,7 +413,9 @@ class Search:
             if deterministic_s is not None and spent >= deterministic_s:
                 break
             iterations += 1
-            free = self._neighbourhood(state, rng, size)
+            free = (
+                list(range(n_ships)) if size >= n_ships else self._neighbourhood(state, rng, size)
+            )
             before = state.obj
             optimal, dtime = self._solve_sub(state, free, deadline)
             spent += dtime
