@@ -139,9 +139,11 @@ def insert_job(
     request: dict[str, Any],
     created_by: int | None,
     owner: str | None = None,
+    prefix: str = "job",
 ) -> str:
-    """A queued job run by server process ``owner`` (``webapp.heartbeat``); returns its id."""
-    job_id = new_id("job")
+    """A queued job run by server process ``owner`` (``webapp.heartbeat``); returns its id
+    (``prefix`` + random part)."""
+    job_id = new_id(prefix)
     now = utcnow()
     conn.execute(
         jobs.insert().values(

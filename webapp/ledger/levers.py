@@ -21,7 +21,7 @@ from greenlane.webapp.jobs import runner
 from greenlane.webapp.ledger.chain import iso_utc
 from greenlane.webapp.ledger.schemas import LeversIn
 from greenlane.webapp.resources import network
-from greenlane.webapp.store import new_id
+from greenlane.webapp.store import insert_job
 from greenlane.webapp.tables import jobs, plans
 
 # ----------------------------------------------------------------------------- lever runs
@@ -34,22 +34,7 @@ def insert_lever_run(
     conn: Connection, request: dict[str, Any], created_by: int | None, owner: str | None = None
 ) -> str:
     """A queued lever run claimed by server process ``owner`` (``webapp.heartbeat``)."""
-    run_id = new_id("mc")
-    now = utcnow()
-    conn.execute(
-        jobs.insert().values(
-            id=run_id,
-            kind=KIND,
-            status="queued",
-            progress=0.0,
-            request=request,
-            created_at=now,
-            created_by=created_by,
-            owner=owner,
-            heartbeat_at=now if owner else None,
-        )
-    )
-    return run_id
+    return insert_job(conn, KIND, request, created_by, owner, prefix="mc")
 
 
 def set_lever_run(conn: Connection, run_id: str, **values: Any) -> None:
