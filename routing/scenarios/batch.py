@@ -409,7 +409,10 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _builder(network: Network, options: PlanOptions) -> CandidateBuilder:
+def _builder(
+    network: Network, options: PlanOptions, shipments: Sequence[Shipment]
+) -> CandidateBuilder:
+    regulation = options.regulation(shipments)
     key = (
         network.data_sha256,
         options.factor_sets,
@@ -417,6 +420,8 @@ def _builder(network: Network, options: PlanOptions) -> CandidateBuilder:
         options.carbon_price_cny_per_t,
         options.carriers,
         _hashable(options.energy_prices),
+        regulation,
+        options.price_basis,
     )
     if key not in _BUILDERS:
         _BUILDERS[key] = CandidateBuilder(
@@ -426,6 +431,8 @@ def _builder(network: Network, options: PlanOptions) -> CandidateBuilder:
             options.carbon_price_cny_per_t,
             options.carriers,
             options.energy_prices,
+            regulation=regulation,
+            rate_cards=options.price_basis == "rate_card",
         )
     return _BUILDERS[key]
 
@@ -443,7 +450,10 @@ def _problem(task: Task, network: Network) -> Problem:
     problem = _PROBLEMS.get(key)
     if problem is None:
         problem = build_problem(
-            task.partition.shipments, network, options, builder=_builder(network, options)
+            task.partition.shipments,
+            network,
+            options,
+            builder=_builder(network, options, task.partition.shipments),
         )
         _PROBLEMS[key] = problem
         while len(_PROBLEMS) > PROBLEMS_KEPT:
@@ -670,9 +680,19 @@ def make_tasks(
         options.validate()
     tasks: list[Task] = []
     for name, shipments in books.items():
+        # every partition travels in the book's year, as one plan of the whole book would
+        year = min((s.ready_at.year for s in shipments), default=None)
         for part in partition_book(name, shipments, network, partition_size):
             tasks.extend(
-                Task(part, sc, options, cache_dir, network=network if on_network else None)
+                Task(
+                    part,
+                    sc,
+                    options
+                    if options.travel_year is not None or year is None
+                    else replace(options, travel_year=year),
+                    cache_dir,
+                    network=network if on_network else None,
+                )
                 for sc, options in per_scenario
             )
     return tasks
