@@ -96,7 +96,7 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "co2e_ttw_kg": s["co2e_ttw_kg"],
         "co2e_wtw_t": kg_to_t(s["co2e_wtw_kg"]),
         "intensity_g_per_tkm": s["intensity_g_per_tkm"],
-        # The reports' basis: WTW over tonne-km on the actual distance travelled.
+        # The reports' basis: WTW over tonne-km on the shortest feasible distance (SFD).
         "intensity_actual_g_per_tkm": intensity_g_per_tkm(s["co2e_wtw_kg"], s["tkm"]),
         "on_time_share": s["on_time_share"],
         "on_time_pct": round(100 * s["on_time_share"]),
@@ -298,7 +298,7 @@ LEG_COLUMNS = (
     ("Cost [CNY]", "cost_cny"),
     ("CO2e WTW [kg]", "co2e_wtw_kg"),
     ("CO2e TTW [kg]", "co2e_ttw_kg"),
-    ("g CO2e/tkm (actual distance)", "intensity_g_per_tkm"),
+    ("g CO2e/tkm (SFD)", "intensity_g_per_tkm"),
 )
 
 
@@ -353,7 +353,7 @@ def compare_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
         ("CO2e WTW [kg]", "co2e_wtw_kg", 0),
         ("CO2e TTW [kg]", "co2e_ttw_kg", 0),
         ("Intensity, great-circle basis [g CO2e/tkm]", "intensity_g_per_tkm", 2),
-        ("Intensity, actual distance [g CO2e/tkm]", "intensity_actual_g_per_tkm", 2),
+        ("Intensity, SFD [g CO2e/tkm]", "intensity_actual_g_per_tkm", 2),
         ("On time [%]", "on_time_pct", 0),
         ("Shipments planned", "shipments_planned", 0),
     )

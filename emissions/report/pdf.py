@@ -661,7 +661,7 @@ def _summary_page(st: _Styles, fps: Sequence[Footprint], summary: Summary | None
         _figure(st, "Shipments", f"{len(fps):,}", ""),
         _figure(st, "CO2e well-to-wheel", *_mass(float(total.co2e_wtw_kg))),
         _figure(st, "Transport activity", _round(float(total.transport_activity_tkm)), "tkm"),
-        _figure(st, "Intensity, actual distance", _round(actual, 2), "g CO2e/tkm"),
+        _figure(st, "Intensity, SFD", _round(actual, 2), "g CO2e/tkm"),
     ]
     second: list[list[Paragraph]] = []
     s = summary or Summary()
@@ -693,7 +693,7 @@ def _summary_page(st: _Styles, fps: Sequence[Footprint], summary: Summary | None
     )
     basis = (
         f"Intensity = WTW CO2e / tonne-km. This report divides by the tonne-km of each leg's "
-        f"actual distance ({_round(actual, 2)} g/tkm)."
+        f"shortest feasible distance (SFD, ISO 14083; {_round(actual, 2)} g/tkm)."
     )
     if s.kpi_intensity_g_per_tkm is not None:
         basis += (

@@ -82,7 +82,7 @@ def test_intensity_is_labelled_with_its_distance_basis(
 ) -> None:
     plan = client.post("/api/v1/plans", json={"shipments": book(2)}, headers=auth()).get_json()
     s = plan["summary"]
-    actual = s["co2e_wtw_kg"] * 1000 / s["tkm"]  # g per tkm on the actual distance
+    actual = s["co2e_wtw_kg"] * 1000 / s["tkm"]  # g per tkm on the SFD
     assert actual < s["intensity_g_per_tkm"]  # the route is longer than the great circle
     login(client, tokens["planner"])
     html = client.get(f"/plans/{plan['id']}").get_data(as_text=True)
@@ -90,14 +90,14 @@ def test_intensity_is_labelled_with_its_distance_basis(
     kpi = kpi[: kpi.index("</div>")]
     assert "Intensity, great-circle basis" in kpi
     assert f"{s['intensity_g_per_tkm']:,.2f}" in kpi
-    assert f"{actual:,.2f} g/tkm on actual distance (reports)" in kpi
+    assert f"{actual:,.2f} g/tkm on the SFD (reports)" in kpi
     assert 'id="intensity-basis"' in html
     index = client.get("/").get_data(as_text=True)
     assert "g CO2e/tkm (great-circle)" in index
-    # The PDF report's own total divides by the actual distance: the figure the label names.
+    # The PDF report's own total divides by tonne-km on the SFD: the figure the label names.
     other = client.post("/api/v1/plans", json={"shipments": book(1)}, headers=auth()).get_json()
     cmp = client.get(f"/compare?a={plan['id']}&b={other['id']}").get_data(as_text=True)
-    assert "Intensity, great-circle basis" in cmp and "Intensity, actual distance" in cmp
+    assert "Intensity, great-circle basis" in cmp and "Intensity, SFD" in cmp
 
 
 # ----------------------------------------------------------------------------- errors
