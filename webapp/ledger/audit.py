@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from greenlane.emissions.ledger import Entry, verify_chain
 from greenlane.webapp.db import utcnow
 from greenlane.webapp.ledger.actuals import actual_digest
+from greenlane.webapp.ledger.certificates import AUDITED_KEYS
 from greenlane.webapp.ledger.chain import entries, plan_digest
 from greenlane.webapp.tables import (
     actual_shipments,
@@ -115,24 +116,12 @@ def verify(conn: Connection) -> dict[str, Any]:
             if e.payload.get("event") == "retired":
                 retired_in_ledger.add(cid)
     rows = {r.id: r._mapping for r in conn.execute(select(certificates))}
-    keys = (
-        "registry",
-        "serial",
-        "kind",
-        "volume",
-        "unit",
-        "vintage",
-        "status",
-        "assigned_kind",
-        "assigned_ref",
-        "claim_year",
-    )
     for cid, expected in state.items():
         row = rows.get(cid)
         if row is None:
             problems.append(f"certificate {cid} is missing (deleted)")
             continue
-        _cmp(problems, f"certificate {cid}", dict(row), expected, keys)
+        _cmp(problems, f"certificate {cid}", dict(row), expected, AUDITED_KEYS)
     for cid in sorted(set(rows) - set(state)):
         problems.append(f"certificate {cid} has no ledger entry (written around the ledger)")
     retirements = {

@@ -43,20 +43,23 @@ def certificate_json(row: Row[Any], seqs: Sequence[int] = ()) -> dict[str, Any]:
     }
 
 
+AUDITED_KEYS = (
+    "registry",
+    "serial",
+    "kind",
+    "volume",
+    "unit",
+    "vintage",
+    "status",
+    "assigned_kind",
+    "assigned_ref",
+    "claim_year",
+)
+"""Certificate columns whose ledger entry the audit compares with the table row."""
+
+
 def _cert_payload(event: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    keys = (
-        "registry",
-        "serial",
-        "kind",
-        "volume",
-        "unit",
-        "vintage",
-        "status",
-        "assigned_kind",
-        "assigned_ref",
-        "claim_year",
-        "beneficiary",
-    )
+    keys = (*AUDITED_KEYS, "beneficiary")
     return {"event": event, "certificate_id": row["id"], **{k: row[k] for k in keys}}
 
 

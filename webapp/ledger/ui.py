@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.units import PCT, intensity_g_per_tkm
+from greenlane.webapp.auth import login_required
 from greenlane.webapp.db import transaction, utcnow
 from greenlane.webapp.ledger import actuals, certificates, chain, exchange, levers, reporting
 from greenlane.webapp.ledger import audit as ledger_audit
@@ -43,12 +44,6 @@ ui = Blueprint("ledger_ui", __name__, url_prefix="/ledger")
 # ----------------------------------------------------------------------------- UI
 
 
-def _login(*allowed: str) -> Any:
-    from greenlane.webapp.auth import login_required
-
-    return login_required(*allowed)
-
-
 def _flash_error(exc: Exception) -> None:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
@@ -80,7 +75,7 @@ def _charts(report: dict[str, Any], year: int) -> dict[str, Any]:
 
 
 @ui.get("/")
-@_login(*READERS)
+@login_required(*READERS)
 def dashboard() -> str:
     """Standing, trajectory and period charts, breakdowns, baseline, audit status."""
     try:
@@ -117,7 +112,7 @@ def dashboard() -> str:
 
 
 @ui.get("/kpi.<fmt>")
-@_login(*READERS)
+@login_required(*READERS)
 def kpi_download(fmt: str) -> Response:
     """The KPI as CSV or XLSX."""
     if fmt not in ("csv", "xlsx"):
@@ -139,7 +134,7 @@ def kpi_download(fmt: str) -> Response:
 
 
 @ui.post("/baseline")
-@_login("planner")
+@login_required("planner")
 def baseline_form() -> Response:
     """Set the baseline from the form."""
     form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
@@ -163,7 +158,7 @@ def baseline_form() -> Response:
 
 
 @ui.get("/actuals")
-@_login(*READERS)
+@login_required(*READERS)
 def actuals_page() -> str:
     """Recorded shipments (newest version each) and the CSV import."""
     with transaction() as conn:
@@ -188,7 +183,7 @@ def actuals_page() -> str:
 
 
 @ui.post("/actuals/import")
-@_login("planner")
+@login_required("planner")
 def actuals_import() -> Response:
     """Import actuals from an uploaded CSV (all or nothing)."""
     from greenlane.emissions.limits import decode_utf8
@@ -209,7 +204,7 @@ def actuals_import() -> Response:
 
 
 @ui.get("/shipments/<shipment_id>")
-@_login(*READERS)
+@login_required(*READERS)
 def shipment_page(shipment_id: str) -> str:
     """Plan vs actual of one shipment."""
     with transaction() as conn:
@@ -221,7 +216,7 @@ def shipment_page(shipment_id: str) -> str:
 
 
 @ui.get("/certificates")
-@_login(*READERS)
+@login_required(*READERS)
 def certificates_page() -> str:
     """Certificates and the register / assign / retire forms."""
     with transaction() as conn:
@@ -233,7 +228,7 @@ def certificates_page() -> str:
 
 
 @ui.post("/certificates")
-@_login("planner")
+@login_required("planner")
 def certificate_register() -> Response:
     """Register a certificate from the form."""
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
@@ -252,7 +247,7 @@ def certificate_register() -> Response:
 
 
 @ui.post("/certificates/<certificate_id>/<action>")
-@_login("planner")
+@login_required("planner")
 def certificate_move(certificate_id: str, action: str) -> Response:
     """Assign, release or retire from the forms."""
     form = {k: v for k, v in request.form.items() if k not in ("csrf_token", "target") and v}
@@ -282,7 +277,7 @@ def certificate_move(certificate_id: str, action: str) -> Response:
 
 
 @ui.get("/lane")
-@_login(*READERS)
+@login_required(*READERS)
 def lane_page() -> Any:
     """A trade lane's year: emissions, reductions, credits and the claim check."""
     try:
@@ -301,7 +296,7 @@ def lane_page() -> Any:
 
 
 @ui.get("/lane.pdf")
-@_login(*READERS)
+@login_required(*READERS)
 def lane_pdf_download() -> Response:
     """The lane report PDF."""
     try:
@@ -315,7 +310,7 @@ def lane_pdf_download() -> Response:
 
 
 @ui.get("/levers")
-@_login(*READERS)
+@login_required(*READERS)
 def levers_page() -> str:
     """The MACC chart and table of a lever run (the newest by default)."""
     run_id = request.args.get("run")
@@ -339,7 +334,7 @@ def _accepted_plans(conn: Any) -> list[dict[str, Any]]:
 
 
 @ui.post("/levers")
-@_login("planner")
+@login_required("planner")
 def levers_start() -> Response:
     """Start a lever run in the background and show it."""
     form = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
@@ -353,7 +348,7 @@ def levers_start() -> Response:
 
 
 @ui.get("/verify")
-@_login(*READERS)
+@login_required(*READERS)
 def verify_page() -> str:
     """The audit check and the newest entries."""
     with transaction() as conn:
