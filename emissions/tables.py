@@ -18,7 +18,7 @@ import io
 import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -228,5 +228,15 @@ def dataset_ref(data_dir: Path | None, dataset_id: str | None = None) -> dict[st
     ``data/`` and ``ds-`` + 12 hex digits of the hash for another folder."""
     if data_dir is None or Path(data_dir).resolve() == DATA_DIR:
         return {"id": dataset_id or "default", "sha256": _shipped_sha256()}
-    sha = tables_sha256(Path(data_dir))
+    folder = Path(data_dir).resolve()
+    stamp = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.csv"))
+    )
+    sha = _folder_sha256(str(folder), stamp)
     return {"id": dataset_id or f"ds-{sha[:12]}", "sha256": sha}
+
+
+@lru_cache(maxsize=64)
+def _folder_sha256(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """:func:`tables_sha256` of a folder, cached while its files' times and sizes hold."""
+    return tables_sha256(Path(folder))

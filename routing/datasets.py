@@ -822,13 +822,15 @@ def _materialise(
                 "changes": {k: v.to_dict() for k, v in changes.items()},
             }
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-            if final.exists():  # an incomplete folder of an interrupted run
-                shutil.rmtree(final, ignore_errors=True)
             try:
-                os.replace(tmp, final)
-            except OSError:
-                if not _complete(final, sha):  # not a concurrent writer of the same data
-                    raise
+                os.replace(tmp, final)  # atomic: a folder of this name is always complete
+            except OSError as exc:
+                if not _complete(final, sha):  # else a concurrent load wrote the same data
+                    raise DatasetError(
+                        f"cannot write the dataset folder {final}: {exc.strerror}; it exists "
+                        "without a manifest (remove it)",
+                        where="cache_dir",
+                    ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -329,3 +329,54 @@ def test_plan_json_names_the_default_dataset():
     ref = dataset_ref(None)
     assert ref == {"id": "default", "sha256": default_dataset().sha256}
     assert ref["sha256"] == tables_sha256(DATA_DIR)
+
+
+def test_workbook_and_json_errors_name_sheet_row_and_column(tmp_path):
+    import openpyxl
+
+    header, lanes = _rows("lanes.csv")
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "lanes"
+    ws.append(header)
+    ws.append([lanes[0][c] for c in header])
+    ws.append([lanes[1][c] if c != "mode" else "teleport" for c in header])
+    xlsx = tmp_path / "data.xlsx"
+    book.save(xlsx)
+    with pytest.raises(DatasetError) as err:
+        load_dataset(xlsx, cache_dir=tmp_path / "c")
+    assert err.value.field == "data.xlsx:lanes[line 3].mode"
+    doc = {"tables": {"hubs": [{"hub_id": "X-1", "lat": [1, 2]}]}}
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"d.json": json.dumps(doc).encode()}, cache_dir=tmp_path / "c")
+    assert err.value.field == "d.json:tables.hubs[line 2].lat"
+    assert "must be text, a number or empty" in err.value.message
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"d.json": b'{"tables": {"hubs": []}, "x": 1}'}, cache_dir=tmp_path)
+    assert "unknown key 'x'" in err.value.message
+    assert _cache_entries(tmp_path / "c") == []
+
+
+def test_a_new_hub_and_its_lane_join_the_network(tmp_path):
+    """A company site added by id with a road lane to the Hamburg quay (merge mode)."""
+    hub_header, hubs = _rows("hubs.csv")
+    lane_header, lanes = _rows("lanes.csv")
+    factory = next(h for h in hubs if h["kind"] == "factory")
+    site = dict(factory, hub_id="F-BERLIN", name="Own site Berlin", lat="52.52", lon="13.405")
+    site.update(country="DE", region="DE", note="test site")
+    road = next(r for r in lanes if r["mode"] == "road")
+    lane = dict(road, lane_id="ROAD-F-BERLIN-DEHAM", origin="F-BERLIN", destination="DEHAM")
+    lane.update(distance_km="", distance_source="", transit_h="")
+    files = {
+        "hubs.csv": _csv(hub_header, [site]).encode(),
+        "lanes.csv": _csv(lane_header, [lane]).encode(),
+        "dataset.json": b'{"mode": {"hubs": "merge", "lanes": "merge"}}',
+    }
+    ds = load_dataset_files(files, "berlin", cache_dir=tmp_path)
+    assert ds.changes["hubs"].added == ("F-BERLIN",)
+    assert ds.changes["lanes"].added == ("ROAD-F-BERLIN-DEHAM",)
+    net = load_network(ds.data_dir)
+    assert net.hubs["F-BERLIN"].lat == 52.52
+    assert net.graph.has_edge("F-BERLIN", "DEHAM")
+    diff = diff_datasets(default_dataset(), ds)
+    assert diff.tables["hubs"].added == ("F-BERLIN",)
