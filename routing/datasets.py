@@ -67,6 +67,7 @@ __all__ = [
     "TableChange",
     "TableDiff",
     "TableSpec",
+    "cached_dataset",
     "dataset_ref",
     "default_dataset",
     "diff_datasets",
@@ -115,6 +116,10 @@ class DatasetError(InputError):
                 place += f".{column}"
         super().__init__(message, field=place)
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"field", "message", "table", "line", "column"}`` for APIs and CLIs."""
+        return {**super().to_dict(), "table": self.table, "line": self.line, "column": self.column}
+
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
@@ -122,12 +127,15 @@ class TableSpec:
 
     ``columns`` is the header of a table that ``data/`` does not ship (for a shipped table it
     is read from the shipped file); ``optional`` columns may be left out of a given file (they
-    are written empty)."""
+    are written empty). ``check`` loads the table from a folder as its user does (raising
+    DataError naming file, line and column); it runs, when the folder holds the table, after the
+    built-in checks, so it may read the network and fleet tables of the same folder."""
 
     name: str
     id_columns: tuple[str, ...]
     optional: frozenset[str] = frozenset({"note"})
     columns: tuple[str, ...] = ()
+    check: Callable[[Path], object] | None = None
 
     @property
     def key(self) -> str:
@@ -307,6 +315,28 @@ def load_dataset_files(
     given, modes = _parse_files(files)
     merged = {spec.key: _merge(spec, given.get(spec.key), modes) for spec in _all_specs()}
     return _materialise(merged, {k: merged[k].change for k in given}, dataset_id, cache_dir)
+
+
+def cached_dataset(
+    sha256: str, dataset_id: str | None = None, cache_dir: Path | None = None
+) -> Dataset:
+    """The dataset of this hash as :func:`load_dataset` stored it (to plan on it again, e.g.
+    to recompute a plan that recorded it); ``default`` for the hash of ``data/``. Raises
+    DatasetError when the cache does not hold it."""
+    if sha256 == default_dataset().sha256 and dataset_id in (None, "default"):
+        return default_dataset()
+    root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    folder = root / sha256[:24]
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not _complete(folder, sha256):
+        raise DatasetError(f"no stored dataset with sha256 {sha256!r}", where="sha256")
+    doc = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    changes = {
+        k: TableChange(
+            v["mode"], v["rows"], tuple(v["added"]), tuple(v["replaced"]), tuple(v["removed"])
+        )
+        for k, v in doc.get("changes", {}).items()
+    }
+    return Dataset(dataset_id or f"ds-{sha256[:12]}", sha256, folder, changes)
 
 
 def diff_datasets(base: Dataset, new: Dataset) -> DatasetDiff:
@@ -807,6 +837,8 @@ def _materialise(
     try:
         origins: dict[str, dict[int, tuple[str, int]]] = {}
         for m in merged.values():
+            if not m.rows and not (DATA_DIR / m.spec.name).exists() and m.spec.key not in changes:
+                continue  # a registered table neither shipped nor given: absent, as in data/
             text, lines = _write_table(m)
             (tmp / m.spec.name).write_text(text, encoding="utf-8")
             origins[m.spec.name] = lines
@@ -855,7 +887,12 @@ def _write_table(m: _Merged) -> tuple[str, dict[int, tuple[str, int]]]:
 
 def _validate(folder: Path, origins: Mapping[str, Mapping[int, tuple[str, int]]]) -> None:
     """Load every table as the planner does; errors translated to the rows as given."""
-    for check in _checks():
+    own = [
+        spec.check
+        for spec in _all_specs()
+        if spec.check is not None and (folder / spec.name).exists()
+    ]
+    for check in [*_checks(), *own]:
         try:
             check(folder)
         except DatasetError:

@@ -380,3 +380,55 @@ def test_a_new_hub_and_its_lane_join_the_network(tmp_path):
     assert net.graph.has_edge("F-BERLIN", "DEHAM")
     diff = diff_datasets(default_dataset(), ds)
     assert diff.tables["hubs"].added == ("F-BERLIN",)
+
+
+def test_a_registered_new_table_is_checked_by_its_own_loader(tmp_path, monkeypatch):
+    """A table data/ does not ship (here a toy schedule) becomes importable with a TableSpec;
+    its check runs on the merged folder and its errors name the given row."""
+    from greenlane.emissions.errors import DataError
+    from greenlane.emissions.tables import TableRow, Text, read_table
+
+    class ScheduleRow(TableRow):
+        service_id: Text
+        lane_id: Text
+        weekday: int
+        source: Text
+
+    def check(folder: Path) -> None:
+        lanes = {lane.lane_id for lane in load_network(folder).lanes}
+        for row in read_table(folder / "schedules.csv", ScheduleRow):
+            if row.lane_id not in lanes:
+                raise DataError("unknown lane", file=row.file, line=row.line, column="lane_id")
+
+    spec = datasets.TableSpec(
+        "schedules.csv",
+        ("service_id",),
+        columns=("service_id", "lane_id", "weekday", "source"),
+        check=check,
+    )
+    monkeypatch.setitem(datasets.TABLES, "schedules", spec)
+    ok = b"service_id,lane_id,weekday,source\nAE1,SEA-CNSHA-NLRTM,2,test\n"
+    ds = load_dataset_files({"schedules.csv": ok}, cache_dir=tmp_path / "a")
+    assert ds.changes["schedules"].added == ("AE1",)
+    assert (ds.data_dir / "schedules.csv").read_bytes() == ok
+    bad = ok + b"AE2,NO-SUCH-LANE,3,test\n"
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"schedules.csv": bad}, cache_dir=tmp_path / "b")
+    assert err.value.field == "schedules.csv[line 3].lane_id"
+    assert err.value.to_dict()["line"] == 3
+    # a dataset that does not give the new table leaves it out, as data/ does
+    same = load_dataset_files(
+        {"lanes.csv": (DATA_DIR / "lanes.csv").read_bytes()}, cache_dir=tmp_path / "c"
+    )
+    assert same.sha256 == default_dataset().sha256
+    assert not (same.data_dir / "schedules.csv").exists()
+
+
+def test_a_stored_dataset_is_found_again_by_its_hash(tmp_path):
+    ds = load_dataset(NO_AIR, "no-air", cache_dir=tmp_path)
+    again = datasets.cached_dataset(ds.sha256, "no-air", cache_dir=tmp_path)
+    assert again == ds
+    assert datasets.cached_dataset(default_dataset().sha256) == default_dataset()
+    with pytest.raises(DatasetError) as err:
+        datasets.cached_dataset("0" * 64, cache_dir=tmp_path)
+    assert err.value.field == "sha256"
