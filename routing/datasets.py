@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError, InputError
@@ -56,6 +56,9 @@ from greenlane.emissions.limits import (
     loads_json,
 )
 from greenlane.emissions.tables import canonical_csv, dataset_ref, tables_sha256
+
+if TYPE_CHECKING:
+    from greenlane.routing.network.model import Lane
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -985,7 +988,11 @@ def _check_hub_operations(folder: Path) -> None:
 
 
 def _check_network(folder: Path) -> None:
-    """The network loads and every lane has a priced option (as the planner prices it)."""
+    """The network loads and every lane has a priced option, as the planner prices it.
+
+    Whether a lane is priced depends on its mode, vehicle types, the countries and region of
+    its ends and, for battery and fuel-cell trucks, on its length (their range): the longest
+    lane of each such kind is priced, and stands for the others."""
     from greenlane.emissions.errors import DataError
     from greenlane.emissions.factors import load_factors
     from greenlane.emissions.tables import read_table
@@ -995,10 +1002,15 @@ def _check_network(folder: Path) -> None:
 
     network = load_network(folder)
     factors = load_factors(data_dir=folder)
-    lines = {r.lane_id: r.line for r in read_table(folder / "lanes.csv", LaneTableRow)}
+    kinds: dict[tuple[object, ...], Lane] = {}
     for lane in network.lanes:
         if lane.reverse_of:
             continue
+        o, d = network.hubs[lane.origin], network.hubs[lane.destination]
+        key = (lane.mode, lane.vehicle_types, o.country, o.region, d.country)
+        if key not in kinds or lane.distance_km > kinds[key].distance_km:
+            kinds[key] = lane
+    for lane in kinds.values():
         try:
             price_lane(
                 lane,
@@ -1008,6 +1020,7 @@ def _check_network(folder: Path) -> None:
                 data_dir=folder,
             )
         except GreenlaneError as exc:
+            lines = {r.lane_id: r.line for r in read_table(folder / "lanes.csv", LaneTableRow)}
             raise DataError(
                 f"{lane.lane_id}: {exc.message}",
                 file="lanes.csv",

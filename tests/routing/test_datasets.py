@@ -432,3 +432,18 @@ def test_a_stored_dataset_is_found_again_by_its_hash(tmp_path):
     with pytest.raises(DatasetError) as err:
         datasets.cached_dataset("0" * 64, cache_dir=tmp_path)
     assert err.value.field == "sha256"
+
+
+def test_a_lane_left_without_any_priced_option_is_named(tmp_path):
+    """Removing every GLOBAL, SG and NL energy price leaves the ships of the first lane
+    (SEA-CNSHA-NLRTM, Shanghai-Rotterdam) without a priced fuel: its kind of lane is named."""
+    _, prices = _rows("energy_prices.csv")
+    gone = [r for r in prices if r["region"] in ("GLOBAL", "SG", "NL")]
+    body = "carrier,region,_delete\n" + "".join(f"{r['carrier']},{r['region']},1\n" for r in gone)
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"energy_prices.csv": body.encode()}, cache_dir=tmp_path)
+    e = err.value
+    assert e.field.startswith("lanes.csv (shipped)[line ") and e.column == "vehicle_types"
+    assert "SEA-CN" in e.message and "-NLRTM" in e.message
+    assert "no vehicle type/carrier of the lane is priced in its region" in e.message
+    assert _cache_entries(tmp_path) == []
