@@ -388,7 +388,8 @@ def _all_specs() -> list[TableSpec]:
 
 
 def _spec(name: str, where: str) -> TableSpec:
-    key = name.removesuffix(".csv")
+    """The table named ``name`` (``lanes``, ``lanes.csv``, ``Lanes``: case is ignored)."""
+    key = name.strip().lower().removesuffix(".csv")
     if key not in TABLES:
         raise DatasetError(
             f"unknown table {key!r}; a dataset may give: {', '.join(sorted(TABLES))}",

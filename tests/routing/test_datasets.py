@@ -337,7 +337,7 @@ def test_workbook_and_json_errors_name_sheet_row_and_column(tmp_path):
     header, lanes = _rows("lanes.csv")
     book = openpyxl.Workbook()
     ws = book.active
-    ws.title = "lanes"
+    ws.title = "Lanes"
     ws.append(header)
     ws.append([lanes[0][c] for c in header])
     ws.append([lanes[1][c] if c != "mode" else "teleport" for c in header])
@@ -345,7 +345,7 @@ def test_workbook_and_json_errors_name_sheet_row_and_column(tmp_path):
     book.save(xlsx)
     with pytest.raises(DatasetError) as err:
         load_dataset(xlsx, cache_dir=tmp_path / "c")
-    assert err.value.field == "data.xlsx:lanes[line 3].mode"
+    assert err.value.field == "data.xlsx:Lanes[line 3].mode"  # sheet names ignore case
     doc = {"tables": {"hubs": [{"hub_id": "X-1", "lat": [1, 2]}]}}
     with pytest.raises(DatasetError) as err:
         load_dataset_files({"d.json": json.dumps(doc).encode()}, cache_dir=tmp_path / "c")
