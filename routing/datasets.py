@@ -175,6 +175,8 @@ for _table in (
     TableSpec("regulatory_costs.csv", ("scheme", "parameter", "year")),
     TableSpec("charging_stations.csv", ("station_id",)),
     TableSpec("saf_blends.csv", ("energy_share",)),
+    TableSpec("targets.csv", ("baseline_year", "target_year")),
+    TableSpec("transit_variability.csv", ("mode",)),
 ):
     register_table(_table)
 
@@ -942,6 +944,7 @@ def _checks() -> list[Callable[[Path], object]]:
         saf_blend_shares,
         load_stations,
         _check_hub_operations,
+        _check_targets_and_variability,
         _check_network,
     ]
 
@@ -986,6 +989,24 @@ def _check_hub_operations(folder: Path) -> None:
                 line=hub.line,
                 column="kind",
             )
+
+
+def _check_targets_and_variability(folder: Path) -> None:
+    """The company target reads (first row of targets.csv) and every mode has a transit-time
+    variability (on-time probabilities need it for every leg)."""
+    from greenlane.emissions.errors import DataError
+    from greenlane.emissions.intensity import default_target
+    from greenlane.emissions.model import Mode
+    from greenlane.routing.network.transit_risk import transit_cv
+
+    default_target(folder / "targets.csv")
+    missing = [str(m) for m in Mode if m not in transit_cv(folder)]
+    if missing:
+        raise DataError(
+            f"no row for the mode(s) {', '.join(missing)}",
+            file="transit_variability.csv",
+            column="mode",
+        )
 
 
 def _check_network(folder: Path) -> None:

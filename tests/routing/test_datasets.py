@@ -447,3 +447,38 @@ def test_a_lane_left_without_any_priced_option_is_named(tmp_path):
     assert "SEA-CN" in e.message and "-NLRTM" in e.message
     assert "no vehicle type/carrier of the lane is priced in its region" in e.message
     assert _cache_entries(tmp_path) == []
+
+
+def test_targets_and_transit_variability_come_from_the_dataset(tmp_path):
+    """A target of 40 g/tkm in 2023 cut by 25 % by 2030 -> 40 x 0.75 = 30 g/tkm in 2030; a sea
+    cv of 0.5 on a 100 h leg -> arrival sd 0.5 x 100 = 50 h."""
+    from greenlane.emissions.model import Mode
+    from greenlane.routing import PlanOptions
+    from greenlane.routing.network.transit_risk import arrival_sd_h
+
+    t_header, _ = _rows("targets.csv")
+    target = {
+        "baseline_year": "2023",
+        "baseline_intensity_g_per_tkm": "40",
+        "target_year": "2030",
+        "reduction_share": "0.25",
+        "source": "own commitment",
+        "note": "",
+    }
+    v_header, cvs = _rows("transit_variability.csv")
+    own_cv = [dict(r, cv="0.5") if r["mode"] == "sea" else r for r in cvs]
+    files = {
+        "targets.csv": _csv(t_header, [target]).encode(),
+        "transit_variability.csv": _csv(v_header, own_cv).encode(),
+    }
+    ds = load_dataset_files(files, cache_dir=tmp_path / "a")
+    options = PlanOptions(data_dir=ds.data_dir)
+    assert options.company_target().intensity_g_per_tkm(2023) == pytest.approx(40.0)
+    assert options.company_target().intensity_g_per_tkm(2030) == pytest.approx(30.0)
+    assert arrival_sd_h([(Mode.SEA, 100.0)], ds.data_dir) == pytest.approx(50.0)
+    assert arrival_sd_h([(Mode.SEA, 100.0)]) == pytest.approx(12.0)  # shipped cv 0.12
+    only_sea = _csv(v_header, [r for r in cvs if r["mode"] == "sea"]).encode()
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"transit_variability.csv": only_sea}, cache_dir=tmp_path / "b")
+    assert err.value.field == "transit_variability.csv.mode"
+    assert "road" in err.value.message and "air" in err.value.message
