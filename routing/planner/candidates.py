@@ -18,22 +18,27 @@ Any carbon price, intensity cap (its dual is a price) or Pareto point thus choos
 same columns, so answers under different prices are consistent.
 
 Departures are a decision too: the first departure after the shipment is ready is the
-candidate's default; where the departures a book may use can be overfilled, candidates that
-wait for later departures are added (:func:`add_departure_choices`).
+candidate's default (on a lane with a timetable in ``schedules.csv``, the first whose cut-off
+the shipment reaches after the hub's handling, with the timetable's transit time; other
+scheduled lanes depart every ``168 h / departures_per_week``); where the departures a book
+may use can be overfilled, candidates that wait for later departures are added
+(:func:`add_departure_choices`).
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice, pairwise
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.distance import gcd_km
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
@@ -43,6 +48,7 @@ from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
+from greenlane.routing.network.schedules import LaneSchedule, load_schedules
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -68,11 +74,15 @@ WAIT_COPIES_PER_SHIPMENT = 24
 
 @dataclass(frozen=True, slots=True)
 class LegTiming:
-    """When a candidate's leg runs [h since EPOCH] and which departure slot it uses."""
+    """When a candidate's leg runs [h since EPOCH] and which departure slot it uses; on a
+    timetabled lane also the service, its cut-off [h before departure] and its capacity [t]."""
 
     depart_h: float
     arrive_h: float
     slot: int
+    service_id: str = ""
+    cutoff_h: float | None = None
+    capacity_t: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +153,8 @@ class CandidateBuilder:
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
-    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card; ``schedules``
+    are the timetabled lanes (None: those of ``data_dir/schedules.csv``).
     """
 
     def __init__(
@@ -156,8 +167,13 @@ class CandidateBuilder:
         energy_prices: EnergyPrices | None = None,
         regulation: Regulation | None = None,
         rate_cards: bool = False,
+        schedules: Mapping[str, LaneSchedule] | None = None,
+        data_dir: Path = DATA_DIR,
     ) -> None:
         self.network = network
+        self.schedules = (
+            schedules if schedules is not None else load_schedules(network, EPOCH, data_dir)
+        )
         self.factors = factors or load_factors()
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
@@ -312,16 +328,29 @@ class CandidateBuilder:
                     opts = tuple(h.table.options[i] for h, i in zip(hulls, combo, strict=True))
                     tpl = templates[keys] = self._template(opts)
                 alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
-                out.append(self._candidate(shipment, len(out), tpl, alone, ready, due))
+                cand = self._candidate(shipment, len(out), tpl, alone, ready, due)
+                if cand is not None:
+                    out.append(cand)
         return out
 
-    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate:
-        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price]."""
+    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate | None:
+        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price];
+        None when a timetable has no such departure."""
         tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
         timings = _timings(tpl, hours_since_epoch(shipment.ready_at), waits)
+        if timings is None:
+            return None
         arrival = timings[-1].arrive_h
         late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
         return replace(c, timings=timings, arrival_h=arrival, late_h=late, waits=waits)
+
+    def timings(
+        self, opts: tuple[LaneOption, ...], ready_h: float, waits: tuple[int, ...] = ()
+    ) -> tuple[LegTiming, ...] | None:
+        """When each leg of ``opts`` runs for a shipment ready at ``ready_h`` [h since EPOCH]
+        (None when a timetable has no departure left)."""
+        tpl = self._templates.get(tuple(o.key for o in opts)) or self._template(opts)
+        return _timings(tpl, ready_h, waits)
 
     def _table(self, lane_id: str) -> _PickTable:
         table = self._tables.get(lane_id)
@@ -390,7 +419,13 @@ class CandidateBuilder:
     def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
         """What a candidate on these lane options shares with every shipment taking them."""
         legs = tuple(
-            (self._hub_row(o.lane.origin)[0] if i else 0.0, o.dedicated, o.interval_h, o.transit_h)
+            (
+                self._hub_row(o.lane.origin)[0] if i else 0.0,
+                o.dedicated,
+                o.interval_h,
+                o.transit_h,
+                None if o.dedicated else self.schedules.get(o.lane.lane_id),
+            )
             for i, o in enumerate(opts)
         )
         hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
@@ -412,8 +447,10 @@ class CandidateBuilder:
         alone: Sequence[tuple[float, float]],
         ready_h: float,
         due_h: float,
-    ) -> Candidate:
+    ) -> Candidate | None:
         timings = _timings(tpl, ready_h, ())
+        if timings is None:
+            return None  # a timetable on the path has no departure left
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
@@ -438,16 +475,29 @@ class CandidateBuilder:
         )
 
 
-def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...]:
+def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...] | None:
     """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
-    dwell (day slots), scheduled legs take the first departure after it plus ``waits[i]``."""
+    dwell (day slots); scheduled legs take the first departure after it plus ``waits[i]``:
+    on a timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
+    departure - cut-off) with the timetable's transit, else every ``interval`` hours. None
+    when a timetable has no such departure."""
     t = ready_h
     timings = []
-    for i, (dwell, dedicated, interval, transit) in enumerate(tpl.legs):
+    for i, (dwell, dedicated, interval, transit, schedule) in enumerate(tpl.legs):
         if i > 0:
             t += dwell
         if dedicated:
             depart, slot = t, math.floor(t / HOURS_PER_DAY)
+        elif schedule is not None:
+            boarded = schedule.board(t, waits[i] if waits else 0)
+            if boarded is None:
+                return None
+            slot, dep = boarded
+            t = dep.depart_h + dep.transit_h
+            timings.append(
+                LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t)
+            )
+            continue
         else:
             slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
             depart = slot * interval
@@ -492,12 +542,12 @@ def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
 @dataclass(frozen=True, slots=True)
 class _Template:
     """Lane options of a candidate with their mass-free parts: legs as (dwell before [h],
-    dedicated, departure interval [h], transit [h]), hubs as (handling [CNY/t], HOC WTW and
-    TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
+    dedicated, departure interval [h], transit [h], timetable or None), hubs as (handling
+    [CNY/t], HOC WTW and TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
 
     options: tuple[LaneOption, ...]
     hubs: tuple[str, ...]
-    legs: tuple[tuple[float, bool, float, float], ...]
+    legs: tuple[tuple[float, bool, float, float, LaneSchedule | None], ...]
     hub_rows: tuple[tuple[float, float, float, bool], ...]
     cost_per_t: float
     wtw_per_t: float

@@ -49,6 +49,14 @@ class PlannedLeg:
     [CNY]; they add up to ``cost_cny``."""
     price_basis: str = "operating_cost"
     regulatory_rules: tuple[str, ...] = ()
+    slot: int | None = None
+    """Departure slot of a scheduled leg (lane id, slot keys its capacity); None on road."""
+    service_id: str = ""
+    """Timetabled service boarded (``schedules.csv``); empty on lanes without a timetable."""
+    cutoff_at: datetime | None = None
+    """Cut-off of the timetabled departure: arrival + handling at the port by then."""
+    capacity_t: float | None = None
+    """Capacity of the departure [t] (scheduled legs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +371,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 cost_breakdown=tuple(breakdown.items()),
                 price_basis=o.price_basis,
                 regulatory_rules=o.regulatory_rules,
+                slot=None if o.dedicated else tm.slot,
+                service_id=tm.service_id,
+                cutoff_at=(None if tm.cutoff_h is None else datetime_at(tm.depart_h - tm.cutoff_h)),
+                capacity_t=(None if o.dedicated else (tm.capacity_t or o.capacity_t)),
             )
         )
     last = hubs[-1]
@@ -504,6 +516,8 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "energy_carrier": leg.energy_carrier,
                 "departure_at": leg.departure_at.isoformat(),
                 "arrival_at": leg.arrival_at.isoformat(),
+                "service_id": leg.service_id or None,
+                "cutoff_at": leg.cutoff_at.isoformat() if leg.cutoff_at else None,
                 "cost_cny": num(leg.cost_cny, _CNY),
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,

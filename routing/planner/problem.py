@@ -221,6 +221,7 @@ def _build_problem(
             options.energy_prices,
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
+            schedules=builder.schedules,
         )
     )
     if fossil is not None:
@@ -337,7 +338,7 @@ def add_departure_choices(
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
                     v = builder.retimed(s, c, waits)
-                    if not is_usable(s, v, options):
+                    if v is None or not is_usable(s, v, options):
                         reach[key] = -1
                         continue
                     reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
@@ -360,7 +361,8 @@ def _overfillable(
             for o, tm in zip(c.options, c.timings, strict=True):
                 if not o.dedicated:
                     used.add((o.lane.lane_id, tm.slot))
-                    cap_t[(o.lane.lane_id, tm.slot)] = o.capacity_t
+                    cap = o.capacity_t if tm.capacity_t is None else tm.capacity_t
+                    cap_t[(o.lane.lane_id, tm.slot)] = cap
         for key in used:
             load_t[key] = load_t.get(key, 0.0) + by_id[sid].mass_t
     return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
