@@ -39,6 +39,11 @@ from typing import Any
 import networkx as nx
 
 from greenlane.data import DATA_DIR
+from greenlane.emissions.carriers import (
+    CarrierIntensities,
+    CarrierIntensity,
+    load_carrier_intensities,
+)
 from greenlane.emissions.distance import gcd_km
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
@@ -47,7 +52,7 @@ from greenlane.emissions.units import KG_PER_T, S_PER_H
 from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
-from greenlane.routing.network.model import Hub
+from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.network.schedules import LaneSchedule, load_schedules
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
@@ -154,7 +159,8 @@ class CandidateBuilder:
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
     ``rate_cards`` prices carrier-sold scheduled services at their rate card; ``schedules``
-    are the timetabled lanes (None: those of ``data_dir/schedules.csv``).
+    are the timetabled lanes (None: those of ``data_dir/schedules.csv``); ``intensities`` the
+    carriers' own TOCs and HOCs (None: ``data_dir/carrier_intensities.csv``).
     """
 
     def __init__(
@@ -169,10 +175,16 @@ class CandidateBuilder:
         rate_cards: bool = False,
         schedules: Mapping[str, LaneSchedule] | None = None,
         data_dir: Path = DATA_DIR,
+        intensities: CarrierIntensities | None = None,
     ) -> None:
         self.network = network
         self.schedules = (
             schedules if schedules is not None else load_schedules(network, EPOCH, data_dir)
+        )
+        self.intensities = (
+            intensities
+            if intensities is not None
+            else load_carrier_intensities(data_dir, frozenset(str(k) for k in HubKind))
         )
         self.factors = factors or load_factors()
         self.k_paths = k_paths
@@ -186,7 +198,7 @@ class CandidateBuilder:
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
         self._hull_cache: dict[tuple[str, float], _Hulls] = {}
-        self._hub_rows: dict[str, tuple[float, float, float, float, bool]] = {}
+        self._hub_rows: dict[tuple[str, str], tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
 
     def options(self, lane_id: str) -> list[LaneOption]:
@@ -202,6 +214,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                intensities=self.intensities,
             )
         return self._options[lane_id]
 
@@ -238,6 +251,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                intensities=self.intensities,
             )
         return cache[lane_id]
 
@@ -386,12 +400,25 @@ class CandidateBuilder:
         self._hull_cache[(lane_id, mass_t)] = found
         return found
 
-    def _hub_row(self, hub_id: str) -> tuple[float, float, float, float, bool]:
-        """(dwell [h], handling [CNY/t], HOC WTW and TTW [kg/t], has a HOC) of a hub."""
-        row = self._hub_rows.get(hub_id)
+    def hub_hoc(self, hub_id: str, carrier: str | None) -> CarrierIntensity | None:
+        """The HOC of ``carrier`` at hubs of this hub's kind (None: it has none)."""
+        if not carrier or not self.intensities:
+            return None
+        return self.intensities.hoc(carrier, str(self.network.hubs[hub_id].kind))
+
+    def hub_row(
+        self, hub_id: str, carrier: str | None = None
+    ) -> tuple[float, float, float, float, bool]:
+        """(dwell [h], handling [CNY/t], HOC WTW and TTW [kg/t], has a HOC) of a hub passed
+        on the lanes of ``carrier`` (its own HOC there when it has one, else the default)."""
+        key = (hub_id, carrier or "")
+        row = self._hub_rows.get(key)
         if row is None:
             op = self.hub_op(hub_id)
-            if op.hoc_id:
+            own = self.hub_hoc(hub_id, carrier)
+            if own is not None:
+                row = (op.dwell_h, op.handling_cost_cny_per_t, own.wtw, own.ttw, True)
+            elif op.hoc_id:
                 hoc = self.factors.hoc(op.hoc_id)
                 row = (
                     op.dwell_h,
@@ -402,7 +429,7 @@ class CandidateBuilder:
                 )
             else:
                 row = (op.dwell_h, op.handling_cost_cny_per_t, 0.0, 0.0, False)
-            self._hub_rows[hub_id] = row
+            self._hub_rows[key] = row
         return row
 
     def _pick(self, option: LaneOption, choice: str, mass_t: float) -> tuple[float, str]:
@@ -420,7 +447,7 @@ class CandidateBuilder:
         """What a candidate on these lane options shares with every shipment taking them."""
         legs = tuple(
             (
-                self._hub_row(o.lane.origin)[0] if i else 0.0,
+                self.hub_row(o.lane.origin)[0] if i else 0.0,
                 o.dedicated,
                 o.interval_h,
                 o.transit_h,
@@ -433,7 +460,7 @@ class CandidateBuilder:
             opts,
             hubs,
             legs,
-            tuple(self._hub_row(h)[1:] for h in hubs),
+            tuple(self.hub_row(h, hub_carriers(opts)[i])[1:] for i, h in enumerate(hubs)),
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
@@ -590,6 +617,12 @@ class _Hulls:
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
     alone: dict[int, tuple[float, float]]
+
+
+def hub_carriers(opts: Sequence[LaneOption]) -> tuple[str | None, ...]:
+    """The carrier whose HOC applies at each hub of a path: the carrier of the lane leaving
+    it, at the last hub the carrier of the lane arriving."""
+    return (*(o.lane.carrier for o in opts), opts[-1].lane.carrier)
 
 
 def route_independent_tkm(shipment_mass_t: float, origin: Hub, destination: Hub) -> float:

@@ -222,6 +222,7 @@ def _build_problem(
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
             schedules=builder.schedules,
+            intensities=builder.intensities,
         )
     )
     if fossil is not None:

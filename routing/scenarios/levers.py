@@ -62,6 +62,7 @@ from greenlane.routing.planner.candidates import (
     CHOICES,
     Candidate,
     hours_since_epoch,
+    hub_carriers,
 )
 from greenlane.routing.planner.plan import Plan
 from greenlane.routing.planner.pricing import LaneOption, price_lane, saf_blend_shares
@@ -502,13 +503,11 @@ def _candidate(
     hubs = [opts[0].lane.origin, *(o.lane.destination for o in opts)]
     m = s.mass_t
     hub_cost = hub_wtw = hub_ttw = 0.0
-    for h in hubs:
-        op = builder.hub_op(h)
-        hub_cost += op.handling_cost_cny_per_t * m
-        if op.hoc_id:
-            hoc = problem.factors.hoc(op.hoc_id)
-            hub_wtw += hoc.wtw_kg_per_t * m
-            hub_ttw += hoc.ttw_kg_per_t * m
+    for h, carrier in zip(hubs, hub_carriers(opts), strict=True):
+        _, handling, wtw_t, ttw_t, _ = builder.hub_row(h, carrier)
+        hub_cost += handling * m
+        hub_wtw += wtw_t * m
+        hub_ttw += ttw_t * m
     return Candidate(
         shipment_id=s.shipment_id,
         index=index,
