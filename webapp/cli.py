@@ -132,6 +132,7 @@ def footprint(
 
 def _register() -> None:
     from greenlane.webapp.cli_batch import COMMANDS as BATCH_COMMANDS
+    from greenlane.webapp.cli_carrier import COMMANDS as CARRIER_COMMANDS
     from greenlane.webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from greenlane.webapp.cli_network import network
     from greenlane.webapp.cli_pact import COMMANDS as PACT_COMMANDS
@@ -151,6 +152,7 @@ def _register() -> None:
         *BATCH_COMMANDS,
         *SECURITY_COMMANDS,
         *PACT_COMMANDS,
+        *CARRIER_COMMANDS,
     ):
         main.add_command(command)
 
