@@ -27,6 +27,7 @@ may use can be overfilled, candidates that wait for later departures are added
 
 from __future__ import annotations
 
+import hashlib
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +41,7 @@ import networkx as nx
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.carriers import (
+    CARRIER_TABLE,
     CarrierIntensities,
     CarrierIntensity,
     load_carrier_intensities,
@@ -53,7 +55,7 @@ from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, HubKind
-from greenlane.routing.network.schedules import LaneSchedule, load_schedules
+from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -186,6 +188,16 @@ class CandidateBuilder:
             if intensities is not None
             else load_carrier_intensities(data_dir, frozenset(str(k) for k in HubKind))
         )
+        self.data_sha256 = {
+            "schedules": "given"
+            if schedules is not None
+            else _file_sha256(data_dir / SCHEDULE_TABLE),
+            "carrier_intensities": (
+                "given" if intensities is not None else _file_sha256(data_dir / CARRIER_TABLE)
+            ),
+        }
+        """sha256 of the timetable and carrier tables used ("absent": no such table; "given":
+        passed as objects)."""
         self.factors = factors or load_factors()
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
@@ -617,6 +629,14 @@ class _Hulls:
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
     alone: dict[int, tuple[float, float]]
+
+
+def _file_sha256(path: Path) -> str:
+    """sha256 of a table's bytes ("absent" when there is no such file)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "absent"
 
 
 def hub_carriers(opts: Sequence[LaneOption]) -> tuple[str | None, ...]:

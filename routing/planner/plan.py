@@ -301,6 +301,7 @@ def build_plan(
         data_sha256={
             "network": problem.network.data_sha256,
             "factors": problem.factors.data_sha256,
+            **problem.builder.data_sha256,
         },
     )
 

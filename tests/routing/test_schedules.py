@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -160,8 +161,13 @@ def test_one_hour_after_cut_off_takes_next_weekly_departure(tmp_path, port_net):
     # early: this week's sailing Tue 2026-12-08 10:00 -> 2027-01-02 10:00
     assert early_sea.departure_at == datetime(2026, 12, 8, 10, tzinfo=UTC)
     assert early_sea.arrival_at == datetime(2027, 1, 2, 10, tzinfo=UTC)
-    leg = plan_to_dict(result)["shipments"][0]["legs"][1]
+    doc = plan_to_dict(result)
+    leg = doc["shipments"][0]["legs"][1]
     assert leg["service_id"] == "LOOP1" and leg["cutoff_at"].startswith("2026-12-")
+    # the plan records the timetable it used
+    table = (tmp_path / "schedules.csv").read_bytes()
+    assert doc["data_sha256"]["schedules"] == hashlib.sha256(table).hexdigest()
+    assert doc["data_sha256"]["carrier_intensities"] == "absent"
 
 
 def test_lane_without_timetable_keeps_the_uniform_rule(port_net):
