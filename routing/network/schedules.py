@@ -136,7 +136,7 @@ class LaneSchedule:
         return None
 
 
-def _hub_pair(row: ScheduleRow, network: Network) -> list[str]:
+def _lanes_of(row: ScheduleRow, network: Network) -> list[str]:
     """Lane ids a row applies to (its ``lane_id``, or every lane of its pair and mode)."""
     if row.lane_id:
         try:
@@ -216,7 +216,7 @@ def lane_schedules(
         if not days:
             raise row.error("weekdays", "no departure day within valid_from..valid_to")
         clock = time.fromisoformat(row.departure_time)
-        for lane_id in _hub_pair(row, network):
+        for lane_id in _lanes_of(row, network):
             if (row.service_id, lane_id) in seen:
                 raise row.error("service_id", f"{row.service_id} appears twice for {lane_id}")
             seen.add((row.service_id, lane_id))
