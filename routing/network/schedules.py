@@ -121,6 +121,17 @@ class LaneSchedule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "departs_h", tuple(d.depart_h for d in self.departures))
 
+    @property
+    def mean_wait_h(self) -> float:
+        """Half the mean time between departures [h] (the expected wait of a random arrival)."""
+        d = self.departs_h
+        return (d[-1] - d[0]) / (len(d) - 1) / 2 if len(d) > 1 else 0.0
+
+    @property
+    def mean_transit_h(self) -> float:
+        """Mean transit time of the departures [h]."""
+        return sum(x.transit_h for x in self.departures) / len(self.departures)
+
     def board(self, ready_h: float, waits: int = 0) -> tuple[int, Departure] | None:
         """(slot, departure) of the first departure whose cut-off ``ready_h`` reaches
         [h since the epoch], or of the ``waits``-th such departure after it; None when the

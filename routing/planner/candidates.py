@@ -242,6 +242,9 @@ class CandidateBuilder:
         if weight == "co2e":
             return option.alone_wtw_kg(m) / m
         if weight == "time":
+            sched = None if option.dedicated else self.schedules.get(option.lane.lane_id)
+            if sched is not None:
+                return sched.mean_transit_h + sched.mean_wait_h
             return option.transit_h + option.interval_h / 2
         price = float(weight.split(":")[1]) / KG_PER_T
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m

@@ -378,7 +378,10 @@ def is_usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
     if options.due_dates == "hard" and c.late_h > 0:
         return False
     if options.on_time_probability is not None:
-        sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+        sd = arrival_sd_h(
+            (o.lane.mode, tm.arrive_h - tm.depart_h)
+            for o, tm in zip(c.options, c.timings, strict=True)
+        )
         margin = required_margin_h(options.on_time_probability, sd)
         if c.arrival_h + margin > hours_since_epoch(s.due_at):
             return False

@@ -92,6 +92,8 @@ def test_weekly_departures_and_cut_off(tmp_path, port_net):
     assert sched.board(_at("2026-12-07T10:00"), 2)[1].depart_h == _at("2026-12-22T10:00")
     # after the last departure's cut-off the timetable has none
     assert sched.board(_at("2027-03-29T10:01")) is None
+    # path search weighs the lane by 600 h transit + half the 168 h headway = 684 h
+    assert sched.mean_transit_h + sched.mean_wait_h == 684
 
 
 def test_dates_and_local_time(tmp_path, port_net):
