@@ -391,6 +391,21 @@ def totals(tces: Iterable[TCE]) -> Totals:
     )
 
 
+def wtw_by_data_type(tces: Iterable[TCE]) -> dict[str, float]:
+    """WTW emissions [kg CO2e] by ISO 14083 data-quality type (primary, modelled, default)."""
+    out = {str(d): 0.0 for d in DataType}
+    for t in tces:
+        out[str(t.data_type)] += t.co2e_wtw_kg
+    return out
+
+
+def primary_data_share(tces: Iterable[TCE]) -> float:
+    """Share of the WTW emissions computed from primary data [-] (0 when there are none)."""
+    by_type = wtw_by_data_type(tces)
+    total = sum(by_type.values())
+    return by_type[str(DataType.PRIMARY)] / total if total > 0 else 0.0
+
+
 def footprint(
     tces: Sequence[TCE],
     *,

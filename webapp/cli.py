@@ -154,6 +154,7 @@ def footprint(
 
 def _register() -> None:
     from greenlane.webapp.cli_batch import COMMANDS as BATCH_COMMANDS
+    from greenlane.webapp.cli_carrier import COMMANDS as CARRIER_COMMANDS
     from greenlane.webapp.cli_dataset import COMMANDS as DATASET_COMMANDS
     from greenlane.webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from greenlane.webapp.cli_network import network
@@ -175,6 +176,7 @@ def _register() -> None:
         *SECURITY_COMMANDS,
         *PACT_COMMANDS,
         *DATASET_COMMANDS,
+        *CARRIER_COMMANDS,
     ):
         main.add_command(command)
 

@@ -268,6 +268,10 @@ def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
         f"  cost by component [CNY]: {parts}; regulatory carbon {result.regulatory_cost_cny:,.2f}"
         f"; internal carbon price {result.internal_carbon_cost_cny:,.2f} (not in cost)"
     )
+    if result.primary_data_share:
+        click.echo(
+            f"  primary data (carriers' own TOCs/HOCs): {result.primary_data_share:.1%} of WTW CO2e"
+        )
     for s in result.shipments:
         click.echo(
             f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "

@@ -100,6 +100,7 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "intensity_actual_g_per_tkm": intensity_g_per_tkm(s["co2e_wtw_kg"], s["tkm"]),
         "on_time_share": s["on_time_share"],
         "on_time_pct": round(100 * s["on_time_share"]),
+        "primary_pct": round(100 * float(s.get("primary_data_share") or 0.0)),
         "tkm": s["tkm"],
         "solver_status": solver.get("status", ""),
         "wall_s": solver.get("wall_s"),
@@ -180,6 +181,10 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
                     "shared_with": leg.get("shipments_sharing", 1),
+                    "service_id": leg.get("service_id") or "",
+                    "cutoff": _time(leg.get("cutoff_at")),
+                    "data_quality": leg.get("data_quality") or "modelled",
+                    "transport_carrier": leg.get("carrier") or "",
                 }
             )
         hub_wtw = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "hub"]

@@ -21,11 +21,13 @@ from typing import Annotated
 from pydantic import Field
 
 from greenlane.data import DATA_DIR
+from greenlane.emissions.carriers import CarrierIntensities, CarrierIntensity
 from greenlane.emissions.distance import convert_distance_km
 from greenlane.emissions.errors import DataError, InputError
 from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.emissions.tables import TableRow, Text, read_table
+from greenlane.emissions.units import g_per_tkm_to_kg
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
 from greenlane.fleet.cost import EU_MEMBERS, Cost
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
@@ -87,6 +89,8 @@ class LaneOption:
     price_basis: str = "operating_cost"
     """How the leg is priced: ``operating_cost`` (vehicle cost model + energy, the company's
     own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
+    intensity: CarrierIntensity | None = None
+    """The lane carrier's TOC that sets the emissions (None: modelled from energy)."""
 
     def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
         """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
@@ -205,6 +209,7 @@ def price_lane(
     regulation: Regulation | None = None,
     rate_cards: bool = False,
     data_dir: Path = DATA_DIR,
+    intensities: CarrierIntensities | None = None,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
@@ -214,7 +219,9 @@ def price_lane(
     (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
     scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
     card (``price_basis`` ``rate_card:<id>``) instead of the operating cost. Every table
-    (vehicle types, prices, SAF blends, rate cards, regulation) is read from ``data_dir``."""
+    (vehicle types, prices, SAF blends, rate cards, regulation) is read from ``data_dir``. With
+    ``intensities`` holding a TOC of the lane's ``carrier``, the option's emissions are that
+    TOC x tkm (:func:`with_carrier_toc`); its cost stays the modelled one."""
     f = factors or load_factors(data_dir=data_dir)
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
@@ -248,6 +255,10 @@ def price_lane(
                 )
         except InputError:
             continue  # the mandated SAF is not priced in the region
+        if intensities and lane.carrier:
+            toc = intensities.toc(lane.carrier, lane.mode, option.carrier)
+            if toc is not None:
+                option = with_carrier_toc(option, toc)
         options.append(option)
     if not options:
         raise DataError(
@@ -255,6 +266,22 @@ def price_lane(
             field=f"lanes.csv[{lane.lane_id}]",
         )
     return options
+
+
+def with_carrier_toc(o: LaneOption, toc: CarrierIntensity) -> LaneOption:
+    """``o`` emitting the carrier's TOC per tonne over the leg: WTW = TOC [g/tkm] x 1 t x the
+    leg's distance on the TOC's basis [km], per tonne [kg/t]; nothing per vehicle (a TOC is
+    already allocated per tkm). The computation of ``emissions.chain.tce_from_intensity``."""
+    assert toc.distance_basis is not None
+    d_km, _ = convert_distance_km(o.distance_km, o.lane.mode, o.distance_basis, toc.distance_basis)
+    return replace(
+        o,
+        vehicle_wtw_kg=0.0,
+        vehicle_ttw_kg=0.0,
+        wtw_kg_per_t=g_per_tkm_to_kg(toc.wtw, d_km),
+        ttw_kg_per_t=g_per_tkm_to_kg(toc.ttw, d_km),
+        intensity=toc,
+    )
 
 
 def out_of_range(vehicle: VehicleType, lane: Lane, actual_km: float) -> bool:

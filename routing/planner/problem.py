@@ -254,6 +254,8 @@ def _build_problem(
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
             data_dir=options.data_dir,
+            schedules=builder.schedules,
+            intensities=builder.intensities,
         )
     )
     if fossil is not None:
@@ -370,7 +372,7 @@ def add_departure_choices(
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
                     v = builder.retimed(s, c, waits)
-                    if not is_usable(s, v, options):
+                    if v is None or not is_usable(s, v, options):
                         reach[key] = -1
                         continue
                     reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
@@ -393,7 +395,8 @@ def _overfillable(
             for o, tm in zip(c.options, c.timings, strict=True):
                 if not o.dedicated:
                     used.add((o.lane.lane_id, tm.slot))
-                    cap_t[(o.lane.lane_id, tm.slot)] = o.capacity_t
+                    cap = o.capacity_t if tm.capacity_t is None else tm.capacity_t
+                    cap_t[(o.lane.lane_id, tm.slot)] = cap
         for key in used:
             load_t[key] = load_t.get(key, 0.0) + by_id[sid].mass_t
     return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
@@ -408,7 +411,13 @@ def is_usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
     if options.due_dates == "hard" and c.late_h > 0:
         return False
     if options.on_time_probability is not None:
-        sd = arrival_sd_h(((o.lane.mode, o.transit_h) for o in c.options), options.tables_dir)
+        sd = arrival_sd_h(
+            (
+                (o.lane.mode, tm.arrive_h - tm.depart_h)
+                for o, tm in zip(c.options, c.timings, strict=True)
+            ),
+            options.tables_dir,
+        )
         margin = required_margin_h(options.on_time_probability, sd)
         if c.arrival_h + margin > hours_since_epoch(s.due_at):
             return False

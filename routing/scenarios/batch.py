@@ -490,9 +490,13 @@ def departure_loads(
                 continue
             lane = network.lane(leg.lane_id)
             interval = HOURS_PER_WEEK / lane.departures_per_week
-            slot = math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            slot = (
+                leg.slot
+                if leg.slot is not None
+                else math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            )
             loads[(leg.lane_id, slot)] += s.mass_t
-            caps[(leg.lane_id, slot)] = lane.capacity_t_per_departure
+            caps[(leg.lane_id, slot)] = leg.capacity_t or lane.capacity_t_per_departure
     return dict(loads), caps
 
 

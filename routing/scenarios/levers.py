@@ -38,7 +38,6 @@ lever capital costs of ``levers.csv``; the LNG premium there is a tanker proxy (
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -61,10 +60,9 @@ from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, Lane
 from greenlane.routing.planner.candidates import (
     CHOICES,
-    HOURS_PER_DAY,
     Candidate,
-    LegTiming,
     hours_since_epoch,
+    hub_carriers,
 )
 from greenlane.routing.planner.plan import Plan
 from greenlane.routing.planner.pricing import LaneOption, price_lane, saf_blend_shares
@@ -501,33 +499,23 @@ def _redress(
 
 def _candidate(
     problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
-) -> Candidate:
+) -> Candidate | None:
     """A priced, timed candidate from lane options (the arithmetic of
     ``routing.planner.candidates``: departures on the lanes' schedules after hub dwell; hub
     handling and HOC per tonne)."""
     builder = problem.builder
-    t = hours_since_epoch(s.ready_at)
-    timings = []
+    timings = builder.timings(opts, hours_since_epoch(s.ready_at))
+    if timings is None:
+        return None  # a timetable on the path has no departure left
+    t = timings[-1].arrive_h
     hubs = [opts[0].lane.origin, *(o.lane.destination for o in opts)]
-    for i, o in enumerate(opts):
-        if i > 0:
-            t += builder.hub_op(o.lane.origin).dwell_h
-        if o.dedicated:
-            depart, slot = t, math.floor(t / HOURS_PER_DAY)
-        else:
-            slot = math.ceil(t / o.interval_h - 1e-9)
-            depart = slot * o.interval_h
-        t = depart + o.transit_h
-        timings.append(LegTiming(depart, t, slot))
     m = s.mass_t
     hub_cost = hub_wtw = hub_ttw = 0.0
-    for h in hubs:
-        op = builder.hub_op(h)
-        hub_cost += op.handling_cost_cny_per_t * m
-        if op.hoc_id:
-            hoc = problem.factors.hoc(op.hoc_id)
-            hub_wtw += hoc.wtw_kg_per_t * m
-            hub_ttw += hoc.ttw_kg_per_t * m
+    for h, carrier in zip(hubs, hub_carriers(opts), strict=True):
+        _, handling, wtw_t, ttw_t, _ = builder.hub_row(h, carrier)
+        hub_cost += handling * m
+        hub_wtw += wtw_t * m
+        hub_ttw += ttw_t * m
     return Candidate(
         shipment_id=s.shipment_id,
         index=index,
@@ -586,7 +574,7 @@ def _lever_problem(
                 continue
             seen.add(keys)
             cand = _candidate(problem, s, len(fresh), opt_tuple)
-            if is_usable(s, cand, options):
+            if cand is not None and is_usable(s, cand, options):
                 fresh.append(cand)
         if fresh:
             candidates[sid] = fresh
