@@ -170,6 +170,27 @@ def _summary_line(p: Plan) -> str:
     "(data/rate_cards.csv); road stays at operating cost (own fleet).",
 )
 @click.option(
+    "--bunker-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil marine bunker prices of data/energy_prices.csv (1.3: +30 %).",
+)
+@click.option(
+    "--jet-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil jet fuel price of data/energy_prices.csv.",
+)
+@click.option(
+    "--rate-card-index",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on every rate card of data/rate_cards.csv (with --price-basis rate_card).",
+)
+@click.option(
     "--no-regulatory-costs",
     is_flag=True,
     default=False,
@@ -191,12 +212,16 @@ def plan_cmd(
     travel_year: int | None,
     eua_price: float | None,
     price_basis: str,
+    bunker_price: float,
+    jet_price: float,
+    rate_card_index: float,
     no_regulatory_costs: bool,
     late_penalty_cny_per_t_day: float,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
+    from greenlane.fleet.cost import market_prices
     from greenlane.routing import load_network, plan, plan_to_dict, read_book
 
     try:
@@ -218,6 +243,8 @@ def plan_cmd(
             travel_year=travel_year,
             eua_eur_per_t=eua_price,
             price_basis=price_basis,  # type: ignore[arg-type]
+            rate_card_index=rate_card_index,
+            energy_prices=market_prices(bunker_price, jet_price),
             late_penalty_cny_per_t_day=late_penalty_cny_per_t_day,
         )
         result = plan(shipments, load_network(), options)

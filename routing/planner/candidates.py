@@ -143,7 +143,8 @@ class CandidateBuilder:
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
-    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card, multiplied by
+    ``rate_card_index`` [-].
     """
 
     def __init__(
@@ -156,6 +157,7 @@ class CandidateBuilder:
         energy_prices: EnergyPrices | None = None,
         regulation: Regulation | None = None,
         rate_cards: bool = False,
+        rate_card_index: float = 1.0,
     ) -> None:
         self.network = network
         self.factors = factors or load_factors()
@@ -165,6 +167,7 @@ class CandidateBuilder:
         self.energy_prices = energy_prices
         self.regulation = regulation
         self.rate_cards = rate_cards
+        self.rate_card_index = rate_card_index
         self.hub_ops = hub_operations()
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -186,6 +189,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                rate_card_index=self.rate_card_index,
             )
         return self._options[lane_id]
 
@@ -222,6 +226,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                rate_card_index=self.rate_card_index,
             )
         return cache[lane_id]
 

@@ -433,11 +433,25 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "eua_eur_per_t": options.eua_eur_per_t,
         "ets2_eur_per_t": options.ets2_eur_per_t,
         "price_basis": options.price_basis,
+        "rate_card_index": options.rate_card_index,
         **(
             {"energy_prices": options.energy_prices.label}
             if options.energy_prices is not None
             else {}
         ),
+        "scenario": _scenario_dict(options),
+    }
+
+
+def _scenario_dict(options: PlanOptions) -> dict[str, Any]:
+    """The market scenario a plan was priced in: price factors [-] and the EUA override."""
+    scaled = dict(options.energy_prices.factors) if options.energy_prices is not None else {}
+    return {
+        "eua_eur_per_t": options.eua_eur_per_t,
+        "bunker_price_factor": scaled.get("bunker_price", 1.0),
+        "jet_price_factor": scaled.get("jet_price", 1.0),
+        "fuel_price_factor": scaled.get("fuel_price", 1.0),
+        "rate_card_index": options.rate_card_index,
     }
 
 

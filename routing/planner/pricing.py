@@ -202,6 +202,7 @@ def price_lane(
     destination: Hub | None = None,
     regulation: Regulation | None = None,
     rate_cards: bool = False,
+    rate_card_index: float = 1.0,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
@@ -210,7 +211,8 @@ def price_lane(
     also pays the regulatory carbon costs and tolls of its year of travel
     (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
     scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
-    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost."""
+    card (``price_basis`` ``rate_card:<id>``), x ``rate_card_index`` [-], instead of the
+    operating cost."""
     f = factors or load_factors()
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
@@ -231,7 +233,7 @@ def price_lane(
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
-        priced = _at_rate_card(priced, origin, destination)
+        priced = _at_rate_card(priced, origin, destination, rate_card_index)
     options = []
     for option, saf in priced:
         try:
@@ -375,6 +377,7 @@ def _at_rate_card(
     priced: list[tuple[LaneOption, float | None]],
     origin: Hub,
     destination: Hub,
+    index: float = 1.0,
 ) -> list[tuple[LaneOption, float | None]]:
     """A lane's options priced at the carrier's rate card when one covers the lane.
 
@@ -388,7 +391,7 @@ def _at_rate_card(
     card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
     if card is None:
         return priced
-    per_t = card.cny_per_t()
+    per_t = card.cny_per_t() * index
     energy = [o.split_cny_per_t[1] for o, _ in priced]
     first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
     default = [

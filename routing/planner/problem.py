@@ -82,7 +82,8 @@ class PlanOptions:
     ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
     carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
     a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
-    legs are the company's own fleet at operating cost either way.
+    legs are the company's own fleet at operating cost either way. ``rate_card_index`` [-]
+    multiplies every card's rate (a market scenario, e.g. 1.2).
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -104,6 +105,7 @@ class PlanOptions:
     eua_eur_per_t: float | None = None
     ets2_eur_per_t: float | None = None
     price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
+    rate_card_index: float = 1.0
 
     def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
         """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
@@ -136,6 +138,8 @@ class PlanOptions:
             raise InputError("must be 'cost' or 'co2e'", field="objective")
         if self.price_basis not in ("operating_cost", "rate_card"):
             raise InputError("must be 'operating_cost' or 'rate_card'", field="price_basis")
+        if not 0 < self.rate_card_index <= 100:
+            raise InputError("must lie in (0, 100]", field="rate_card_index")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
         if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
@@ -208,6 +212,7 @@ def _build_problem(
         options.energy_prices,
         regulation=options.regulation(shipments),
         rate_cards=options.price_basis == "rate_card",
+        rate_card_index=options.rate_card_index,
     )
     fossil = (
         None
@@ -221,6 +226,7 @@ def _build_problem(
             options.energy_prices,
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
+            rate_card_index=builder.rate_card_index,
         )
     )
     if fossil is not None:
