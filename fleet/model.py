@@ -168,3 +168,5 @@ class FxRate:
     cny_per_unit: Decimal
     source: str
     year: int
+    date: str = ""
+    """ISO date of the fixing (``YYYY-MM-DD``)."""

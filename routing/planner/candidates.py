@@ -407,6 +407,7 @@ class CandidateBuilder:
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
+            any(o.card_cny_per_t for o in opts),
         )
 
     def _candidate(
@@ -422,6 +423,8 @@ class CandidateBuilder:
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
+        # rate-card terms per shipment: chargeable weight and minimum charge [CNY]
+        extra = sum(o.shipment_extra_cny(m, s.volume_m3) for o in tpl.options) if tpl.carded else 0
         for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
             hub_cost += handling * m
             if has_hoc:
@@ -435,10 +438,10 @@ class CandidateBuilder:
             tpl.hubs,
             t,
             max(0.0, t - due_h),
-            tpl.cost_per_t * m + hub_cost,
+            tpl.cost_per_t * m + hub_cost + extra,
             tpl.wtw_per_t * m + hub_wtw,
             tpl.ttw_per_t * m + hub_ttw,
-            sum(a[0] for a in alone) + hub_cost,
+            sum(a[0] for a in alone) + hub_cost + extra,
             sum(a[1] for a in alone) + hub_wtw,
         )
 
@@ -507,6 +510,8 @@ class _Template:
     cost_per_t: float
     wtw_per_t: float
     ttw_per_t: float
+    carded: bool = False
+    """Some leg is priced at a rate card (per-shipment terms apply)."""
 
 
 class _PickTable:

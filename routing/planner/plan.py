@@ -49,6 +49,8 @@ class PlannedLeg:
     [CNY]; they add up to ``cost_cny``."""
     price_basis: str = "operating_cost"
     regulatory_rules: tuple[str, ...] = ()
+    price_rules: tuple[str, ...] = ()
+    """How a rate card priced the leg: rate, fx rate and its date, surcharges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,8 +316,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             vehicles, shared = n, group_members[key]
         else:
             energy = o.energy_mj_per_t * s.mass_t
-            leg_cost = o.cost_cny_per_t * s.mass_t
+            extra = o.shipment_extra_cny(s.mass_t, s.volume_m3)  # chargeable weight, minimum
+            leg_cost = o.cost_cny_per_t * s.mass_t + extra
             breakdown = o.cost_breakdown_cny(0.0, s.mass_t)
+            breakdown["freight"] += extra
             rule = (
                 f"scheduled {o.vehicle_id} at its default load: "
                 f"{o.energy_mj_per_t:.4f} MJ per t over the leg"
@@ -363,6 +367,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 cost_breakdown=tuple(breakdown.items()),
                 price_basis=o.price_basis,
                 regulatory_rules=o.regulatory_rules,
+                price_rules=o.price_rules,
             )
         )
     last = hubs[-1]
@@ -522,6 +527,7 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,
                 "regulatory_rules": list(leg.regulatory_rules),
+                "price_rules": list(leg.price_rules),
                 "vehicles": leg.vehicles,
                 "shipments_sharing": leg.shared_with,
                 "distance_km": num(leg.tce.distance_km),

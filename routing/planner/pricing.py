@@ -27,7 +27,7 @@ from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.emissions.tables import TableRow, Text, read_table
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
-from greenlane.fleet.cost import EU_MEMBERS, Cost
+from greenlane.fleet.cost import EU_MEMBERS, Cost, energy_price
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
 from greenlane.fleet.model import EnergyPrices, VehicleType
 from greenlane.fleet.rates import rate_card_for
@@ -87,6 +87,25 @@ class LaneOption:
     price_basis: str = "operating_cost"
     """How the leg is priced: ``operating_cost`` (vehicle cost model + energy, the company's
     own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
+    card_cny_per_t: float = 0.0
+    """A rate card's freight per chargeable tonne [CNY/t] (0: not at a card)."""
+    volumetric_t_per_m3: float = 0.0
+    """Chargeable tonnes per m3 of the card's volumetric rule [t/m3] (0: actual weight)."""
+    min_charge_cny: float = 0.0
+    """The card's minimum freight per shipment [CNY] (0: none)."""
+    price_rules: tuple[str, ...] = ()
+    """How the card priced the leg (rate, fx rate and date, surcharges)."""
+
+    def shipment_extra_cny(self, mass_t: float, volume_m3: float | None) -> float:
+        """Freight a shipment of ``mass_t`` [t] and ``volume_m3`` [m3] pays above
+        ``card_cny_per_t`` x mass: its volumetric excess and the minimum charge [CNY]."""
+        if not self.card_cny_per_t:
+            return 0.0
+        chargeable_t = mass_t
+        if self.volumetric_t_per_m3 and volume_m3:
+            chargeable_t = max(mass_t, volume_m3 * self.volumetric_t_per_m3)
+        freight = max(self.min_charge_cny, self.card_cny_per_t * chargeable_t)
+        return freight - self.card_cny_per_t * mass_t
 
     def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
         """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
@@ -233,7 +252,7 @@ def price_lane(
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
-        priced = _at_rate_card(priced, origin, destination, rate_card_index)
+        priced = _at_rate_card(priced, origin, destination, rate_card_index, prices)
     options = []
     for option, saf in priced:
         try:
@@ -378,20 +397,25 @@ def _at_rate_card(
     origin: Hub,
     destination: Hub,
     index: float = 1.0,
+    prices: EnergyPrices | None = None,
 ) -> list[tuple[LaneOption, float | None]]:
     """A lane's options priced at the carrier's rate card when one covers the lane.
 
-    The card [CNY/t] is ``freight`` and includes the standard service: the lane's first
-    vehicle type on its default carrier, or the option with the cheapest energy where that
-    has no price in the region. Another vessel, train or fuel adds its energy cost difference
-    as ``energy`` (a bunker / fuel adjustment from the energy price table; negative for a
-    cheaper one)."""
+    The card [CNY/t] x ``index`` is ``freight`` and includes the standard service: the lane's
+    first vehicle type on its default carrier, or the option with the cheapest energy where
+    that has no price in the region. ``energy`` is the fuel adjustment from the energy price
+    table: another vessel, train or fuel adds its energy cost difference from the standard
+    one (negative for a cheaper one); a card linked to a fuel (``fuel_link``) also charges
+    the standard fuel cost x (1 - base price / table price) as a fuel surcharge, so a bunker
+    or jet price scenario moves the card. Chargeable weight and minimum charge are per
+    shipment (:meth:`LaneOption.shipment_extra_cny`)."""
     if not priced:
         return priced
     card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
     if card is None:
         return priced
     per_t = card.cny_per_t() * index
+    rules = [card.rule(index)]
     energy = [o.split_cny_per_t[1] for o, _ in priced]
     first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
     default = [
@@ -400,6 +424,17 @@ def _at_rate_card(
         if o.vehicle_id == first.type_id and o.carrier == first.default_carrier and saf is None
     ]
     ref = default[0] if default else min(energy)
+    if card.fuel_link:
+        table = float(
+            energy_price(card.fuel_link, origin.country, prices=prices).price_cny_per_unit
+        )
+        base = card.fuel_base_cny()
+        rules.append(
+            f"fuel surcharge: {card.fuel_link} {table:.2f} CNY/t in the price table vs "
+            f"{card.fuel_base_price:g} {card.currency}/t = {base:.2f} CNY/t in the card: "
+            f"{ref * (1 - base / table):.2f} CNY per t of cargo on the standard service"
+        )
+        ref *= base / table
     out = []
     for (o, saf), e in zip(priced, energy, strict=True):
         split = (per_t, e - ref) + (0.0,) * (len(COST_KEYS) - 2)
@@ -408,6 +443,10 @@ def _at_rate_card(
             cost_cny_per_t=sum(split),
             split_cny_per_t=split,
             price_basis=f"rate_card:{card.rate_id}",
+            card_cny_per_t=per_t,
+            volumetric_t_per_m3=card.volumetric_t_per_m3(),
+            min_charge_cny=card.min_charge_cny() * index,
+            price_rules=tuple(rules),
         )
         out.append((option, saf))
     return out

@@ -520,6 +520,7 @@ def _candidate(
             hoc = problem.factors.hoc(op.hoc_id)
             hub_wtw += hoc.wtw_kg_per_t * m
             hub_ttw += hoc.ttw_kg_per_t * m
+    hub_cost += sum(o.shipment_extra_cny(m, s.volume_m3) for o in opts)  # rate-card terms
     return Candidate(
         shipment_id=s.shipment_id,
         index=index,
