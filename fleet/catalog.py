@@ -89,6 +89,7 @@ class PriceRow(TableRow):
     note: str
     price_local: OptDecimal = None
     currency: str = ""
+    licence: str = ""
 
 
 class FxRow(TableRow):

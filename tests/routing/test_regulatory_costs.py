@@ -79,7 +79,9 @@ def test_frankfurt_departure_2030_carries_6_percent_saf(net) -> None:
         for o in _options(net, "AIR-PVG-FRA:rev", None)
         if o.carrier == "jet_kerosene"
     }
-    bio = (16173.9 - 5391.3) / 43_000  # SAF - jet [CNY/MJ], energy_prices.csv, LHV 43 MJ/kg
+    # SAF - jet at Frankfurt [CNY/MJ]: EASA 2024 reference prices 2 085 and 734 EUR/t
+    # x 7.5257 CNY/EUR (energy_prices.csv EU rows), LHV 43 MJ/kg
+    bio = (15691.0845 - 5523.8638) / 43_000
     synth = 6961 * FX / 43_000  # EASA 2024 e-SAF premium
     for o in jet:
         split = _split(o)
@@ -216,12 +218,12 @@ def test_air_card_charges_chargeable_weight_and_links_fuel_to_jet(net) -> None:
     # dense (1 t in 3 m3 = 500 kg) or no volume: actual weight, nothing extra
     assert b777.shipment_extra_cny(1.0, 3.0) == 0.0
     assert b777.shipment_extra_cny(1.0, None) == 0.0
-    # the card includes jet at 711 USD/t x 7.1057 = 5 052.15 CNY/t; the table has 5 391.30:
-    # the surcharge is the standard fuel cost x (1 - 5052.15 / 5391.30)
+    # the card includes jet at 711 USD/t x 7.1057 = 5 052.15 CNY/t; the table has 782 USD/t
+    # x 7.1884 = 5 621.33 (IATA 2024): the surcharge is the standard fuel cost x (1 - ratio)
     fuel = _split(b777)["energy"]
     cost = price_lane(lane, net.hubs["PVG"], destination=net.hubs["FRA"])
     std = _split(next(o for o in cost if o.key == b777.key))["energy"]
-    assert fuel == pytest.approx(std * (1 - 711 * 7.1057 / 5391.3))
+    assert fuel == pytest.approx(std * (1 - 711 * 7.1057 / 5621.3288))
     # jet +30 %: the surcharge grows by 30 % of the standard fuel cost
     dear = price_lane(
         lane,
@@ -263,3 +265,25 @@ def test_plan_charges_an_air_shipment_its_chargeable_weight(net) -> None:
     )
     assert p.cost_cny == pytest.approx(heavy.cost_cny + extra, abs=0.02)
     assert any("chargeable weight" in r for r in leg["price_rules"])
+
+
+def test_truck_energy_is_priced_in_the_country_of_the_leg(net) -> None:
+    """The truck type's cost model comes from the Spanish Observatorio, but its fuel is
+    bought where the leg starts: China's 0# diesel (7.6 CNY/l), not Spanish B7 (12.4701)."""
+
+    def per_mj(lane_id: str) -> dict[str, float]:
+        lane = net.lane(lane_id)
+        opts = price_lane(lane, net.hubs[lane.origin], destination=net.hubs[lane.destination])
+        return {
+            o.carrier: _split(o)["energy"] / o.energy_mj_per_t
+            for o in opts
+            if o.vehicle_id == "truck_40t_diesel"
+        }
+
+    china = per_mj("ROAD-F-NANJING-CNSHA")
+    # B7 has no Chinese price (not sold there); B0: 7.6 CNY/l / (42.8 MJ/kg x 0.832 kg/l)
+    assert set(china) == {"diesel_b0"}
+    assert china["diesel_b0"] == pytest.approx(7.6 / (42.8 * 0.832), rel=1e-4)  # costs are in fen
+    spain = per_mj("ROAD-ESVLC-C-MADRID")
+    # Spain: B7 12.4701 CNY/l / (42.4 MJ/kg x 0.836 kg/l) = 0.35181 CNY/MJ
+    assert spain["diesel_b7"] == pytest.approx(12.4701 / (42.4 * 0.836), rel=1e-4)
