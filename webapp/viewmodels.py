@@ -56,16 +56,18 @@ def objective_label(options: dict[str, Any]) -> str:
 
 
 def scenario_labels(options: dict[str, Any]) -> list[str]:
-    """A plan's market scenario in words: ``EUA at 120 EUR/t``, ``bunker +30 %``."""
+    """A plan's market scenario in words: ``EUA at 120 EUR/t``, ``bunker +30 %`` (from request
+    options or a plan JSON's ``options.scenario``)."""
+    values = {**(options.get("scenario") or {}), **options}
     out = []
-    if options.get("eua_eur_per_t") is not None:
-        out.append(f"EUA at {options['eua_eur_per_t']:g} EUR/t")
+    if values.get("eua_eur_per_t") is not None:
+        out.append(f"EUA at {values['eua_eur_per_t']:g} EUR/t")
     for key, word in (
         ("bunker_price_factor", "bunker"),
         ("jet_price_factor", "jet fuel"),
         ("rate_card_index", "rate cards"),
     ):
-        factor = options.get(key)
+        factor = values.get(key)
         if factor is not None and factor != 1.0:
             out.append(f"{word} {(factor - 1) * 100:+.4g} %")
     return out

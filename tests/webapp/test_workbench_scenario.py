@@ -130,6 +130,8 @@ def test_market_scenario_eua_and_bunker_recorded_in_the_plan(
     assert base["options"]["scenario"]["bunker_price_factor"] == 1.0
     # dearer bunkers and EUAs: the same book costs more
     assert new["summary"]["cost_cny"] > base["summary"]["cost_cny"]
+    page = client.get(f"/plans/{new_id}").get_data(as_text=True)
+    assert "EUA at 120 EUR/t · bunker +30 %" in page
     page = client.post(
         f"/plans/{ui_plan['id']}/scenario",
         data={**form, "bunker_change_pct": "-100"},
