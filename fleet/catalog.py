@@ -89,7 +89,7 @@ class PriceRow(TableRow):
     note: str
     price_local: OptDecimal = None
     currency: str = ""
-    licence: str = ""
+    licence: Text = ""
 
 
 class FxRow(TableRow):
