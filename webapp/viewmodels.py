@@ -195,7 +195,9 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "distance_km": leg["distance_km"],
                     "cost_cny": leg["cost_cny"],
                     "cost_parts": cost_parts(leg.get("cost_breakdown") or {}),
-                    "price_basis": leg.get("price_basis", "operating_cost"),
+                    "price_basis": "; ".join(
+                        [leg.get("price_basis", "operating_cost"), *leg.get("price_rules", [])]
+                    ),
                     "co2e_wtw_kg": leg["co2e_wtw_kg"],
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
