@@ -161,6 +161,9 @@ def test_an_empty_source_names_file_line_and_column(tmp_path: Path, table: str):
         ("schedules.csv", "date"),
         ("carrier_intensities.csv", "licence"),
         ("carrier_intensities.csv", "date"),
+        ("energy_prices.csv", "licence"),
+        ("fx_rates.csv", "licence"),
+        ("fx_rates.csv", "date"),
     ],
 )
 def test_licence_and_year_stay_required(tmp_path: Path, table: str, column: str):
@@ -181,6 +184,12 @@ def test_licence_and_year_stay_required(tmp_path: Path, table: str, column: str)
         ("lanes.csv", 2, "origin", "CNXXX", "unknown hub 'CNXXX'"),
         ("levers.csv", 2, "currency", "XAU", "no exchange rate for XAU"),
         ("targets.csv", 2, "target_year", "2020", "must be after the baseline year"),
+        ("fx_rates.csv", 3, "date", "31/12/2024", "not an ISO date"),
+        ("fx_rates.csv", 6, "date", "2024-12-31", "duplicate rate for USD"),
+        ("rate_cards.csv", 2, "valid_from", "5 Mar 2026", "not an ISO date"),
+        ("rate_cards.csv", 2, "fuel_link", "kerosene_x", "unknown energy carrier"),
+        ("rate_cards.csv", 2, "fuel_base_price", "", "go together"),
+        ("rate_cards.csv", 2, "currency", "XAU", "no fx rate for 'XAU'"),
     ],
 )
 def test_a_bad_reference_names_file_line_and_column(

@@ -185,13 +185,41 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
             raise InputError("must be a number", field="late_penalty_cny_per_t_day") from None
     if form.get("stop_level_routing"):
         opts["stop_level_routing"] = True
-    if str(form.get("eua_eur_per_t") or "").strip():
-        try:
-            opts["eua_eur_per_t"] = float(form["eua_eur_per_t"])
-        except ValueError:
-            raise InputError("must be a number", field="eua_eur_per_t") from None
+    opts.update(price_scenario(form))
     if form.get("price_basis") == "rate_card":
         opts["price_basis"] = "rate_card"
+    return opts
+
+
+PRICE_CHANGE_FIELDS = {
+    "bunker_change_pct": "bunker_price_factor",
+    "jet_change_pct": "jet_price_factor",
+    "rate_card_change_pct": "rate_card_index",
+}
+"""UI fields of a market scenario [% change] -> the plan option they set [factor]."""
+
+
+def price_scenario(form: Mapping[str, Any]) -> dict[str, Any]:
+    """Market-scenario options of a form: the EUA price [EUR/t] and the bunker, jet and
+    rate-card changes [%] as factors (``bunker +30 %`` -> ``bunker_price_factor`` 1.3)."""
+    opts: dict[str, Any] = {}
+    text = str(form.get("eua_eur_per_t") or "").strip()
+    if text:
+        try:
+            opts["eua_eur_per_t"] = float(text)
+        except ValueError:
+            raise InputError("must be a number", field="eua_eur_per_t") from None
+    for name, key in PRICE_CHANGE_FIELDS.items():
+        text = str(form.get(name) or "").strip()
+        if not text:
+            continue
+        try:
+            pct = float(text)
+        except ValueError:
+            raise InputError("must be a number [%]", field=name) from None
+        if not -100 < pct <= 9_900:
+            raise InputError("must lie above -100 % and at most +9 900 %", field=name)
+        opts[key] = 1 + pct / 100
     return opts
 
 
@@ -228,6 +256,8 @@ def scenario_request(
                 raise InputError("pick a point of the curve", field="co2e_cap_kg") from None
         else:
             options.update(form_options(form))
+    else:
+        options.update(price_scenario(form))
     paths = {
         s["shipment_id"]: list(dict.fromkeys(leg["mode"] for leg in s["legs"]))
         for s in result.get("shipments", [])

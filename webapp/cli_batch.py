@@ -54,7 +54,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     is_flag=True,
     help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
     "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
-    "target_year (year|none), eua_price [EUR/t CO2e of the EU ETS costs legs pay]. "
+    "target_year (year|none), eua_price [EUR/t CO2e of the EU ETS costs legs pay], "
+    "bunker_price and jet_price [factors on fossil bunker / jet fuel prices], "
+    "rate_card_index [factor on rate cards; with --price-basis rate_card]. "
     "Other ITEMS are books.",
 )
 @click.option(
@@ -139,6 +141,13 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     default=None,
     help="Folder of finished tasks [default: <output stem>.parts]; a re-run resumes from it.",
 )
+@click.option(
+    "--price-basis",
+    type=click.Choice(["operating_cost", "rate_card"]),
+    default="operating_cost",
+    show_default=True,
+    help="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv.",
+)
 @click.option("--resume/--no-resume", default=True, show_default=True)
 @click.option("--k-paths", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -160,6 +169,7 @@ def batch_cmd(
     target_year: int | None,
     max_co2e_t: float | None,
     journal: Path | None,
+    price_basis: str,
     resume: bool,
     k_paths: int,
     seed: int,
@@ -210,6 +220,7 @@ def batch_cmd(
             co2e_cap_kg=None if max_co2e_t is None else max_co2e_t * KG_PER_T,
             data_dir=None if ds is None else ds.data_dir,
             dataset_id=None if ds is None else ds.dataset_id,
+            price_basis=price_basis,
         )
         if max_co2e_t is not None and not max_co2e_t > 0:
             raise InputError("must be > 0", field="--max-co2e-t")

@@ -196,6 +196,27 @@ def _summary_line(p: Plan) -> str:
     "(data/rate_cards.csv); road stays at operating cost (own fleet).",
 )
 @click.option(
+    "--bunker-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil marine bunker prices of data/energy_prices.csv (1.3: +30 %).",
+)
+@click.option(
+    "--jet-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil jet fuel price of data/energy_prices.csv.",
+)
+@click.option(
+    "--rate-card-index",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on every rate card of data/rate_cards.csv (with --price-basis rate_card).",
+)
+@click.option(
     "--no-regulatory-costs",
     is_flag=True,
     default=False,
@@ -218,6 +239,9 @@ def plan_cmd(
     travel_year: int | None,
     eua_price: float | None,
     price_basis: str,
+    bunker_price: float,
+    jet_price: float,
+    rate_card_index: float,
     no_regulatory_costs: bool,
     late_penalty_cny_per_t_day: float,
     dataset: Path | None,
@@ -225,6 +249,7 @@ def plan_cmd(
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
+    from greenlane.fleet.cost import market_prices
     from greenlane.routing import plan, plan_to_dict, read_book
 
     try:
@@ -246,9 +271,14 @@ def plan_cmd(
             travel_year=travel_year,
             eua_eur_per_t=eua_price,
             price_basis=price_basis,  # type: ignore[arg-type]
+            rate_card_index=rate_card_index,
             late_penalty_cny_per_t_day=late_penalty_cny_per_t_day,
         )
         options, network = on_dataset(options, dataset)
+        options = replace(
+            options,
+            energy_prices=market_prices(bunker_price, jet_price, data_dir=options.tables_dir),
+        )
         result = plan(shipments, network, options)
     except GreenlaneError as exc:
         _fail(exc)

@@ -103,6 +103,15 @@ class PlanOptionsIn(_In):
         "operating_cost",
         description="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv",
     )
+    bunker_price_factor: float = Field(
+        1.0, gt=0, le=100, description="factor on fossil marine bunker prices [-] (1.3: +30 %)"
+    )
+    jet_price_factor: float = Field(
+        1.0, gt=0, le=100, description="factor on the fossil jet fuel price [-]"
+    )
+    rate_card_index: float = Field(
+        1.0, gt=0, le=100, description="factor on every rate card [-] (with price_basis rate_card)"
+    )
 
 
 class PlanRequest(_In):

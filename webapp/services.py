@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.errors import DataError, GreenlaneError, InputError
+from greenlane.fleet.cost import market_prices
 from greenlane.routing import (
     Network,
     Plan,
@@ -86,6 +87,10 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
         ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
         price_basis=opts.get("price_basis", "operating_cost"),
+        rate_card_index=float(opts.get("rate_card_index", 1.0)),
+        energy_prices=market_prices(
+            float(opts.get("bunker_price_factor", 1.0)), float(opts.get("jet_price_factor", 1.0))
+        ),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),

@@ -41,16 +41,36 @@ REPORT_FORMATS = (
 
 
 def objective_label(options: dict[str, Any]) -> str:
-    """How the plan was asked for, in the UI's words."""
+    """How the plan was asked for, in the UI's words (with its market scenario, if any)."""
     if options.get("objective") == "co2e":
-        return OBJECTIVES["greenest"]
-    if options.get("co2e_cap_kg"):
-        return f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
-    if options.get("target_year"):
-        return f"{OBJECTIVES['target']} ({options['target_year']})"
-    if options.get("carbon_price_cny_per_t"):
-        return f"{OBJECTIVES['carbon_price']} ({options['carbon_price_cny_per_t']:g} CNY/t)"
-    return OBJECTIVES["cheapest"]
+        label = OBJECTIVES["greenest"]
+    elif options.get("co2e_cap_kg"):
+        label = f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
+    elif options.get("target_year"):
+        label = f"{OBJECTIVES['target']} ({options['target_year']})"
+    elif options.get("carbon_price_cny_per_t"):
+        label = f"{OBJECTIVES['carbon_price']} ({options['carbon_price_cny_per_t']:g} CNY/t)"
+    else:
+        label = OBJECTIVES["cheapest"]
+    return " · ".join([label, *scenario_labels(options)])
+
+
+def scenario_labels(options: dict[str, Any]) -> list[str]:
+    """A plan's market scenario in words: ``EUA at 120 EUR/t``, ``bunker +30 %`` (from request
+    options or a plan JSON's ``options.scenario``)."""
+    values = {**(options.get("scenario") or {}), **options}
+    out = []
+    if values.get("eua_eur_per_t") is not None:
+        out.append(f"EUA at {values['eua_eur_per_t']:g} EUR/t")
+    for key, word in (
+        ("bunker_price_factor", "bunker"),
+        ("jet_price_factor", "jet fuel"),
+        ("rate_card_index", "rate cards"),
+    ):
+        factor = values.get(key)
+        if factor is not None and factor != 1.0:
+            out.append(f"{word} {(factor - 1) * 100:+.4g} %")
+    return out
 
 
 def _time(text: str | None) -> str:
@@ -176,7 +196,9 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "distance_km": leg["distance_km"],
                     "cost_cny": leg["cost_cny"],
                     "cost_parts": cost_parts(leg.get("cost_breakdown") or {}),
-                    "price_basis": leg.get("price_basis", "operating_cost"),
+                    "price_basis": "; ".join(
+                        [leg.get("price_basis", "operating_cost"), *leg.get("price_rules", [])]
+                    ),
                     "co2e_wtw_kg": leg["co2e_wtw_kg"],
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),

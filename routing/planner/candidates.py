@@ -160,7 +160,8 @@ class CandidateBuilder:
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
-    ``rate_cards`` prices carrier-sold scheduled services at their rate card; ``data_dir``
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card, multiplied by
+    ``rate_card_index`` [-]; ``data_dir``
     holds every table lanes and hubs are priced with (None: the shipped ``data/``);
     ``schedules`` are the timetabled lanes (None: those of ``data_dir/schedules.csv``);
     ``intensities`` the carriers' own TOCs and HOCs (None: ``data_dir/carrier_intensities.csv``).
@@ -179,6 +180,7 @@ class CandidateBuilder:
         schedules: Mapping[str, LaneSchedule] | None = None,
         data_dir: Path | None = None,
         intensities: CarrierIntensities | None = None,
+        rate_card_index: float = 1.0,
     ) -> None:
         self.network = network
         self.data_dir = data_dir or DATA_DIR
@@ -207,6 +209,7 @@ class CandidateBuilder:
         self.energy_prices = energy_prices
         self.regulation = regulation
         self.rate_cards = rate_cards
+        self.rate_card_index = rate_card_index
         self.hub_ops = hub_operations(self.data_dir)
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
@@ -230,6 +233,7 @@ class CandidateBuilder:
                 rate_cards=self.rate_cards,
                 data_dir=self.data_dir,
                 intensities=self.intensities,
+                rate_card_index=self.rate_card_index,
             )
         return self._options[lane_id]
 
@@ -271,6 +275,7 @@ class CandidateBuilder:
                 rate_cards=self.rate_cards,
                 data_dir=self.data_dir,
                 intensities=self.intensities,
+                rate_card_index=self.rate_card_index,
             )
         return cache[lane_id]
 
@@ -483,6 +488,7 @@ class CandidateBuilder:
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
+            any(o.card_cny_per_t for o in opts),
         )
 
     def _candidate(
@@ -500,6 +506,8 @@ class CandidateBuilder:
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
+        # rate-card terms per shipment: chargeable weight and minimum charge [CNY]
+        extra = sum(o.shipment_extra_cny(m, s.volume_m3) for o in tpl.options) if tpl.carded else 0
         for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
             hub_cost += handling * m
             if has_hoc:
@@ -513,10 +521,10 @@ class CandidateBuilder:
             tpl.hubs,
             t,
             max(0.0, t - due_h),
-            tpl.cost_per_t * m + hub_cost,
+            tpl.cost_per_t * m + hub_cost + extra,
             tpl.wtw_per_t * m + hub_wtw,
             tpl.ttw_per_t * m + hub_ttw,
-            sum(a[0] for a in alone) + hub_cost,
+            sum(a[0] for a in alone) + hub_cost + extra,
             sum(a[1] for a in alone) + hub_wtw,
         )
 
@@ -598,6 +606,8 @@ class _Template:
     cost_per_t: float
     wtw_per_t: float
     ttw_per_t: float
+    carded: bool = False
+    """Some leg is priced at a rate card (per-shipment terms apply)."""
 
 
 class _PickTable:

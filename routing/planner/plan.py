@@ -66,6 +66,8 @@ class PlannedLeg:
     """Capacity of the departure [t] (scheduled legs)."""
     carrier: str | None = None
     """The carrier selling the lane's service (``lanes.csv`` ``carrier``), if named."""
+    price_rules: tuple[str, ...] = ()
+    """How a rate card priced the leg: rate, fx rate and its date, surcharges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,8 +347,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             vehicles, shared = n, group_members[key]
         else:
             energy = o.energy_mj_per_t * s.mass_t
-            leg_cost = o.cost_cny_per_t * s.mass_t
+            extra = o.shipment_extra_cny(s.mass_t, s.volume_m3)  # chargeable weight, minimum
+            leg_cost = o.cost_cny_per_t * s.mass_t + extra
             breakdown = o.cost_breakdown_cny(0.0, s.mass_t)
+            breakdown["freight"] += extra
             rule = (
                 f"scheduled {o.vehicle_id} at its default load: "
                 f"{o.energy_mj_per_t:.4f} MJ per t over the leg"
@@ -421,6 +425,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 cutoff_at=(None if tm.cutoff_h is None else datetime_at(tm.depart_h - tm.cutoff_h)),
                 capacity_t=(None if o.dedicated else (tm.capacity_t or o.capacity_t)),
                 carrier=o.lane.carrier,
+                price_rules=o.price_rules,
             )
         )
     last = hubs[-1]
@@ -517,11 +522,25 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "eua_eur_per_t": options.eua_eur_per_t,
         "ets2_eur_per_t": options.ets2_eur_per_t,
         "price_basis": options.price_basis,
+        "rate_card_index": options.rate_card_index,
         **(
             {"energy_prices": options.energy_prices.label}
             if options.energy_prices is not None
             else {}
         ),
+        "scenario": _scenario_dict(options),
+    }
+
+
+def _scenario_dict(options: PlanOptions) -> dict[str, Any]:
+    """The market scenario a plan was priced in: price factors [-] and the EUA override."""
+    scaled = dict(options.energy_prices.factors) if options.energy_prices is not None else {}
+    return {
+        "eua_eur_per_t": options.eua_eur_per_t,
+        "bunker_price_factor": scaled.get("bunker_price", 1.0),
+        "jet_price_factor": scaled.get("jet_price", 1.0),
+        "fuel_price_factor": scaled.get("fuel_price", 1.0),
+        "rate_card_index": options.rate_card_index,
     }
 
 
@@ -598,6 +617,7 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,
                 "regulatory_rules": list(leg.regulatory_rules),
+                "price_rules": list(leg.price_rules),
                 "vehicles": leg.vehicles,
                 "shipments_sharing": leg.shared_with,
                 "distance_km": num(leg.tce.distance_km),

@@ -29,7 +29,7 @@ from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.emissions.tables import TableRow, Text, read_table
 from greenlane.emissions.units import g_per_tkm_to_kg
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
-from greenlane.fleet.cost import EU_MEMBERS, Cost
+from greenlane.fleet.cost import EU_MEMBERS, Cost, energy_price
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
 from greenlane.fleet.model import EnergyPrices, VehicleType
 from greenlane.fleet.rates import rate_card_for
@@ -91,6 +91,25 @@ class LaneOption:
     own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
     intensity: CarrierIntensity | None = None
     """The lane carrier's TOC that sets the emissions (None: modelled from energy)."""
+    card_cny_per_t: float = 0.0
+    """A rate card's freight per chargeable tonne [CNY/t] (0: not at a card)."""
+    volumetric_t_per_m3: float = 0.0
+    """Chargeable tonnes per m3 of the card's volumetric rule [t/m3] (0: actual weight)."""
+    min_charge_cny: float = 0.0
+    """The card's minimum freight per shipment [CNY] (0: none)."""
+    price_rules: tuple[str, ...] = ()
+    """How the card priced the leg (rate, fx rate and date, surcharges)."""
+
+    def shipment_extra_cny(self, mass_t: float, volume_m3: float | None) -> float:
+        """Freight a shipment of ``mass_t`` [t] and ``volume_m3`` [m3] pays above
+        ``card_cny_per_t`` x mass: its volumetric excess and the minimum charge [CNY]."""
+        if not self.card_cny_per_t:
+            return 0.0
+        chargeable_t = mass_t
+        if self.volumetric_t_per_m3 and volume_m3:
+            chargeable_t = max(mass_t, volume_m3 * self.volumetric_t_per_m3)
+        freight = max(self.min_charge_cny, self.card_cny_per_t * chargeable_t)
+        return freight - self.card_cny_per_t * mass_t
 
     def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
         """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
@@ -210,6 +229,7 @@ def price_lane(
     rate_cards: bool = False,
     data_dir: Path = DATA_DIR,
     intensities: CarrierIntensities | None = None,
+    rate_card_index: float = 1.0,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
@@ -218,10 +238,11 @@ def price_lane(
     also pays the regulatory carbon costs and tolls of its year of travel
     (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
     scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
-    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost. Every table
-    (vehicle types, prices, SAF blends, rate cards, regulation) is read from ``data_dir``. With
-    ``intensities`` holding a TOC of the lane's ``carrier``, the option's emissions are that
-    TOC x tkm (:func:`with_carrier_toc`); its cost stays the modelled one."""
+    card (``price_basis`` ``rate_card:<id>``), x ``rate_card_index`` [-], instead of the
+    operating cost. Every table (vehicle types, prices, SAF blends, rate cards, regulation) is
+    read from ``data_dir``. With ``intensities`` holding a TOC of the lane's ``carrier``, the
+    option's emissions are that TOC x tkm (:func:`with_carrier_toc`); its cost stays the
+    modelled one."""
     f = factors or load_factors(data_dir=data_dir)
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
@@ -245,7 +266,7 @@ def price_lane(
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
-        priced = _at_rate_card(priced, origin, destination, data_dir)
+        priced = _at_rate_card(priced, origin, destination, rate_card_index, prices, data_dir)
     options = []
     for option, saf in priced:
         try:
@@ -415,15 +436,20 @@ def _at_rate_card(
     priced: list[tuple[LaneOption, float | None]],
     origin: Hub,
     destination: Hub,
+    index: float = 1.0,
+    prices: EnergyPrices | None = None,
     data_dir: Path = DATA_DIR,
 ) -> list[tuple[LaneOption, float | None]]:
     """A lane's options priced at the carrier's rate card when one covers the lane.
 
-    The card [CNY/t] is ``freight`` and includes the standard service: the lane's first
-    vehicle type on its default carrier, or the option with the cheapest energy where that
-    has no price in the region. Another vessel, train or fuel adds its energy cost difference
-    as ``energy`` (a bunker / fuel adjustment from the energy price table; negative for a
-    cheaper one)."""
+    The card [CNY/t] x ``index`` is ``freight`` and includes the standard service: the lane's
+    first vehicle type on its default carrier, or the option with the cheapest energy where
+    that has no price in the region. ``energy`` is the fuel adjustment from the energy price
+    table: another vessel, train or fuel adds its energy cost difference from the standard
+    one (negative for a cheaper one); a card linked to a fuel (``fuel_link``) also charges
+    the standard fuel cost x (1 - base price / table price) as a fuel surcharge, so a bunker
+    or jet price scenario moves the card. Chargeable weight and minimum charge are per
+    shipment (:meth:`LaneOption.shipment_extra_cny`)."""
     if not priced:
         return priced
     card = rate_card_for(
@@ -431,7 +457,8 @@ def _at_rate_card(
     )
     if card is None:
         return priced
-    per_t = card.cny_per_t(data_dir)
+    per_t = card.cny_per_t(data_dir) * index
+    rules = [card.rule(index, data_dir)]
     energy = [o.split_cny_per_t[1] for o, _ in priced]
     first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types", data_dir)
     default = [
@@ -440,6 +467,17 @@ def _at_rate_card(
         if o.vehicle_id == first.type_id and o.carrier == first.default_carrier and saf is None
     ]
     ref = default[0] if default else min(energy)
+    if card.fuel_link:
+        table = float(
+            energy_price(card.fuel_link, origin.country, data_dir, prices=prices).price_cny_per_unit
+        )
+        base = card.fuel_base_cny(data_dir)
+        rules.append(
+            f"fuel surcharge: {card.fuel_link} {table:.2f} CNY/t in the price table vs "
+            f"{card.fuel_base_price:g} {card.currency}/t = {base:.2f} CNY/t in the card: "
+            f"{ref * (1 - base / table):.2f} CNY per t of cargo on the standard service"
+        )
+        ref *= base / table
     out = []
     for (o, saf), e in zip(priced, energy, strict=True):
         split = (per_t, e - ref) + (0.0,) * (len(COST_KEYS) - 2)
@@ -448,6 +486,10 @@ def _at_rate_card(
             cost_cny_per_t=sum(split),
             split_cny_per_t=split,
             price_basis=f"rate_card:{card.rate_id}",
+            card_cny_per_t=per_t,
+            volumetric_t_per_m3=card.volumetric_t_per_m3(),
+            min_charge_cny=card.min_charge_cny(data_dir) * index,
+            price_rules=tuple(rules),
         )
         out.append((option, saf))
     return out

@@ -84,7 +84,8 @@ class PlanOptions:
     ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
     carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
     a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
-    legs are the company's own fleet at operating cost either way. ``data_dir`` is the
+    legs are the company's own fleet at operating cost either way. ``rate_card_index`` [-]
+    multiplies every card's rate (a market scenario, e.g. 1.2). ``data_dir`` is the
     folder of every table the plan reads (a dataset's ``data_dir``; None: the shipped
     ``data/``; the network passed to the planner must be loaded from it too), and
     ``dataset_id`` the id the plan records with the tables' hash (None: ``default`` for
@@ -110,6 +111,7 @@ class PlanOptions:
     eua_eur_per_t: float | None = None
     ets2_eur_per_t: float | None = None
     price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
+    rate_card_index: float = 1.0
     data_dir: Path | None = None
     dataset_id: str | None = None
 
@@ -163,6 +165,8 @@ class PlanOptions:
             raise InputError("must be 'cost' or 'co2e'", field="objective")
         if self.price_basis not in ("operating_cost", "rate_card"):
             raise InputError("must be 'operating_cost' or 'rate_card'", field="price_basis")
+        if not 0 < self.rate_card_index <= 100:
+            raise InputError("must lie in (0, 100]", field="rate_card_index")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
         if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
@@ -240,6 +244,7 @@ def _build_problem(
         regulation=options.regulation(shipments),
         rate_cards=options.price_basis == "rate_card",
         data_dir=options.data_dir,
+        rate_card_index=options.rate_card_index,
     )
     fossil = (
         None
@@ -256,6 +261,7 @@ def _build_problem(
             data_dir=options.data_dir,
             schedules=builder.schedules,
             intensities=builder.intensities,
+            rate_card_index=builder.rate_card_index,
         )
     )
     if fossil is not None:

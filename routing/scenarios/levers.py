@@ -516,6 +516,7 @@ def _candidate(
         hub_cost += handling * m
         hub_wtw += wtw_t * m
         hub_ttw += ttw_t * m
+    hub_cost += sum(o.shipment_extra_cny(m, s.volume_m3) for o in opts)  # rate-card terms
     return Candidate(
         shipment_id=s.shipment_id,
         index=index,
