@@ -482,3 +482,23 @@ def test_targets_and_transit_variability_come_from_the_dataset(tmp_path):
         load_dataset_files({"transit_variability.csv": only_sea}, cache_dir=tmp_path / "b")
     assert err.value.field == "transit_variability.csv.mode"
     assert "road" in err.value.message and "air" in err.value.message
+
+
+def test_damaged_or_doubled_input_is_refused_cleanly(tmp_path):
+    import os
+    import time
+
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"book.xlsx": b"PK\x03\x04 not a zip"}, cache_dir=tmp_path)
+    assert err.value.field == "book.xlsx" and "not a readable XLSX" in err.value.message
+    lanes = (DATA_DIR / "lanes.csv").read_bytes()
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"lanes.csv": lanes, "Lanes.csv": lanes}, cache_dir=tmp_path)
+    assert "given twice" in err.value.message
+    # a temporary folder an interrupted load left more than an hour ago is swept
+    stale = tmp_path / ".tmp-interrupted"
+    stale.mkdir()
+    old = time.time() - 2 * datasets.STALE_TMP_S
+    os.utime(stale, (old, old))
+    ds = load_dataset(NO_AIR, cache_dir=tmp_path)
+    assert _cache_entries(tmp_path) == [ds.sha256[:24]]
