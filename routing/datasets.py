@@ -12,12 +12,14 @@ a JSON document ``{"tables": {"lanes": [{column: value}, ...]}}``. The rules:
   merged unless declared otherwise. Modes are declared in ``dataset.json`` (folder, JSON:
   ``{"mode": {"lanes": "merge"}}``) or a ``_dataset`` sheet (columns ``table``, ``mode``).
 * Every column of the shipped table is required except ``note`` (and the table's optional
-  columns); an unknown table or column is an error. Cells are text as written; numbers of a
-  workbook or JSON are written in their shortest form (``4``, ``0.5``).
+  columns; a table of removals alone needs only the id columns); an unknown table or column
+  is an error. Cells are text as written; numbers of a workbook or JSON are written in their
+  shortest form (``4``, ``0.5``).
 
 :func:`load_dataset` materialises the merged tables (every table of ``data/``) into a
-temporary folder, validates all of them with the loaders the planner uses (network, factors,
-fleet, prices, rate cards, regulation, hub operations, stations, and every lane priced), and
+temporary folder, validates all of them with the loaders the planner uses (factors, fleet,
+prices, FX, rate cards, regulation, hub operations, stations, targets, transit variability,
+the network, each kind of lane priced, and the ``check`` of every registered table), and
 only then renames the folder into the content-addressed cache
 ``<cache_dir>/<sha256[:24]>/``. Any error is a :class:`DatasetError` naming the table, the row
 (line of a CSV, row of a sheet, ``n + 1`` for the n-th object of a JSON list) and the column;
