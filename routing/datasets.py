@@ -406,7 +406,11 @@ def _parse_files(files: Mapping[str, bytes]) -> tuple[dict[str, _Given], dict[st
     """Given tables by key and declared modes, from uploaded file names and bytes."""
     counter = _RowCounter()
     names = [n for n in files if not n.lower().startswith("readme")]
-    books = [n for n in names if n.lower().endswith((".xlsx", ".json")) and n != MANIFEST]
+    books = [
+        n
+        for n in names
+        if n.lower().endswith((".xlsx", ".json")) and (n != MANIFEST or len(names) == 1)
+    ]  # a dataset.json alone is a JSON document of tables
     if books:
         if len(names) > 1:
             raise DatasetError(

@@ -502,3 +502,12 @@ def test_damaged_or_doubled_input_is_refused_cleanly(tmp_path):
     os.utime(stale, (old, old))
     ds = load_dataset(NO_AIR, cache_dir=tmp_path)
     assert _cache_entries(tmp_path) == [ds.sha256[:24]]
+
+
+def test_a_json_document_named_dataset_json_alone_is_read_as_tables(tmp_path):
+    doc = {
+        "mode": {"lanes": "merge"},
+        "tables": {"lanes": [{"lane_id": "AIR-PVG-FRA", "_delete": 1}]},
+    }
+    ds = load_dataset_files({"dataset.json": json.dumps(doc).encode()}, cache_dir=tmp_path)
+    assert ds.changes["lanes"].removed == ("AIR-PVG-FRA",)
