@@ -209,8 +209,9 @@ class Dataset:
     """A validated set of tables: every table of ``data/`` in ``data_dir`` (merged).
 
     ``dataset_id`` is ``default`` for the shipped data, else the given id or ``ds-`` + the
-    first 12 hex digits of ``sha256``; ``changes`` lists per table the dataset gave the rows
-    added, replaced (given with a shipped id and different cells) and removed."""
+    first 12 hex digits of ``sha256``; ``changes`` lists per table the dataset gave (keyed
+    ``lanes``, ``hubs``, ...) the row ids added, replaced (given with a shipped id and
+    different cells) and removed; a composite id joins its cells with ``/``."""
 
     dataset_id: str
     sha256: str
