@@ -141,6 +141,11 @@ class TableSpec:
     optional: frozenset[str] = frozenset({"note"})
     columns: tuple[str, ...] = ()
     check: Callable[[Path], object] | None = None
+    nullable_ids: frozenset[str] = frozenset()
+    """Id columns that may be empty (a timetable row gives a lane id or a port pair)."""
+    extra_columns: tuple[str, ...] = ()
+    """Optional columns the shipped file does not have (appended when a given file has them)."""
+    """Id columns that may be empty (a timetable row gives a lane id or a port pair)."""
 
     @property
     def key(self) -> str:
@@ -159,7 +164,7 @@ def register_table(spec: TableSpec) -> None:
 
 for _table in (
     TableSpec("hubs.csv", ("hub_id",)),
-    TableSpec("lanes.csv", ("lane_id",)),
+    TableSpec("lanes.csv", ("lane_id",), extra_columns=("carrier",)),
     TableSpec(
         "vehicle_types.csv",
         ("type_id",),
@@ -169,9 +174,11 @@ for _table in (
     TableSpec("tocs.csv", ("toc_id",)),
     TableSpec("hocs.csv", ("hoc_id",)),
     TableSpec(
-        "energy_prices.csv", ("carrier", "region"), frozenset({"note", "price_local", "currency"})
+        "energy_prices.csv",
+        ("carrier", "region"),
+        frozenset({"note", "price_local", "currency", "licence"}),
     ),
-    TableSpec("fx_rates.csv", ("currency",)),
+    TableSpec("fx_rates.csv", ("currency", "date"), frozenset({"note", "licence"})),
     TableSpec("rate_cards.csv", ("rate_id",)),
     TableSpec("hub_operations.csv", ("kind",)),
     TableSpec("regulatory_costs.csv", ("scheme", "parameter", "year")),
@@ -179,8 +186,37 @@ for _table in (
     TableSpec("saf_blends.csv", ("energy_share",)),
     TableSpec("targets.csv", ("baseline_year", "target_year")),
     TableSpec("transit_variability.csv", ("mode",)),
+    TableSpec(
+        "schedules.csv",
+        ("service_id", "lane_id", "origin", "destination"),
+        frozenset({"note", "lane_id", "origin", "destination", "capacity_t", "dates", "weekdays"}),
+        nullable_ids=frozenset({"lane_id", "origin", "destination"}),
+        check=lambda folder: _check_schedules(folder),
+    ),
+    TableSpec(
+        "carrier_intensities.csv",
+        ("carrier", "intensity_id"),
+        check=lambda folder: _check_carrier_intensities(folder),
+    ),
 ):
     register_table(_table)
+
+
+def _check_schedules(folder: Path) -> object:
+    """Load the timetables of ``folder`` on its network, as the planner does."""
+    from greenlane.routing.network import load_network
+    from greenlane.routing.network.schedules import load_schedules
+    from greenlane.routing.planner.candidates import EPOCH
+
+    return load_schedules(load_network(folder), EPOCH, folder)
+
+
+def _check_carrier_intensities(folder: Path) -> object:
+    """Load the carriers' TOCs and HOCs of ``folder`` against its hub kinds."""
+    from greenlane.emissions.carriers import load_carrier_intensities
+    from greenlane.routing.network.model import HubKind
+
+    return load_carrier_intensities(folder, frozenset(str(k) for k in HubKind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,7 +550,7 @@ def _header(spec: TableSpec, cells: list[str], where: str) -> list[str]:
             where=where,
             line=1,
         )
-    known = set(_columns(spec)) | {DELETE_COLUMN}
+    known = set(_columns(spec)) | set(spec.extra_columns) | {DELETE_COLUMN}
     for i, name in enumerate(header):
         if not name:
             raise DatasetError(f"column {i + 1} has no name", where=where, line=1)
@@ -757,6 +793,8 @@ def _flag(value: str, where: str, line: int) -> bool:
 def _merge(spec: TableSpec, given: _Given | None, modes: Mapping[str, Mode]) -> _Merged:
     """The table as the planner reads it, each row with its origin, and what changed."""
     header = list(_columns(spec))
+    if given is not None:
+        header += [c for c in spec.extra_columns if c in given.header and c not in header]
     shipped_label = f"{spec.name} (shipped)"
     base = [
         (dict(zip(header, cells, strict=False)), line) for line, cells in _shipped(spec.name)[1]
@@ -779,7 +817,7 @@ def _merge(spec: TableSpec, given: _Given | None, modes: Mapping[str, Mode]) -> 
     deleted: list[str] = []
     for line, cells in given.rows:
         for c in spec.id_columns:
-            if not cells.get(c, "").strip():
+            if c not in spec.nullable_ids and not cells.get(c, "").strip():
                 raise DatasetError(
                     "an id cell may not be empty", where=given.where, line=line, column=c
                 )

@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 from routing_helpers import make_lane
 
+from greenlane.emissions.carriers import load_carrier_intensities
 from greenlane.emissions.model import DataType, Mode
 from greenlane.emissions.report import footprint_to_dict
 from greenlane.routing import PlanOptions, SolverParams
@@ -56,6 +57,11 @@ def _net(carrier: str | None) -> Network:
     return Network(hubs=hubs, lanes=lanes, graph=g, data_sha256="test")
 
 
+def _intensities(folder: Path):
+    """The carriers' TOCs and HOCs of ``folder`` (the other tables are the shipped ones)."""
+    return load_carrier_intensities(folder, frozenset(str(k) for k in HubKind))
+
+
 def _plan(net: Network, folder: Path, modes: set[Mode]):
     book = [
         Shipment(
@@ -63,7 +69,7 @@ def _plan(net: Network, folder: Path, modes: set[Mode]):
         )
     ]
     options = PlanOptions(solver=FAST)
-    builder = CandidateBuilder(net, data_dir=folder)
+    builder = CandidateBuilder(net, intensities=_intensities(folder))
     problem = build_problem(book, net, options, builder=builder)
     result = solve_problem(problem, options)
     (s,) = result.shipments
@@ -146,7 +152,7 @@ def test_primary_share_mixes_by_emissions(folder):
         ),
     ]
     options = PlanOptions(solver=FAST)
-    builder = CandidateBuilder(net, data_dir=folder)
+    builder = CandidateBuilder(net, intensities=_intensities(folder))
     result = solve_problem(build_problem(book, net, options, builder=builder), options)
     air = next(s for s in result.shipments if s.shipment_id == "AIR")
     air_kg = air.footprint.totals.co2e_wtw_kg

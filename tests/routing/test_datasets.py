@@ -207,12 +207,15 @@ def test_sha_is_stable_and_the_shipped_content_hashes_as_default(tmp_path):
             "unknown column",
         ),
         (
-            {"fx_rates.csv": b"currency,source,year\nEUR,x,2024\n"},
+            {"fx_rates.csv": b"currency,date,source,year\nEUR,2024-12-31,x,2024\n"},
             "fx_rates.csv[line 1].cny_per_unit",
             "required column",
         ),
         (
-            {"fx_rates.csv": b"currency,cny_per_unit,source,year\nCNY,1,x,2024\nCNY,1,y,2024\n"},
+            {
+                "fx_rates.csv": b"currency,date,cny_per_unit,source,year\n"
+                b"CNY,2024-12-31,1,x,2024\nCNY,2024-12-31,1,y,2024\n"
+            },
             "fx_rates.csv[line 3].currency",
             "duplicate id",
         ),
@@ -259,7 +262,15 @@ def test_fx_rate_and_rate_card_come_from_the_dataset(tmp_path):
     from greenlane.fleet.rates import rate_cards
 
     fx_header, _ = _rows("fx_rates.csv")
-    chf = {"currency": "CHF", "cny_per_unit": "8", "source": "test", "year": "2024", "note": ""}
+    chf = {
+        "currency": "CHF",
+        "cny_per_unit": "8",
+        "source": "test",
+        "year": "2024",
+        "date": "2024-12-31",  # the fixing before the card's date (2026-03-05) applies
+        "licence": "test",
+        "note": "",
+    }
     rc_header, cards = _rows("rate_cards.csv")
     card = next(r for r in cards if r["rate_id"] == "sea_cn_north_europe_spot")
     assert (card["value"], card["t_per_unit"], card["currency"]) == ("2052", "20", "USD")
@@ -269,7 +280,7 @@ def test_fx_rate_and_rate_card_come_from_the_dataset(tmp_path):
         "dataset.json": b'{"mode": {"fx_rates": "merge", "rate_cards": "merge"}}',
     }
     ds = load_dataset_files(files, cache_dir=tmp_path)
-    assert ds.changes["fx_rates"].added == ("CHF",)
+    assert ds.changes["fx_rates"].added == ("CHF/2024-12-31",)
     assert ds.changes["rate_cards"].replaced == ("sea_cn_north_europe_spot",)
     got = next(c for c in rate_cards(ds.data_dir) if c.rate_id == "sea_cn_north_europe_spot")
     assert got.cny_per_t(ds.data_dir) == pytest.approx(820.8)
@@ -397,32 +408,32 @@ def test_a_registered_new_table_is_checked_by_its_own_loader(tmp_path, monkeypat
 
     def check(folder: Path) -> None:
         lanes = {lane.lane_id for lane in load_network(folder).lanes}
-        for row in read_table(folder / "schedules.csv", ScheduleRow):
+        for row in read_table(folder / "sailings.csv", ScheduleRow):
             if row.lane_id not in lanes:
                 raise DataError("unknown lane", file=row.file, line=row.line, column="lane_id")
 
     spec = datasets.TableSpec(
-        "schedules.csv",
+        "sailings.csv",
         ("service_id",),
         columns=("service_id", "lane_id", "weekday", "source"),
         check=check,
     )
-    monkeypatch.setitem(datasets.TABLES, "schedules", spec)
+    monkeypatch.setitem(datasets.TABLES, "sailings", spec)
     ok = b"service_id,lane_id,weekday,source\nAE1,SEA-CNSHA-NLRTM,2,test\n"
-    ds = load_dataset_files({"schedules.csv": ok}, cache_dir=tmp_path / "a")
-    assert ds.changes["schedules"].added == ("AE1",)
-    assert (ds.data_dir / "schedules.csv").read_bytes() == ok
+    ds = load_dataset_files({"sailings.csv": ok}, cache_dir=tmp_path / "a")
+    assert ds.changes["sailings"].added == ("AE1",)
+    assert (ds.data_dir / "sailings.csv").read_bytes() == ok
     bad = ok + b"AE2,NO-SUCH-LANE,3,test\n"
     with pytest.raises(DatasetError) as err:
-        load_dataset_files({"schedules.csv": bad}, cache_dir=tmp_path / "b")
-    assert err.value.field == "schedules.csv[line 3].lane_id"
+        load_dataset_files({"sailings.csv": bad}, cache_dir=tmp_path / "b")
+    assert err.value.field == "sailings.csv[line 3].lane_id"
     assert err.value.to_dict()["line"] == 3
     # a dataset that does not give the new table leaves it out, as data/ does
     same = load_dataset_files(
         {"lanes.csv": (DATA_DIR / "lanes.csv").read_bytes()}, cache_dir=tmp_path / "c"
     )
     assert same.sha256 == default_dataset().sha256
-    assert not (same.data_dir / "schedules.csv").exists()
+    assert not (same.data_dir / "sailings.csv").exists()
 
 
 def test_a_stored_dataset_is_found_again_by_its_hash(tmp_path):
@@ -512,3 +523,25 @@ def test_a_json_document_named_dataset_json_alone_is_read_as_tables(tmp_path):
     }
     ds = load_dataset_files({"dataset.json": json.dumps(doc).encode()}, cache_dir=tmp_path)
     assert ds.changes["lanes"].removed == ("AIR-PVG-FRA",)
+
+
+def test_timetables_and_carrier_numbers_are_dataset_tables(tmp_path):
+    """schedules.csv and carrier_intensities.csv are checked by their own loaders on the
+    merged folder; lanes.csv may add the optional carrier column the shipped file lacks."""
+    demos = ROOT / "data" / "examples" / "datasets"
+    sched = load_dataset(demos / "schedules_demo", cache_dir=tmp_path / "s")
+    assert sched.changes["schedules"].rows == 4  # DEMO-AEX1 both ways, DEMO-XDR, DEMO-PVG-FRA
+    carriers = load_dataset(demos / "carrier_demo", cache_dir=tmp_path / "c")
+    assert carriers.changes["lanes"].mode == "merge"
+    assert len(carriers.changes["lanes"].replaced) == 2
+    net = load_network(carriers.data_dir)
+    assert net.lane("RAIL-CNXAN-DEDUI").carrier == "DemoRail"
+    header = (demos / "schedules_demo" / "schedules.csv").read_bytes().splitlines()[0]
+    bad = (
+        header
+        + b"\nX1,SEA-NOPE,,,sea,L,Tue,,18:00,8,48,744,,2026-11-01,2027-04-30,s,2026-12-06,CC0,\n"
+    )
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"schedules.csv": bad}, cache_dir=tmp_path / "b")
+    assert err.value.field == "schedules.csv[line 2].lane_id"
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
-import networkx as nx
 import pytest
 
 from greenlane.emissions.model import DataType
 from greenlane.emissions.tables import read_table
-from greenlane.routing import PlanOptions, SolverParams, load_network, read_book
+from greenlane.routing import PlanOptions, SolverParams, load_dataset, load_network, read_book
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.validate import LaneTableRow
 from greenlane.routing.planner.candidates import CandidateBuilder
+from greenlane.routing.planner.plan import plan_to_dict
 from greenlane.routing.planner.problem import build_problem
 from greenlane.routing.planner.solve import solve_problem
 
@@ -22,27 +22,38 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "data" / "examples" / "datasets"
 
 
-def _with_carriers(net: Network) -> Network:
-    """The shipped network with the carriers named by the demo's lanes.csv."""
+def _carriers(net: Network) -> dict[str, str]:
+    """Lane id -> carrier named by the demo's lanes.csv, both directions."""
     named = {
         r.lane_id: r.carrier for r in read_table(DEMOS / "carrier_demo" / "lanes.csv", LaneTableRow)
     }
-    lanes = tuple(replace(x, carrier=named.get(x.reverse_of or x.lane_id)) for x in net.lanes)
-    g = nx.MultiDiGraph()
-    for h in net.hubs.values():
-        g.add_node(h.hub_id, hub=h)
-    for x in lanes:
-        g.add_edge(x.origin, x.destination, key=x.lane_id, lane=x)
-    return Network(hubs=net.hubs, lanes=lanes, graph=g, data_sha256=net.data_sha256)
+    return {
+        x.lane_id: named[x.reverse_of or x.lane_id]
+        for x in net.lanes
+        if named.get(x.reverse_of or x.lane_id)
+    }
 
 
 def test_demo_book_on_demo_timetables_and_carrier_numbers(tmp_path):
-    for name in ("schedules_demo/schedules.csv", "carrier_demo/carrier_intensities.csv"):
-        shutil.copy(DEMOS / name, tmp_path)
-    net = _with_carriers(load_network())
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for name in (
+        "schedules_demo/schedules.csv",
+        "carrier_demo/carrier_intensities.csv",
+        "carrier_demo/lanes.csv",
+        "carrier_demo/dataset.json",
+    ):
+        shutil.copy(DEMOS / name, folder)
+    ds = load_dataset(folder, cache_dir=tmp_path / "cache")
+    net = load_network(ds.data_dir)
+    assert {x.lane_id: x.carrier for x in net.lanes if x.carrier} == _carriers(net)
     book = read_book(ROOT / "data" / "examples" / "shipments.csv")
-    options = PlanOptions(solver=SolverParams(time_limit_s=20, seed=0, workers=1))
-    builder = CandidateBuilder(net, data_dir=tmp_path)
+    options = PlanOptions(
+        solver=SolverParams(time_limit_s=20, seed=0, workers=1),
+        data_dir=ds.data_dir,
+        dataset_id=ds.dataset_id,
+    )
+    builder = CandidateBuilder(net, data_dir=ds.data_dir)
     assert set(builder.schedules) == {
         "SEA-CNSHA-NLRTM",
         "SEA-CNSHA-NLRTM:rev",
@@ -64,3 +75,8 @@ def test_demo_book_on_demo_timetables_and_carrier_numbers(tmp_path):
         assert leg.tce.data_type is DataType.PRIMARY and leg.carrier == "DemoRail"
         assert leg.tce.co2e_wtw_kg == pytest.approx(18.0 * s.mass_t * leg.tce.distance_km / 1000)
     assert 0 < result.primary_data_share < 1
+    # the plan records the dataset and the timetable it used
+    doc = plan_to_dict(result)
+    assert doc["dataset"] == {"id": ds.dataset_id, "sha256": ds.sha256}
+    table = (ds.data_dir / "schedules.csv").read_bytes()
+    assert doc["data_sha256"]["schedules"] == hashlib.sha256(table).hexdigest()

@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 from routing_helpers import make_lane
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import DataError
 from greenlane.emissions.model import Mode
 from greenlane.routing import PlanOptions, SolverParams
@@ -148,7 +149,9 @@ def test_one_hour_after_cut_off_takes_next_weekly_departure(tmp_path, port_net):
         Shipment("LATE", "F", "Q", 5, late_ready, due),
         Shipment("EARLY", "F", "Q", 5, early_ready, due),
     ]
-    builder = CandidateBuilder(port_net, data_dir=_folder(tmp_path, WEEKLY))
+    builder = CandidateBuilder(
+        port_net, schedules=load_schedules(port_net, EPOCH, _folder(tmp_path, WEEKLY))
+    )
     options = PlanOptions(solver=FAST)
     problem = build_problem(book, port_net, options, builder=builder)
     result = solve_problem(problem, options)
@@ -166,10 +169,11 @@ def test_one_hour_after_cut_off_takes_next_weekly_departure(tmp_path, port_net):
     doc = plan_to_dict(result)
     leg = doc["shipments"][0]["legs"][1]
     assert leg["service_id"] == "LOOP1" and leg["cutoff_at"].startswith("2026-12-")
-    # the plan records the timetable it used
-    table = (tmp_path / "schedules.csv").read_bytes()
-    assert doc["data_sha256"]["schedules"] == hashlib.sha256(table).hexdigest()
-    assert doc["data_sha256"]["carrier_intensities"] == "absent"
+    # timetables passed as objects are recorded as such (a dataset's are hashed:
+    # tests/routing/test_demo_datasets.py); the shipped carrier table is the header only
+    assert doc["data_sha256"]["schedules"] == "given"
+    shipped = (DATA_DIR / "carrier_intensities.csv").read_bytes()
+    assert doc["data_sha256"]["carrier_intensities"] == hashlib.sha256(shipped).hexdigest()
 
 
 def test_lane_without_timetable_keeps_the_uniform_rule(port_net):
@@ -192,7 +196,9 @@ def test_capacity_per_departure_comes_from_the_timetable(tmp_path, port_net):
     ready = datetime(2026, 12, 1, tzinfo=UTC)
     due = datetime(2027, 3, 1, tzinfo=UTC)
     book = [Shipment(f"S{i}", "F", "Q", 5, ready, due) for i in range(3)]
-    builder = CandidateBuilder(port_net, data_dir=_folder(tmp_path, row))
+    builder = CandidateBuilder(
+        port_net, schedules=load_schedules(port_net, EPOCH, _folder(tmp_path, row))
+    )
     options = PlanOptions(solver=FAST)
     problem = build_problem(book, port_net, options, builder=builder)
     result = solve_problem(problem, options)
