@@ -172,8 +172,9 @@ def test_migrations_match_the_table_model(papp):
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     # 0001 initial, 0002 ledger, 0003 rate limits, 0004-0005 heartbeats, 0006 lever runs as jobs,
-    # 0008 token expiry, UI sessions and report downloads, 0007 PACT clients (after 0008)
-    assert version == "0007"
+    # 0008 token expiry, UI sessions and report downloads, 0007 PACT clients (after 0008),
+    # 0009 organisations and datasets
+    assert version == "0009"
     assert diff == []
 
 
