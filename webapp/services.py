@@ -622,7 +622,7 @@ def run_plan_job(app: Flask, job_id: str) -> None:
 
     try:
         with app.app_context():
-            result = compute(doc, network_for(doc, app), progress, app)
+            result = compute(doc, network_for(doc, app), progress)
             dataset = datasets.reference(doc["options"].get("dataset_id"), app)
         with transaction(engine) as conn:
             if kind == "pareto":

@@ -276,3 +276,33 @@ def test_openapi_lists_the_dataset_endpoints(client):
     assert "multipart/form-data" in body
     opts = doc["components"]["schemas"]["PlanOptionsIn"]["properties"]
     assert "dataset_id" in opts
+
+
+def test_migration_0009_puts_existing_tokens_and_plans_in_the_default_organisation(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from greenlane.webapp.auth import authenticate, hash_token
+    from greenlane.webapp.db import MIGRATIONS, make_engine, utcnow
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into api_tokens (name, token_sha256, role, created_at) "
+                "values ('old', :sha, 'planner', :now)"
+            ),
+            {"sha": hash_token("gl_old"), "now": utcnow()},
+        )
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    who = authenticate(engine, "gl_old")
+    assert who is not None and who.organisation == "default"
+    engine.dispose()
