@@ -30,10 +30,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice, pairwise
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.distance import gcd_km
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
@@ -143,7 +145,8 @@ class CandidateBuilder:
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
-    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card; ``data_dir``
+    holds every table lanes and hubs are priced with (None: the shipped ``data/``).
     """
 
     def __init__(
@@ -156,16 +159,18 @@ class CandidateBuilder:
         energy_prices: EnergyPrices | None = None,
         regulation: Regulation | None = None,
         rate_cards: bool = False,
+        data_dir: Path | None = None,
     ) -> None:
         self.network = network
-        self.factors = factors or load_factors()
+        self.data_dir = data_dir or DATA_DIR
+        self.factors = factors or load_factors(data_dir=self.data_dir)
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.carriers = carriers
         self.energy_prices = energy_prices
         self.regulation = regulation
         self.rate_cards = rate_cards
-        self.hub_ops = hub_operations()
+        self.hub_ops = hub_operations(self.data_dir)
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
@@ -186,6 +191,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                data_dir=self.data_dir,
             )
         return self._options[lane_id]
 
@@ -222,6 +228,7 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                data_dir=self.data_dir,
             )
         return cache[lane_id]
 

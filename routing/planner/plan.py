@@ -17,6 +17,7 @@ from greenlane.emissions.chain import footprint, hub_tce, tce_from_energy
 from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Method
 from greenlane.emissions.report import footprint_to_dict
 from greenlane.emissions.report._decimal import num
+from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import KG_PER_T, S_PER_H, intensity_g_per_tkm
 from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
@@ -162,6 +163,8 @@ class Plan:
     data_sha256: dict[str, str] = field(default_factory=dict)
     stop_routes: tuple[StopRoute, ...] = ()
     stop_dropped: tuple[DroppedLeg, ...] = ()
+    dataset: dict[str, str] = field(default_factory=dict)
+    """``{"id", "sha256"}`` of the tables the plan read (``routing.datasets``)."""
 
     @property
     def cost_cny(self) -> float:
@@ -280,6 +283,7 @@ def build_plan(
             "network": problem.network.data_sha256,
             "factors": problem.factors.data_sha256,
         },
+        dataset=dataset_ref(options.data_dir, options.dataset_id),
     )
 
 
@@ -473,6 +477,7 @@ def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
         "solver": plan.facts,
         "options": plan.options,
         "data_sha256": plan.data_sha256,
+        "dataset": plan.dataset or dataset_ref(None),
     }
 
 

@@ -167,12 +167,14 @@ def saf_blend_shares(data_dir: Path = DATA_DIR) -> tuple[float, ...]:
     return tuple(r.energy_share for r in read_table(data_dir / "saf_blends.csv", SafBlendRow))
 
 
-def _offers(vehicle_carriers: tuple[str, ...], hub: Hub) -> list[tuple[str, float | None]]:
+def _offers(
+    vehicle_carriers: tuple[str, ...], hub: Hub, data_dir: Path = DATA_DIR
+) -> list[tuple[str, float | None]]:
     """(carrier, SAF share) offers: SAF only as certified blends with jet kerosene."""
     out: list[tuple[str, float | None]] = []
     for key in _carriers_for(vehicle_carriers, hub):
         if key.startswith("saf_"):
-            out += [(key, share) for share in saf_blend_shares()]
+            out += [(key, share) for share in saf_blend_shares(data_dir)]
         else:
             out.append((key, None))
     return out
@@ -202,6 +204,7 @@ def price_lane(
     destination: Hub | None = None,
     regulation: Regulation | None = None,
     rate_cards: bool = False,
+    data_dir: Path = DATA_DIR,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
@@ -210,33 +213,39 @@ def price_lane(
     also pays the regulatory carbon costs and tolls of its year of travel
     (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
     scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
-    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost."""
-    f = factors or load_factors()
+    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost. Every table
+    (vehicle types, prices, SAF blends, rate cards, regulation) is read from ``data_dir``."""
+    f = factors or load_factors(data_dir=data_dir)
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
     )
     priced: list[tuple[LaneOption, float | None]] = []
     for vid in lane.vehicle_types:
-        vehicle = vehicle_type(vid, "vehicle_types")
+        vehicle = vehicle_type(vid, "vehicle_types", data_dir)
         if out_of_range(vehicle, lane, actual_km):
             continue  # no charging/refuelling stops are planned on a lane: not offered
-        offers = _offers(vehicle.energy_carriers, origin)
+        offers = _offers(vehicle.energy_carriers, origin, data_dir)
         if carriers == "fossil":
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
                 priced.append(
-                    (_price(lane, origin, vid, key, saf, actual_km, rules, f, prices), saf)
+                    (
+                        _price(lane, origin, vid, key, saf, actual_km, rules, f, prices, data_dir),
+                        saf,
+                    )
                 )
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
-        priced = _at_rate_card(priced, origin, destination)
+        priced = _at_rate_card(priced, origin, destination, data_dir)
     options = []
     for option, saf in priced:
         try:
             if regulation is not None and regulation.enabled:
-                option = _regulate(option, origin, destination, saf, regulation, f, prices)
+                option = _regulate(
+                    option, origin, destination, saf, regulation, f, prices, data_dir
+                )
         except InputError:
             continue  # the mandated SAF is not priced in the region
         options.append(option)
@@ -266,8 +275,9 @@ def _price(
     rules: tuple[str, ...],
     f: Factors,
     prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption:
-    vehicle = vehicle_type(vid, "vehicle_types")
+    vehicle = vehicle_type(vid, "vehicle_types", data_dir)
     carrier: EnergyCarrier = f.carrier(key)
     er = vehicle.default_empty_running_share
     interval = HOURS_PER_WEEK / lane.departures_per_week
@@ -283,6 +293,7 @@ def _price(
             lane.transit_h,
             empty_running_share=er,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         )
         cost1 = leg_cost_cny(
@@ -294,6 +305,7 @@ def _price(
             lane.transit_h,
             empty_running_share=er,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         )
         c0, c1 = float(cost0.total_cny), float(cost1.total_cny)
@@ -328,7 +340,7 @@ def _price(
                 for a, b in zip(_split(cost0, 1.0), _split(cost1, 1.0), strict=True)
             ),
         )
-    prof = profile(vid, key, saf_share=saf, factors=f)
+    prof = profile(vid, key, saf_share=saf, factors=f, data_dir=data_dir)
     payload = vehicle.default_payload_t
     cost_obj = leg_cost_cny(
         vehicle,
@@ -340,6 +352,7 @@ def _price(
         saf_share=saf,
         empty_running_share=er,
         factors=f,
+        data_dir=data_dir,
         prices=prices,
     )
     cost = float(cost_obj.total_cny)
@@ -375,6 +388,7 @@ def _at_rate_card(
     priced: list[tuple[LaneOption, float | None]],
     origin: Hub,
     destination: Hub,
+    data_dir: Path = DATA_DIR,
 ) -> list[tuple[LaneOption, float | None]]:
     """A lane's options priced at the carrier's rate card when one covers the lane.
 
@@ -385,12 +399,14 @@ def _at_rate_card(
     cheaper one)."""
     if not priced:
         return priced
-    card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
+    card = rate_card_for(
+        priced[0][0].lane.mode, origin.country, destination.country, data_dir=data_dir
+    )
     if card is None:
         return priced
-    per_t = card.cny_per_t()
+    per_t = card.cny_per_t(data_dir)
     energy = [o.split_cny_per_t[1] for o, _ in priced]
-    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
+    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types", data_dir)
     default = [
         e
         for (o, saf), e in zip(priced, energy, strict=True)
@@ -426,12 +442,13 @@ def _regulate(
     regulation: Regulation,
     f: Factors,
     prices: EnergyPrices | None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption:
     """``o`` with the regulatory costs of its year added to its cost (and, on flights from EU
     airports, the ReFuelEU blend in its fuel and emissions)."""
-    table = regulatory_table()
+    table = regulatory_table(data_dir)
     dest_country = destination.country if destination is not None else ""
-    vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
+    vehicle = vehicle_type(o.vehicle_id, "vehicle_types", data_dir)
     rules: list[str] = []
     saf_cost_per_t = 0.0
     if o.lane.mode is Mode.AIR:
@@ -441,8 +458,8 @@ def _regulate(
             jet = f.carrier(SAF_FOSSIL)
             bio_key = o.carrier.split("+")[-1].split(":")[0] if saf else SAF_DEFAULT
             bio = f.carrier(bio_key if bio_key.startswith("saf_") else SAF_DEFAULT)
-            premium = price_cny_per_mj(bio, origin.country, prices) - price_cny_per_mj(
-                jet, origin.country, prices
+            premium = price_cny_per_mj(bio, origin.country, prices, data_dir) - price_cny_per_mj(
+                jet, origin.country, prices, data_dir
             )
             saf_cost_per_t = saf_mandate_cny(
                 o.energy_mj_per_t,
@@ -450,14 +467,14 @@ def _regulate(
                 mandate,
                 synth,
                 premium,
-                synthetic_premium_cny_per_mj(jet, table),
+                synthetic_premium_cny_per_mj(jet, table, data_dir),
             )
             rules.append(
                 f"ReFuelEU {regulation.year}: at least {mandate:.1%} SAF ({synth:.1%} "
                 f"synthetic) uplifted at {origin.hub_id}"
             )
             if own < mandate:
-                o = _blend(o, mandate, f)
+                o = _blend(o, mandate, f, data_dir)
     parts = []
     for energy, ttw, km in (
         (
@@ -470,7 +487,7 @@ def _regulate(
         leg = LegActivity(
             o.lane.mode, vehicle, o.carrier_obj, origin.country, dest_country, energy, ttw, km
         )
-        costs, why = regulatory_costs_cny(leg, regulation, table)
+        costs, why = regulatory_costs_cny(leg, regulation, table, data_dir)
         parts.append(costs)
         rules += [r for r in why if r not in rules]
     parts[1]["saf_mandate"] = saf_cost_per_t
@@ -490,9 +507,9 @@ def _regulate(
     )
 
 
-def _blend(o: LaneOption, share: float, f: Factors) -> LaneOption:
+def _blend(o: LaneOption, share: float, f: Factors, data_dir: Path = DATA_DIR) -> LaneOption:
     """``o`` flying a ReFuelEU blend of ``share`` SAF (default pathway) by energy [-]."""
-    prof = profile(o.vehicle_id, SAF_FOSSIL, saf_share=share, factors=f)
+    prof = profile(o.vehicle_id, SAF_FOSSIL, saf_share=share, factors=f, data_dir=data_dir)
     wtt, ttw = co2e_of_energy_kg(prof.carrier, o.energy_mj_per_t)
     return replace(
         o,

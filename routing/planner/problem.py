@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -82,7 +83,11 @@ class PlanOptions:
     ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
     carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
     a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
-    legs are the company's own fleet at operating cost either way.
+    legs are the company's own fleet at operating cost either way. ``data_dir`` is the
+    folder of every table the plan reads (a dataset's ``data_dir``; None: the shipped
+    ``data/``; the network passed to the planner must be loaded from it too), and
+    ``dataset_id`` the id the plan records with the tables' hash (None: ``default`` for
+    ``data/``, else ``ds-`` + the hash).
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -104,6 +109,8 @@ class PlanOptions:
     eua_eur_per_t: float | None = None
     ets2_eur_per_t: float | None = None
     price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
+    data_dir: Path | None = None
+    dataset_id: str | None = None
 
     def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
         """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
@@ -198,7 +205,11 @@ def _build_problem(
     builder: CandidateBuilder | None = None,
 ) -> Problem:
     options.validate()
-    factors = load_factors(options.factor_sets)
+    factors = (
+        load_factors(options.factor_sets)
+        if options.data_dir is None
+        else load_factors(options.factor_sets, data_dir=options.data_dir)
+    )
     builder = builder or CandidateBuilder(
         network,
         factors,
@@ -208,6 +219,7 @@ def _build_problem(
         options.energy_prices,
         regulation=options.regulation(shipments),
         rate_cards=options.price_basis == "rate_card",
+        data_dir=options.data_dir,
     )
     fossil = (
         None
@@ -221,6 +233,7 @@ def _build_problem(
             options.energy_prices,
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
+            data_dir=options.data_dir,
         )
     )
     if fossil is not None:

@@ -250,12 +250,13 @@ def _fleet(
             try:
                 e_price = float(
                     leg_cost_cny(
-                        vehicle_type(o.vehicle_id, "vehicle_types"),
+                        vehicle_type(o.vehicle_id, "vehicle_types", problem.builder.data_dir),
                         o.carrier,
                         depot.country,
                         0.0,
                         0.0,
                         factors=problem.factors,
+                        data_dir=problem.builder.data_dir,
                         prices=options.energy_prices,
                     ).price_cny_per_mj
                 )
@@ -269,7 +270,7 @@ def _fleet(
     mass_t = sum(e.mass_t for e in ends)
     for vid, (_, key) in sorted(best.items()):
         need = max(
-            mass_t / vehicle_type(vid, "vehicle_types").payload_max_t,
+            mass_t / vehicle_type(vid, "vehicle_types", problem.builder.data_dir).payload_max_t,
             len(ends) * SERVICE_H / SHIFT_H,
         )
         count = min(len(ends), 2 * math.ceil(need) + 1)
@@ -376,6 +377,7 @@ def _route_group(
             distance_basis=DistanceBasis.ACTUAL,
             factor_sets=tuple(options.factor_sets),
             energy_prices=options.energy_prices,
+            data_dir=problem.builder.data_dir,
         )
         solution = solve_vrp(
             vrp,
@@ -389,7 +391,7 @@ def _route_group(
         ]
         return [], lost, {}, wall
     wall = time.perf_counter() - started
-    stations = {st.station_id: st for st in load_stations()}
+    stations = {st.station_id: st for st in load_stations(problem.builder.data_dir)}
     routes: list[StopRoute] = []
     new_legs: dict[tuple[int, int], tuple[PlannedLeg, Any]] = {}
     for r in solution.routes:

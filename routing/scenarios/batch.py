@@ -45,9 +45,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.emissions.factors import load_factors
 from greenlane.emissions.intensity import default_target
+from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import G_PER_KG
 from greenlane.fleet.cost import scale_energy_prices
 from greenlane.routing.network.graph import Network, load_network
@@ -122,13 +124,17 @@ class Scenario:
     def options(self, base: PlanOptions) -> PlanOptions:
         """``base`` with this scenario's settings applied.
 
-        ``fuel_price`` becomes ``energy_prices``: the base table (default: the shipped one)
-        with the fossil carriers' rows scaled, passed to the planner as data.
+        ``fuel_price`` becomes ``energy_prices``: the base table (default: the one of the
+        base's ``data_dir``) with the fossil carriers' rows scaled, passed to the planner as
+        data.
         """
         changes: dict[str, Any] = {}
         if self.fuel_price != 1.0:
             changes["energy_prices"] = scale_energy_prices(
-                self.fuel_price, FOSSIL_PRICE_ORIGINS, base.energy_prices
+                self.fuel_price,
+                FOSSIL_PRICE_ORIGINS,
+                base.energy_prices,
+                data_dir=base.data_dir or DATA_DIR,
             )
         if self.carbon_price_cny_per_t is not None:
             changes["carbon_price_cny_per_t"] = self.carbon_price_cny_per_t
@@ -397,7 +403,10 @@ def warm_up(cache_dir: str | None = None) -> str:
     return f"{len(network.lanes)} lanes"
 
 
-def _network(cache_dir: str | None) -> Network:
+def _network(cache_dir: str | None, data_dir: Path | None = None) -> Network:
+    """The network of ``data_dir`` (None: the shipped one), loaded once per process."""
+    if data_dir is not None:
+        return load_network(data_dir, cache_dir=cache_dir)
     return load_network(cache_dir=cache_dir) if cache_dir else load_network()
 
 
@@ -422,17 +431,21 @@ def _builder(
         _hashable(options.energy_prices),
         regulation,
         options.price_basis,
+        options.data_dir,
     )
     if key not in _BUILDERS:
         _BUILDERS[key] = CandidateBuilder(
             network,
-            load_factors(options.factor_sets),
+            load_factors(options.factor_sets)
+            if options.data_dir is None
+            else load_factors(options.factor_sets, data_dir=options.data_dir),
             options.k_paths,
             options.carbon_price_cny_per_t,
             options.carriers,
             options.energy_prices,
             regulation=regulation,
             rate_cards=options.price_basis == "rate_card",
+            data_dir=options.data_dir,
         )
     return _BUILDERS[key]
 
@@ -533,6 +546,7 @@ def run_task(task: Task) -> TaskResult:
     t0, cpu0 = time.perf_counter(), time.process_time()
     part, sc = task.partition, task.scenario
     options = task.solve_options()
+    ref = dataset_ref(task.options.data_dir, task.options.dataset_id)
     row: dict[str, Any] = {
         "book": part.book,
         "scenario": sc.name,
@@ -542,6 +556,8 @@ def run_task(task: Task) -> TaskResult:
         "target_year": task.options.target_year,
         "eua_eur_per_t": task.options.eua_eur_per_t,
         "partition": part.key,
+        "dataset": ref["id"],
+        "dataset_sha256": ref["sha256"],
         "group": part.group,
         "shipments": len(part.shipments),
         "price_cny_per_t": options.carbon_price_cny_per_t,
@@ -551,7 +567,7 @@ def run_task(task: Task) -> TaskResult:
     loads: dict[tuple[str, int], float] = {}
     caps: dict[tuple[str, int], float] = {}
     try:
-        network = task.network or _network(task.cache_dir)
+        network = task.network or _network(task.cache_dir, task.options.data_dir)
         result = solve_problem(_problem(task, network), options)
         row.update(
             status=result.status,

@@ -198,7 +198,8 @@ class VrpProblem:
     detour (``distance_basis`` of ``data/distance_rules.csv``) for the pairs it lists.
     ``pairs`` are ``(pickup_stop_id, delivery_stop_id)``: the pickup's demand is carried to the
     delivery stop on the same vehicle. ``energy_prices`` is the energy price table (None: the
-    shipped one).
+    shipped one); ``data_dir`` the folder of the vehicle types, factors, prices and stations (a
+    dataset's; None: the shipped ``data/``).
     """
 
     depots: tuple[Depot, ...]
@@ -215,6 +216,7 @@ class VrpProblem:
     station_copies: int = 2
     factor_sets: tuple[str, ...] = ()
     energy_prices: EnergyPrices | None = None
+    data_dir: Path | None = None
 
 
 # ------------------------------------------------------------------------------- results

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.distance import convert_distance_km, gcd_km
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import co2e_of_energy_kg, load_factors
@@ -195,7 +196,8 @@ def _spec(
     where = f"fleet[{i}]"
     if entry.count < 1:
         raise InputError("count must be >= 1", field=f"{where}.count")
-    vehicle = entry.vehicle or vehicle_type(entry.type_id, f"{where}.type_id")
+    data_dir = problem.data_dir or DATA_DIR
+    vehicle = entry.vehicle or vehicle_type(entry.type_id, f"{where}.type_id", data_dir)
     if vehicle.mode is not Mode.ROAD:
         raise InputError(f"{vehicle.type_id} is not a road vehicle", field=f"{where}.type_id")
     depot_id = entry.depot_id or problem.depots[0].depot_id
@@ -209,14 +211,21 @@ def _spec(
         raise InputError(
             "give the problem or depot region (energy prices, grid mix)", field="region"
         )
-    key = entry.carrier or regional_carrier(vehicle, region, prices=problem.energy_prices)
+    key = entry.carrier or regional_carrier(vehicle, region, data_dir, prices=problem.energy_prices)
     if key not in vehicle.energy_carriers:
         raise InputError(f"{vehicle.type_id} cannot use {key!r}", field=f"{where}.carrier")
-    factors = load_factors(tuple(problem.factor_sets))
+    factors = load_factors(tuple(problem.factor_sets), data_dir=data_dir)
     carrier = factors.carrier(key, f"{where}.carrier")
     price = float(
         leg_cost_cny(
-            vehicle, key, region, 0.0, 0.0, factors=factors, prices=problem.energy_prices
+            vehicle,
+            key,
+            region,
+            0.0,
+            0.0,
+            factors=factors,
+            data_dir=data_dir,
+            prices=problem.energy_prices,
         ).price_cny_per_mj
     )
     wtt, ttw = co2e_of_energy_kg(carrier, 1.0)
@@ -282,7 +291,7 @@ def _stations(problem: VrpProblem, specs: tuple[VehicleSpec, ...]) -> tuple[Stat
         return tuple(chosen)
     anchors = [(d.lat, d.lon) for d in problem.depots] + [(s.lat, s.lon) for s in problem.stops]
     near: list[tuple[float, Station]] = []
-    for st in load_stations():
+    for st in load_stations(problem.data_dir or DATA_DIR):
         if st.status != "operating" or not any(sp.serves(st) for sp in specs):
             continue
         dist = min(gcd_km(st.lat, st.lon, a, b) for a, b in anchors)

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError
 from greenlane.emissions.factors import load_factors
 from greenlane.emissions.units import KG_PER_T, L_PER_M3, S_PER_H
@@ -369,7 +370,9 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
         objective_cny=objective,
         wall_time_s=time.perf_counter() - t0,
         notes=notes,
-        data_sha256=load_factors(tuple(problem.factor_sets)).data_sha256,
+        data_sha256=load_factors(
+            tuple(problem.factor_sets), data_dir=problem.data_dir or DATA_DIR
+        ).data_sha256,
     )
     violations = check_solution(problem, solution)
     if violations:
