@@ -208,8 +208,10 @@ def create_dataset(form: DatasetUploadForm, header: IdempotencyHeader) -> Respon
     """Upload a dataset: several CSV files named by table (`lanes.csv`, `hubs.csv`, ...), one
     XLSX workbook (one sheet per table) or one JSON document, as `files` (multipart).
 
-    Tables left out come from the shipped data; rows override by id. An error names the
-    table, row and column (422) and nothing is stored. The same content again answers 200
+    Tables left out come from the shipped data; a table given replaces the shipped one, or,
+    declared `merge` (`dataset.json`, a `_dataset` sheet or a `_delete` column), overrides
+    its rows by id (data/README.md, Datasets). An error names the table, row and column
+    (422) and nothing is stored. The same content again answers 200
     with the stored dataset. The answer lists what it changes against the dataset in force;
     `POST /datasets/{id}/activate` puts it in force.
     """
@@ -224,7 +226,7 @@ def create_dataset(form: DatasetUploadForm, header: IdempotencyHeader) -> Respon
 @api.get("/datasets", tags=[datasets_tag], responses={200: DatasetListOut, **_ERRORS})
 @roles("planner", "integration")
 def list_datasets() -> Response:
-    """The caller's organisation's datasets and the one in force (`shipped`: none)."""
+    """The caller's organisation's datasets and the one in force (`default`: the shipped tables)."""
     return jsonify(datasets.listing(principal()))
 
 
@@ -243,7 +245,7 @@ def get_dataset(path: DatasetPath) -> Response:
 )
 @roles("planner")
 def activate_dataset(path: DatasetPath, header: IdempotencyHeader) -> Response:
-    """Put a dataset in force for the organisation (`shipped`: back to the shipped tables)."""
+    """Put a dataset in force for the organisation (`default`: back to the shipped tables)."""
     return jsonify(datasets.activate(path.dataset_id, principal()))
 
 

@@ -40,9 +40,12 @@ from greenlane.webapp.problems import ApiProblem
 from greenlane.webapp.resources import network as load_net
 from greenlane.webapp.tables import dataset_activations, dataset_files, datasets
 
-SHIPPED = "shipped"
-"""``options.dataset_id`` (and activation target) meaning the shipped tables of ``data/``."""
+SHIPPED = "default"
+"""The id of the shipped tables of ``data/`` (``routing.datasets.default_dataset``): as
+``options.dataset_id`` or activation target, the organisation plans on the shipped data."""
 SUFFIXES = (".csv", ".xlsx", ".json")
+MANIFEST = "dataset.json"
+"""The optional declarations beside CSV tables (``routing.datasets.MANIFEST``)."""
 DETAILED_TABLES = ("hubs", "lanes")
 """Tables whose added, removed and changed ids are listed; other tables show counts."""
 
@@ -61,9 +64,10 @@ class Stored:
 def upload_format(files: Sequence[tuple[str, bytes]], config: Mapping[str, Any]) -> str:
     """``csv``, ``xlsx`` or ``json`` for an upload's ``(name, content)`` files.
 
-    Several CSV files (one per table, named like ``lanes.csv``), or exactly one XLSX or JSON
-    file. Errors name the file (``files[i]``); more than ``DATASET_MAX_FILES`` files or
-    ``DATASET_MAX_BYTES`` in total is a 413.
+    Several CSV files (one per table, named like ``lanes.csv``, with an optional
+    ``dataset.json`` declaring table modes), or exactly one XLSX or JSON file. Errors name
+    the file (``files[i]``); more than ``DATASET_MAX_FILES`` files or ``DATASET_MAX_BYTES``
+    in total is a 413.
     """
     if not files:
         raise InputError("upload at least one file", field="files")
@@ -90,7 +94,7 @@ def upload_format(files: Sequence[tuple[str, bytes]], config: Mapping[str, Any])
         if not data:
             raise InputError(f"{name!r} is empty", field=f"files[{i}]")
         seen.add(name.lower())
-        kinds.add(suffix[1:])
+        kinds.add("csv" if name == MANIFEST else suffix[1:])
     if kinds != {"csv"} and len(files) != 1:
         raise InputError(
             "upload several CSV files, or exactly one XLSX workbook or JSON document",
@@ -172,19 +176,21 @@ def _by_sha(conn: Connection, organisation: str, sha256: str) -> Row[Any] | None
 
 
 def table_summary(ds: Dataset) -> dict[str, Any]:
-    """Per table, how the dataset changes the shipped defaults (counts)."""
-    out: dict[str, Any] = {}
-    for table, change in sorted(ds.changes.items()):
-        out[table] = _counts(change)
-    return out
+    """Per table the dataset gives: ``replace`` or ``merge``, its rows, and how many rows it
+    adds, removes and changes against the shipped table."""
+    return {
+        table: {
+            "mode": change.mode,
+            "rows": change.rows,
+            "added": len(change.added),
+            "removed": len(change.removed),
+            "changed": len(change.replaced),
+        }
+        for table, change in sorted(ds.changes.items())
+    }
 
 
-def _ids(change: Any, kind: str) -> list[str]:
-    return sorted(str(i) for i in getattr(change, kind, ()) or ())
-
-
-def _counts(change: Any) -> dict[str, int]:
-    return {kind: len(_ids(change, kind)) for kind in ("added", "removed", "changed")}
+_KINDS = ("added", "removed", "changed")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -271,7 +277,7 @@ def _remember(app: Flask, dataset_id: str, ds: Dataset) -> None:
 
 
 def dataset_of(dataset_id: str | None, app: Flask | None = None) -> Dataset:
-    """The dataset a stored plan request names (None or ``shipped``: the shipped data)."""
+    """The dataset a stored plan request names (None or ``default``: the shipped data)."""
     if dataset_id in (None, SHIPPED):
         return default_dataset()
     return materialise(str(dataset_id), app)
@@ -283,7 +289,7 @@ def network_of(ds: Dataset, app: Flask | None = None) -> Network:
 
 
 def resolve(dataset_id: str | None, principal: Principal, field: str) -> str:
-    """The concrete dataset a request asks for: its id or ``shipped``.
+    """The concrete dataset a request asks for: its id or ``default``.
 
     None: the organisation's dataset in force. An id of another organisation is answered like
     an unknown one (422 naming ``field``).
@@ -303,12 +309,6 @@ def resolve(dataset_id: str | None, principal: Principal, field: str) -> str:
     return dataset_id
 
 
-def reference(dataset_id: str | None, app: Flask | None = None) -> dict[str, str]:
-    """``{"id", "sha256"}`` of the dataset a plan was made on."""
-    ds = dataset_of(dataset_id, app)
-    return {"id": dataset_id or SHIPPED, "sha256": ds.sha256}
-
-
 # ----------------------------------------------------------------------------- compare
 
 
@@ -316,17 +316,13 @@ def diff_json(base: Dataset, new: Dataset) -> dict[str, Any]:
     """What ``new`` changes against ``base``: ids for hubs and lanes, counts for the rest."""
     diff = diff_datasets(base, new)
     tables: dict[str, Any] = {}
-    for table, change in sorted(_diff_tables(diff).items()):
-        entry: dict[str, Any] = _counts(change)
+    for table, change in sorted(diff.tables.items()):
+        ids = {kind: sorted(getattr(change, kind)) for kind in _KINDS}
+        entry: dict[str, Any] = {kind: len(ids[kind]) for kind in _KINDS}
         if table in DETAILED_TABLES:
-            entry.update({f"{k}_ids": _ids(change, k) for k in ("added", "removed", "changed")})
+            entry.update({f"{kind}_ids": ids[kind] for kind in _KINDS})
         tables[table] = entry
     return {"base": {"id": base.dataset_id, "sha256": base.sha256}, "tables": tables}
-
-
-def _diff_tables(diff: Any) -> Mapping[str, Any]:
-    tables = getattr(diff, "tables", diff)
-    return tables if isinstance(tables, Mapping) else {}
 
 
 # ----------------------------------------------------------------------------- answers
@@ -394,7 +390,7 @@ def listing(principal: Principal) -> dict[str, Any]:
 
 
 def activate(dataset_id: str, principal: Principal) -> dict[str, Any]:
-    """Put a dataset (or ``shipped``) in force for the caller's organisation."""
+    """Put a dataset (or ``default``) in force for the caller's organisation."""
     with transaction() as conn:
         target = None if dataset_id == SHIPPED else row_of(conn, dataset_id, principal).id
         conn.execute(

@@ -108,7 +108,7 @@ class PlanOptionsIn(_In):
         None,
         pattern=r"^[A-Za-z0-9_]{1,40}$",
         description="plan on this dataset of the caller's organisation (POST /datasets); "
-        "'shipped': the shipped tables; unset: the organisation's dataset in force",
+        "'default': the shipped tables; unset: the organisation's dataset in force",
     )
 
 
@@ -195,7 +195,7 @@ class DatasetUploadForm(BaseModel):
 
 
 class DatasetPath(BaseModel):
-    """A dataset id (``shipped``: the shipped tables, for activation)."""
+    """A dataset id (``default``: the shipped tables, for activation)."""
 
     dataset_id: str = Field(max_length=40)
 
@@ -300,7 +300,7 @@ class PlanOut(_Out):
     solver: dict[str, Any]
     options: dict[str, Any]
     dataset: dict[str, str] = Field(
-        description="the dataset the plan was made on: id ('shipped': the shipped tables) "
+        description="the dataset the plan was made on: id ('default': the shipped tables) "
         "and content sha256"
     )
     links: dict[str, str]
@@ -411,8 +411,12 @@ class DatasetFileOut(_Out):
 
 
 class TableChangesOut(_Out):
-    """How many rows a table adds, removes and changes; hubs and lanes also list the ids."""
+    """How many rows a table adds, removes and changes; hubs and lanes also list the ids.
+    Against the shipped tables, also how the table was given (``replace`` or ``merge``) and
+    its rows."""
 
+    mode: Literal["replace", "merge"] | None = None
+    rows: int | None = None
     added: int
     removed: int
     changed: int
@@ -452,7 +456,7 @@ class DatasetListOut(_Out):
     """The organisation's datasets, newest first, and the id of the one in force."""
 
     organisation: str
-    in_force: str = Field(description="a dataset id, or 'shipped'")
+    in_force: str = Field(description="a dataset id, or 'default' (the shipped tables)")
     items: list[DatasetOut]
 
 

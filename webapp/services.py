@@ -51,7 +51,7 @@ def request_doc(
     """The canonical request stored with a job or plan (server defaults filled in).
 
     ``options.dataset_id`` is resolved for ``principal``'s organisation (unset: its dataset
-    in force; ``shipped`` when none), so the stored request names the data it is planned on.
+    in force; ``default`` when none), so the stored request names the data it is planned on.
     """
     doc = body.model_dump(mode="json", by_alias=False, exclude={"run_async"})
     opts = doc["options"]
@@ -138,6 +138,19 @@ def dataset_of(doc: Mapping[str, Any], app: Flask | None = None) -> Dataset:
     return datasets.dataset_of((doc.get("options") or {}).get("dataset_id"), app)
 
 
+def on_dataset(
+    options: PlanOptions, doc: Mapping[str, Any], app: Flask | None = None
+) -> PlanOptions:
+    """``options`` reading the tables of the request's dataset and recording its id."""
+    ds = dataset_of(doc, app)
+    return replace(options, data_dir=ds.data_dir, dataset_id=ds_id(doc))
+
+
+def ds_id(doc: Mapping[str, Any]) -> str:
+    """The dataset id a stored request names (requests from before datasets: ``default``)."""
+    return str((doc.get("options") or {}).get("dataset_id") or datasets.SHIPPED)
+
+
 def network_for(doc: Mapping[str, Any], app: Flask | None = None) -> Network:
     """The network of the dataset a stored request is planned on."""
     return datasets.network_of(dataset_of(doc, app), app)
@@ -151,7 +164,7 @@ def compute(
 ) -> Computed:
     """Run the planner (and the Pareto sweep) for a stored request on its dataset."""
     shipments = shipments_of(doc, net)
-    options = replace(plan_options(doc["options"]), data_dir=dataset_of(doc, app).data_dir)
+    options = on_dataset(plan_options(doc["options"]), doc, app)
     note = progress or (lambda _x: None)
     if doc.get("kind") == "pareto":
         note(0.1)
@@ -214,7 +227,6 @@ def submit_plan(
             created_by=principal.token_id,
             pareto=result.frontier,
             organisation=principal.organisation,
-            dataset=datasets.reference(doc["options"]["dataset_id"]),
         )
     return Submitted(plan_id=plan_id)
 
@@ -300,7 +312,7 @@ def plan_json(row: Row[Any]) -> dict[str, Any]:
 
 
 def plan_dataset(row: Row[Any]) -> dict[str, str]:
-    """``{"id", "sha256"}`` of the dataset a stored plan was made on (``shipped``: the
+    """``{"id", "sha256"}`` of the dataset a stored plan was made on (``default``: the
     shipped tables; plans from before datasets have no dataset hash)."""
     return {
         "id": row.dataset_id or datasets.SHIPPED,
@@ -550,7 +562,7 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
     net = network_for(doc)
     disruptions = parse_disruptions(items, net)
     shipments = shipments_of(doc, net)
-    options = replace(plan_options(doc["options"]), data_dir=dataset_of(doc).data_dir)
+    options = on_dataset(plan_options(doc["options"]), doc)
     before = plan(shipments, net, options)
     result = impact(before, shipments, net, disruptions, options)
     order = {s.shipment_id: i for i, s in enumerate(shipments)}
@@ -566,6 +578,7 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
         facts=dict(result.replan.facts or before.facts),
         options=dict(before.options),
         data_sha256=dict(before.data_sha256),
+        dataset=dict(before.dataset),
         **_merged_stop_routes(before, result.unaffected, result.replan),
     )
     out = impact_to_dict(result)
@@ -585,7 +598,6 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
             name=f"{row.name} (disrupted: {', '.join(out['disruptions'])})",
             created_by=principal.token_id,
             organisation=row.organisation,
-            dataset=datasets.reference(doc["options"].get("dataset_id")),
         )
     out["replan_plan_id"] = new_id
     out["links"] = {
@@ -623,7 +635,6 @@ def run_plan_job(app: Flask, job_id: str) -> None:
     try:
         with app.app_context():
             result = compute(doc, network_for(doc, app), progress)
-            dataset = datasets.reference(doc["options"].get("dataset_id"), app)
         with transaction(engine) as conn:
             if kind == "pareto":
                 store.set_job(
@@ -644,7 +655,6 @@ def run_plan_job(app: Flask, job_id: str) -> None:
                     created_by=created_by,
                     pareto=result.frontier,
                     organisation=str(doc.get("organisation", "default")),
-                    dataset=dataset,
                 )
                 store.set_job(
                     conn,

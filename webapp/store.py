@@ -9,7 +9,7 @@ exactly the numbers the planner produced, the data hashes and the software versi
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -82,19 +82,18 @@ def insert_plan(
     created_by: int | None = None,
     pareto: Sequence[Plan] | None = None,
     organisation: str = "default",
-    dataset: Mapping[str, str] | None = None,
 ) -> str:
     """Store a plan of ``organisation``; returns its id.
 
-    ``dataset`` (``{"id", "sha256"}``) is the dataset planned on: its id is kept in
-    ``plans.dataset_id`` (NULL for ``shipped``) and its sha256 in ``data_sha256["dataset"]``.
+    The dataset the plan was made on (``plan.dataset``) is kept as ``plans.dataset_id``
+    (NULL for the shipped ``default``) and its sha256 as ``data_sha256["dataset"]``.
     """
     plan_id = new_id("pl")
     hashes = dict(plan.data_sha256)
     dataset_id = None
-    if dataset is not None:
-        hashes.setdefault("dataset", dataset["sha256"])
-        dataset_id = None if dataset["id"] == "shipped" else dataset["id"]
+    if plan.dataset:
+        hashes["dataset"] = plan.dataset["sha256"]
+        dataset_id = None if plan.dataset["id"] == "default" else plan.dataset["id"]
     conn.execute(
         plans.insert().values(
             id=plan_id,

@@ -384,7 +384,7 @@ def dataset_page(dataset_id: str) -> str:
 @bp.post("/datasets/<dataset_id>/activate")
 @login_required("planner")
 def activate_dataset(dataset_id: str) -> Response:
-    """Put the dataset (or ``shipped``) in force for the organisation."""
+    """Put the dataset (or ``default``, the shipped tables) in force for the organisation."""
     try:
         datasets.activate(dataset_id, g.principal)
     except ApiProblem:

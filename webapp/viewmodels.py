@@ -107,7 +107,7 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "gap": solver.get("gap"),
         "shadow_price": solver.get("shadow_price_cny_per_t"),
         "target_message": solver.get("message"),
-        "dataset_id": row.dataset_id or "shipped",
+        "dataset_id": row.dataset_id or "default",
         "dataset_sha256": str(dict(row.data_sha256).get("dataset", "")),
     }
 
@@ -358,7 +358,7 @@ def provenance_rows(row: Row[Any]) -> list[tuple[str, str]]:
     hashes = dict(row.data_sha256)
     out = [
         ("plan_id", str(row.id)),
-        ("dataset_id", str(row.dataset_id or "shipped")),
+        ("dataset_id", str(row.dataset_id or "default")),
         ("dataset_sha256", str(hashes.get("dataset", ""))),
     ]
     out += [(f"data_sha256.{k}", str(v)) for k, v in sorted(hashes.items()) if k != "dataset"]

@@ -67,7 +67,7 @@ def test_upload_review_activate_and_plan_on_a_dataset(server, page, tmp_path):  
     page.wait_for_selector("#plan-form")
     page.click("nav >> text=Datasets")
     page.wait_for_selector("#dataset-form")
-    assert page.inner_text("#in-force") == "shipped"
+    assert page.inner_text("#in-force") == "default"
 
     page.set_input_files("#files", [str(lanes)])
     page.fill("#ds-name", "no air")
