@@ -176,8 +176,8 @@ def _by_sha(conn: Connection, organisation: str, sha256: str) -> Row[Any] | None
 
 
 def table_summary(ds: Dataset) -> dict[str, Any]:
-    """Per table the dataset gives: ``replace`` or ``merge``, its rows, and how many rows it
-    adds, removes and changes against the shipped table."""
+    """Per table the dataset gives: ``replace`` or ``merge``, the rows given, and how many
+    rows it adds, removes and changes against the shipped table."""
     return {
         table: {
             "mode": change.mode,

@@ -413,7 +413,7 @@ class DatasetFileOut(_Out):
 class TableChangesOut(_Out):
     """How many rows a table adds, removes and changes; hubs and lanes also list the ids.
     Against the shipped tables, also how the table was given (``replace`` or ``merge``) and
-    its rows."""
+    how many rows it gave."""
 
     mode: Literal["replace", "merge"] | None = None
     rows: int | None = None

@@ -389,7 +389,10 @@ def activate_dataset(dataset_id: str) -> Response:
         datasets.activate(dataset_id, g.principal)
     except ApiProblem:
         abort(404)
-    flash(f"Dataset {dataset_id} is in force: new plans are made on it.", "ok")
+    what = (
+        "The shipped tables are" if dataset_id == datasets.SHIPPED else f"Dataset {dataset_id} is"
+    )
+    flash(f"{what} in force: new plans are made on them.", "ok")
     return redirect(url_for("ui.datasets_page"))  # type: ignore[return-value]
 
 

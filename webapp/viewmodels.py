@@ -123,11 +123,11 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     return vehicles, carriers
 
 
-def _place_names() -> dict[str, str]:
-    """Hub and site names by id (the network of this process)."""
-    from greenlane.webapp.resources import network
+def _place_names(row: Row[Any]) -> dict[str, str]:
+    """Hub and site names by id (the network of the dataset the plan was made on)."""
+    from greenlane.webapp.services import network_for
 
-    return {h.hub_id: h.name for h in network().hubs.values()}
+    return {h.hub_id: h.name for h in network_for(row.request).hubs.values()}
 
 
 COST_LABELS = {
@@ -151,7 +151,7 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
     vehicles, carriers = _names()
-    places = _place_names()
+    places = _place_names(row)
     intensity_by_tce: dict[str, float] = {}
     for fp in row.result["shipments"]:
         for leg in (fp.get("footprint") or {}).get("legs", []):

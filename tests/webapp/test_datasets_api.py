@@ -333,3 +333,110 @@ def test_ui_upload_error_names_the_cell_and_another_org_gets_404(app, client, or
         content_type="multipart/form-data",
     )
     assert refused.status_code == 400
+
+
+def company_json() -> bytes:
+    """A JSON dataset merged over the shipped tables: a new factory F-DONGGUAN (F-SHENZHEN's
+    row with another id, name and place), its road lane to CAN (ROAD-F-SHENZHEN-CAN's row from
+    the new hub, distance left to the distance rules), and USD at 7.2 CNY instead of 7.1884."""
+    import json
+
+    hub = next(csv.DictReader(io.StringIO((DATA_DIR / "hubs.csv").read_text())))
+    assert hub["hub_id"] == "F-SHENZHEN"
+    hub |= {"hub_id": "F-DONGGUAN", "name": "Factory Dongguan", "lat": "23.0207", "lon": "113.7518"}
+    lane = next(r for r in _lanes()[1] if r["lane_id"] == "ROAD-F-SHENZHEN-CAN")
+    lane |= {"lane_id": "ROAD-DONGGUAN-CAN", "origin": "F-DONGGUAN", "distance_km": ""}
+    fx = next(
+        r
+        for r in csv.DictReader(io.StringIO((DATA_DIR / "fx_rates.csv").read_text()))
+        if r["currency"] == "USD"
+    )
+    fx["cny_per_unit"] = "7.2"
+    doc = {
+        "tables": {"hubs": [hub], "lanes": [lane], "fx_rates": [fx]},
+        "mode": {"hubs": "merge", "lanes": "merge", "fx_rates": "merge"},
+    }
+    return json.dumps(doc).encode()
+
+
+def test_json_dataset_adds_a_factory_that_plans_can_start_from(client, orgs):
+    headers = bearer(orgs["acme"])
+    resp = upload(client, headers, {"company.json": company_json()}, "Dongguan")
+    assert resp.status_code == 201, resp.get_json()
+    ds = resp.get_json()
+    assert ds["upload_format"] == "json"
+    assert ds["tables"]["hubs"] == {
+        "mode": "merge",
+        "rows": 1,  # rows given; merged over the 92 shipped hubs
+        "added": 1,
+        "removed": 0,
+        "changed": 0,
+    }
+    changes = ds["changes_vs_in_force"]["tables"]
+    assert changes["hubs"]["added_ids"] == ["F-DONGGUAN"]
+    assert changes["lanes"]["added_ids"] == ["ROAD-DONGGUAN-CAN"]
+    # another table: counts only (USD changed)
+    assert changes["fx_rates"] == {"added": 0, "removed": 0, "changed": 1}
+
+    book = [shipment("DG-1", "F-DONGGUAN", "C-MADRID", 5)]
+    shipped = client.post("/api/v1/plans", json={"shipments": book}, headers=headers)
+    assert shipped.status_code == 422
+    assert shipped.get_json()["field"] == "shipments[0].origin"
+    plan = client.post(
+        "/api/v1/plans",
+        json={"shipments": book, "options": {"dataset_id": ds["id"]}},
+        headers=headers,
+    )
+    assert plan.status_code == 201, plan.get_json()
+    legs = plan.get_json()["shipments"][0]["legs"]
+    assert legs[0]["origin"] == "F-DONGGUAN" and legs[0]["mode"] == "road"
+    assert legs[0]["lane_id"] == "ROAD-DONGGUAN-CAN"
+    # the plan page names the new factory from the dataset's hubs
+    from test_ui import login
+
+    login(client, orgs["acme"])
+    page = client.get(f"/plans/{plan.get_json()['id']}").get_data(as_text=True)
+    assert "Factory Dongguan" in page
+
+
+def test_pdf_and_xlsx_name_the_dataset(client, orgs, no_air):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+    from test_ui import login
+
+    headers = bearer(orgs["acme"])
+    book = [shipment("S1", "F-NANJING", "C-MADRID", 3)]
+    plan = client.post(
+        "/api/v1/plans",
+        json={"shipments": book, "options": {"dataset_id": no_air["id"]}},
+        headers=headers,
+    ).get_json()
+    pdf = client.get(plan["links"]["report_pdf"], headers=headers)
+    assert pdf.status_code == 200
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert f"dataset {no_air['id']}" in text
+    assert no_air["sha256"][:40] in text.replace("\n", "")
+    login(client, orgs["acme"])
+    xlsx = client.get(f"/plans/{plan['id']}/shipments.xlsx")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data))["Provenance"]
+    about = {r[0]: r[1] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert about["dataset_id"] == no_air["id"]
+    assert about["dataset_sha256"] == no_air["sha256"]
+    assert about["plan_id"] == plan["id"]
+
+
+def test_the_same_tables_as_a_workbook_are_the_same_dataset(client, orgs, no_air):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.title = "lanes"
+    for cells in csv.reader(io.StringIO(lanes_without_air().decode())):
+        sheet.append(cells)  # text cells, as in the CSV file
+    buf = io.BytesIO()
+    wb.save(buf)
+    resp = upload(client, bearer(orgs["acme"]), {"no_air.xlsx": buf.getvalue()})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["id"] == no_air["id"]
+    assert resp.get_json()["sha256"] == no_air["sha256"]
