@@ -125,9 +125,10 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
 
 def _place_names(row: Row[Any]) -> dict[str, str]:
     """Hub and site names by id (the network of the dataset the plan was made on)."""
-    from greenlane.webapp.services import network_for
+    from greenlane.webapp import datasets
 
-    return {h.hub_id: h.name for h in network_for(row.request).hubs.values()}
+    ds = datasets.dataset_of((row.request.get("options") or {}).get("dataset_id"))
+    return {h.hub_id: h.name for h in datasets.network_of(ds).hubs.values()}
 
 
 COST_LABELS = {

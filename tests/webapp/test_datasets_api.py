@@ -440,3 +440,27 @@ def test_the_same_tables_as_a_workbook_are_the_same_dataset(client, orgs, no_air
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["id"] == no_air["id"]
     assert resp.get_json()["sha256"] == no_air["sha256"]
+
+
+def test_a_job_plans_on_the_dataset_and_only_its_organisation_sees_it(client, orgs, no_air):
+    from webapp_helpers import wait_job
+
+    headers = bearer(orgs["acme"])
+    book = [shipment("S1", "F-SHENZHEN", "C-FRANKFURT", 2, due_at="2026-12-12T00:00:00Z")]
+    resp = client.post(
+        "/api/v1/plans",
+        json={
+            "shipments": book,
+            "async": True,
+            "options": {"dataset_id": no_air["id"], "due_dates": "soft"},
+        },
+        headers=headers,
+    )
+    assert resp.status_code == 202, resp.get_json()
+    url = resp.headers["Location"]
+    assert client.get(url, headers=bearer(orgs["globex"])).status_code == 404
+    job = wait_job(client, url, headers)
+    assert job["status"] == "done", job
+    plan = client.get(job["result_url"], headers=headers).get_json()
+    assert plan["dataset"] == {"id": no_air["id"], "sha256": no_air["sha256"]}
+    assert all(leg["mode"] != "air" for s in plan["shipments"] for leg in s["legs"])
