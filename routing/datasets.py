@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError, InputError
@@ -57,6 +57,9 @@ from greenlane.emissions.limits import (
 )
 from greenlane.emissions.tables import canonical_csv, dataset_ref, tables_sha256
 
+if TYPE_CHECKING:
+    from greenlane.routing.network.model import Lane
+
 __all__ = [
     "DEFAULT_CACHE_DIR",
     "DELETE_COLUMN",
@@ -67,6 +70,7 @@ __all__ = [
     "TableChange",
     "TableDiff",
     "TableSpec",
+    "cached_dataset",
     "dataset_ref",
     "default_dataset",
     "diff_datasets",
@@ -115,6 +119,10 @@ class DatasetError(InputError):
                 place += f".{column}"
         super().__init__(message, field=place)
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"field", "message", "table", "line", "column"}`` for APIs and CLIs."""
+        return {**super().to_dict(), "table": self.table, "line": self.line, "column": self.column}
+
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
@@ -122,12 +130,15 @@ class TableSpec:
 
     ``columns`` is the header of a table that ``data/`` does not ship (for a shipped table it
     is read from the shipped file); ``optional`` columns may be left out of a given file (they
-    are written empty)."""
+    are written empty). ``check`` loads the table from a folder as its user does (raising
+    DataError naming file, line and column); it runs, when the folder holds the table, after the
+    built-in checks, so it may read the network and fleet tables of the same folder."""
 
     name: str
     id_columns: tuple[str, ...]
     optional: frozenset[str] = frozenset({"note"})
     columns: tuple[str, ...] = ()
+    check: Callable[[Path], object] | None = None
 
     @property
     def key(self) -> str:
@@ -164,6 +175,8 @@ for _table in (
     TableSpec("regulatory_costs.csv", ("scheme", "parameter", "year")),
     TableSpec("charging_stations.csv", ("station_id",)),
     TableSpec("saf_blends.csv", ("energy_share",)),
+    TableSpec("targets.csv", ("baseline_year", "target_year")),
+    TableSpec("transit_variability.csv", ("mode",)),
 ):
     register_table(_table)
 
@@ -309,6 +322,28 @@ def load_dataset_files(
     return _materialise(merged, {k: merged[k].change for k in given}, dataset_id, cache_dir)
 
 
+def cached_dataset(
+    sha256: str, dataset_id: str | None = None, cache_dir: Path | None = None
+) -> Dataset:
+    """The dataset of this hash as :func:`load_dataset` stored it (to plan on it again, e.g.
+    to recompute a plan that recorded it); ``default`` for the hash of ``data/``. Raises
+    DatasetError when the cache does not hold it."""
+    if sha256 == default_dataset().sha256 and dataset_id in (None, "default"):
+        return default_dataset()
+    root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    folder = root / sha256[:24]
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not _complete(folder, sha256):
+        raise DatasetError(f"no stored dataset with sha256 {sha256!r}", where="sha256")
+    doc = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    changes = {
+        k: TableChange(
+            v["mode"], v["rows"], tuple(v["added"]), tuple(v["replaced"]), tuple(v["removed"])
+        )
+        for k, v in doc.get("changes", {}).items()
+    }
+    return Dataset(dataset_id or f"ds-{sha256[:12]}", sha256, folder, changes)
+
+
 def diff_datasets(base: Dataset, new: Dataset) -> DatasetDiff:
     """Rows added, removed and changed (by id) in every id-keyed table from ``base`` to
     ``new``; tables without a difference are left out."""
@@ -355,7 +390,8 @@ def _all_specs() -> list[TableSpec]:
 
 
 def _spec(name: str, where: str) -> TableSpec:
-    key = name.removesuffix(".csv")
+    """The table named ``name`` (``lanes``, ``lanes.csv``, ``Lanes``: case is ignored)."""
+    key = name.strip().lower().removesuffix(".csv")
     if key not in TABLES:
         raise DatasetError(
             f"unknown table {key!r}; a dataset may give: {', '.join(sorted(TABLES))}",
@@ -807,6 +843,8 @@ def _materialise(
     try:
         origins: dict[str, dict[int, tuple[str, int]]] = {}
         for m in merged.values():
+            if not m.rows and not (DATA_DIR / m.spec.name).exists() and m.spec.key not in changes:
+                continue  # a registered table neither shipped nor given: absent, as in data/
             text, lines = _write_table(m)
             (tmp / m.spec.name).write_text(text, encoding="utf-8")
             origins[m.spec.name] = lines
@@ -855,7 +893,12 @@ def _write_table(m: _Merged) -> tuple[str, dict[int, tuple[str, int]]]:
 
 def _validate(folder: Path, origins: Mapping[str, Mapping[int, tuple[str, int]]]) -> None:
     """Load every table as the planner does; errors translated to the rows as given."""
-    for check in _checks():
+    own = [
+        spec.check
+        for spec in _all_specs()
+        if spec.check is not None and (folder / spec.name).exists()
+    ]
+    for check in [*_checks(), *own]:
         try:
             check(folder)
         except DatasetError:
@@ -901,6 +944,7 @@ def _checks() -> list[Callable[[Path], object]]:
         saf_blend_shares,
         load_stations,
         _check_hub_operations,
+        _check_targets_and_variability,
         _check_network,
     ]
 
@@ -947,8 +991,30 @@ def _check_hub_operations(folder: Path) -> None:
             )
 
 
+def _check_targets_and_variability(folder: Path) -> None:
+    """The company target reads (first row of targets.csv) and every mode has a transit-time
+    variability (on-time probabilities need it for every leg)."""
+    from greenlane.emissions.errors import DataError
+    from greenlane.emissions.intensity import default_target
+    from greenlane.emissions.model import Mode
+    from greenlane.routing.network.transit_risk import transit_cv
+
+    default_target(folder / "targets.csv")
+    missing = [str(m) for m in Mode if m not in transit_cv(folder)]
+    if missing:
+        raise DataError(
+            f"no row for the mode(s) {', '.join(missing)}",
+            file="transit_variability.csv",
+            column="mode",
+        )
+
+
 def _check_network(folder: Path) -> None:
-    """The network loads and every lane has a priced option (as the planner prices it)."""
+    """The network loads and every lane has a priced option, as the planner prices it.
+
+    Whether a lane is priced depends on its mode, vehicle types, the countries and region of
+    its ends and, for battery and fuel-cell trucks, on its length (their range): the longest
+    lane of each such kind is priced, and stands for the others."""
     from greenlane.emissions.errors import DataError
     from greenlane.emissions.factors import load_factors
     from greenlane.emissions.tables import read_table
@@ -958,10 +1024,15 @@ def _check_network(folder: Path) -> None:
 
     network = load_network(folder)
     factors = load_factors(data_dir=folder)
-    lines = {r.lane_id: r.line for r in read_table(folder / "lanes.csv", LaneTableRow)}
+    kinds: dict[tuple[object, ...], Lane] = {}
     for lane in network.lanes:
         if lane.reverse_of:
             continue
+        o, d = network.hubs[lane.origin], network.hubs[lane.destination]
+        key = (lane.mode, lane.vehicle_types, o.country, o.region, d.country)
+        if key not in kinds or lane.distance_km > kinds[key].distance_km:
+            kinds[key] = lane
+    for lane in kinds.values():
         try:
             price_lane(
                 lane,
@@ -971,6 +1042,7 @@ def _check_network(folder: Path) -> None:
                 data_dir=folder,
             )
         except GreenlaneError as exc:
+            lines = {r.lane_id: r.line for r in read_table(folder / "lanes.csv", LaneTableRow)}
             raise DataError(
                 f"{lane.lane_id}: {exc.message}",
                 file="lanes.csv",

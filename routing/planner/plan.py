@@ -377,7 +377,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     chained = _chain(tces)
     fp = footprint(chained, shipment_id=s.shipment_id, mass_t=s.mass_t, factors=problem.factors)
     o_hub, d_hub = problem.places[s.shipment_id]
-    sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+    sd = arrival_sd_h(((o.lane.mode, o.transit_h) for o in c.options), problem.builder.data_dir)
     slack_h = (s.due_at - datetime_at(c.arrival_h)).total_seconds() / S_PER_H
     return ShipmentPlan(
         on_time_probability=on_time_probability(slack_h, sd),

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.intensity import Target, default_target
@@ -112,6 +113,19 @@ class PlanOptions:
     data_dir: Path | None = None
     dataset_id: str | None = None
 
+    def company_target(self) -> Target:
+        """``target``, else the company target of ``targets.csv`` in ``data_dir``."""
+        if self.target is not None:
+            return self.target
+        if self.data_dir is None:
+            return default_target()
+        return default_target(self.data_dir / "targets.csv")
+
+    @property
+    def tables_dir(self) -> Path:
+        """The folder of the tables the plan reads (``data_dir``, else the shipped data/)."""
+        return self.data_dir or DATA_DIR
+
     def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
         """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
         year = self.travel_year
@@ -126,10 +140,16 @@ class PlanOptions:
         if self.carbon_price_cny_per_t < 0:
             raise InputError("must be >= 0", field="carbon_price_cny_per_t")
         if self.target_year is not None:
-            target = self.target or default_target()
+            target = self.company_target()
             first, last = target.baseline_year, target.target_year
             if not first <= self.target_year <= last:
-                where = "the request's target" if self.target else "data/targets.csv"
+                where = (
+                    "the request's target"
+                    if self.target
+                    else "data/targets.csv"
+                    if self.data_dir is None
+                    else "the dataset's targets.csv"
+                )
                 raise InputError(
                     f"{self.target_year} is outside the target trajectory: {where} has "
                     f"the years {first}-{last}",
@@ -388,7 +408,7 @@ def is_usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
     if options.due_dates == "hard" and c.late_h > 0:
         return False
     if options.on_time_probability is not None:
-        sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+        sd = arrival_sd_h(((o.lane.mode, o.transit_h) for o in c.options), options.tables_dir)
         margin = required_margin_h(options.on_time_probability, sd)
         if c.arrival_h + margin > hours_since_epoch(s.due_at):
             return False

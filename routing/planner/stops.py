@@ -565,7 +565,8 @@ def _with_leg(
     )
     arrival = delivered_at if delivered_at is not None else sp.arrival_at
     sd = arrival_sd_h(
-        (Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H) for x in legs
+        ((Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H) for x in legs),
+        problem.builder.data_dir,
     )
     slack_h = (sp.due_at - arrival).total_seconds() / S_PER_H
     return replace(

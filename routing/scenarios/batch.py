@@ -48,7 +48,6 @@ from typing import Any
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.emissions.factors import load_factors
-from greenlane.emissions.intensity import default_target
 from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import G_PER_KG
 from greenlane.fleet.cost import scale_energy_prices
@@ -1024,7 +1023,7 @@ def _departure_rows(book: str, scenario: str, outcomes: Sequence[Outcome]) -> li
 def _constraint(options: PlanOptions) -> Constraint:
     intensity = None
     if options.target_year is not None:
-        target = options.target or default_target()
+        target = options.company_target()
         intensity = target.intensity_g_per_tkm(options.target_year)
     return Constraint(intensity, options.co2e_cap_kg)
 

@@ -344,13 +344,14 @@ class _Options:
         self.problem = problem
         self.factors: Factors = problem.factors
         self.energy_prices: EnergyPrices | None = problem.builder.energy_prices
+        self.data_dir: Path = problem.builder.data_dir
         self._all: dict[str, list[LaneOption]] = {}
 
     def all(self, lane: Lane) -> list[LaneOption]:
         if lane.lane_id not in self._all:
             origin = self.problem.network.hubs[lane.origin]
             self._all[lane.lane_id] = price_lane(
-                lane, origin, self.factors, "all", self.energy_prices
+                lane, origin, self.factors, "all", self.energy_prices, data_dir=self.data_dir
             )
         return self._all[lane.lane_id]
 
@@ -369,11 +370,12 @@ def _wind_option(
     f: Factors,
     per_day_cny: float,
     prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption | None:
-    vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
+    vehicle = vehicle_type(o.vehicle_id, "vehicle_types", data_dir)
     if vehicle.wind_assist_saving_share <= 0 or o.dedicated:
         return None
-    prof = profile(o.vehicle_id, o.carrier, wind_assist=True, factors=f)
+    prof = profile(o.vehicle_id, o.carrier, wind_assist=True, factors=f, data_dir=data_dir)
     e_t = prof.energy_mj_per_tkm * o.distance_km
     wtt, ttw = co2e_of_energy_kg(prof.carrier, e_t)
     cost = float(
@@ -387,6 +389,7 @@ def _wind_option(
             wind_assist=True,
             empty_running_share=vehicle.default_empty_running_share,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         ).total_cny
     )
@@ -422,7 +425,7 @@ def _swap_for(
         if lever.kind == "road_bev" and lane.mode == Mode.ROAD:
             found = [o for o in opts.all(lane) if o.carrier.startswith("electricity")]
         elif lever.kind == "air_saf" and lane.lane_id == lever.scope:
-            share = saf_blend_shares()[0]
+            share = saf_blend_shares(opts.data_dir)[0]
             found = [
                 o
                 for o in opts.all(lane)
@@ -435,7 +438,12 @@ def _swap_for(
                 for o in builder_options(lane.lane_id)
                 if (
                     w := _wind_option(
-                        o, opts.origin(lane), opts.factors, per_day, opts.energy_prices
+                        o,
+                        opts.origin(lane),
+                        opts.factors,
+                        per_day,
+                        opts.energy_prices,
+                        opts.data_dir,
                     )
                 )
             ]

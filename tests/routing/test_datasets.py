@@ -337,7 +337,7 @@ def test_workbook_and_json_errors_name_sheet_row_and_column(tmp_path):
     header, lanes = _rows("lanes.csv")
     book = openpyxl.Workbook()
     ws = book.active
-    ws.title = "lanes"
+    ws.title = "Lanes"
     ws.append(header)
     ws.append([lanes[0][c] for c in header])
     ws.append([lanes[1][c] if c != "mode" else "teleport" for c in header])
@@ -345,7 +345,7 @@ def test_workbook_and_json_errors_name_sheet_row_and_column(tmp_path):
     book.save(xlsx)
     with pytest.raises(DatasetError) as err:
         load_dataset(xlsx, cache_dir=tmp_path / "c")
-    assert err.value.field == "data.xlsx:lanes[line 3].mode"
+    assert err.value.field == "data.xlsx:Lanes[line 3].mode"  # sheet names ignore case
     doc = {"tables": {"hubs": [{"hub_id": "X-1", "lat": [1, 2]}]}}
     with pytest.raises(DatasetError) as err:
         load_dataset_files({"d.json": json.dumps(doc).encode()}, cache_dir=tmp_path / "c")
@@ -380,3 +380,105 @@ def test_a_new_hub_and_its_lane_join_the_network(tmp_path):
     assert net.graph.has_edge("F-BERLIN", "DEHAM")
     diff = diff_datasets(default_dataset(), ds)
     assert diff.tables["hubs"].added == ("F-BERLIN",)
+
+
+def test_a_registered_new_table_is_checked_by_its_own_loader(tmp_path, monkeypatch):
+    """A table data/ does not ship (here a toy schedule) becomes importable with a TableSpec;
+    its check runs on the merged folder and its errors name the given row."""
+    from greenlane.emissions.errors import DataError
+    from greenlane.emissions.tables import TableRow, Text, read_table
+
+    class ScheduleRow(TableRow):
+        service_id: Text
+        lane_id: Text
+        weekday: int
+        source: Text
+
+    def check(folder: Path) -> None:
+        lanes = {lane.lane_id for lane in load_network(folder).lanes}
+        for row in read_table(folder / "schedules.csv", ScheduleRow):
+            if row.lane_id not in lanes:
+                raise DataError("unknown lane", file=row.file, line=row.line, column="lane_id")
+
+    spec = datasets.TableSpec(
+        "schedules.csv",
+        ("service_id",),
+        columns=("service_id", "lane_id", "weekday", "source"),
+        check=check,
+    )
+    monkeypatch.setitem(datasets.TABLES, "schedules", spec)
+    ok = b"service_id,lane_id,weekday,source\nAE1,SEA-CNSHA-NLRTM,2,test\n"
+    ds = load_dataset_files({"schedules.csv": ok}, cache_dir=tmp_path / "a")
+    assert ds.changes["schedules"].added == ("AE1",)
+    assert (ds.data_dir / "schedules.csv").read_bytes() == ok
+    bad = ok + b"AE2,NO-SUCH-LANE,3,test\n"
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"schedules.csv": bad}, cache_dir=tmp_path / "b")
+    assert err.value.field == "schedules.csv[line 3].lane_id"
+    assert err.value.to_dict()["line"] == 3
+    # a dataset that does not give the new table leaves it out, as data/ does
+    same = load_dataset_files(
+        {"lanes.csv": (DATA_DIR / "lanes.csv").read_bytes()}, cache_dir=tmp_path / "c"
+    )
+    assert same.sha256 == default_dataset().sha256
+    assert not (same.data_dir / "schedules.csv").exists()
+
+
+def test_a_stored_dataset_is_found_again_by_its_hash(tmp_path):
+    ds = load_dataset(NO_AIR, "no-air", cache_dir=tmp_path)
+    again = datasets.cached_dataset(ds.sha256, "no-air", cache_dir=tmp_path)
+    assert again == ds
+    assert datasets.cached_dataset(default_dataset().sha256) == default_dataset()
+    with pytest.raises(DatasetError) as err:
+        datasets.cached_dataset("0" * 64, cache_dir=tmp_path)
+    assert err.value.field == "sha256"
+
+
+def test_a_lane_left_without_any_priced_option_is_named(tmp_path):
+    """Removing every GLOBAL, SG and NL energy price leaves the ships of the first lane
+    (SEA-CNSHA-NLRTM, Shanghai-Rotterdam) without a priced fuel: its kind of lane is named."""
+    _, prices = _rows("energy_prices.csv")
+    gone = [r for r in prices if r["region"] in ("GLOBAL", "SG", "NL")]
+    body = "carrier,region,_delete\n" + "".join(f"{r['carrier']},{r['region']},1\n" for r in gone)
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"energy_prices.csv": body.encode()}, cache_dir=tmp_path)
+    e = err.value
+    assert e.field.startswith("lanes.csv (shipped)[line ") and e.column == "vehicle_types"
+    assert "SEA-CN" in e.message and "-NLRTM" in e.message
+    assert "no vehicle type/carrier of the lane is priced in its region" in e.message
+    assert _cache_entries(tmp_path) == []
+
+
+def test_targets_and_transit_variability_come_from_the_dataset(tmp_path):
+    """A target of 40 g/tkm in 2023 cut by 25 % by 2030 -> 40 x 0.75 = 30 g/tkm in 2030; a sea
+    cv of 0.5 on a 100 h leg -> arrival sd 0.5 x 100 = 50 h."""
+    from greenlane.emissions.model import Mode
+    from greenlane.routing import PlanOptions
+    from greenlane.routing.network.transit_risk import arrival_sd_h
+
+    t_header, _ = _rows("targets.csv")
+    target = {
+        "baseline_year": "2023",
+        "baseline_intensity_g_per_tkm": "40",
+        "target_year": "2030",
+        "reduction_share": "0.25",
+        "source": "own commitment",
+        "note": "",
+    }
+    v_header, cvs = _rows("transit_variability.csv")
+    own_cv = [dict(r, cv="0.5") if r["mode"] == "sea" else r for r in cvs]
+    files = {
+        "targets.csv": _csv(t_header, [target]).encode(),
+        "transit_variability.csv": _csv(v_header, own_cv).encode(),
+    }
+    ds = load_dataset_files(files, cache_dir=tmp_path / "a")
+    options = PlanOptions(data_dir=ds.data_dir)
+    assert options.company_target().intensity_g_per_tkm(2023) == pytest.approx(40.0)
+    assert options.company_target().intensity_g_per_tkm(2030) == pytest.approx(30.0)
+    assert arrival_sd_h([(Mode.SEA, 100.0)], ds.data_dir) == pytest.approx(50.0)
+    assert arrival_sd_h([(Mode.SEA, 100.0)]) == pytest.approx(12.0)  # shipped cv 0.12
+    only_sea = _csv(v_header, [r for r in cvs if r["mode"] == "sea"]).encode()
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"transit_variability.csv": only_sea}, cache_dir=tmp_path / "b")
+    assert err.value.field == "transit_variability.csv.mode"
+    assert "road" in err.value.message and "air" in err.value.message
