@@ -184,8 +184,9 @@ def create_footprint(query: FootprintQuery, header: IdempotencyHeader) -> Respon
 @api.get("/network", tags=[emissions_tag], responses={200: GeoJSONOut, **_ERRORS})
 @roles("planner", "integration", "partner")
 def get_network() -> Response:
-    """Hubs and lanes as GeoJSON (RFC 7946, [lon, lat]; lines cut at the antimeridian)."""
-    resp = jsonify(services.network_geojson())
+    """Hubs and lanes as GeoJSON (RFC 7946, [lon, lat]; lines cut at the antimeridian) of the
+    organisation's dataset in force (`properties.dataset_id`; `default`: the shipped tables)."""
+    resp = jsonify(services.network_geojson(principal()))
     resp.mimetype = "application/geo+json"
     return resp
 

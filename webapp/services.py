@@ -33,7 +33,6 @@ from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
 from greenlane.webapp.jobs import fail, runner
 from greenlane.webapp.problems import ApiProblem
-from greenlane.webapp.resources import network
 from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
 Progress = Callable[[float], None]
@@ -489,9 +488,12 @@ def footprint(doc: Any, fmt: str = "json") -> dict[str, Any]:
     return to_ileap_shipment_footprint(fp) if fmt == "ileap" else footprint_to_dict(fp)
 
 
-def network_geojson() -> dict[str, Any]:
-    """``GET /network``: hubs and lanes of the shipped tables as GeoJSON."""
-    return network().to_geojson()
+def network_geojson(principal: Principal) -> dict[str, Any]:
+    """``GET /network``: hubs and lanes of the caller's organisation's dataset in force."""
+    in_force = datasets.resolve(None, principal, "dataset_id")
+    doc = network_for({"options": {"dataset_id": in_force}}).to_geojson()
+    doc.setdefault("properties", {})["dataset_id"] = in_force
+    return doc
 
 
 def seed_demo(token: str, book: Path | None = None) -> str | None:

@@ -245,6 +245,14 @@ def test_activation_makes_plans_use_the_dataset(client, orgs, no_air):
         "/api/v1/plans", json={"shipments": [shipment()]}, headers=bearer(orgs["globex"])
     ).get_json()
     assert other["dataset"]["id"] == "default"
+    # GET /network answers the network in force: no air lane on it
+    net = client.get("/api/v1/network", headers=headers).get_json()
+    assert net["properties"]["dataset_id"] == ds["id"]
+    lanes = [f for f in net["features"] if f["geometry"]["type"] != "Point"]
+    assert lanes and all(f["properties"].get("mode") != "air" for f in lanes)
+    shipped_net = client.get("/api/v1/network", headers=bearer(orgs["globex"])).get_json()
+    assert shipped_net["properties"]["dataset_id"] == "default"
+    assert any(f["properties"].get("mode") == "air" for f in shipped_net["features"])
     back = client.post("/api/v1/datasets/default/activate", headers=headers).get_json()
     assert back["in_force"] == "default"
 
