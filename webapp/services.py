@@ -33,6 +33,7 @@ from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
 from greenlane.webapp.jobs import fail, runner
 from greenlane.webapp.problems import ApiProblem
+from greenlane.webapp.resources import network  # noqa: F401  (callers import it from here)
 from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
 Progress = Callable[[float], None]
