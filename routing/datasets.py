@@ -12,12 +12,14 @@ a JSON document ``{"tables": {"lanes": [{column: value}, ...]}}``. The rules:
   merged unless declared otherwise. Modes are declared in ``dataset.json`` (folder, JSON:
   ``{"mode": {"lanes": "merge"}}``) or a ``_dataset`` sheet (columns ``table``, ``mode``).
 * Every column of the shipped table is required except ``note`` (and the table's optional
-  columns); an unknown table or column is an error. Cells are text as written; numbers of a
-  workbook or JSON are written in their shortest form (``4``, ``0.5``).
+  columns; a table of removals alone needs only the id columns); an unknown table or column
+  is an error. Cells are text as written; numbers of a workbook or JSON are written in their
+  shortest form (``4``, ``0.5``).
 
 :func:`load_dataset` materialises the merged tables (every table of ``data/``) into a
-temporary folder, validates all of them with the loaders the planner uses (network, factors,
-fleet, prices, rate cards, regulation, hub operations, stations, and every lane priced), and
+temporary folder, validates all of them with the loaders the planner uses (factors, fleet,
+prices, FX, rate cards, regulation, hub operations, stations, targets, transit variability,
+the network, each kind of lane priced, and the ``check`` of every registered table), and
 only then renames the folder into the content-addressed cache
 ``<cache_dir>/<sha256[:24]>/``. Any error is a :class:`DatasetError` naming the table, the row
 (line of a CSV, row of a sheet, ``n + 1`` for the n-th object of a JSON list) and the column;
@@ -36,7 +38,7 @@ import os
 import re
 import shutil
 import tempfile
-import zipfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -207,8 +209,9 @@ class Dataset:
     """A validated set of tables: every table of ``data/`` in ``data_dir`` (merged).
 
     ``dataset_id`` is ``default`` for the shipped data, else the given id or ``ds-`` + the
-    first 12 hex digits of ``sha256``; ``changes`` lists per table the dataset gave the rows
-    added, replaced (given with a shipped id and different cells) and removed."""
+    first 12 hex digits of ``sha256``; ``changes`` lists per table the dataset gave (keyed
+    ``lanes``, ``hubs``, ...) the row ids added, replaced (given with a shipped id and
+    different cells) and removed; a composite id joins its cells with ``/``."""
 
     dataset_id: str
     sha256: str
@@ -404,7 +407,11 @@ def _parse_files(files: Mapping[str, bytes]) -> tuple[dict[str, _Given], dict[st
     """Given tables by key and declared modes, from uploaded file names and bytes."""
     counter = _RowCounter()
     names = [n for n in files if not n.lower().startswith("readme")]
-    books = [n for n in names if n.lower().endswith((".xlsx", ".json")) and n != MANIFEST]
+    books = [
+        n
+        for n in names
+        if n.lower().endswith((".xlsx", ".json")) and (n != MANIFEST or len(names) == 1)
+    ]  # a dataset.json alone is a JSON document of tables
     if books:
         if len(names) > 1:
             raise DatasetError(
@@ -431,11 +438,19 @@ def _parse_files(files: Mapping[str, bytes]) -> tuple[dict[str, _Given], dict[st
                 where=name,
             )
         spec = _spec(name, name)
+        _once(spec, given, name)
         given[spec.key] = _read_csv(spec, files[name], name, counter)
     if not given:
         raise DatasetError("the dataset gives no table", where=", ".join(sorted(names)) or "files")
     _check_modes(modes, given)
     return given, modes
+
+
+def _once(spec: TableSpec, given: Mapping[str, _Given], where: str) -> None:
+    if spec.key in given:
+        raise DatasetError(
+            f"the table {spec.key} is given twice (also as {given[spec.key].where})", where=where
+        )
 
 
 def _modes(doc: object, where: str) -> dict[str, Mode]:
@@ -609,38 +624,52 @@ def _read_xlsx(
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file
         raise DatasetError(f"not a readable XLSX workbook: {exc}", where=name) from None
     given: dict[str, _Given] = {}
     modes: dict[str, Mode] = {}
     try:
-        for ws in book.worksheets:
-            where = f"{name}:{ws.title}"
-            rows = ws.iter_rows(values_only=True)
-            first = next(rows, None)
-            if ws.title == MODE_SHEET:
-                modes = _xlsx_modes(first, rows, where)
-                continue
-            spec = _spec(ws.title, where)
-            if first is None:
-                raise DatasetError("the sheet has no header", where=where, line=1)
-            width = len(first)
-            while width and first[width - 1] in (None, ""):
-                width -= 1
-            if width > MAX_DATASET_COLS:
-                raise DatasetError(
-                    f"more than the limit of {MAX_DATASET_COLS} columns", where=where, line=1
-                )
-            records = ((i, list(r[: MAX_DATASET_COLS + 1])) for i, r in enumerate(rows, start=2))
-            given[spec.key] = _given_from_records(
-                spec, where, list(first[:width]), records, counter
-            )
+        _read_sheets(book, name, counter, given, modes)
+    except DatasetError:
+        raise
+    except Exception as exc:  # a damaged sheet (XML) surfaces while its rows are read
+        raise DatasetError(f"not a readable XLSX workbook: {exc}", where=name) from None
     finally:
         book.close()
     if not given:
         raise DatasetError("the workbook has no table sheet", where=name)
     _check_modes(modes, given)
     return given, modes
+
+
+def _read_sheets(
+    book: Any,
+    name: str,
+    counter: _RowCounter,
+    given: dict[str, _Given],
+    modes: dict[str, Mode],
+) -> None:
+    """Fill ``given`` and ``modes`` from the sheets of an open workbook."""
+    for ws in book.worksheets:
+        where = f"{name}:{ws.title}"
+        rows = ws.iter_rows(values_only=True)
+        first = next(rows, None)
+        if ws.title == MODE_SHEET:
+            modes.update(_xlsx_modes(first, rows, where))
+            continue
+        spec = _spec(ws.title, where)
+        _once(spec, given, where)
+        if first is None:
+            raise DatasetError("the sheet has no header", where=where, line=1)
+        width = len(first)
+        while width and first[width - 1] in (None, ""):
+            width -= 1
+        if width > MAX_DATASET_COLS:
+            raise DatasetError(
+                f"more than the limit of {MAX_DATASET_COLS} columns", where=where, line=1
+            )
+        records = ((i, list(r[: MAX_DATASET_COLS + 1])) for i, r in enumerate(rows, start=2))
+        given[spec.key] = _given_from_records(spec, where, list(first[:width]), records, counter)
 
 
 def _xlsx_modes(first: Any, rows: Iterator[Any], where: str) -> dict[str, Mode]:
@@ -668,6 +697,7 @@ def _read_json(
     for key, rows in doc["tables"].items():
         where = f"{name}:tables.{key}"
         spec = _spec(str(key), where)
+        _once(spec, given, where)
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise DatasetError("must be a list of objects {column: value}", where=where)
         header: dict[str, None] = {}
@@ -839,6 +869,7 @@ def _materialise(
     """Write every table into a temporary folder, validate, rename into the cache."""
     root = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
     root.mkdir(parents=True, exist_ok=True)
+    _sweep_stale(root)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
         origins: dict[str, dict[int, tuple[str, int]]] = {}
@@ -875,6 +906,19 @@ def _materialise(
     return Dataset(dataset_id or f"ds-{sha[:12]}", sha, final, dict(changes))
 
 
+STALE_TMP_S = 3600.0
+"""Age after which a temporary folder of an interrupted load is removed [s]."""
+
+
+def _sweep_stale(root: Path) -> None:
+    """Remove temporary folders that interrupted loads left (older than STALE_TMP_S)."""
+    now = time.time()
+    for tmp in root.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > STALE_TMP_S:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _complete(folder: Path, sha: str) -> bool:
     """A materialised dataset folder of this hash (its manifest is written last)."""
     with contextlib.suppress(OSError, ValueError):
@@ -905,6 +949,11 @@ def _validate(folder: Path, origins: Mapping[str, Mapping[int, tuple[str, int]]]
             raise
         except GreenlaneError as exc:
             raise _translate(exc, origins) from None
+        except Exception as exc:  # a loader's own failure on data it did not expect
+            raise DatasetError(
+                f"the tables do not load together ({type(exc).__name__}: {exc})",
+                where=getattr(check, "__name__", "dataset"),
+            ) from None
 
 
 def _translate(

@@ -97,7 +97,7 @@ def footprint(
         if dataset is None:
             fp = footprint_from_chain(read_json(chain_file), resolver=resolve_vehicle)
         else:
-            from greenlane.routing.datasets import load_dataset
+            from greenlane.routing import load_dataset
 
             ds = load_dataset(dataset)
             ref = ds.ref()

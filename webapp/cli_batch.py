@@ -307,7 +307,7 @@ def _setup(
 
     ds = None
     if dataset is not None:
-        from greenlane.routing.datasets import load_dataset
+        from greenlane.routing import load_dataset
 
         ds = load_dataset(dataset)
     batch.warm_up()

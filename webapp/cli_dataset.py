@@ -29,7 +29,7 @@ def dataset() -> None:
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print JSON.")
 def check_cmd(source: Path, dataset_id: str | None, as_json: bool) -> None:
     """Validate a dataset (folder, .xlsx or .json): tables, rows changed, sha256."""
-    from greenlane.routing.datasets import load_dataset
+    from greenlane.routing import load_dataset
 
     try:
         ds = load_dataset(source, dataset_id)
@@ -56,7 +56,7 @@ def check_cmd(source: Path, dataset_id: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print JSON.")
 def diff_cmd(source: Path, as_json: bool) -> None:
     """Row ids added, removed and changed by a dataset against the shipped data/."""
-    from greenlane.routing.datasets import default_dataset, diff_datasets, load_dataset
+    from greenlane.routing import default_dataset, diff_datasets, load_dataset
 
     try:
         diff = diff_datasets(default_dataset(), load_dataset(source))

@@ -37,7 +37,7 @@ def on_dataset(options: PlanOptions, dataset: Path | None) -> tuple[PlanOptions,
 
     if dataset is None:
         return options, load_network()
-    from greenlane.routing.datasets import load_dataset
+    from greenlane.routing import load_dataset
 
     ds = load_dataset(dataset)
     return replace(options, data_dir=ds.data_dir, dataset_id=ds.dataset_id), load_network(

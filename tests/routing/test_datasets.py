@@ -105,15 +105,16 @@ def test_delete_a_hub_that_lanes_use_names_the_lane_row(tmp_path):
 
 
 def test_delete_column_needs_only_the_id_and_removes_the_row(tmp_path):
-    """A factory no lane uses can go: hubs.csv rows 92 -> 91 ... only if no lane uses it, so
-    delete a lane instead and check it is gone."""
+    """A removal names only the id: the bidirectional lane SEA-CNSHA-NLRTM goes, with its
+    reverse direction (438 directed lanes -> 436)."""
     ds = load_dataset_files(
         {"lanes.csv": b"lane_id,_delete\nSEA-CNSHA-NLRTM,1\n"}, cache_dir=tmp_path
     )
     assert ds.changes["lanes"].mode == "merge"
     assert ds.changes["lanes"].removed == ("SEA-CNSHA-NLRTM",)
     net = load_network(ds.data_dir)
-    assert len(net.lanes) == len(load_network().lanes) - 2  # the lane and its :rev
+    assert len(load_network().lanes) == 438
+    assert len(net.lanes) == 436  # the lane and its :rev
 
 
 def test_bad_cell_names_table_line_column_and_writes_nothing(tmp_path):
@@ -482,3 +483,32 @@ def test_targets_and_transit_variability_come_from_the_dataset(tmp_path):
         load_dataset_files({"transit_variability.csv": only_sea}, cache_dir=tmp_path / "b")
     assert err.value.field == "transit_variability.csv.mode"
     assert "road" in err.value.message and "air" in err.value.message
+
+
+def test_damaged_or_doubled_input_is_refused_cleanly(tmp_path):
+    import os
+    import time
+
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"book.xlsx": b"PK\x03\x04 not a zip"}, cache_dir=tmp_path)
+    assert err.value.field == "book.xlsx" and "not a readable XLSX" in err.value.message
+    lanes = (DATA_DIR / "lanes.csv").read_bytes()
+    with pytest.raises(DatasetError) as err:
+        load_dataset_files({"lanes.csv": lanes, "Lanes.csv": lanes}, cache_dir=tmp_path)
+    assert "given twice" in err.value.message
+    # a temporary folder an interrupted load left more than an hour ago is swept
+    stale = tmp_path / ".tmp-interrupted"
+    stale.mkdir()
+    old = time.time() - 2 * datasets.STALE_TMP_S
+    os.utime(stale, (old, old))
+    ds = load_dataset(NO_AIR, cache_dir=tmp_path)
+    assert _cache_entries(tmp_path) == [ds.sha256[:24]]
+
+
+def test_a_json_document_named_dataset_json_alone_is_read_as_tables(tmp_path):
+    doc = {
+        "mode": {"lanes": "merge"},
+        "tables": {"lanes": [{"lane_id": "AIR-PVG-FRA", "_delete": 1}]},
+    }
+    ds = load_dataset_files({"dataset.json": json.dumps(doc).encode()}, cache_dir=tmp_path)
+    assert ds.changes["lanes"].removed == ("AIR-PVG-FRA",)
