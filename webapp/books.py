@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing import Shipment, parse_shipments, read_book
+from greenlane.routing import Network, Shipment, parse_shipments, read_book
 from greenlane.routing.planner.shipments import MAX_BOOK_BYTES, MAX_BOOK_ROWS
 from greenlane.webapp.schemas import PlanRequest
 
@@ -188,6 +188,8 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
     opts.update(price_scenario(form))
     if form.get("price_basis") == "rate_card":
         opts["price_basis"] = "rate_card"
+    if str(form.get("dataset_id") or "").strip():
+        opts["dataset_id"] = str(form["dataset_id"]).strip()
     return opts
 
 
@@ -285,8 +287,11 @@ def _getlist(form: Any, key: str) -> list[str]:
     return [] if value is None else [str(value)]
 
 
-def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
-    """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
+def form_request(
+    form: Any, upload: Any, demo_book: Path, net: Network | None = None
+) -> PlanRequest:
+    """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows
+    (places checked against ``net``, default: the shipped network)."""
     from greenlane.routing.planner.candidates import resolve_place
     from greenlane.webapp.resources import network
     from greenlane.webapp.viewmodels import objective_label
@@ -300,7 +305,7 @@ def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     else:
         parsed = form_shipments(form.to_dict(flat=False))
         source = f"{len(parsed)} typed shipment(s)"
-    net = network()
+    net = net or network()
     for s in parsed:  # unknown places named by their line or form row
         resolve_place(net, s.origin, f"{s.where}.origin")
         resolve_place(net, s.destination, f"{s.where}.destination")

@@ -7,6 +7,7 @@ Numbers come from the stored plan (``routing.plan_to_dict``), the stored footpri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -127,6 +128,8 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "gap": solver.get("gap"),
         "shadow_price": solver.get("shadow_price_cny_per_t"),
         "target_message": solver.get("message"),
+        "dataset_id": row.dataset_id or "default",
+        "dataset_sha256": str(dict(row.data_sha256).get("dataset", "")),
     }
 
 
@@ -141,11 +144,12 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     return vehicles, carriers
 
 
-def _place_names() -> dict[str, str]:
-    """Hub and site names by id (the network of this process)."""
-    from greenlane.webapp.resources import network
+def _place_names(row: Row[Any]) -> dict[str, str]:
+    """Hub and site names by id (the network of the dataset the plan was made on)."""
+    from greenlane.webapp import datasets
 
-    return {h.hub_id: h.name for h in network().hubs.values()}
+    ds = datasets.dataset_of((row.request.get("options") or {}).get("dataset_id"))
+    return {h.hub_id: h.name for h in datasets.network_of(ds).hubs.values()}
 
 
 COST_LABELS = {
@@ -169,7 +173,7 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
     vehicles, carriers = _names()
-    places = _place_names()
+    places = _place_names(row)
     intensity_by_tce: dict[str, float] = {}
     for fp in row.result["shipments"]:
         for leg in (fp.get("footprint") or {}).get("legs", []):
@@ -329,8 +333,13 @@ LEG_COLUMNS = (
 )
 
 
-def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
-    """The shipment table as a workbook: one sheet of shipments, one of legs.
+def shipments_xlsx(
+    name: str,
+    shipments: list[dict[str, Any]],
+    provenance: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """The shipment table as a workbook: one sheet of shipments, one of legs, and (if given)
+    a ``Provenance`` sheet of ``(item, value)`` rows (plan, dataset id and sha256, ...).
 
     Text is stored as text (``data_type='s'``), so an id like ``=1+1`` never becomes a
     formula; numbers stay numbers.
@@ -360,10 +369,29 @@ def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
         put(ships, [_cell(s, k) for _, k in SHIPMENT_COLUMNS])
         for leg in s["legs"]:
             put(legs, [s["shipment_id"]] + [leg[k] for _, k in LEG_COLUMNS])
+    if provenance:
+        about = wb.create_sheet("Provenance")
+        put(about, ["Item", "Value"])
+        about["A1"].font = about["B1"].font = Font(bold=True)
+        for item, value in provenance:
+            put(about, [item, value])
     wb.properties.title = name
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def provenance_rows(row: Row[Any]) -> list[tuple[str, str]]:
+    """What a plan was made from: plan id, dataset id and sha256, data hashes, software."""
+    hashes = dict(row.data_sha256)
+    out = [
+        ("plan_id", str(row.id)),
+        ("dataset_id", str(row.dataset_id or "default")),
+        ("dataset_sha256", str(hashes.get("dataset", ""))),
+    ]
+    out += [(f"data_sha256.{k}", str(v)) for k, v in sorted(hashes.items()) if k != "dataset"]
+    out.append(("software_version", str(row.software_version)))
+    return out
 
 
 def _cell(shipment: dict[str, Any], key: str) -> Any:
