@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from greenlane.emissions.errors import GreenlaneError
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import load_factors
 from greenlane.emissions.units import KG_PER_T, L_PER_M3, S_PER_H
 from greenlane.routing.vrp.check import best_departure, check_solution
@@ -36,6 +36,7 @@ from greenlane.routing.vrp.core import (
     VrpParams,
     solve_core,
 )
+from greenlane.routing.vrp.evrptw_bridge import VrpError, solve_entry, unsuitable
 from greenlane.routing.vrp.model import DroppedStop, VehicleRoute, VrpProblem, VrpSolution
 from greenlane.routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
 
@@ -47,10 +48,6 @@ PALLET_UNITS = 100
 """Solver units per pallet (a hundredth of a pallet)."""
 LOAD_UNITS = {"kg": 1.0, "m3": L_PER_M3, "pallets": float(PALLET_UNITS)}
 """Solver units per unit of each load dimension (kg, litres, 1/100 pallet)."""
-
-
-class VrpError(GreenlaneError):
-    """A returned plan broke a rule the model should enforce (a bug, never user input)."""
 
 
 def _hours(h: float) -> int:
@@ -270,8 +267,14 @@ def _precheck(prep: Prepared) -> tuple[list[str], dict[str, list[int]], dict[str
     return live, allowed, reasons
 
 
-def _route(prep: Prepared, spec: VehicleSpec, k: int, seq: list[int]) -> VehicleRoute:
-    sim = best_departure(prep, spec, seq)
+def _route(
+    prep: Prepared,
+    spec: VehicleSpec,
+    k: int,
+    seq: list[int],
+    refills: dict[int, float] | None = None,
+) -> VehicleRoute:
+    sim = best_departure(prep, spec, seq, refills)
     costs = sim.costs(spec, prep.problem.carbon_price_cny_per_t)
     return VehicleRoute(
         vehicle_id=f"{spec.label}#{k}",
@@ -300,6 +303,35 @@ NOTES = (
     "load); reported energy, CO2e, levels and cost use the actual load on every arc",
     "a station visit refills to full: time = missing energy / min(vehicle, station) rate",
 )
+EV_NOTES = (
+    "distances: {rule} unless a user matrix gives the pair",
+    "E-VRPTW search (the engine of the Schneider et al. 2014 benchmark): fewest vehicles, "
+    "then distance, per fleet entry; the cheapest complete entry plan is kept",
+    "battery energy at the actual load on every arc; partial recharging at charging "
+    "stations (any number of visits), time by the vehicle's charging curve or power, "
+    "capped by the station's power",
+)
+
+
+def _solve_ev(
+    prep: Prepared, live: list[str], params: VrpParams
+) -> tuple[list[VehicleRoute], dict[str, str]]:
+    """Routes by the E-VRPTW search, one run per fleet entry sharing the time limit; the plan
+    serving the most stops, then the cheapest, is kept (routes and unserved stop reasons)."""
+    share = params.time_limit_s / len(prep.specs)
+    best: tuple[tuple[int, float], list[VehicleRoute], dict[str, str]] | None = None
+    for spec in prep.specs:
+        plan = solve_entry(prep, spec, live, share, params.seed)
+        routes = [
+            _route(prep, spec, k, seq, refills)
+            for k, (seq, refills) in enumerate(plan.routes, start=1)
+        ]
+        score = (len(plan.unserved), sum(r.cost_cny for r in routes))
+        if best is None or score < best[0]:
+            reasons = {s: f"{spec.label}: {why}" for s, why in plan.unserved.items()}
+            best = (score, routes, reasons)
+    assert best is not None
+    return best[1], best[2]
 
 
 def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSolution:
@@ -315,7 +347,18 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
     routes: list[VehicleRoute] = []
     status, engine, objective = "success", "none", 0.0
     served: set[str] = set()
-    if live:
+    why_not_ev = unsuitable(prep, live)
+    if params.engine == "evrptw" and why_not_ev:
+        raise InputError(f"the evrptw engine needs a battery E-VRPTW: {why_not_ev}", "engine")
+    use_ev = why_not_ev is None and params.engine in ("auto", "evrptw")
+    if use_ev:
+        engine = "evrptw"
+        routes, unserved = _solve_ev(prep, live, params)
+        served = {v.place_id for r in routes for v in r.visits if v.kind == "stop"}
+        reasons.update(unserved)
+        status = "success" if not unserved else "partial"
+        objective = sum(r.cost_cny for r in routes)
+    elif live:
         core = builder.build()
         sol = solve_core(core, params)
         status, engine = sol.status, sol.engine
@@ -360,7 +403,9 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
         )
         or "n/a (no range-limited vehicle)"
     )
-    notes = tuple(n.format(rule=prep.basis_rule, planned=planned) for n in NOTES)
+    notes = tuple(
+        n.format(rule=prep.basis_rule, planned=planned) for n in (EV_NOTES if use_ev else NOTES)
+    )
     solution = VrpSolution(
         routes=tuple(routes),
         dropped=tuple(dropped),
