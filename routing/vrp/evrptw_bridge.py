@@ -1,8 +1,8 @@
 """First/last-mile problems on the E-VRPTW search (:mod:`routing.vrp.evrptw_search`).
 
-A :class:`VrpProblem` whose fleet is battery-electric (one depot, every stop a delivery or
-every stop a pickup, mass the only demand, no pairs, no optional stops, vehicles leaving
-full) is the E-VRPTW with partial recharging: each fleet entry becomes an
+A :class:`VrpProblem` with one depot, every stop a delivery or every stop a pickup, mass the
+only demand, no pairs and no optional stops is, for its battery-electric fleet entries that
+leave fully charged, the E-VRPTW with partial recharging: each such entry becomes an
 :class:`EvrptwInstance` in km, h and kWh (consumption empty + slope x load on board, battery
 above the reserve, the entry's charging curve capped by each charging station's power, the
 shift as the longest route) and is solved by the same search as the Schneider benchmark.
@@ -52,12 +52,14 @@ def unsuitable(prep: Prepared, live: list[str]) -> str | None:
         return "volume or pallet demands"
     if any(s.drop_penalty_cny is not None for s in stops):
         return "optional stops"
-    for spec in specs:
-        if spec.store_unit != "kWh":
-            return f"{spec.label} is not battery-electric"
-        if spec.entry.initial_charge_share < 1.0:
-            return f"{spec.label} leaves with a partial charge"
+    if not any(ev_capable(s) for s in specs):
+        return "no battery-electric fleet entry leaving fully charged"
     return None
+
+
+def ev_capable(spec: VehicleSpec) -> bool:
+    """True for a battery-electric entry leaving fully charged (the E-VRPTW's vehicle)."""
+    return spec.store_unit == "kWh" and spec.entry.initial_charge_share >= 1.0
 
 
 @dataclass
