@@ -454,3 +454,39 @@ def test_fleet_entry_overrides_are_validated() -> None:
         with pytest.raises(InputError) as err:
             solve_vrp(replace(base, fleet=(entry,)), EV)
         assert err.value.field == field
+
+
+def test_mixed_fleet_keeps_the_cheaper_engine_plan() -> None:
+    """auto with diesel and battery trucks runs the E-VRPTW search (battery entries) and
+    OR-Tools (all entries): without a carbon price diesel is cheapest (as in
+    test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price) and OR-Tools' plan is
+    kept; at 1000 CNY/t the BEV wins, both engines find the same single route and the tie
+    keeps the E-VRPTW plan."""
+    fleet = (FleetEntry("truck_40t_diesel"), FleetEntry("truck_40t_bev"))
+    auto = VrpParams(time_limit_s=2.0, metaheuristic="GREEDY_DESCENT")
+    cheap = solve_vrp(_one_stop(fleet, 0.0), auto)
+    assert cheap.engine != "evrptw" and cheap.routes[0].type_id == "truck_40t_diesel"
+    green = solve_vrp(_one_stop(fleet, 1000.0), auto)
+    assert green.engine == "evrptw" and green.routes[0].type_id == "truck_40t_bev"
+    alone = solve_vrp(_one_stop((fleet[1],), 1000.0), TINY)
+    assert green.cost_cny == pytest.approx(alone.cost_cny, rel=1e-9)
+
+
+def test_pickup_route_energy_grows_with_the_load() -> None:
+    """First mile: a 5 t pickup at S on a 250 kWh entry using 1 kWh/km + 0.1 kWh/tkm. The
+    one-way matrix forces D -> S -> C -> D: D-S 150 km empty = 150 kWh (100 left), S-C 10 km
+    at 5 t = 1.5 x 10 = 15 (85 left at C), C-D 145 km at 5 t = 217.5: charge 132.5 kWh at
+    100 kW = 1.325 h; 305 / 50 + 0.5 + 1.325 = 7.925 h; 382.5 kWh = 1377 MJ."""
+    base = _charge_once_problem((CHARGER,))
+    km = DistanceMatrix(("D", "S", "C"), ((0, 150, 400), (150, 0, 10), (145, 10, 0)))
+    entry = FleetEntry("ev", 1, vehicle=_ev(), battery_kwh=250.0, consumption_kwh_per_tkm=0.1)
+    stop = replace(base.stops[0], kind="pickup")
+    problem = replace(base, fleet=(entry,), stops=(stop,), distance_matrix=km)
+    sol = solve_vrp(problem, EV)
+    (route,) = sol.routes
+    assert [v.place_id for v in route.visits] == ["D", "S", "C", "D"]
+    assert route.visits[2].level_arrival == pytest.approx(85.0)
+    assert route.visits[2].refilled == pytest.approx(132.5, abs=1e-4)
+    assert route.energy_mj == pytest.approx(382.5 * 3.6)
+    assert route.duration_h == pytest.approx(7.925, abs=1e-5)
+    assert check_solution(problem, sol) == []
