@@ -78,6 +78,12 @@ class EvrptwInstance:
     unit)`` in increasing level order, the last reaching ``battery``; the time per unit must
     not decrease with the level (charging slows as the battery fills: a concave curve)."""
 
+    def __post_init__(self) -> None:
+        if self.curve:
+            validate_curve(self.curve, self.battery, "curve")
+        if self.station_recharge_time and len(self.station_recharge_time) != len(self.ids):
+            raise InputError("one station time per node", field="station_recharge_time")
+
     @property
     def customers(self) -> list[int]:
         """Node indices of the customers."""

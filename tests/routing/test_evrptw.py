@@ -255,6 +255,13 @@ def test_charge_hours_piecewise_by_hand() -> None:
         validate_curve(((80.0, 0.01),), 100.0, "curve")
 
 
+def test_instance_rejects_a_rising_power_curve(tmp_path: Path) -> None:
+    inst = read_evrptw(_instance(tmp_path, ["C1 c 30 40 10 0 1000 10"]))
+    with pytest.raises(InputError) as err:
+        replace(inst, curve=((60.0, 4.0), (120.0, 2.0)))
+    assert err.value.field == "curve[1]"
+
+
 def test_curve_segments_take_the_slower_of_vehicle_and_station(tmp_path: Path) -> None:
     inst = read_evrptw(_instance(tmp_path, ["C1 c 110 0 10 0 1000 0"]))
     curved = replace(
