@@ -16,7 +16,9 @@ WTW under ``objective='co2e'``, where the VRP also prices CO2e at
 :data:`GREEN_CARBON_PRICE_CNY_PER_T`: the same vehicle on a dearer carrier is dominated),
 enough of each type that on-demand trucking rarely limits the fleet; distances great-circle x the
 road rules of ``data/distance_rules.csv`` to the *actual* basis (the same km as the
-point-to-point legs); stations from ``data/charging_stations.csv``. A route is one duty day
+point-to-point legs); stations from ``data/charging_stations.csv`` (battery trucks are routed
+by the E-VRPTW search with partial recharging, see :func:`routing.vrp.solve_vrp`). A route
+is one duty day
 (:data:`SHIFT_H`) with :data:`SERVICE_H` at each stop; it returns to its terminal, so its
 empty km are driven explicitly (the point-to-point legs carry the vehicle's default
 empty-running share instead).
