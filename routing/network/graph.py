@@ -88,6 +88,56 @@ TRANSIT_RULES: Mapping[Mode, TransitRule] = {
 }
 """Documented speed and dwell per mode (see data/README_network.md)."""
 
+
+@dataclass(frozen=True, slots=True)
+class PassageRule:
+    """Time a sea lane spends at a canal beyond sailing its length at service speed [h]."""
+
+    canal_km: float
+    canal_h: float
+    waiting_h: float
+    data_quality: str
+    source: str
+
+    @property
+    def extra_h(self) -> float:
+        """Canal time + waiting - the canal length at the sea service speed [h]."""
+        return self.canal_h + self.waiting_h - self.canal_km / TRANSIT_RULES[Mode.SEA].speed_kmh
+
+
+PASSAGE_RULES: Mapping[str, PassageRule] = {
+    "suez": PassageRule(
+        193.3,
+        14.0,
+        3.0,
+        "QS/EST",
+        "Suez Canal 193.3 km, transit 12-16 h in convoy (Wikipedia 'Suez Canal'; mid-point 14 h); "
+        "waiting 3 h after the 2015 expansion (Shippo 2015 'Suez Canal disruptions': waits "
+        "down from 8-11 h to 3 h)",
+    ),
+    "panama": PassageRule(
+        82.0,
+        9.0,
+        0.0,
+        "EST",
+        "Panama Canal 82 km, lock transit 8-10 h (mid-point 9 h, estimate); waiting for a "
+        "slot is not modelled (booked transits)",
+    ),
+}
+"""Canals of the ``searoute`` passages with the time they add to a sea lane sailing through
+them; straits (Bab-el-Mandeb, Malacca, Gibraltar, Bosporus, Hormuz) add none."""
+
+
+def sea_passage_h(passages: tuple[str, ...]) -> float:
+    """Time the canals among ``passages`` add to a sea lane [h] (:data:`PASSAGE_RULES`)."""
+    return sum(PASSAGE_RULES[p].extra_h for p in passages if p in PASSAGE_RULES)
+
+
+def sea_transit_h(distance_km: float, passages: tuple[str, ...]) -> float:
+    """Sea lane time by the route sailed: distance / 16 kn + port stay + canal time [h]."""
+    return transit_h(Mode.SEA, distance_km) + sea_passage_h(passages)
+
+
 ROAD_DRIVING_H_PER_DAY = 9.0
 """Daily driving limit [h], Regulation (EC) 561/2006 Art. 6."""
 ROAD_DRIVING_H_PER_BREAK = 4.5
@@ -325,6 +375,13 @@ def _lane(row: validate.LaneRow, d: Derived) -> Lane:
         time_h, time_rule = row.transit_h, "data: lanes.csv transit_h (see source/note)"
     else:
         time_h, time_rule = transit_h(row.mode, d.distance_km), TRANSIT_RULES[row.mode].source
+        canals = [p for p in d.passages if p in PASSAGE_RULES]
+        if row.mode is Mode.SEA and canals:
+            time_h += sea_passage_h(d.passages)
+            time_rule += "; " + "; ".join(
+                f"{p}: +{PASSAGE_RULES[p].extra_h:.1f} h ({PASSAGE_RULES[p].source})"
+                for p in canals
+            )
     return Lane(
         lane_id=row.lane_id,
         origin=row.origin,

@@ -97,6 +97,9 @@ class Lane:
     carrier: str | None = None
     """The carrier selling the service (its TOC in ``carrier_intensities.csv`` then sets the
     leg's emissions); None: the company's own or an unnamed operator."""
+    disruption_extra_h: float = 0.0
+    """Time disruptions add to every departure of the lane [h] (a re-route's longer sailing,
+    a delay); a timetable's transit times get it too."""
 
     @property
     def capacity_t_per_week(self) -> float:

@@ -218,8 +218,10 @@ def lane_schedules(
 ) -> dict[str, LaneSchedule]:
     """Departures per lane id from timetable rows [h since ``epoch``].
 
-    Raises DataError naming the row and column when a row names an unknown lane or a road
-    lane, has no departure day, or repeats a service on a lane."""
+    A departure's transit is the row's plus the lane's ``disruption_extra_h`` (a re-routed
+    or delayed lane of a disrupted network). Raises DataError naming the row and column when
+    a row names an unknown lane or a road lane, has no departure day, or repeats a service
+    on a lane."""
     per_lane: dict[str, list[Departure]] = {}
     seen: set[tuple[str, str]] = set()
     for row in rows:
@@ -241,7 +243,7 @@ def lane_schedules(
                     Departure(
                         (at - epoch).total_seconds() / S_PER_H,
                         row.cutoff_h,
-                        row.transit_h,
+                        row.transit_h + lane.disruption_extra_h,
                         cap,
                         row.service_id,
                         row.carrier,

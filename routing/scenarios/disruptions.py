@@ -4,6 +4,13 @@ A disruption is data (API, UI, CSV). Applied to a network it yields the disrupte
 sea lanes through a closed passage are re-routed on the sea-lane network around it (the Red Sea
 crisis: Suez and Bab-el-Mandeb closed -> round the Cape), lanes touching a closed hub or border
 crossing disappear, delays lengthen transit, capacity cuts shrink each departure.
+
+A re-routed lane's distance, time and emissions follow the new route: distance and geometry
+from ``searoute``, time by :func:`~greenlane.routing.network.graph.sea_transit_h` (distance
+at the service speed + canal time of the passages sailed), emissions from the new distance
+when the lane is priced. A re-route never opens a canal the lane did not sail before: an
+Asia-Europe service avoiding Suez goes round the Cape (as carriers did in 2024), not through
+Panama, whose locks its vessels do not fit (straits stay open).
 """
 
 from __future__ import annotations
@@ -17,11 +24,16 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from greenlane.emissions.distance import sea_route
+from greenlane.emissions.distance import convert_distance_km, sea_route
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.geo import unwrap
-from greenlane.emissions.model import Mode
-from greenlane.routing.network.graph import REVERSE_SUFFIX, Network, transit_h
+from greenlane.emissions.model import DistanceBasis, Mode
+from greenlane.routing.network.graph import (
+    PASSAGE_RULES,
+    REVERSE_SUFFIX,
+    Network,
+    sea_transit_h,
+)
 from greenlane.routing.network.model import Lane
 
 PASSAGES = ("suez", "babalmandab", "panama", "gibraltar", "bosporus", "ormuz", "malacca")
@@ -130,10 +142,14 @@ def apply_disruptions(
     changes: dict[str, str] = {}
     for lane in network.lanes:
         new: Lane | None = lane
+        rerouted = False
         for d in ds:
             if new is None or not affects(lane, d):
                 continue
             if d.kind == "passage":
+                if rerouted:
+                    continue  # already re-routed around every closed passage
+                rerouted = True
                 new = _reroute(new, network, closed_passages)
                 changes[lane.lane_id] = (
                     f"re-routed avoiding {', '.join(closed_passages)}: "
@@ -145,7 +161,11 @@ def apply_disruptions(
                 new = None
                 changes[lane.lane_id] = f"closed by {d.disruption_id} ({d.kind} {d.ref})"
             elif d.effect == "delay":
-                new = replace(new, transit_h=new.transit_h + d.delay_h)
+                new = replace(
+                    new,
+                    transit_h=new.transit_h + d.delay_h,
+                    disruption_extra_h=new.disruption_extra_h + d.delay_h,
+                )
                 changes[lane.lane_id] = f"+{d.delay_h:g} h by {d.disruption_id}"
             else:
                 new = replace(
@@ -177,16 +197,30 @@ def apply_disruptions(
 
 
 def _reroute(lane: Lane, network: Network, closed: tuple[str, ...]) -> Lane | None:
+    """``lane`` sailing around the ``closed`` passages and every canal it did not sail
+    before; its time grows by the difference of :func:`sea_transit_h` of the two routes."""
     a, b = network.hubs[lane.origin], network.hubs[lane.destination]
-    route = sea_route(a.lonlat, b.lonlat, (*ALWAYS_CLOSED, *closed))
+    unused = tuple(p for p in PASSAGE_RULES if p not in lane.passages)
+    route = sea_route(a.lonlat, b.lonlat, tuple(dict.fromkeys((*ALWAYS_CLOSED, *closed, *unused))))
     if not route.coordinates or not math.isfinite(route.distance_km):
         return None
-    extra_h = transit_h(Mode.SEA, route.distance_km) - transit_h(Mode.SEA, lane.distance_km)
+    old_km, _ = convert_distance_km(
+        lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.SFD
+    )
+    extra_h = sea_transit_h(route.distance_km, route.passages) - sea_transit_h(
+        old_km, lane.passages
+    )
     return replace(
         lane,
         distance_km=route.distance_km,
+        distance_basis=DistanceBasis.SFD,
         geometry=unwrap(route.coordinates),
         passages=route.passages,
         transit_h=lane.transit_h + extra_h,
-        distance_rules=(*lane.distance_rules, f"re-routed avoiding {', '.join(closed)}"),
+        disruption_extra_h=lane.disruption_extra_h + extra_h,
+        distance_rules=(
+            *lane.distance_rules,
+            f"re-routed avoiding {', '.join(closed)}: sfd = searoute path "
+            f"({'/'.join(route.passages) or 'open sea'}), +{extra_h:.1f} h",
+        ),
     )
