@@ -53,6 +53,7 @@ from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
 from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
+from greenlane.routing.network.border import BORDER_TABLE, border_dwell, path_dwells_h
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
@@ -211,6 +212,9 @@ class CandidateBuilder:
         self.rate_cards = rate_cards
         self.rate_card_index = rate_card_index
         self.hub_ops = hub_operations(self.data_dir)
+        self.border = border_dwell(self.data_dir)
+        self.data_sha256["border_dwell"] = _file_sha256(self.data_dir / BORDER_TABLE)
+        self._customs: dict[tuple[str, ...], tuple[tuple[float, str], ...]] = {}
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
@@ -240,6 +244,16 @@ class CandidateBuilder:
     def hub_op(self, hub_id: str) -> HubOperation:
         """The hub operation applying at ``hub_id`` (by its kind)."""
         return self.hub_ops[str(self.network.hubs[hub_id].kind)]
+
+    def customs(self, hubs: tuple[str, ...]) -> tuple[tuple[float, str], ...]:
+        """Customs (dwell [h], why) at each hub of a path (``border_dwell.csv``): border
+        crossings and the shipment's first EU/EEA hub [cached per path]."""
+        found = self._customs.get(hubs)
+        if found is None:
+            found = self._customs[hubs] = path_dwells_h(
+                [self.network.hubs[h] for h in hubs], self.border
+            )
+        return found
 
     def _score(self, option: LaneOption, weight: str) -> float:
         """Weight of an option per tonne: ``cost``, ``co2e``, ``time`` or ``price:<CNY/t>``."""
@@ -291,7 +305,8 @@ class CandidateBuilder:
             if lane.mode not in modes:
                 continue
             w = min(self._score(o, weight) for o in self.path_options(key))
-            w += self.hub_op(v).dwell_h if weight == "time" else 0.0
+            if weight == "time":
+                w += self.hub_op(v).dwell_h + self.border.at(self.network.hubs[v], False)[0]
             if not g.has_edge(u, v) or g[u][v]["w"] > w:
                 g.add_edge(u, v, w=w, lane_id=key)
         return g
@@ -468,10 +483,13 @@ class CandidateBuilder:
         return (score, option.key)
 
     def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
-        """What a candidate on these lane options shares with every shipment taking them."""
+        """What a candidate on these lane options shares with every shipment taking them; the
+        dwell before a leg is the hub's handling dwell + its customs dwell."""
+        hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
+        customs = self.customs(hubs)
         legs = tuple(
             (
-                self.hub_row(o.lane.origin)[0] if i else 0.0,
+                self.hub_row(o.lane.origin)[0] + customs[i][0] if i else 0.0,
                 o.dedicated,
                 o.interval_h,
                 o.transit_h,
@@ -479,7 +497,6 @@ class CandidateBuilder:
             )
             for i, o in enumerate(opts)
         )
-        hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
         return _Template(
             opts,
             hubs,

@@ -68,6 +68,10 @@ class PlannedLeg:
     """The carrier selling the lane's service (``lanes.csv`` ``carrier``), if named."""
     price_rules: tuple[str, ...] = ()
     """How a rate card priced the leg: rate, fx rate and its date, surcharges."""
+    customs_dwell_h: float = 0.0
+    """Customs dwell at the leg's origin hub before it departs [h] (``border_dwell.csv``)."""
+    customs_rule: str = ""
+    """Why: border crossing and/or EU/EEA entry, default or the hub's own row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +330,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     cost = 0.0
     hubs = c.hubs
     carriers = hub_carriers(c.options)
+    customs = problem.builder.customs(tuple(hubs))
     for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
         hub_id = hubs[i]
         op = problem.builder.hub_op(hub_id)
@@ -426,6 +431,8 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 capacity_t=(None if o.dedicated else (tm.capacity_t or o.capacity_t)),
                 carrier=o.lane.carrier,
                 price_rules=o.price_rules,
+                customs_dwell_h=customs[i][0],
+                customs_rule=customs[i][1],
             )
         )
     last = hubs[-1]
@@ -613,6 +620,8 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "carrier": leg.carrier,
                 "data_quality": str(leg.tce.data_type),
                 "cutoff_at": leg.cutoff_at.isoformat() if leg.cutoff_at else None,
+                "customs_dwell_h": num(leg.customs_dwell_h),
+                "customs_rule": leg.customs_rule or None,
                 "cost_cny": num(leg.cost_cny, _CNY),
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,
