@@ -198,6 +198,20 @@ for _table in (
         ("carrier", "intensity_id"),
         check=lambda folder: _check_carrier_intensities(folder),
     ),
+    TableSpec(
+        "border_dwell.csv",
+        ("scope", "hub_id"),
+        frozenset({"note", "hub_id"}),
+        nullable_ids=frozenset({"hub_id"}),
+        check=lambda folder: _check_border_dwell(folder),
+    ),
+    TableSpec(
+        "lane_segments.csv",
+        ("lane_id", "country", "grid_region"),
+        frozenset({"note", "grid_region"}),
+        nullable_ids=frozenset({"grid_region"}),
+        check=lambda folder: _check_lane_segments(folder),
+    ),
 ):
     register_table(_table)
 
@@ -209,6 +223,31 @@ def _check_schedules(folder: Path) -> object:
     from greenlane.routing.planner.candidates import EPOCH
 
     return load_schedules(load_network(folder), EPOCH, folder)
+
+
+def _check_border_dwell(folder: Path) -> object:
+    """Load the customs dwell of ``folder``; hub rows must name hubs of its network."""
+    from greenlane.emissions.tables import read_table
+    from greenlane.routing.network.border import border_dwell
+    from greenlane.routing.network.validate import HubRow
+
+    hubs = frozenset(r.hub_id for r in read_table(folder / "hubs.csv", HubRow))
+    return border_dwell(folder, hubs)
+
+
+def _check_lane_segments(folder: Path) -> object:
+    """Load the lane segments of ``folder``; every segment must have a grid factor (rows of
+    lanes the folder does not have never apply)."""
+    from greenlane.emissions.factors import load_factors
+    from greenlane.routing.network.segments import lane_segments
+    from greenlane.routing.planner.grid_mix import segment_carrier
+
+    found = lane_segments(folder)
+    factors = load_factors(data_dir=folder)
+    for segments in found.values():
+        for segment in segments:
+            segment_carrier(segment, factors)
+    return found
 
 
 def _check_carrier_intensities(folder: Path) -> object:

@@ -45,6 +45,8 @@ from greenlane.fleet.regulation import (
     synthetic_premium_cny_per_mj,
 )
 from greenlane.routing.network.model import Hub, Lane
+from greenlane.routing.network.segments import lane_segments
+from greenlane.routing.planner.grid_mix import with_grid_mix
 
 FOSSIL = frozenset({"fossil", "grid", "mixed"})
 """Carrier origins of the 2023 business-as-usual fleet (``carriers='fossil'``)."""
@@ -265,6 +267,9 @@ def price_lane(
                 )
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
+    segments = lane_segments(data_dir).get(lane.reverse_of or lane.lane_id)
+    if segments:  # electricity by km in each grid the lane crosses (lane_segments.csv)
+        priced = [(with_grid_mix(o, origin, segments, f, prices, data_dir), s) for o, s in priced]
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
         priced = _at_rate_card(priced, origin, destination, rate_card_index, prices, data_dir)
     options = []
