@@ -7,6 +7,13 @@ outside (import entry at the port, airport or rail border). A ``hub`` row (``hub
 replaces the defaults at that hub; at a border crossing that is also the entry the larger
 default applies. A hub that is neither a border crossing nor a shipment's entry point adds
 no customs dwell, whatever its row.
+
+A through lane that crosses borders without a border-crossing hub at either end (a direct
+China-Europe train, whose countries ``lane_segments.csv`` lists) waits at each border
+between customs territories on the way: the EU/EEA, the Eurasian Economic Union (one customs
+union: no customs between its members) and every other country on its own. Each such border
+adds the ``border_crossing`` default, the entry into the EU/EEA the larger of the two
+defaults; a shipment entering the EU/EEA on such a lane has no second entry at a hub.
 """
 
 from __future__ import annotations
@@ -27,6 +34,15 @@ from greenlane.routing.network.model import Hub, HubKind
 BORDER_TABLE = "border_dwell.csv"
 EEA_MEMBERS = EU_MEMBERS | frozenset({"IS", "LI", "NO"})
 """Countries of the EU customs entry rule: the EU-27 and the EEA states (ISO 3166-1)."""
+EAEU_MEMBERS = frozenset({"AM", "BY", "KG", "KZ", "RU"})
+"""The Eurasian Economic Union, one customs territory (Treaty on the EAEU, 2014)."""
+
+
+def territory(country: str) -> str:
+    """Customs territory of a country: ``EU/EEA``, ``EAEU`` or the country itself."""
+    if country in EEA_MEMBERS:
+        return "EU/EEA"
+    return "EAEU" if country in EAEU_MEMBERS else country
 
 
 class BorderDwellRow(TableRow):
@@ -67,6 +83,28 @@ class BorderDwell:
         return dwell, f"customs {what} at {hub.hub_id} (default)"
 
 
+def lane_customs_h(
+    countries: Sequence[str], origin: Hub, destination: Hub, table: BorderDwell
+) -> tuple[float, str, bool]:
+    """(dwell [h], why, enters the EU/EEA) of the borders a through lane crosses on the way:
+    none unless ``countries`` (its segments) are given and neither end is a border crossing."""
+    if not countries or HubKind.BORDER_CROSSING in (origin.kind, destination.kind):
+        return 0.0, "", False
+    seen = {territory(c) for c in (origin.country, *countries, destination.country)}
+    borders = len(seen) - 1
+    if borders <= 0:
+        return 0.0, "", False
+    entry = territory(origin.country) != "EU/EEA" and "EU/EEA" in seen
+    dwell = (borders - entry) * table.border_crossing_h
+    if entry:
+        dwell += max(table.border_crossing_h, table.eu_entry_h)
+    why = (
+        f"customs en route: {borders} border(s) between {', '.join(sorted(seen))}"
+        f"{' incl. EU/EEA entry' if entry else ''} (defaults)"
+    )
+    return dwell, why, entry
+
+
 def entry_index(hubs: Sequence[Hub]) -> int | None:
     """Position of the first EU/EEA hub of a path that starts outside (None: no entry)."""
     if not hubs or hubs[0].country in EEA_MEMBERS:
@@ -77,10 +115,15 @@ def entry_index(hubs: Sequence[Hub]) -> int | None:
     return None
 
 
-def path_dwells_h(hubs: Sequence[Hub], table: BorderDwell) -> tuple[tuple[float, str], ...]:
+def path_dwells_h(
+    hubs: Sequence[Hub], table: BorderDwell, entered_en_route: Sequence[bool] = ()
+) -> tuple[tuple[float, str], ...]:
     """Customs (dwell [h], why) at each hub of a path; the first hub (the shipment's own
-    origin) has none."""
+    origin) has none. ``entered_en_route[i]``: lane ``i`` (hub i -> i + 1) entered the
+    EU/EEA on the way (:func:`lane_customs_h`), so no hub after it is the entry."""
     entry = entry_index(hubs)
+    if entry is not None and any(entered_en_route[:entry]):
+        entry = None
     return tuple((0.0, "") if i == 0 else table.at(hub, i == entry) for i, hub in enumerate(hubs))
 
 

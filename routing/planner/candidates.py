@@ -53,10 +53,16 @@ from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
 from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
-from greenlane.routing.network.border import BORDER_TABLE, border_dwell, path_dwells_h
+from greenlane.routing.network.border import (
+    BORDER_TABLE,
+    border_dwell,
+    lane_customs_h,
+    path_dwells_h,
+)
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
+from greenlane.routing.network.segments import lane_segments
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -214,7 +220,8 @@ class CandidateBuilder:
         self.hub_ops = hub_operations(self.data_dir)
         self.border = border_dwell(self.data_dir)
         self.data_sha256["border_dwell"] = _file_sha256(self.data_dir / BORDER_TABLE)
-        self._customs: dict[tuple[str, ...], tuple[tuple[float, str], ...]] = {}
+        self.segments = lane_segments(self.data_dir)
+        self._customs: dict[tuple[str, ...], _Customs] = {}
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
@@ -245,13 +252,27 @@ class CandidateBuilder:
         """The hub operation applying at ``hub_id`` (by its kind)."""
         return self.hub_ops[str(self.network.hubs[hub_id].kind)]
 
-    def customs(self, hubs: tuple[str, ...]) -> tuple[tuple[float, str], ...]:
-        """Customs (dwell [h], why) at each hub of a path (``border_dwell.csv``): border
-        crossings and the shipment's first EU/EEA hub [cached per path]."""
-        found = self._customs.get(hubs)
+    def customs(self, lane_ids: tuple[str, ...]) -> _Customs:
+        """Customs of a path of lanes (``border_dwell.csv``): (dwell [h], why) at each hub
+        (border crossings, the shipment's first EU/EEA hub) and on each lane (the borders a
+        through lane crosses on the way) [cached per path]."""
+        found = self._customs.get(lane_ids)
         if found is None:
-            found = self._customs[hubs] = path_dwells_h(
-                [self.network.hubs[h] for h in hubs], self.border
+            lanes = [self.network.lane(i) for i in lane_ids]
+            ends = (lanes[0].origin, *(x.destination for x in lanes))
+            hubs = [self.network.hubs[h] for h in ends]
+            en_route = [
+                lane_customs_h(
+                    [s.country for s in self.segments.get(x.reverse_of or x.lane_id, ())],
+                    hubs[i],
+                    hubs[i + 1],
+                    self.border,
+                )
+                for i, x in enumerate(lanes)
+            ]
+            found = self._customs[lane_ids] = _Customs(
+                path_dwells_h(hubs, self.border, [e[2] for e in en_route]),
+                tuple((e[0], e[1]) for e in en_route),
             )
         return found
 
@@ -486,14 +507,15 @@ class CandidateBuilder:
         """What a candidate on these lane options shares with every shipment taking them; the
         dwell before a leg is the hub's handling dwell + its customs dwell."""
         hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
-        customs = self.customs(hubs)
+        customs = self.customs(tuple(o.lane.lane_id for o in opts))
         legs = tuple(
             (
-                self.hub_row(o.lane.origin)[0] + customs[i][0] if i else 0.0,
+                self.hub_row(o.lane.origin)[0] + customs.hubs[i][0] if i else 0.0,
                 o.dedicated,
                 o.interval_h,
                 o.transit_h,
                 None if o.dedicated else self.schedules.get(o.lane.lane_id),
+                customs.lanes[i][0],
             )
             for i, o in enumerate(opts)
         )
@@ -548,13 +570,14 @@ class CandidateBuilder:
 
 def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...] | None:
     """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
-    dwell (day slots); scheduled legs take the first departure after it plus ``waits[i]``:
+    dwell (day slots); a leg's arrival adds the customs of the borders it crosses on the way;
+    scheduled legs take the first departure after it plus ``waits[i]``:
     on a timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
     departure - cut-off) with the timetable's transit, else every ``interval`` hours. None
     when a timetable has no such departure."""
     t = ready_h
     timings = []
-    for i, (dwell, dedicated, interval, transit, schedule) in enumerate(tpl.legs):
+    for i, (dwell, dedicated, interval, transit, schedule, en_route) in enumerate(tpl.legs):
         if i > 0:
             t += dwell
         if dedicated:
@@ -564,7 +587,7 @@ def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegT
             if boarded is None:
                 return None
             slot, dep = boarded
-            t = dep.depart_h + dep.transit_h
+            t = dep.depart_h + dep.transit_h + en_route
             timings.append(
                 LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t)
             )
@@ -572,7 +595,7 @@ def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegT
         else:
             slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
             depart = slot * interval
-        t = depart + transit
+        t = depart + transit + en_route
         timings.append(LegTiming(depart, t, slot))
     return tuple(timings)
 
@@ -613,18 +636,27 @@ def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
 @dataclass(frozen=True, slots=True)
 class _Template:
     """Lane options of a candidate with their mass-free parts: legs as (dwell before [h],
-    dedicated, departure interval [h], transit [h], timetable or None), hubs as (handling
+    dedicated, departure interval [h], transit [h], timetable or None, customs on the way
+    [h]), hubs as (handling
     [CNY/t], HOC WTW and TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
 
     options: tuple[LaneOption, ...]
     hubs: tuple[str, ...]
-    legs: tuple[tuple[float, bool, float, float, LaneSchedule | None], ...]
+    legs: tuple[tuple[float, bool, float, float, LaneSchedule | None, float], ...]
     hub_rows: tuple[tuple[float, float, float, bool], ...]
     cost_per_t: float
     wtw_per_t: float
     ttw_per_t: float
     carded: bool = False
     """Some leg is priced at a rate card (per-shipment terms apply)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Customs:
+    """Customs of a path: (dwell [h], why) at each hub and on each lane."""
+
+    hubs: tuple[tuple[float, str], ...]
+    lanes: tuple[tuple[float, str], ...]
 
 
 class _PickTable:

@@ -72,6 +72,10 @@ class PlannedLeg:
     """Customs dwell at the leg's origin hub before it departs [h] (``border_dwell.csv``)."""
     customs_rule: str = ""
     """Why: border crossing and/or EU/EEA entry, default or the hub's own row."""
+    customs_en_route_h: float = 0.0
+    """Customs at the borders the lane crosses on the way [h] (in ``arrival_at``)."""
+    customs_en_route_rule: str = ""
+    """Why: the customs territories the lane crosses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +334,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     cost = 0.0
     hubs = c.hubs
     carriers = hub_carriers(c.options)
-    customs = problem.builder.customs(tuple(hubs))
+    customs = problem.builder.customs(tuple(o.lane.lane_id for o in c.options))
     for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
         hub_id = hubs[i]
         op = problem.builder.hub_op(hub_id)
@@ -431,8 +435,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 capacity_t=(None if o.dedicated else (tm.capacity_t or o.capacity_t)),
                 carrier=o.lane.carrier,
                 price_rules=o.price_rules,
-                customs_dwell_h=customs[i][0],
-                customs_rule=customs[i][1],
+                customs_dwell_h=customs.hubs[i][0],
+                customs_rule=customs.hubs[i][1],
+                customs_en_route_h=customs.lanes[i][0],
+                customs_en_route_rule=customs.lanes[i][1],
             )
         )
     last = hubs[-1]
@@ -622,6 +628,8 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "cutoff_at": leg.cutoff_at.isoformat() if leg.cutoff_at else None,
                 "customs_dwell_h": num(leg.customs_dwell_h),
                 "customs_rule": leg.customs_rule or None,
+                "customs_en_route_h": num(leg.customs_en_route_h),
+                "customs_en_route_rule": leg.customs_en_route_rule or None,
                 "cost_cny": num(leg.cost_cny, _CNY),
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,
