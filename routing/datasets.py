@@ -200,9 +200,9 @@ for _table in (
     ),
     TableSpec(
         "border_dwell.csv",
-        ("scope", "hub_id"),
-        frozenset({"note", "hub_id"}),
-        nullable_ids=frozenset({"hub_id"}),
+        ("scope", "hub_id", "hub_kind"),
+        frozenset({"note", "hub_id", "hub_kind"}),
+        nullable_ids=frozenset({"hub_id", "hub_kind"}),
         check=lambda folder: _check_border_dwell(folder),
     ),
     TableSpec(

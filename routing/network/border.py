@@ -1,9 +1,11 @@
 """Customs and border dwell (``border_dwell.csv``): time a shipment waits at a border.
 
-Two defaults and per-hub rows. ``border_crossing``: at every hub of kind border crossing a
+Defaults and per-hub rows. ``border_crossing``: at every hub of kind border crossing a
 shipment passes (customs and transit formalities, on top of the gauge-change dwell of
 ``hub_operations.csv``). ``eu_entry``: at the first EU/EEA hub of a shipment that started
-outside (import entry at the port, airport or rail border). A ``hub`` row (``hub_id`` given)
+outside (import entry at the port, airport or rail border), with a row per hub kind where
+entry differs (an airport clears faster; at a rail border goods enter under transit and are
+cleared inland). A ``hub`` row (``hub_id`` given)
 replaces the defaults at that hub; at a border crossing that is also the entry the larger
 default applies. A hub that is neither a border crossing nor a shipment's entry point adds
 no customs dwell, whatever its row.
@@ -46,11 +48,12 @@ def territory(country: str) -> str:
 
 
 class BorderDwellRow(TableRow):
-    """A row of ``border_dwell.csv``: a default (``border_crossing``, ``eu_entry``) or one
-    hub's customs dwell [h]."""
+    """A row of ``border_dwell.csv``: a default (``border_crossing``, ``eu_entry``, the
+    latter optionally for one ``hub_kind``) or one hub's customs dwell [h]."""
 
     scope: Literal["border_crossing", "eu_entry", "hub"]
     hub_id: str = ""
+    hub_kind: str = ""
     dwell_h: Annotated[float, Field(ge=0.0, le=24 * 60)]
     data_quality: Text
     source: Text
@@ -65,6 +68,8 @@ class BorderDwell:
 
     border_crossing_h: float = 0.0
     eu_entry_h: float = 0.0
+    eu_entry_by_kind: Mapping[str, float] = field(default_factory=dict)
+    """EU/EEA entry dwell at hubs of a kind [h] (else ``eu_entry_h``)."""
     per_hub: Mapping[str, float] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -79,8 +84,15 @@ class BorderDwell:
         )
         if hub.hub_id in self.per_hub:
             return self.per_hub[hub.hub_id], f"customs {what} at {hub.hub_id} (hub row)"
-        dwell = max(self.border_crossing_h if border else 0.0, self.eu_entry_h if entry else 0.0)
+        dwell = max(
+            self.border_crossing_h if border else 0.0,
+            self.entry_h(str(hub.kind)) if entry else 0.0,
+        )
         return dwell, f"customs {what} at {hub.hub_id} (default)"
+
+    def entry_h(self, kind: str) -> float:
+        """EU/EEA entry dwell at a hub of ``kind`` [h]."""
+        return self.eu_entry_by_kind.get(kind, self.eu_entry_h)
 
 
 def lane_customs_h(
@@ -96,8 +108,8 @@ def lane_customs_h(
         return 0.0, "", False
     entry = territory(origin.country) != "EU/EEA" and "EU/EEA" in seen
     dwell = (borders - entry) * table.border_crossing_h
-    if entry:
-        dwell += max(table.border_crossing_h, table.eu_entry_h)
+    if entry:  # at a rail or road border on the way
+        dwell += max(table.border_crossing_h, table.entry_h(str(HubKind.BORDER_CROSSING)))
     why = (
         f"customs en route: {borders} border(s) between {', '.join(sorted(seen))}"
         f"{' incl. EU/EEA entry' if entry else ''} (defaults)"
@@ -135,7 +147,7 @@ def border_dwell(data_dir: Path = DATA_DIR, hub_ids: frozenset[str] | None = Non
     path = Path(data_dir) / BORDER_TABLE
     if not path.exists():
         return BorderDwell(per_hub={}, sources={})
-    defaults: dict[str, float] = {}
+    defaults: dict[tuple[str, str], float] = {}
     per_hub: dict[str, float] = {}
     sources: dict[str, str] = {}
     for row in read_table(path, BorderDwellRow):
@@ -151,10 +163,19 @@ def border_dwell(data_dir: Path = DATA_DIR, hub_ids: frozenset[str] | None = Non
             continue
         if row.hub_id:
             raise row.error("hub_id", f"a {row.scope} default has no hub_id (use scope hub)")
-        if row.scope in defaults:
-            raise row.error("scope", f"the {row.scope} default appears twice")
-        defaults[row.scope] = row.dwell_h
-        sources[row.scope] = row.source
+        if row.hub_kind and row.scope != "eu_entry":
+            raise row.error("hub_kind", "only an eu_entry default may name a hub kind")
+        if row.hub_kind and row.hub_kind not in {str(k) for k in HubKind}:
+            raise row.error("hub_kind", f"unknown hub kind {row.hub_kind!r}")
+        key = (row.scope, row.hub_kind)
+        if key in defaults:
+            raise row.error("scope", f"the {row.scope} {row.hub_kind} default appears twice")
+        defaults[key] = row.dwell_h
+        sources[f"{row.scope}:{row.hub_kind}"] = row.source
     return BorderDwell(
-        defaults.get("border_crossing", 0.0), defaults.get("eu_entry", 0.0), per_hub, sources
+        defaults.get(("border_crossing", ""), 0.0),
+        defaults.get(("eu_entry", ""), 0.0),
+        {k: v for (scope, k), v in defaults.items() if scope == "eu_entry" and k},
+        per_hub,
+        sources,
     )
