@@ -15,7 +15,8 @@ China-Europe train, whose countries ``lane_segments.csv`` lists) waits at each b
 between customs territories on the way: the EU/EEA, the Eurasian Economic Union (one customs
 union: no customs between its members) and every other country on its own. Each such border
 adds the ``border_crossing`` default, the entry into the EU/EEA the larger of the two
-defaults; a shipment entering the EU/EEA on such a lane has no second entry at a hub.
+defaults (none when the lane's transit time is a published end-to-end figure, which holds its
+border stops); a shipment entering the EU/EEA on such a lane has no second entry at a hub.
 """
 
 from __future__ import annotations
@@ -96,10 +97,16 @@ class BorderDwell:
 
 
 def lane_customs_h(
-    countries: Sequence[str], origin: Hub, destination: Hub, table: BorderDwell
+    countries: Sequence[str],
+    origin: Hub,
+    destination: Hub,
+    table: BorderDwell,
+    in_transit_h: bool = False,
 ) -> tuple[float, str, bool]:
     """(dwell [h], why, enters the EU/EEA) of the borders a through lane crosses on the way:
-    none unless ``countries`` (its segments) are given and neither end is a border crossing."""
+    none unless ``countries`` (its segments) are given and neither end is a border crossing;
+    0 h when ``in_transit_h`` (the lane's published transit time already holds its border
+    stops), the entry still counted."""
     if not countries or HubKind.BORDER_CROSSING in (origin.kind, destination.kind):
         return 0.0, "", False
     seen = {territory(c) for c in (origin.country, *countries, destination.country)}
@@ -112,9 +119,11 @@ def lane_customs_h(
         dwell += max(table.border_crossing_h, table.entry_h(str(HubKind.BORDER_CROSSING)))
     why = (
         f"customs en route: {borders} border(s) between {', '.join(sorted(seen))}"
-        f"{' incl. EU/EEA entry' if entry else ''} (defaults)"
+        f"{' incl. EU/EEA entry' if entry else ''}"
     )
-    return dwell, why, entry
+    if in_transit_h:
+        return 0.0, why + " (in the lane's published transit time)", entry
+    return dwell, why + " (defaults)", entry
 
 
 def entry_index(hubs: Sequence[Hub]) -> int | None:

@@ -68,10 +68,12 @@ TRANSIT_RULES: Mapping[Mode, TransitRule] = {
         "'Routing options between Shanghai, Rotterdam and New York') + 24 h port stay (estimate)",
     ),
     Mode.RAIL: TransitRule(
-        30.0,
+        11179.0 / 300.0,
         12.0,
-        "30 km/h commercial speed (Chongqing-Duisburg 11,179 km in 16 days, China Daily 2013: "
-        "29 km/h) + 12 h terminal dwell (estimate)",
+        "37.3 km/h running speed: Chongqing-Duisburg 11,179 km in 16 days (384 h, China Daily "
+        "2013) less this model's stops on that trip (12 h terminal dwell, 2 gauge changes x "
+        "24 h of hub_operations.csv, customs 12 h + 12 h of border_dwell.csv) = 11,179 km / "
+        "300 h; + 12 h terminal dwell (estimate)",
     ),
     Mode.ROAD: TransitRule(
         65.0,

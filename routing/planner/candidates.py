@@ -267,6 +267,7 @@ class CandidateBuilder:
                     hubs[i],
                     hubs[i + 1],
                     self.border,
+                    in_transit_h=x.transit_rule.startswith("data:"),
                 )
                 for i, x in enumerate(lanes)
             ]

@@ -3,6 +3,8 @@ sea time by the route sailed, customs dwell at borders, grid mix of electric lan
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 from pathlib import Path
 
@@ -157,8 +159,8 @@ def test_xian_duisburg_arrives_later_by_the_two_border_dwells(tmp_path, builder)
     # border, the larger default max(12, 12) = 12 h. Trains leave every 24 h / 12 h, so the
     # 12 h and 24 h shift by whole slots: arrival in Duisburg = + 12 + 12 = + 24 h, exactly.
     assert shipped[1].arrive_h == bare[1].arrive_h  # Xi'an -> Khorgos: before any border
-    assert shipped[2].depart_h - bare[2].depart_h == 12.0
-    assert shipped[-1].arrive_h - bare[-1].arrive_h == 12.0 + 12.0
+    assert shipped[2].depart_h - bare[2].depart_h == pytest.approx(12.0, abs=1e-9)
+    assert shipped[-1].arrive_h - bare[-1].arrive_h == pytest.approx(12.0 + 12.0, abs=1e-9)
     customs = builder.customs(XIAN_DUISBURG)
     assert [h for h, _ in customs.hubs] == [0.0, 0.0, 12.0, 12.0, 0.0]
     assert "EU/EEA entry at X-MALASZEWICZE (default)" in customs.hubs[3][1]
@@ -176,19 +178,36 @@ def test_a_hub_row_overrides_the_default(tmp_path, builder):
     shipped = builder.timings(_diesel(builder, XIAN_DUISBURG), 100.0)
     own = b.timings(_diesel(b, XIAN_DUISBURG), 100.0)
     # 48 h instead of 12 h at Malaszewicze (whole 12 h slots): 36 h later
-    assert own[-1].arrive_h - shipped[-1].arrive_h == 48.0 - 12.0
+    assert own[-1].arrive_h - shipped[-1].arrive_h == pytest.approx(48.0 - 12.0, abs=1e-9)
     assert "X-MALASZEWICZE (hub row)" in b.customs(XIAN_DUISBURG).hubs[3][1]
 
 
-def test_a_through_train_waits_at_the_borders_it_crosses(builder):
+def test_a_through_train_waits_at_the_borders_it_crosses(tmp_path, builder):
+    # the shipped Xi'an -> Duisburg lane has a published transit (312 h, 13 days) that holds
+    # its border stops: the entry is counted (no second one at DEDUI), no extra hours
     lanes = ("ROAD-F-XIAN-CNXAN", "RAIL-CNXAN-DEDUI")
     customs = builder.customs(lanes)
-    # CN -> EAEU (Kazakhstan) 12 h; EAEU -> EU entry at a rail border: max(12, 12) = 12 h;
-    # DEDUI is then not a second EU entry
-    assert customs.lanes[1][0] == 12.0 + 12.0
+    assert customs.lanes[1][0] == 0.0
+    assert "in the lane's published transit time" in customs.lanes[1][1]
     assert [h for h, _ in customs.hubs] == [0.0, 0.0, 0.0]
-    o = _diesel(builder, lanes)
-    t = builder.timings(o, 100.0)
+    # the same lane timed by rule (no transit_h): CN -> EAEU (Kazakhstan) 12 h; EAEU -> EU
+    # entry at a rail border: max(12, 12) = 12 h; DEDUI is still not a second EU entry
+    with open(DATA_DIR / "lanes.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    (row,) = [r for r in rows if r["lane_id"] == "RAIL-CNXAN-DEDUI"]
+    assert row["transit_h"] == "312"
+    row["transit_h"] = ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    folder = _copy(tmp_path, lanes=out.getvalue())
+    b = CandidateBuilder(load_network(folder), data_dir=folder)
+    ruled = b.customs(lanes)
+    assert ruled.lanes[1][0] == 12.0 + 12.0
+    assert [h for h, _ in ruled.hubs] == [0.0, 0.0, 0.0]
+    o = _diesel(b, lanes)
+    t = b.timings(o, 100.0)
     assert t[1].arrive_h == pytest.approx(t[1].depart_h + o[1].transit_h + 24.0)
 
 
