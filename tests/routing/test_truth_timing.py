@@ -91,6 +91,9 @@ def test_red_sea_closure_goes_round_the_cape_with_time_and_emissions(network):
     assert after.disruption_extra_h == pytest.approx(extra, abs=1e-3)
     assert after.transit_h == pytest.approx(sea_transit_h(after.distance_km, after.passages))
     assert len([r for r in after.distance_rules if r.startswith("re-routed")]) == 1
+    # the figures of README "Timing" (searoute 1.6.0 sea-lane network)
+    assert (before.distance_km, before.transit_h) == pytest.approx((19610.1, 696.3), abs=0.1)
+    assert (after.distance_km, after.transit_h) == pytest.approx((25758.6, 893.3), abs=0.1)
     assert changes["SEA-CNSHA-NLRTM"].startswith("re-routed avoiding babalmandab, suez")
     # emissions follow the distance: the same vessel emits the same per t-km
     old = price_lane(before, network.hubs[before.origin])[0]
@@ -100,6 +103,7 @@ def test_red_sea_closure_goes_round_the_cape_with_time_and_emissions(network):
     assert new.distance_km / old.distance_km == pytest.approx(
         after.distance_km / before.distance_km
     )
+    assert (old.wtw_kg_per_t, new.wtw_kg_per_t) == pytest.approx((111.51, 146.47), abs=0.01)
 
 
 def test_a_rerouted_or_delayed_timetable_departs_later(network):
@@ -290,6 +294,8 @@ def test_chongqing_duisburg_electric_train_pays_the_grids_it_crosses(network):
     mj_per_tkm = o.energy_mj_per_t / o.distance_km
     assert g_per_tkm == pytest.approx(mj_per_tkm * 152.1908, rel=1e-5)
     assert g_per_tkm > 2.2 * mj_per_tkm * 68.6667
+    # README figures: 16.3 g CO2e/tkm on the mix, 7.3 on the Chongqing grid alone
+    assert (g_per_tkm, mj_per_tkm * 68.6667) == pytest.approx((16.3, 7.3), abs=0.05)
     assert "grid by km: CN-Northwest 31.5%" in o.distance_rules[-1]
     assert "no electricity price for RU, KZ, BY" in o.distance_rules[-1]
 
