@@ -62,7 +62,7 @@ from greenlane.routing.network.border import (
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
-from greenlane.routing.network.segments import lane_segments
+from greenlane.routing.network.segments import SEGMENT_TABLE, lane_segments
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -220,6 +220,7 @@ class CandidateBuilder:
         self.hub_ops = hub_operations(self.data_dir)
         self.border = border_dwell(self.data_dir)
         self.data_sha256["border_dwell"] = _file_sha256(self.data_dir / BORDER_TABLE)
+        self.data_sha256["lane_segments"] = _file_sha256(self.data_dir / SEGMENT_TABLE)
         self.segments = lane_segments(self.data_dir)
         self._customs: dict[tuple[str, ...], _Customs] = {}
         self._options: dict[str, list[LaneOption]] = {}
