@@ -23,7 +23,9 @@ from greenlane.fleet.catalog import energy_prices, fx_rates, vehicle_types
 from greenlane.fleet.rates import rate_cards
 from greenlane.fleet.regulation import regulatory_table
 from greenlane.routing.network import load_network
+from greenlane.routing.network.border import border_dwell
 from greenlane.routing.network.schedules import load_schedules
+from greenlane.routing.network.segments import lane_segments
 from greenlane.routing.network.transit_risk import transit_cv
 from greenlane.routing.planner.candidates import EPOCH
 from greenlane.routing.planner.pricing import hub_operations, saf_blend_shares
@@ -54,6 +56,8 @@ LOADERS: dict[str, Loader] = {
     "lanes.csv": lambda d: load_network(d, cache_dir=d / "cache"),
     "schedules.csv": lambda d: load_schedules(load_network(), EPOCH, d),
     "carrier_intensities.csv": load_carrier_intensities,
+    "border_dwell.csv": border_dwell,
+    "lane_segments.csv": lane_segments,
 }
 """Each table of data/ and the loader that reads it from a folder."""
 
@@ -80,6 +84,8 @@ BAD_CELL = {
     "lanes.csv": ("departures_per_week", "daily"),
     "schedules.csv": ("cutoff_h", "2 days"),
     "carrier_intensities.csv": ("data_quality", "measured"),
+    "border_dwell.csv": ("dwell_h", "half a day"),
+    "lane_segments.csv": ("share_km", "31 %"),
 }
 """A cell to break in each table and the bad text put there."""
 
