@@ -4,8 +4,11 @@ Paths come from k-shortest simple paths (Yen, via networkx) on weightings that d
 on the request (neither its carbon price nor its fleet: lanes are weighted by the best option
 of every carrier) — cost, WTW CO2e, time, and cost + CO2e at the reference carbon prices
 :data:`PATH_PRICES_CNY_PER_T` (per tonne at a reference load) — plus, for each main-haul mode,
-the best path restricted to road + that mode. Other companies' sites (factories, warehouses,
-customer sites) are never transit points: only a shipment's own ends may be such hubs.
+the cheapest, greenest and fastest path restricted to road + that mode (the fastest keeps a
+direct train whose border stops are in its published transit time beside a chain of trains
+through border hubs, which the cost weighting, blind to hub handling, may prefer). Other
+companies' sites (factories, warehouses, customer sites) are never transit points: only a
+shipment's own ends may be such hubs.
 
 Technology is left to the optimizer: each lane path is dressed with **every combination of
 lane options (vehicle type x energy carrier) that is the cheapest at some carbon price** —
@@ -359,7 +362,7 @@ class CandidateBuilder:
         for main in MAIN_MODES:
             if main in modes:
                 sub = frozenset({Mode.ROAD, main}) & modes
-                searches += [("cost", sub, 1), ("co2e", sub, 1)]
+                searches += [("cost", sub, 1), ("co2e", sub, 1), ("time", sub, 1)]
 
         def weight_of(_u: Any, v: Any, d: Any) -> float | None:
             return None if v in hidden else d["w"]  # None: the edge is hidden
