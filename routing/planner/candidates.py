@@ -35,7 +35,6 @@ from typing import Any
 import networkx as nx
 
 from greenlane.emissions.distance import gcd_km
-from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
@@ -43,6 +42,7 @@ from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
+from greenlane.routing.network.places import resolve
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -118,24 +118,9 @@ def datetime_at(hours: float) -> datetime:
 
 
 def resolve_place(network: Network, ref: str, field: str) -> Hub:
-    """A hub by id, UN/LOCODE, IATA code, or the nearest hub to ``lat;lon``."""
-    ref = ref.strip()
-    if ref in network.hubs:
-        return network.hubs[ref]
-    upper = ref.upper()
-    for hub in network.hubs.values():
-        if upper in (hub.locode, hub.iata):
-            return hub
-    if ";" in ref or "," in ref:
-        parts = ref.replace(",", ";").split(";")
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-        except (ValueError, IndexError):
-            raise InputError(f"{ref!r} is not 'lat;lon'", field=field) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InputError(f"{ref!r} is out of range", field=field)
-        return min(network.hubs.values(), key=lambda h: gcd_km(lat, lon, h.lat, h.lon))
-    raise InputError(f"unknown place {ref!r} (hub id, UN/LOCODE, IATA or 'lat;lon')", field=field)
+    """The hub serving a place reference (``routing.network.places.resolve``): a hub by id,
+    UN/LOCODE or IATA code, else a new port, airport or site hub (not in ``network``)."""
+    return resolve(network, ref, field).hub
 
 
 class CandidateBuilder:
