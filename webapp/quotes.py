@@ -142,6 +142,7 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
     net, places = resolve_all(
         warm.builder.network,
         ((si.origin, "shipment.origin"), (si.destination, "shipment.destination")),
+        ((si.origin, si.destination),),
     )
     if net is not warm.builder.network:  # a port, airport or site outside the network
         warm = _Warm(CandidateBuilder(net, warm.builder.factors, 4, *warm.builder_key))

@@ -606,26 +606,47 @@ def _road_links(network: Network, hub: Hub, extra: Iterable[Hub]) -> tuple[tuple
 
 
 def resolve_all(
-    network: Network, refs: Iterable[tuple[str, str]]
+    network: Network,
+    refs: Iterable[tuple[str, str]],
+    ods: Iterable[tuple[str, str]] = (),
 ) -> tuple[Network, dict[str, Place]]:
     """Resolve (reference, field) pairs; returns the network extended by the new places
-    (the same object when every place is a hub) and the places by reference."""
+    (the same object when every place is a hub) and the places by reference.
+
+    ``ods`` are the (origin, destination) references of the shipments: new ports (airports)
+    at the two ends of one shipment also get a direct sea (air) lane between them."""
     out: dict[str, Place] = {}
     for ref, where in refs:
         if ref not in out:
             out[ref] = resolve(network, ref, where)
-    return extend_network(network, out.values()), out
+    direct = []
+    for o, d in ods:
+        if o in out and d in out:
+            direct += [(a, b) for a in _terminals(out[o]) for b in _terminals(out[d])]
+    return extend_network(network, out.values(), direct), out
+
+
+def _terminals(place: Place) -> tuple[str, ...]:
+    """Ids of the new ports and airports a place brings (itself or its site's port)."""
+    hubs = ((place.hub,) if place.new else ()) + place.extra
+    return tuple(h.hub_id for h in hubs if h.kind in (HubKind.SEAPORT, HubKind.AIRPORT))
 
 
 # ----------------------------------------------------------------------------- extension
 
 
 def extend_network(
-    network: Network, places: Iterable[Place], rules_path: Path = DATA_DIR / "distance_rules.csv"
+    network: Network,
+    places: Iterable[Place],
+    direct: Iterable[tuple[str, str]] = (),
+    rules_path: Path = DATA_DIR / "distance_rules.csv",
 ) -> Network:
     """A new Network: ``network`` plus the hubs of new ``places`` and their generated lanes.
 
-    Returns ``network`` itself when no place is new. Cached per (network, new hubs)."""
+    A new port (airport) gets lanes to every port (airport) of ``network``, and to another new
+    one only where the pair is in ``direct`` (hub ids, either order): the lanes grow linearly
+    with the new places. Returns ``network`` itself when no place is new. Cached per
+    (network, new hubs, direct pairs)."""
     new = {
         h.hub_id: h
         for p in places
@@ -634,11 +655,15 @@ def extend_network(
     }
     if not new:
         return network
-    return _extend(network, tuple(sorted(new.values(), key=lambda h: h.hub_id)), rules_path)
+    pairs = frozenset(frozenset(p) for p in direct if p[0] != p[1] and set(p) <= set(new))
+    hubs = tuple(sorted(new.values(), key=lambda h: h.hub_id))
+    return _extend(network, hubs, pairs, rules_path)
 
 
 @lru_cache(maxsize=16)
-def _extend(network: Network, new: tuple[Hub, ...], rules_path: Path) -> Network:
+def _extend(
+    network: Network, new: tuple[Hub, ...], direct: frozenset[frozenset[str]], rules_path: Path
+) -> Network:
     lanes: list[Lane] = []
     done: set[frozenset[str]] = set()
     all_hubs = {**network.hubs, **{h.hub_id: h for h in new}}
@@ -654,14 +679,13 @@ def _extend(network: Network, new: tuple[Hub, ...], rules_path: Path) -> Network
         for other_id, _km in _road_links(network, hub, new):
             other = all_hubs[other_id]
             add(Mode.ROAD, hub, other, _road_service(hub, other))
-        if hub.kind == HubKind.SEAPORT:
-            for other in (*network.hubs.values(), *new):
-                if other.kind == HubKind.SEAPORT and Mode.SEA in other.services and other != hub:
-                    add(Mode.SEA, hub, other, SEA_SERVICE)
-        if hub.kind == HubKind.AIRPORT:
-            for other in (*network.hubs.values(), *new):
-                if other.kind == HubKind.AIRPORT and Mode.AIR in other.services and other != hub:
-                    add(Mode.AIR, hub, other, AIR_SERVICE, AIR_NOTE)
+        peers = [*network.hubs.values()]
+        peers += [all_hubs[h] for pair in direct if hub.hub_id in pair for h in pair - {hub.hub_id}]
+        for other in peers:
+            if hub.kind == other.kind == HubKind.SEAPORT and Mode.SEA in other.services:
+                add(Mode.SEA, hub, other, SEA_SERVICE)
+            elif hub.kind == other.kind == HubKind.AIRPORT and Mode.AIR in other.services:
+                add(Mode.AIR, hub, other, AIR_SERVICE, AIR_NOTE)
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(network.graph)
     for hub in new:
         graph.add_node(hub.hub_id, hub=hub)
@@ -678,6 +702,8 @@ def _extend(network: Network, new: tuple[Hub, ...], rules_path: Path) -> Network
     digest = hashlib.sha256(network.data_sha256.encode())
     for hub in new:
         digest.update(f"\0{hub.hub_id}".encode())
+    for pair in sorted(sorted(p) for p in direct):
+        digest.update(f"\0{pair[0]}={pair[1]}".encode())
     return Network(
         hubs=all_hubs,
         lanes=(*network.lanes, *lanes),

@@ -209,6 +209,7 @@ def _build_problem(
             for i, s in enumerate(shipments)
             for ref, end in ((s.origin, "origin"), (s.destination, "destination"))
         ),
+        ((s.origin, s.destination) for s in shipments),
     )
     if builder is not None and builder.network is not network:
         builder = None  # priced on the network without the new places

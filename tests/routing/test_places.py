@@ -171,13 +171,19 @@ def test_a_city_without_a_network_port_is_joined_to_its_liner_port(net):
 
 def test_extension_is_deterministic_and_leaves_the_network_alone(net):
     refs = [("ARBUE", "a"), ("ZACPT", "b")]
-    ext1, _ = resolve_all(net, refs)
-    ext2, _ = resolve_all(net, list(reversed(refs)))
-    assert ext1 is ext2  # cached per (network, new hubs)
+    ext1, _ = resolve_all(net, refs, [("ZACPT", "ARBUE")])
+    ext2, _ = resolve_all(net, list(reversed(refs)), [("ARBUE", "ZACPT")])
+    assert ext1 is ext2  # cached per (network, new hubs, direct pairs)
     assert ext1.data_sha256 != net.data_sha256
     assert "PORT-ARBUE" not in net.hubs and len(net.lanes) == len(load_network().lanes)
-    # 26 shipped seaports + each other, both ways
+    # each new port to the 26 shipped seaports, and to each other, both ways
     assert len(ext1.lanes) - len(net.lanes) == 2 * (26 + 26 + 1)
+    assert ext1.lane("SEA-PORT-ARBUE-PORT-ZACPT").mode == "sea"
+    # two new ports that no shipment joins are joined through the shipped seaports only,
+    # so the generated lanes grow linearly with the new places
+    ext3, _ = resolve_all(net, refs)
+    assert len(ext3.lanes) - len(net.lanes) == 2 * (26 + 26)
+    assert ext3.data_sha256 != ext1.data_sha256
 
 
 def test_hub_only_books_keep_the_shipped_network(net):
