@@ -20,13 +20,18 @@ digits that is not a code or coordinates is refused with that reason.
 A place that is not a hub becomes a new hub (:func:`extend_network`):
 
 - a site (``SITE-<lat>-<lon>``, kind ``customer_site``) gets road lanes to every road-served
-  hub of its land group within :data:`SITE_RADIUS_KM` great-circle km (terminals of each mode
-  and other sites alike); with none in reach the reference is refused, naming the nearest
-  hub and its distance;
-- a seaport (``PORT-<LOCODE>``) gets sea lanes to every seaport of the network and to the
-  other new seaports, plus road lanes like a site's (none needed);
-- an airport (``AIRPORT-<IATA>``) gets air lanes to every airport of the network and to the
-  other new airports, plus road lanes like a site's.
+  terminal (port, airport, rail or inland terminal, border crossing) of its land group within
+  :data:`SITE_RADIUS_KM` great-circle km, and to the nearest liner port where none of them is
+  a seaport; with no terminal in reach the reference is refused, naming the nearest terminal
+  and its distance;
+- a seaport (``PORT-<LOCODE>``) gets sea lanes to every seaport of the network, plus road
+  lanes like a site's (none needed);
+- an airport (``AIRPORT-<IATA>``) gets air lanes to every airport of the network, plus road
+  lanes like a site's;
+- the two ends of a shipment get direct lanes where one end is new: sea between two ports,
+  air between two airports, road within the radius (also to and between company sites).
+
+So a book adds lanes linearly in its new places, never one per pair of them.
 
 Distances follow the network's rules (``routing.network.geometry.derive``): road GCD x the
 road detour factor of ``distance_rules.csv``, sea the searoute path (SFD), air the great
@@ -493,7 +498,7 @@ def _site(
     if not links:
         who = repr(ref) if kind == "coordinates" else f"{ref!r} ({name})"
         raise InputError(
-            f"{who} has no terminal or hub within {SITE_RADIUS_KM:.0f} km by road: "
+            f"{who} has no terminal within {SITE_RADIUS_KM:.0f} km by road: "
             f"the nearest is {_nearest_terminal(network, lat, lon)}",
             field=field,
         )
@@ -535,10 +540,11 @@ def _haversine(la: np.ndarray, lo: np.ndarray, lat: float, lon: float) -> np.nda
 
 
 def _nearest_terminal(network: Network, lat: float, lon: float) -> str:
-    """'<id> <name> (<kind>) at <km> km' of the nearest road-served hub, port or airport."""
+    """'<id> <name> (<kind>) at <km> km' of the nearest road-served terminal, port or
+    airport."""
     best: list[tuple[float, str]] = []
     for h in network.hubs.values():
-        if Mode.ROAD in h.services:
+        if Mode.ROAD in h.services and h.kind not in _PRIVATE:
             best.append((gcd_km(lat, lon, h.lat, h.lon), f"{h.hub_id} {h.name} ({h.kind})"))
     for table, kind in ((_ports(), "seaport, searoute"), (_airports(), "airport, airportsdata")):
         code, km = _nearest_codes(table, lat, lon, 1)[0]
@@ -592,16 +598,60 @@ def _land(hub: Hub) -> str:
     return _LAND_OF_COUNTRY.get(hub.country, hub.country)
 
 
+_PRIVATE = frozenset({HubKind.FACTORY, HubKind.WAREHOUSE, HubKind.CUSTOMER_SITE})
+"""A company's own sites: joined by a generated road lane only where a shipment asks."""
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Road-served terminals (no company sites) with their coordinates [rad] and land group."""
+
+    hubs: tuple[Hub, ...]
+    lat: np.ndarray
+    lon: np.ndarray
+    land: np.ndarray
+
+
+def _pool(hubs: Iterable[Hub]) -> _Pool:
+    found = tuple(h for h in hubs if Mode.ROAD in h.services and h.kind not in _PRIVATE)
+    return _Pool(
+        found,
+        np.radians([h.lat for h in found]),
+        np.radians([h.lon for h in found]),
+        np.array([_land(h) for h in found], dtype=object),
+    )
+
+
+@lru_cache(maxsize=8)
+def _network_pool(network: Network) -> _Pool:
+    return _pool(network.hubs.values())
+
+
 def _road_links(network: Network, hub: Hub, extra: Iterable[Hub]) -> tuple[tuple[str, float], ...]:
-    """(hub id, GCD [km]) of the road-served hubs of ``hub``'s land group within reach."""
+    """(hub id, GCD [km]) of the road-served terminals of ``hub``'s land group within
+    :data:`SITE_RADIUS_KM` (company sites are left out: see ``direct`` of
+    :func:`extend_network`)."""
+    extra = tuple(extra)
+    pools = (_network_pool(network), _pool(extra)) if extra else (_network_pool(network),)
+    return _links_in(hub, pools)
+
+
+def _links_in(hub: Hub, pools: Iterable[_Pool]) -> tuple[tuple[str, float], ...]:
     land = _land(hub)
+    # haversine on a sphere screens (within 0.5 %); the geodesic decides
+    screen = math.sin(SITE_RADIUS_KM * 1.01 / (2 * EARTH_RADIUS_KM)) ** 2
     out = []
-    for other in (*network.hubs.values(), *extra):
-        if other.hub_id == hub.hub_id or Mode.ROAD not in other.services or _land(other) != land:
+    for pool in pools:
+        if not pool.hubs:
             continue
-        km = gcd_km(hub.lat, hub.lon, other.lat, other.lon)
-        if km <= SITE_RADIUS_KM:
-            out.append((other.hub_id, km))
+        near = np.nonzero(_haversine(pool.lat, pool.lon, hub.lat, hub.lon) <= screen)[0]
+        for i in near:
+            other = pool.hubs[int(i)]
+            if other.hub_id == hub.hub_id or pool.land[i] != land:
+                continue
+            km = gcd_km(hub.lat, hub.lon, other.lat, other.lon)
+            if km <= SITE_RADIUS_KM:
+                out.append((other.hub_id, km))
     return tuple(sorted(out, key=lambda t: (t[1], t[0])))
 
 
@@ -622,6 +672,7 @@ def resolve_all(
     direct = []
     for o, d in ods:
         if o in out and d in out:
+            direct.append((out[o].hub.hub_id, out[d].hub.hub_id))
             direct += [(a, b) for a in _terminals(out[o]) for b in _terminals(out[d])]
     return extend_network(network, out.values(), direct), out
 
@@ -643,9 +694,12 @@ def extend_network(
 ) -> Network:
     """A new Network: ``network`` plus the hubs of new ``places`` and their generated lanes.
 
-    A new port (airport) gets lanes to every port (airport) of ``network``, and to another new
-    one only where the pair is in ``direct`` (hub ids, either order): the lanes grow linearly
-    with the new places. Returns ``network`` itself when no place is new. Cached per
+    A new place gets road lanes to the terminals within :data:`SITE_RADIUS_KM`; a new port
+    (airport) sea (air) lanes to every port (airport) of ``network``. Between two hubs of a
+    pair in ``direct`` (hub ids, either order; one of them new), such as the two ends of a
+    shipment, it adds the direct lanes too: sea between ports, air between airports, road
+    within the radius (also to and between company sites). So the lanes grow linearly with
+    the new places. Returns ``network`` itself when no place is new. Cached per
     (network, new hubs, direct pairs)."""
     new = {
         h.hub_id: h
@@ -655,37 +709,61 @@ def extend_network(
     }
     if not new:
         return network
-    pairs = frozenset(frozenset(p) for p in direct if p[0] != p[1] and set(p) <= set(new))
+    known = new.keys() | network.hubs.keys()
+    oriented: dict[frozenset[str], tuple[str, str]] = {}
+    for a, b in direct:  # the first orientation asked names the lane
+        if a != b and {a, b} <= known and {a, b} & new.keys():
+            oriented.setdefault(frozenset((a, b)), (a, b))
+    pairs = tuple(sorted(oriented.values()))
     hubs = tuple(sorted(new.values(), key=lambda h: h.hub_id))
     return _extend(network, hubs, pairs, rules_path)
 
 
 @lru_cache(maxsize=16)
 def _extend(
-    network: Network, new: tuple[Hub, ...], direct: frozenset[frozenset[str]], rules_path: Path
+    network: Network, new: tuple[Hub, ...], direct: tuple[tuple[str, str], ...], rules_path: Path
 ) -> Network:
     lanes: list[Lane] = []
-    done: set[frozenset[str]] = set()
+    done: set[tuple[Mode, frozenset[str]]] = set()
     all_hubs = {**network.hubs, **{h.hub_id: h for h in new}}
 
     def add(mode: Mode, a: Hub, b: Hub, service: Service, note: str = "") -> None:
-        pair = frozenset((a.hub_id, b.hub_id))
-        if pair in done:
-            return
-        done.add(pair)
-        lanes.extend(_lanes(mode, a, b, service, rules_path, note))
+        key = (mode, frozenset((a.hub_id, b.hub_id)))
+        if key not in done:
+            done.add(key)
+            lanes.extend(_lanes(mode, a, b, service, rules_path, note))
 
+    def scheduled(a: Hub, b: Hub) -> None:
+        if (
+            a.kind == b.kind == HubKind.SEAPORT
+            and Mode.SEA in a.services
+            and Mode.SEA in b.services
+        ):
+            add(Mode.SEA, a, b, SEA_SERVICE)
+        elif (
+            a.kind == b.kind == HubKind.AIRPORT
+            and Mode.AIR in a.services
+            and Mode.AIR in b.services
+        ):
+            add(Mode.AIR, a, b, AIR_SERVICE, AIR_NOTE)
+
+    pools = (_network_pool(network), _pool(new))
     for hub in new:
-        for other_id, _km in _road_links(network, hub, new):
-            other = all_hubs[other_id]
-            add(Mode.ROAD, hub, other, _road_service(hub, other))
-        peers = [*network.hubs.values()]
-        peers += [all_hubs[h] for pair in direct if hub.hub_id in pair for h in pair - {hub.hub_id}]
-        for other in peers:
-            if hub.kind == other.kind == HubKind.SEAPORT and Mode.SEA in other.services:
-                add(Mode.SEA, hub, other, SEA_SERVICE)
-            elif hub.kind == other.kind == HubKind.AIRPORT and Mode.AIR in other.services:
-                add(Mode.AIR, hub, other, AIR_SERVICE, AIR_NOTE)
+        for other_id, _km in _links_in(hub, pools):
+            add(Mode.ROAD, hub, all_hubs[other_id], _road_service(hub, all_hubs[other_id]))
+        if hub.kind in (HubKind.SEAPORT, HubKind.AIRPORT):
+            for other in network.hubs.values():
+                scheduled(hub, other)
+    for a_id, b_id in direct:
+        a, b = all_hubs[a_id], all_hubs[b_id]
+        scheduled(a, b)
+        if (
+            Mode.ROAD in a.services
+            and Mode.ROAD in b.services
+            and _land(a) == _land(b)
+            and gcd_km(a.lat, a.lon, b.lat, b.lon) <= SITE_RADIUS_KM
+        ):
+            add(Mode.ROAD, a, b, _road_service(a, b))
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(network.graph)
     for hub in new:
         graph.add_node(hub.hub_id, hub=hub)
@@ -702,8 +780,8 @@ def _extend(
     digest = hashlib.sha256(network.data_sha256.encode())
     for hub in new:
         digest.update(f"\0{hub.hub_id}".encode())
-    for pair in sorted(sorted(p) for p in direct):
-        digest.update(f"\0{pair[0]}={pair[1]}".encode())
+    for a_id, b_id in direct:
+        digest.update(f"\0{a_id}={b_id}".encode())
     return Network(
         hubs=all_hubs,
         lanes=(*network.lanes, *lanes),

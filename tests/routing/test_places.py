@@ -152,8 +152,9 @@ def test_city_names_ambiguous_and_with_country(net):
     assert "took the most populous" in madrid.note and "Madrid, CO" in madrid.note
     assert resolve(net, "madrid, es", "f").note == ""
     assert resolve(net, "Madrid, Spain", "f").hub.hub_id == madrid.hub.hub_id
-    # the site is joined to the Madrid rail terminal, customer site and airport nearby
-    assert [h for h, _ in madrid.links] == ["ESMAD", "C-MADRID", "MAD"]
+    # the site is joined to the Madrid rail terminal and airport nearby (not to C-MADRID,
+    # a company site, unless a shipment joins the two)
+    assert [h for h, _ in madrid.links] == ["ESMAD", "MAD"]
     # a hub keeps its id; codes of network hubs still resolve to them
     assert resolve(net, "C-MADRID", "f").hub is net.hubs["C-MADRID"]
     assert resolve(net, "esvlc", "f").hub.hub_id == "ESVLC"
@@ -172,18 +173,28 @@ def test_a_city_without_a_network_port_is_joined_to_its_liner_port(net):
 def test_extension_is_deterministic_and_leaves_the_network_alone(net):
     refs = [("ARBUE", "a"), ("ZACPT", "b")]
     ext1, _ = resolve_all(net, refs, [("ZACPT", "ARBUE")])
-    ext2, _ = resolve_all(net, list(reversed(refs)), [("ARBUE", "ZACPT")])
+    ext2, _ = resolve_all(net, list(reversed(refs)), [("ZACPT", "ARBUE")])
     assert ext1 is ext2  # cached per (network, new hubs, direct pairs)
     assert ext1.data_sha256 != net.data_sha256
     assert "PORT-ARBUE" not in net.hubs and len(net.lanes) == len(load_network().lanes)
     # each new port to the 26 shipped seaports, and to each other, both ways
     assert len(ext1.lanes) - len(net.lanes) == 2 * (26 + 26 + 1)
-    assert ext1.lane("SEA-PORT-ARBUE-PORT-ZACPT").mode == "sea"
+    assert ext1.lane("SEA-PORT-ZACPT-PORT-ARBUE").mode == "sea"
     # two new ports that no shipment joins are joined through the shipped seaports only,
     # so the generated lanes grow linearly with the new places
     ext3, _ = resolve_all(net, refs)
     assert len(ext3.lanes) - len(net.lanes) == 2 * (26 + 26)
     assert ext3.data_sha256 != ext1.data_sha256
+
+
+def test_the_two_ends_of_a_shipment_get_a_direct_road_lane(net):
+    book = parse_shipments([_ship("M1", "Madrid, ES", "C-MADRID")])
+    problem = build_problem(book, net, PlanOptions())
+    site = problem.resolved["M1"][0].hub.hub_id
+    lane = problem.network.lane(f"ROAD-{site}-C-MADRID")
+    # 0.110 km great circle x 1.2 = 0.13 km
+    assert lane.distance_km == pytest.approx(0.1104 * 1.2, abs=0.001)
+    assert [o.lane.lane_id for o in problem.candidates["M1"][0].options] == [lane.lane_id]
 
 
 def test_hub_only_books_keep_the_shipped_network(net):
