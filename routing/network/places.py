@@ -342,8 +342,17 @@ def resolve(network: Network, ref: str, field: str) -> Place:
     """Where ``ref`` lies and which hub serves it (see the module docstring).
 
     Raises InputError naming ``field``: unknown place, address, coordinates out of range, or
-    no hub within :data:`SITE_RADIUS_KM` of a site (naming the nearest and its distance).
+    no terminal within :data:`SITE_RADIUS_KM` of a site (naming the nearest and its distance).
+    On a network already extended by the place, its hub is the network's.
     """
+    place = _resolve(network, ref, field)
+    if place.new and place.hub.hub_id in network.hubs:
+        return replace(place, hub=network.hubs[place.hub.hub_id], new=False, extra=())
+    return place
+
+
+def _resolve(network: Network, ref: str, field: str) -> Place:
+    """:func:`resolve` before a new hub is matched with the network's own."""
     text = ref.strip()
     if not text:
         raise InputError("a place is needed", field=field)

@@ -197,6 +197,22 @@ def test_the_two_ends_of_a_shipment_get_a_direct_road_lane(net):
     assert [o.lane.lane_id for o in problem.candidates["M1"][0].options] == [lane.lane_id]
 
 
+def test_a_disruption_replans_a_plan_made_from_any_place(net):
+    """The re-plan rebuilds the plan's generated lanes from its shipments' places."""
+    from greenlane.routing.scenarios.disruptions import parse_disruptions
+    from greenlane.routing.scenarios.replan import impact
+
+    book = parse_shipments([_ship("BER-MAD", "52.52;13.405", "C-MADRID")])
+    before = plan(book, net, PlanOptions())
+    assert before.shipments[0].legs[0].lane_id == "ROAD-SITE-52.5200-13.4050-DEHAM"
+    window = {"start": "2026-11-01T00:00:00Z", "end": "2027-06-01T00:00:00Z"}
+    ds = parse_disruptions([{"disruption_id": "H", "kind": "hub", "ref": "DEHAM", **window}], net)
+    result = impact(before, book, net, ds, PlanOptions())
+    (hit,) = result.hits
+    # Hamburg is the Berlin site's only terminal within 300 km: nothing else is in reach
+    assert hit.shipment_id == "BER-MAD" and hit.after is None and hit.reasons
+
+
 def test_hub_only_books_keep_the_shipped_network(net):
     book = parse_shipments([_ship("S1", "F-NANJING", "CNSHA")])
     problem = build_problem(book, net, PlanOptions())
