@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice, pairwise
+from typing import Any
 
 import networkx as nx
 
@@ -246,7 +247,7 @@ class CandidateBuilder:
         between these two may use."""
         private = self._private()
         graph = self.network.graph
-        ends = []
+        ends: list[tuple[str, str, str, dict[str, Any]]] = []
         if origin in private:
             ends += graph.out_edges(origin, keys=True, data=True)
         if destination in private:
