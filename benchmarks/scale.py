@@ -97,12 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     net, cn, other = site_network(load_network(), args.sites)
     t_net = time.perf_counter() - t0
+    print(
+        f"network: {len(net.hubs):,} nodes, {len(net.lanes):,} lanes in {t_net:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     shipments = book(cn, other, args.shipments, args.seed)
     options = PlanOptions(solver=SolverParams(time_limit_s=args.time_limit, seed=args.seed))
     t1 = time.perf_counter()
     problem = build_problem(shipments, net, options)
     t_cand = time.perf_counter() - t1
     n_cands = sum(len(c) for c in problem.candidates.values())
+    print(f"candidates: {n_cands:,} in {t_cand:.1f} s", file=sys.stderr, flush=True)
     t2 = time.perf_counter()
     plan = solve_problem(problem, options)
     t_solve = time.perf_counter() - t2
