@@ -197,7 +197,7 @@ def test_typed_shipments(ui):
                 "book": (
                     io.BytesIO(
                         b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                        b"S1,ATLANTIS,C-MADRID,4,2026-12-01,2027-01-20\n"
+                        b"S1,QWERTYVILLE,C-MADRID,4,2026-12-01,2027-01-20\n"
                     ),
                     "b.csv",
                 )
