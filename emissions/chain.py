@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any, TypedDict
 
 from greenlane.emissions.coldchain import leg_leakage, metered_hoc, reefer_share
@@ -390,6 +391,21 @@ def totals(tces: Iterable[TCE]) -> Totals:
     )
 
 
+def wtw_by_data_type(tces: Iterable[TCE]) -> dict[str, float]:
+    """WTW emissions [kg CO2e] by ISO 14083 data-quality type (primary, modelled, default)."""
+    out = {str(d): 0.0 for d in DataType}
+    for t in tces:
+        out[str(t.data_type)] += t.co2e_wtw_kg
+    return out
+
+
+def primary_data_share(tces: Iterable[TCE]) -> float:
+    """Share of the WTW emissions computed from primary data [-] (0 when there are none)."""
+    by_type = wtw_by_data_type(tces)
+    total = sum(by_type.values())
+    return by_type[str(DataType.PRIMARY)] / total if total > 0 else 0.0
+
+
 def footprint(
     tces: Sequence[TCE],
     *,
@@ -686,12 +702,20 @@ def _hub_tce(hub: HubIn, tce_id: str, chain: ChainIn, factors: Factors, where: s
 
 
 def footprint_from_chain(
-    doc: Mapping[str, Any] | ChainIn, resolver: VehicleResolver | None = None
+    doc: Mapping[str, Any] | ChainIn,
+    resolver: VehicleResolver | None = None,
+    data_dir: Path | None = None,
 ) -> Footprint:
-    """Validate a chain document and compute its footprint; errors name the field at fault."""
+    """Validate a chain document and compute its footprint; errors name the field at fault.
+
+    ``data_dir`` holds the factor tables (a dataset's; None: the shipped ``data/``)."""
     chain = doc if isinstance(doc, ChainIn) else parse_chain(doc)
     try:
-        factors = load_factors(tuple(chain.factor_sets), chain.gwp_basis)
+        factors = (
+            load_factors(tuple(chain.factor_sets), chain.gwp_basis)
+            if data_dir is None
+            else load_factors(tuple(chain.factor_sets), chain.gwp_basis, data_dir)
+        )
     except InputError as exc:
         raise InputError(exc.message, field=exc.field or "gwp_basis") from None
     tces: list[TCE] = []

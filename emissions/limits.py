@@ -13,6 +13,10 @@ limit                  value              applies to
 ``MAX_NUMBER_CHARS``   40                 characters of one JSON number literal
 ``MAX_FIELD_CHARS``    1,000              characters of one CSV cell
 ``MAX_BOOK_ROWS``      5,000              shipments of one plan book (as ``POST /plans``)
+``MAX_DATASET_BYTES``  50 MiB             all files of one dataset together
+``MAX_DATASET_ROWS``   200,000            data rows of one dataset, all tables together
+``MAX_DATASET_COLS``   100                columns of one dataset table
+``MAX_DATASET_CELL``   4,000              characters of one dataset cell (sources and notes)
 =====================  =================  ==================================================
 """
 
@@ -39,6 +43,14 @@ MAX_FIELD_CHARS = 1000
 """Longest CSV cell accepted [characters]."""
 MAX_BOOK_ROWS = 5000
 """Most shipments in one plan book (the same as ``POST /api/v1/plans``)."""
+MAX_DATASET_BYTES = 50 * 1024 * 1024
+"""Largest dataset (folder, workbook or JSON; all its files together) [bytes]."""
+MAX_DATASET_ROWS = 200_000
+"""Most data rows of one dataset, all tables together."""
+MAX_DATASET_COLS = 100
+"""Most columns of one dataset table (a workbook sheet or a CSV header)."""
+MAX_DATASET_CELL = 4000
+"""Longest cell of a dataset table [characters] (the shipped tables' notes reach 1,399)."""
 
 
 def check_file_size(path: Path, max_bytes: int, where: str | None = None) -> None:

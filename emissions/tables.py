@@ -13,8 +13,12 @@ Cells are stripped; an empty cell reads as ``""`` (``str``) or ``None`` (:data:`
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import math
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,8 +42,11 @@ __all__ = [
     "TableRow",
     "Text",
     "Year",
+    "canonical_csv",
+    "dataset_ref",
     "read_table",
     "table_path",
+    "tables_sha256",
     "within",
 ]
 
@@ -180,3 +187,56 @@ def _rows(reader: Any, row_model: type[R], file: str) -> list[R]:
         row._file, row._line = file, line
         rows.append(row)
     return rows
+
+
+def canonical_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A table as canonical CSV text: ``\\n`` line ends, minimal quoting, cells verbatim."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def tables_sha256(folder: Path) -> str:
+    """sha256 of the ``*.csv`` tables of ``folder`` (the content hash of a dataset).
+
+    Tables are taken in name order; each adds its name and its canonical CSV text
+    (:func:`canonical_csv` of the parsed rows, blank lines dropped), so quoting and line ends
+    do not change the hash. A table that cannot be read raises DataError naming it.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.csv")):
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the table: {exc}", file=path.name) from None
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        body = canonical_csv(rows[0], rows[1:]) if rows else ""
+        digest.update(path.name.encode() + b"\0" + body.encode() + b"\0")
+    return digest.hexdigest()
+
+
+@cache
+def _shipped_sha256() -> str:
+    return tables_sha256(DATA_DIR)
+
+
+def dataset_ref(data_dir: Path | None, dataset_id: str | None = None) -> dict[str, str]:
+    """``{"id", "sha256"}`` of the tables in ``data_dir`` (None: the shipped ``data/``): what a
+    plan or footprint records. The id is ``dataset_id`` when given, else ``default`` for
+    ``data/`` and ``ds-`` + 12 hex digits of the hash for another folder."""
+    if data_dir is None or Path(data_dir).resolve() == DATA_DIR:
+        return {"id": dataset_id or "default", "sha256": _shipped_sha256()}
+    folder = Path(data_dir).resolve()
+    stamp = tuple(
+        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.csv"))
+    )
+    sha = _folder_sha256(str(folder), stamp)
+    return {"id": dataset_id or f"ds-{sha[:12]}", "sha256": sha}
+
+
+@lru_cache(maxsize=64)
+def _folder_sha256(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    """:func:`tables_sha256` of a folder, cached while its files' times and sizes hold."""
+    return tables_sha256(Path(folder))

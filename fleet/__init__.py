@@ -16,6 +16,7 @@ from greenlane.fleet.cost import (
     leg_cost_cny,
     regional_carrier,
     scale_energy_prices,
+    scale_fuel_prices,
 )
 from greenlane.fleet.energy import (
     energy_mj_per_km,
@@ -48,6 +49,7 @@ __all__ = [
     "regional_carrier",
     "resolve_vehicle",
     "scale_energy_prices",
+    "scale_fuel_prices",
     "vehicle_type",
     "vehicle_types",
 ]

@@ -6,6 +6,7 @@ column; every energy carrier named must exist in ``energy_carriers.csv`` (via ``
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -88,15 +89,18 @@ class PriceRow(TableRow):
     note: str
     price_local: OptDecimal = None
     currency: str = ""
+    licence: Text = ""
 
 
 class FxRow(TableRow):
-    """A row of ``fx_rates.csv``: CNY per unit of a currency."""
+    """A row of ``fx_rates.csv``: CNY per unit of a currency on a date."""
 
     currency: Text
     cny_per_unit: Annotated[Decimal, Field(gt=0)]
     source: Text
     year: Year
+    date: Text
+    licence: Text
     note: str = ""
 
 
@@ -188,16 +192,57 @@ def vehicle_type(
 
 
 @cache
-def fx_rates(data_dir: Path = DATA_DIR) -> dict[str, FxRate]:
-    """Exchange rates of ``fx_rates.csv`` by ISO 4217 code [CNY per unit] [cached]."""
-    out: dict[str, FxRate] = {}
+def fx_history(data_dir: Path = DATA_DIR) -> dict[str, tuple[FxRate, ...]]:
+    """Dated rates of ``fx_rates.csv`` per ISO 4217 code, oldest first [CNY per unit] [cached].
+
+    Dates are ISO ``YYYY-MM-DD``; a currency may have one row per date."""
+    out: dict[str, dict[str, FxRate]] = {}
     for r in read_table(data_dir / FX_TABLE, FxRow):
-        if r.currency in out:
-            raise r.error("currency", f"duplicate currency {r.currency!r}")
-        out[r.currency] = FxRate(r.currency, r.cny_per_unit, r.source, r.year)
-    if "CNY" not in out or out["CNY"].cny_per_unit != 1:
-        raise DataError("CNY must be listed with cny_per_unit 1", file=FX_TABLE, column="currency")
+        try:
+            day = date.fromisoformat(r.date).isoformat()
+        except ValueError:
+            raise r.error("date", f"{r.date!r} is not an ISO date YYYY-MM-DD") from None
+        rows = out.setdefault(r.currency, {})
+        if day in rows:
+            raise r.error("date", f"duplicate rate for {r.currency} on {day}")
+        rows[day] = FxRate(r.currency, r.cny_per_unit, r.source, r.year, day)
+    cny = out.get("CNY", {})
+    if len(cny) != 1 or next(iter(cny.values())).cny_per_unit != 1:
+        raise DataError(
+            "CNY must be listed once, with cny_per_unit 1", file=FX_TABLE, column="currency"
+        )
+    return {c: tuple(rows[d] for d in sorted(rows)) for c, rows in out.items()}
+
+
+@cache
+def fx_rates(data_dir: Path = DATA_DIR) -> dict[str, FxRate]:
+    """Reference exchange rates by ISO 4217 code [CNY per unit] [cached]: each currency's
+    rate on the date of the ``CNY`` row (the table's reference date). They convert undated
+    amounts (``energy_prices.csv`` local prices, regulatory EUR values); dated amounts (rate
+    cards) use :func:`fx_rate_on`."""
+    history = fx_history(data_dir)
+    reference = history["CNY"][0].date
+    out: dict[str, FxRate] = {}
+    for currency, rows in history.items():
+        before = [r for r in rows if r.date <= reference]
+        if not before:
+            raise DataError(
+                f"{currency} has no rate on or before the reference date {reference}",
+                file=FX_TABLE,
+                column="date",
+            )
+        out[currency] = before[-1]
     return out
+
+
+def fx_rate_on(currency: str, on_date: str, data_dir: Path = DATA_DIR) -> FxRate:
+    """The rate of ``currency`` on ``on_date`` (ISO): the latest fixing on or before it, else
+    the earliest listed [CNY per unit]; an unlisted currency raises InputError."""
+    rows = fx_history(data_dir).get(currency)
+    if not rows:
+        raise InputError(f"no fx rate for {currency!r} in {FX_TABLE}", field="currency")
+    before = [r for r in rows if r.date <= on_date]
+    return before[-1] if before else rows[0]
 
 
 def _known_carrier(key: str, carrier_keys: frozenset[str]) -> bool:

@@ -63,6 +63,10 @@ EU_MEMBERS = frozenset(
     }
 )
 """ISO 3166 codes whose prices fall back to the ``EU`` row."""
+BUNKER_FAMILIES = ("vlsfo", "hfo", "ulsfo", "lfo", "mgo", "lng_marine")
+"""Price rows of fossil marine bunkers (a key or key family): what ``bunker_price`` scales."""
+JET_FAMILIES = ("jet_kerosene",)
+"""Price rows of fossil jet fuel: what ``jet_price`` scales (SAF keeps its own price)."""
 _ALIASES = {"GB": "UK"}
 _FEN = Decimal("0.01")
 
@@ -205,7 +209,47 @@ def scale_energy_prices(
     label = f"{'+'.join(sorted(origins))} x{factor:g}"
     if table.label != "table":
         label = f"{table.label}, {label}"
-    return table.scaled(_dec(factor), matches, label)
+    return table.scaled(_dec(factor), matches, label, "fuel_price")
+
+
+def scale_fuel_prices(
+    factor: float,
+    families: Collection[str],
+    name: str,
+    prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
+) -> EnergyPrices:
+    """``prices`` (default: the shipped table) with the rows of ``families`` (a carrier key
+    or key family, e.g. :data:`BUNKER_FAMILIES`) multiplied by ``factor`` [-]; ``name``
+    (``bunker_price``, ``jet_price``) labels the scenario and is recorded in its factors."""
+    value = _real(factor, name)
+    if not value > 0:
+        raise InputError(f"must be > 0, got {value:g}", field=name)
+    table = prices if prices is not None else default_energy_prices(data_dir)
+
+    def matches(carrier: str) -> bool:
+        return any(carrier == f or carrier.startswith(f + "_") for f in families)
+
+    label = f"{name.removesuffix('_price')} x{value:g}"
+    if table.label != "table":
+        label = f"{table.label}, {label}"
+    return table.scaled(_dec(value), matches, label, name)
+
+
+def market_prices(
+    bunker_price: float = 1.0,
+    jet_price: float = 1.0,
+    prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
+) -> EnergyPrices | None:
+    """``prices`` (None: the shipped table) with the fossil bunker and jet fuel prices x the
+    factors [-]; ``prices`` itself when both are 1."""
+    out = prices
+    if bunker_price != 1.0:
+        out = scale_fuel_prices(bunker_price, BUNKER_FAMILIES, "bunker_price", out, data_dir)
+    if jet_price != 1.0:
+        out = scale_fuel_prices(jet_price, JET_FAMILIES, "jet_price", out, data_dir)
+    return out
 
 
 def _price_per_mj(

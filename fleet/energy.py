@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import FactorNotFound, InputError
 from greenlane.emissions.factors import Factors, blend, carrier_refs, load_factors, on_basis_of
 from greenlane.emissions.model import EnergyCarrier, Mode, ModelledProfile
@@ -209,6 +211,7 @@ def profile(
     saf_share: float | None = None,
     wind_assist: bool = False,
     factors: Factors | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> ModelledProfile:
     """Modelled energy profile of a vehicle type at a stated or default load [MJ/tkm].
 
@@ -216,10 +219,11 @@ def profile(
     factor); ``empty_running_share`` [-] the share of empty vehicle-km; ``saf_share`` [-] the
     energy share of SAF blended into jet kerosene (aircraft). ``rules`` say what was assumed;
     ``refs`` cite the vehicle (and a blend's components; the chain adds the carrier's own).
-    Errors are InputError naming the parameter at fault.
+    Errors are InputError naming the parameter at fault. ``data_dir`` holds the vehicle
+    types (and the factors when ``factors`` is None).
     """
-    factors = factors or load_factors()
-    vehicle = vehicle_type(type_id, "type_id")
+    factors = factors or load_factors(data_dir=data_dir)
+    vehicle = vehicle_type(type_id, "type_id", data_dir)
     key = vehicle.default_carrier if carrier_key is None else carrier_key
     if not isinstance(key, str):
         raise InputError(f"must be a carrier key, got {key!r}", field="carrier_key")
@@ -280,7 +284,9 @@ _SPEC_KEYS = {
 _PARAM_KEYS = {param: key for key, param in _SPEC_KEYS.items()} | {"payload_t": "load_t"}
 
 
-def resolve_vehicle(spec: Mapping[str, Any], factors: Factors) -> ModelledProfile:
+def resolve_vehicle(
+    spec: Mapping[str, Any], factors: Factors, data_dir: Path = DATA_DIR
+) -> ModelledProfile:
     """Profile of a leg's ``vehicle`` object (the hook of the emissions chain parser).
 
     ``spec`` is ``{"type": type_id, "carrier"?, "load_t"?, "load_factor"?,
@@ -316,6 +322,7 @@ def resolve_vehicle(spec: Mapping[str, Any], factors: Factors) -> ModelledProfil
             numbers["saf_share"],
             wind,
             factors,
+            data_dir,
         )
     except InputError as exc:
         key = _PARAM_KEYS.get(exc.field or "", exc.field or "type")

@@ -95,11 +95,13 @@ class EnergyPrices:
 
     Passed as data into pricing (``fleet.cost``) and planning (``PlanOptions.energy_prices``);
     nothing patches a module to change prices. ``label`` names the table (``table`` for the
-    shipped one, e.g. ``fossil x1.5`` for a scenario).
+    shipped one, e.g. ``fossil x1.5`` for a scenario); ``factors`` records the scalings
+    applied, e.g. ``(("bunker_price", 1.3),)`` [-].
     """
 
     rows: tuple[EnergyPrice, ...]
     label: str = "table"
+    factors: tuple[tuple[str, float], ...] = ()
     _by_key: Mapping[tuple[str, str], EnergyPrice] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -108,12 +110,17 @@ class EnergyPrices:
         by_key = {(r.carrier, r.region): r for r in self.rows}
         object.__setattr__(self, "_by_key", MappingProxyType(by_key))
 
-    def __getstate__(self) -> tuple[tuple[EnergyPrice, ...], str]:
-        return self.rows, self.label
+    def __getstate__(
+        self,
+    ) -> tuple[tuple[EnergyPrice, ...], str, tuple[tuple[str, float], ...]]:
+        return self.rows, self.label, self.factors
 
-    def __setstate__(self, state: tuple[tuple[EnergyPrice, ...], str]) -> None:
+    def __setstate__(
+        self, state: tuple[tuple[EnergyPrice, ...], str, tuple[tuple[str, float], ...]]
+    ) -> None:
         object.__setattr__(self, "rows", state[0])
         object.__setattr__(self, "label", state[1])
+        object.__setattr__(self, "factors", state[2])
         self.__post_init__()
 
     def get(self, carrier: str, region: str) -> EnergyPrice | None:
@@ -126,8 +133,15 @@ class EnergyPrices:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def scaled(self, factor: Decimal, carriers: Callable[[str], bool], label: str) -> EnergyPrices:
-        """A copy with the rows whose ``carrier`` passes ``carriers`` priced ``factor`` x [CNY].
+    def scaled(
+        self,
+        factor: Decimal,
+        carriers: Callable[[str], bool],
+        label: str,
+        name: str = "",
+    ) -> EnergyPrices:
+        """A copy with the rows whose ``carrier`` passes ``carriers`` priced ``factor`` x [CNY];
+        ``name`` (e.g. ``bunker_price``) is recorded in ``factors`` with ``factor``.
 
         Scaled rows lose ``price_local`` (the local price no longer matches) and are in CNY.
         """
@@ -142,7 +156,8 @@ class EnergyPrices:
             else r
             for r in self.rows
         )
-        return EnergyPrices(rows, label)
+        recorded = (*self.factors, (name, float(factor))) if name else self.factors
+        return EnergyPrices(rows, label, recorded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,3 +168,5 @@ class FxRate:
     cny_per_unit: Decimal
     source: str
     year: int
+    date: str = ""
+    """ISO date of the fixing (``YYYY-MM-DD``)."""

@@ -126,3 +126,34 @@ def test_plan_late_penalty_is_an_option(tmp_path):
     assert "air" in docs["1000000"]["shipments"][0]["path"]
     out = CliRunner().invoke(main, ["plan", str(book), "--late-penalty-cny-per-t-day", "-1"])
     assert out.exit_code == 2
+
+
+def test_plan_bunker_price_and_rate_card_index_are_options(tmp_path):
+    """Shanghai -> Rotterdam by sea, 20 t, at rate cards: bunker x1.3 and cards x1.2 are
+    recorded in the plan and move its freight (x1.2) and fuel surcharge."""
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "shipment_id,origin,destination,mass_t,ready_at,due_at,allowed_modes\n"
+        "S,CNSHA,NLRTM,20,2026-03-02,2026-05-01,sea\n"
+    )
+    docs = {}
+    for name, extra in (
+        ("base", []),
+        ("scn", ["--bunker-price", "1.3", "--rate-card-index", "1.2"]),
+    ):
+        target = tmp_path / f"{name}.json"
+        args = ["plan", str(book), "--price-basis", "rate_card", "--output", str(target), *extra]
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 0, out.output
+        docs[name] = json.loads(target.read_text())
+    scenario = docs["scn"]["options"]["scenario"]
+    assert scenario["bunker_price_factor"] == 1.3 and scenario["rate_card_index"] == 1.2
+    assert docs["base"]["options"]["scenario"]["bunker_price_factor"] == 1.0
+    (leg,) = docs["scn"]["shipments"][0]["legs"]
+    (base,) = docs["base"]["shipments"][0]["legs"]
+    # WCI 2 052 USD/FEU / 20 t x 6.9929 CNY/USD x 20 t = 14 349.43 CNY; x1.2 = 17 219.32
+    assert base["cost_breakdown"]["freight"] == 14349.43
+    assert leg["cost_breakdown"]["freight"] == 17219.32
+    assert leg["cost_breakdown"]["energy"] > base["cost_breakdown"]["energy"]
+    out = CliRunner().invoke(main, ["plan", str(book), "--bunker-price", "0"])
+    assert out.exit_code == 2 and "--bunker-price" in out.output

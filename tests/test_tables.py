@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from greenlane.data import DATA_DIR
+from greenlane.emissions.carriers import load_carrier_intensities
 from greenlane.emissions.coldchain import cold_chain_defaults, refrigerants
 from greenlane.emissions.distance import distance_rules
 from greenlane.emissions.errors import DataError
@@ -22,7 +23,9 @@ from greenlane.fleet.catalog import energy_prices, fx_rates, vehicle_types
 from greenlane.fleet.rates import rate_cards
 from greenlane.fleet.regulation import regulatory_table
 from greenlane.routing.network import load_network
+from greenlane.routing.network.schedules import load_schedules
 from greenlane.routing.network.transit_risk import transit_cv
+from greenlane.routing.planner.candidates import EPOCH
 from greenlane.routing.planner.pricing import hub_operations, saf_blend_shares
 from greenlane.routing.scenarios.levers import lever_costs
 from greenlane.routing.vrp.model import load_stations
@@ -49,6 +52,8 @@ LOADERS: dict[str, Loader] = {
     "rate_cards.csv": rate_cards,
     "hubs.csv": lambda d: load_network(d, cache_dir=d / "cache"),
     "lanes.csv": lambda d: load_network(d, cache_dir=d / "cache"),
+    "schedules.csv": lambda d: load_schedules(load_network(), EPOCH, d),
+    "carrier_intensities.csv": load_carrier_intensities,
 }
 """Each table of data/ and the loader that reads it from a folder."""
 
@@ -73,8 +78,19 @@ BAD_CELL = {
     "rate_cards.csv": ("value", "-2052"),
     "hubs.csv": ("lat", "north"),
     "lanes.csv": ("departures_per_week", "daily"),
+    "schedules.csv": ("cutoff_h", "2 days"),
+    "carrier_intensities.csv": ("data_quality", "measured"),
 }
 """A cell to break in each table and the bad text put there."""
+
+SAMPLE_ROWS = {
+    "schedules.csv": "S1,SEA-CNSHA-NLRTM,,,sea,LineX,Tue,,18:00,8,48,744,,2026-11-01,"
+    "2027-04-30,test row,2026-12-06,CC0-1.0,",
+    "carrier_intensities.csv": "CarrierX,toc,sea,,X-TOC-1,,12.3,10.1,,,sfd,primary,"
+    "2025-01-01,2025-12-31,test row,2026-12-06,CC0-1.0,",
+}
+"""A valid row for the tables shipped as a header only (no sourced rows): the tests break a
+cell of it."""
 
 
 def test_every_table_of_data_is_covered():
@@ -90,6 +106,8 @@ def _copy_with(tmp_path: Path, table: str, line: int, column: str, text: str) ->
         shutil.copy(src, folder / src.name)
     with open(folder / table, encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
+    if len(rows) == 1 and table in SAMPLE_ROWS:
+        rows.append(next(csv.reader([SAMPLE_ROWS[table]])))
     rows[line - 1][rows[0].index(column)] = text
     with open(folder / table, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
@@ -99,7 +117,7 @@ def _copy_with(tmp_path: Path, table: str, line: int, column: str, text: str) ->
 def _line(table: str) -> int:
     """The line broken in ``table``: the last one (targets.csv has one row)."""
     with open(DATA_DIR / table, encoding="utf-8", newline="") as fh:
-        return len(list(csv.reader(fh)))
+        return max(len(list(csv.reader(fh))), 2 if table in SAMPLE_ROWS else 1)
 
 
 def _assert_names(err: DataError, table: str, line: int, column: str) -> None:
@@ -139,6 +157,13 @@ def test_an_empty_source_names_file_line_and_column(tmp_path: Path, table: str):
         ("regulatory_costs.csv", "date"),
         ("rate_cards.csv", "licence"),
         ("rate_cards.csv", "date"),
+        ("schedules.csv", "licence"),
+        ("schedules.csv", "date"),
+        ("carrier_intensities.csv", "licence"),
+        ("carrier_intensities.csv", "date"),
+        ("energy_prices.csv", "licence"),
+        ("fx_rates.csv", "licence"),
+        ("fx_rates.csv", "date"),
     ],
 )
 def test_licence_and_year_stay_required(tmp_path: Path, table: str, column: str):
@@ -159,6 +184,12 @@ def test_licence_and_year_stay_required(tmp_path: Path, table: str, column: str)
         ("lanes.csv", 2, "origin", "CNXXX", "unknown hub 'CNXXX'"),
         ("levers.csv", 2, "currency", "XAU", "no exchange rate for XAU"),
         ("targets.csv", 2, "target_year", "2020", "must be after the baseline year"),
+        ("fx_rates.csv", 3, "date", "31/12/2024", "not an ISO date"),
+        ("fx_rates.csv", 6, "date", "2024-12-31", "duplicate rate for USD"),
+        ("rate_cards.csv", 2, "valid_from", "5 Mar 2026", "not an ISO date"),
+        ("rate_cards.csv", 2, "fuel_link", "kerosene_x", "unknown energy carrier"),
+        ("rate_cards.csv", 2, "fuel_base_price", "", "go together"),
+        ("rate_cards.csv", 2, "currency", "XAU", "no fx rate for 'XAU'"),
     ],
 )
 def test_a_bad_reference_names_file_line_and_column(

@@ -16,11 +16,15 @@ from flask_openapi3.models import Schema
 from pydantic import BaseModel, Field
 
 from greenlane.emissions.schema import ChainIn
-from greenlane.webapp import reports, services
+from greenlane.webapp import datasets, reports, services
 from greenlane.webapp.api_guard import guard, principal
 from greenlane.webapp.auth import roles, rotate_token
 from greenlane.webapp.db import engine_of
 from greenlane.webapp.schemas import (
+    DatasetListOut,
+    DatasetOut,
+    DatasetPath,
+    DatasetUploadForm,
     DisruptionsIn,
     FootprintOut,
     FootprintQuery,
@@ -180,10 +184,70 @@ def create_footprint(query: FootprintQuery, header: IdempotencyHeader) -> Respon
 @api.get("/network", tags=[emissions_tag], responses={200: GeoJSONOut, **_ERRORS})
 @roles("planner", "integration", "partner")
 def get_network() -> Response:
-    """Hubs and lanes as GeoJSON (RFC 7946, [lon, lat]; lines cut at the antimeridian)."""
-    resp = jsonify(services.network_geojson())
+    """Hubs and lanes as GeoJSON (RFC 7946, [lon, lat]; lines cut at the antimeridian) of the
+    organisation's dataset in force (`properties.dataset_id`; `default`: the shipped tables)."""
+    resp = jsonify(services.network_geojson(principal()))
     resp.mimetype = "application/geo+json"
     return resp
+
+
+# ----------------------------------------------------------------------------- datasets
+
+datasets_tag = Tag(
+    name="datasets",
+    description="An organisation's own hubs, lanes, rates, fleet ... to plan on",
+)
+
+
+@api.post(
+    "/datasets",
+    tags=[datasets_tag],
+    responses={201: DatasetOut, 200: DatasetOut, **_POST_ERRORS},
+)
+@roles("planner", "integration")
+def create_dataset(form: DatasetUploadForm, header: IdempotencyHeader) -> Response:
+    """Upload a dataset: several CSV files named by table (`lanes.csv`, `hubs.csv`, ...), one
+    XLSX workbook (one sheet per table) or one JSON document, as `files` (multipart).
+
+    Tables left out come from the shipped data; a table given replaces the shipped one, or,
+    declared `merge` (`dataset.json`, a `_dataset` sheet or a `_delete` column), overrides
+    its rows by id (data/README.md, Datasets). An error names the table, row and column
+    (422) and nothing is stored. The same content again answers 200
+    with the stored dataset. The answer lists what it changes against the dataset in force;
+    `POST /datasets/{id}/activate` puts it in force.
+    """
+    files = [(f.filename or "", f.read()) for f in form.files]
+    stored = datasets.upload(files, form.name or "", principal())
+    resp = jsonify(datasets.detail(stored.dataset_id, principal()))
+    resp.status_code = 201 if stored.created else 200
+    resp.headers["Location"] = f"/api/v1/datasets/{stored.dataset_id}"
+    return resp
+
+
+@api.get("/datasets", tags=[datasets_tag], responses={200: DatasetListOut, **_ERRORS})
+@roles("planner", "integration")
+def list_datasets() -> Response:
+    """The caller's organisation's datasets and the one in force (`default`: the shipped tables)."""
+    return jsonify(datasets.listing(principal()))
+
+
+@api.get("/datasets/<dataset_id>", tags=[datasets_tag], responses={200: DatasetOut, **_ERRORS})
+@roles("planner", "integration")
+def get_dataset(path: DatasetPath) -> Response:
+    """A dataset of the caller's organisation and what it changes against the one in force
+    (hubs and lanes: the ids added, removed and changed; other tables: counts)."""
+    return jsonify(datasets.detail(path.dataset_id, principal()))
+
+
+@api.post(
+    "/datasets/<dataset_id>/activate",
+    tags=[datasets_tag],
+    responses={200: DatasetListOut, **_POST_ERRORS},
+)
+@roles("planner")
+def activate_dataset(path: DatasetPath, header: IdempotencyHeader) -> Response:
+    """Put a dataset in force for the organisation (`default`: back to the shipped tables)."""
+    return jsonify(datasets.activate(path.dataset_id, principal()))
 
 
 # ----------------------------------------------------------------------------- shares

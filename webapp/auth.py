@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,18 +38,23 @@ UI_ROLES: tuple[str, ...] = ("planner", "partner")
 DEFAULT_EXPIRES_DAYS = 90
 """Lifetime of a new or rotated token [days] unless told otherwise."""
 MAX_EXPIRES_DAYS = 3650
+DEFAULT_ORGANISATION = "default"
+"""The organisation of tokens made without one (and of every token before migration 0009)."""
+ORGANISATION_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 F = TypeVar("F", bound=Callable[..., object])
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: token id, role and (for partners) the partner id."""
+    """Who is calling: token id, role, (for partners) the partner id, and the organisation
+    whose plans and datasets the token sees."""
 
     token_id: int
     name: str
     role: str
     partner_id: str | None
+    organisation: str = "default"
 
     @property
     def is_partner(self) -> bool:
@@ -74,9 +80,13 @@ def create_token(
     name: str = "",
     partner_id: str | None = None,
     expires_days: float = DEFAULT_EXPIRES_DAYS,
+    organisation: str = DEFAULT_ORGANISATION,
 ) -> tuple[int, str]:
-    """Store a new token valid for ``expires_days``; returns ``(id, token)`` (never stored)."""
+    """Store a new token of ``organisation`` valid for ``expires_days``; returns
+    ``(id, token)`` (the token itself is never stored)."""
     expires_at = expiry(expires_days)
+    if not ORGANISATION_PATTERN.match(organisation or ""):
+        raise InputError("1-200 characters of letters, digits and _ . : -", field="organisation")
     if role not in ROLES:
         raise InputError(f"must be one of {', '.join(ROLES)}", field="role")
     if role == "partner" and not partner_id:
@@ -93,6 +103,7 @@ def create_token(
                 partner_id=partner_id,
                 created_at=utcnow(),
                 expires_at=expires_at,
+                organisation=organisation,
             )
         )
         token_id = int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -144,7 +155,13 @@ def _live(row: Any, now: datetime | None = None) -> bool:
 
 
 def _principal(row: object) -> Principal:
-    return Principal(row.id, row.name, row.role, row.partner_id)  # type: ignore[attr-defined]
+    return Principal(
+        row.id,  # type: ignore[attr-defined]
+        row.name,  # type: ignore[attr-defined]
+        row.role,  # type: ignore[attr-defined]
+        row.partner_id,  # type: ignore[attr-defined]
+        row.organisation,  # type: ignore[attr-defined]
+    )
 
 
 def authenticate(engine: Engine, token: str) -> Principal | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from greenlane.emissions.errors import InputError
-from greenlane.routing import Shipment, parse_shipments, read_book
+from greenlane.routing import Network, Shipment, parse_shipments, read_book
 from greenlane.routing.planner.shipments import MAX_BOOK_BYTES, MAX_BOOK_ROWS
 from greenlane.webapp.schemas import PlanRequest
 
@@ -185,13 +185,43 @@ def form_options(form: Mapping[str, Any]) -> dict[str, Any]:
             raise InputError("must be a number", field="late_penalty_cny_per_t_day") from None
     if form.get("stop_level_routing"):
         opts["stop_level_routing"] = True
-    if str(form.get("eua_eur_per_t") or "").strip():
-        try:
-            opts["eua_eur_per_t"] = float(form["eua_eur_per_t"])
-        except ValueError:
-            raise InputError("must be a number", field="eua_eur_per_t") from None
+    opts.update(price_scenario(form))
     if form.get("price_basis") == "rate_card":
         opts["price_basis"] = "rate_card"
+    if str(form.get("dataset_id") or "").strip():
+        opts["dataset_id"] = str(form["dataset_id"]).strip()
+    return opts
+
+
+PRICE_CHANGE_FIELDS = {
+    "bunker_change_pct": "bunker_price_factor",
+    "jet_change_pct": "jet_price_factor",
+    "rate_card_change_pct": "rate_card_index",
+}
+"""UI fields of a market scenario [% change] -> the plan option they set [factor]."""
+
+
+def price_scenario(form: Mapping[str, Any]) -> dict[str, Any]:
+    """Market-scenario options of a form: the EUA price [EUR/t] and the bunker, jet and
+    rate-card changes [%] as factors (``bunker +30 %`` -> ``bunker_price_factor`` 1.3)."""
+    opts: dict[str, Any] = {}
+    text = str(form.get("eua_eur_per_t") or "").strip()
+    if text:
+        try:
+            opts["eua_eur_per_t"] = float(text)
+        except ValueError:
+            raise InputError("must be a number", field="eua_eur_per_t") from None
+    for name, key in PRICE_CHANGE_FIELDS.items():
+        text = str(form.get(name) or "").strip()
+        if not text:
+            continue
+        try:
+            pct = float(text)
+        except ValueError:
+            raise InputError("must be a number [%]", field=name) from None
+        if not -100 < pct <= 9_900:
+            raise InputError("must lie above -100 % and at most +9 900 %", field=name)
+        opts[key] = 1 + pct / 100
     return opts
 
 
@@ -228,6 +258,8 @@ def scenario_request(
                 raise InputError("pick a point of the curve", field="co2e_cap_kg") from None
         else:
             options.update(form_options(form))
+    else:
+        options.update(price_scenario(form))
     paths = {
         s["shipment_id"]: list(dict.fromkeys(leg["mode"] for leg in s["legs"]))
         for s in result.get("shipments", [])
@@ -255,8 +287,11 @@ def _getlist(form: Any, key: str) -> list[str]:
     return [] if value is None else [str(value)]
 
 
-def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
-    """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows."""
+def form_request(
+    form: Any, upload: Any, demo_book: Path, net: Network | None = None
+) -> PlanRequest:
+    """The UI form as a ``PlanRequest``: the demo book, an uploaded book or typed rows
+    (places checked against ``net``, default: the shipped network)."""
     from greenlane.routing.planner.candidates import resolve_place
     from greenlane.webapp.resources import network
     from greenlane.webapp.viewmodels import objective_label
@@ -270,7 +305,7 @@ def form_request(form: Any, upload: Any, demo_book: Path) -> PlanRequest:
     else:
         parsed = form_shipments(form.to_dict(flat=False))
         source = f"{len(parsed)} typed shipment(s)"
-    net = network()
+    net = net or network()
     for s in parsed:  # unknown places named by their line or form row
         resolve_place(net, s.origin, f"{s.where}.origin")
         resolve_place(net, s.destination, f"{s.where}.destination")

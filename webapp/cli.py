@@ -66,12 +66,20 @@ def main() -> None:
     multiple=True,
     help="PACT companyIds URN, repeatable (--format pact) [default: urn:greenlane:local].",
 )
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Take energy carriers, TOCs, HOCs and vehicle types from your own tables (folder, "
+    "XLSX or JSON; see data/README.md); the JSON output records the dataset.",
+)
 def footprint(
     chain_file: Path,
     fmt: str,
     output: Path | None,
     company_name: str,
     company_ids: tuple[str, ...],
+    dataset: Path | None,
 ) -> None:
     """Compute the ISO 14083 footprint of a transport chain JSON document."""
     import uuid
@@ -85,7 +93,19 @@ def footprint(
     if fmt == "pdf" and output is None:
         _fail(GreenlaneError("the pdf format needs --output FILE", field="--output"))
     try:
-        fp = footprint_from_chain(read_json(chain_file), resolver=resolve_vehicle)
+        ref: dict[str, str] | None = None
+        if dataset is None:
+            fp = footprint_from_chain(read_json(chain_file), resolver=resolve_vehicle)
+        else:
+            from greenlane.routing import load_dataset
+
+            ds = load_dataset(dataset)
+            ref = ds.ref()
+            fp = footprint_from_chain(
+                read_json(chain_file),
+                resolver=lambda spec, f: resolve_vehicle(spec, f, ds.data_dir),
+                data_dir=ds.data_dir,
+            )
         now = datetime.now(UTC).replace(microsecond=0)
         if fmt == "pdf":
             assert output is not None
@@ -120,6 +140,8 @@ def footprint(
             doc = report.to_ileap_shipment_footprint(fp)
         else:
             doc = report.footprint_to_dict(fp)
+            if ref is not None:
+                doc["dataset"] = ref
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -132,6 +154,8 @@ def footprint(
 
 def _register() -> None:
     from greenlane.webapp.cli_batch import COMMANDS as BATCH_COMMANDS
+    from greenlane.webapp.cli_carrier import COMMANDS as CARRIER_COMMANDS
+    from greenlane.webapp.cli_dataset import COMMANDS as DATASET_COMMANDS
     from greenlane.webapp.cli_ledger import COMMANDS as LEDGER_COMMANDS
     from greenlane.webapp.cli_network import network
     from greenlane.webapp.cli_pact import COMMANDS as PACT_COMMANDS
@@ -151,6 +175,8 @@ def _register() -> None:
         *BATCH_COMMANDS,
         *SECURITY_COMMANDS,
         *PACT_COMMANDS,
+        *DATASET_COMMANDS,
+        *CARRIER_COMMANDS,
     ):
         main.add_command(command)
 

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from greenlane.emissions.errors import GreenlaneError, InputError
+from greenlane.webapp.cli_plan import dataset_option
 
 
 def _fail(exc: GreenlaneError) -> None:
@@ -53,7 +54,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     is_flag=True,
     help="ITEMS of the form AXIS=V1,V2 are sweep axes: carbon_price [CNY/t], "
     "fleet (all|fossil), fuel_price [factor on fossil energy prices], "
-    "target_year (year|none), eua_price [EUR/t CO2e of the EU ETS costs legs pay]. "
+    "target_year (year|none), eua_price [EUR/t CO2e of the EU ETS costs legs pay], "
+    "bunker_price and jet_price [factors on fossil bunker / jet fuel prices], "
+    "rate_card_index [factor on rate cards; with --price-basis rate_card]. "
     "Other ITEMS are books.",
 )
 @click.option(
@@ -138,10 +141,18 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
     default=None,
     help="Folder of finished tasks [default: <output stem>.parts]; a re-run resumes from it.",
 )
+@click.option(
+    "--price-basis",
+    type=click.Choice(["operating_cost", "rate_card"]),
+    default="operating_cost",
+    show_default=True,
+    help="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv.",
+)
 @click.option("--resume/--no-resume", default=True, show_default=True)
 @click.option("--k-paths", type=int, default=4, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@dataset_option
 def batch_cmd(
     items: tuple[str, ...],
     sweep: bool,
@@ -158,10 +169,12 @@ def batch_cmd(
     target_year: int | None,
     max_co2e_t: float | None,
     journal: Path | None,
+    price_basis: str,
     resume: bool,
     k_paths: int,
     seed: int,
     progress: bool,
+    dataset: Path | None,
 ) -> None:
     """Plan many books, or sweep scenarios over them, on Dask."""
     from greenlane.data import DATA_DIR
@@ -184,7 +197,7 @@ def batch_cmd(
         _fail(exc)
         return
     try:
-        network, cluster = _setup(workers, scheduler)
+        network, cluster, ds = _setup(workers, scheduler, dataset)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -205,6 +218,9 @@ def batch_cmd(
             target_year=target_year,
             k_paths=k_paths,
             co2e_cap_kg=None if max_co2e_t is None else max_co2e_t * KG_PER_T,
+            data_dir=None if ds is None else ds.data_dir,
+            dataset_id=None if ds is None else ds.dataset_id,
+            price_basis=price_basis,
         )
         if max_co2e_t is not None and not max_co2e_t > 0:
             raise InputError("must be > 0", field="--max-co2e-t")
@@ -288,8 +304,11 @@ def batch_cmd(
         sys.exit(1)
 
 
-def _setup(workers: int, scheduler: str | None) -> tuple[Any, Any]:
-    """The network, and the Dask cluster (None in process).
+def _setup(
+    workers: int, scheduler: str | None, dataset: Path | None = None
+) -> tuple[Any, Any, Any]:
+    """The network (of ``dataset``; None: the shipped one), the Dask cluster (None in
+    process) and the dataset (None: the shipped data).
 
     Local workers are forked once this process holds the network and factor tables, so the
     set-up is paid once per machine; a remote scheduler connects while the books are read.
@@ -297,13 +316,18 @@ def _setup(workers: int, scheduler: str | None) -> tuple[Any, Any]:
     from greenlane.routing import load_network
     from greenlane.routing.scenarios import batch
 
+    ds = None
+    if dataset is not None:
+        from greenlane.routing import load_dataset
+
+        ds = load_dataset(dataset)
     batch.warm_up()
-    network = load_network()
+    network = load_network() if ds is None else load_network(ds.data_dir)
     if not scheduler and workers <= 0:
-        return network, None
+        return network, None, ds
     linux = sys.platform.startswith("linux")  # fork is unsafe with macOS system libraries
     start = "fork" if linux and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return network, batch.Cluster(workers, scheduler, start_method=start)
+    return network, batch.Cluster(workers, scheduler, start_method=start), ds
 
 
 def _warn_missed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,9 +14,35 @@ import click
 from greenlane.emissions.errors import GreenlaneError
 
 if TYPE_CHECKING:
-    from greenlane.routing import Plan, PlanOptions
+    from greenlane.routing import Network, Plan, PlanOptions
 
 BOOK = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+dataset_option = click.option(
+    "--dataset",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Plan on your own tables: a folder of CSV files, an XLSX workbook or a JSON "
+    "document in the shapes of data/ (see data/README.md); tables left out are the shipped "
+    "ones.",
+)
+
+
+def on_dataset(options: PlanOptions, dataset: Path | None) -> tuple[PlanOptions, Network]:
+    """``options`` reading the tables of ``dataset`` (None: the shipped data) and the network
+    loaded from them; a bad dataset raises DatasetError naming table, row and column."""
+    from dataclasses import replace
+
+    from greenlane.routing import load_network
+
+    if dataset is None:
+        return options, load_network()
+    from greenlane.routing import load_dataset
+
+    ds = load_dataset(dataset)
+    return replace(options, data_dir=ds.data_dir, dataset_id=ds.dataset_id), load_network(
+        ds.data_dir
+    )
 
 
 def _options(
@@ -170,11 +196,33 @@ def _summary_line(p: Plan) -> str:
     "(data/rate_cards.csv); road stays at operating cost (own fleet).",
 )
 @click.option(
+    "--bunker-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil marine bunker prices of data/energy_prices.csv (1.3: +30 %).",
+)
+@click.option(
+    "--jet-price",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on the fossil jet fuel price of data/energy_prices.csv.",
+)
+@click.option(
+    "--rate-card-index",
+    type=click.FloatRange(min=0.01, max=100),
+    default=1.0,
+    show_default=True,
+    help="Factor on every rate card of data/rate_cards.csv (with --price-basis rate_card).",
+)
+@click.option(
     "--no-regulatory-costs",
     is_flag=True,
     default=False,
     help="Leave out EU ETS, FuelEU, ReFuelEU, ETS2 and German tolls (for comparison).",
 )
+@dataset_option
 def plan_cmd(
     book: Path,
     carbon_price: float,
@@ -191,13 +239,18 @@ def plan_cmd(
     travel_year: int | None,
     eua_price: float | None,
     price_basis: str,
+    bunker_price: float,
+    jet_price: float,
+    rate_card_index: float,
     no_regulatory_costs: bool,
     late_penalty_cny_per_t_day: float,
+    dataset: Path | None,
 ) -> None:
     """Plan a shipment book (CSV or JSON): one path per shipment, cost + carbon optimal."""
     from dataclasses import replace
 
-    from greenlane.routing import load_network, plan, plan_to_dict, read_book
+    from greenlane.fleet.cost import market_prices
+    from greenlane.routing import plan, plan_to_dict, read_book
 
     try:
         shipments = read_book(book)
@@ -218,9 +271,15 @@ def plan_cmd(
             travel_year=travel_year,
             eua_eur_per_t=eua_price,
             price_basis=price_basis,  # type: ignore[arg-type]
+            rate_card_index=rate_card_index,
             late_penalty_cny_per_t_day=late_penalty_cny_per_t_day,
         )
-        result = plan(shipments, load_network(), options)
+        options, network = on_dataset(options, dataset)
+        options = replace(
+            options,
+            energy_prices=market_prices(bunker_price, jet_price, data_dir=options.tables_dir),
+        )
+        result = plan(shipments, network, options)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -232,11 +291,17 @@ def plan_cmd(
 def _echo_plan(result: Plan, stop_level_routing: bool) -> None:
     """Print the plan summary: totals, one line per shipment, unplanned with reasons."""
     click.echo(_summary_line(result))
+    if result.dataset.get("id", "default") != "default":
+        click.echo(f"  dataset {result.dataset['id']} (sha256 {result.dataset['sha256'][:12]})")
     parts = ", ".join(f"{k} {v:,.2f}" for k, v in result.cost_breakdown_cny().items() if v)
     click.echo(
         f"  cost by component [CNY]: {parts}; regulatory carbon {result.regulatory_cost_cny:,.2f}"
         f"; internal carbon price {result.internal_carbon_cost_cny:,.2f} (not in cost)"
     )
+    if result.primary_data_share:
+        click.echo(
+            f"  primary data (carriers' own TOCs/HOCs): {result.primary_data_share:.1%} of WTW CO2e"
+        )
     for s in result.shipments:
         click.echo(
             f"  {s.shipment_id:<20} {s.label:<40} {s.cost_cny:>12,.2f} CNY "
@@ -297,6 +362,7 @@ def _echo_stop_routes(p: Plan) -> None:
 @click.argument("book", type=BOOK)
 @_common
 @click.option("--points", type=int, default=8, show_default=True)
+@dataset_option
 def pareto_cmd(
     book: Path,
     carbon_price: float,
@@ -308,9 +374,10 @@ def pareto_cmd(
     deterministic_time: float | None,
     output: Path | None,
     points: int,
+    dataset: Path | None,
 ) -> None:
     """The cost-vs-CO2e trade-off curve of a book (epsilon-constraint sweep)."""
-    from greenlane.routing import load_network, pareto, plan_to_dict, read_book
+    from greenlane.routing import pareto, plan_to_dict, read_book
 
     try:
         options = _options(
@@ -323,7 +390,8 @@ def pareto_cmd(
             "cost",
             deterministic_time=deterministic_time,
         )
-        plans = pareto(read_book(book), load_network(), options, points=points)
+        options, network = on_dataset(options, dataset)
+        plans = pareto(read_book(book), network, options, points=points)
     except GreenlaneError as exc:
         _fail(exc)
         return
@@ -339,15 +407,19 @@ def pareto_cmd(
 @click.command("baseline")
 @click.argument("book", type=BOOK)
 @click.option("--time-limit", type=float, default=10.0, show_default=True)
-def baseline_cmd(book: Path, time_limit: float) -> None:
+@dataset_option
+def baseline_cmd(book: Path, time_limit: float, dataset: Path | None) -> None:
     """Model a 2023 baseline: the book at least cost on the fossil (2023) fleet [g/tkm]."""
-    from greenlane.routing import load_network, plan, read_book
+    from greenlane.routing import plan, read_book
 
     try:
         options = _options(0.0, None, time_limit, 0, 1, "hard", "cost", carriers="fossil")
-        result = plan(read_book(book), load_network(), options)
+        options, network = on_dataset(options, dataset)
+        result = plan(read_book(book), network, options)
     except GreenlaneError as exc:
         _fail(exc)
         return
     click.echo(_summary_line(result))
     click.echo(f"baseline intensity {result.intensity_g_per_tkm:.2f} g CO2e WTW per tkm (GCD)")
+    if dataset is not None:
+        click.echo(f"dataset {result.dataset['id']} (sha256 {result.dataset['sha256']})")

@@ -57,6 +57,13 @@ def init_db(database_url: str | None) -> None:
 @click.option("--partner", "partner_id", default=None, help="Partner id (partner tokens only).")
 @click.option("--name", default="", help="A label for the token.")
 @click.option(
+    "--org",
+    "organisation",
+    default="default",
+    show_default=True,
+    help="Organisation whose plans and datasets the token sees.",
+)
+@click.option(
     "--expires-days",
     type=click.FloatRange(min=0, min_open=True, max=3650),
     default=90,
@@ -65,7 +72,12 @@ def init_db(database_url: str | None) -> None:
 )
 @_db_option
 def create_token(
-    role: str, partner_id: str | None, name: str, expires_days: float, database_url: str | None
+    role: str,
+    partner_id: str | None,
+    name: str,
+    organisation: str,
+    expires_days: float,
+    database_url: str | None,
 ) -> None:
     """Create an API token and print it (only its sha256 is stored)."""
     from greenlane.webapp.auth import create_token as make
@@ -75,13 +87,18 @@ def create_token(
     app = _app(database_url)
     try:
         token_id, token = make(
-            engine_of(app), role, name=name, partner_id=partner_id, expires_days=expires_days
+            engine_of(app),
+            role,
+            name=name,
+            partner_id=partner_id,
+            expires_days=expires_days,
+            organisation=organisation,
         )
     except GreenlaneError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     until = expiry(expires_days).strftime("%Y-%m-%d %H:%M UTC")
-    who = f"{role}{', partner ' + partner_id if partner_id else ''}"
+    who = f"{role}{', partner ' + partner_id if partner_id else ''}, organisation {organisation}"
     click.echo(f"token {token_id} ({who}; expires {until}):")
     click.echo(token)
 

@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "SOLVER_MAX_TIME_LIMIT_S": 60.0,
     # Points of the cost-vs-CO2e curve computed with every UI plan (0 = none).
     "UI_PARETO_POINTS": 6,
+    # Dataset uploads (webapp.datasets): at most this many files and bytes in total (413
+    # above); materialised folders live in DATASET_CACHE_DIR (None = instance/datasets).
+    "DATASET_MAX_FILES": 40,
+    "DATASET_MAX_BYTES": 8 * 1024 * 1024,
+    "DATASET_CACHE_DIR": None,
     # Where the network cache lives; None = routing's default (~/.cache/greenlane).
     "NETWORK_CACHE_DIR": None,
     # Data owner named in PACT ProductFootprints (companyIds must be URNs).
@@ -68,6 +73,7 @@ _ENV = {
     "HEARTBEAT_S": "GREENLANE_HEARTBEAT_S",
     "SOLVER_TIME_LIMIT_S": "GREENLANE_SOLVER_TIME_LIMIT_S",
     "NETWORK_CACHE_DIR": "GREENLANE_CACHE_DIR",
+    "DATASET_CACHE_DIR": "GREENLANE_DATASET_CACHE_DIR",
     "INSTANCE_PATH": "GREENLANE_INSTANCE_PATH",
     "RATE_LIMIT_PER_MINUTE": "GREENLANE_RATE_LIMIT_PER_MINUTE",
     "RATE_LIMIT_BURST": "GREENLANE_RATE_LIMIT_BURST",

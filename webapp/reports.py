@@ -96,14 +96,15 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
     stem = f"{plan_id}-{shipment_id}" if shipment_id else plan_id
     ext = {"ileap.json": "ileap.json"}.get(fmt, fmt)
     filename = f"greenlane-{_safe(stem)}.{ext}"
+    used = services.plan_dataset(row)
     if fmt == "csv":
-        body = _csv_with_costs(row.result, footprints).encode("utf-8-sig")
+        body = _csv_with_costs(row.result, footprints, used).encode("utf-8-sig")
     elif fmt == "geojson":
         from greenlane.emissions.report.geojson import footprints_to_geojson
 
         doc = footprints_to_geojson(footprints)
         doc.setdefault("properties", {})
-        doc["properties"].update(plan_id=plan_id, data_sha256=dict(row.data_sha256))
+        doc["properties"].update(plan_id=plan_id, data_sha256=dict(row.data_sha256), dataset=used)
         body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     elif fmt == "pdf":
         from greenlane.emissions.report.pdf import footprint_report_pdf
@@ -123,6 +124,7 @@ def render(plan_id: str, fmt: str, principal: Principal, shipment_id: str | None
             software_version=row.software_version,
             generated_at=generated_at,
             summary=_pdf_summary(row, footprints, principal, whole=shipment_id is None),
+            dataset=(used["id"], used["sha256"] or "n/a"),
         )
     elif fmt == "ileap.json":
         body = json.dumps(_ileap(row, footprints, shipment_id), ensure_ascii=False).encode()
@@ -201,11 +203,15 @@ COST_COLUMNS = (
 )
 """Columns the partner CSV adds to the emissions TCE table: each leg's cost and what each
 regulation adds (CNY, from ``legs[].cost_breakdown`` of the plan JSON); empty on hubs."""
+DATASET_COLUMNS = ("dataset_id", "dataset_sha256")
+"""The last columns of the partner CSV: the dataset the plan was made on (every row)."""
 
 
-def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
+def _csv_with_costs(
+    result: dict[str, Any], footprints: list[Footprint], dataset: dict[str, str]
+) -> str:
     """The per-TCE CSV with the leg costs by component (the i-th leg TCE of a shipment is its
-    i-th planned leg)."""
+    i-th planned leg) and the dataset planned on."""
     import csv
     import io
 
@@ -215,7 +221,8 @@ def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
     seen: dict[str, int] = {}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow((*TCE_COLUMNS, *COST_COLUMNS))
+    writer.writerow((*TCE_COLUMNS, *COST_COLUMNS, *DATASET_COLUMNS))
+    used = [spreadsheet_safe(dataset["id"]), dataset["sha256"]]
     for rec in tce_rows(footprints):
         cells = [
             ""
@@ -239,7 +246,7 @@ def _csv_with_costs(result: dict[str, Any], footprints: list[Footprint]) -> str:
                     str(leg.get("cost_cny", "")),
                     *(str(split.get(k[5:-4], "")) for k in COST_COLUMNS[2:]),
                 ]
-        writer.writerow([*cells, *extra])
+        writer.writerow([*cells, *extra, *used])
     return buf.getvalue()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from flask_openapi3 import FileStorage
 from pydantic import BaseModel, ConfigDict, Field
 
 from greenlane.routing.planner.shipments import ShipmentIn as _DomainShipmentIn
@@ -103,6 +104,21 @@ class PlanOptionsIn(_In):
         "operating_cost",
         description="rate_card: carrier-sold sea, rail and air services at data/rate_cards.csv",
     )
+    bunker_price_factor: float = Field(
+        1.0, gt=0, le=100, description="factor on fossil marine bunker prices [-] (1.3: +30 %)"
+    )
+    jet_price_factor: float = Field(
+        1.0, gt=0, le=100, description="factor on the fossil jet fuel price [-]"
+    )
+    rate_card_index: float = Field(
+        1.0, gt=0, le=100, description="factor on every rate card [-] (with price_basis rate_card)"
+    )
+    dataset_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_]{1,40}$",
+        description="plan on this dataset of the caller's organisation (POST /datasets); "
+        "'default': the shipped tables; unset: the organisation's dataset in force",
+    )
 
 
 class PlanRequest(_In):
@@ -175,6 +191,22 @@ class ShipmentReportPath(BaseModel):
     plan_id: str = Field(max_length=40)
     shipment_id: str = Field(max_length=200)
     fmt: ReportFormat
+
+
+class DatasetUploadForm(BaseModel):
+    """A dataset as ``multipart/form-data``: several CSV files named by table (``lanes.csv``),
+    or one XLSX workbook (one sheet per table), or one JSON document; and a name."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    files: list[FileStorage] = Field(description="the tables' files")
+    name: str | None = Field(None, max_length=200)
+
+
+class DatasetPath(BaseModel):
+    """A dataset id (``default``: the shipped tables, for activation)."""
+
+    dataset_id: str = Field(max_length=40)
 
 
 class FootprintQuery(BaseModel):
@@ -276,6 +308,10 @@ class PlanOut(_Out):
     unplanned: list[UnplannedOut]
     solver: dict[str, Any]
     options: dict[str, Any]
+    dataset: dict[str, str] = Field(
+        description="the dataset the plan was made on: id ('default': the shipped tables) "
+        "and content sha256"
+    )
     links: dict[str, str]
 
 
@@ -373,6 +409,64 @@ class GeoJSONOut(_Out):
 
     type: Literal["FeatureCollection"]
     features: list[dict[str, Any]]
+
+
+class DatasetFileOut(_Out):
+    """One uploaded file of a dataset."""
+
+    name: str
+    size_bytes: int
+    sha256: str
+
+
+class TableChangesOut(_Out):
+    """How many rows a table adds, removes and changes; hubs and lanes also list the ids.
+    Against the shipped tables, also how the table was given (``replace`` or ``merge``) and
+    how many rows it gave."""
+
+    mode: Literal["replace", "merge"] | None = None
+    rows: int | None = None
+    added: int
+    removed: int
+    changed: int
+    added_ids: list[str] | None = None
+    removed_ids: list[str] | None = None
+    changed_ids: list[str] | None = None
+
+
+class DatasetChangesOut(_Out):
+    """What a dataset changes against another (``base``: id and sha256), per table."""
+
+    base: dict[str, str]
+    tables: dict[str, TableChangesOut]
+
+
+class DatasetOut(_Out):
+    """A stored dataset of the caller's organisation."""
+
+    id: str
+    name: str
+    organisation: str
+    sha256: str = Field(description="sha256 of the dataset's content")
+    upload_format: Literal["csv", "xlsx", "json"]
+    created_at: datetime
+    in_force: bool = Field(description="plans that name no dataset_id use it")
+    files: list[DatasetFileOut]
+    tables: dict[str, TableChangesOut] = Field(
+        description="per table, what the dataset changes against the shipped tables"
+    )
+    changes_vs_in_force: DatasetChangesOut | None = Field(
+        None, description="what activating it would change (GET /datasets/{id} only)"
+    )
+    links: dict[str, str]
+
+
+class DatasetListOut(_Out):
+    """The organisation's datasets, newest first, and the id of the one in force."""
+
+    organisation: str
+    in_force: str = Field(description="a dataset id, or 'default' (the shipped tables)")
+    items: list[DatasetOut]
 
 
 class DisruptionsIn(_In):

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import Connection, Row
 
 from greenlane.emissions.errors import DataError, GreenlaneError, InputError
+from greenlane.fleet.cost import market_prices
 from greenlane.routing import (
     Network,
     Plan,
@@ -26,13 +27,14 @@ from greenlane.routing import (
     parse_shipments,
     plan,
 )
+from greenlane.routing.datasets import Dataset
 from greenlane.routing.planner.candidates import resolve_place
-from greenlane.webapp import store
+from greenlane.webapp import datasets, store
 from greenlane.webapp.auth import Principal
 from greenlane.webapp.db import as_utc, engine_of, instance_id, transaction, utcnow
 from greenlane.webapp.jobs import fail, runner
 from greenlane.webapp.problems import ApiProblem
-from greenlane.webapp.resources import network
+from greenlane.webapp.resources import network  # noqa: F401  (callers import it from here)
 from greenlane.webapp.schemas import ParetoRequest, PlanRequest
 
 Progress = Callable[[float], None]
@@ -41,10 +43,25 @@ Progress = Callable[[float], None]
 # ----------------------------------------------------------------------------- requests
 
 
-def request_doc(body: PlanRequest, config: Mapping[str, Any], kind: str = "plan") -> dict[str, Any]:
-    """The canonical request stored with a job or plan (server defaults filled in)."""
+def request_doc(
+    body: PlanRequest,
+    config: Mapping[str, Any],
+    kind: str = "plan",
+    principal: Principal | None = None,
+) -> dict[str, Any]:
+    """The canonical request stored with a job or plan (server defaults filled in).
+
+    ``options.dataset_id`` is resolved for ``principal``'s organisation (unset: its dataset
+    in force; ``default`` when none), so the stored request names the data it is planned on.
+    """
     doc = body.model_dump(mode="json", by_alias=False, exclude={"run_async"})
     opts = doc["options"]
+    org = principal.organisation if principal is not None else "default"
+    if principal is not None:
+        opts["dataset_id"] = datasets.resolve(
+            opts.get("dataset_id"), principal, "options.dataset_id"
+        )
+    doc["organisation"] = org
     if opts.get("time_limit_s") is None:
         opts["time_limit_s"] = float(config["SOLVER_TIME_LIMIT_S"])
     if opts["time_limit_s"] > float(config["SOLVER_MAX_TIME_LIMIT_S"]):
@@ -86,6 +103,10 @@ def plan_options(opts: Mapping[str, Any]) -> PlanOptions:
         eua_eur_per_t=_opt_float(opts.get("eua_eur_per_t")),
         ets2_eur_per_t=_opt_float(opts.get("ets2_eur_per_t")),
         price_basis=opts.get("price_basis", "operating_cost"),
+        rate_card_index=float(opts.get("rate_card_index", 1.0)),
+        energy_prices=market_prices(
+            float(opts.get("bunker_price_factor", 1.0)), float(opts.get("jet_price_factor", 1.0))
+        ),
         solver=SolverParams(
             time_limit_s=float(opts.get("time_limit_s") or 10.0),
             seed=int(opts.get("seed", 0)),
@@ -117,10 +138,38 @@ class Computed:
     frontier: list[Plan] | None
 
 
-def compute(doc: Mapping[str, Any], net: Network, progress: Progress | None = None) -> Computed:
-    """Run the planner (and the Pareto sweep) for a stored request."""
+def dataset_of(doc: Mapping[str, Any], app: Flask | None = None) -> Dataset:
+    """The dataset a stored request is planned on (``options.dataset_id``)."""
+    return datasets.dataset_of((doc.get("options") or {}).get("dataset_id"), app)
+
+
+def on_dataset(
+    options: PlanOptions, doc: Mapping[str, Any], app: Flask | None = None
+) -> PlanOptions:
+    """``options`` reading the tables of the request's dataset and recording its id."""
+    ds = dataset_of(doc, app)
+    return replace(options, data_dir=ds.data_dir, dataset_id=ds_id(doc))
+
+
+def ds_id(doc: Mapping[str, Any]) -> str:
+    """The dataset id a stored request names (requests from before datasets: ``default``)."""
+    return str((doc.get("options") or {}).get("dataset_id") or datasets.SHIPPED)
+
+
+def network_for(doc: Mapping[str, Any], app: Flask | None = None) -> Network:
+    """The network of the dataset a stored request is planned on."""
+    return datasets.network_of(dataset_of(doc, app), app)
+
+
+def compute(
+    doc: Mapping[str, Any],
+    net: Network,
+    progress: Progress | None = None,
+    app: Flask | None = None,
+) -> Computed:
+    """Run the planner (and the Pareto sweep) for a stored request on its dataset."""
     shipments = shipments_of(doc, net)
-    options = plan_options(doc["options"])
+    options = on_dataset(plan_options(doc["options"]), doc, app)
     note = progress or (lambda _x: None)
     if doc.get("kind") == "pareto":
         note(0.1)
@@ -163,11 +212,11 @@ def submit_plan(
     ``extra`` is stored with the request (e.g. ``scenario_of``: the plan it was edited from).
     """
     config = current_app.config
-    doc = request_doc(body, config, kind="plan")
+    doc = request_doc(body, config, kind="plan", principal=principal)
     doc.update(extra or {})
     if pareto_points:
         doc["pareto_points"] = pareto_points
-    net = network()
+    net = network_for(doc)
     shipments_of(doc, net)  # bad places are a 422 now, not a failed job later
     big = len(doc["shipments"]) > int(config["ASYNC_THRESHOLD_SHIPMENTS"])
     if force_async or body.run_async or big:
@@ -182,6 +231,7 @@ def submit_plan(
             name=body.name or "",
             created_by=principal.token_id,
             pareto=result.frontier,
+            organisation=principal.organisation,
         )
     return Submitted(plan_id=plan_id)
 
@@ -189,8 +239,8 @@ def submit_plan(
 def submit_pareto(body: ParetoRequest, principal: Principal) -> Submitted:
     """The frontier now (small books) or as a job."""
     config = current_app.config
-    doc = request_doc(body, config, kind="pareto")
-    net = network()
+    doc = request_doc(body, config, kind="pareto", principal=principal)
+    net = network_for(doc)
     shipments_of(doc, net)
     if body.run_async or len(doc["shipments"]) > int(config["ASYNC_THRESHOLD_SHIPMENTS"]):
         return Submitted(job_id=_queue("pareto", doc, principal))
@@ -211,11 +261,15 @@ def _queue(kind: str, doc: dict[str, Any], principal: Principal) -> str:
 def plan_row(conn: Connection, plan_id: str, principal: Principal) -> Row[Any]:
     """A plan the caller may see, else 404.
 
-    Planners see every plan; an integration token only the plans it created; a partner only
-    what is shared with it.
+    Every token sees only its organisation's plans: planners all of them, an integration token
+    only the plans it created, a partner only what is shared with it.
     """
     row = store.get_plan(conn, plan_id)
-    if row is None or (principal.role == "integration" and row.created_by != principal.token_id):
+    if (
+        row is None
+        or row.organisation != principal.organisation
+        or (principal.role == "integration" and row.created_by != principal.token_id)
+    ):
         raise ApiProblem(404, "Not Found", f"no plan {plan_id!r}")
     if principal.is_partner:
         visible = store.visible_shipments(conn, plan_id, principal.partner_id or "")
@@ -257,7 +311,17 @@ def plan_json(row: Row[Any]) -> dict[str, Any]:
         "stop_dropped": result.get("stop_dropped", []),
         "solver": result.get("solver", {}),
         "options": result.get("options", {}),
+        "dataset": plan_dataset(row),
         "links": plan_links(row.id),
+    }
+
+
+def plan_dataset(row: Row[Any]) -> dict[str, str]:
+    """``{"id", "sha256"}`` of the dataset a stored plan was made on (``default``: the
+    shipped tables; plans from before datasets have no dataset hash)."""
+    return {
+        "id": row.dataset_id or datasets.SHIPPED,
+        "sha256": str(dict(row.data_sha256).get("dataset", "")),
     }
 
 
@@ -309,6 +373,7 @@ def get_job_json(job_id: str, principal: Principal) -> dict[str, Any]:
         row is None
         or row.kind == "levers"  # lever runs answer at /ledger/levers/{id}
         or (principal.role != "planner" and row.created_by != principal.token_id)
+        or dict(row.request).get("organisation", "default") != principal.organisation
     ):
         raise ApiProblem(404, "Not Found", f"no job {job_id!r}")
     return job_json(row)
@@ -371,8 +436,15 @@ def shared_with(principal: Principal) -> list[dict[str, Any]]:
     with transaction() as conn:
         rows = store.partner_shares(conn, principal.partner_id or "")
         plans = {pid: store.get_plan(conn, pid) for pid in {r.plan_id for r in rows}}
+    plans = {
+        pid: p
+        for pid, p in plans.items()
+        if p is not None and p.organisation == principal.organisation
+    }
     out = []
     for r in rows:
+        if r.plan_id not in plans:
+            continue
         base = f"/api/v1/plans/{r.plan_id}"
         if r.shipment_id is not None:
             base += f"/shipments/{quote(r.shipment_id, safe='/')}"
@@ -422,9 +494,12 @@ def footprint(doc: Any, fmt: str = "json") -> dict[str, Any]:
     return to_ileap_shipment_footprint(fp) if fmt == "ileap" else footprint_to_dict(fp)
 
 
-def network_geojson() -> dict[str, Any]:
-    """``GET /network``: hubs and lanes as GeoJSON."""
-    return network().to_geojson()
+def network_geojson(principal: Principal) -> dict[str, Any]:
+    """``GET /network``: hubs and lanes of the caller's organisation's dataset in force."""
+    in_force = datasets.resolve(None, principal, "dataset_id")
+    doc = network_for({"options": {"dataset_id": in_force}}).to_geojson()
+    doc.setdefault("properties", {})["dataset_id"] = in_force
+    return doc
 
 
 def seed_demo(token: str, book: Path | None = None) -> str | None:
@@ -491,11 +566,11 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
 
     with transaction() as conn:
         row = plan_row(conn, plan_id, principal)
-    net = network()
-    disruptions = parse_disruptions(items, net)
     doc = dict(row.request)
+    net = network_for(doc)
+    disruptions = parse_disruptions(items, net)
     shipments = shipments_of(doc, net)
-    options = plan_options(doc["options"])
+    options = on_dataset(plan_options(doc["options"]), doc)
     before = plan(shipments, net, options)
     result = impact(before, shipments, net, disruptions, options)
     order = {s.shipment_id: i for i, s in enumerate(shipments)}
@@ -511,6 +586,7 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
         facts=dict(result.replan.facts or before.facts),
         options=dict(before.options),
         data_sha256=dict(before.data_sha256),
+        dataset=dict(before.dataset),
         **_merged_stop_routes(before, result.unaffected, result.replan),
     )
     out = impact_to_dict(result)
@@ -529,6 +605,7 @@ def disrupt(plan_id: str, items: Any, principal: Principal) -> Disrupted:
             new_doc,
             name=f"{row.name} (disrupted: {', '.join(out['disruptions'])})",
             created_by=principal.token_id,
+            organisation=row.organisation,
         )
     out["replan_plan_id"] = new_id
     out["links"] = {
@@ -565,7 +642,7 @@ def run_plan_job(app: Flask, job_id: str) -> None:
 
     try:
         with app.app_context():
-            result = compute(doc, network(app), progress)
+            result = compute(doc, network_for(doc, app), progress)
         with transaction(engine) as conn:
             if kind == "pareto":
                 store.set_job(
@@ -585,6 +662,7 @@ def run_plan_job(app: Flask, job_id: str) -> None:
                     name=doc.get("name") or "",
                     created_by=created_by,
                     pareto=result.frontier,
+                    organisation=str(doc.get("organisation", "default")),
                 )
                 store.set_job(
                     conn,

@@ -81,9 +81,19 @@ def insert_plan(
     name: str = "",
     created_by: int | None = None,
     pareto: Sequence[Plan] | None = None,
+    organisation: str = "default",
 ) -> str:
-    """Store a plan; returns its id."""
+    """Store a plan of ``organisation``; returns its id.
+
+    The dataset the plan was made on (``plan.dataset``) is kept as ``plans.dataset_id``
+    (NULL for the shipped ``default``) and its sha256 as ``data_sha256["dataset"]``.
+    """
     plan_id = new_id("pl")
+    hashes = dict(plan.data_sha256)
+    dataset_id = None
+    if plan.dataset:
+        hashes["dataset"] = plan.dataset["sha256"]
+        dataset_id = None if plan.dataset["id"] == "default" else plan.dataset["id"]
     conn.execute(
         plans.insert().values(
             id=plan_id,
@@ -94,10 +104,12 @@ def insert_plan(
             result=plan_to_dict(plan),
             footprints=footprints_json([s.footprint for s in plan.shipments]),
             pareto=pareto_points(pareto) if pareto is not None else None,
-            data_sha256=dict(plan.data_sha256),
+            data_sha256=hashes,
             software_version=software_version(),
             created_at=utcnow(),
             created_by=created_by,
+            organisation=organisation,
+            dataset_id=dataset_id,
         )
     )
     return plan_id
@@ -108,8 +120,8 @@ def get_plan(conn: Connection, plan_id: str) -> Row[Any] | None:
     return conn.execute(select(plans).where(plans.c.id == plan_id)).first()
 
 
-def list_plans(conn: Connection, limit: int = 50) -> list[Row[Any]]:
-    """The newest plans (without the heavy columns)."""
+def list_plans(conn: Connection, limit: int = 50, organisation: str = "default") -> list[Row[Any]]:
+    """The newest plans of an organisation (without the heavy columns)."""
     cols = [
         plans.c.id,
         plans.c.name,
@@ -118,8 +130,10 @@ def list_plans(conn: Connection, limit: int = 50) -> list[Row[Any]]:
         plans.c.created_at,
         plans.c.accepted_at,
         plans.c.result,
+        plans.c.dataset_id,
     ]
-    return list(conn.execute(select(*cols).order_by(plans.c.created_at.desc()).limit(limit)))
+    query = select(*cols).where(plans.c.organisation == organisation)
+    return list(conn.execute(query.order_by(plans.c.created_at.desc()).limit(limit)))
 
 
 def accept_plan(conn: Connection, plan_id: str, when: datetime) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -38,6 +39,8 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     # Refused from then on; NULL (tokens made before migration 0008): no expiry.
     Column("expires_at", DateTime(timezone=True), nullable=True),
+    # The organisation whose plans and datasets the token sees (migration 0009: "default").
+    Column("organisation", String(200), nullable=False, server_default="default"),
 )
 
 ui_sessions = Table(
@@ -69,6 +72,11 @@ plans = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("accepted_at", DateTime(timezone=True), nullable=True),
     Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
+    # The organisation that made the plan (only its tokens see it) and the dataset planned
+    # on (NULL: the shipped data); migration 0009.
+    Column("organisation", String(200), nullable=False, server_default="default"),
+    Column("dataset_id", String(40), ForeignKey("datasets.id"), nullable=True),
+    Index("ix_plans_organisation", "organisation"),
 )
 
 jobs = Table(
@@ -349,6 +357,53 @@ pact_pulled = Table(
     UniqueConstraint("partner_id", "pf_id", "pf_version", name="uq_pact_pulled_version"),
 )
 
+# ----------------------------------------------------------------------------- datasets
+# A company's own tables (hubs, lanes, rate cards, ...) uploaded as files, stored here so any
+# process re-materialises them (``webapp.datasets``, migration 0009).
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    # sha256 of the dataset's content (``routing.datasets.Dataset.sha256``)
+    Column("sha256", String(64), nullable=False),
+    # ``csv`` (several CSV files), ``xlsx`` (one workbook) or ``json`` (one document)
+    Column("upload_format", String(10), nullable=False),
+    # Per table: rows given and how they change the shipped defaults (counts).
+    Column("tables", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
+    UniqueConstraint("organisation", "sha256", name="uq_datasets_organisation_sha256"),
+    CheckConstraint("upload_format IN ('csv', 'xlsx', 'json')", name="ck_datasets_upload_format"),
+)
+
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset_id", String(40), ForeignKey("datasets.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    UniqueConstraint("dataset_id", "name", name="uq_dataset_files_name"),
+)
+
+dataset_activations = Table(
+    "dataset_activations",
+    metadata,
+    # Append-only: the newest row of an organisation names its dataset in force
+    # (``dataset_id`` NULL: back to the shipped data).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organisation", String(200), nullable=False),
+    Column("dataset_id", String(40), ForeignKey("datasets.id"), nullable=True),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+    Column("activated_by", Integer, ForeignKey("api_tokens.id"), nullable=True),
+    Index("ix_dataset_activations_organisation", "organisation", "id"),
+)
+
 LEDGER_TABLES = (
     "ledger_entries",
     "actual_shipments",
@@ -370,6 +425,9 @@ __all__ = [
     "baseline_settings",
     "certificate_retirements",
     "certificates",
+    "dataset_activations",
+    "dataset_files",
+    "datasets",
     "idempotency",
     "jobs",
     "ledger_entries",

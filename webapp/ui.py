@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
-from greenlane.webapp import books, reports, services, store, viewmodels
+from greenlane.webapp import books, datasets, reports, services, store, viewmodels
 from greenlane.webapp.auth import (
     UI_ROLES,
     authenticate,
@@ -95,7 +95,7 @@ def index() -> str:
     if g.principal.is_partner:
         return render_template("ui/shared.html", items=services.shared_with(g.principal))
     with transaction() as conn:
-        rows = store.list_plans(conn)
+        rows = store.list_plans(conn, organisation=g.principal.organisation)
     plans = [
         {
             "id": r.id,
@@ -107,10 +107,15 @@ def index() -> str:
             "co2e_wtw_kg": r.result["summary"]["co2e_wtw_kg"],
             "intensity_g_per_tkm": r.result["summary"]["intensity_g_per_tkm"],
             "shipments": r.result["summary"]["shipments_planned"],
+            "dataset_id": r.dataset_id or datasets.SHIPPED,
         }
         for r in rows
     ]
-    hubs = sorted(services.network().hubs.values(), key=lambda h: h.hub_id)
+    choice = datasets.listing(g.principal)
+    net = datasets.network_of(
+        datasets.dataset_of(datasets.resolve(None, g.principal, "dataset_id"))
+    )
+    hubs = sorted(net.hubs.values(), key=lambda h: h.hub_id)
     return render_template(
         "ui/index.html",
         plans=plans,
@@ -119,6 +124,7 @@ def index() -> str:
         demo_book=DEMO_BOOK.exists(),
         columns=books.COLUMNS,
         form=session.pop("form", None),
+        datasets=choice,
     )
 
 
@@ -127,7 +133,11 @@ def index() -> str:
 def create_plan() -> Response:
     """Parse the book and options, queue the job, show its progress."""
     try:
-        body = books.form_request(request.form, request.files.get("book"), DEMO_BOOK)
+        chosen = request.form.get("dataset_id") or None
+        net = datasets.network_of(
+            datasets.dataset_of(datasets.resolve(chosen, g.principal, "dataset_id"))
+        )
+        body = books.form_request(request.form, request.files.get("book"), DEMO_BOOK, net)
         sub = services.submit_plan(
             body, g.principal, force_async=True, pareto_points=int(_config("UI_PARETO_POINTS"))
         )
@@ -334,6 +344,58 @@ def compare() -> str:
     )
 
 
+# ----------------------------------------------------------------------------- datasets
+
+
+@bp.get("/datasets")
+@login_required("planner")
+def datasets_page() -> str:
+    """The organisation's datasets, the one in force, and the upload form."""
+    return render_template("ui/datasets.html", listing=datasets.listing(g.principal))
+
+
+@bp.post("/datasets")
+@login_required("planner")
+def upload_dataset() -> Response:
+    """Store an uploaded dataset, then show what it changes before it is activated."""
+    files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f.filename]
+    try:
+        stored = datasets.upload(files, request.form.get("name", ""), g.principal)
+    except (InputError, ApiProblem) as exc:
+        message = exc.message if isinstance(exc, InputError) else exc.detail or exc.title
+        flash(f"{exc.field}: {message}" if exc.field else message, "error")
+        return redirect(url_for("ui.datasets_page"))  # type: ignore[return-value]
+    if not stored.created:
+        flash("The same content is already stored as this dataset.", "ok")
+    return redirect(url_for("ui.dataset_page", dataset_id=stored.dataset_id))  # type: ignore[return-value]
+
+
+@bp.get("/datasets/<dataset_id>")
+@login_required("planner")
+def dataset_page(dataset_id: str) -> str:
+    """What a dataset changes against the one in force; the activate button."""
+    try:
+        detail = datasets.detail(dataset_id, g.principal)
+    except ApiProblem:
+        abort(404)
+    return render_template("ui/dataset.html", ds=detail, detailed=datasets.DETAILED_TABLES)
+
+
+@bp.post("/datasets/<dataset_id>/activate")
+@login_required("planner")
+def activate_dataset(dataset_id: str) -> Response:
+    """Put the dataset (or ``default``, the shipped tables) in force for the organisation."""
+    try:
+        datasets.activate(dataset_id, g.principal)
+    except ApiProblem:
+        abort(404)
+    what = (
+        "The shipped tables are" if dataset_id == datasets.SHIPPED else f"Dataset {dataset_id} is"
+    )
+    flash(f"{what} in force: new plans are made on them.", "ok")
+    return redirect(url_for("ui.datasets_page"))  # type: ignore[return-value]
+
+
 # ----------------------------------------------------------------------------- downloads
 
 
@@ -348,7 +410,9 @@ def _download(report: reports.Report) -> Response:
 def shipments_xlsx(plan_id: str) -> Response:
     """The shipment table (shipments and legs) as an Excel workbook."""
     row = _plan_row(plan_id)
-    body = viewmodels.shipments_xlsx(row.name, viewmodels.shipment_views(row))
+    body = viewmodels.shipments_xlsx(
+        row.name, viewmodels.shipment_views(row), viewmodels.provenance_rows(row)
+    )
     resp = Response(
         body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )

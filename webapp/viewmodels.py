@@ -7,6 +7,7 @@ Numbers come from the stored plan (``routing.plan_to_dict``), the stored footpri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -41,16 +42,36 @@ REPORT_FORMATS = (
 
 
 def objective_label(options: dict[str, Any]) -> str:
-    """How the plan was asked for, in the UI's words."""
+    """How the plan was asked for, in the UI's words (with its market scenario, if any)."""
     if options.get("objective") == "co2e":
-        return OBJECTIVES["greenest"]
-    if options.get("co2e_cap_kg"):
-        return f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
-    if options.get("target_year"):
-        return f"{OBJECTIVES['target']} ({options['target_year']})"
-    if options.get("carbon_price_cny_per_t"):
-        return f"{OBJECTIVES['carbon_price']} ({options['carbon_price_cny_per_t']:g} CNY/t)"
-    return OBJECTIVES["cheapest"]
+        label = OBJECTIVES["greenest"]
+    elif options.get("co2e_cap_kg"):
+        label = f"Trade-off point (≤ {options['co2e_cap_kg']:,.0f} kg CO2e)"
+    elif options.get("target_year"):
+        label = f"{OBJECTIVES['target']} ({options['target_year']})"
+    elif options.get("carbon_price_cny_per_t"):
+        label = f"{OBJECTIVES['carbon_price']} ({options['carbon_price_cny_per_t']:g} CNY/t)"
+    else:
+        label = OBJECTIVES["cheapest"]
+    return " · ".join([label, *scenario_labels(options)])
+
+
+def scenario_labels(options: dict[str, Any]) -> list[str]:
+    """A plan's market scenario in words: ``EUA at 120 EUR/t``, ``bunker +30 %`` (from request
+    options or a plan JSON's ``options.scenario``)."""
+    values = {**(options.get("scenario") or {}), **options}
+    out = []
+    if values.get("eua_eur_per_t") is not None:
+        out.append(f"EUA at {values['eua_eur_per_t']:g} EUR/t")
+    for key, word in (
+        ("bunker_price_factor", "bunker"),
+        ("jet_price_factor", "jet fuel"),
+        ("rate_card_index", "rate cards"),
+    ):
+        factor = values.get(key)
+        if factor is not None and factor != 1.0:
+            out.append(f"{word} {(factor - 1) * 100:+.4g} %")
+    return out
 
 
 def _time(text: str | None) -> str:
@@ -100,12 +121,15 @@ def summary_view(row: Row[Any]) -> dict[str, Any]:
         "intensity_actual_g_per_tkm": intensity_g_per_tkm(s["co2e_wtw_kg"], s["tkm"]),
         "on_time_share": s["on_time_share"],
         "on_time_pct": round(100 * s["on_time_share"]),
+        "primary_pct": round(100 * float(s.get("primary_data_share") or 0.0)),
         "tkm": s["tkm"],
         "solver_status": solver.get("status", ""),
         "wall_s": solver.get("wall_s"),
         "gap": solver.get("gap"),
         "shadow_price": solver.get("shadow_price_cny_per_t"),
         "target_message": solver.get("message"),
+        "dataset_id": row.dataset_id or "default",
+        "dataset_sha256": str(dict(row.data_sha256).get("dataset", "")),
     }
 
 
@@ -120,11 +144,12 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
     return vehicles, carriers
 
 
-def _place_names() -> dict[str, str]:
-    """Hub and site names by id (the network of this process)."""
-    from greenlane.webapp.resources import network
+def _place_names(row: Row[Any]) -> dict[str, str]:
+    """Hub and site names by id (the network of the dataset the plan was made on)."""
+    from greenlane.webapp import datasets
 
-    return {h.hub_id: h.name for h in network().hubs.values()}
+    ds = datasets.dataset_of((row.request.get("options") or {}).get("dataset_id"))
+    return {h.hub_id: h.name for h in datasets.network_of(ds).hubs.values()}
 
 
 COST_LABELS = {
@@ -148,7 +173,7 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
     """Per-shipment tables: legs with times, cost, CO2e WTW/TTW and intensity."""
     out = []
     vehicles, carriers = _names()
-    places = _place_names()
+    places = _place_names(row)
     intensity_by_tce: dict[str, float] = {}
     for fp in row.result["shipments"]:
         for leg in (fp.get("footprint") or {}).get("legs", []):
@@ -177,11 +202,17 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "distance_km": leg["distance_km"],
                     "cost_cny": leg["cost_cny"],
                     "cost_parts": cost_parts(leg.get("cost_breakdown") or {}),
-                    "price_basis": leg.get("price_basis", "operating_cost"),
+                    "price_basis": "; ".join(
+                        [leg.get("price_basis", "operating_cost"), *leg.get("price_rules", [])]
+                    ),
                     "co2e_wtw_kg": leg["co2e_wtw_kg"],
                     "co2e_ttw_kg": leg["co2e_ttw_kg"],
                     "intensity_g_per_tkm": tce.get("intensity_wtw_g_per_tkm"),
                     "shared_with": leg.get("shipments_sharing", 1),
+                    "service_id": leg.get("service_id") or "",
+                    "cutoff": _time(leg.get("cutoff_at")),
+                    "data_quality": leg.get("data_quality") or "modelled",
+                    "transport_carrier": leg.get("carrier") or "",
                 }
             )
         hub_wtw = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "hub"]
@@ -316,8 +347,13 @@ LEG_COLUMNS = (
 )
 
 
-def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
-    """The shipment table as a workbook: one sheet of shipments, one of legs.
+def shipments_xlsx(
+    name: str,
+    shipments: list[dict[str, Any]],
+    provenance: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """The shipment table as a workbook: one sheet of shipments, one of legs, and (if given)
+    a ``Provenance`` sheet of ``(item, value)`` rows (plan, dataset id and sha256, ...).
 
     Text is stored as text (``data_type='s'``), so an id like ``=1+1`` never becomes a
     formula; numbers stay numbers.
@@ -347,10 +383,29 @@ def shipments_xlsx(name: str, shipments: list[dict[str, Any]]) -> bytes:
         put(ships, [_cell(s, k) for _, k in SHIPMENT_COLUMNS])
         for leg in s["legs"]:
             put(legs, [s["shipment_id"]] + [leg[k] for _, k in LEG_COLUMNS])
+    if provenance:
+        about = wb.create_sheet("Provenance")
+        put(about, ["Item", "Value"])
+        about["A1"].font = about["B1"].font = Font(bold=True)
+        for item, value in provenance:
+            put(about, [item, value])
     wb.properties.title = name
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def provenance_rows(row: Row[Any]) -> list[tuple[str, str]]:
+    """What a plan was made from: plan id, dataset id and sha256, data hashes, software."""
+    hashes = dict(row.data_sha256)
+    out = [
+        ("plan_id", str(row.id)),
+        ("dataset_id", str(row.dataset_id or "default")),
+        ("dataset_sha256", str(hashes.get("dataset", ""))),
+    ]
+    out += [(f"data_sha256.{k}", str(v)) for k, v in sorted(hashes.items()) if k != "dataset"]
+    out.append(("software_version", str(row.software_version)))
+    return out
 
 
 def _cell(shipment: dict[str, Any], key: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenlane.emissions.chain import primary_data_share, wtw_by_data_type
 from greenlane.emissions.model import TCE, Footprint, Location
 from greenlane.emissions.report._decimal import num
 
@@ -73,6 +74,10 @@ def footprint_to_dict(fp: Footprint) -> dict[str, Any]:
             "intensity_ttw_g_per_tkm": num(t.intensity_ttw_g_per_tkm),
         },
         "legs": [tce_to_dict(x) for x in fp.tces],
+        "data_quality": {
+            "primary_data_share": num(primary_data_share(fp.tces)),
+            "co2e_wtw_kg_by_data_type": {k: num(v) for k, v in wtw_by_data_type(fp.tces).items()},
+        },
         "method": {
             "standard": "ISO 14083:2023; GLEC Framework v3",
             "scope": "well-to-wheel = well-to-tank + tank-to-wheel, kg CO2e",

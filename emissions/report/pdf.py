@@ -731,6 +731,7 @@ def footprint_report_pdf(
     software_version: str,
     generated_at: datetime | str,
     summary: Summary | None = None,
+    dataset: tuple[str, str] | None = None,
 ) -> bytes:
     """The ISO 14083 route carbon report of one or more shipment footprints, as PDF bytes.
 
@@ -744,14 +745,17 @@ def footprint_report_pdf(
     software_version : greenlane version for the footer.
     generated_at : time the numbers were computed (naive means UTC).
     summary : plan context for the summary page (cost, KPI intensity and target, trade-off).
+    dataset : ``(id, sha256)`` of the dataset the plan was made on, printed under the title
+        and in the footer.
     """
     fps = as_footprints(footprints)
     _ensure_font()
     st = _Styles()
     computed = rfc3339(generated_at)
     sha = ", ".join(dict.fromkeys(fp.data_sha256 for fp in fps))
+    used = f" | dataset {dataset[0]} sha256 {dataset[1]}" if dataset else ""
     footer = (
-        f"plan {plan_id or 'n/a'} | data sha256 {sha} | greenlane {software_version} | "
+        f"plan {plan_id or 'n/a'}{used} | data sha256 {sha} | greenlane {software_version} | "
         f"computed {computed}"
     )
     story: list[Flowable] = [
@@ -759,7 +763,7 @@ def footprint_report_pdf(
         Paragraph(
             markup(
                 f"Route carbon report | {STANDARD} | well-to-wheel GHG emissions in kg CO2e | "
-                f"plan {plan_id or 'n/a'} | computed {computed}"
+                f"plan {plan_id or 'n/a'}{used} | computed {computed}"
             ),
             st.body,
         ),

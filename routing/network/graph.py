@@ -246,6 +246,7 @@ def _lane_properties(lane: Lane) -> dict[str, Any]:
         "geometry_kind": lane.geometry_kind,
         "passages": list(lane.passages),
         "reverse_of": lane.reverse_of,
+        "carrier": lane.carrier,
         "source": lane.source,
         "note": lane.note,
     }
@@ -343,6 +344,7 @@ def _lane(row: validate.LaneRow, d: Derived) -> Lane:
         source=row.source,
         passages=d.passages,
         note=row.note,
+        carrier=row.carrier or None,
     )
 
 

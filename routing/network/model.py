@@ -94,6 +94,9 @@ class Lane:
     passages: tuple[str, ...] = ()
     note: str = ""
     reverse_of: str | None = None
+    carrier: str | None = None
+    """The carrier selling the service (its TOC in ``carrier_intensities.csv`` then sets the
+    leg's emissions); None: the company's own or an unnamed operator."""
 
     @property
     def capacity_t_per_week(self) -> float:

@@ -668,12 +668,14 @@ def resolve_all(
     network: Network,
     refs: Iterable[tuple[str, str]],
     ods: Iterable[tuple[str, str]] = (),
+    data_dir: Path | None = None,
 ) -> tuple[Network, dict[str, Place]]:
     """Resolve (reference, field) pairs; returns the network extended by the new places
     (the same object when every place is a hub) and the places by reference.
 
-    ``ods`` are the (origin, destination) references of the shipments: new ports (airports)
-    at the two ends of one shipment also get a direct sea (air) lane between them."""
+    ``ods`` are the (origin, destination) references of the shipments: the two ends of one
+    shipment also get direct lanes (see :func:`extend_network`). ``data_dir`` is the folder
+    whose ``distance_rules.csv`` applies (None, or none there: the shipped one)."""
     out: dict[str, Place] = {}
     for ref, where in refs:
         if ref not in out:
@@ -683,7 +685,10 @@ def resolve_all(
         if o in out and d in out:
             direct.append((out[o].hub.hub_id, out[d].hub.hub_id))
             direct += [(a, b) for a in _terminals(out[o]) for b in _terminals(out[d])]
-    return extend_network(network, out.values(), direct), out
+    rules = DATA_DIR / "distance_rules.csv"
+    if data_dir is not None and (Path(data_dir) / "distance_rules.csv").exists():
+        rules = Path(data_dir) / "distance_rules.csv"
+    return extend_network(network, out.values(), direct, rules), out
 
 
 def _terminals(place: Place) -> tuple[str, ...]:

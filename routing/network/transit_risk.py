@@ -40,9 +40,10 @@ def transit_cv(data_dir: Path = DATA_DIR) -> dict[Mode, float]:
     return {row.mode: row.cv for row in rows}
 
 
-def arrival_sd_h(legs: Iterable[tuple[Mode, float]]) -> float:
-    """Standard deviation of a path's arrival [h] from (mode, transit_h) per leg."""
-    cv = transit_cv()
+def arrival_sd_h(legs: Iterable[tuple[Mode, float]], data_dir: Path = DATA_DIR) -> float:
+    """Standard deviation of a path's arrival [h] from (mode, transit_h) per leg, with the
+    variability of ``transit_variability.csv`` in ``data_dir``."""
+    cv = transit_cv(data_dir)
     return math.sqrt(sum((cv[mode] * hours) ** 2 for mode, hours in legs))
 
 

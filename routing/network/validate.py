@@ -81,6 +81,8 @@ class LaneTableRow(TableRow):
     transit_h: Annotated[OptFloat, within(0.0, 10_000.0)]
     source: Text
     note: str
+    carrier: str = ""
+    """Optional column: the carrier selling the service (empty: none)."""
 
 
 class VehicleModeRow(TableRow):
@@ -108,6 +110,7 @@ class LaneRow:
     transit_h: float | None
     source: str
     note: str
+    carrier: str = ""
 
 
 def parse_hubs(rows: Iterable[HubRow]) -> dict[str, Hub]:
@@ -208,6 +211,7 @@ def parse_lanes(
                 transit_h=row.transit_h,
                 source=row.source,
                 note=row.note,
+                carrier=row.carrier,
             )
         )
     return lanes

@@ -18,22 +18,34 @@ Any carbon price, intensity cap (its dual is a price) or Pareto point thus choos
 same columns, so answers under different prices are consistent.
 
 Departures are a decision too: the first departure after the shipment is ready is the
-candidate's default; where the departures a book may use can be overfilled, candidates that
-wait for later departures are added (:func:`add_departure_choices`).
+candidate's default (on a lane with a timetable in ``schedules.csv``, the first whose cut-off
+the shipment reaches after the hub's handling, with the timetable's transit time; other
+scheduled lanes depart every ``168 h / departures_per_week``); where the departures a book
+may use can be overfilled, candidates that wait for later departures are added
+(:func:`add_departure_choices`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import islice, pairwise
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from greenlane.data import DATA_DIR
+from greenlane.emissions.carriers import (
+    CARRIER_TABLE,
+    CarrierIntensities,
+    CarrierIntensity,
+    load_carrier_intensities,
+)
 from greenlane.emissions.distance import gcd_km
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
@@ -41,8 +53,9 @@ from greenlane.emissions.units import KG_PER_T, S_PER_H
 from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
-from greenlane.routing.network.model import Hub
+from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.network.places import resolve
+from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
 from greenlane.routing.planner.shipments import Shipment
 
@@ -68,11 +81,15 @@ WAIT_COPIES_PER_SHIPMENT = 24
 
 @dataclass(frozen=True, slots=True)
 class LegTiming:
-    """When a candidate's leg runs [h since EPOCH] and which departure slot it uses."""
+    """When a candidate's leg runs [h since EPOCH] and which departure slot it uses; on a
+    timetabled lane also the service, its cut-off [h before departure] and its capacity [t]."""
 
     depart_h: float
     arrive_h: float
     slot: int
+    service_id: str = ""
+    cutoff_h: float | None = None
+    capacity_t: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +145,11 @@ class CandidateBuilder:
 
     ``energy_prices`` is the energy price table lanes are priced with (None: the shipped one);
     ``regulation`` the year of travel and prices of the regulatory carbon costs (None: none);
-    ``rate_cards`` prices carrier-sold scheduled services at their rate card.
+    ``rate_cards`` prices carrier-sold scheduled services at their rate card, multiplied by
+    ``rate_card_index`` [-]; ``data_dir``
+    holds every table lanes and hubs are priced with (None: the shipped ``data/``);
+    ``schedules`` are the timetabled lanes (None: those of ``data_dir/schedules.csv``);
+    ``intensities`` the carriers' own TOCs and HOCs (None: ``data_dir/carrier_intensities.csv``).
     """
 
     def __init__(
@@ -141,21 +162,45 @@ class CandidateBuilder:
         energy_prices: EnergyPrices | None = None,
         regulation: Regulation | None = None,
         rate_cards: bool = False,
+        schedules: Mapping[str, LaneSchedule] | None = None,
+        data_dir: Path | None = None,
+        intensities: CarrierIntensities | None = None,
+        rate_card_index: float = 1.0,
     ) -> None:
         self.network = network
-        self.factors = factors or load_factors()
+        self.data_dir = data_dir or DATA_DIR
+        self.schedules = (
+            schedules if schedules is not None else load_schedules(network, EPOCH, self.data_dir)
+        )
+        self.intensities = (
+            intensities
+            if intensities is not None
+            else load_carrier_intensities(self.data_dir, frozenset(str(k) for k in HubKind))
+        )
+        self.data_sha256 = {
+            "schedules": "given"
+            if schedules is not None
+            else _file_sha256(self.data_dir / SCHEDULE_TABLE),
+            "carrier_intensities": (
+                "given" if intensities is not None else _file_sha256(self.data_dir / CARRIER_TABLE)
+            ),
+        }
+        """sha256 of the timetable and carrier tables used ("absent": no such table; "given":
+        passed as objects)."""
+        self.factors = factors or load_factors(data_dir=self.data_dir)
         self.k_paths = k_paths
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.carriers = carriers
         self.energy_prices = energy_prices
         self.regulation = regulation
         self.rate_cards = rate_cards
-        self.hub_ops = hub_operations()
+        self.rate_card_index = rate_card_index
+        self.hub_ops = hub_operations(self.data_dir)
         self._options: dict[str, list[LaneOption]] = {}
         self._paths: dict[tuple[str, str, frozenset[Mode]], list[tuple[str, ...]]] = {}
         self._tables: dict[str, _PickTable] = {}
         self._hull_cache: dict[tuple[str, float], _Hulls] = {}
-        self._hub_rows: dict[str, tuple[float, float, float, float, bool]] = {}
+        self._hub_rows: dict[tuple[str, str], tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
 
     def options(self, lane_id: str) -> list[LaneOption]:
@@ -171,6 +216,9 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                data_dir=self.data_dir,
+                intensities=self.intensities,
+                rate_card_index=self.rate_card_index,
             )
         return self._options[lane_id]
 
@@ -186,6 +234,9 @@ class CandidateBuilder:
         if weight == "co2e":
             return option.alone_wtw_kg(m) / m
         if weight == "time":
+            sched = None if option.dedicated else self.schedules.get(option.lane.lane_id)
+            if sched is not None:
+                return sched.mean_transit_h + sched.mean_wait_h
             return option.transit_h + option.interval_h / 2
         price = float(weight.split(":")[1]) / KG_PER_T
         return (option.alone_cost_cny(m) + price * option.alone_wtw_kg(m)) / m
@@ -207,6 +258,9 @@ class CandidateBuilder:
                 destination=self.network.hubs[lane.destination],
                 regulation=self.regulation,
                 rate_cards=self.rate_cards,
+                data_dir=self.data_dir,
+                intensities=self.intensities,
+                rate_card_index=self.rate_card_index,
             )
         return cache[lane_id]
 
@@ -333,16 +387,29 @@ class CandidateBuilder:
                     opts = tuple(h.table.options[i] for h, i in zip(hulls, combo, strict=True))
                     tpl = templates[keys] = self._template(opts)
                 alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
-                out.append(self._candidate(shipment, len(out), tpl, alone, ready, due))
+                cand = self._candidate(shipment, len(out), tpl, alone, ready, due)
+                if cand is not None:
+                    out.append(cand)
         return out
 
-    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate:
-        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price]."""
+    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate | None:
+        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price];
+        None when a timetable has no such departure."""
         tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
         timings = _timings(tpl, hours_since_epoch(shipment.ready_at), waits)
+        if timings is None:
+            return None
         arrival = timings[-1].arrive_h
         late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
         return replace(c, timings=timings, arrival_h=arrival, late_h=late, waits=waits)
+
+    def timings(
+        self, opts: tuple[LaneOption, ...], ready_h: float, waits: tuple[int, ...] = ()
+    ) -> tuple[LegTiming, ...] | None:
+        """When each leg of ``opts`` runs for a shipment ready at ``ready_h`` [h since EPOCH]
+        (None when a timetable has no departure left)."""
+        tpl = self._templates.get(tuple(o.key for o in opts)) or self._template(opts)
+        return _timings(tpl, ready_h, waits)
 
     def _table(self, lane_id: str) -> _PickTable:
         table = self._tables.get(lane_id)
@@ -378,12 +445,25 @@ class CandidateBuilder:
         self._hull_cache[(lane_id, mass_t)] = found
         return found
 
-    def _hub_row(self, hub_id: str) -> tuple[float, float, float, float, bool]:
-        """(dwell [h], handling [CNY/t], HOC WTW and TTW [kg/t], has a HOC) of a hub."""
-        row = self._hub_rows.get(hub_id)
+    def hub_hoc(self, hub_id: str, carrier: str | None) -> CarrierIntensity | None:
+        """The HOC of ``carrier`` at hubs of this hub's kind (None: it has none)."""
+        if not carrier or not self.intensities:
+            return None
+        return self.intensities.hoc(carrier, str(self.network.hubs[hub_id].kind))
+
+    def hub_row(
+        self, hub_id: str, carrier: str | None = None
+    ) -> tuple[float, float, float, float, bool]:
+        """(dwell [h], handling [CNY/t], HOC WTW and TTW [kg/t], has a HOC) of a hub passed
+        on the lanes of ``carrier`` (its own HOC there when it has one, else the default)."""
+        key = (hub_id, carrier or "")
+        row = self._hub_rows.get(key)
         if row is None:
             op = self.hub_op(hub_id)
-            if op.hoc_id:
+            own = self.hub_hoc(hub_id, carrier)
+            if own is not None:
+                row = (op.dwell_h, op.handling_cost_cny_per_t, own.wtw, own.ttw, True)
+            elif op.hoc_id:
                 hoc = self.factors.hoc(op.hoc_id)
                 row = (
                     op.dwell_h,
@@ -394,7 +474,7 @@ class CandidateBuilder:
                 )
             else:
                 row = (op.dwell_h, op.handling_cost_cny_per_t, 0.0, 0.0, False)
-            self._hub_rows[hub_id] = row
+            self._hub_rows[key] = row
         return row
 
     def _pick(self, option: LaneOption, choice: str, mass_t: float) -> tuple[float, str]:
@@ -411,7 +491,13 @@ class CandidateBuilder:
     def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
         """What a candidate on these lane options shares with every shipment taking them."""
         legs = tuple(
-            (self._hub_row(o.lane.origin)[0] if i else 0.0, o.dedicated, o.interval_h, o.transit_h)
+            (
+                self.hub_row(o.lane.origin)[0] if i else 0.0,
+                o.dedicated,
+                o.interval_h,
+                o.transit_h,
+                None if o.dedicated else self.schedules.get(o.lane.lane_id),
+            )
             for i, o in enumerate(opts)
         )
         hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
@@ -419,10 +505,11 @@ class CandidateBuilder:
             opts,
             hubs,
             legs,
-            tuple(self._hub_row(h)[1:] for h in hubs),
+            tuple(self.hub_row(h, hub_carriers(opts)[i])[1:] for i, h in enumerate(hubs)),
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
+            any(o.card_cny_per_t for o in opts),
         )
 
     def _candidate(
@@ -433,11 +520,15 @@ class CandidateBuilder:
         alone: Sequence[tuple[float, float]],
         ready_h: float,
         due_h: float,
-    ) -> Candidate:
+    ) -> Candidate | None:
         timings = _timings(tpl, ready_h, ())
+        if timings is None:
+            return None  # a timetable on the path has no departure left
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
+        # rate-card terms per shipment: chargeable weight and minimum charge [CNY]
+        extra = sum(o.shipment_extra_cny(m, s.volume_m3) for o in tpl.options) if tpl.carded else 0
         for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
             hub_cost += handling * m
             if has_hoc:
@@ -451,24 +542,37 @@ class CandidateBuilder:
             tpl.hubs,
             t,
             max(0.0, t - due_h),
-            tpl.cost_per_t * m + hub_cost,
+            tpl.cost_per_t * m + hub_cost + extra,
             tpl.wtw_per_t * m + hub_wtw,
             tpl.ttw_per_t * m + hub_ttw,
-            sum(a[0] for a in alone) + hub_cost,
+            sum(a[0] for a in alone) + hub_cost + extra,
             sum(a[1] for a in alone) + hub_wtw,
         )
 
 
-def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...]:
+def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...] | None:
     """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
-    dwell (day slots), scheduled legs take the first departure after it plus ``waits[i]``."""
+    dwell (day slots); scheduled legs take the first departure after it plus ``waits[i]``:
+    on a timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
+    departure - cut-off) with the timetable's transit, else every ``interval`` hours. None
+    when a timetable has no such departure."""
     t = ready_h
     timings = []
-    for i, (dwell, dedicated, interval, transit) in enumerate(tpl.legs):
+    for i, (dwell, dedicated, interval, transit, schedule) in enumerate(tpl.legs):
         if i > 0:
             t += dwell
         if dedicated:
             depart, slot = t, math.floor(t / HOURS_PER_DAY)
+        elif schedule is not None:
+            boarded = schedule.board(t, waits[i] if waits else 0)
+            if boarded is None:
+                return None
+            slot, dep = boarded
+            t = dep.depart_h + dep.transit_h
+            timings.append(
+                LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t)
+            )
+            continue
         else:
             slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
             depart = slot * interval
@@ -513,16 +617,18 @@ def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
 @dataclass(frozen=True, slots=True)
 class _Template:
     """Lane options of a candidate with their mass-free parts: legs as (dwell before [h],
-    dedicated, departure interval [h], transit [h]), hubs as (handling [CNY/t], HOC WTW and
-    TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
+    dedicated, departure interval [h], transit [h], timetable or None), hubs as (handling
+    [CNY/t], HOC WTW and TTW [kg/t], has a HOC), and per-tonne sums [CNY/t, kg/t]."""
 
     options: tuple[LaneOption, ...]
     hubs: tuple[str, ...]
-    legs: tuple[tuple[float, bool, float, float], ...]
+    legs: tuple[tuple[float, bool, float, float, LaneSchedule | None], ...]
     hub_rows: tuple[tuple[float, float, float, bool], ...]
     cost_per_t: float
     wtw_per_t: float
     ttw_per_t: float
+    carded: bool = False
+    """Some leg is priced at a rate card (per-shipment terms apply)."""
 
 
 class _PickTable:
@@ -561,6 +667,20 @@ class _Hulls:
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
     alone: dict[int, tuple[float, float]]
+
+
+def _file_sha256(path: Path) -> str:
+    """sha256 of a table's bytes ("absent" when there is no such file)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "absent"
+
+
+def hub_carriers(opts: Sequence[LaneOption]) -> tuple[str | None, ...]:
+    """The carrier whose HOC applies at each hub of a path: the carrier of the lane leaving
+    it, at the last hub the carrier of the lane arriving."""
+    return (*(o.lane.carrier for o in opts), opts[-1].lane.carrier)
 
 
 def route_independent_tkm(shipment_mass_t: float, origin: Hub, destination: Hub) -> float:

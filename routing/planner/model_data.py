@@ -190,7 +190,13 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
                         round(o.capacity_t * KG_PER_T),
                     )
                 legs.append(row)
-            if any(not ded and cap_kg < mass_kg for ded, _, cap_kg in legs):
+            caps_kg = [
+                cap_kg if tm.capacity_t is None else round(tm.capacity_t * KG_PER_T)
+                for (_, _, cap_kg), tm in zip(legs, c.timings, strict=True)
+            ]
+            if any(
+                not ded and cap < mass_kg for (ded, _, _), cap in zip(legs, caps_kg, strict=True)
+            ):
                 continue  # heavier than a whole departure of one of its services
             j = len(cols)
             cols.append((sid, c.index))
@@ -200,7 +206,9 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
             late.append(
                 round(penalty * s.mass_t * (c.late_h / 24) * FEN_PER_CNY) if c.late_h > 0 else 0
             )
-            for (ded, prefix, cap_kg), o, tm in zip(legs, c.options, c.timings, strict=True):
+            for (ded, prefix, _), cap_kg, o, tm in zip(
+                legs, caps_kg, c.options, c.timings, strict=True
+            ):
                 if ded:
                     key = cast(TruckKey, (*prefix, tm.slot))
                     per = truck_cols[key]

@@ -13,10 +13,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from greenlane.emissions.chain import footprint, hub_tce, tce_from_energy
+from greenlane.emissions.chain import (
+    footprint,
+    hub_tce,
+    primary_data_share,
+    tce_from_energy,
+    tce_from_intensity,
+)
 from greenlane.emissions.model import TCE, DataType, FactorRef, Footprint, Method
 from greenlane.emissions.report import footprint_to_dict
 from greenlane.emissions.report._decimal import num
+from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import KG_PER_T, S_PER_H, intensity_g_per_tkm
 from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
@@ -49,6 +56,18 @@ class PlannedLeg:
     [CNY]; they add up to ``cost_cny``."""
     price_basis: str = "operating_cost"
     regulatory_rules: tuple[str, ...] = ()
+    slot: int | None = None
+    """Departure slot of a scheduled leg (lane id, slot keys its capacity); None on road."""
+    service_id: str = ""
+    """Timetabled service boarded (``schedules.csv``); empty on lanes without a timetable."""
+    cutoff_at: datetime | None = None
+    """Cut-off of the timetabled departure: arrival + handling at the port by then."""
+    capacity_t: float | None = None
+    """Capacity of the departure [t] (scheduled legs)."""
+    carrier: str | None = None
+    """The carrier selling the lane's service (``lanes.csv`` ``carrier``), if named."""
+    price_rules: tuple[str, ...] = ()
+    """How a rate card priced the leg: rate, fx rate and its date, surcharges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +184,8 @@ class Plan:
     data_sha256: dict[str, str] = field(default_factory=dict)
     stop_routes: tuple[StopRoute, ...] = ()
     stop_dropped: tuple[DroppedLeg, ...] = ()
+    dataset: dict[str, str] = field(default_factory=dict)
+    """``{"id", "sha256"}`` of the tables the plan read (``routing.datasets``)."""
 
     @property
     def cost_cny(self) -> float:
@@ -195,6 +216,12 @@ class Plan:
     def intensity_g_per_tkm(self) -> float:
         """Plan KPI: WTW g CO2e per tkm on the great-circle distance [g/tkm]."""
         return intensity_g_per_tkm(self.co2e_wtw_kg, self.tkm_gcd)
+
+    @property
+    def primary_data_share(self) -> float:
+        """Share of the plan's WTW emissions computed from primary data (ISO 14083
+        data-quality type ``primary``: carriers' own TOCs and HOCs) [-]."""
+        return primary_data_share(t for s in self.shipments for t in s.footprint.tces)
 
     @property
     def on_time_share(self) -> float:
@@ -282,7 +309,9 @@ def build_plan(
         data_sha256={
             "network": problem.network.data_sha256,
             "factors": problem.factors.data_sha256,
+            **problem.builder.data_sha256,
         },
+        dataset=dataset_ref(options.data_dir, options.dataset_id),
     )
 
 
@@ -293,16 +322,20 @@ def _unserved_reason(options: PlanOptions) -> str:
 
 
 def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at) -> ShipmentPlan:
+    from greenlane.routing.planner.candidates import hub_carriers
+
     tces: list[TCE] = []
     legs: list[PlannedLeg] = []
     cost = 0.0
     hubs = c.hubs
+    carriers = hub_carriers(c.options)
     for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
         hub_id = hubs[i]
         op = problem.builder.hub_op(hub_id)
         cost += op.handling_cost_cny_per_t * s.mass_t
-        if op.hoc_id:
-            tces.append(_hub(problem, s, hub_id, op.hoc_id, len(tces)))
+        hub = _hub(problem, s, hub_id, op.hoc_id, carriers[i], len(tces))
+        if hub is not None:
+            tces.append(hub)
         if o.dedicated:
             key = (o.lane.lane_id, o.vehicle_id, o.carrier, tm.slot)
             share = s.mass_t / group_mass[key]
@@ -317,8 +350,10 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             vehicles, shared = n, group_members[key]
         else:
             energy = o.energy_mj_per_t * s.mass_t
-            leg_cost = o.cost_cny_per_t * s.mass_t
+            extra = o.shipment_extra_cny(s.mass_t, s.volume_m3)  # chargeable weight, minimum
+            leg_cost = o.cost_cny_per_t * s.mass_t + extra
             breakdown = o.cost_breakdown_cny(0.0, s.mass_t)
+            breakdown["freight"] += extra
             rule = (
                 f"scheduled {o.vehicle_id} at its default load: "
                 f"{o.energy_mj_per_t:.4f} MJ per t over the leg"
@@ -326,22 +361,44 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
             vehicles, shared = 0, 1
         cost += leg_cost
         origin, dest = problem.network.hubs[o.lane.origin], problem.network.hubs[o.lane.destination]
-        tce = tce_from_energy(
-            tce_id=f"{s.shipment_id}-{len(tces) + 1}",
-            shipment_id=s.shipment_id,
-            mode=o.lane.mode,
-            mass_t=s.mass_t,
-            distance_km=o.distance_km,
-            distance_basis=o.distance_basis,
-            uses=[(o.carrier_obj, energy)],
-            method=Method.MODELLED,
-            data_type=DataType.MODELLED,
-            refs=(FactorRef("lane", o.lane.lane_id, o.lane.distance_km, "km", o.lane.source),),
-            rules=(*o.distance_rules, rule),
-            origin=origin.location(),
-            destination=dest.location(),
-            toc_id=o.vehicle_id,
-        )
+        lane_ref = FactorRef("lane", o.lane.lane_id, o.lane.distance_km, "km", o.lane.source)
+        if o.intensity is not None and o.intensity.distance_basis is not None:
+            toc = o.intensity
+            tce = tce_from_intensity(
+                tce_id=f"{s.shipment_id}-{len(tces) + 1}",
+                shipment_id=s.shipment_id,
+                mode=o.lane.mode,
+                mass_t=s.mass_t,
+                distance_km=o.distance_km,
+                distance_basis=o.distance_basis,
+                wtw_g_per_tkm=toc.wtw,
+                ttw_g_per_tkm=toc.ttw,
+                intensity_basis=toc.distance_basis,
+                data_type=toc.data_type,
+                toc_id=toc.intensity_id,
+                energy_carrier=o.carrier,
+                refs=(lane_ref, toc.factor_ref()),
+                rules=(*o.distance_rules, toc.rule()),
+                origin=origin.location(),
+                destination=dest.location(),
+            )
+        else:
+            tce = tce_from_energy(
+                tce_id=f"{s.shipment_id}-{len(tces) + 1}",
+                shipment_id=s.shipment_id,
+                mode=o.lane.mode,
+                mass_t=s.mass_t,
+                distance_km=o.distance_km,
+                distance_basis=o.distance_basis,
+                uses=[(o.carrier_obj, energy)],
+                method=Method.MODELLED,
+                data_type=DataType.MODELLED,
+                refs=(lane_ref,),
+                rules=(*o.distance_rules, rule),
+                origin=origin.location(),
+                destination=dest.location(),
+                toc_id=o.vehicle_id,
+            )
         tce = replace(
             tce,
             geometry=o.lane.geometry,
@@ -366,18 +423,31 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 cost_breakdown=tuple(breakdown.items()),
                 price_basis=o.price_basis,
                 regulatory_rules=o.regulatory_rules,
+                slot=None if o.dedicated else tm.slot,
+                service_id=tm.service_id,
+                cutoff_at=(None if tm.cutoff_h is None else datetime_at(tm.depart_h - tm.cutoff_h)),
+                capacity_t=(None if o.dedicated else (tm.capacity_t or o.capacity_t)),
+                carrier=o.lane.carrier,
+                price_rules=o.price_rules,
             )
         )
     last = hubs[-1]
     op = problem.builder.hub_op(last)
     cost += op.handling_cost_cny_per_t * s.mass_t
-    if op.hoc_id:
-        tces.append(_hub(problem, s, last, op.hoc_id, len(tces)))
+    hub = _hub(problem, s, last, op.hoc_id, carriers[-1], len(tces))
+    if hub is not None:
+        tces.append(hub)
     chained = _chain(tces)
     fp = footprint(chained, shipment_id=s.shipment_id, mass_t=s.mass_t, factors=problem.factors)
     o_hub, d_hub = problem.places[s.shipment_id]
     o_place, d_place = problem.resolved.get(s.shipment_id, (None, None))
-    sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+    sd = arrival_sd_h(
+        (
+            (o.lane.mode, tm.arrive_h - tm.depart_h)
+            for o, tm in zip(c.options, c.timings, strict=True)
+        ),
+        problem.builder.data_dir,
+    )
     slack_h = (s.due_at - datetime_at(c.arrival_h)).total_seconds() / S_PER_H
     return ShipmentPlan(
         on_time_probability=on_time_probability(slack_h, sd),
@@ -397,9 +467,28 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     )
 
 
-def _hub(problem, s, hub_id: str, hoc_id: str, n: int) -> TCE:
-    hoc = problem.factors.hoc(hoc_id)
+def _hub(problem, s, hub_id: str, hoc_id: str | None, carrier: str | None, n: int) -> TCE | None:
+    """The hub TCE: the HOC of the carrier whose lane the shipment boards there (at the last
+    hub: leaves), else the hub kind's default HOC; None when there is neither."""
     hub = problem.network.hubs[hub_id]
+    own = problem.builder.hub_hoc(hub_id, carrier)
+    if own is not None:
+        tce = hub_tce(
+            tce_id=f"{s.shipment_id}-{n + 1}",
+            shipment_id=s.shipment_id,
+            hub=hub_id,
+            mass_t=s.mass_t,
+            wtw_kg_per_t=own.wtw,
+            ttw_kg_per_t=own.ttw,
+            data_type=own.data_type,
+            hoc_id=own.intensity_id,
+            refs=(own.factor_ref(),),
+            location=hub.location(),
+        )
+        return replace(tce, rules=(*tce.rules, own.rule()))
+    if not hoc_id:
+        return None
+    hoc = problem.factors.hoc(hoc_id)
     return hub_tce(
         tce_id=f"{s.shipment_id}-{n + 1}",
         shipment_id=s.shipment_id,
@@ -439,11 +528,25 @@ def _options_dict(options: PlanOptions) -> dict[str, Any]:
         "eua_eur_per_t": options.eua_eur_per_t,
         "ets2_eur_per_t": options.ets2_eur_per_t,
         "price_basis": options.price_basis,
+        "rate_card_index": options.rate_card_index,
         **(
             {"energy_prices": options.energy_prices.label}
             if options.energy_prices is not None
             else {}
         ),
+        "scenario": _scenario_dict(options),
+    }
+
+
+def _scenario_dict(options: PlanOptions) -> dict[str, Any]:
+    """The market scenario a plan was priced in: price factors [-] and the EUA override."""
+    scaled = dict(options.energy_prices.factors) if options.energy_prices is not None else {}
+    return {
+        "eua_eur_per_t": options.eua_eur_per_t,
+        "bunker_price_factor": scaled.get("bunker_price", 1.0),
+        "jet_price_factor": scaled.get("jet_price", 1.0),
+        "fuel_price_factor": scaled.get("fuel_price", 1.0),
+        "rate_card_index": options.rate_card_index,
     }
 
 
@@ -466,6 +569,7 @@ def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
             "cost_breakdown": {k: num(v, _CNY) for k, v in plan.cost_breakdown_cny().items()},
             "regulatory_cost_cny": num(plan.regulatory_cost_cny, _CNY),
             "internal_carbon_cost_cny": num(plan.internal_carbon_cost_cny, _CNY),
+            "primary_data_share": num(plan.primary_data_share),
         },
         "shipments": [_shipment_dict(s, include_footprints) for s in plan.shipments],
         "unplanned": [
@@ -479,6 +583,7 @@ def plan_to_dict(plan: Plan, include_footprints: bool = True) -> dict[str, Any]:
         "solver": plan.facts,
         "options": plan.options,
         "data_sha256": plan.data_sha256,
+        "dataset": plan.dataset or dataset_ref(None),
     }
 
 
@@ -512,10 +617,15 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
                 "energy_carrier": leg.energy_carrier,
                 "departure_at": leg.departure_at.isoformat(),
                 "arrival_at": leg.arrival_at.isoformat(),
+                "service_id": leg.service_id or None,
+                "carrier": leg.carrier,
+                "data_quality": str(leg.tce.data_type),
+                "cutoff_at": leg.cutoff_at.isoformat() if leg.cutoff_at else None,
                 "cost_cny": num(leg.cost_cny, _CNY),
                 "cost_breakdown": {k: num(v, _CNY) for k, v in leg.cost_breakdown},
                 "price_basis": leg.price_basis,
                 "regulatory_rules": list(leg.regulatory_rules),
+                "price_rules": list(leg.price_rules),
                 "vehicles": leg.vehicles,
                 "shipments_sharing": leg.shared_with,
                 "distance_km": num(leg.tce.distance_km),

@@ -21,13 +21,15 @@ from typing import Annotated
 from pydantic import Field
 
 from greenlane.data import DATA_DIR
+from greenlane.emissions.carriers import CarrierIntensities, CarrierIntensity
 from greenlane.emissions.distance import convert_distance_km
 from greenlane.emissions.errors import DataError, InputError
 from greenlane.emissions.factors import Factors, co2e_of_energy_kg, load_factors
 from greenlane.emissions.model import DistanceBasis, EnergyCarrier, Mode
 from greenlane.emissions.tables import TableRow, Text, read_table
+from greenlane.emissions.units import g_per_tkm_to_kg
 from greenlane.fleet import energy_mj_per_km, leg_cost_cny, profile, vehicle_type
-from greenlane.fleet.cost import EU_MEMBERS, Cost
+from greenlane.fleet.cost import EU_MEMBERS, Cost, energy_price
 from greenlane.fleet.energy import SAF_DEFAULT, SAF_FOSSIL
 from greenlane.fleet.model import EnergyPrices, VehicleType
 from greenlane.fleet.rates import rate_card_for
@@ -87,6 +89,27 @@ class LaneOption:
     price_basis: str = "operating_cost"
     """How the leg is priced: ``operating_cost`` (vehicle cost model + energy, the company's
     own fleet) or ``rate_card:<rate_id>`` (what a carrier charges, ``data/rate_cards.csv``)."""
+    intensity: CarrierIntensity | None = None
+    """The lane carrier's TOC that sets the emissions (None: modelled from energy)."""
+    card_cny_per_t: float = 0.0
+    """A rate card's freight per chargeable tonne [CNY/t] (0: not at a card)."""
+    volumetric_t_per_m3: float = 0.0
+    """Chargeable tonnes per m3 of the card's volumetric rule [t/m3] (0: actual weight)."""
+    min_charge_cny: float = 0.0
+    """The card's minimum freight per shipment [CNY] (0: none)."""
+    price_rules: tuple[str, ...] = ()
+    """How the card priced the leg (rate, fx rate and date, surcharges)."""
+
+    def shipment_extra_cny(self, mass_t: float, volume_m3: float | None) -> float:
+        """Freight a shipment of ``mass_t`` [t] and ``volume_m3`` [m3] pays above
+        ``card_cny_per_t`` x mass: its volumetric excess and the minimum charge [CNY]."""
+        if not self.card_cny_per_t:
+            return 0.0
+        chargeable_t = mass_t
+        if self.volumetric_t_per_m3 and volume_m3:
+            chargeable_t = max(mass_t, volume_m3 * self.volumetric_t_per_m3)
+        freight = max(self.min_charge_cny, self.card_cny_per_t * chargeable_t)
+        return freight - self.card_cny_per_t * mass_t
 
     def cost_breakdown_cny(self, vehicles: float, mass_t: float) -> dict[str, float]:
         """Cost of ``vehicles`` whole vehicles (fractional: a mass share) and ``mass_t`` [t]
@@ -167,12 +190,14 @@ def saf_blend_shares(data_dir: Path = DATA_DIR) -> tuple[float, ...]:
     return tuple(r.energy_share for r in read_table(data_dir / "saf_blends.csv", SafBlendRow))
 
 
-def _offers(vehicle_carriers: tuple[str, ...], hub: Hub) -> list[tuple[str, float | None]]:
+def _offers(
+    vehicle_carriers: tuple[str, ...], hub: Hub, data_dir: Path = DATA_DIR
+) -> list[tuple[str, float | None]]:
     """(carrier, SAF share) offers: SAF only as certified blends with jet kerosene."""
     out: list[tuple[str, float | None]] = []
     for key in _carriers_for(vehicle_carriers, hub):
         if key.startswith("saf_"):
-            out += [(key, share) for share in saf_blend_shares()]
+            out += [(key, share) for share in saf_blend_shares(data_dir)]
         else:
             out.append((key, None))
     return out
@@ -202,6 +227,9 @@ def price_lane(
     destination: Hub | None = None,
     regulation: Regulation | None = None,
     rate_cards: bool = False,
+    data_dir: Path = DATA_DIR,
+    intensities: CarrierIntensities | None = None,
+    rate_card_index: float = 1.0,
 ) -> list[LaneOption]:
     """All priced options of a lane (every vehicle type x allowed carrier).
 
@@ -210,35 +238,48 @@ def price_lane(
     also pays the regulatory carbon costs and tolls of its year of travel
     (:mod:`greenlane.fleet.regulation`); they are part of its cost. With ``rate_cards`` a
     scheduled service a carrier sells on the lane (``data/rate_cards.csv``) is priced at the
-    card (``price_basis`` ``rate_card:<id>``) instead of the operating cost."""
-    f = factors or load_factors()
+    card (``price_basis`` ``rate_card:<id>``), x ``rate_card_index`` [-], instead of the
+    operating cost. Every table (vehicle types, prices, SAF blends, rate cards, regulation) is
+    read from ``data_dir``. With ``intensities`` holding a TOC of the lane's ``carrier``, the
+    option's emissions are that TOC x tkm (:func:`with_carrier_toc`); its cost stays the
+    modelled one."""
+    f = factors or load_factors(data_dir=data_dir)
     actual_km, rules = convert_distance_km(
         lane.distance_km, lane.mode, lane.distance_basis, DistanceBasis.ACTUAL
     )
     priced: list[tuple[LaneOption, float | None]] = []
     for vid in lane.vehicle_types:
-        vehicle = vehicle_type(vid, "vehicle_types")
+        vehicle = vehicle_type(vid, "vehicle_types", data_dir)
         if out_of_range(vehicle, lane, actual_km):
             continue  # no charging/refuelling stops are planned on a lane: not offered
-        offers = _offers(vehicle.energy_carriers, origin)
+        offers = _offers(vehicle.energy_carriers, origin, data_dir)
         if carriers == "fossil":
             offers = [o for o in offers if o[1] is None and f.carrier(o[0]).origin in FOSSIL]
         for key, saf in offers:
             try:
                 priced.append(
-                    (_price(lane, origin, vid, key, saf, actual_km, rules, f, prices), saf)
+                    (
+                        _price(lane, origin, vid, key, saf, actual_km, rules, f, prices, data_dir),
+                        saf,
+                    )
                 )
             except InputError:
                 continue  # no energy price for this carrier in the region: not sold there
     if rate_cards and destination is not None and lane.mode not in DEDICATED_MODES:
-        priced = _at_rate_card(priced, origin, destination)
+        priced = _at_rate_card(priced, origin, destination, rate_card_index, prices, data_dir)
     options = []
     for option, saf in priced:
         try:
             if regulation is not None and regulation.enabled:
-                option = _regulate(option, origin, destination, saf, regulation, f, prices)
+                option = _regulate(
+                    option, origin, destination, saf, regulation, f, prices, data_dir
+                )
         except InputError:
             continue  # the mandated SAF is not priced in the region
+        if intensities and lane.carrier:
+            toc = intensities.toc(lane.carrier, lane.mode, option.carrier)
+            if toc is not None:
+                option = with_carrier_toc(option, toc)
         options.append(option)
     if not options:
         raise DataError(
@@ -246,6 +287,22 @@ def price_lane(
             field=f"lanes.csv[{lane.lane_id}]",
         )
     return options
+
+
+def with_carrier_toc(o: LaneOption, toc: CarrierIntensity) -> LaneOption:
+    """``o`` emitting the carrier's TOC per tonne over the leg: WTW = TOC [g/tkm] x 1 t x the
+    leg's distance on the TOC's basis [km], per tonne [kg/t]; nothing per vehicle (a TOC is
+    already allocated per tkm). The computation of ``emissions.chain.tce_from_intensity``."""
+    assert toc.distance_basis is not None
+    d_km, _ = convert_distance_km(o.distance_km, o.lane.mode, o.distance_basis, toc.distance_basis)
+    return replace(
+        o,
+        vehicle_wtw_kg=0.0,
+        vehicle_ttw_kg=0.0,
+        wtw_kg_per_t=g_per_tkm_to_kg(toc.wtw, d_km),
+        ttw_kg_per_t=g_per_tkm_to_kg(toc.ttw, d_km),
+        intensity=toc,
+    )
 
 
 def out_of_range(vehicle: VehicleType, lane: Lane, actual_km: float) -> bool:
@@ -266,8 +323,9 @@ def _price(
     rules: tuple[str, ...],
     f: Factors,
     prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption:
-    vehicle = vehicle_type(vid, "vehicle_types")
+    vehicle = vehicle_type(vid, "vehicle_types", data_dir)
     carrier: EnergyCarrier = f.carrier(key)
     er = vehicle.default_empty_running_share
     interval = HOURS_PER_WEEK / lane.departures_per_week
@@ -283,6 +341,7 @@ def _price(
             lane.transit_h,
             empty_running_share=er,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         )
         cost1 = leg_cost_cny(
@@ -294,6 +353,7 @@ def _price(
             lane.transit_h,
             empty_running_share=er,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         )
         c0, c1 = float(cost0.total_cny), float(cost1.total_cny)
@@ -328,7 +388,7 @@ def _price(
                 for a, b in zip(_split(cost0, 1.0), _split(cost1, 1.0), strict=True)
             ),
         )
-    prof = profile(vid, key, saf_share=saf, factors=f)
+    prof = profile(vid, key, saf_share=saf, factors=f, data_dir=data_dir)
     payload = vehicle.default_payload_t
     cost_obj = leg_cost_cny(
         vehicle,
@@ -340,6 +400,7 @@ def _price(
         saf_share=saf,
         empty_running_share=er,
         factors=f,
+        data_dir=data_dir,
         prices=prices,
     )
     cost = float(cost_obj.total_cny)
@@ -375,28 +436,48 @@ def _at_rate_card(
     priced: list[tuple[LaneOption, float | None]],
     origin: Hub,
     destination: Hub,
+    index: float = 1.0,
+    prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> list[tuple[LaneOption, float | None]]:
     """A lane's options priced at the carrier's rate card when one covers the lane.
 
-    The card [CNY/t] is ``freight`` and includes the standard service: the lane's first
-    vehicle type on its default carrier, or the option with the cheapest energy where that
-    has no price in the region. Another vessel, train or fuel adds its energy cost difference
-    as ``energy`` (a bunker / fuel adjustment from the energy price table; negative for a
-    cheaper one)."""
+    The card [CNY/t] x ``index`` is ``freight`` and includes the standard service: the lane's
+    first vehicle type on its default carrier, or the option with the cheapest energy where
+    that has no price in the region. ``energy`` is the fuel adjustment from the energy price
+    table: another vessel, train or fuel adds its energy cost difference from the standard
+    one (negative for a cheaper one); a card linked to a fuel (``fuel_link``) also charges
+    the standard fuel cost x (1 - base price / table price) as a fuel surcharge, so a bunker
+    or jet price scenario moves the card. Chargeable weight and minimum charge are per
+    shipment (:meth:`LaneOption.shipment_extra_cny`)."""
     if not priced:
         return priced
-    card = rate_card_for(priced[0][0].lane.mode, origin.country, destination.country)
+    card = rate_card_for(
+        priced[0][0].lane.mode, origin.country, destination.country, data_dir=data_dir
+    )
     if card is None:
         return priced
-    per_t = card.cny_per_t()
+    per_t = card.cny_per_t(data_dir) * index
+    rules = [card.rule(index, data_dir)]
     energy = [o.split_cny_per_t[1] for o, _ in priced]
-    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types")
+    first = vehicle_type(priced[0][0].lane.vehicle_types[0], "vehicle_types", data_dir)
     default = [
         e
         for (o, saf), e in zip(priced, energy, strict=True)
         if o.vehicle_id == first.type_id and o.carrier == first.default_carrier and saf is None
     ]
     ref = default[0] if default else min(energy)
+    if card.fuel_link:
+        table = float(
+            energy_price(card.fuel_link, origin.country, data_dir, prices=prices).price_cny_per_unit
+        )
+        base = card.fuel_base_cny(data_dir)
+        rules.append(
+            f"fuel surcharge: {card.fuel_link} {table:.2f} CNY/t in the price table vs "
+            f"{card.fuel_base_price:g} {card.currency}/t = {base:.2f} CNY/t in the card: "
+            f"{ref * (1 - base / table):.2f} CNY per t of cargo on the standard service"
+        )
+        ref *= base / table
     out = []
     for (o, saf), e in zip(priced, energy, strict=True):
         split = (per_t, e - ref) + (0.0,) * (len(COST_KEYS) - 2)
@@ -405,6 +486,10 @@ def _at_rate_card(
             cost_cny_per_t=sum(split),
             split_cny_per_t=split,
             price_basis=f"rate_card:{card.rate_id}",
+            card_cny_per_t=per_t,
+            volumetric_t_per_m3=card.volumetric_t_per_m3(),
+            min_charge_cny=card.min_charge_cny(data_dir) * index,
+            price_rules=tuple(rules),
         )
         out.append((option, saf))
     return out
@@ -426,12 +511,13 @@ def _regulate(
     regulation: Regulation,
     f: Factors,
     prices: EnergyPrices | None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption:
     """``o`` with the regulatory costs of its year added to its cost (and, on flights from EU
     airports, the ReFuelEU blend in its fuel and emissions)."""
-    table = regulatory_table()
+    table = regulatory_table(data_dir)
     dest_country = destination.country if destination is not None else ""
-    vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
+    vehicle = vehicle_type(o.vehicle_id, "vehicle_types", data_dir)
     rules: list[str] = []
     saf_cost_per_t = 0.0
     if o.lane.mode is Mode.AIR:
@@ -441,8 +527,8 @@ def _regulate(
             jet = f.carrier(SAF_FOSSIL)
             bio_key = o.carrier.split("+")[-1].split(":")[0] if saf else SAF_DEFAULT
             bio = f.carrier(bio_key if bio_key.startswith("saf_") else SAF_DEFAULT)
-            premium = price_cny_per_mj(bio, origin.country, prices) - price_cny_per_mj(
-                jet, origin.country, prices
+            premium = price_cny_per_mj(bio, origin.country, prices, data_dir) - price_cny_per_mj(
+                jet, origin.country, prices, data_dir
             )
             saf_cost_per_t = saf_mandate_cny(
                 o.energy_mj_per_t,
@@ -450,14 +536,14 @@ def _regulate(
                 mandate,
                 synth,
                 premium,
-                synthetic_premium_cny_per_mj(jet, table),
+                synthetic_premium_cny_per_mj(jet, table, data_dir),
             )
             rules.append(
                 f"ReFuelEU {regulation.year}: at least {mandate:.1%} SAF ({synth:.1%} "
                 f"synthetic) uplifted at {origin.hub_id}"
             )
             if own < mandate:
-                o = _blend(o, mandate, f)
+                o = _blend(o, mandate, f, data_dir)
     parts = []
     for energy, ttw, km in (
         (
@@ -470,7 +556,7 @@ def _regulate(
         leg = LegActivity(
             o.lane.mode, vehicle, o.carrier_obj, origin.country, dest_country, energy, ttw, km
         )
-        costs, why = regulatory_costs_cny(leg, regulation, table)
+        costs, why = regulatory_costs_cny(leg, regulation, table, data_dir)
         parts.append(costs)
         rules += [r for r in why if r not in rules]
     parts[1]["saf_mandate"] = saf_cost_per_t
@@ -490,9 +576,9 @@ def _regulate(
     )
 
 
-def _blend(o: LaneOption, share: float, f: Factors) -> LaneOption:
+def _blend(o: LaneOption, share: float, f: Factors, data_dir: Path = DATA_DIR) -> LaneOption:
     """``o`` flying a ReFuelEU blend of ``share`` SAF (default pathway) by energy [-]."""
-    prof = profile(o.vehicle_id, SAF_FOSSIL, saf_share=share, factors=f)
+    prof = profile(o.vehicle_id, SAF_FOSSIL, saf_share=share, factors=f, data_dir=data_dir)
     wtt, ttw = co2e_of_energy_kg(prof.carrier, o.energy_mj_per_t)
     return replace(
         o,

@@ -13,10 +13,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.intensity import Target, default_target
@@ -82,7 +84,12 @@ class PlanOptions:
     ``eua_eur_per_t`` / ``ets2_eur_per_t`` [EUR/t] override the dated default prices. The
     carbon price applies on top of them. ``price_basis='rate_card'`` prices scheduled services
     a carrier sells (sea, rail, air with a card in ``data/rate_cards.csv``) at the card; road
-    legs are the company's own fleet at operating cost either way.
+    legs are the company's own fleet at operating cost either way. ``rate_card_index`` [-]
+    multiplies every card's rate (a market scenario, e.g. 1.2). ``data_dir`` is the
+    folder of every table the plan reads (a dataset's ``data_dir``; None: the shipped
+    ``data/``; the network passed to the planner must be loaded from it too), and
+    ``dataset_id`` the id the plan records with the tables' hash (None: ``default`` for
+    ``data/``, else ``ds-`` + the hash).
     """
 
     carbon_price_cny_per_t: float = 0.0
@@ -104,6 +111,22 @@ class PlanOptions:
     eua_eur_per_t: float | None = None
     ets2_eur_per_t: float | None = None
     price_basis: Literal["operating_cost", "rate_card"] = "operating_cost"
+    rate_card_index: float = 1.0
+    data_dir: Path | None = None
+    dataset_id: str | None = None
+
+    def company_target(self) -> Target:
+        """``target``, else the company target of ``targets.csv`` in ``data_dir``."""
+        if self.target is not None:
+            return self.target
+        if self.data_dir is None:
+            return default_target()
+        return default_target(self.data_dir / "targets.csv")
+
+    @property
+    def tables_dir(self) -> Path:
+        """The folder of the tables the plan reads (``data_dir``, else the shipped data/)."""
+        return self.data_dir or DATA_DIR
 
     def regulation(self, shipments: Sequence[Shipment]) -> Regulation:
         """The regulatory scenario of a plan of ``shipments`` (year of travel, prices)."""
@@ -119,10 +142,16 @@ class PlanOptions:
         if self.carbon_price_cny_per_t < 0:
             raise InputError("must be >= 0", field="carbon_price_cny_per_t")
         if self.target_year is not None:
-            target = self.target or default_target()
+            target = self.company_target()
             first, last = target.baseline_year, target.target_year
             if not first <= self.target_year <= last:
-                where = "the request's target" if self.target else "data/targets.csv"
+                where = (
+                    "the request's target"
+                    if self.target
+                    else "data/targets.csv"
+                    if self.data_dir is None
+                    else "the dataset's targets.csv"
+                )
                 raise InputError(
                     f"{self.target_year} is outside the target trajectory: {where} has "
                     f"the years {first}-{last}",
@@ -136,6 +165,8 @@ class PlanOptions:
             raise InputError("must be 'cost' or 'co2e'", field="objective")
         if self.price_basis not in ("operating_cost", "rate_card"):
             raise InputError("must be 'operating_cost' or 'rate_card'", field="price_basis")
+        if not 0 < self.rate_card_index <= 100:
+            raise InputError("must lie in (0, 100]", field="rate_card_index")
         if self.carriers not in ("all", "fossil"):
             raise InputError("must be 'all' or 'fossil'", field="carriers")
         if self.on_time_probability is not None and not 0.5 <= self.on_time_probability < 1:
@@ -200,7 +231,11 @@ def _build_problem(
     builder: CandidateBuilder | None = None,
 ) -> Problem:
     options.validate()
-    factors = load_factors(options.factor_sets)
+    factors = (
+        load_factors(options.factor_sets)
+        if options.data_dir is None
+        else load_factors(options.factor_sets, data_dir=options.data_dir)
+    )
     # places that are not hubs (ports, airports, sites) extend the network for this build
     network, found_places = resolve_all(
         network,
@@ -210,6 +245,7 @@ def _build_problem(
             for ref, end in ((s.origin, "origin"), (s.destination, "destination"))
         ),
         ((s.origin, s.destination) for s in shipments),
+        options.data_dir,
     )
     if builder is not None and builder.network is not network:
         builder = None  # priced on the network without the new places
@@ -222,6 +258,8 @@ def _build_problem(
         options.energy_prices,
         regulation=options.regulation(shipments),
         rate_cards=options.price_basis == "rate_card",
+        data_dir=options.data_dir,
+        rate_card_index=options.rate_card_index,
     )
     fossil = (
         None
@@ -235,6 +273,10 @@ def _build_problem(
             options.energy_prices,
             regulation=builder.regulation,
             rate_cards=builder.rate_cards,
+            data_dir=options.data_dir,
+            schedules=builder.schedules,
+            intensities=builder.intensities,
+            rate_card_index=builder.rate_card_index,
         )
     )
     if fossil is not None:
@@ -355,7 +397,7 @@ def add_departure_choices(
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
                     v = builder.retimed(s, c, waits)
-                    if not is_usable(s, v, options):
+                    if v is None or not is_usable(s, v, options):
                         reach[key] = -1
                         continue
                     reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
@@ -378,7 +420,8 @@ def _overfillable(
             for o, tm in zip(c.options, c.timings, strict=True):
                 if not o.dedicated:
                     used.add((o.lane.lane_id, tm.slot))
-                    cap_t[(o.lane.lane_id, tm.slot)] = o.capacity_t
+                    cap = o.capacity_t if tm.capacity_t is None else tm.capacity_t
+                    cap_t[(o.lane.lane_id, tm.slot)] = cap
         for key in used:
             load_t[key] = load_t.get(key, 0.0) + by_id[sid].mass_t
     return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
@@ -393,7 +436,13 @@ def is_usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
     if options.due_dates == "hard" and c.late_h > 0:
         return False
     if options.on_time_probability is not None:
-        sd = arrival_sd_h((o.lane.mode, o.transit_h) for o in c.options)
+        sd = arrival_sd_h(
+            (
+                (o.lane.mode, tm.arrive_h - tm.depart_h)
+                for o, tm in zip(c.options, c.timings, strict=True)
+            ),
+            options.tables_dir,
+        )
         margin = required_margin_h(options.on_time_probability, sd)
         if c.arrival_h + margin > hours_since_epoch(s.due_at):
             return False

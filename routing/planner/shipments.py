@@ -80,7 +80,10 @@ class ShipmentIn(BaseModel):
     @field_validator("ready_at", "due_at")
     @classmethod
     def _utc(cls, v: datetime) -> datetime:
-        return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        try:
+            return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+03:04 is before year 1 in UTC
+            raise ValueError("the time in UTC is outside the years 1-9999") from None
 
     @field_validator("destination")
     @classmethod

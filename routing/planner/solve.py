@@ -19,7 +19,7 @@ import time
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, replace
 
-from greenlane.emissions.intensity import Target, default_target
+from greenlane.emissions.intensity import Target
 from greenlane.emissions.units import G_PER_KG, KG_PER_T, intensity_g_per_tkm
 from greenlane.routing.network.graph import Network
 from greenlane.routing.planner.cpsat import (
@@ -76,7 +76,7 @@ def _greedy_hint(problem: Problem, options: PlanOptions) -> dict[str, int]:
 def _target_intensity(options: PlanOptions) -> tuple[Target, float] | None:
     if options.target_year is None:
         return None
-    target = options.target or default_target()
+    target = options.company_target()
     return target, target.intensity_g_per_tkm(options.target_year)
 
 

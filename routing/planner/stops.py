@@ -16,7 +16,9 @@ WTW under ``objective='co2e'``, where the VRP also prices CO2e at
 :data:`GREEN_CARBON_PRICE_CNY_PER_T`: the same vehicle on a dearer carrier is dominated),
 enough of each type that on-demand trucking rarely limits the fleet; distances great-circle x the
 road rules of ``data/distance_rules.csv`` to the *actual* basis (the same km as the
-point-to-point legs); stations from ``data/charging_stations.csv``. A route is one duty day
+point-to-point legs); stations from ``data/charging_stations.csv`` (battery trucks are routed
+by the E-VRPTW search with partial recharging, see :func:`routing.vrp.solve_vrp`). A route
+is one duty day
 (:data:`SHIFT_H`) with :data:`SERVICE_H` at each stop; it returns to its terminal, so its
 empty km are driven explicitly (the point-to-point legs carry the vehicle's default
 empty-running share instead).
@@ -250,12 +252,13 @@ def _fleet(
             try:
                 e_price = float(
                     leg_cost_cny(
-                        vehicle_type(o.vehicle_id, "vehicle_types"),
+                        vehicle_type(o.vehicle_id, "vehicle_types", problem.builder.data_dir),
                         o.carrier,
                         depot.country,
                         0.0,
                         0.0,
                         factors=problem.factors,
+                        data_dir=problem.builder.data_dir,
                         prices=options.energy_prices,
                     ).price_cny_per_mj
                 )
@@ -269,7 +272,7 @@ def _fleet(
     mass_t = sum(e.mass_t for e in ends)
     for vid, (_, key) in sorted(best.items()):
         need = max(
-            mass_t / vehicle_type(vid, "vehicle_types").payload_max_t,
+            mass_t / vehicle_type(vid, "vehicle_types", problem.builder.data_dir).payload_max_t,
             len(ends) * SERVICE_H / SHIFT_H,
         )
         count = min(len(ends), 2 * math.ceil(need) + 1)
@@ -376,6 +379,7 @@ def _route_group(
             distance_basis=DistanceBasis.ACTUAL,
             factor_sets=tuple(options.factor_sets),
             energy_prices=options.energy_prices,
+            data_dir=problem.builder.data_dir,
         )
         solution = solve_vrp(
             vrp,
@@ -389,7 +393,7 @@ def _route_group(
         ]
         return [], lost, {}, wall
     wall = time.perf_counter() - started
-    stations = {st.station_id: st for st in load_stations()}
+    stations = {st.station_id: st for st in load_stations(problem.builder.data_dir)}
     routes: list[StopRoute] = []
     new_legs: dict[tuple[int, int], tuple[PlannedLeg, Any]] = {}
     for r in solution.routes:
@@ -563,7 +567,8 @@ def _with_leg(
     )
     arrival = delivered_at if delivered_at is not None else sp.arrival_at
     sd = arrival_sd_h(
-        (Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H) for x in legs
+        ((Mode(x.mode), (x.arrival_at - x.departure_at).total_seconds() / S_PER_H) for x in legs),
+        problem.builder.data_dir,
     )
     slack_h = (sp.due_at - arrival).total_seconds() / S_PER_H
     return replace(

@@ -20,7 +20,13 @@ Scenarios are the cartesian product of sweep axes:
 * ``fuel_price`` [-] multiplies the price of fossil energy carriers (rows of
   ``data/energy_prices.csv`` whose carriers are all of fossil or mixed origin) ->
   ``PlanOptions.energy_prices``, a price table passed to the planner as data;
-* ``target_year`` (a year or ``none``) -> ``PlanOptions.target_year``.
+* ``target_year`` (a year or ``none``) -> ``PlanOptions.target_year``;
+* ``eua_price`` [EUR/t CO2e] -> ``PlanOptions.eua_eur_per_t`` (the EU ETS costs legs pay);
+* ``bunker_price`` [-] multiplies the fossil marine bunker prices (VLSFO, HFO, ULSFO, LFO,
+  MGO, LNG; ``fleet.cost.BUNKER_FAMILIES``) and ``jet_price`` [-] the fossil jet fuel price
+  of the energy price table (SAF keeps its own price, so the ReFuelEU premium shrinks);
+* ``rate_card_index`` [-] multiplies every rate card (``PlanOptions.rate_card_index``; it
+  moves legs priced at a card, i.e. with ``price_basis='rate_card'``).
 
 Execution: ``workers=0`` plans in this process (debugging, tests); otherwise a Dask
 ``LocalCluster`` on 127.0.0.1 with ``workers`` single-threaded worker processes, or the
@@ -45,11 +51,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.emissions.factors import load_factors
-from greenlane.emissions.intensity import default_target
+from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import G_PER_KG
-from greenlane.fleet.cost import scale_energy_prices
+from greenlane.fleet.cost import market_prices, scale_energy_prices
 from greenlane.routing.network.graph import Network, load_network
 from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.planner.candidates import CandidateBuilder, hours_since_epoch, resolve_place
@@ -78,7 +85,16 @@ DEFAULT_PARTITION_SIZE = 250
 DEFAULT_GAP = 0.001
 """Relative optimality gap at which a partition solve stops [-] (the single planner, run to
 its time limit, ends within about 0.1 % of its bound on the synthetic year)."""
-SWEEP_AXES = ("carbon_price", "fleet", "fuel_price", "target_year", "eua_price")
+SWEEP_AXES = (
+    "carbon_price",
+    "fleet",
+    "fuel_price",
+    "target_year",
+    "eua_price",
+    "bunker_price",
+    "jet_price",
+    "rate_card_index",
+)
 """Axes a scenario sweep may vary."""
 FOSSIL_PRICE_ORIGINS = frozenset({"fossil", "mixed"})
 """Carrier origins whose prices ``fuel_price`` scales."""
@@ -95,13 +111,17 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """One point of a sweep: carbon price [CNY/t CO2e], fleet, fuel price factor [-], year,
-    EUA price [EUR/t CO2e] of the EU ETS costs the legs pay."""
+    EUA price [EUR/t CO2e] of the EU ETS costs the legs pay, bunker and jet price factors
+    [-] and the rate-card index [-]."""
 
     carbon_price_cny_per_t: float | None = None
     fleet: str | None = None
     fuel_price: float = 1.0
     target_year: int | None = None
     eua_eur_per_t: float | None = None
+    bunker_price: float = 1.0
+    jet_price: float = 1.0
+    rate_card_index: float = 1.0
 
     @property
     def name(self) -> str:
@@ -117,19 +137,37 @@ class Scenario:
             parts.append(str(self.target_year))
         if self.eua_eur_per_t is not None:
             parts.append(f"EUA{self.eua_eur_per_t:g}")
+        if self.bunker_price != 1.0:
+            parts.append(f"bunker×{self.bunker_price:g}")
+        if self.jet_price != 1.0:
+            parts.append(f"jet×{self.jet_price:g}")
+        if self.rate_card_index != 1.0:
+            parts.append(f"cards×{self.rate_card_index:g}")
         return " ".join(parts) or "base"
 
     def options(self, base: PlanOptions) -> PlanOptions:
         """``base`` with this scenario's settings applied.
 
-        ``fuel_price`` becomes ``energy_prices``: the base table (default: the shipped one)
-        with the fossil carriers' rows scaled, passed to the planner as data.
+        ``fuel_price`` becomes ``energy_prices``: the base table (default: the one of the
+        base's ``data_dir``) with the fossil carriers' rows scaled, passed to the planner as
+        data; so do ``bunker_price`` and ``jet_price`` (their rows scaled after it).
         """
         changes: dict[str, Any] = {}
+        prices = base.energy_prices
         if self.fuel_price != 1.0:
-            changes["energy_prices"] = scale_energy_prices(
-                self.fuel_price, FOSSIL_PRICE_ORIGINS, base.energy_prices
+            prices = scale_energy_prices(
+                self.fuel_price,
+                FOSSIL_PRICE_ORIGINS,
+                prices,
+                data_dir=base.data_dir or DATA_DIR,
             )
+        prices = market_prices(
+            self.bunker_price, self.jet_price, prices, data_dir=base.data_dir or DATA_DIR
+        )
+        if prices is not base.energy_prices:
+            changes["energy_prices"] = prices
+        if self.rate_card_index != 1.0:
+            changes["rate_card_index"] = self.rate_card_index
         if self.carbon_price_cny_per_t is not None:
             changes["carbon_price_cny_per_t"] = self.carbon_price_cny_per_t
         if self.fleet is not None:
@@ -191,6 +229,8 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
             ]
         elif axis == "eua_price":
             values[axis] = [_number(t, axis, 0, 10_000) for t in texts]
+        elif axis in ("bunker_price", "jet_price", "rate_card_index"):
+            values[axis] = [_number(t, axis, 0.01, 100) for t in texts]
         else:
             raise InputError(f"unknown axis {axis!r}", field=f"sweep.{axis}")
     keys = list(values)
@@ -204,6 +244,9 @@ def scenarios(axes: Mapping[str, Sequence[str]]) -> list[Scenario]:
                 fuel_price=point.get("fuel_price", 1.0),
                 target_year=point.get("target_year"),
                 eua_eur_per_t=point.get("eua_price"),
+                bunker_price=point.get("bunker_price", 1.0),
+                jet_price=point.get("jet_price", 1.0),
+                rate_card_index=point.get("rate_card_index", 1.0),
             )
         )
     return out or [Scenario()]
@@ -397,7 +440,10 @@ def warm_up(cache_dir: str | None = None) -> str:
     return f"{len(network.lanes)} lanes"
 
 
-def _network(cache_dir: str | None) -> Network:
+def _network(cache_dir: str | None, data_dir: Path | None = None) -> Network:
+    """The network of ``data_dir`` (None: the shipped one), loaded once per process."""
+    if data_dir is not None:
+        return load_network(data_dir, cache_dir=cache_dir)
     return load_network(cache_dir=cache_dir) if cache_dir else load_network()
 
 
@@ -422,17 +468,23 @@ def _builder(
         _hashable(options.energy_prices),
         regulation,
         options.price_basis,
+        options.data_dir,
+        options.rate_card_index,
     )
     if key not in _BUILDERS:
         _BUILDERS[key] = CandidateBuilder(
             network,
-            load_factors(options.factor_sets),
+            load_factors(options.factor_sets)
+            if options.data_dir is None
+            else load_factors(options.factor_sets, data_dir=options.data_dir),
             options.k_paths,
             options.carbon_price_cny_per_t,
             options.carriers,
             options.energy_prices,
             regulation=regulation,
             rate_cards=options.price_basis == "rate_card",
+            data_dir=options.data_dir,
+            rate_card_index=options.rate_card_index,
         )
     return _BUILDERS[key]
 
@@ -478,9 +530,13 @@ def departure_loads(
                 continue
             lane = network.lane(leg.lane_id)
             interval = HOURS_PER_WEEK / lane.departures_per_week
-            slot = math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            slot = (
+                leg.slot
+                if leg.slot is not None
+                else math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            )
             loads[(leg.lane_id, slot)] += s.mass_t
-            caps[(leg.lane_id, slot)] = lane.capacity_t_per_departure
+            caps[(leg.lane_id, slot)] = leg.capacity_t or lane.capacity_t_per_departure
     return dict(loads), caps
 
 
@@ -533,6 +589,7 @@ def run_task(task: Task) -> TaskResult:
     t0, cpu0 = time.perf_counter(), time.process_time()
     part, sc = task.partition, task.scenario
     options = task.solve_options()
+    ref = dataset_ref(task.options.data_dir, task.options.dataset_id)
     row: dict[str, Any] = {
         "book": part.book,
         "scenario": sc.name,
@@ -541,7 +598,12 @@ def run_task(task: Task) -> TaskResult:
         "fuel_price": sc.fuel_price,
         "target_year": task.options.target_year,
         "eua_eur_per_t": task.options.eua_eur_per_t,
+        "bunker_price": sc.bunker_price,
+        "jet_price": sc.jet_price,
+        "rate_card_index": sc.rate_card_index,
         "partition": part.key,
+        "dataset": ref["id"],
+        "dataset_sha256": ref["sha256"],
         "group": part.group,
         "shipments": len(part.shipments),
         "price_cny_per_t": options.carbon_price_cny_per_t,
@@ -551,7 +613,7 @@ def run_task(task: Task) -> TaskResult:
     loads: dict[tuple[str, int], float] = {}
     caps: dict[tuple[str, int], float] = {}
     try:
-        network = task.network or _network(task.cache_dir)
+        network = task.network or _network(task.cache_dir, task.options.data_dir)
         problem = _problem(task, network)
         result = solve_problem(problem, options)
         row.update(
@@ -560,6 +622,8 @@ def run_task(task: Task) -> TaskResult:
             unplanned=len(result.unplanned),
             cost_cny=result.cost_cny,
             regulatory_cost_cny=result.regulatory_cost_cny,
+            freight_cost_cny=result.cost_breakdown_cny().get("freight", 0.0),
+            energy_cost_cny=result.cost_breakdown_cny().get("energy", 0.0),
             co2e_wtw_kg=result.co2e_wtw_kg,
             co2e_ttw_kg=result.co2e_ttw_kg,
             tkm=result.tkm,
@@ -579,6 +643,9 @@ def run_task(task: Task) -> TaskResult:
             planned=0,
             unplanned=len(part.shipments),
             cost_cny=0.0,
+            regulatory_cost_cny=0.0,
+            freight_cost_cny=0.0,
+            energy_cost_cny=0.0,
             co2e_wtw_kg=0.0,
             co2e_ttw_kg=0.0,
             tkm=0.0,
@@ -645,6 +712,7 @@ class BatchResult:
             "unplanned",
             "on_time",
             "cost_cny",
+            *(k for k in ("energy_cost_cny", "regulatory_cost_cny") if k in frame),
             "co2e_wtw_kg",
             "co2e_ttw_kg",
             "tkm_gcd",
@@ -1010,7 +1078,7 @@ def _departure_rows(book: str, scenario: str, outcomes: Sequence[Outcome]) -> li
 def _constraint(options: PlanOptions) -> Constraint:
     intensity = None
     if options.target_year is not None:
-        target = options.target or default_target()
+        target = options.company_target()
         intensity = target.intensity_g_per_tkm(options.target_year)
     return Constraint(intensity, options.co2e_cap_kg)
 

@@ -38,7 +38,6 @@ lever capital costs of ``levers.csv``; the LNG premium there is a tanker proxy (
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -61,10 +60,9 @@ from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, Lane
 from greenlane.routing.planner.candidates import (
     CHOICES,
-    HOURS_PER_DAY,
     Candidate,
-    LegTiming,
     hours_since_epoch,
+    hub_carriers,
 )
 from greenlane.routing.planner.plan import Plan
 from greenlane.routing.planner.pricing import LaneOption, price_lane, saf_blend_shares
@@ -344,13 +342,14 @@ class _Options:
         self.problem = problem
         self.factors: Factors = problem.factors
         self.energy_prices: EnergyPrices | None = problem.builder.energy_prices
+        self.data_dir: Path = problem.builder.data_dir
         self._all: dict[str, list[LaneOption]] = {}
 
     def all(self, lane: Lane) -> list[LaneOption]:
         if lane.lane_id not in self._all:
             origin = self.problem.network.hubs[lane.origin]
             self._all[lane.lane_id] = price_lane(
-                lane, origin, self.factors, "all", self.energy_prices
+                lane, origin, self.factors, "all", self.energy_prices, data_dir=self.data_dir
             )
         return self._all[lane.lane_id]
 
@@ -369,11 +368,12 @@ def _wind_option(
     f: Factors,
     per_day_cny: float,
     prices: EnergyPrices | None = None,
+    data_dir: Path = DATA_DIR,
 ) -> LaneOption | None:
-    vehicle = vehicle_type(o.vehicle_id, "vehicle_types")
+    vehicle = vehicle_type(o.vehicle_id, "vehicle_types", data_dir)
     if vehicle.wind_assist_saving_share <= 0 or o.dedicated:
         return None
-    prof = profile(o.vehicle_id, o.carrier, wind_assist=True, factors=f)
+    prof = profile(o.vehicle_id, o.carrier, wind_assist=True, factors=f, data_dir=data_dir)
     e_t = prof.energy_mj_per_tkm * o.distance_km
     wtt, ttw = co2e_of_energy_kg(prof.carrier, e_t)
     cost = float(
@@ -387,6 +387,7 @@ def _wind_option(
             wind_assist=True,
             empty_running_share=vehicle.default_empty_running_share,
             factors=f,
+            data_dir=data_dir,
             prices=prices,
         ).total_cny
     )
@@ -422,7 +423,7 @@ def _swap_for(
         if lever.kind == "road_bev" and lane.mode == Mode.ROAD:
             found = [o for o in opts.all(lane) if o.carrier.startswith("electricity")]
         elif lever.kind == "air_saf" and lane.lane_id == lever.scope:
-            share = saf_blend_shares()[0]
+            share = saf_blend_shares(opts.data_dir)[0]
             found = [
                 o
                 for o in opts.all(lane)
@@ -435,7 +436,12 @@ def _swap_for(
                 for o in builder_options(lane.lane_id)
                 if (
                     w := _wind_option(
-                        o, opts.origin(lane), opts.factors, per_day, opts.energy_prices
+                        o,
+                        opts.origin(lane),
+                        opts.factors,
+                        per_day,
+                        opts.energy_prices,
+                        opts.data_dir,
                     )
                 )
             ]
@@ -493,33 +499,24 @@ def _redress(
 
 def _candidate(
     problem: Problem, s: Shipment, index: int, opts: tuple[LaneOption, ...]
-) -> Candidate:
+) -> Candidate | None:
     """A priced, timed candidate from lane options (the arithmetic of
     ``routing.planner.candidates``: departures on the lanes' schedules after hub dwell; hub
     handling and HOC per tonne)."""
     builder = problem.builder
-    t = hours_since_epoch(s.ready_at)
-    timings = []
+    timings = builder.timings(opts, hours_since_epoch(s.ready_at))
+    if timings is None:
+        return None  # a timetable on the path has no departure left
+    t = timings[-1].arrive_h
     hubs = [opts[0].lane.origin, *(o.lane.destination for o in opts)]
-    for i, o in enumerate(opts):
-        if i > 0:
-            t += builder.hub_op(o.lane.origin).dwell_h
-        if o.dedicated:
-            depart, slot = t, math.floor(t / HOURS_PER_DAY)
-        else:
-            slot = math.ceil(t / o.interval_h - 1e-9)
-            depart = slot * o.interval_h
-        t = depart + o.transit_h
-        timings.append(LegTiming(depart, t, slot))
     m = s.mass_t
     hub_cost = hub_wtw = hub_ttw = 0.0
-    for h in hubs:
-        op = builder.hub_op(h)
-        hub_cost += op.handling_cost_cny_per_t * m
-        if op.hoc_id:
-            hoc = problem.factors.hoc(op.hoc_id)
-            hub_wtw += hoc.wtw_kg_per_t * m
-            hub_ttw += hoc.ttw_kg_per_t * m
+    for h, carrier in zip(hubs, hub_carriers(opts), strict=True):
+        _, handling, wtw_t, ttw_t, _ = builder.hub_row(h, carrier)
+        hub_cost += handling * m
+        hub_wtw += wtw_t * m
+        hub_ttw += ttw_t * m
+    hub_cost += sum(o.shipment_extra_cny(m, s.volume_m3) for o in opts)  # rate-card terms
     return Candidate(
         shipment_id=s.shipment_id,
         index=index,
@@ -578,7 +575,7 @@ def _lever_problem(
                 continue
             seen.add(keys)
             cand = _candidate(problem, s, len(fresh), opt_tuple)
-            if is_usable(s, cand, options):
+            if cand is not None and is_usable(s, cand, options):
                 fresh.append(cand)
         if fresh:
             candidates[sid] = fresh

@@ -120,7 +120,11 @@ def _reserved(kept: Sequence[ShipmentPlan], network: Network) -> dict[tuple[str,
                 continue  # own trucks: no shared capacity
             lane = network.lane(leg.lane_id)
             interval = HOURS_PER_WEEK / lane.departures_per_week
-            slot = math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            slot = (
+                leg.slot
+                if leg.slot is not None
+                else math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
+            )
             held[(leg.lane_id, slot)] += s.mass_t
     return dict(held)
 

@@ -1,7 +1,8 @@
 """Exact route evaluation and the solution checker.
 
 :func:`simulate` drives a route with the actual load on every arc: loads, earliest times from a
-departure, battery/hydrogen levels (refill to full at a station), energy, emissions and cost.
+departure, battery/hydrogen levels (refill to full at a station, or the amount a route
+reports; charging time follows the vehicle's charging curve), energy, emissions and cost.
 :func:`check_solution` re-simulates every returned route from the problem alone and lists
 every violated rule: coverage, fleet size, capacity, time windows, depot hours, shift, range,
 pickup-before-delivery and the reported totals.
@@ -62,8 +63,18 @@ def _start_load(prep: Prepared, seq: list[int]) -> dict[str, float]:
     return load
 
 
-def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float) -> Simulation:
-    """Drive ``seq`` (place indices, start and end depot included) leaving at ``depart_h``."""
+def simulate(
+    prep: Prepared,
+    spec: VehicleSpec,
+    seq: list[int],
+    depart_h: float,
+    refills: dict[int, float] | None = None,
+) -> Simulation:
+    """Drive ``seq`` (place indices, start and end depot included) leaving at ``depart_h``.
+
+    ``refills`` maps positions in ``seq`` of station visits to the amount refilled there
+    (partial recharging); other station visits refill to full.
+    """
     sim = Simulation()
     problem = prep.problem
     load = _start_load(prep, seq)
@@ -90,7 +101,7 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
         sim.issues.append(f"leaves {first.place_id} at {depart_h:.3f} h before it opens")
     cum_wait = 0.0
     station_at = {st.station_id: st for st in prep.stations}
-    for a, b in pairwise(seq):
+    for pos, (a, b) in enumerate(pairwise(seq), start=1):
         km = float(prep.km[a, b])
         payload_t = load["kg"] / KG_PER_T
         energy = spec.energy_mj(km, payload_t)
@@ -152,12 +163,20 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
             if not spec.serves(station):
                 sim.issues.append(f"{spec.label} cannot refill at {station.station_id}")
             elif spec.store_unit:
-                refill = spec.store_capacity - level
+                full = spec.store_capacity - level
+                refill = full if refills is None else refills.get(pos, full)
+                if refill < -TOL * max(spec.store_capacity, 1.0) or refill > full + TOL * max(
+                    spec.store_capacity, 1.0
+                ):
+                    sim.issues.append(
+                        f"refill {refill:.3f} {spec.store_unit} at {place.place_id} outside "
+                        f"[0, {full:.3f}]"
+                    )
                 if station.kind == "swap" and station.swap_time_h:
                     t += station.swap_time_h
                 else:
-                    t += refill / spec.station_rate_per_h(station)
-                level = spec.store_capacity
+                    t += spec.refill_h(station, level, level + refill)
+                level += refill
         else:  # end depot
             close = problem.depots[b].close_h
             if t > close + TOL_H:
@@ -191,12 +210,14 @@ def simulate(prep: Prepared, spec: VehicleSpec, seq: list[int], depart_h: float)
     return sim
 
 
-def best_departure(prep: Prepared, spec: VehicleSpec, seq: list[int]) -> Simulation:
+def best_departure(
+    prep: Prepared, spec: VehicleSpec, seq: list[int], refills: dict[int, float] | None = None
+) -> Simulation:
     """Simulation leaving as late as the route allows without delaying its end (least span)."""
     open_h = prep.problem.depots[seq[0]].open_h
-    early = simulate(prep, spec, seq, open_h)
+    early = simulate(prep, spec, seq, open_h, refills)
     delay = max(0.0, min(early.waiting_h, early.push_h))
-    return simulate(prep, spec, seq, open_h + delay) if delay > TOL_H else early
+    return simulate(prep, spec, seq, open_h + delay, refills) if delay > TOL_H else early
 
 
 def check_solution(problem: VrpProblem, solution: VrpSolution) -> list[str]:
@@ -218,7 +239,12 @@ def check_solution(problem: VrpProblem, solution: VrpSolution) -> list[str]:
             continue
         if seq[0] != spec.depot or seq[-1] != spec.end_depot:
             issues.append(f"route {route.vehicle_id} does not start/end at its depots")
-        sim = simulate(prep, spec, seq, route.visits[0].departure_h)
+        refills = {
+            pos: v.refilled
+            for pos, v in enumerate(route.visits)
+            if v.kind == "station" and v.refilled is not None
+        }
+        sim = simulate(prep, spec, seq, route.visits[0].departure_h, refills)
         issues += [f"route {route.vehicle_id}: {msg}" for msg in sim.issues]
         for pos, p in enumerate(seq[1:-1], start=1):
             place = prep.places[p]

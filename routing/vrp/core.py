@@ -36,7 +36,7 @@ from greenlane.emissions.errors import InputError
 Matrix = np.ndarray
 """A square int64 matrix over nodes."""
 
-ENGINES = ("auto", "hybrid", "ortools", "pyvrp")
+ENGINES = ("auto", "hybrid", "ortools", "pyvrp", "evrptw")
 BIG_CAPACITY = 2**40
 """Dimension bound used where a quantity is unconstrained [solver units]."""
 

@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,25 @@ class EvrptwInstance:
     velocity: float
     """v: distance per unit of time."""
     dist: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros((0, 0)))
+    load_consumption: float = 0.0
+    """Extra energy per unit of distance per demand unit on board (0: load-independent)."""
+    collect: bool = False
+    """True: demands are picked up (the load grows from 0); False: delivered from the depot."""
+    station_recharge_time: tuple[float, ...] = ()
+    """Per node: the station's own time per energy unit (its power limit; empty: ``g`` at
+    every station). The vehicle's curve or ``g`` applies where it is slower."""
+    max_duration: float = math.inf
+    """Longest route from departure to return [time units] (a shift; inf: the depot window only)."""
+    curve: tuple[tuple[float, float], ...] = ()
+    """Optional piecewise-linear charging: segments ``(upper battery level, time per energy
+    unit)`` in increasing level order, the last reaching ``battery``; the time per unit must
+    not decrease with the level (charging slows as the battery fills: a concave curve)."""
+
+    def __post_init__(self) -> None:
+        if self.curve:
+            validate_curve(self.curve, self.battery, "curve")
+        if self.station_recharge_time and len(self.station_recharge_time) != len(self.ids):
+            raise InputError("one station time per node", field="station_recharge_time")
 
     @property
     def customers(self) -> list[int]:
@@ -77,6 +97,60 @@ class EvrptwInstance:
     def index(self) -> dict[str, int]:
         """StringID -> node index."""
         return {s: i for i, s in enumerate(self.ids)}
+
+    def charge_segments(self, station: int) -> list[tuple[float, float, float]]:
+        """``(from level, to level, time per energy unit)`` of charging at ``station``, the
+        slower of the vehicle (curve or ``g``) and the station on each segment."""
+        own = self.station_recharge_time[station] if self.station_recharge_time else 0.0
+        segs = self.curve or ((self.battery, self.recharge_time),)
+        out: list[tuple[float, float, float]] = []
+        lo = 0.0
+        for hi, g in segs:
+            out.append((lo, min(hi, self.battery), max(g, own)))
+            lo = hi
+            if lo >= self.battery:
+                break
+        return out
+
+    def arc_energy(self, seq: list[int]) -> list[float]:
+        """Energy of each arc of a depot-to-depot node sequence, with the load on board."""
+        load = 0.0 if self.collect else float(sum(self.demand[n] for n in seq))
+        out = []
+        for a, b in itertools.pairwise(seq):
+            out.append((self.consumption + self.load_consumption * load) * float(self.dist[a, b]))
+            load += float(self.demand[b]) if self.collect else -float(self.demand[b])
+        return out
+
+
+def charge_hours(segments: list[tuple[float, float, float]], start: float, end: float) -> float:
+    """Time to charge from level ``start`` to ``end`` over piecewise-linear ``segments``
+    ``(from, to, time per energy unit)`` [instance time units]."""
+    total = 0.0
+    for lo, hi, g in segments:
+        part = min(end, hi) - max(start, lo)
+        if part > 0:
+            total += g * part
+    return total
+
+
+def validate_curve(curve: tuple[tuple[float, float], ...], battery: float, where: str) -> None:
+    """Raise InputError unless ``curve`` has increasing levels reaching ``battery`` and times
+    per energy unit that are positive and do not decrease (a concave charging curve)."""
+    prev_level, prev_g = 0.0, 0.0
+    for k, (level, g) in enumerate(curve):
+        if not (math.isfinite(level) and math.isfinite(g)) or level <= prev_level or g <= 0:
+            raise InputError(
+                "charging curve levels must increase and times per unit be > 0",
+                field=f"{where}[{k}]",
+            )
+        if g < prev_g:
+            raise InputError(
+                "charging power must not rise with the battery level (concave curve)",
+                field=f"{where}[{k}]",
+            )
+        prev_level, prev_g = level, g
+    if curve and prev_level < battery - CHECK_TOLERANCE:
+        raise InputError("the last curve segment must reach the full battery", field=where)
 
 
 def is_evrptw_file(path: str | Path) -> bool:
@@ -176,6 +250,8 @@ class RouteCheck:
     violations: list[str]
     recharged: float = 0.0
     """Energy recharged by the feasible plan the checker found [energy units]."""
+    recharges: list[float] = field(default_factory=list)
+    """That plan's recharge at each node of ``nodes`` (0 except at stations)."""
 
 
 @dataclass
@@ -199,40 +275,82 @@ class SolutionCheck:
         return self.feasible and not self.unserved
 
 
-def _recharge_plan(inst: EvrptwInstance, seq: list[int]) -> tuple[float | None, str]:
-    """Energy recharged by a feasible plan for route ``seq`` (depot..depot), or None and why.
+def _recharge_plan(inst: EvrptwInstance, seq: list[int]) -> tuple[list[float] | None, str]:
+    """Energy recharged at each node by a feasible plan for ``seq`` (depot..depot), or None
+    and why.
 
-    Linear program: service start ``T_i`` in its window, recharge ``x_i >= 0`` at stations,
-    battery on arrival ``y_i >= 0`` with ``y_i + x_i <= Q`` and ``y_0 = Q``;
-    ``T_{i+1} >= T_i + s_i + g x_i + d_{i,i+1} / v`` (waiting allowed). Minimises energy
-    recharged, then nothing else: feasibility is what the checker decides.
+    Linear charging (one rate per station): a linear program (GLOP) in the service starts
+    ``T_i`` (within windows), recharges ``x_i >= 0`` at stations and battery levels on arrival
+    ``y_i >= 0`` with ``y_i + x_i <= Q``, ``y_0 = Q``, ``y_{i+1} = y_i + x_i - e_i`` (``e_i``
+    the arc energy at the load on board) and ``T_{i+1} >= T_i + s_i + tau_i + d_i / v``
+    (waiting allowed), ``tau_i = g_i x_i``. Piecewise-linear charging ``Phi`` (time to charge
+    from empty; convex, because power falls as the battery fills) gives ``tau_i = Phi(y_i +
+    x_i) - Phi(y_i)``. The departure level is split over the segments freely (``tau_i`` only
+    has to be at least the split's time, and the cheapest split is ``Phi`` itself), which is
+    exact and linear; ``Phi(y_i)`` is linear once the segment holding the arrival level is
+    fixed, so one LP is solved per combination of arrival segments at the route's station
+    visits (exact; 2 segments and 3 visits are 8 LPs). Minimises energy recharged:
+    feasibility is what the checker decides.
     """
+    m = len(seq)
+    segs = {
+        i: inst.charge_segments(n)
+        for i, n in enumerate(seq)
+        if inst.kinds[n] == "f" and 0 < i < m - 1
+    }
+    curved = [i for i, sg in segs.items() if len(sg) > 1]
+    best: list[float] | None = None
+    for choice in itertools.product(*(range(len(segs[i])) for i in curved)):
+        plan = _recharge_lp(inst, seq, segs, dict(zip(curved, choice, strict=True)))
+        if plan is not None and (best is None or sum(plan) < sum(best) - CHECK_TOLERANCE):
+            best = plan
+    if best is None:
+        return None, _why_infeasible(inst, seq)
+    return best, ""
+
+
+def _recharge_lp(
+    inst: EvrptwInstance,
+    seq: list[int],
+    segs: dict[int, list[tuple[float, float, float]]],
+    arrival_segment: dict[int, int],
+) -> list[float] | None:
+    """The LP of :func:`_recharge_plan` with each curved visit's arrival segment fixed."""
     from ortools.linear_solver import pywraplp
 
     solver = pywraplp.Solver.CreateSolver("GLOP")
     eps = CHECK_TOLERANCE
     m = len(seq)
+    energy = inst.arc_energy(seq)
     t = [solver.NumVar(float(inst.ready[n]) - eps, float(inst.due[n]) + eps, "") for n in seq]
     y = [solver.NumVar(-eps, inst.battery + eps, "") for _ in seq]
-    x = [
-        solver.NumVar(0.0, inst.battery if inst.kinds[n] == "f" and 0 < i < m - 1 else 0.0, "")
-        for i, n in enumerate(seq)
-    ]
+    x = [solver.NumVar(0.0, inst.battery if i in segs else 0.0, "") for i in range(m)]
+    tau: list[Any] = [0.0] * m
+    for i, sg in segs.items():
+        if len(sg) == 1:
+            tau[i] = sg[0][2] * x[i]
+            continue
+        k = arrival_segment[i]
+        lo, hi, g = sg[k]
+        solver.Add(y[i] >= lo - eps)
+        solver.Add(y[i] <= hi + eps)
+        phi_arrival = sum(g_j * (hi_j - lo_j) for lo_j, hi_j, g_j in sg[:k]) + g * (y[i] - lo)
+        dep = [solver.NumVar(0.0, hi_j - lo_j, "") for lo_j, hi_j, _ in sg]
+        solver.Add(sum(dep) >= y[i] + x[i] - eps)
+        tau[i] = sum(g_j * d for (_, _, g_j), d in zip(sg, dep, strict=True)) - phi_arrival
     solver.Add(y[0] == inst.battery)
     for i in range(m - 1):
         a, b = seq[i], seq[i + 1]
         d = float(inst.dist[a, b])
         solver.Add(y[i] + x[i] <= inst.battery + eps)
-        solver.Add(y[i + 1] == y[i] + x[i] - inst.consumption * d)
-        solver.Add(
-            t[i + 1]
-            >= t[i] + float(inst.service[a]) + inst.recharge_time * x[i] + d / inst.velocity
-        )
+        solver.Add(y[i + 1] == y[i] + x[i] - energy[i])
+        solver.Add(t[i + 1] >= t[i] + float(inst.service[a]) + tau[i] + d / inst.velocity)
+    if math.isfinite(inst.max_duration):
+        solver.Add(t[m - 1] - t[0] <= inst.max_duration + eps)
     solver.Minimize(sum(x))
-    status = solver.Solve()
-    if status != pywraplp.Solver.OPTIMAL:
-        return None, _why_infeasible(inst, seq)
-    return float(solver.Objective().Value()), ""
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return [float(v.solution_value()) for v in x]
 
 
 def _why_infeasible(inst: EvrptwInstance, seq: list[int]) -> str:
@@ -240,8 +358,8 @@ def _why_infeasible(inst: EvrptwInstance, seq: list[int]) -> str:
     window missed even without recharging, or the two together."""
     q = inst.battery
     energy_since_charge = 0.0
-    for a, b in itertools.pairwise(seq):
-        energy_since_charge += inst.consumption * float(inst.dist[a, b])
+    for (_a, b), e in zip(itertools.pairwise(seq), inst.arc_energy(seq), strict=True):
+        energy_since_charge += e
         if energy_since_charge > q + CHECK_TOLERANCE:
             return f"battery: {energy_since_charge:.2f} needed between charges before {inst.ids[b]}"
         if inst.kinds[b] == "f":
@@ -252,6 +370,8 @@ def _why_infeasible(inst: EvrptwInstance, seq: list[int]) -> str:
         time = max(arrive, float(inst.ready[b]))
         if time > float(inst.due[b]) + CHECK_TOLERANCE:
             return f"time window: {inst.ids[b]} reached at {time:.2f} > due {inst.due[b]:g}"
+    if math.isfinite(inst.max_duration):
+        return "time windows and route duration with the recharging time needed for the battery"
     return "time windows with the recharging time needed for the battery"
 
 
@@ -293,11 +413,11 @@ def check_routes(inst: EvrptwInstance, routes: list[list[str]]) -> SolutionCheck
         rv: list[str] = []
         if load > inst.capacity + CHECK_TOLERANCE:
             rv.append(f"route {k}: load {load:g} > capacity {inst.capacity:g}")
-        recharged, why = _recharge_plan(inst, seq)
-        if recharged is None:
+        plan, why = _recharge_plan(inst, seq)
+        if plan is None:
             rv.append(f"route {k}: {why}")
         violations.extend(rv)
-        checked.append(RouteCheck(nodes, dist, load, rv, recharged or 0.0))
+        checked.append(RouteCheck(nodes, dist, load, rv, sum(plan or ()), plan or []))
     unserved = [inst.ids[c] for c in inst.customers if inst.ids[c] not in seen]
     return SolutionCheck(
         routes=checked,

@@ -5,8 +5,9 @@ station-insertion step (:class:`RouteEvaluator`): a depth-limited search that in
 before the first arc the battery cannot reach, trying the stations with the smallest detour on
 each arc since the last charge (any station, the one on the depot included, any number of times,
 by any vehicle). Recharging is partial: a vehicle takes just the energy it needs to reach the
-next charging point (or, as a second try, fills up), recharge time = g x energy. Evaluations are
-cached per customer sequence.
+next charging point (or, as a second try, fills up), recharge time = g x energy, or the
+piecewise-linear charging curve of the instance. Arc energy counts the load on board when the
+instance makes consumption load-dependent. Evaluations are cached per customer sequence.
 
 Phases (objective ``"vehicles"``: vehicles first, then distance):
 
@@ -26,10 +27,10 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from greenlane.routing.vrp.evrptw import EvrptwInstance, check_routes
+from greenlane.routing.vrp.evrptw import EvrptwInstance, charge_hours, check_routes
 
 EPS = 1e-7
 """Numerical slack on time windows and battery in the search [instance units]."""
@@ -92,6 +93,18 @@ class RouteEvaluator:
         self.Q = inst.battery
         self.r = inst.consumption
         self.g = inst.recharge_time
+        self.max_duration = inst.max_duration
+        self.r_load = inst.load_consumption
+        self.collect = inst.collect
+        # per station: one time per energy unit (linear charging) or curve segments
+        self.g_at = [inst.recharge_time] * n
+        self.segs_at: list[list[tuple[float, float, float]] | None] = [None] * n
+        for s in inst.stations:
+            segs = inst.charge_segments(s)
+            if len(segs) == 1:
+                self.g_at[s] = segs[0][2]
+            else:
+                self.segs_at[s] = segs
         self.C = inst.capacity
         self._arc_stations: dict[int, list[int]] = {}
         self.cache: dict[tuple[int, ...], tuple[float, list[int]] | None] = {}
@@ -116,14 +129,18 @@ class RouteEvaluator:
         path[i+1]. Recharging takes the energy needed to reach the next charging point
         (``full=False``) or fills up, capped at the energy the rest of the route needs
         (``full=True``: charging early can move charging time into later waiting time)."""
-        D, T, r, Q, g = self.D, self.T, self.r, self.Q, self.g
+        D, T, r, Q = self.D, self.T, self.r, self.Q
         is_st = self.is_station
         m = len(path)
+        if self.r_load:
+            E = self.arc_energy(path)
+        else:
+            E = [r * D[path[i]][path[i + 1]] for i in range(m - 1)]
         need = [0.0] * m
         acc = 0.0
         total = 0.0
         for i in range(m - 2, -1, -1):
-            e = r * D[path[i]][path[i + 1]]
+            e = E[i]
             acc += e
             total += e
             if is_st[path[i]] and i > 0:
@@ -131,6 +148,8 @@ class RouteEvaluator:
                 acc = 0.0
         t = self.ready[path[0]]
         b = Q
+        wait = 0.0
+        push = math.inf
         ready, due, service = self.ready, self.due, self.service
         for i in range(m - 1):
             a = path[i]
@@ -138,17 +157,40 @@ class RouteEvaluator:
             if i > 0 and is_st[a]:
                 target = need[i] if need[i] < Q else Q
                 if target > b:
-                    t += g * (target - b)
+                    segs = self.segs_at[a]
+                    t += (
+                        self.g_at[a] * (target - b)
+                        if segs is None
+                        else charge_hours(segs, b, target)
+                    )
                     b = target
             t += service[a] + T[a][nxt]
-            b -= r * D[a][nxt]
+            b -= E[i]
             if b < -EPS:
                 return 1, i
             if t < ready[nxt]:
+                wait += ready[nxt] - t
                 t = ready[nxt]
             elif t > due[nxt] + EPS:
                 return 2, i
+            if due[nxt] - t + wait < push:
+                push = due[nxt] - t + wait
+        # shift: leaving later absorbs waiting (as long as no window is missed)
+        if t - self.ready[path[0]] - min(wait, push) > self.max_duration + EPS:
+            return 2, m - 2
         return 0, -1
+
+    def arc_energy(self, path: list[int]) -> list[float]:
+        """Energy of each arc of ``path`` at the load on board."""
+        D, r, k, demand = self.D, self.r, self.r_load, self.demand
+        load = 0.0 if self.collect else sum(demand[n] for n in path)
+        sign = 1.0 if self.collect else -1.0
+        out = []
+        for i in range(len(path) - 1):
+            a, b = path[i], path[i + 1]
+            out.append((r + k * load) * D[a][b])
+            load += sign * demand[b]
+        return out
 
     def path_dist(self, path: list[int]) -> float:
         D = self.D
@@ -660,6 +702,7 @@ def _unserved_reason(
 ) -> str:
     """What binds for the unserved customers: only causes that hold are named."""
     causes: list[str] = []
+    unlimited: RouteEvaluator | None = None
     for c in unserved:
         cid = inst.ids[c]
         if ev.demand[c] > ev.C + EPS:
@@ -670,7 +713,12 @@ def _unserved_reason(
             causes.append(f"{cid}: time window (unreachable from the depot in time)")
             continue
         if ev.evaluate((c,)) is None:
-            causes.append(f"{cid}: battery (no station plan reaches it and returns in time)")
+            if unlimited is None:
+                unlimited = RouteEvaluator(replace(inst, battery=math.inf, curve=()))
+            if unlimited.simulate([0, c, 0])[0] != 0:
+                causes.append(f"{cid}: route duration (longer than the shift even alone)")
+            else:
+                causes.append(f"{cid}: battery (no station plan reaches it and returns in time)")
             continue
         causes.append(
             f"{cid}: fleet size (every vehicle of the fleet is in use)"

@@ -77,6 +77,15 @@ class FleetEntry:
     ``volume_m3``/``pallets`` are needed only when stops state those demands;
     ``initial_charge_share``/``reserve_share`` [-] set the battery/tank level at departure and
     the level never to go below. ``vehicle`` overrides the catalogue row (scenarios, tests).
+
+    Battery-electric entries may set their own ``battery_kwh``, empty-vehicle consumption
+    ``consumption_kwh_per_km``, payload slope ``consumption_kwh_per_tkm`` (consumption =
+    empty + slope x payload [t]; None keeps the vehicle type's) and ``charge_power_kw``;
+    ``charge_curve`` makes charging non-linear: segments ``(state of charge up to [-], power
+    [kW])`` with rising states ending at 1.0 and power never rising (e.g. ``((0.8, 150.0),
+    (1.0, 50.0))``: full power to 80 %, a third above, the constant-current / constant-voltage
+    shape of lithium-ion charging modelled piecewise-linearly by Montoya et al. 2017,
+    Transportation Research Part B 103:87-110). A station's own power caps every segment.
     """
 
     type_id: str
@@ -90,14 +99,21 @@ class FleetEntry:
     initial_charge_share: float = 1.0
     reserve_share: float = 0.0
     vehicle: VehicleType | None = None
+    battery_kwh: float | None = None
+    consumption_kwh_per_km: float | None = None
+    consumption_kwh_per_tkm: float | None = None
+    charge_power_kw: float | None = None
+    charge_curve: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Station:
     """A public charging, battery-swap or hydrogen station.
 
-    A visit refills to full at ``power_kw`` [kW] or ``h2_kg_per_h`` [kg/h] (the vehicle's own
-    rate when lower or when the station states none); a swap takes ``swap_time_h`` [h].
+    A visit refills at ``power_kw`` [kW] or ``h2_kg_per_h`` [kg/h] (the vehicle's own rate or
+    charging curve when lower, or when the station states none): to full with the OR-Tools
+    engine, partially (what the route needs) with the E-VRPTW engine; a swap takes
+    ``swap_time_h`` [h].
     """
 
     station_id: str
@@ -198,7 +214,8 @@ class VrpProblem:
     detour (``distance_basis`` of ``data/distance_rules.csv``) for the pairs it lists.
     ``pairs`` are ``(pickup_stop_id, delivery_stop_id)``: the pickup's demand is carried to the
     delivery stop on the same vehicle. ``energy_prices`` is the energy price table (None: the
-    shipped one).
+    shipped one); ``data_dir`` the folder of the vehicle types, factors, prices and stations (a
+    dataset's; None: the shipped ``data/``).
     """
 
     depots: tuple[Depot, ...]
@@ -215,6 +232,7 @@ class VrpProblem:
     station_copies: int = 2
     factor_sets: tuple[str, ...] = ()
     energy_prices: EnergyPrices | None = None
+    data_dir: Path | None = None
 
 
 # ------------------------------------------------------------------------------- results

@@ -7,10 +7,11 @@ Shared by the model builder (:mod:`routing.vrp.solve`) and the checker
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from greenlane.data import DATA_DIR
 from greenlane.emissions.distance import convert_distance_km, gcd_km
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import co2e_of_energy_kg, load_factors
@@ -67,6 +68,9 @@ class VehicleSpec:
     mj_per_store_unit: float
     refill_per_h: float
     shift_h: float | None
+    charge_curve: tuple[tuple[float, float], ...] = ()
+    """Charging curve: ``(battery level up to [kWh], power [kW])`` segments (empty: linear at
+    ``refill_per_h``)."""
 
     @property
     def label(self) -> str:
@@ -94,10 +98,32 @@ class VehicleSpec:
         return self.store_unit == "kg" and station.kind == "hydrogen"
 
     def station_rate_per_h(self, station: Station) -> float:
-        """Refill rate at a station [store unit/h]: the lower of vehicle and station."""
+        """Refill rate at a station [store unit/h]: the lower of vehicle and station (with a
+        charging curve: its slowest segment, a rate that never overstates the speed)."""
         own = self.refill_per_h
         given = station.power_kw if self.store_unit == "kWh" else station.h2_kg_per_h
         return min(own, given) if given else own
+
+    def charge_segments(self, station: Station) -> list[tuple[float, float, float]]:
+        """``(from level, to level, rate)`` [store unit, store unit/h] of refilling at a
+        station: the curve's segments (or one at the vehicle's rate), each capped by the
+        station's power."""
+        given = station.power_kw if self.store_unit == "kWh" else station.h2_kg_per_h
+        curve = self.charge_curve or ((self.store_capacity, self.refill_per_h),)
+        out, lo = [], 0.0
+        for hi, rate in curve:
+            out.append((lo, hi, min(rate, given) if given else rate))
+            lo = hi
+        return out
+
+    def refill_h(self, station: Station, level: float, target: float) -> float:
+        """Time to refill from ``level`` to ``target`` at a station [h] (swaps excluded)."""
+        hours = 0.0
+        for lo, hi, rate in self.charge_segments(station):
+            part = min(target, hi) - max(level, lo)
+            if part > 0:
+                hours += part / rate
+        return hours
 
 
 @dataclass(frozen=True)
@@ -195,7 +221,10 @@ def _spec(
     where = f"fleet[{i}]"
     if entry.count < 1:
         raise InputError("count must be >= 1", field=f"{where}.count")
-    vehicle = entry.vehicle or vehicle_type(entry.type_id, f"{where}.type_id")
+    data_dir = problem.data_dir or DATA_DIR
+    vehicle = _battery_overrides(
+        entry, entry.vehicle or vehicle_type(entry.type_id, f"{where}.type_id", data_dir), where
+    )
     if vehicle.mode is not Mode.ROAD:
         raise InputError(f"{vehicle.type_id} is not a road vehicle", field=f"{where}.type_id")
     depot_id = entry.depot_id or problem.depots[0].depot_id
@@ -209,14 +238,21 @@ def _spec(
         raise InputError(
             "give the problem or depot region (energy prices, grid mix)", field="region"
         )
-    key = entry.carrier or regional_carrier(vehicle, region, prices=problem.energy_prices)
+    key = entry.carrier or regional_carrier(vehicle, region, data_dir, prices=problem.energy_prices)
     if key not in vehicle.energy_carriers:
         raise InputError(f"{vehicle.type_id} cannot use {key!r}", field=f"{where}.carrier")
-    factors = load_factors(tuple(problem.factor_sets))
+    factors = load_factors(tuple(problem.factor_sets), data_dir=data_dir)
     carrier = factors.carrier(key, f"{where}.carrier")
     price = float(
         leg_cost_cny(
-            vehicle, key, region, 0.0, 0.0, factors=factors, prices=problem.energy_prices
+            vehicle,
+            key,
+            region,
+            0.0,
+            0.0,
+            factors=factors,
+            data_dir=data_dir,
+            prices=problem.energy_prices,
         ).price_cny_per_mj
     )
     wtt, ttw = co2e_of_energy_kg(carrier, 1.0)
@@ -238,9 +274,13 @@ def _spec(
     if entry.reserve_share > entry.initial_charge_share:
         raise InputError("reserve above the initial level", field=f"{where}.reserve_share")
     unit, cap, mj_per, rate = None, 0.0, 1.0, 0.0
+    curve: tuple[tuple[float, float], ...] = ()
     if vehicle.battery_kwh is not None:
         unit, cap, mj_per = "kWh", vehicle.battery_kwh, MJ_PER_KWH
         rate = vehicle.refuel_power_kw or 0.0
+        curve = tuple((share * cap, power) for share, power in entry.charge_curve)
+        if curve:
+            rate = curve[-1][1]
     elif vehicle.tank_kg_h2 is not None:
         if not carrier.lhv_mj_per_kg:
             raise InputError(f"{key} has no heating value", field=f"{where}.carrier")
@@ -266,6 +306,58 @@ def _spec(
         mj_per,
         rate,
         entry.shift_h,
+        curve,
+    )
+
+
+def _battery_overrides(entry: FleetEntry, vehicle: VehicleType, where: str) -> VehicleType:
+    """The vehicle with the entry's battery, consumption and charging power (validated)."""
+    fields = {
+        "battery_kwh": entry.battery_kwh,
+        "consumption_kwh_per_km": entry.consumption_kwh_per_km,
+        "consumption_kwh_per_tkm": entry.consumption_kwh_per_tkm,
+        "charge_power_kw": entry.charge_power_kw,
+    }
+    given = {k: v for k, v in fields.items() if v is not None}
+    if not given and not entry.charge_curve:
+        return vehicle
+    if vehicle.battery_kwh is None:
+        name = next(iter(given), "charge_curve")
+        raise InputError(f"{vehicle.type_id} is not battery-electric", field=f"{where}.{name}")
+    for name, value in given.items():
+        low_ok = value >= 0 if name.startswith("consumption") else value > 0
+        if not (math.isfinite(value) and low_ok):
+            raise InputError(
+                "must be a finite number " + (">= 0" if "consumption" in name else "> 0"),
+                field=f"{where}.{name}",
+            )
+    prev_share, prev_power = 0.0, math.inf
+    for k, seg in enumerate(entry.charge_curve):
+        if len(seg) != 2:
+            raise InputError("segments are (share, power_kw)", field=f"{where}.charge_curve[{k}]")
+        share, power = seg
+        if not (prev_share < share <= 1.0) or not (0 < power <= prev_power):
+            raise InputError(
+                "states of charge must rise to 1.0 and power be > 0 and never rise",
+                field=f"{where}.charge_curve[{k}]",
+            )
+        prev_share, prev_power = share, power
+    if entry.charge_curve and prev_share != 1.0:
+        raise InputError("the last segment must end at 1.0", field=f"{where}.charge_curve")
+    return replace(
+        vehicle,
+        battery_kwh=entry.battery_kwh or vehicle.battery_kwh,
+        refuel_power_kw=entry.charge_power_kw or vehicle.refuel_power_kw,
+        empty_energy_mj_per_km=(
+            vehicle.empty_energy_mj_per_km
+            if entry.consumption_kwh_per_km is None
+            else entry.consumption_kwh_per_km * MJ_PER_KWH
+        ),
+        energy_slope_mj_per_tkm=(
+            vehicle.energy_slope_mj_per_tkm
+            if entry.consumption_kwh_per_tkm is None
+            else entry.consumption_kwh_per_tkm * MJ_PER_KWH
+        ),
     )
 
 
@@ -282,7 +374,7 @@ def _stations(problem: VrpProblem, specs: tuple[VehicleSpec, ...]) -> tuple[Stat
         return tuple(chosen)
     anchors = [(d.lat, d.lon) for d in problem.depots] + [(s.lat, s.lon) for s in problem.stops]
     near: list[tuple[float, Station]] = []
-    for st in load_stations():
+    for st in load_stations(problem.data_dir or DATA_DIR):
         if st.status != "operating" or not any(sp.serves(st) for sp in specs):
             continue
         dist = min(gcd_km(st.lat, st.lon, a, b) for a, b in anchors)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from greenlane.emissions.errors import GreenlaneError
+from greenlane.data import DATA_DIR
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import load_factors
 from greenlane.emissions.units import KG_PER_T, L_PER_M3, S_PER_H
 from greenlane.routing.vrp.check import best_departure, check_solution
@@ -36,6 +38,7 @@ from greenlane.routing.vrp.core import (
     VrpParams,
     solve_core,
 )
+from greenlane.routing.vrp.evrptw_bridge import VrpError, ev_capable, solve_entry, unsuitable
 from greenlane.routing.vrp.model import DroppedStop, VehicleRoute, VrpProblem, VrpSolution
 from greenlane.routing.vrp.prepare import DIMS, Prepared, VehicleSpec, prepare
 
@@ -47,10 +50,6 @@ PALLET_UNITS = 100
 """Solver units per pallet (a hundredth of a pallet)."""
 LOAD_UNITS = {"kg": 1.0, "m3": L_PER_M3, "pallets": float(PALLET_UNITS)}
 """Solver units per unit of each load dimension (kg, litres, 1/100 pallet)."""
-
-
-class VrpError(GreenlaneError):
-    """A returned plan broke a rule the model should enforce (a bug, never user input)."""
 
 
 def _hours(h: float) -> int:
@@ -270,8 +269,14 @@ def _precheck(prep: Prepared) -> tuple[list[str], dict[str, list[int]], dict[str
     return live, allowed, reasons
 
 
-def _route(prep: Prepared, spec: VehicleSpec, k: int, seq: list[int]) -> VehicleRoute:
-    sim = best_departure(prep, spec, seq)
+def _route(
+    prep: Prepared,
+    spec: VehicleSpec,
+    k: int,
+    seq: list[int],
+    refills: dict[int, float] | None = None,
+) -> VehicleRoute:
+    sim = best_departure(prep, spec, seq, refills)
     costs = sim.costs(spec, prep.problem.carbon_price_cny_per_t)
     return VehicleRoute(
         vehicle_id=f"{spec.label}#{k}",
@@ -300,11 +305,76 @@ NOTES = (
     "load); reported energy, CO2e, levels and cost use the actual load on every arc",
     "a station visit refills to full: time = missing energy / min(vehicle, station) rate",
 )
+EV_NOTES = (
+    "distances: {rule} unless a user matrix gives the pair",
+    "E-VRPTW search (the engine of the Schneider et al. 2014 benchmark): fewest vehicles, "
+    "then distance, per fleet entry; the cheapest complete entry plan is kept",
+    "battery energy at the actual load on every arc; partial recharging at charging "
+    "stations (any number of visits), time by the vehicle's charging curve or power, "
+    "capped by the station's power",
+)
+
+
+def _solve_ev(
+    prep: Prepared, live: list[str], params: VrpParams, specs: list[VehicleSpec]
+) -> tuple[list[VehicleRoute], dict[str, str]]:
+    """Routes by the E-VRPTW search, one run per battery fleet entry sharing the time limit;
+    the plan serving the most stops, then the cheapest, is kept (routes and the unserved
+    stops' reasons)."""
+    share = params.time_limit_s / len(specs)
+    best: tuple[tuple[int, float], list[VehicleRoute], dict[str, str]] | None = None
+    for spec in specs:
+        plan = solve_entry(prep, spec, live, share, params.seed)
+        routes = [
+            _route(prep, spec, k, seq, refills)
+            for k, (seq, refills) in enumerate(plan.routes, start=1)
+        ]
+        score = (len(plan.unserved), sum(r.cost_cny for r in routes))
+        if best is None or score < best[0]:
+            reasons = {s: f"{spec.label}: {why}" for s, why in plan.unserved.items()}
+            best = (score, routes, reasons)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _solve_ortools(
+    prep: Prepared, builder: _Builder, live: list[str], params: VrpParams
+) -> tuple[list[VehicleRoute], dict[str, str], str, str, float]:
+    """Routes by the OR-Tools core: routes, reasons, status, engine, objective [CNY]."""
+    core = builder.build()
+    sol = solve_core(core, params)
+    objective = sol.objective / COST_UNITS_PER_CNY if sol.objective >= 0 else math.nan
+    counter = dict.fromkeys(range(len(prep.specs)), 0)
+    routes: list[VehicleRoute] = []
+    for k, nodes in sorted(sol.routes.items()):
+        if not nodes:
+            continue
+        spec = prep.specs[builder.vehicle_spec[k]]
+        counter[spec.index] += 1
+        seq = [spec.depot]
+        for n in nodes:  # two copies of one station in a row are one visit
+            place = builder.node_place[n]
+            if place != seq[-1] or prep.places[place].kind != "station":
+                seq.append(place)
+        seq.append(spec.end_depot)
+        routes.append(_route(prep, spec, counter[spec.index], seq))
+    reasons = {}
+    if not sol.routes:
+        reasons = {s: f"no plan found by the solver ({sol.status})" for s in live}
+    return routes, reasons, sol.status, sol.engine, objective
+
+
+def _served(routes: list[VehicleRoute]) -> set[str]:
+    return {v.place_id for r in routes for v in r.visits if v.kind == "stop"}
 
 
 def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSolution:
     """Plan first/last-mile routes; every returned plan has passed :func:`check_solution`.
 
+    Engines: battery-electric fleets on an E-VRPTW (see :mod:`routing.vrp.evrptw_bridge`) go
+    to the E-VRPTW search (``engine="auto"`` or ``"evrptw"``); with a mixed fleet ``auto``
+    gives half the time to it (battery entries only) and half to OR-Tools (all entries) and
+    keeps the plan serving more stops, then the cheaper; anything else goes to OR-Tools.
     Raises InputError (bad input, naming the field) or VrpError (a plan broke a rule).
     """
     t0 = time.perf_counter()
@@ -314,28 +384,32 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
     builder = _Builder(prep, live, allowed)
     routes: list[VehicleRoute] = []
     status, engine, objective = "success", "none", 0.0
-    served: set[str] = set()
-    if live:
-        core = builder.build()
-        sol = solve_core(core, params)
-        status, engine = sol.status, sol.engine
-        objective = sol.objective / COST_UNITS_PER_CNY if sol.objective >= 0 else math.nan
-        counter = dict.fromkeys(range(len(prep.specs)), 0)
-        for k, nodes in sorted(sol.routes.items()):
-            if not nodes:
-                continue
-            spec = prep.specs[builder.vehicle_spec[k]]
-            counter[spec.index] += 1
-            seq = [spec.depot]
-            for n in nodes:  # two copies of one station in a row are one visit
-                place = builder.node_place[n]
-                if place != seq[-1] or prep.places[place].kind != "station":
-                    seq.append(place)
-            seq.append(spec.end_depot)
-            routes.append(_route(prep, spec, counter[spec.index], seq))
-            served.update(prep.places[builder.node_place[n]].place_id for n in nodes)
-        if not sol.routes:
-            reasons.update({s: f"no plan found by the solver ({sol.status})" for s in live})
+    why_not_ev = unsuitable(prep, live)
+    if params.engine == "evrptw" and why_not_ev and live:
+        raise InputError(f"the evrptw engine needs a battery E-VRPTW: {why_not_ev}", "engine")
+    ev_specs = [s for s in prep.specs if ev_capable(s)]
+    use_ev = why_not_ev is None and params.engine in ("auto", "evrptw")
+    both = use_ev and params.engine == "auto" and len(ev_specs) < len(prep.specs)
+    if use_ev:
+        ev_params = replace(params, time_limit_s=params.time_limit_s / (2 if both else 1))
+        routes, unserved = _solve_ev(prep, live, ev_params, ev_specs)
+        engine = "evrptw"
+        status = "success" if not unserved else "partial"
+        objective = sum(r.cost_cny for r in routes)
+        if both:
+            elapsed = time.perf_counter() - t0
+            rest = replace(params, time_limit_s=max(0.1, params.time_limit_s - elapsed))
+            other = _solve_ortools(prep, builder, live, rest)
+            ev_score = (len(unserved), objective)
+            or_score = (len(live) - len(_served(other[0])), sum(r.cost_cny for r in other[0]))
+            if or_score < ev_score:
+                routes, unserved, status, engine, objective = other
+                use_ev = False
+        reasons.update(unserved)
+    elif live:
+        routes, unserved, status, engine, objective = _solve_ortools(prep, builder, live, params)
+        reasons.update(unserved)
+    served = _served(routes)
     dropped = []
     for stop in problem.stops:
         if stop.stop_id in served:
@@ -360,7 +434,9 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
         )
         or "n/a (no range-limited vehicle)"
     )
-    notes = tuple(n.format(rule=prep.basis_rule, planned=planned) for n in NOTES)
+    notes = tuple(
+        n.format(rule=prep.basis_rule, planned=planned) for n in (EV_NOTES if use_ev else NOTES)
+    )
     solution = VrpSolution(
         routes=tuple(routes),
         dropped=tuple(dropped),
@@ -369,7 +445,9 @@ def solve_vrp(problem: VrpProblem, params: VrpParams | None = None) -> VrpSoluti
         objective_cny=objective,
         wall_time_s=time.perf_counter() - t0,
         notes=notes,
-        data_sha256=load_factors(tuple(problem.factor_sets)).data_sha256,
+        data_sha256=load_factors(
+            tuple(problem.factor_sets), data_dir=problem.data_dir or DATA_DIR
+        ).data_sha256,
     )
     violations = check_solution(problem, solution)
     if violations:

@@ -5,6 +5,8 @@ EUA defaults: 67 (2024), 75 (2025), 70.76 (2026) EUR/t; EUR = 7.5257 CNY (fx_rat
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from greenlane.emissions.errors import InputError
@@ -172,13 +174,22 @@ def test_rate_card_lookup_and_price_per_tonne() -> None:
 
     sea = rate_card_for(Mode.SEA, "CN", "NL")
     assert sea is not None and sea.rate_id == "sea_cn_north_europe_spot"
-    assert sea.cny_per_t() == pytest.approx(2052 / 20 * 7.1884)
+    # dated FX: the card of 5 Mar 2026 converts at the fixing of 23 Jan 2026 (6.9929)
+    assert sea.fx().date == "2026-01-23"
+    assert sea.cny_per_t() == pytest.approx(2052 / 20 * 6.9929)  # 717.47 CNY/t
+    assert sea.fuel_link == "vlsfo" and sea.fuel_base_cny() == pytest.approx(537 * 6.9929)
     contract = rate_card_for(Mode.SEA, "CN", "NL", contract="contract")
     assert contract is not None and contract.value == 2804
+    # signed late Jan 2025: the fixing of 31 Dec 2024 (7.1884) is the latest before it
+    assert contract.fx().date == "2024-12-31"
+    assert contract.cny_per_t() == pytest.approx(2804 / 20 * 7.1884)  # 1 007.81 CNY/t
     med = rate_card_for(Mode.SEA, "CN", "ES")
     assert med is not None and med.rate_id == "sea_cn_med_spot"
     air = rate_card_for(Mode.AIR, "HK", "DE")
-    assert air is not None and air.cny_per_t() == pytest.approx(4.59 * 1000 * 7.1884)
+    # TAC Oct 2025 average at the fixing of 23 Sep 2025: 4.59 x 1000 x 7.1057 = 32 615.16
+    assert air is not None and air.cny_per_t() == pytest.approx(4.59 * 1000 * 7.1057)
+    assert air.volumetric_t_per_m3() == pytest.approx(0.16667)  # 1 : 6 000 cm3/kg
+    assert air.min_charge_cny() == 0.0  # no minimum charge sourced for the lane
     assert rate_card_for(Mode.SEA, "CN", "CN") is None  # Chinese coast: no card
     assert rate_card_for(Mode.ROAD, "DE", "DE") is None  # own fleet
 
@@ -193,3 +204,18 @@ def test_flight_before_the_eua_table_pays_nothing_and_is_priced() -> None:
     costs, rules = regulatory_costs_cny(intra, Regulation(2026))
     assert costs["eu_ets"] == pytest.approx(70 * 70.76 * FX)  # jet TTW is all CO2 here
     assert rules and "intra-EEA" in rules[0]
+
+
+def test_fx_rate_on_takes_the_latest_fixing_on_or_before_the_date() -> None:
+    from greenlane.fleet.catalog import fx_rate_on, fx_rates
+
+    assert fx_rate_on("USD", "2025-09-22").cny_per_unit == Decimal("7.1884")  # 31 Dec 2024
+    assert fx_rate_on("USD", "2025-09-23").cny_per_unit == Decimal("7.1057")
+    assert fx_rate_on("USD", "2026-12-06").cny_per_unit == Decimal("6.9929")
+    assert fx_rate_on("USD", "2020-01-01").date == "2024-12-31"  # before any: the earliest
+    assert fx_rate_on("EUR", "2026-03-05").cny_per_unit == Decimal("7.5257")
+    # the reference rates (energy prices, regulation) are those of the CNY row's date
+    assert fx_rates()["USD"].date == "2024-12-31"
+    with pytest.raises(InputError) as err:
+        fx_rate_on("JPY", "2026-01-01")
+    assert err.value.field == "currency"

@@ -400,7 +400,7 @@ def test_429_is_documented(world):
     """Every authenticated operation of the core API documents the 429 (schemathesis checks
     answers against it). The ledger blueprint keeps its own error table (webapp/ledger.py)."""
     doc = world["client"].get("/api/v1/openapi.json").get_json()
-    core = {"plans", "emissions", "reports", "tokens"}
+    core = {"plans", "emissions", "reports", "tokens", "datasets"}
     checked = 0
     for path, ops in doc["paths"].items():
         for method, op in ops.items():

@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ import pytest
 from greenlane.emissions.errors import InputError
 from greenlane.routing.vrp.evrptw import (
     benchmark_dir,
+    charge_hours,
     check_routes,
     is_evrptw_file,
     parse_configuration,
     read_evrptw,
+    validate_curve,
 )
 from greenlane.routing.vrp.evrptw_search import RouteEvaluator, solve_evrptw
 
@@ -234,3 +237,94 @@ def test_benchmark_scores_gaps_only_at_best_known_vehicles() -> None:
     assert "2/2 instances feasible with every customer served; 2 at no more vehicles" in text
     assert "mean distance gap +1.75 % (max +2.50 %)" in text
     assert "2 wins, 0 losses, 0 ties over 2 instances" in text
+
+
+# --- charging curve and load-dependent consumption ------------------------------------------
+
+
+def test_charge_hours_piecewise_by_hand() -> None:
+    # 100 kWh battery, 100 kW to 80 % (0.01 h/kWh), 50 kW above (0.02 h/kWh):
+    # 70 % -> 90 % = 10 kWh / 100 kW + 10 kWh / 50 kW = 0.1 h + 0.2 h = 0.3 h
+    segs = [(0.0, 80.0, 0.01), (80.0, 100.0, 0.02)]
+    assert charge_hours(segs, 70.0, 90.0) == pytest.approx(0.3)
+    assert charge_hours(segs, 10.0, 30.0) == pytest.approx(0.2)  # 20 kWh / 100 kW
+    validate_curve(((80.0, 0.01), (100.0, 0.02)), 100.0, "curve")
+    with pytest.raises(InputError, match="concave"):
+        validate_curve(((80.0, 0.02), (100.0, 0.01)), 100.0, "curve")
+    with pytest.raises(InputError, match="full battery"):
+        validate_curve(((80.0, 0.01),), 100.0, "curve")
+
+
+def test_instance_rejects_a_rising_power_curve(tmp_path: Path) -> None:
+    inst = read_evrptw(_instance(tmp_path, ["C1 c 30 40 10 0 1000 10"]))
+    with pytest.raises(InputError) as err:
+        replace(inst, curve=((60.0, 4.0), (120.0, 2.0)))
+    assert err.value.field == "curve[1]"
+
+
+def test_curve_segments_take_the_slower_of_vehicle_and_station(tmp_path: Path) -> None:
+    inst = read_evrptw(_instance(tmp_path, ["C1 c 110 0 10 0 1000 0"]))
+    curved = replace(
+        inst, curve=((96.0, 2.0), (120.0, 4.0)), station_recharge_time=(0.0, 3.0, 0.0, 0.0)
+    )
+    # S0 (node 1) is limited to 1/3 power: max(2, 3) = 3 below 96, max(4, 3) = 4 above
+    assert curved.charge_segments(1) == [(0.0, 96.0, 3.0), (96.0, 120.0, 4.0)]
+    assert curved.charge_segments(2) == [(0.0, 96.0, 2.0), (96.0, 120.0, 4.0)]
+
+
+def test_checker_and_search_with_a_charging_curve(tmp_path: Path) -> None:
+    # C1 at (110, 0): S1 (50, 0) -> C1 -> S1 is 120 = Q, so the vehicle leaves S1 full.
+    # D0-S1 50: arrive with 70. Linear (g = 2): 50 units = 100; curve (g = 2 to 96, 4 above):
+    # 26 x 2 + 24 x 4 = 148. Back at S1 with 0, 50 more to reach D0: 50 x 2 = 100 both ways.
+    # Route time = 220 driving + 200 (linear) or 248 (curve) = 420 or 468.
+    path = _instance(tmp_path, ["C1 c 110 0 10 0 1000 0"], depot_due=450.0)
+    route = [["D0", "S1", "C1", "S1", "D0"]]
+    linear = read_evrptw(path)
+    assert check_routes(linear, route).feasible
+    curved = replace(linear, curve=((96.0, 2.0), (120.0, 4.0)))
+    chk = check_routes(curved, route)
+    assert not chk.feasible and "time windows with the recharging time" in chk.violations[0]
+    loose = replace(read_evrptw(_instance(tmp_path, ["C1 c 110 0 10 0 1000 0"], 470.0)))
+    loose = replace(loose, curve=curved.curve)
+    chk = check_routes(loose, route)
+    assert chk.feasible and chk.routes[0].recharged == pytest.approx(100.0)  # 50 + 50
+    assert chk.routes[0].recharges == pytest.approx([0.0, 50.0, 0.0, 50.0, 0.0])
+    res = solve_evrptw(loose, time_limit_s=1.0, iterations=10)
+    assert res.status == "success" and res.routes == route
+    ev = RouteEvaluator(loose)
+    assert ev.simulate([0, 2, 3, 2, 0]) == (0, -1)
+    ev_tight = RouteEvaluator(curved)
+    assert ev_tight.simulate([0, 2, 3, 2, 0])[0] == 2  # the window of D0 fails at 468
+
+
+def test_load_dependent_consumption_by_hand(tmp_path: Path) -> None:
+    # C1 at (30, 40), 50 away, demand 50; r = 1, 0.01 per demand unit on board:
+    # delivered: out (1 + 0.5) x 50 = 75, back 1 x 50 = 50 (125 > Q = 120);
+    # collected: out 50, back 75. Q = 130 makes both feasible without charging.
+    inst = replace(
+        read_evrptw(_instance(tmp_path, ["C1 c 30 40 50 0 1000 0"])), load_consumption=0.01
+    )
+    assert inst.arc_energy([0, 3, 0]) == pytest.approx([75.0, 50.0])
+    assert replace(inst, collect=True).arc_energy([0, 3, 0]) == pytest.approx([50.0, 75.0])
+    assert RouteEvaluator(inst).arc_energy([0, 3, 0]) == pytest.approx([75.0, 50.0])
+    chk = check_routes(inst, [["D0", "C1", "D0"]])
+    assert not chk.feasible and "battery: 125.00 needed" in chk.violations[0]
+    assert check_routes(replace(inst, battery=130.0), [["D0", "C1", "D0"]]).feasible
+    # the search charges at S0 on the depot? No: it must use a station on the way, S1 (50, 0)
+    res = solve_evrptw(inst, time_limit_s=1.0, iterations=10)
+    assert res.status == "success" and "S1" in res.routes[0]
+
+
+def test_route_duration_counts_a_late_departure(tmp_path: Path) -> None:
+    # C1 at (30, 40), 50 from D0, opens at 200: leave at 150, serve at 200, back at 250,
+    # so the shortest duration is 100 (leaving at 0 would wait 150 and last 250)
+    inst = read_evrptw(_instance(tmp_path, ["C1 c 30 40 10 200 1000 0"]))
+    route = [["D0", "C1", "D0"]]
+    assert check_routes(replace(inst, max_duration=100.0), route).feasible
+    chk = check_routes(replace(inst, max_duration=99.0), route)
+    assert not chk.feasible and "route duration" in chk.violations[0]
+    assert RouteEvaluator(replace(inst, max_duration=100.0)).simulate([0, 3, 0]) == (0, -1)
+    assert RouteEvaluator(replace(inst, max_duration=99.0)).simulate([0, 3, 0])[0] == 2
+    res = solve_evrptw(replace(inst, max_duration=99.0), time_limit_s=1.0, iterations=5)
+    assert res.status == "partial" and res.unserved == ["C1"]
+    assert res.reason == "C1: route duration (longer than the shift even alone)"

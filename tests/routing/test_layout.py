@@ -50,7 +50,7 @@ def _graph() -> nx.DiGraph:
 
 def test_the_module_list_is_the_subpackage_layout() -> None:
     top = {m.split(".")[2] for m in _modules() if m.count(".") >= 2}
-    assert top == {"network", "planner", "scenarios", "vrp"}
+    assert top == {"datasets", "network", "planner", "scenarios", "vrp"}
 
 
 def test_routing_has_no_import_cycles() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import networkx as nx
 import pytest
@@ -169,3 +170,56 @@ def test_target_mode_rechecks_the_cap_after_routing():
     assert met == (p.intensity_g_per_tkm <= cap * (1 + 1e-9))
     if not met:
         assert f"{p.intensity_g_per_tkm:.2f} g/tkm" in p.facts["message"]
+
+
+# Port of Antwerp (BE) and two sites near Essen (DE), ~230 km by road: a rigid battery truck
+# (336 kWh) cannot do the round trip of ~480 km and charges at the real NL-VENLO-MCS station
+# of data/charging_stations.csv (51.397, 6.15; 400 kW), on the way.
+ANR = (51.26, 4.40)
+ESSEN1 = (51.45, 7.00)
+ESSEN2 = (51.51, 7.10)
+VENLO = (51.397, 6.15)
+
+
+def test_battery_truck_charges_on_the_way_on_the_evrptw_engine():
+    hubs = {
+        "P": Hub("P", "Port P", HubKind.SEAPORT, 31.2, 121.5, "CN", "CN-East", (Mode.SEA,), "test"),
+        "A": Hub("A", "Port A", HubKind.SEAPORT, *ANR, "BE", "BE", (Mode.SEA, Mode.ROAD), "t"),
+        "E1": Hub("E1", "Site 1", HubKind.CUSTOMER_SITE, *ESSEN1, "DE", "DE", (Mode.ROAD,), "t"),
+        "E2": Hub("E2", "Site 2", HubKind.CUSTOMER_SITE, *ESSEN2, "DE", "DE", (Mode.ROAD,), "t"),
+    }
+    lanes = [make_lane("SEA-PA", "P", "A", Mode.SEA, "ship_container_24000teu", 16000, 1, 5000)]
+    for c in ("E1", "E2"):
+        sfd = gcd_km(*ANR, hubs[c].lat, hubs[c].lon) * 1.2
+        lanes.append(make_lane(f"ROAD-A-{c}", "A", c, Mode.ROAD, "rigid_18t_bev", sfd, 98, 8))
+    g = nx.MultiDiGraph()
+    for h in hubs.values():
+        g.add_node(h.hub_id, hub=h)
+    for lane in lanes:
+        g.add_edge(lane.origin, lane.destination, key=lane.lane_id, lane=lane)
+    net = Network(hubs=hubs, lanes=tuple(lanes), graph=g, data_sha256="test")
+    book = [Shipment("S1", "P", "E1", 3.0, READY, DUE), Shipment("S2", "P", "E2", 3.0, READY, DUE)]
+    routed = plan(book, net, PlanOptions(solver=FAST, stop_level_routing=True))
+    assert not routed.stop_dropped
+    (route,) = routed.stop_routes
+    assert route.vehicle_type == "rigid_18t_bev" and route.refills == 1
+    assert route.geometry[1] == (VENLO[1], VENLO[0])  # the charging stop, before the sites
+    sites = [ESSEN1, ESSEN2] if route.shipment_ids == ("S1", "S2") else [ESSEN2, ESSEN1]
+    path = [ANR, VENLO, *sites, ANR]
+    km = [_road_km(a, b) for a, b in pairwise(path)]
+    assert route.distance_km == pytest.approx(sum(km), rel=1e-9)
+    # energy [kWh] at the load on board: 6 t to Venlo and the first site, 3 t, then empty
+    v = vehicle_type("rigid_18t_bev")
+    kwh = [
+        (v.empty_energy_mj_per_km + v.energy_slope_mj_per_tkm * t) * d / 3.6
+        for t, d in zip((6, 6, 3, 0), km, strict=True)
+    ]
+    assert route.energy_mj == pytest.approx(sum(kwh) * 3.6, rel=1e-9)
+    assert sum(kwh) > v.battery_kwh  # ~435 kWh: the 336 kWh battery needs a charge
+    # partial recharging: only the missing ~99 kWh, at min(150 kW truck, 400 kW station);
+    # duration = driving at 50 km/h + two 1 h stops + charging (a full charge would be longer)
+    charge_h = (sum(kwh) - v.battery_kwh) / 150.0
+    hours = (route.return_at - route.departure_at).total_seconds() / 3600
+    assert hours == pytest.approx(sum(km) / v.speed_kmh + 2 * 1.0 + charge_h, abs=1e-6)
+    leg = next(s for s in routed.shipments if s.shipment_id == "S1").legs[-1]
+    assert any(f.source == "routing.vrp evrptw" for f in leg.tce.factors)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from greenlane.emissions.errors import InputError
 from greenlane.emissions.units import KG_PER_T
 from greenlane.fleet import vehicle_type
 from greenlane.routing.vrp import (
@@ -383,3 +384,109 @@ def test_cli_prints_json() -> None:
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["vehicles"] == len(doc["routes"]) and doc["violations"] == []
+
+
+EV = VrpParams(time_limit_s=1.0, engine="evrptw")
+
+
+def test_ev_charges_only_what_the_route_needs() -> None:
+    """As test_ev_must_charge_once on the E-VRPTW engine (partial recharging): 305 km either
+    way round (D-C-S-D or D-S-C-D); 305 kWh needed, 200 on board: 105 kWh at min(400, 100)
+    kW = 1.05 h; 305 / 50 + 0.5 + 1.05 = 7.65 h; the battery is empty on return."""
+    problem = _charge_once_problem((CHARGER, FAR))
+    sol = solve_vrp(problem, EV)
+    assert sol.engine == "evrptw" and sol.status == "success" and not sol.dropped
+    (route,) = sol.routes
+    (station,) = [v for v in route.visits if v.kind == "station"]
+    assert station.place_id == "C" and station.refilled == pytest.approx(105.0, abs=1e-4)
+    assert station.departure_h - station.start_h == pytest.approx(1.05, abs=1e-6)
+    assert route.distance_km == pytest.approx(305.0)
+    assert route.duration_h == pytest.approx(7.65, abs=1e-6)
+    assert route.visits[-1].level_arrival == pytest.approx(0.0, abs=1e-4)
+    assert check_solution(problem, sol) == []
+
+
+def test_fleet_entry_battery_consumption_and_charging_curve() -> None:
+    """The entry sets 160 kWh, 1 kWh/km and 100 kW to 50 % (80 kWh), 50 kW above. The
+    matrix makes C -> D 400 km (one way), so the route is D -> C -> S -> D (305 km): 15 kWh
+    left at C, 160 needed to get home: full. 15 -> 80 kWh at 100 kW = 0.65 h, 80 -> 160 at
+    50 kW = 1.6 h: 2.25 h (1.45 h at a flat 100 kW); 305 / 50 + 0.5 + 2.25 = 8.85 h."""
+    base = _charge_once_problem((CHARGER,))
+    km = DistanceMatrix(("D", "S", "C"), ((0, 150, 145), (150, 0, 10), (400, 10, 0)))
+    entry = FleetEntry(
+        "truck_40t_bev",
+        1,
+        battery_kwh=160.0,
+        consumption_kwh_per_km=1.0,
+        consumption_kwh_per_tkm=0.0,
+        charge_curve=((0.5, 100.0), (1.0, 50.0)),
+    )
+    problem = replace(base, fleet=(replace(entry, vehicle=_ev()),), distance_matrix=km)
+    sol = solve_vrp(problem, EV)
+    (route,) = sol.routes
+    assert [v.place_id for v in route.visits] == ["D", "C", "S", "D"]
+    station = route.visits[1]
+    assert station.level_arrival == pytest.approx(15.0)
+    assert station.refilled == pytest.approx(145.0, abs=1e-4)
+    assert station.departure_h - station.start_h == pytest.approx(2.25, abs=1e-5)
+    assert route.duration_h == pytest.approx(8.85, abs=1e-5)
+    assert route.energy_mj == pytest.approx(305 * 3.6)
+    assert check_solution(problem, sol) == []
+    # the OR-Tools engine charges to full at the curve's slowest power: the same 145 kWh
+    # take 145 / 50 = 2.9 h in its model, the exact re-simulation follows the curve (2.25 h)
+    ort = solve_vrp(problem, TINY)
+    assert ort.routes[0].visits[1].departure_h - ort.routes[0].visits[1].start_h == (
+        pytest.approx(2.25, abs=1e-5)
+    )
+
+
+def test_fleet_entry_overrides_are_validated() -> None:
+    base = _charge_once_problem((CHARGER,))
+    for entry, field in (
+        (FleetEntry("truck_40t_diesel", battery_kwh=100.0), "fleet[0].battery_kwh"),
+        (FleetEntry("truck_40t_bev", charge_power_kw=0.0), "fleet[0].charge_power_kw"),
+        (
+            FleetEntry("truck_40t_bev", charge_curve=((0.8, 50.0), (1.0, 100.0))),
+            "fleet[0].charge_curve[1]",
+        ),
+        (FleetEntry("truck_40t_bev", charge_curve=((0.8, 50.0),)), "fleet[0].charge_curve"),
+    ):
+        with pytest.raises(InputError) as err:
+            solve_vrp(replace(base, fleet=(entry,)), EV)
+        assert err.value.field == field
+
+
+def test_mixed_fleet_keeps_the_cheaper_engine_plan() -> None:
+    """auto with diesel and battery trucks runs the E-VRPTW search (battery entries) and
+    OR-Tools (all entries): without a carbon price diesel is cheapest (as in
+    test_grey_hydrogen_loses_to_diesel_and_bev_wins_at_a_carbon_price) and OR-Tools' plan is
+    kept; at 1000 CNY/t the BEV wins, both engines find the same single route and the tie
+    keeps the E-VRPTW plan."""
+    fleet = (FleetEntry("truck_40t_diesel"), FleetEntry("truck_40t_bev"))
+    auto = VrpParams(time_limit_s=2.0, metaheuristic="GREEDY_DESCENT")
+    cheap = solve_vrp(_one_stop(fleet, 0.0), auto)
+    assert cheap.engine != "evrptw" and cheap.routes[0].type_id == "truck_40t_diesel"
+    green = solve_vrp(_one_stop(fleet, 1000.0), auto)
+    assert green.engine == "evrptw" and green.routes[0].type_id == "truck_40t_bev"
+    alone = solve_vrp(_one_stop((fleet[1],), 1000.0), TINY)
+    assert green.cost_cny == pytest.approx(alone.cost_cny, rel=1e-9)
+
+
+def test_pickup_route_energy_grows_with_the_load() -> None:
+    """First mile: a 5 t pickup at S on a 250 kWh entry using 1 kWh/km + 0.1 kWh/tkm. The
+    one-way matrix forces D -> S -> C -> D: D-S 150 km empty = 150 kWh (100 left), S-C 10 km
+    at 5 t = 1.5 x 10 = 15 (85 left at C), C-D 145 km at 5 t = 217.5: charge 132.5 kWh at
+    100 kW = 1.325 h; 305 / 50 + 0.5 + 1.325 = 7.925 h; 382.5 kWh = 1377 MJ."""
+    base = _charge_once_problem((CHARGER,))
+    km = DistanceMatrix(("D", "S", "C"), ((0, 150, 400), (150, 0, 10), (145, 10, 0)))
+    entry = FleetEntry("ev", 1, vehicle=_ev(), battery_kwh=250.0, consumption_kwh_per_tkm=0.1)
+    stop = replace(base.stops[0], kind="pickup")
+    problem = replace(base, fleet=(entry,), stops=(stop,), distance_matrix=km)
+    sol = solve_vrp(problem, EV)
+    (route,) = sol.routes
+    assert [v.place_id for v in route.visits] == ["D", "S", "C", "D"]
+    assert route.visits[2].level_arrival == pytest.approx(85.0)
+    assert route.visits[2].refilled == pytest.approx(132.5, abs=1e-4)
+    assert route.energy_mj == pytest.approx(382.5 * 3.6)
+    assert route.duration_h == pytest.approx(7.925, abs=1e-5)
+    assert check_solution(problem, sol) == []

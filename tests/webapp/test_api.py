@@ -424,3 +424,13 @@ def test_planner_accepts_a_plan(client, auth, planned):
     assert doc["state"] == "accepted" and doc["accepted_at"]
     again = client.post(f"/api/v1/plans/{planned['id']}/accept", headers=auth("planner"))
     assert again.get_json()["accepted_at"] == doc["accepted_at"]
+
+
+def test_a_time_before_year_1_in_utc_is_a_422(client, auth):
+    # 0001-01-01T00:00+03:04 is 0000-12-31T20:56Z: no such year (found by the fuzz run)
+    resp = client.post(
+        "/api/v1/plans",
+        json={"shipments": [shipment(ready_at="0001-01-01T00:00:00+03:04")]},
+        headers=auth(),
+    )
+    assert_problem(resp, 422, "shipments[0].ready_at")

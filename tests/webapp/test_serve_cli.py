@@ -102,3 +102,18 @@ def test_serve_demo_never_shares_someone_elses_plan(env, monkeypatch):
     assert "demo-partner" not in out.output
     with reading(engine_of(app)) as conn:
         assert list(conn.execute(shares.select())) == []
+
+
+def test_create_token_of_an_organisation(env):
+    from greenlane.webapp import create_app
+    from greenlane.webapp.auth import authenticate
+    from greenlane.webapp.db import engine_of
+
+    result = CliRunner().invoke(cli_serve.create_token, ["--role", "planner", "--org", "acme"])
+    assert result.exit_code == 0, result.output
+    assert "organisation acme" in result.output
+    who = authenticate(engine_of(create_app()), result.output.strip().splitlines()[-1])
+    assert who is not None and who.organisation == "acme"
+    bad = CliRunner().invoke(cli_serve.create_token, ["--role", "planner", "--org", "a b"])
+    assert bad.exit_code == 2
+    assert "error: organisation" in bad.output

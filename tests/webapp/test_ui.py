@@ -287,8 +287,12 @@ def test_plan_form_rate_cards_and_eua_show_the_cost_split(ui):
     )
     page = ui.get(url).get_data(as_text=True)
     assert "Cost split [CNY]" in page and "of which carbon regulation" in page
-    # 14 t x 2 052 USD/FEU / 20 t x 7.1884 CNY/USD = 10 325.4 CNY
-    assert 'title="priced at rate_card:sea_cn_north_europe_spot">freight 10,325' in page
+    # 14 t x 2 052 USD/FEU / 20 t x 6.9929 CNY/USD (fixing of 23 Jan 2026) = 10 044.6 CNY
+    assert (
+        'title="priced at rate_card:sea_cn_north_europe_spot; rate card '
+        "sea_cn_north_europe_spot (spot, 2026-03-05)"
+    ) in page
+    assert "(fx of 2026-01-23)" in page and 'service">freight 10,045' in page
     assert 'title="priced at operating_cost">freight' in page  # road legs: own fleet
     assert "EU ETS" in page
 

@@ -109,3 +109,32 @@ def test_clone_keeps_the_options_and_bad_edits_name_the_field(
         f"/plans/{ui_plan['id']}/scenario", data={**form, "pin": "NOPE"}, follow_redirects=True
     ).get_data(as_text=True)
     assert "pin[0]: no planned shipment" in page
+
+
+def test_market_scenario_eua_and_bunker_recorded_in_the_plan(
+    client: Any, auth: Any, ui_plan: dict[str, Any]
+) -> None:
+    form = {
+        "csrf_token": csrf(client, ui_plan["url"]),
+        "eua_eur_per_t": "120",
+        "bunker_change_pct": "30",
+    }
+    new_id = _wait(client, client.post(f"/plans/{ui_plan['id']}/scenario", data=form))
+    base, new = _plan(client, auth, ui_plan["id"]), _plan(client, auth, new_id)
+    scenario = new["options"]["scenario"]  # the plan JSON records the scenario's values
+    assert scenario["eua_eur_per_t"] == 120
+    assert scenario["bunker_price_factor"] == pytest.approx(1.3)
+    assert scenario["jet_price_factor"] == 1.0 and scenario["rate_card_index"] == 1.0
+    assert new["options"]["energy_prices"] == "bunker x1.3"
+    assert "EUA at 120 EUR/t · bunker +30 %" in new["name"]
+    assert base["options"]["scenario"]["bunker_price_factor"] == 1.0
+    # dearer bunkers and EUAs: the same book costs more
+    assert new["summary"]["cost_cny"] > base["summary"]["cost_cny"]
+    page = client.get(f"/plans/{new_id}").get_data(as_text=True)
+    assert "EUA at 120 EUR/t · bunker +30 %" in page
+    page = client.post(
+        f"/plans/{ui_plan['id']}/scenario",
+        data={**form, "bunker_change_pct": "-100"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "bunker_change_pct: must lie above -100 %" in page
