@@ -27,13 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from greenlane.emissions.report._decimal import num
 from greenlane.emissions.units import KG_PER_T
+from greenlane.routing.network.places import resolve_all
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
 from greenlane.routing.planner.candidates import (
     Candidate,
     CandidateBuilder,
     datetime_at,
     hours_since_epoch,
-    resolve_place,
 )
 from greenlane.routing.planner.shipments import Shipment, ShipmentIn
 from greenlane.webapp.auth import roles
@@ -74,6 +74,11 @@ class _Warm:
     def __init__(self, builder: CandidateBuilder) -> None:
         self.builder = builder
         self.lock = threading.Lock()
+
+    @property
+    def builder_key(self) -> tuple[float, str]:
+        """(carbon price [CNY/t], carriers) the builder was made for."""
+        return self.builder.carbon_price_cny_per_t, self.builder.carriers
 
 
 def _warm(app: Flask, price: float, carriers: str) -> _Warm:
@@ -134,9 +139,14 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
     si = body.shipment
     shipment = si.to_shipment()
     warm = _warm(app, body.carbon_price_cny_per_t, body.carriers)
-    net = warm.builder.network
-    origin = resolve_place(net, si.origin, "shipment.origin")
-    destination = resolve_place(net, si.destination, "shipment.destination")
+    net, places = resolve_all(
+        warm.builder.network,
+        ((si.origin, "shipment.origin"), (si.destination, "shipment.destination")),
+        ((si.origin, si.destination),),
+    )
+    if net is not warm.builder.network:  # a port, airport or site outside the network
+        warm = _Warm(CandidateBuilder(net, warm.builder.factors, 4, *warm.builder_key))
+    origin, destination = places[si.origin].hub, places[si.destination].hub
     if origin.hub_id == destination.hub_id:
         raise ApiProblem(
             422,
@@ -177,6 +187,8 @@ def quote(body: QuoteIn, app: Flask | None = None) -> dict[str, Any]:
         "shipment_id": si.shipment_id,
         "origin": origin.hub_id,
         "destination": destination.hub_id,
+        "origin_resolved": places[si.origin].to_dict(),
+        "destination_resolved": places[si.destination].to_dict(),
         "mass_t": si.mass_t,
         "ready_at": si.ready_at.isoformat().replace("+00:00", "Z"),
         "due_at": si.due_at.isoformat().replace("+00:00", "Z"),

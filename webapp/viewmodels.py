@@ -180,6 +180,8 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
             intensity_by_tce[leg["tce_id"]] = leg.get("intensity_wtw_g_per_tkm")
     for s in row.result["shipments"]:
         tces = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "leg"]
+        resolved = _resolved(s)
+        places = {**places, **{r["hub_id"]: r["name"] for r in resolved}}
         legs = []
         for i, leg in enumerate(s["legs"]):
             tce = tces[i] if i < len(tces) else {}
@@ -231,8 +233,20 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                 "legs": legs,
                 "hubs": len(hub_wtw),
                 "hub_co2e_wtw_kg": [h["co2e_wtw_kg"] for h in hub_wtw],
+                "resolved": resolved,
             }
         )
+    return out
+
+
+def _resolved(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where the shipment's places resolved, for the ends not given as a hub id."""
+    out = []
+    for end in ("origin", "destination"):
+        r = s.get(f"{end}_resolved")
+        if r and r["query"] != r["hub_id"]:
+            links = ", ".join(f"{x['hub_id']} {x['gcd_km']:.0f} km" for x in r["road_links"])
+            out.append({**r, "end": end, "links": links})
     return out
 
 

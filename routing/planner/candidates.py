@@ -50,7 +50,6 @@ from greenlane.emissions.carriers import (
     load_carrier_intensities,
 )
 from greenlane.emissions.distance import gcd_km
-from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
 from greenlane.emissions.model import Mode
 from greenlane.emissions.units import KG_PER_T, S_PER_H
@@ -64,6 +63,7 @@ from greenlane.routing.network.border import (
 )
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub, HubKind
+from greenlane.routing.network.places import resolve
 from greenlane.routing.network.schedules import SCHEDULE_TABLE, LaneSchedule, load_schedules
 from greenlane.routing.network.segments import SEGMENT_TABLE, lane_segments
 from greenlane.routing.planner.pricing import HubOperation, LaneOption, hub_operations, price_lane
@@ -145,24 +145,9 @@ def datetime_at(hours: float) -> datetime:
 
 
 def resolve_place(network: Network, ref: str, field: str) -> Hub:
-    """A hub by id, UN/LOCODE, IATA code, or the nearest hub to ``lat;lon``."""
-    ref = ref.strip()
-    if ref in network.hubs:
-        return network.hubs[ref]
-    upper = ref.upper()
-    for hub in network.hubs.values():
-        if upper in (hub.locode, hub.iata):
-            return hub
-    if ";" in ref or "," in ref:
-        parts = ref.replace(",", ";").split(";")
-        try:
-            lat, lon = float(parts[0]), float(parts[1])
-        except (ValueError, IndexError):
-            raise InputError(f"{ref!r} is not 'lat;lon'", field=field) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise InputError(f"{ref!r} is out of range", field=field)
-        return min(network.hubs.values(), key=lambda h: gcd_km(lat, lon, h.lat, h.lon))
-    raise InputError(f"unknown place {ref!r} (hub id, UN/LOCODE, IATA or 'lat;lon')", field=field)
+    """The hub serving a place reference (``routing.network.places.resolve``): a hub by id,
+    UN/LOCODE or IATA code, else a new port, airport or site hub (not in ``network``)."""
+    return resolve(network, ref, field).hub
 
 
 class CandidateBuilder:
@@ -324,18 +309,55 @@ class CandidateBuilder:
         self._paths = other._paths
 
     def _digraph(self, weight: str, modes: frozenset[Mode]) -> nx.DiGraph:
-        """Lanes weighted by their best option for ``weight`` (see :meth:`_score`)."""
+        """Lanes between hubs open to transit, weighted by their best option for ``weight``
+        (see :meth:`_score`); a company site's lanes join per search (:meth:`_od_edges`)."""
         g: nx.DiGraph[str] = nx.DiGraph()
+        private = self._private()
         for u, v, key, data in self.network.graph.edges(keys=True, data=True):
-            lane = data["lane"]
-            if lane.mode not in modes:
-                continue
-            w = min(self._score(o, weight) for o in self.path_options(key))
-            if weight == "time":
-                w += self.hub_op(v).dwell_h + self.border.at(self.network.hubs[v], False)[0]
-            if not g.has_edge(u, v) or g[u][v]["w"] > w:
-                g.add_edge(u, v, w=w, lane_id=key)
+            if data["lane"].mode in modes and u not in private and v not in private:
+                w = self._lane_weight(key, v, weight)
+                if not g.has_edge(u, v) or g[u][v]["w"] > w:
+                    g.add_edge(u, v, w=w, lane_id=key)
         return g
+
+    def _lane_weight(self, lane_id: str, to: str, weight: str) -> float:
+        w = min(self._score(o, weight) for o in self.path_options(lane_id))
+        if weight != "time":
+            return w
+        return w + self.hub_op(to).dwell_h + self.border.at(self.network.hubs[to], False)[0]
+
+    def _private(self) -> frozenset[str]:
+        """Hubs that are a company's own site (never a transit point) [cached]."""
+        found = self.__dict__.get("_private_ids")
+        if found is None:
+            hubs = self.network.hubs
+            found = frozenset(h for h, hub in hubs.items() if str(hub.kind) in PRIVATE_KINDS)
+            self.__dict__["_private_ids"] = found
+        return found
+
+    def _od_edges(
+        self, weight: str, modes: frozenset[Mode], origin: str, destination: str
+    ) -> dict[tuple[str, str], tuple[float, str]]:
+        """Best lane per (u, v) out of a private origin and into a private destination,
+        other company sites left out: the edges :meth:`_digraph` leaves out that a path
+        between these two may use."""
+        private = self._private()
+        graph = self.network.graph
+        ends: list[tuple[str, str, str, dict[str, Any]]] = []
+        if origin in private:
+            ends += graph.out_edges(origin, keys=True, data=True)
+        if destination in private:
+            ends += graph.in_edges(destination, keys=True, data=True)
+        out: dict[tuple[str, str], tuple[float, str]] = {}
+        for u, v, key, data in ends:
+            if data["lane"].mode not in modes:
+                continue
+            if (u in private and u != origin) or (v in private and v != destination):
+                continue
+            w = self._lane_weight(key, v, weight)
+            if (u, v) not in out or out[(u, v)][0] > w:
+                out[(u, v)] = (w, key)
+        return out
 
     def lane_paths(
         self, origin: str, destination: str, modes: frozenset[Mode]
@@ -351,11 +373,6 @@ class CandidateBuilder:
             "time",
             *(f"price:{p:g}" for p in PATH_PRICES_CNY_PER_T),
         )
-        hubs = self.network.hubs
-        hidden = {h for h, hub in hubs.items() if str(hub.kind) in PRIVATE_KINDS} - {
-            origin,
-            destination,
-        }
         searches: list[tuple[str, frozenset[Mode], int]] = [
             (w, modes, self.k_paths) for w in weights
         ]
@@ -364,19 +381,24 @@ class CandidateBuilder:
                 sub = frozenset({Mode.ROAD, main}) & modes
                 searches += [("cost", sub, 1), ("co2e", sub, 1), ("time", sub, 1)]
 
-        def weight_of(_u: Any, v: Any, d: Any) -> float | None:
-            return None if v in hidden else d["w"]  # None: the edge is hidden
-
         for weight, allowed, k in searches:
             g = self._graph(weight, allowed)
-            if origin not in g or destination not in g:
-                continue
+            # the shared graph plus this pair's own site lanes, removed again afterwards
+            added = self._od_edges(weight, allowed, origin, destination)
+            touched = {n for edge in added for n in edge} | {origin, destination}
+            new_nodes = [n for n in touched if n not in g]
+            for (u, v), (w, lane_id) in added.items():
+                g.add_edge(u, v, w=w, lane_id=lane_id)
             try:
-                paths = nx.shortest_simple_paths(g, origin, destination, weight_of)
-                for nodes in islice(paths, k):
-                    found[tuple(g[a][b]["lane_id"] for a, b in pairwise(nodes))] = None
+                if origin in g and destination in g:
+                    paths = nx.shortest_simple_paths(g, origin, destination, "w")
+                    for nodes in islice(paths, k):
+                        found[tuple(g[a][b]["lane_id"] for a, b in pairwise(nodes))] = None
             except nx.NetworkXNoPath:
-                continue
+                pass
+            finally:
+                g.remove_edges_from(added)
+                g.remove_nodes_from([n for n in new_nodes if n in g])
         self._paths[key] = list(found)
         return self._paths[key]
 

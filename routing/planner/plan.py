@@ -94,6 +94,9 @@ class ShipmentPlan:
     tkm_gcd: float
     label: str
     on_time_probability: float = 1.0
+    origin_resolved: dict[str, Any] | None = None
+    """Where the origin reference resolved (``routing.network.places.Place.to_dict``)."""
+    destination_resolved: dict[str, Any] | None = None
 
     @property
     def on_time(self) -> bool:
@@ -450,6 +453,7 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
     chained = _chain(tces)
     fp = footprint(chained, shipment_id=s.shipment_id, mass_t=s.mass_t, factors=problem.factors)
     o_hub, d_hub = problem.places[s.shipment_id]
+    o_place, d_place = problem.resolved.get(s.shipment_id, (None, None))
     sd = arrival_sd_h(
         (
             (o.lane.mode, tm.arrive_h - tm.depart_h)
@@ -471,6 +475,8 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
         due_at=s.due_at,
         tkm_gcd=problem.tkm_gcd[s.shipment_id],
         label=c.label,
+        origin_resolved=o_place.to_dict() if o_place is not None else None,
+        destination_resolved=d_place.to_dict() if d_place is not None else None,
     )
 
 
@@ -612,6 +618,8 @@ def _shipment_dict(s: ShipmentPlan, include_footprints: bool) -> dict[str, Any]:
         "due_at": s.due_at.isoformat(),
         "on_time": s.on_time,
         "on_time_probability": num(s.on_time_probability),
+        "origin_resolved": s.origin_resolved,
+        "destination_resolved": s.destination_resolved,
         "legs": [
             {
                 "lane_id": leg.lane_id,

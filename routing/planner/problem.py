@@ -26,6 +26,7 @@ from greenlane.fleet.model import EnergyPrices
 from greenlane.fleet.regulation import Regulation
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.model import Hub
+from greenlane.routing.network.places import Place, resolve_all
 from greenlane.routing.network.transit_risk import arrival_sd_h, required_margin_h
 from greenlane.routing.planner.candidates import (
     MAX_WAIT_DEPARTURES,
@@ -33,7 +34,6 @@ from greenlane.routing.planner.candidates import (
     Candidate,
     CandidateBuilder,
     hours_since_epoch,
-    resolve_place,
     route_independent_tkm,
 )
 from greenlane.routing.planner.params import SolverParams
@@ -203,6 +203,8 @@ class Problem:
     reserved_t: dict[tuple[str, int], float] = field(default_factory=dict)
     """Tonnes already held per scheduled departure (lane id, slot) by shipments kept out of
     this solve (re-planning after a disruption)."""
+    resolved: dict[str, tuple[Place, Place]] = field(default_factory=dict)
+    """Where each shipment's origin and destination resolved (``routing.network.places``)."""
 
 
 def build_problem(
@@ -234,6 +236,19 @@ def _build_problem(
         if options.data_dir is None
         else load_factors(options.factor_sets, data_dir=options.data_dir)
     )
+    # places that are not hubs (ports, airports, sites) extend the network for this build
+    network, found_places = resolve_all(
+        network,
+        (
+            (ref, f"{s.where or f'shipments[{i}]'}.{end}")
+            for i, s in enumerate(shipments)
+            for ref, end in ((s.origin, "origin"), (s.destination, "destination"))
+        ),
+        ((s.origin, s.destination) for s in shipments),
+        options.data_dir,
+    )
+    if builder is not None and builder.network is not network:
+        builder = None  # priced on the network without the new places
     builder = builder or CandidateBuilder(
         network,
         factors,
@@ -270,10 +285,12 @@ def _build_problem(
     cands: dict[str, list[Candidate]] = {}
     unplanned: dict[str, Unplanned] = {}
     tkm: dict[str, float] = {}
-    for i, s in enumerate(shipments):
-        o = resolve_place(network, s.origin, f"{s.where or f'shipments[{i}]'}.origin")
-        d = resolve_place(network, s.destination, f"{s.where or f'shipments[{i}]'}.destination")
+    resolved: dict[str, tuple[Place, Place]] = {}
+    for s in shipments:
+        po, pd = found_places[s.origin], found_places[s.destination]
+        o, d = po.hub, pd.hub
         places[s.shipment_id] = (o, d)
+        resolved[s.shipment_id] = (po, pd)
         tkm[s.shipment_id] = route_independent_tkm(s.mass_t, o, d)
         if o.hub_id == d.hub_id:
             unplanned[s.shipment_id] = Unplanned(
@@ -303,7 +320,9 @@ def _build_problem(
             unplanned[s.shipment_id] = Unplanned(s.shipment_id, reasons)
     by_id = {s.shipment_id: s for s in shipments}
     add_departure_choices(cands, by_id, builder, options, deadline)
-    return Problem(network, factors, list(shipments), places, cands, unplanned, tkm, builder)
+    return Problem(
+        network, factors, list(shipments), places, cands, unplanned, tkm, builder, resolved=resolved
+    )
 
 
 def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:

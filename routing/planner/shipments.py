@@ -2,7 +2,8 @@
 
 CSV columns: ``shipment_id, origin, destination, mass_t, volume_m3, teu, ready_at, due_at,
 allowed_modes, max_co2e_kg``. ``origin``/``destination`` are a hub id, UN/LOCODE or IATA code
-of ``data/hubs.csv``, or ``lat;lon``. Dates are ISO 8601 (a bare date means 00:00 UTC).
+of ``data/hubs.csv``, ``lat;lon``, a searoute seaport, an IATA airport or a city
+(``routing.network.places``). Dates are ISO 8601 (a bare date means 00:00 UTC).
 """
 
 from __future__ import annotations

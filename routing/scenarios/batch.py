@@ -614,7 +614,8 @@ def run_task(task: Task) -> TaskResult:
     caps: dict[tuple[str, int], float] = {}
     try:
         network = task.network or _network(task.cache_dir, task.options.data_dir)
-        result = solve_problem(_problem(task, network), options)
+        problem = _problem(task, network)
+        result = solve_problem(problem, options)
         row.update(
             status=result.status,
             planned=len(result.shipments),
@@ -633,7 +634,8 @@ def run_task(task: Task) -> TaskResult:
             error="",
         )
         ships = _shipment_rows(task, result)
-        loads, caps = departure_loads(result, network)
+        # the problem's network: with the lanes of places that are not hubs
+        loads, caps = departure_loads(result, problem.network)
     except Exception as exc:  # one bad partition must not sink the batch
         kind = "" if isinstance(exc, GreenlaneError) else f"{type(exc).__name__}: "
         row.update(

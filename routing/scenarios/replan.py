@@ -18,6 +18,7 @@ from typing import Any
 
 from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
 from greenlane.routing.network.graph import Network
+from greenlane.routing.network.places import resolve_all
 from greenlane.routing.planner.candidates import hours_since_epoch
 from greenlane.routing.planner.plan import Plan, ShipmentPlan, plan_to_dict
 from greenlane.routing.planner.pricing import HOURS_PER_WEEK
@@ -137,6 +138,16 @@ def impact(
 ) -> Impact:
     """Find the hit shipments of ``plan`` and re-plan only them on the disrupted network."""
     options = options or PlanOptions()
+    # the plan's places that are not hubs: the lanes it was planned on
+    network, _ = resolve_all(
+        network,
+        (
+            (ref, f"{s.where or s.shipment_id}.{end}")
+            for s in shipments
+            for ref, end in ((s.origin, "origin"), (s.destination, "destination"))
+        ),
+        ((s.origin, s.destination) for s in shipments),
+    )
     disrupted, changes = apply_disruptions(network, disruptions)
     hits: dict[str, list[str]] = {}
     kept: list[ShipmentPlan] = []

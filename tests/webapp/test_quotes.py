@@ -101,3 +101,19 @@ def test_an_idempotency_key_is_ignored(client, auth):
     other = client.post("/api/v1/quotes", json={"shipment": shipment(mass_t=9)}, headers=headers)
     assert first.status_code == other.status_code == 200
     assert (first.get_json()["mass_t"], other.get_json()["mass_t"]) == (5, 9)
+
+
+def test_any_place_is_quoted_with_its_resolution(client, auth):
+    """A city and a searoute port outside hubs.csv: the quote plans from a Berlin site."""
+    body = _quote(
+        client, auth, shipment=shipment(origin="Berlin", destination="C-MADRID")
+    ).get_json()
+    assert body["origin"] == "SITE-52.5244-13.4105", body
+    assert body["origin_resolved"]["kind"] == "city"
+    assert body["origin_resolved"]["name"] == "Berlin, DE"
+    assert body["destination_resolved"]["kind"] == "hub"
+    first = body["quotes"]["cheapest"]["legs"][0]
+    assert first["mode"] == "road" and first["lane_id"].startswith("ROAD-SITE-52.5244-13.4105-")
+    resp = _quote(client, auth, shipment=shipment(origin="0;0", destination="C-MADRID"))
+    assert resp.status_code == 422
+    assert "GHTKD" in resp.get_json()["detail"]

@@ -197,7 +197,7 @@ def test_typed_shipments(ui):
                 "book": (
                     io.BytesIO(
                         b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
-                        b"S1,ATLANTIS,C-MADRID,4,2026-12-01,2027-01-20\n"
+                        b"S1,QWERTYVILLE,C-MADRID,4,2026-12-01,2027-01-20\n"
                     ),
                     "b.csv",
                 )
@@ -307,3 +307,16 @@ def test_form_late_penalty_field_sets_the_option():
     with pytest.raises(InputError) as err:
         form_options({"due_dates": "soft", "late_penalty_cny_per_t_day": "lots"})
     assert err.value.field == "late_penalty_cny_per_t_day"
+
+
+def test_plan_page_shows_where_each_place_resolved(ui):
+    book = (
+        b"shipment_id,origin,destination,mass_t,ready_at,due_at\n"
+        b"BER-MAD,52.52;13.405,C-MADRID,10,2026-12-01,2027-02-20\n"
+    )
+    url = run_plan(ui, {"book": (io.BytesIO(book), "book.csv"), "objective": "cost"})
+    page = ui.get(url).get_data(as_text=True)
+    assert "origin “52.52;13.405” resolved to coordinates" in page
+    assert "hub SITE-52.5200-13.4050 (added for this plan)" in page
+    assert "road to DEHAM 257 km" in page
+    assert "destination “C-MADRID”" not in page  # a hub id given as such is not repeated
