@@ -131,13 +131,14 @@ def test_no_air_for_an_urgent_shipment_is_infeasible_not_priced(curve):
 
 
 def test_rail_instead_of_air_when_the_due_date_allows(net):
-    # the fastest path without air is rail via Xi'an and Duisburg, 27.5 days (factories are
-    # no transit points, so not trucked through F-XIAN), and it is cheaper than flying: with
+    # the fastest path without air is rail from Yiwu via Erenhot, Malaszewicze and Duisburg to
+    # Madrid, 27.05 days with the customs stops (factories are no transit points, so not
+    # trucked through F-XIAN), and it is cheaper than flying: with
     # 28 days the cheapest plan already takes rail and the lever has nothing to replace;
     # with 27 days grounding the shipment leaves it unserved
     book = [ship("A", "F-NANJING", "C-MADRID", 0.3, 28)]
     m = macc(book, net, OPTS, kinds=("rail_for_air",))
-    assert [s.label for s in m.reference.shipments] == ["road > rail > rail > rail > road"]
+    assert [s.label for s in m.reference.shipments] == ["road > rail > rail > rail > rail > road"]
     assert m.results == ()
     book = [ship("A", "F-NANJING", "C-MADRID", 0.3, 27)]
     m = macc(book, net, OPTS, kinds=("rail_for_air",))
