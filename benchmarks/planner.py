@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 import networkx as nx  # noqa: E402
 
 from greenlane.routing import PlanOptions, Shipment, SolverParams, load_network, pareto  # noqa: E402
-from greenlane.routing.network.graph import Network  # noqa: E402
+from greenlane.routing.network.graph import Network, add_to_graph  # noqa: E402
 from greenlane.routing.network.model import HubKind  # noqa: E402
 from greenlane.routing.planner.cpsat import build_model  # noqa: E402
 from greenlane.routing.planner.exact import priced_objective, solve_exact  # noqa: E402
@@ -72,18 +72,7 @@ def bench_network(network: Network, n: int) -> Network:
             lane = dataclasses.replace(lane, capacity_t_per_departure=max(FLOOR_T, base * n / 1000))
         lanes.append(lane)
     graph = nx.MultiDiGraph()
-    for hub in network.hubs.values():
-        graph.add_node(hub.hub_id, hub=hub)
-    for lane in lanes:
-        graph.add_edge(
-            lane.origin,
-            lane.destination,
-            key=lane.lane_id,
-            lane=lane,
-            mode=lane.mode,
-            distance_km=lane.distance_km,
-            transit_h=lane.transit_h,
-        )
+    add_to_graph(graph, network.hubs.values(), lanes)
     return Network(
         hubs=network.hubs,
         lanes=tuple(lanes),

@@ -20,7 +20,14 @@ from pydantic import field_validator
 from greenlane.data import DATA_DIR
 from greenlane.emissions.factors import load_factors
 from greenlane.emissions.model import DataType, DistanceBasis, FactorRef, Mode
-from greenlane.emissions.tables import OptFloat, TableRow, Text, read_table, within
+from greenlane.emissions.tables import (
+    ModeOrEmpty,
+    OptFloat,
+    TableRow,
+    Text,
+    read_table,
+    within,
+)
 
 CARRIER_TABLE = "carrier_intensities.csv"
 COLUMNS = (
@@ -56,7 +63,7 @@ class CarrierIntensityRow(TableRow):
 
     carrier: Text
     element: Literal["toc", "hoc"]
-    mode: str
+    mode: ModeOrEmpty
     hub_kind: str
     intensity_id: Text
     energy_carrier: str = ""
@@ -72,13 +79,6 @@ class CarrierIntensityRow(TableRow):
     date: Text
     licence: Text
     note: str = ""
-
-    @field_validator("mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        if value and value not in {str(m) for m in Mode}:
-            raise ValueError(f"must be one of {', '.join(str(m) for m in Mode)} or empty")
-        return value
 
     @field_validator("distance_basis")
     @classmethod

@@ -34,9 +34,11 @@ from pydantic import (
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import DataError
+from greenlane.emissions.model import Mode
 
 __all__ = [
     "Flag",
+    "ModeOrEmpty",
     "OptDecimal",
     "OptFloat",
     "TableRow",
@@ -76,6 +78,16 @@ Year = Annotated[int, Field(ge=1900, le=2100)]
 """A year of publication or validity."""
 Flag = Annotated[bool, BeforeValidator(_flag)]
 """``1``/``true`` or ``0``/``false``/empty."""
+
+
+def _mode_or_empty(value: str) -> str:
+    if value and value not in {str(m) for m in Mode}:
+        raise ValueError(f"must be one of {', '.join(str(m) for m in Mode)} or empty")
+    return value
+
+
+ModeOrEmpty = Annotated[str, AfterValidator(_mode_or_empty)]
+"""A transport mode (``road``, ``rail``, ...) or an empty cell."""
 
 
 def within(lo: float = -math.inf, hi: float = math.inf) -> AfterValidator:

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -356,7 +356,15 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
         if row.bidirectional:
             lanes.append(_reverse(lane))
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(data_sha256=sha)
-    for hub in hubs.values():
+    add_to_graph(graph, hubs.values(), lanes)
+    validate.check_reachable(graph, hubs)
+    return Network(hubs=hubs, lanes=tuple(lanes), graph=nx.freeze(graph), data_sha256=sha)
+
+
+def add_to_graph(graph: nx.MultiDiGraph[str], hubs: Iterable[Hub], lanes: Iterable[Lane]) -> None:
+    """Add ``hubs`` as nodes (attribute ``hub``) and ``lanes`` as edges keyed by lane id (with
+    ``lane``, ``mode``, ``distance_km`` and ``transit_h``) to ``graph``, in place."""
+    for hub in hubs:
         graph.add_node(hub.hub_id, hub=hub)
     for lane in lanes:
         graph.add_edge(
@@ -368,8 +376,6 @@ def _load(data_dir: str, cache_dir: str, sha: str) -> Network:
             distance_km=lane.distance_km,
             transit_h=lane.transit_h,
         )
-    validate.check_reachable(graph, hubs)
-    return Network(hubs=hubs, lanes=tuple(lanes), graph=nx.freeze(graph), data_sha256=sha)
 
 
 def _lane(row: validate.LaneRow, d: Derived) -> Lane:

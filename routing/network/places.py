@@ -60,7 +60,13 @@ from greenlane.emissions.errors import InputError
 from greenlane.emissions.model import Mode
 from greenlane.fleet.cost import EU_MEMBERS
 from greenlane.routing.network.geometry import derive
-from greenlane.routing.network.graph import REVERSE_SUFFIX, TRANSIT_RULES, Network, transit_h
+from greenlane.routing.network.graph import (
+    REVERSE_SUFFIX,
+    TRANSIT_RULES,
+    Network,
+    add_to_graph,
+    transit_h,
+)
 from greenlane.routing.network.model import Hub, HubKind, Lane
 
 __all__ = [
@@ -779,18 +785,7 @@ def _extend(
         ):
             add(Mode.ROAD, a, b, _road_service(a, b))
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph(network.graph)
-    for hub in new:
-        graph.add_node(hub.hub_id, hub=hub)
-    for lane in lanes:
-        graph.add_edge(
-            lane.origin,
-            lane.destination,
-            key=lane.lane_id,
-            lane=lane,
-            mode=lane.mode,
-            distance_km=lane.distance_km,
-            transit_h=lane.transit_h,
-        )
+    add_to_graph(graph, new, lanes)
     digest = hashlib.sha256(network.data_sha256.encode())
     for hub in new:
         digest.update(f"\0{hub.hub_id}".encode())

@@ -25,7 +25,14 @@ from pydantic import Field, field_validator
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.model import Mode
-from greenlane.emissions.tables import OptFloat, TableRow, Text, read_table, within
+from greenlane.emissions.tables import (
+    ModeOrEmpty,
+    OptFloat,
+    TableRow,
+    Text,
+    read_table,
+    within,
+)
 from greenlane.emissions.units import S_PER_H
 from greenlane.routing.network.graph import Network
 
@@ -50,7 +57,7 @@ class ScheduleRow(TableRow):
     lane_id: str
     origin: str
     destination: str
-    mode: str
+    mode: ModeOrEmpty
     carrier: Text
     weekdays: str
     dates: str
@@ -65,13 +72,6 @@ class ScheduleRow(TableRow):
     date: Text
     licence: Text
     note: str = ""
-
-    @field_validator("mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        if value and value not in {str(m) for m in Mode}:
-            raise ValueError(f"must be one of {', '.join(str(m) for m in Mode)} or empty")
-        return value
 
     @field_validator("weekdays")
     @classmethod

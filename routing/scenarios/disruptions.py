@@ -32,6 +32,7 @@ from greenlane.routing.network.graph import (
     PASSAGE_RULES,
     REVERSE_SUFFIX,
     Network,
+    add_to_graph,
     sea_transit_h,
 )
 from greenlane.routing.network.model import Lane
@@ -175,18 +176,7 @@ def apply_disruptions(
         if new is not None:
             lanes.append(new)
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    for hub in network.hubs.values():
-        graph.add_node(hub.hub_id, hub=hub)
-    for lane in lanes:
-        graph.add_edge(
-            lane.origin,
-            lane.destination,
-            key=lane.lane_id,
-            lane=lane,
-            mode=lane.mode,
-            distance_km=lane.distance_km,
-            transit_h=lane.transit_h,
-        )
+    add_to_graph(graph, network.hubs.values(), lanes)
     tag = ",".join(sorted(d.disruption_id for d in ds))
     return Network(
         hubs=network.hubs,
