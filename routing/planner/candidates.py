@@ -87,6 +87,8 @@ MAX_WAIT_DEPARTURES = 14
 """Most departures a candidate may wait for on one scheduled leg beyond its first [-]."""
 WAIT_COPIES_PER_SHIPMENT = 24
 """Most waiting copies of candidates added per shipment [-] (bounds the model's size)."""
+LEG_MEMO_SIZE = 2_000_000
+"""Most leg timings a builder memoises before starting afresh [-] (bounds its memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,14 @@ class CandidateBuilder:
         self._hull_cache: dict[tuple[str, float], _Hulls] = {}
         self._hub_rows: dict[tuple[str, str], tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
+        self._leg_ids: dict[tuple[bool, float, float, int, float], int] = {}
+        self._leg_memo: dict[tuple[int, float, int], tuple[LegTiming, float] | tuple[()]] = {}
+        """Timing of one leg by (leg id, ready [h since EPOCH], waits): (timing, arrival [h])
+        or () when its timetable has no such departure."""
+        self._path_memo: dict[
+            tuple[tuple[int, ...], float, tuple[int, ...]], tuple[LegTiming, ...] | None
+        ] = {}
+        """Timings of a path by (leg ids, ready [h since EPOCH], waits per leg)."""
 
     def options(self, lane_id: str) -> list[LaneOption]:
         """Priced options of a lane [cached]."""
@@ -419,14 +429,15 @@ class CandidateBuilder:
         templates = self._templates
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
             hulls = [self._hulls(lid, m) for lid in path]
+            tables = [h.table for h in hulls]
             for combo in _frontier_combos(hulls):
-                keys = tuple(h.table.keys[i] for h, i in zip(hulls, combo, strict=True))
+                keys = tuple([t.keys[i] for t, i in zip(tables, combo, strict=True)])
                 if keys in seen:
                     continue
                 seen.add(keys)
                 tpl = templates.get(keys)
                 if tpl is None:
-                    opts = tuple(h.table.options[i] for h, i in zip(hulls, combo, strict=True))
+                    opts = tuple([t.options[i] for t, i in zip(tables, combo, strict=True)])
                     tpl = templates[keys] = self._template(opts)
                 alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
                 cand = self._candidate(shipment, len(out), tpl, alone, ready, due)
@@ -438,7 +449,7 @@ class CandidateBuilder:
         """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price];
         None when a timetable has no such departure."""
         tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
-        timings = _timings(tpl, hours_since_epoch(shipment.ready_at), waits)
+        timings = self._timed(tpl, hours_since_epoch(shipment.ready_at), waits)
         if timings is None:
             return None
         arrival = timings[-1].arrive_h
@@ -451,7 +462,44 @@ class CandidateBuilder:
         """When each leg of ``opts`` runs for a shipment ready at ``ready_h`` [h since EPOCH]
         (None when a timetable has no departure left)."""
         tpl = self._templates.get(tuple(o.key for o in opts)) or self._template(opts)
-        return _timings(tpl, ready_h, waits)
+        return self._timed(tpl, ready_h, waits)
+
+    def _timed(
+        self, tpl: _Template, ready_h: float, waits: Sequence[int]
+    ) -> tuple[LegTiming, ...] | None:
+        """Departure, arrival [h since EPOCH] and slot of each leg (:func:`_leg_timing`), the
+        hub dwell added before every leg but the first; None when a timetable has no such
+        departure [memoised per leg, ready time and waits]."""
+        memo = self._leg_memo
+        if len(memo) > LEG_MEMO_SIZE:
+            memo.clear()
+            self._path_memo.clear()
+        whole = (tpl.leg_ids, ready_h, tuple(waits))
+        found = self._path_memo.get(whole, False)
+        if found is not False:
+            return found
+        self._path_memo[whole] = found = self._legs_timed(tpl, ready_h, waits)
+        return found
+
+    def _legs_timed(
+        self, tpl: _Template, ready_h: float, waits: Sequence[int]
+    ) -> tuple[LegTiming, ...] | None:
+        memo = self._leg_memo
+        t = ready_h
+        timings = []
+        for i, leg in enumerate(tpl.legs):
+            if i > 0:
+                t += leg[0]
+            wait = waits[i] if waits else 0
+            key = (tpl.leg_ids[i], t, wait)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = _leg_timing(leg, t, wait)
+            if not hit:
+                return None
+            timing, t = hit
+            timings.append(timing)
+        return tuple(timings)
 
     def _table(self, lane_id: str) -> _PickTable:
         table = self._tables.get(lane_id)
@@ -546,15 +594,22 @@ class CandidateBuilder:
             )
             for i, o in enumerate(opts)
         )
+        carriers = hub_carriers(opts)
+        ids = self._leg_ids
+        leg_ids = tuple(
+            ids.setdefault((d, interval, transit, id(sched), en_route), len(ids))
+            for _, d, interval, transit, sched, en_route in legs
+        )
         return _Template(
             opts,
             hubs,
             legs,
-            tuple(self.hub_row(h, hub_carriers(opts)[i])[1:] for i, h in enumerate(hubs)),
+            tuple(self.hub_row(h, carriers[i])[1:] for i, h in enumerate(hubs)),
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
             any(o.card_cny_per_t for o in opts),
+            leg_ids,
         )
 
     def _candidate(
@@ -566,7 +621,7 @@ class CandidateBuilder:
         ready_h: float,
         due_h: float,
     ) -> Candidate | None:
-        timings = _timings(tpl, ready_h, ())
+        timings = self._timed(tpl, ready_h, ())
         if timings is None:
             return None  # a timetable on the path has no departure left
         t = timings[-1].arrive_h
@@ -590,41 +645,35 @@ class CandidateBuilder:
             tpl.cost_per_t * m + hub_cost + extra,
             tpl.wtw_per_t * m + hub_wtw,
             tpl.ttw_per_t * m + hub_ttw,
-            sum(a[0] for a in alone) + hub_cost + extra,
-            sum(a[1] for a in alone) + hub_wtw,
+            sum([a[0] for a in alone]) + hub_cost + extra,
+            sum([a[1] for a in alone]) + hub_wtw,
         )
 
 
-def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...] | None:
-    """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
-    dwell (day slots); a leg's arrival adds the customs of the borders it crosses on the way;
-    scheduled legs take the first departure after it plus ``waits[i]``:
-    on a timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
-    departure - cut-off) with the timetable's transit, else every ``interval`` hours. None
-    when a timetable has no such departure."""
-    t = ready_h
-    timings = []
-    for i, (dwell, dedicated, interval, transit, schedule, en_route) in enumerate(tpl.legs):
-        if i > 0:
-            t += dwell
-        if dedicated:
-            depart, slot = t, math.floor(t / HOURS_PER_DAY)
-        elif schedule is not None:
-            boarded = schedule.board(t, waits[i] if waits else 0)
-            if boarded is None:
-                return None
-            slot, dep = boarded
-            t = dep.depart_h + dep.transit_h + en_route
-            timings.append(
-                LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t)
-            )
-            continue
-        else:
-            slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
-            depart = slot * interval
-        t = depart + transit + en_route
-        timings.append(LegTiming(depart, t, slot))
-    return tuple(timings)
+def _leg_timing(
+    leg: tuple[float, bool, float, float, LaneSchedule | None, float], ready_h: float, wait: int
+) -> tuple[LegTiming, float] | tuple[()]:
+    """(timing, arrival [h since EPOCH]) of a template's leg for a shipment at its hub at
+    ``ready_h`` (after the hub's dwell), () when a timetable has no such departure: road legs
+    leave at once (day slots); a leg's arrival adds the customs of the borders it crosses on
+    the way; scheduled legs take the first departure after ``ready_h`` plus ``wait``: on a
+    timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
+    departure - cut-off) with the timetable's transit, else every ``interval`` hours."""
+    _, dedicated, interval, transit, schedule, en_route = leg
+    if dedicated:
+        depart, slot = ready_h, math.floor(ready_h / HOURS_PER_DAY)
+    elif schedule is not None:
+        boarded = schedule.board(ready_h, wait)
+        if boarded is None:
+            return ()
+        slot, dep = boarded
+        t = dep.depart_h + dep.transit_h + en_route
+        return LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t), t
+    else:
+        slot = math.ceil(ready_h / interval - 1e-9) + wait
+        depart = slot * interval
+    t = depart + transit + en_route
+    return LegTiming(depart, t, slot), t
 
 
 def _lower_hull(
@@ -652,11 +701,12 @@ def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
     """Option index per leg of every combination that is the cheapest at some carbon price,
     alone then pooled, in order of price (duplicates kept for the caller to skip)."""
     out: list[tuple[int, ...]] = []
-    for which in ("alone_hull", "pooled_hull"):
-        legs = [getattr(h, which) for h in hulls]
-        prices = sorted({p for leg in legs for p, _ in leg})
-        for p in prices:
-            out.append(tuple(leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs))
+    for legs in ([h.alone_hull for h in hulls], [h.pooled_hull for h in hulls]):
+        if all(len(leg) == 1 for leg in legs):
+            out.append(tuple([leg[0][1] for leg in legs]))
+            continue
+        for p in sorted({p for leg in legs for p, _ in leg}):
+            out.append(tuple([leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs]))
     return out
 
 
@@ -676,6 +726,8 @@ class _Template:
     ttw_per_t: float
     carded: bool = False
     """Some leg is priced at a rate card (per-shipment terms apply)."""
+    leg_ids: tuple[int, ...] = ()
+    """Per leg, the builder's id of its timing inputs (the key of its timing memo)."""
 
 
 @dataclass(frozen=True, slots=True)
