@@ -34,7 +34,7 @@ import hashlib
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice, pairwise
 from pathlib import Path
@@ -454,7 +454,21 @@ class CandidateBuilder:
             return None
         arrival = timings[-1].arrive_h
         late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
-        return replace(c, timings=timings, arrival_h=arrival, late_h=late, waits=waits)
+        return Candidate(
+            c.shipment_id,
+            c.index,
+            c.options,
+            timings,
+            c.hubs,
+            arrival,
+            late,
+            c.var_cost_cny,
+            c.var_wtw_kg,
+            c.var_ttw_kg,
+            c.alone_cost_cny,
+            c.alone_wtw_kg,
+            waits,
+        )
 
     def timings(
         self, opts: tuple[LaneOption, ...], ready_h: float, waits: tuple[int, ...] = ()
@@ -530,7 +544,7 @@ class CandidateBuilder:
             table,
             _lower_hull(alone, table.keys),
             _lower_hull(pooled, table.keys),
-            dict(enumerate(alone)),
+            tuple(alone),
         )
         self._hull_cache[(lane_id, mass_t)] = found
         return found
@@ -680,21 +694,26 @@ def _lower_hull(
     points: Sequence[tuple[float, float]], keys: Sequence[str]
 ) -> tuple[tuple[float, int], ...]:
     """(carbon price from which it is the cheapest [CNY/kg], option index) along the lower
-    convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest."""
+    convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest: from
+    each point, the next is the greener one reached at the lowest price (ties: the greener,
+    then by key)."""
     cur = min(range(len(points)), key=lambda i: (points[i][0], points[i][1], keys[i]))
     out = [(0.0, cur)]
-    while True:
-        c0, w0 = points[cur]
+    c0, w0 = points[cur]
+    # only points greener than the current one can follow it (its CO2e only decreases)
+    rest = [(c, w, keys[i], i) for i, (c, w) in enumerate(points) if w < w0]
+    while rest:
         best: tuple[float, float, str, int] | None = None
-        for i, (c, w) in enumerate(points):
-            if w < w0:
-                p = max(0.0, (c - c0) / (w0 - w))
-                if best is None or (p, w, keys[i]) < best[:3]:
-                    best = (p, w, keys[i], i)
-        if best is None:
-            return tuple(out)
+        for c, w, key, i in rest:
+            p = max(0.0, (c - c0) / (w0 - w))
+            if best is None or (p, w, key) < best[:3]:
+                best = (p, w, key, i)
+        assert best is not None
         cur = best[3]
         out.append((best[0], cur))
+        c0, w0 = points[cur]
+        rest = [r for r in rest if r[1] < w0]
+    return tuple(out)
 
 
 def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
@@ -773,7 +792,7 @@ class _Hulls:
     table: _PickTable
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
-    alone: dict[int, tuple[float, float]]
+    alone: tuple[tuple[float, float], ...]
 
 
 def _file_sha256(path: Path) -> str:

@@ -335,8 +335,10 @@ def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:
         return [c for _, _, c in scored]
     # one is dropped when an earlier one (in merit order) is no worse on every term: an
     # earlier one that was dropped itself is beaten by a kept one, which then beats it too
-    v = np.array([t[0] for t in scored])
-    beats = (v[None, :, :] <= v[:, None, :]).all(axis=2)
+    v = np.array([t[0] for t in scored]).T
+    beats = v[0][None, :] <= v[0][:, None]  # [i, j]: j no worse than i, term by term
+    for term in v[1:]:
+        beats &= term[None, :] <= term[:, None]
     dropped = np.tril(beats, k=-1).any(axis=1)
     out = [c for (_, _, c), d in zip(scored, dropped.tolist(), strict=True) if not d]
     out.sort(key=lambda c: c.index)
