@@ -445,9 +445,11 @@ class CandidateBuilder:
                     out.append(cand)
         return out
 
-    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate | None:
-        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price];
-        None when a timetable has no such departure."""
+    def retimed(
+        self, shipment: Shipment, c: Candidate, waits: tuple[int, ...], index: int | None = None
+    ) -> Candidate | None:
+        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price],
+        at position ``index`` (None: ``c``'s); None when a timetable has no such departure."""
         tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
         timings = self._timed(tpl, hours_since_epoch(shipment.ready_at), waits)
         if timings is None:
@@ -456,7 +458,7 @@ class CandidateBuilder:
         late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
         return Candidate(
             c.shipment_id,
-            c.index,
+            c.index if index is None else index,
             c.options,
             timings,
             c.hubs,
@@ -697,11 +699,12 @@ def _lower_hull(
     convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest: from
     each point, the next is the greener one reached at the lowest price (ties: the greener,
     then by key)."""
-    cur = min(range(len(points)), key=lambda i: (points[i][0], points[i][1], keys[i]))
+    pts = [(c, w, keys[i], i) for i, (c, w) in enumerate(points)]
+    cur = min(pts)[3]
     out = [(0.0, cur)]
     c0, w0 = points[cur]
     # only points greener than the current one can follow it (its CO2e only decreases)
-    rest = [(c, w, keys[i], i) for i, (c, w) in enumerate(points) if w < w0]
+    rest = [r for r in pts if r[1] < w0]
     while rest:
         best: tuple[float, float, str, int] | None = None
         for c, w, key, i in rest:

@@ -393,17 +393,16 @@ def add_departure_choices(
     can still be overfilled (the copies' load counts), until ``deadline``
     [time.perf_counter() s]. Waiting costs time (and the lateness penalty when due dates are
     soft); price and CO2e are those of the service."""
-    # (shipment, candidate index, leg) -> departures waited by its latest copy (-1: done)
-    reach: dict[tuple[str, int, int], int] = {}
     copies = dict.fromkeys(cands, 0)
     # per shipment, its candidates without waits (cheapest alone first) with their
-    # scheduled legs as (leg, lane id, slot); legs on own trucks never wait
+    # scheduled legs as [leg, lane id, slot, departures waited by the leg's latest copy
+    # (-1: done)]; legs on own trucks never wait
     order = {
         sid: [
             (
                 c,
                 [
-                    (i, o.lane.lane_id, tm.slot)
+                    [i, o.lane.lane_id, tm.slot, 0]
                     for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True))
                     if not o.dedicated
                 ],
@@ -421,22 +420,23 @@ def add_departure_choices(
         for sid, cs in cands.items():
             if deadline is not None and time.perf_counter() > deadline:
                 return
+            if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
+                continue
             s = by_id[sid]
             for c, scheduled in order[sid]:
-                for leg, lane_id, slot in scheduled:
-                    key = (sid, c.index, leg)
-                    k = reach.get(key, 0)
+                for state in scheduled:
                     if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
                         break
+                    leg, lane_id, slot, k = state
                     if k < 0 or (lane_id, slot + k) not in full:
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
-                    v = builder.retimed(s, c, waits)
+                    v = builder.retimed(s, c, waits, index=len(cs))
                     if v is None or not is_usable(s, v, options):
-                        reach[key] = -1
+                        state[3] = -1
                         continue
-                    reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
-                    cs.append(_reindexed(v, len(cs)))
+                    state[3] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
+                    cs.append(v)
                     copies[sid] += 1
                     added = True
         if not added:
