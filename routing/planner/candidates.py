@@ -219,6 +219,10 @@ class CandidateBuilder:
         self._hull_cache: dict[tuple[str, float], _Hulls] = {}
         self._hub_rows: dict[tuple[str, str], tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
+        self._dressed: dict[
+            tuple[str, ...], dict[tuple[int, ...], tuple[tuple[str, ...], _Template]]
+        ] = {}
+        """Per lane path, its option keys and template per option index of each lane."""
         self._leg_ids: dict[tuple[bool, float, float, int, float], int] = {}
         self._leg_memo: dict[tuple[int, float, int], tuple[LegTiming, float] | tuple[()]] = {}
         """Timing of one leg by (leg id, ready [h since EPOCH], waits): (timing, arrival [h])
@@ -426,24 +430,38 @@ class CandidateBuilder:
         seen: set[tuple[str, ...]] = set()
         m = shipment.mass_t
         ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
-        templates = self._templates
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
             hulls = [self._hulls(lid, m) for lid in path]
-            tables = [h.table for h in hulls]
+            dressed = self._dressed.get(path)
+            if dressed is None:
+                dressed = self._dressed[path] = {}
             for combo in _frontier_combos(hulls):
-                keys = tuple([t.keys[i] for t, i in zip(tables, combo, strict=True)])
+                found = dressed.get(combo)
+                if found is None:
+                    found = dressed[combo] = self._dress(hulls, combo)
+                keys, tpl = found
                 if keys in seen:
                     continue
                 seen.add(keys)
-                tpl = templates.get(keys)
-                if tpl is None:
-                    opts = tuple([t.options[i] for t, i in zip(tables, combo, strict=True)])
-                    tpl = templates[keys] = self._template(opts)
+                timings = self._timed(tpl, ready, ())
+                if timings is None:
+                    continue  # a timetable on the path has no departure left
                 alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
-                cand = self._candidate(shipment, len(out), tpl, alone, ready, due)
-                if cand is not None:
-                    out.append(cand)
+                out.append(self._candidate(shipment, len(out), tpl, timings, alone, due))
         return out
+
+    def _dress(
+        self, hulls: Sequence[_Hulls], combo: tuple[int, ...]
+    ) -> tuple[tuple[str, ...], _Template]:
+        """(option keys, template) of a path's lanes dressed with option ``combo[i]`` of
+        lane ``i``."""
+        tables = [h.table for h in hulls]
+        keys = tuple([t.keys[i] for t, i in zip(tables, combo, strict=True)])
+        tpl = self._templates.get(keys)
+        if tpl is None:
+            opts = tuple([t.options[i] for t, i in zip(tables, combo, strict=True)])
+            tpl = self._templates[keys] = self._template(opts)
+        return keys, tpl
 
     def retimed(
         self, shipment: Shipment, c: Candidate, waits: tuple[int, ...], index: int | None = None
@@ -633,13 +651,10 @@ class CandidateBuilder:
         s: Shipment,
         index: int,
         tpl: _Template,
+        timings: tuple[LegTiming, ...],
         alone: Sequence[tuple[float, float]],
-        ready_h: float,
         due_h: float,
-    ) -> Candidate | None:
-        timings = self._timed(tpl, ready_h, ())
-        if timings is None:
-            return None  # a timetable on the path has no departure left
+    ) -> Candidate:
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
