@@ -509,11 +509,9 @@ class CandidateBuilder:
             memo.clear()
             self._path_memo.clear()
         whole = (tpl.leg_ids, ready_h, tuple(waits))
-        found = self._path_memo.get(whole, False)
-        if found is not False:
-            return found
-        self._path_memo[whole] = found = self._legs_timed(tpl, ready_h, waits)
-        return found
+        if whole not in self._path_memo:
+            self._path_memo[whole] = self._legs_timed(tpl, ready_h, waits)
+        return self._path_memo[whole]
 
     def _legs_timed(
         self, tpl: _Template, ready_h: float, waits: Sequence[int]

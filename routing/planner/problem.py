@@ -395,17 +395,18 @@ def add_departure_choices(
     soft); price and CO2e are those of the service."""
     copies = dict.fromkeys(cands, 0)
     # per shipment, its candidates without waits (cheapest alone first) with their
-    # scheduled legs as [leg, lane id, slot, departures waited by the leg's latest copy
-    # (-1: done)]; legs on own trucks never wait
+    # scheduled legs as (leg, lane id, slot) and the departures waited by each leg's latest
+    # copy (-1: done); legs on own trucks never wait
     order = {
         sid: [
             (
                 c,
-                [
-                    [i, o.lane.lane_id, tm.slot, 0]
+                legs := [
+                    (i, o.lane.lane_id, tm.slot)
                     for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True))
                     if not o.dedicated
                 ],
+                [0] * len(legs),
             )
             for c in sorted(
                 (c for c in cs if not c.waits), key=lambda c: (c.alone_cost_cny, c.index)
@@ -423,19 +424,19 @@ def add_departure_choices(
             if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
                 continue
             s = by_id[sid]
-            for c, scheduled in order[sid]:
-                for state in scheduled:
+            for c, scheduled, reach in order[sid]:
+                for j, (leg, lane_id, slot) in enumerate(scheduled):
                     if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
                         break
-                    leg, lane_id, slot, k = state
+                    k = reach[j]
                     if k < 0 or (lane_id, slot + k) not in full:
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
                     v = builder.retimed(s, c, waits, index=len(cs))
                     if v is None or not is_usable(s, v, options):
-                        state[3] = -1
+                        reach[j] = -1
                         continue
-                    state[3] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
+                    reach[j] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
                     cs.append(v)
                     copies[sid] += 1
                     added = True
