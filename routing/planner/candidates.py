@@ -88,7 +88,8 @@ MAX_WAIT_DEPARTURES = 14
 WAIT_COPIES_PER_SHIPMENT = 24
 """Most waiting copies of candidates added per shipment [-] (bounds the model's size)."""
 LEG_MEMO_SIZE = 2_000_000
-"""Most leg timings a builder memoises before starting afresh [-] (bounds its memory)."""
+"""Most leg and path timings a builder memoises before starting afresh [-] (bounds its
+memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ class CandidateBuilder:
             tuple[str, ...], dict[tuple[int, ...], tuple[tuple[str, ...], _Template]]
         ] = {}
         """Per lane path, its option keys and template per option index of each lane."""
-        self._leg_ids: dict[tuple[bool, float, float, int, float], int] = {}
+        self._leg_ids: dict[tuple[float, bool, float, float, int, float], int] = {}
         self._leg_memo: dict[tuple[int, float, int], tuple[LegTiming, float] | tuple[()]] = {}
         """Timing of one leg by (leg id, ready [h since EPOCH], waits): (timing, arrival [h])
         or () when its timetable has no such departure."""
@@ -504,9 +505,8 @@ class CandidateBuilder:
         """Departure, arrival [h since EPOCH] and slot of each leg (:func:`_leg_timing`), the
         hub dwell added before every leg but the first; None when a timetable has no such
         departure [memoised per leg, ready time and waits]."""
-        memo = self._leg_memo
-        if len(memo) > LEG_MEMO_SIZE:
-            memo.clear()
+        if len(self._leg_memo) + len(self._path_memo) > LEG_MEMO_SIZE:
+            self._leg_memo.clear()
             self._path_memo.clear()
         whole = (tpl.leg_ids, ready_h, tuple(waits))
         if whole not in self._path_memo:
@@ -628,9 +628,10 @@ class CandidateBuilder:
         )
         carriers = hub_carriers(opts)
         ids = self._leg_ids
+        # every input of a leg's timing, its dwell included: equal ids, equal timings
         leg_ids = tuple(
-            ids.setdefault((d, interval, transit, id(sched), en_route), len(ids))
-            for _, d, interval, transit, sched, en_route in legs
+            ids.setdefault((dwell, d, interval, transit, id(sched), en_route), len(ids))
+            for dwell, d, interval, transit, sched, en_route in legs
         )
         return _Template(
             opts,
