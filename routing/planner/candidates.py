@@ -561,7 +561,7 @@ class CandidateBuilder:
         found = _Hulls(
             table,
             _lower_hull(alone, table.keys),
-            _lower_hull(pooled, table.keys),
+            table.pooled_hull or _lower_hull(pooled, table.keys),
             tuple(alone),
         )
         self._hull_cache[(lane_id, mass_t)] = found
@@ -777,7 +777,7 @@ class _Customs:
 class _PickTable:
     """A lane's options as plain tuples for the option pick (keys computed once)."""
 
-    __slots__ = ("keys", "options", "rows")
+    __slots__ = ("keys", "options", "pooled_hull", "rows")
 
     def __init__(self, options: Sequence[LaneOption]) -> None:
         self.options = tuple(options)
@@ -799,6 +799,13 @@ class _PickTable:
                 )
             )
         self.rows = tuple(rows)
+        self.pooled_hull = (
+            _lower_hull([r[6] for r in self.rows], self.keys)
+            if self.rows and all(r[0] for r in self.rows)
+            else None
+        )
+        """The pooled lower hull when every option is a vehicle (full trucks: the same for
+        every mass), else None."""
 
 
 @dataclass(frozen=True, slots=True)
