@@ -34,7 +34,7 @@ import hashlib
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice, pairwise
 from pathlib import Path
@@ -87,6 +87,9 @@ MAX_WAIT_DEPARTURES = 14
 """Most departures a candidate may wait for on one scheduled leg beyond its first [-]."""
 WAIT_COPIES_PER_SHIPMENT = 24
 """Most waiting copies of candidates added per shipment [-] (bounds the model's size)."""
+LEG_MEMO_SIZE = 2_000_000
+"""Most leg and path timings a builder memoises before starting afresh [-] (bounds its
+memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +220,18 @@ class CandidateBuilder:
         self._hull_cache: dict[tuple[str, float], _Hulls] = {}
         self._hub_rows: dict[tuple[str, str], tuple[float, float, float, float, bool]] = {}
         self._templates: dict[tuple[str, ...], _Template] = {}
+        self._dressed: dict[
+            tuple[str, ...], dict[tuple[int, ...], tuple[tuple[str, ...], _Template]]
+        ] = {}
+        """Per lane path, its option keys and template per option index of each lane."""
+        self._leg_ids: dict[tuple[float, bool, float, float, int, float], int] = {}
+        self._leg_memo: dict[tuple[int, float, int], tuple[LegTiming, float] | tuple[()]] = {}
+        """Timing of one leg by (leg id, ready [h since EPOCH], waits): (timing, arrival [h])
+        or () when its timetable has no such departure."""
+        self._path_memo: dict[
+            tuple[tuple[int, ...], float, tuple[int, ...]], tuple[LegTiming, ...] | None
+        ] = {}
+        """Timings of a path by (leg ids, ready [h since EPOCH], waits per leg)."""
 
     def options(self, lane_id: str) -> list[LaneOption]:
         """Priced options of a lane [cached]."""
@@ -416,34 +431,65 @@ class CandidateBuilder:
         seen: set[tuple[str, ...]] = set()
         m = shipment.mass_t
         ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
-        templates = self._templates
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
             hulls = [self._hulls(lid, m) for lid in path]
+            dressed = self._dressed.get(path)
+            if dressed is None:
+                dressed = self._dressed[path] = {}
             for combo in _frontier_combos(hulls):
-                keys = tuple(h.table.keys[i] for h, i in zip(hulls, combo, strict=True))
+                found = dressed.get(combo)
+                if found is None:
+                    found = dressed[combo] = self._dress(hulls, combo)
+                keys, tpl = found
                 if keys in seen:
                     continue
                 seen.add(keys)
-                tpl = templates.get(keys)
-                if tpl is None:
-                    opts = tuple(h.table.options[i] for h, i in zip(hulls, combo, strict=True))
-                    tpl = templates[keys] = self._template(opts)
+                timings = self._timed(tpl, ready, ())
+                if timings is None:
+                    continue  # a timetable on the path has no departure left
                 alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
-                cand = self._candidate(shipment, len(out), tpl, alone, ready, due)
-                if cand is not None:
-                    out.append(cand)
+                out.append(self._candidate(shipment, len(out), tpl, timings, alone, due))
         return out
 
-    def retimed(self, shipment: Shipment, c: Candidate, waits: tuple[int, ...]) -> Candidate | None:
-        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price];
-        None when a timetable has no such departure."""
+    def _dress(
+        self, hulls: Sequence[_Hulls], combo: tuple[int, ...]
+    ) -> tuple[tuple[str, ...], _Template]:
+        """(option keys, template) of a path's lanes dressed with option ``combo[i]`` of
+        lane ``i``."""
+        tables = [h.table for h in hulls]
+        keys = tuple([t.keys[i] for t, i in zip(tables, combo, strict=True)])
+        tpl = self._templates.get(keys)
+        if tpl is None:
+            opts = tuple([t.options[i] for t, i in zip(tables, combo, strict=True)])
+            tpl = self._templates[keys] = self._template(opts)
+        return keys, tpl
+
+    def retimed(
+        self, shipment: Shipment, c: Candidate, waits: tuple[int, ...], index: int | None = None
+    ) -> Candidate | None:
+        """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price],
+        at position ``index`` (None: ``c``'s); None when a timetable has no such departure."""
         tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
-        timings = _timings(tpl, hours_since_epoch(shipment.ready_at), waits)
+        timings = self._timed(tpl, hours_since_epoch(shipment.ready_at), waits)
         if timings is None:
             return None
         arrival = timings[-1].arrive_h
         late = max(0.0, arrival - hours_since_epoch(shipment.due_at))
-        return replace(c, timings=timings, arrival_h=arrival, late_h=late, waits=waits)
+        return Candidate(
+            c.shipment_id,
+            c.index if index is None else index,
+            c.options,
+            timings,
+            c.hubs,
+            arrival,
+            late,
+            c.var_cost_cny,
+            c.var_wtw_kg,
+            c.var_ttw_kg,
+            c.alone_cost_cny,
+            c.alone_wtw_kg,
+            waits,
+        )
 
     def timings(
         self, opts: tuple[LaneOption, ...], ready_h: float, waits: tuple[int, ...] = ()
@@ -451,7 +497,41 @@ class CandidateBuilder:
         """When each leg of ``opts`` runs for a shipment ready at ``ready_h`` [h since EPOCH]
         (None when a timetable has no departure left)."""
         tpl = self._templates.get(tuple(o.key for o in opts)) or self._template(opts)
-        return _timings(tpl, ready_h, waits)
+        return self._timed(tpl, ready_h, waits)
+
+    def _timed(
+        self, tpl: _Template, ready_h: float, waits: Sequence[int]
+    ) -> tuple[LegTiming, ...] | None:
+        """Departure, arrival [h since EPOCH] and slot of each leg (:func:`_leg_timing`), the
+        hub dwell added before every leg but the first; None when a timetable has no such
+        departure [memoised per leg, ready time and waits]."""
+        if len(self._leg_memo) + len(self._path_memo) > LEG_MEMO_SIZE:
+            self._leg_memo.clear()
+            self._path_memo.clear()
+        whole = (tpl.leg_ids, ready_h, tuple(waits))
+        if whole not in self._path_memo:
+            self._path_memo[whole] = self._legs_timed(tpl, ready_h, waits)
+        return self._path_memo[whole]
+
+    def _legs_timed(
+        self, tpl: _Template, ready_h: float, waits: Sequence[int]
+    ) -> tuple[LegTiming, ...] | None:
+        memo = self._leg_memo
+        t = ready_h
+        timings = []
+        for i, leg in enumerate(tpl.legs):
+            if i > 0:
+                t += leg[0]
+            wait = waits[i] if waits else 0
+            key = (tpl.leg_ids[i], t, wait)
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = _leg_timing(leg, t, wait)
+            if not hit:
+                return None
+            timing, t = hit
+            timings.append(timing)
+        return tuple(timings)
 
     def _table(self, lane_id: str) -> _PickTable:
         table = self._tables.get(lane_id)
@@ -481,8 +561,8 @@ class CandidateBuilder:
         found = _Hulls(
             table,
             _lower_hull(alone, table.keys),
-            _lower_hull(pooled, table.keys),
-            dict(enumerate(alone)),
+            table.pooled_hull or _lower_hull(pooled, table.keys),
+            tuple(alone),
         )
         self._hull_cache[(lane_id, mass_t)] = found
         return found
@@ -546,15 +626,23 @@ class CandidateBuilder:
             )
             for i, o in enumerate(opts)
         )
+        carriers = hub_carriers(opts)
+        ids = self._leg_ids
+        # every input of a leg's timing, its dwell included: equal ids, equal timings
+        leg_ids = tuple(
+            ids.setdefault((dwell, d, interval, transit, id(sched), en_route), len(ids))
+            for dwell, d, interval, transit, sched, en_route in legs
+        )
         return _Template(
             opts,
             hubs,
             legs,
-            tuple(self.hub_row(h, hub_carriers(opts)[i])[1:] for i, h in enumerate(hubs)),
+            tuple(self.hub_row(h, carriers[i])[1:] for i, h in enumerate(hubs)),
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
             any(o.card_cny_per_t for o in opts),
+            leg_ids,
         )
 
     def _candidate(
@@ -562,13 +650,10 @@ class CandidateBuilder:
         s: Shipment,
         index: int,
         tpl: _Template,
+        timings: tuple[LegTiming, ...],
         alone: Sequence[tuple[float, float]],
-        ready_h: float,
         due_h: float,
-    ) -> Candidate | None:
-        timings = _timings(tpl, ready_h, ())
-        if timings is None:
-            return None  # a timetable on the path has no departure left
+    ) -> Candidate:
         t = timings[-1].arrive_h
         m = s.mass_t
         hub_cost = hub_wtw = hub_ttw = 0.0
@@ -590,73 +675,74 @@ class CandidateBuilder:
             tpl.cost_per_t * m + hub_cost + extra,
             tpl.wtw_per_t * m + hub_wtw,
             tpl.ttw_per_t * m + hub_ttw,
-            sum(a[0] for a in alone) + hub_cost + extra,
-            sum(a[1] for a in alone) + hub_wtw,
+            sum([a[0] for a in alone]) + hub_cost + extra,
+            sum([a[1] for a in alone]) + hub_wtw,
         )
 
 
-def _timings(tpl: _Template, ready_h: float, waits: Sequence[int]) -> tuple[LegTiming, ...] | None:
-    """Departure, arrival [h since EPOCH] and slot of each leg: road legs leave after the hub
-    dwell (day slots); a leg's arrival adds the customs of the borders it crosses on the way;
-    scheduled legs take the first departure after it plus ``waits[i]``:
-    on a timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
-    departure - cut-off) with the timetable's transit, else every ``interval`` hours. None
-    when a timetable has no such departure."""
-    t = ready_h
-    timings = []
-    for i, (dwell, dedicated, interval, transit, schedule, en_route) in enumerate(tpl.legs):
-        if i > 0:
-            t += dwell
-        if dedicated:
-            depart, slot = t, math.floor(t / HOURS_PER_DAY)
-        elif schedule is not None:
-            boarded = schedule.board(t, waits[i] if waits else 0)
-            if boarded is None:
-                return None
-            slot, dep = boarded
-            t = dep.depart_h + dep.transit_h + en_route
-            timings.append(
-                LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t)
-            )
-            continue
-        else:
-            slot = math.ceil(t / interval - 1e-9) + (waits[i] if waits else 0)
-            depart = slot * interval
-        t = depart + transit + en_route
-        timings.append(LegTiming(depart, t, slot))
-    return tuple(timings)
+def _leg_timing(
+    leg: tuple[float, bool, float, float, LaneSchedule | None, float], ready_h: float, wait: int
+) -> tuple[LegTiming, float] | tuple[()]:
+    """(timing, arrival [h since EPOCH]) of a template's leg for a shipment at its hub at
+    ``ready_h`` (after the hub's dwell), () when a timetable has no such departure: road legs
+    leave at once (day slots); a leg's arrival adds the customs of the borders it crosses on
+    the way; scheduled legs take the first departure after ``ready_h`` plus ``wait``: on a
+    timetabled lane the first whose cut-off the shipment reaches (arrival + handling <=
+    departure - cut-off) with the timetable's transit, else every ``interval`` hours."""
+    _, dedicated, interval, transit, schedule, en_route = leg
+    if dedicated:
+        depart, slot = ready_h, math.floor(ready_h / HOURS_PER_DAY)
+    elif schedule is not None:
+        boarded = schedule.board(ready_h, wait)
+        if boarded is None:
+            return ()
+        slot, dep = boarded
+        t = dep.depart_h + dep.transit_h + en_route
+        return LegTiming(dep.depart_h, t, slot, dep.service_id, dep.cutoff_h, dep.capacity_t), t
+    else:
+        slot = math.ceil(ready_h / interval - 1e-9) + wait
+        depart = slot * interval
+    t = depart + transit + en_route
+    return LegTiming(depart, t, slot), t
 
 
 def _lower_hull(
     points: Sequence[tuple[float, float]], keys: Sequence[str]
 ) -> tuple[tuple[float, int], ...]:
     """(carbon price from which it is the cheapest [CNY/kg], option index) along the lower
-    convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest."""
-    cur = min(range(len(points)), key=lambda i: (points[i][0], points[i][1], keys[i]))
+    convex hull of (cost, CO2e) points, from the cheapest (price 0) to the greenest: from
+    each point, the next is the greener one reached at the lowest price (ties: the greener,
+    then by key)."""
+    pts = [(c, w, keys[i], i) for i, (c, w) in enumerate(points)]
+    cur = min(pts)[3]
     out = [(0.0, cur)]
-    while True:
-        c0, w0 = points[cur]
+    c0, w0 = points[cur]
+    # only points greener than the current one can follow it (its CO2e only decreases)
+    rest = [r for r in pts if r[1] < w0]
+    while rest:
         best: tuple[float, float, str, int] | None = None
-        for i, (c, w) in enumerate(points):
-            if w < w0:
-                p = max(0.0, (c - c0) / (w0 - w))
-                if best is None or (p, w, keys[i]) < best[:3]:
-                    best = (p, w, keys[i], i)
-        if best is None:
-            return tuple(out)
+        for c, w, key, i in rest:
+            p = max(0.0, (c - c0) / (w0 - w))
+            if best is None or (p, w, key) < best[:3]:
+                best = (p, w, key, i)
+        assert best is not None
         cur = best[3]
         out.append((best[0], cur))
+        c0, w0 = points[cur]
+        rest = [r for r in rest if r[1] < w0]
+    return tuple(out)
 
 
 def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
     """Option index per leg of every combination that is the cheapest at some carbon price,
     alone then pooled, in order of price (duplicates kept for the caller to skip)."""
     out: list[tuple[int, ...]] = []
-    for which in ("alone_hull", "pooled_hull"):
-        legs = [getattr(h, which) for h in hulls]
-        prices = sorted({p for leg in legs for p, _ in leg})
-        for p in prices:
-            out.append(tuple(leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs))
+    for legs in ([h.alone_hull for h in hulls], [h.pooled_hull for h in hulls]):
+        if all(len(leg) == 1 for leg in legs):
+            out.append(tuple([leg[0][1] for leg in legs]))
+            continue
+        for p in sorted({p for leg in legs for p, _ in leg}):
+            out.append(tuple([leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs]))
     return out
 
 
@@ -676,6 +762,8 @@ class _Template:
     ttw_per_t: float
     carded: bool = False
     """Some leg is priced at a rate card (per-shipment terms apply)."""
+    leg_ids: tuple[int, ...] = ()
+    """Per leg, the builder's id of its timing inputs (the key of its timing memo)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -689,7 +777,7 @@ class _Customs:
 class _PickTable:
     """A lane's options as plain tuples for the option pick (keys computed once)."""
 
-    __slots__ = ("keys", "options", "rows")
+    __slots__ = ("keys", "options", "pooled_hull", "rows")
 
     def __init__(self, options: Sequence[LaneOption]) -> None:
         self.options = tuple(options)
@@ -711,6 +799,13 @@ class _PickTable:
                 )
             )
         self.rows = tuple(rows)
+        self.pooled_hull = (
+            _lower_hull([r[6] for r in self.rows], self.keys)
+            if self.rows and all(r[0] for r in self.rows)
+            else None
+        )
+        """The pooled lower hull when every option is a vehicle (full trucks: the same for
+        every mass), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -721,7 +816,7 @@ class _Hulls:
     table: _PickTable
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
-    alone: dict[int, tuple[float, float]]
+    alone: tuple[tuple[float, float], ...]
 
 
 def _file_sha256(path: Path) -> str:

@@ -313,7 +313,7 @@ def _build_problem(
             for c in undominated(base, s.mass_t):
                 if (tuple(o.key for o in c.options), c.timings) not in seen:
                     usable.append(c)
-        usable = [replace(c, index=i) for i, c in enumerate(usable)]
+        usable = [c if c.index == i else _reindexed(c, i) for i, c in enumerate(usable)]
         if usable:
             cands[s.shipment_id] = usable
         else:
@@ -331,17 +331,37 @@ def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:
     later (order and indices kept). Departures are chosen later, among the kept
     (:func:`add_departure_choices`)."""
     scored = sorted(((_merit(c, mass_t), c.index, c) for c in cands), key=lambda t: t[:2])
-    kept = np.empty((len(scored), 5))
-    n = 0
-    out: list[Candidate] = []
-    for v, _, c in scored:
-        if n and bool((kept[:n] <= v).all(axis=1).any()):
-            continue
-        kept[n] = v
-        n += 1
-        out.append(c)
+    if len(scored) < 2:
+        return [c for _, _, c in scored]
+    # one is dropped when an earlier one (in merit order) is no worse on every term: an
+    # earlier one that was dropped itself is beaten by a kept one, which then beats it too
+    v = np.array([t[0] for t in scored]).T
+    beats = v[0][None, :] <= v[0][:, None]  # [i, j]: j no worse than i, term by term
+    for term in v[1:]:
+        beats &= term[None, :] <= term[:, None]
+    dropped = np.tril(beats, k=-1).any(axis=1)
+    out = [c for (_, _, c), d in zip(scored, dropped.tolist(), strict=True) if not d]
     out.sort(key=lambda c: c.index)
     return out
+
+
+def _reindexed(c: Candidate, index: int) -> Candidate:
+    """``c`` at position ``index`` of its shipment's list (``replace`` without its cost)."""
+    return Candidate(
+        c.shipment_id,
+        index,
+        c.options,
+        c.timings,
+        c.hubs,
+        c.arrival_h,
+        c.late_h,
+        c.var_cost_cny,
+        c.var_wtw_kg,
+        c.var_ttw_kg,
+        c.alone_cost_cny,
+        c.alone_wtw_kg,
+        c.waits,
+    )
 
 
 def _merit(c: Candidate, mass_t: float) -> tuple[float, ...]:
@@ -373,35 +393,51 @@ def add_departure_choices(
     can still be overfilled (the copies' load counts), until ``deadline``
     [time.perf_counter() s]. Waiting costs time (and the lateness penalty when due dates are
     soft); price and CO2e are those of the service."""
-    # (shipment, candidate index, leg) -> departures waited by its latest copy (-1: done)
-    reach: dict[tuple[str, int, int], int] = {}
     copies = dict.fromkeys(cands, 0)
+    # per shipment, its candidates without waits (cheapest alone first) with their
+    # scheduled legs as (leg, lane id, slot) and the departures waited by each leg's latest
+    # copy (-1: done); legs on own trucks never wait
     order = {
-        sid: sorted((c for c in cs if not c.waits), key=lambda c: (c.alone_cost_cny, c.index))
+        sid: [
+            (
+                c,
+                legs := [
+                    (i, o.lane.lane_id, tm.slot)
+                    for i, (o, tm) in enumerate(zip(c.options, c.timings, strict=True))
+                    if not o.dedicated
+                ],
+                [0] * len(legs),
+            )
+            for c in sorted(
+                (c for c in cs if not c.waits), key=lambda c: (c.alone_cost_cny, c.index)
+            )
+        ]
         for sid, cs in cands.items()
     }
+    seen: dict[str, tuple[int, dict[tuple[str, int], float]]] = {}
     for _ in range(MAX_WAIT_DEPARTURES):
-        full = _overfillable(cands, by_id)
+        full = _overfillable(cands, by_id, seen)
         added = False
         for sid, cs in cands.items():
             if deadline is not None and time.perf_counter() > deadline:
                 return
+            if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
+                continue
             s = by_id[sid]
-            for c in order[sid]:
-                for leg, (o, tm) in enumerate(zip(c.options, c.timings, strict=True)):
-                    key = (sid, c.index, leg)
-                    k = reach.get(key, 0)
+            for c, scheduled, reach in order[sid]:
+                for j, (leg, lane_id, slot) in enumerate(scheduled):
                     if copies[sid] >= WAIT_COPIES_PER_SHIPMENT:
                         break
-                    if o.dedicated or k < 0 or (o.lane.lane_id, tm.slot + k) not in full:
+                    k = reach[j]
+                    if k < 0 or (lane_id, slot + k) not in full:
                         continue
                     waits = tuple(k + 1 if i == leg else 0 for i in range(len(c.options)))
-                    v = builder.retimed(s, c, waits)
+                    v = builder.retimed(s, c, waits, index=len(cs))
                     if v is None or not is_usable(s, v, options):
-                        reach[key] = -1
+                        reach[j] = -1
                         continue
-                    reach[key] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
-                    cs.append(replace(v, index=len(cs)))
+                    reach[j] = k + 1 if k + 1 < MAX_WAIT_DEPARTURES else -1
+                    cs.append(v)
                     copies[sid] += 1
                     added = True
         if not added:
@@ -409,21 +445,31 @@ def add_departure_choices(
 
 
 def _overfillable(
-    cands: dict[str, list[Candidate]], by_id: dict[str, Shipment]
+    cands: dict[str, list[Candidate]],
+    by_id: dict[str, Shipment],
+    seen: dict[str, tuple[int, dict[tuple[str, int], float]]] | None = None,
 ) -> set[tuple[str, int]]:
-    """Scheduled departures (lane id, slot) the shipments' candidates could overfill."""
+    """Scheduled departures (lane id, slot) the shipments' candidates could overfill (a
+    departure's capacity [t] is that of the last candidate using it).
+
+    ``seen`` keeps, per shipment, how many of its candidates (which are only ever appended)
+    were read and the capacity of each departure they use, so that a later call reads only
+    the new ones."""
+    seen = {} if seen is None else seen
     load_t: dict[tuple[str, int], float] = {}
     cap_t: dict[tuple[str, int], float] = {}
     for sid, cs in cands.items():
-        used: set[tuple[str, int]] = set()
-        for c in cs:
+        n, used = seen.get(sid, (0, {}))
+        for c in cs[n:]:
             for o, tm in zip(c.options, c.timings, strict=True):
                 if not o.dedicated:
-                    used.add((o.lane.lane_id, tm.slot))
                     cap = o.capacity_t if tm.capacity_t is None else tm.capacity_t
-                    cap_t[(o.lane.lane_id, tm.slot)] = cap
-        for key in used:
-            load_t[key] = load_t.get(key, 0.0) + by_id[sid].mass_t
+                    used[(o.lane.lane_id, tm.slot)] = cap
+        seen[sid] = (len(cs), used)
+        mass_t = by_id[sid].mass_t
+        for key, cap in used.items():
+            cap_t[key] = cap
+            load_t[key] = load_t.get(key, 0.0) + mass_t
     return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
 
 
