@@ -213,6 +213,11 @@ def shipment_views(row: Row[Any]) -> list[dict[str, Any]]:
                     "cutoff": _time(leg.get("cutoff_at")),
                     "data_quality": leg.get("data_quality") or "modelled",
                     "transport_carrier": leg.get("carrier") or "",
+                    "customs_h": (leg.get("customs_dwell_h") or 0.0)
+                    + (leg.get("customs_en_route_h") or 0.0),
+                    "customs_rule": "; ".join(
+                        r for r in (leg.get("customs_rule"), leg.get("customs_en_route_rule")) if r
+                    ),
                 }
             )
         hub_wtw = [t for t in (s.get("footprint") or {}).get("legs", []) if t["kind"] == "hub"]

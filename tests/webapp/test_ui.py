@@ -320,3 +320,15 @@ def test_plan_page_shows_where_each_place_resolved(ui):
     assert "hub SITE-52.5200-13.4050 (added for this plan)" in page
     assert "road to DEHAM 257 km" in page
     assert "destination “C-MADRID”" not in page  # a hub id given as such is not repeated
+
+
+def test_plan_page_shows_customs_dwell_with_its_rule(ui):
+    # Shanghai -> Genoa by sea, then rail to Milan: the first EU/EEA hub is the seaport ITGOA,
+    # data/border_dwell.csv default 24 h (EST) before the rail leg departs
+    book = (
+        b"shipment_id,origin,destination,mass_t,ready_at,due_at,allowed_modes\n"
+        b"SHA-MIL,CNSHA,ITMIL,10,2026-12-01,2027-02-20,sea;rail\n"
+    )
+    url = run_plan(ui, {"book": (io.BytesIO(book), "book.csv"), "objective": "cost"})
+    page = ui.get(url).get_data(as_text=True)
+    assert 'title="customs EU/EEA entry at ITGOA (default)">customs 24 h</span>' in page
