@@ -142,21 +142,27 @@ def _num(value: float) -> str:
     return format(Decimal(repr(value)).normalize(), "f")
 
 
+def _per_tonne(unit: Any, tonne_unit: str, teu_unit: str, s: ImportSettings, field: str) -> float:
+    """Factor from an intensity per ``unit`` to one per ``tonne_unit`` [-]: 1, or 1 / t per
+    TEU for ``teu_unit`` (which needs ``s.t_per_teu``)."""
+    if unit == tonne_unit:
+        return 1.0
+    if unit != teu_unit:
+        raise InputError(f"unknown unit {unit!r}", field=field)
+    if s.t_per_teu is None:
+        raise InputError(
+            f"intensity per {teu_unit}: give the tonnes per TEU to turn it into {tonne_unit}",
+            field=field,
+        )
+    return 1 / s.t_per_teu
+
+
 def _toc_row(obj: dict[str, Any], where: str, s: ImportSettings) -> dict[str, str]:
     mode = ILEAP_MODES.get(str(obj.get("mode")))
     if mode is None:
         raise InputError(f"unknown iLEAP mode {obj.get('mode')!r}", field=f"{where}.mode")
     unit = obj.get("transportActivityUnit")
-    per_tkm = 1.0
-    if unit == "TEUkm":
-        if s.t_per_teu is None:
-            raise InputError(
-                "intensity per TEUkm: give the tonnes per TEU to turn it into tkm",
-                field=f"{where}.transportActivityUnit",
-            )
-        per_tkm = 1 / s.t_per_teu
-    elif unit != "tkm":
-        raise InputError(f"unknown unit {unit!r}", field=f"{where}.transportActivityUnit")
+    per_tkm = _per_tonne(unit, "tkm", "TEUkm", s, f"{where}.transportActivityUnit")
     wtw = _dec(obj.get("co2eIntensityWTW"), f"{where}.co2eIntensityWTW")
     ttw = _dec(obj.get("co2eIntensityTTW"), f"{where}.co2eIntensityTTW")
     start, end = _period(s, where)
@@ -191,16 +197,7 @@ def _hub_kind(hub_type: Any, s: ImportSettings, where: str) -> str:
 
 def _hoc_row(obj: dict[str, Any], where: str, s: ImportSettings) -> dict[str, str]:
     unit = obj.get("hubActivityUnit")
-    per_t = 1.0
-    if unit == "TEU":
-        if s.t_per_teu is None:
-            raise InputError(
-                "intensity per TEU: give the tonnes per TEU to turn it into tonnes",
-                field=f"{where}.hubActivityUnit",
-            )
-        per_t = 1 / s.t_per_teu
-    elif unit != "tonnes":
-        raise InputError(f"unknown unit {unit!r}", field=f"{where}.hubActivityUnit")
+    per_t = _per_tonne(unit, "tonnes", "TEU", s, f"{where}.hubActivityUnit")
     wtw = _dec(obj.get("co2eIntensityWTW"), f"{where}.co2eIntensityWTW")
     ttw = _dec(obj.get("co2eIntensityTTW"), f"{where}.co2eIntensityTTW")
     start, end = _period(s, where)

@@ -236,21 +236,25 @@ class CandidateBuilder:
     def options(self, lane_id: str) -> list[LaneOption]:
         """Priced options of a lane [cached]."""
         if lane_id not in self._options:
-            lane = self.network.lane(lane_id)
-            self._options[lane_id] = price_lane(
-                lane,
-                self.network.hubs[lane.origin],
-                self.factors,
-                self.carriers,
-                self.energy_prices,
-                destination=self.network.hubs[lane.destination],
-                regulation=self.regulation,
-                rate_cards=self.rate_cards,
-                data_dir=self.data_dir,
-                intensities=self.intensities,
-                rate_card_index=self.rate_card_index,
-            )
+            self._options[lane_id] = self._price(lane_id, self.carriers)
         return self._options[lane_id]
+
+    def _price(self, lane_id: str, carriers: str) -> list[LaneOption]:
+        """The lane's options for ``carriers`` at this builder's prices and tables."""
+        lane = self.network.lane(lane_id)
+        return price_lane(
+            lane,
+            self.network.hubs[lane.origin],
+            self.factors,
+            carriers,
+            self.energy_prices,
+            destination=self.network.hubs[lane.destination],
+            regulation=self.regulation,
+            rate_cards=self.rate_cards,
+            data_dir=self.data_dir,
+            intensities=self.intensities,
+            rate_card_index=self.rate_card_index,
+        )
 
     def hub_op(self, hub_id: str) -> HubOperation:
         """The hub operation applying at ``hub_id`` (by its kind)."""
@@ -303,20 +307,7 @@ class CandidateBuilder:
             return self.options(lane_id)
         cache = self.__dict__.setdefault("_path_options", {})
         if lane_id not in cache:
-            lane = self.network.lane(lane_id)
-            cache[lane_id] = price_lane(
-                lane,
-                self.network.hubs[lane.origin],
-                self.factors,
-                "all",
-                self.energy_prices,
-                destination=self.network.hubs[lane.destination],
-                regulation=self.regulation,
-                rate_cards=self.rate_cards,
-                data_dir=self.data_dir,
-                intensities=self.intensities,
-                rate_card_index=self.rate_card_index,
-            )
+            cache[lane_id] = self._price(lane_id, "all")
         return cache[lane_id]
 
     def share_paths(self, other: CandidateBuilder) -> None:

@@ -7,6 +7,7 @@ hub TCE, and each shipment a footprint. The plan totals are sums of those footpr
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import KG_PER_T, S_PER_H, intensity_g_per_tkm
 from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
+from greenlane.routing.planner.candidates import hours_since_epoch
+from greenlane.routing.planner.pricing import HOURS_PER_WEEK
 from greenlane.routing.planner.problem import PlanOptions, Problem, Unplanned
 
 if TYPE_CHECKING:
@@ -76,6 +79,14 @@ class PlannedLeg:
     """Customs at the borders the lane crosses on the way [h] (in ``arrival_at``)."""
     customs_en_route_rule: str = ""
     """Why: the customs territories the lane crosses."""
+
+    def departure_slot(self, departures_per_week: float) -> int:
+        """The departure slot this leg loads: ``slot``, else the uniform weekly slot nearest
+        its departure (``168 h / departures_per_week`` apart)."""
+        if self.slot is not None:
+            return self.slot
+        interval = HOURS_PER_WEEK / departures_per_week
+        return math.floor(hours_since_epoch(self.departure_at) / interval + 0.5)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,10 +59,9 @@ from greenlane.emissions.units import G_PER_KG
 from greenlane.fleet.cost import market_prices, scale_energy_prices
 from greenlane.routing.network.graph import Network, load_network
 from greenlane.routing.network.model import Hub, HubKind
-from greenlane.routing.planner.candidates import CandidateBuilder, hours_since_epoch, resolve_place
+from greenlane.routing.planner.candidates import CandidateBuilder, resolve_place
 from greenlane.routing.planner.params import SolverParams
 from greenlane.routing.planner.plan import Plan
-from greenlane.routing.planner.pricing import HOURS_PER_WEEK
 from greenlane.routing.planner.problem import PlanOptions, Problem, build_problem
 from greenlane.routing.planner.shipments import Shipment
 from greenlane.routing.planner.solve import solve_problem
@@ -529,12 +528,7 @@ def departure_loads(
             if leg.vehicles:
                 continue
             lane = network.lane(leg.lane_id)
-            interval = HOURS_PER_WEEK / lane.departures_per_week
-            slot = (
-                leg.slot
-                if leg.slot is not None
-                else math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
-            )
+            slot = leg.departure_slot(lane.departures_per_week)
             loads[(leg.lane_id, slot)] += s.mass_t
             caps[(leg.lane_id, slot)] = leg.capacity_t or lane.capacity_t_per_departure
     return dict(loads), caps

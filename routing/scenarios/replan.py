@@ -9,7 +9,6 @@ shipment, the before and after cost, WTW CO2e, arrival and due-date risk, and th
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,9 +18,7 @@ from typing import Any
 from greenlane.emissions.units import S_PER_H, intensity_g_per_tkm
 from greenlane.routing.network.graph import Network
 from greenlane.routing.network.places import resolve_all
-from greenlane.routing.planner.candidates import hours_since_epoch
 from greenlane.routing.planner.plan import Plan, ShipmentPlan, plan_to_dict
-from greenlane.routing.planner.pricing import HOURS_PER_WEEK
 from greenlane.routing.planner.problem import PlanOptions, build_problem
 from greenlane.routing.planner.shipments import Shipment
 from greenlane.routing.planner.solve import solve_problem
@@ -119,12 +116,7 @@ def _reserved(kept: Sequence[ShipmentPlan], network: Network) -> dict[tuple[str,
             if leg.vehicles:
                 continue  # own trucks: no shared capacity
             lane = network.lane(leg.lane_id)
-            interval = HOURS_PER_WEEK / lane.departures_per_week
-            slot = (
-                leg.slot
-                if leg.slot is not None
-                else math.floor(hours_since_epoch(leg.departure_at) / interval + 0.5)
-            )
+            slot = leg.departure_slot(lane.departures_per_week)
             held[(leg.lane_id, slot)] += s.mass_t
     return dict(held)
 
