@@ -21,6 +21,9 @@ from greenlane.webapp.api_guard import guard, principal
 from greenlane.webapp.auth import roles, rotate_token
 from greenlane.webapp.db import engine_of
 from greenlane.webapp.schemas import (
+    BEARER,
+    ERRORS,
+    POST_ERRORS,
     DatasetListOut,
     DatasetOut,
     DatasetPath,
@@ -38,7 +41,6 @@ from greenlane.webapp.schemas import (
     PlanOut,
     PlanPath,
     PlanRequest,
-    Problem,
     ReportPath,
     SharedListOut,
     ShareIn,
@@ -48,16 +50,9 @@ from greenlane.webapp.schemas import (
     UnshareQuery,
 )
 
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_ERRORS: dict[str | int | HTTPStatus, Any] = {
-    400: Problem,
-    401: Problem,
-    403: Problem,
-    404: Problem,
-    422: Problem,
-    429: Problem,
-}
-_POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+SECURITY = BEARER
+_ERRORS = ERRORS
+_POST_ERRORS = POST_ERRORS
 
 plans_tag = Tag(name="plans", description="Plan a book of shipments; jobs for large books")
 emissions_tag = Tag(name="emissions", description="ISO 14083 footprints and the network")

@@ -9,6 +9,7 @@ Names carry units (``mass_t``, ``co2e_wtw_kg``, ``cost_cny``); times are RFC 333
 from __future__ import annotations
 
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any, Literal
 
 from flask_openapi3 import FileStorage
@@ -236,6 +237,16 @@ class Problem(_Out):
     detail: str | None = None
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
+
+
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+"""OpenAPI security of the Bearer-token API blueprints."""
+ERRORS: dict[str | int | HTTPStatus, Any] = {
+    code: Problem for code in (400, 401, 403, 404, 422, 429)
+}
+"""The problem+json answers every API route documents."""
+POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**ERRORS, 409: Problem, 413: Problem}
+"""``ERRORS`` plus a conflicting idempotency key (409) and a body too large (413)."""
 
 
 class SummaryOut(_Out):

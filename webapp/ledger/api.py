@@ -19,7 +19,6 @@ Views parse, make one call into the ledger modules and serialise.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from flask import Response, g, jsonify
@@ -64,18 +63,11 @@ from greenlane.webapp.ledger.services import (
     move_certificate,
 )
 from greenlane.webapp.problems import ApiProblem
-from greenlane.webapp.schemas import IdempotencyHeader, Problem
+from greenlane.webapp.schemas import BEARER, ERRORS, POST_ERRORS, IdempotencyHeader
 
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_ERRORS: dict[str | int | HTTPStatus, Any] = {
-    400: Problem,
-    401: Problem,
-    403: Problem,
-    404: Problem,
-    422: Problem,
-    429: Problem,
-}
-_POST_ERRORS: dict[str | int | HTTPStatus, Any] = {**_ERRORS, 409: Problem, 413: Problem}
+SECURITY = BEARER
+_ERRORS = ERRORS
+_POST_ERRORS = POST_ERRORS
 READERS = ("planner",)
 """Who reads the ledger (KPI, actuals, baseline, certificates, audit); an ERP's integration
 token records actuals but reads no ledger."""
