@@ -87,6 +87,8 @@ MAX_WAIT_DEPARTURES = 14
 """Most departures a candidate may wait for on one scheduled leg beyond its first [-]."""
 WAIT_COPIES_PER_SHIPMENT = 24
 """Most waiting copies of candidates added per shipment [-] (bounds the model's size)."""
+_MISSING: Any = object()
+"""Marks a memo miss (a memo may hold None)."""
 LEG_MEMO_SIZE = 2_000_000
 """Most leg and path timings a builder memoises before starting afresh [-] (bounds its
 memory)."""
@@ -133,6 +135,25 @@ class Candidate:
     def label(self) -> str:
         """Short description, e.g. ``road > sea > road``."""
         return " > ".join(str(m) for m in self.modes)
+
+
+CandidateRow = tuple[
+    "_Template",
+    tuple[LegTiming, ...],
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+    float,
+]
+"""A candidate before it is built (:meth:`CandidateBuilder.candidate`): (template, timings,
+lateness [h], cost, WTW, TTW, alone cost, alone WTW, pooled cost, pooled WTW [CNY, kg],
+arrival [h since EPOCH]); pooled = with its own trucks' share of full trucks
+(``problem._merit``)."""
 
 
 def hours_since_epoch(when: datetime) -> float:
@@ -224,6 +245,10 @@ class CandidateBuilder:
             tuple[str, ...], dict[tuple[int, ...], tuple[tuple[str, ...], _Template]]
         ] = {}
         """Per lane path, its option keys and template per option index of each lane."""
+        self._paths_info: dict[tuple[str, ...], _PathInfo] = {}
+        self._by_options: dict[int, tuple[tuple[LaneOption, ...], _Template]] = {}
+        """The template of a candidate's options tuple (candidates share it), by its id, with
+        the tuple (which keeps the id its own)."""
         self._leg_ids: dict[tuple[float, bool, float, float, int, float], int] = {}
         self._leg_memo: dict[tuple[int, float, int], tuple[LegTiming, float] | tuple[()]] = {}
         """Timing of one leg by (leg id, ready [h since EPOCH], waits): (timing, arrival [h])
@@ -416,30 +441,108 @@ class CandidateBuilder:
 
     def candidates(self, shipment: Shipment, origin: Hub, destination: Hub) -> list[Candidate]:
         """Priced, timed candidates of one shipment (late ones included, flagged)."""
+        rows = self.rows(shipment, origin, destination)
+        return [built(shipment, i, r) for i, r in enumerate(rows)]
+
+    def rows(self, shipment: Shipment, origin: Hub, destination: Hub) -> list[CandidateRow]:
+        """The candidates of :meth:`candidates` as rows, in the same order, without building
+        them (build the ones kept with :meth:`candidate`)."""
         modes = shipment.allowed_modes or frozenset(Mode)
         modes = modes | {Mode.ROAD}
-        out: list[Candidate] = []
-        seen: set[tuple[str, ...]] = set()
+        out: list[CandidateRow] = []
         m = shipment.mass_t
+        volume = shipment.volume_m3
         ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
+        memo = self._path_memo
         for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
-            hulls = [self._hulls(lid, m) for lid in path]
-            dressed = self._dressed.get(path)
-            if dressed is None:
-                dressed = self._dressed[path] = {}
-            for combo in _frontier_combos(hulls):
-                found = dressed.get(combo)
-                if found is None:
-                    found = dressed[combo] = self._dress(hulls, combo)
-                keys, tpl = found
+            for tpl, cost, wtw, ttw, alone_cost, alone_wtw, pool_cost, pool_wtw in self._priced(
+                path, m
+            ):
+                timings = memo.get((tpl.leg_ids, ready, ()), _MISSING)
+                if timings is _MISSING:
+                    timings = self._timed(tpl, ready, ())
+                if timings is None:
+                    continue  # a timetable on the path has no departure left
+                t = timings[-1].arrive_h  # type: ignore[index]
+                if tpl.carded:
+                    # rate-card terms per shipment: chargeable weight and minimum charge [CNY]
+                    extra = sum(o.shipment_extra_cny(m, volume) for o in tpl.options)
+                    cost += extra
+                    alone_cost += extra
+                    pool_cost = cost
+                    for per_t_cost, _ in tpl.pool_terms:
+                        pool_cost += per_t_cost * m
+                out.append(
+                    (
+                        tpl,
+                        timings,  # type: ignore[arg-type]
+                        max(0.0, t - due),
+                        cost,
+                        wtw,
+                        ttw,
+                        alone_cost,
+                        alone_wtw,
+                        pool_cost,
+                        pool_wtw,
+                        t,
+                    )
+                )
+        return out
+
+    def _priced(
+        self, path: tuple[str, ...], m: float
+    ) -> list[tuple[_Template, float, float, float, float, float, float, float]]:
+        """The option combinations of a lane path for ``m`` [t] (each once, in order of the
+        frontier: :func:`_frontier_combos`) with their mass-dependent terms: (template, cost,
+        WTW, TTW, alone cost, alone WTW, pooled cost, pooled WTW) [CNY, kg], rate-card
+        terms per shipment left out."""
+        hulls = [self._hulls(lid, m) for lid in path]
+        dressed = self._dressed.get(path)
+        if dressed is None:
+            dressed = self._dressed[path] = {}
+        out = []
+        seen: set[tuple[str, ...]] = set()
+        rows: tuple[tuple[float, float, float, bool], ...] | None = None
+        hub_cost = hub_wtw = hub_ttw = 0.0
+        # equal combinations have equal keys: only the first is kept either way; different
+        # ones have different keys when every lane's option keys are distinct
+        distinct = all(h.table.distinct for h in hulls)
+        for combo in dict.fromkeys(_frontier_combos(hulls)):
+            found = dressed.get(combo)
+            if found is None:
+                found = dressed[combo] = self._dress(hulls, combo)
+            keys, tpl = found
+            if not distinct:
                 if keys in seen:
                     continue
                 seen.add(keys)
-                timings = self._timed(tpl, ready, ())
-                if timings is None:
-                    continue  # a timetable on the path has no departure left
-                alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
-                out.append(self._candidate(shipment, len(out), tpl, timings, alone, due))
+            if tpl.hub_rows is not rows:  # the same for every template of a path
+                rows = tpl.hub_rows
+                hub_cost = hub_wtw = hub_ttw = 0.0
+                for handling, wtw_t, ttw_t, has_hoc in rows:
+                    hub_cost += handling * m
+                    if has_hoc:
+                        hub_wtw += wtw_t * m
+                        hub_ttw += ttw_t * m
+            alone = [h.alone[i] for h, i in zip(hulls, combo, strict=True)]
+            cost = tpl.cost_per_t * m + hub_cost + 0
+            wtw = tpl.wtw_per_t * m + hub_wtw
+            pool_cost, pool_wtw = cost, wtw
+            for per_t_cost, per_t_wtw in tpl.pool_terms:
+                pool_cost += per_t_cost * m
+                pool_wtw += per_t_wtw * m
+            out.append(
+                (
+                    tpl,
+                    cost,
+                    wtw,
+                    tpl.ttw_per_t * m + hub_ttw,
+                    sum([a[0] for a in alone]) + hub_cost + 0,
+                    sum([a[1] for a in alone]) + hub_wtw,
+                    pool_cost,
+                    pool_wtw,
+                )
+            )
         return out
 
     def _dress(
@@ -452,7 +555,8 @@ class CandidateBuilder:
         tpl = self._templates.get(keys)
         if tpl is None:
             opts = tuple([t.options[i] for t, i in zip(tables, combo, strict=True)])
-            tpl = self._templates[keys] = self._template(opts)
+            tpl = self._templates[keys] = self._template(opts, keys)
+            self._by_options[id(tpl.options)] = (tpl.options, tpl)
         return keys, tpl
 
     def retimed(
@@ -460,7 +564,14 @@ class CandidateBuilder:
     ) -> Candidate | None:
         """``c`` waiting ``waits[i]`` more departures on its scheduled leg ``i`` [same price],
         at position ``index`` (None: ``c``'s); None when a timetable has no such departure."""
-        tpl = self._templates.get(tuple(o.key for o in c.options)) or self._template(c.options)
+        found = self._by_options.get(id(c.options))
+        if found is not None and found[0] is c.options:
+            tpl = found[1]
+        else:
+            stored = self._templates.get(tuple(o.key for o in c.options))
+            if stored is not None:  # stored templates are never replaced
+                self._by_options[id(c.options)] = (c.options, stored)
+            tpl = stored or self._template(c.options)
         timings = self._timed(tpl, hours_since_epoch(shipment.ready_at), waits)
         if timings is None:
             return None
@@ -544,16 +655,27 @@ class CandidateBuilder:
         alone: list[tuple[float, float]] = []
         pooled: list[tuple[float, float]] = []
         for dedicated, payload, vc, cpt, vw, wpt, pool, _key in table.rows:
-            n = max(1, -int(-m // payload)) if dedicated else 0
-            ac = n * vc + cpt * m
-            aw = n * vw + wpt * m
+            if dedicated:
+                n = -int(-m // payload)
+                if n < 1:
+                    n = 1
+                ac = n * vc + cpt * m
+                aw = n * vw + wpt * m
+                pooled.append(pool)
+            else:
+                ac = 0 * vc + cpt * m
+                aw = 0 * vw + wpt * m
+                pooled.append((ac / m, aw / m))
             alone.append((ac, aw))
-            pooled.append(pool if dedicated else (ac / m, aw / m))
+        alone_hull = _lower_hull(alone, table.keys)
+        pooled_hull = table.pooled_hull or _lower_hull(pooled, table.keys)
         found = _Hulls(
             table,
-            _lower_hull(alone, table.keys),
-            table.pooled_hull or _lower_hull(pooled, table.keys),
+            alone_hull,
+            pooled_hull,
             tuple(alone),
+            tuple([p for p, _ in alone_hull]),
+            tuple([p for p, _ in pooled_hull]),
         )
         self._hull_cache[(lane_id, mass_t)] = found
         return found
@@ -601,74 +723,93 @@ class CandidateBuilder:
         score = {"cost": cost, "co2e": wtw}.get(choice.split("_")[0], cost + price * wtw)
         return (score, option.key)
 
-    def _template(self, opts: tuple[LaneOption, ...]) -> _Template:
+    def _template(
+        self, opts: tuple[LaneOption, ...], keys: tuple[str, ...] | None = None
+    ) -> _Template:
         """What a candidate on these lane options shares with every shipment taking them; the
-        dwell before a leg is the hub's handling dwell + its customs dwell."""
-        hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
-        customs = self.customs(tuple(o.lane.lane_id for o in opts))
-        legs = tuple(
-            (
-                self.hub_row(o.lane.origin)[0] + customs.hubs[i][0] if i else 0.0,
-                o.dedicated,
-                o.interval_h,
-                o.transit_h,
-                None if o.dedicated else self.schedules.get(o.lane.lane_id),
-                customs.lanes[i][0],
-            )
-            for i, o in enumerate(opts)
-        )
-        carriers = hub_carriers(opts)
-        ids = self._leg_ids
-        # every input of a leg's timing, its dwell included: equal ids, equal timings
-        leg_ids = tuple(
-            ids.setdefault((dwell, d, interval, transit, id(sched), en_route), len(ids))
-            for dwell, d, interval, transit, sched, en_route in legs
-        )
+        dwell before a leg is the hub's handling dwell + its customs dwell (``keys``: the
+        options' keys, when known)."""
+        lane_ids = tuple([o.lane.lane_id for o in opts])
+        hubs, hub_rows, dwells, en_route, leg_cache = self._path_info(lane_ids, opts)
+        legs = []
+        leg_ids = []
+        for i, o in enumerate(opts):
+            found = leg_cache[i].get(id(o))
+            if found is None or found[0] is not o:
+                leg = (
+                    dwells[i],
+                    o.dedicated,
+                    o.interval_h,
+                    o.transit_h,
+                    None if o.dedicated else self.schedules.get(o.lane.lane_id),
+                    en_route[i],
+                )
+                dwell, d, interval, transit, sched, on_way = leg
+                # every input of a leg's timing, its dwell included: equal ids, equal timings
+                ids = self._leg_ids
+                leg_id = ids.setdefault((dwell, d, interval, transit, id(sched), on_way), len(ids))
+                found = leg_cache[i][id(o)] = (o, leg, leg_id)
+            legs.append(found[1])
+            leg_ids.append(found[2])
         return _Template(
             opts,
             hubs,
-            legs,
-            tuple(self.hub_row(h, carriers[i])[1:] for i, h in enumerate(hubs)),
+            tuple(legs),
+            hub_rows,
             sum(o.cost_cny_per_t for o in opts),
             sum(o.wtw_kg_per_t for o in opts),
             sum(o.ttw_kg_per_t for o in opts),
             any(o.card_cny_per_t for o in opts),
-            leg_ids,
+            tuple(leg_ids),
+            keys if keys is not None else tuple(o.key for o in opts),
+            tuple(
+                (o.vehicle_cost_cny / o.vehicle_payload_t, o.vehicle_wtw_kg / o.vehicle_payload_t)
+                for o in opts
+                if o.dedicated
+            ),
         )
 
-    def _candidate(
-        self,
-        s: Shipment,
-        index: int,
-        tpl: _Template,
-        timings: tuple[LegTiming, ...],
-        alone: Sequence[tuple[float, float]],
-        due_h: float,
-    ) -> Candidate:
-        t = timings[-1].arrive_h
-        m = s.mass_t
-        hub_cost = hub_wtw = hub_ttw = 0.0
-        # rate-card terms per shipment: chargeable weight and minimum charge [CNY]
-        extra = sum(o.shipment_extra_cny(m, s.volume_m3) for o in tpl.options) if tpl.carded else 0
-        for handling, wtw_t, ttw_t, has_hoc in tpl.hub_rows:
-            hub_cost += handling * m
-            if has_hoc:
-                hub_wtw += wtw_t * m
-                hub_ttw += ttw_t * m
-        return Candidate(
-            s.shipment_id,
-            index,
-            tpl.options,
-            timings,
-            tpl.hubs,
-            t,
-            max(0.0, t - due_h),
-            tpl.cost_per_t * m + hub_cost + extra,
-            tpl.wtw_per_t * m + hub_wtw,
-            tpl.ttw_per_t * m + hub_ttw,
-            sum([a[0] for a in alone]) + hub_cost + extra,
-            sum([a[1] for a in alone]) + hub_wtw,
-        )
+    def _path_info(self, lane_ids: tuple[str, ...], opts: Sequence[LaneOption]) -> _PathInfo:
+        """What the templates of a lane path share whatever its options: its hubs, their
+        rows (:meth:`hub_row`, with the carrier of the lanes: :func:`hub_carriers`), the
+        dwell before each leg (hub handling + customs [h], 0 before the first), the customs
+        on the way of each leg [h], and per leg its timing inputs per option [cached per
+        path]."""
+        found = self._paths_info.get(lane_ids)
+        if found is None:
+            hubs = (opts[0].lane.origin, *(o.lane.destination for o in opts))
+            customs = self.customs(lane_ids)
+            carriers = hub_carriers(opts)
+            found = self._paths_info[lane_ids] = (
+                hubs,
+                tuple(self.hub_row(h, carriers[i])[1:] for i, h in enumerate(hubs)),
+                tuple(
+                    self.hub_row(o.lane.origin)[0] + customs.hubs[i][0] if i else 0.0
+                    for i, o in enumerate(opts)
+                ),
+                tuple(customs.lanes[i][0] for i in range(len(opts))),
+                tuple({} for _ in opts),
+            )
+        return found
+
+
+def built(shipment: Shipment, index: int, row: CandidateRow) -> Candidate:
+    """The candidate of ``shipment`` at position ``index`` that ``row`` describes."""
+    tpl = row[0]
+    return Candidate(
+        shipment.shipment_id,
+        index,
+        tpl.options,
+        row[1],
+        tpl.hubs,
+        row[10],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+    )
 
 
 def _leg_timing(
@@ -711,14 +852,18 @@ def _lower_hull(
     # only points greener than the current one can follow it (its CO2e only decreases)
     rest = [r for r in pts if r[1] < w0]
     while rest:
-        best: tuple[float, float, str, int] | None = None
+        # the least (p, w, key), p = max(0, slope), compared term by term as tuples are
+        bp, bw, bk, bi = math.inf, math.inf, "", -1
+        first = True
         for c, w, key, i in rest:
-            p = max(0.0, (c - c0) / (w0 - w))
-            if best is None or (p, w, key) < best[:3]:
-                best = (p, w, key, i)
-        assert best is not None
-        cur = best[3]
-        out.append((best[0], cur))
+            p = (c - c0) / (w0 - w)
+            if not p > 0.0:
+                p = 0.0
+            if first or p < bp or (p == bp and (w < bw or (w == bw and key < bk))):
+                bp, bw, bk, bi = p, w, key, i
+                first = False
+        cur = bi
+        out.append((bp, cur))
         c0, w0 = points[cur]
         rest = [r for r in rest if r[1] < w0]
     return tuple(out)
@@ -726,14 +871,25 @@ def _lower_hull(
 
 def _frontier_combos(hulls: Sequence[_Hulls]) -> list[tuple[int, ...]]:
     """Option index per leg of every combination that is the cheapest at some carbon price,
-    alone then pooled, in order of price (duplicates kept for the caller to skip)."""
+    alone then pooled, in order of price (duplicates kept for the caller to skip).
+
+    At each price, each leg takes the last option of its hull whose price is no higher (a
+    hull starts at price 0, so a leg with one option keeps it)."""
     out: list[tuple[int, ...]] = []
-    for legs in ([h.alone_hull for h in hulls], [h.pooled_hull for h in hulls]):
-        if all(len(leg) == 1 for leg in legs):
-            out.append(tuple([leg[0][1] for leg in legs]))
+    for legs, prices in (
+        ([h.alone_hull for h in hulls], [h.alone_prices for h in hulls]),
+        ([h.pooled_hull for h in hulls], [h.pooled_prices for h in hulls]),
+    ):
+        base = [leg[0][1] for leg in legs]
+        pairs = enumerate(zip(prices, legs, strict=True))
+        multi = [(j, ps, leg) for j, (ps, leg) in pairs if len(leg) > 1]
+        if not multi:
+            out.append(tuple(base))
             continue
-        for p in sorted({p for leg in legs for p, _ in leg}):
-            out.append(tuple([leg[bisect_right(leg, (p, math.inf)) - 1][1] for leg in legs]))
+        for p in sorted({p for _, ps, _ in multi for p in ps}):
+            for j, ps, leg in multi:
+                base[j] = leg[bisect_right(ps, p) - 1][1]
+            out.append(tuple(base))
     return out
 
 
@@ -755,6 +911,21 @@ class _Template:
     """Some leg is priced at a rate card (per-shipment terms apply)."""
     leg_ids: tuple[int, ...] = ()
     """Per leg, the builder's id of its timing inputs (the key of its timing memo)."""
+    keys: tuple[str, ...] = ()
+    """The options' keys."""
+    pool_terms: tuple[tuple[float, float], ...] = ()
+    """Per leg on own trucks, in order, its vehicle's cost and WTW per tonne of payload
+    [CNY/t, kg/t]: what pooling into full trucks adds per tonne (``problem._merit``)."""
+
+
+_PathInfo = tuple[
+    tuple[str, ...],
+    tuple[tuple[float, float, float, bool], ...],
+    tuple[float, ...],
+    tuple[float, ...],
+    tuple[dict[int, tuple[LaneOption, tuple[float, bool, float, float, Any, float], int]], ...],
+]
+"""See :meth:`CandidateBuilder._path_info`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -768,11 +939,13 @@ class _Customs:
 class _PickTable:
     """A lane's options as plain tuples for the option pick (keys computed once)."""
 
-    __slots__ = ("keys", "options", "pooled_hull", "rows")
+    __slots__ = ("distinct", "keys", "options", "pooled_hull", "rows")
 
     def __init__(self, options: Sequence[LaneOption]) -> None:
         self.options = tuple(options)
         self.keys = tuple(o.key for o in self.options)
+        self.distinct = len(set(self.keys)) == len(self.keys)
+        """No two options share a key."""
         rows = []
         for o, key in zip(self.options, self.keys, strict=True):
             p = o.vehicle_payload_t
@@ -808,6 +981,10 @@ class _Hulls:
     alone_hull: tuple[tuple[float, int], ...]
     pooled_hull: tuple[tuple[float, int], ...]
     alone: tuple[tuple[float, float], ...]
+    alone_prices: tuple[float, ...]
+    """The prices of ``alone_hull`` [CNY/kg CO2e]."""
+    pooled_prices: tuple[float, ...]
+    """The prices of ``pooled_hull`` [CNY/kg CO2e]."""
 
 
 def _file_sha256(path: Path) -> str:

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
 from greenlane.emissions.factors import Factors, load_factors
@@ -33,10 +31,14 @@ from greenlane.routing.planner.candidates import (
     WAIT_COPIES_PER_SHIPMENT,
     Candidate,
     CandidateBuilder,
+    CandidateRow,
+    LegTiming,
+    built,
     hours_since_epoch,
     route_independent_tkm,
 )
 from greenlane.routing.planner.params import SolverParams
+from greenlane.routing.planner.pricing import LaneOption
 from greenlane.routing.planner.shipments import Shipment
 
 _gc_lock = threading.Lock()
@@ -302,22 +304,20 @@ def _build_problem(
                 s.shipment_id, (time_limit_reason(options.solver.time_limit_s, "enumerated"),)
             )
             continue
-        found = builder.candidates(s, o, d)
-        reasons = _filter_reasons(s, found, options)
-        usable = undominated([c for c in found if is_usable(s, c, options)], s.mass_t)
+        rows = builder.rows(s, o, d)
+        kept = _undominated_rows([r for r in rows if _row_usable(s, r, options)])
         if fossil is not None:
             # the candidates of the baseline (fossil) fleet too, so that the cheapest plan
             # is never dearer than the baseline: its model is a subset of this one
-            seen = {(tuple(o.key for o in c.options), c.timings) for c in usable}
-            base = [c for c in fossil.candidates(s, o, d) if is_usable(s, c, options)]
-            for c in undominated(base, s.mass_t):
-                if (tuple(o.key for o in c.options), c.timings) not in seen:
-                    usable.append(c)
-        usable = [c if c.index == i else _reindexed(c, i) for i, c in enumerate(usable)]
-        if usable:
-            cands[s.shipment_id] = usable
+            seen = {(r[0].keys, r[1]) for r in kept}
+            base = [r for r in fossil.rows(s, o, d) if _row_usable(s, r, options)]
+            kept += [r for r in _undominated_rows(base) if (r[0].keys, r[1]) not in seen]
+        if kept:
+            # the fossil rows are the fossil builder's: the same lane options by key
+            cands[s.shipment_id] = [built(s, i, r) for i, r in enumerate(kept)]
         else:
-            unplanned[s.shipment_id] = Unplanned(s.shipment_id, reasons)
+            found = [built(s, i, r) for i, r in enumerate(rows)]
+            unplanned[s.shipment_id] = Unplanned(s.shipment_id, _filter_reasons(s, found, options))
     by_id = {s.shipment_id: s for s in shipments}
     add_departure_choices(cands, by_id, builder, options, deadline)
     return Problem(
@@ -328,50 +328,50 @@ def _build_problem(
 def undominated(cands: list[Candidate], mass_t: float) -> list[Candidate]:
     """The candidates no other candidate of the shipment beats: one is dropped when another
     costs and emits no more, alone (own trucks) and pooled (full trucks), and arrives no
-    later (order and indices kept). Departures are chosen later, among the kept
-    (:func:`add_departure_choices`)."""
-    scored = sorted(((_merit(c, mass_t), c.index, c) for c in cands), key=lambda t: t[:2])
-    if len(scored) < 2:
-        return [c for _, _, c in scored]
-    # one is dropped when an earlier one (in merit order) is no worse on every term: an
-    # earlier one that was dropped itself is beaten by a kept one, which then beats it too
-    v = np.array([t[0] for t in scored]).T
-    beats = v[0][None, :] <= v[0][:, None]  # [i, j]: j no worse than i, term by term
-    for term in v[1:]:
-        beats &= term[None, :] <= term[:, None]
-    dropped = np.tril(beats, k=-1).any(axis=1)
-    out = [c for (_, _, c), d in zip(scored, dropped.tolist(), strict=True) if not d]
-    out.sort(key=lambda c: c.index)
-    return out
+    later (order kept; of equal ones the first is kept). Departures are chosen later, among
+    the kept (:func:`add_departure_choices`)."""
+    ordered = sorted(cands, key=lambda c: c.index)
+    dropped = _dominated([_merit(c, mass_t) for c in ordered])
+    return [c for c, d in zip(ordered, dropped, strict=True) if not d]
 
 
-def _reindexed(c: Candidate, index: int) -> Candidate:
-    """``c`` at position ``index`` of its shipment's list (``replace`` without its cost)."""
-    return Candidate(
-        c.shipment_id,
-        index,
-        c.options,
-        c.timings,
-        c.hubs,
-        c.arrival_h,
-        c.late_h,
-        c.var_cost_cny,
-        c.var_wtw_kg,
-        c.var_ttw_kg,
-        c.alone_cost_cny,
-        c.alone_wtw_kg,
-        c.waits,
-    )
-
-
-def _merit(c: Candidate, mass_t: float) -> tuple[float, ...]:
-    """(cost, WTW alone [CNY, kg], cost, WTW pooled into full trucks, arrival [h])."""
+def _merit(c: Candidate, mass_t: float) -> tuple[float, float, float, float, float]:
+    """(cost, WTW alone [CNY, kg], cost, WTW pooled into full trucks, arrival [h]); pooled,
+    each leg on own trucks adds its vehicle's cost and WTW per tonne of payload x mass, as
+    the builder's rows do (``_Template.pool_terms``)."""
     pc, pw = c.var_cost_cny, c.var_wtw_kg
     for o in c.options:
         if o.dedicated:
             pc += o.vehicle_cost_cny / o.vehicle_payload_t * mass_t
             pw += o.vehicle_wtw_kg / o.vehicle_payload_t * mass_t
     return (c.alone_cost_cny, c.alone_wtw_kg, pc, pw, c.arrival_h)
+
+
+def _undominated_rows(rows: list[CandidateRow]) -> list[CandidateRow]:
+    """:func:`undominated` on candidate rows in order (``CandidateRow``: their merit is
+    (alone cost, alone WTW, pooled cost, pooled WTW, arrival), rows 6 to 10)."""
+    dropped = _dominated([r[6:] for r in rows])  # type: ignore[misc]
+    return [r for r, d in zip(rows, dropped, strict=True) if not d]
+
+
+def _dominated(merits: Sequence[tuple[float, float, float, float, float]]) -> list[bool]:
+    """Per candidate (in order; merit terms to minimise), whether it is dropped: when an
+    earlier one in (merit, order) order is no worse on every term.
+
+    Only the kept ones need checking: an earlier one that was dropped is beaten by a kept
+    one, which then beats the later one too; and an earlier one in that order is never
+    worse on the first term."""
+    dropped = [False] * len(merits)
+    kept: list[tuple[float, float, float, float]] = []
+    for i in sorted(range(len(merits)), key=merits.__getitem__):  # stable: ties in order
+        _, a1, a2, a3, a4 = merits[i]
+        for k1, k2, k3, k4 in kept:
+            if k1 <= a1 and k4 <= a4 and k3 <= a3 and k2 <= a2:
+                dropped[i] = True
+                break
+        else:
+            kept.append((a1, a2, a3, a4))
+    return dropped
 
 
 def add_departure_choices(
@@ -479,20 +479,36 @@ def time_limit_reason(limit_s: float, what: str = "placed") -> str:
 
 
 def is_usable(s: Shipment, c: Candidate, options: PlanOptions) -> bool:
-    if options.due_dates == "hard" and c.late_h > 0:
+    """Whether ``c`` meets the due date (when hard), the on-time probability and the
+    shipment's CO2e limit."""
+    return _usable(s, c.late_h, c.arrival_h, c.options, c.timings, c.alone_wtw_kg, options)
+
+
+def _row_usable(s: Shipment, r: CandidateRow, options: PlanOptions) -> bool:
+    """:func:`is_usable` of a candidate row."""
+    return _usable(s, r[2], r[10], r[0].options, r[1], r[7], options)
+
+
+def _usable(
+    s: Shipment,
+    late_h: float,
+    arrival_h: float,
+    opts: Sequence[LaneOption],
+    timings: Sequence[LegTiming],
+    alone_wtw_kg: float,
+    options: PlanOptions,
+) -> bool:
+    if options.due_dates == "hard" and late_h > 0:
         return False
     if options.on_time_probability is not None:
         sd = arrival_sd_h(
-            (
-                (o.lane.mode, tm.arrive_h - tm.depart_h)
-                for o, tm in zip(c.options, c.timings, strict=True)
-            ),
+            ((o.lane.mode, tm.arrive_h - tm.depart_h) for o, tm in zip(opts, timings, strict=True)),
             options.tables_dir,
         )
         margin = required_margin_h(options.on_time_probability, sd)
-        if c.arrival_h + margin > hours_since_epoch(s.due_at):
+        if arrival_h + margin > hours_since_epoch(s.due_at):
             return False
-    return s.max_co2e_kg is None or c.alone_wtw_kg <= s.max_co2e_kg
+    return s.max_co2e_kg is None or alone_wtw_kg <= s.max_co2e_kg
 
 
 def _filter_reasons(s: Shipment, found: list[Candidate], options: PlanOptions) -> tuple[str, ...]:
