@@ -246,6 +246,10 @@ class CandidateBuilder:
         ] = {}
         """Per lane path, its option keys and template per option index of each lane."""
         self._paths_info: dict[tuple[str, ...], _PathInfo] = {}
+        self._lane_weights: dict[tuple[str, str, str], float] = {}
+        self._loose: dict[int, tuple[tuple[LaneOption, ...], _Template, int]] = {}
+        """Templates built for options whose keys had no stored template (by the id of the
+        options tuple), with the number of stored templates then."""
         self._by_options: dict[int, tuple[tuple[LaneOption, ...], _Template]] = {}
         """The template of a candidate's options tuple (candidates share it), by its id, with
         the tuple (which keeps the id its own)."""
@@ -352,10 +356,17 @@ class CandidateBuilder:
         return g
 
     def _lane_weight(self, lane_id: str, to: str, weight: str) -> float:
-        w = min(self._score(o, weight) for o in self.path_options(lane_id))
-        if weight != "time":
-            return w
-        return w + self.hub_op(to).dwell_h + self.border.at(self.network.hubs[to], False)[0]
+        """Weight of a lane into ``to`` in path search (:meth:`_score` of its best option;
+        by time, plus the dwell at ``to``) [cached]."""
+        key = (lane_id, to, weight)
+        found = self._lane_weights.get(key)
+        if found is None:
+            found = min(self._score(o, weight) for o in self.path_options(lane_id))
+            if weight == "time":
+                hub = self.network.hubs[to]
+                found = found + self.hub_op(to).dwell_h + self.border.at(hub, False)[0]
+            self._lane_weights[key] = found
+        return found
 
     def _private(self) -> frozenset[str]:
         """Hubs that are a company's own site (never a transit point) [cached]."""
@@ -568,10 +579,17 @@ class CandidateBuilder:
         if found is not None and found[0] is c.options:
             tpl = found[1]
         else:
-            stored = self._templates.get(tuple(o.key for o in c.options))
-            if stored is not None:  # stored templates are never replaced
-                self._by_options[id(c.options)] = (c.options, stored)
-            tpl = stored or self._template(c.options)
+            loose = self._loose.get(id(c.options))
+            if loose is not None and loose[0] is c.options and loose[2] == len(self._templates):
+                tpl = loose[1]  # no template stored since: still none for these keys
+            else:
+                stored = self._templates.get(tuple(o.key for o in c.options))
+                if stored is not None:  # stored templates are never replaced
+                    self._by_options[id(c.options)] = (c.options, stored)
+                    tpl = stored
+                else:
+                    tpl = self._template(c.options)
+                    self._loose[id(c.options)] = (c.options, tpl, len(self._templates))
         timings = self._timed(tpl, hours_since_epoch(shipment.ready_at), waits)
         if timings is None:
             return None

@@ -24,6 +24,7 @@ UNSERVED_FACTOR = 20.0
 
 TruckKey = tuple[str, str, str, int]
 """A road departure: (lane id, vehicle type, energy carrier, day slot)."""
+_Leg = tuple[bool, str | tuple[str, str, str], int, LaneOption]
 
 
 @dataclass
@@ -164,7 +165,9 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
     truck_cols: dict[TruckKey, dict[int, list[int]]] = defaultdict(dict)
     truck_option: dict[TruckKey, LaneOption] = {}
     penalty = options.late_penalty_cny_per_t_day
-    info: dict[int, tuple[bool, tuple[str, ...], int]] = {}  # per option object
+    # per options tuple (kept with it, so that its id stays its own): per leg (on own
+    # trucks, (lane id, vehicle type, carrier) or lane id, capacity [kg], option)
+    info: dict[int, tuple[tuple[LaneOption, ...], tuple[_Leg, ...]]] = {}
     for i, sid in enumerate(sids):
         if deadline is not None and i % 256 == 0 and time.perf_counter() > deadline:
             raise TimeoutError("model build passed its deadline")
@@ -178,49 +181,59 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
         pen_g.append(round(UNSERVED_FACTOR * max(dirtiest, 1.0) * G_PER_KG))
         first = len(cols)
         for c in cands:
-            legs = []
-            for o in c.options:
-                row = info.get(id(o))
-                if row is None:
-                    row = info[id(o)] = (
-                        o.dedicated,
-                        (o.lane.lane_id, o.vehicle_id, o.carrier)
-                        if o.dedicated
-                        else (o.lane.lane_id,),
-                        round(o.capacity_t * KG_PER_T),
-                    )
-                legs.append(row)
-            caps_kg = [
-                cap_kg if tm.capacity_t is None else round(tm.capacity_t * KG_PER_T)
-                for (_, _, cap_kg), tm in zip(legs, c.timings, strict=True)
-            ]
-            if any(
-                not ded and cap < mass_kg for (ded, _, _), cap in zip(legs, caps_kg, strict=True)
-            ):
-                continue  # heavier than a whole departure of one of its services
-            j = len(cols)
-            cols.append((sid, c.index))
-            col_ship.append(i)
-            cost.append(round(c.var_cost_cny * FEN_PER_CNY))
-            co2.append(round(c.var_wtw_kg * G_PER_KG))
-            late.append(
-                round(penalty * s.mass_t * (c.late_h / 24) * FEN_PER_CNY) if c.late_h > 0 else 0
-            )
-            for (ded, prefix, _), cap_kg, o, tm in zip(
-                legs, caps_kg, c.options, c.timings, strict=True
-            ):
+            opts = c.options
+            found = info.get(id(opts))
+            if found is None or found[0] is not opts:
+                # per leg: (on own trucks, truck key prefix or lane id, capacity [kg], option)
+                found = info[id(opts)] = (
+                    opts,
+                    tuple(
+                        (
+                            o.dedicated,
+                            (o.lane.lane_id, o.vehicle_id, o.carrier)
+                            if o.dedicated
+                            else o.lane.lane_id,
+                            round(o.capacity_t * KG_PER_T),
+                            o,
+                        )
+                        for o in opts
+                    ),
+                )
+            legs = found[1]
+            trucks: list[tuple[TruckKey, LaneOption]] = []
+            departures: list[tuple[tuple[str, int], int] | None] = []  # None: a truck leg
+            for (ded, prefix, cap_kg, o), tm in zip(legs, c.timings, strict=True):
                 if ded:
-                    key = cast(TruckKey, (*prefix, tm.slot))
-                    per = truck_cols[key]
-                    if i in per:
-                        per[i].append(j)
+                    trucks.append(((*prefix, tm.slot), o))  # type: ignore[arg-type]
+                    departures.append(None)
+                    continue
+                if tm.capacity_t is not None:
+                    cap_kg = round(tm.capacity_t * KG_PER_T)
+                if cap_kg < mass_kg:
+                    break  # heavier than a whole departure of one of its services
+                departures.append(((cast(str, prefix), tm.slot), cap_kg))
+            else:
+                j = len(cols)
+                cols.append((sid, c.index))
+                col_ship.append(i)
+                cost.append(round(c.var_cost_cny * FEN_PER_CNY))
+                co2.append(round(c.var_wtw_kg * G_PER_KG))
+                late.append(
+                    round(penalty * s.mass_t * (c.late_h / 24) * FEN_PER_CNY) if c.late_h > 0 else 0
+                )
+                truck_legs = iter(trucks)
+                for departure in departures:
+                    if departure is None:
+                        key, o = next(truck_legs)
+                        per = truck_cols[key]
+                        if i in per:
+                            per[i].append(j)
+                        else:
+                            per[i] = [j]
+                            truck_option[key] = o
                     else:
-                        per[i] = [j]
-                        truck_option[key] = o
-                else:
-                    key2 = (prefix[0], tm.slot)
-                    cap_cols[key2].append(j)
-                    cap_limit[key2] = cap_kg
+                        cap_cols[departure[0]].append(j)
+                        cap_limit[departure[0]] = departure[1]
         ship_cols.append(range(first, len(cols)))
     for key2, held_t in problem.reserved_t.items():
         if key2 in cap_limit:

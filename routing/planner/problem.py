@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from bisect import insort
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -414,7 +415,7 @@ def add_departure_choices(
         ]
         for sid, cs in cands.items()
     }
-    seen: dict[str, tuple[int, dict[tuple[str, int], float]]] = {}
+    seen = _Loads()
     for _ in range(MAX_WAIT_DEPARTURES):
         full = _overfillable(cands, by_id, seen)
         added = False
@@ -447,30 +448,52 @@ def add_departure_choices(
 def _overfillable(
     cands: dict[str, list[Candidate]],
     by_id: dict[str, Shipment],
-    seen: dict[str, tuple[int, dict[tuple[str, int], float]]] | None = None,
+    seen: _Loads | None = None,
 ) -> set[tuple[str, int]]:
-    """Scheduled departures (lane id, slot) the shipments' candidates could overfill (a
-    departure's capacity [t] is that of the last candidate using it).
+    """Scheduled departures (lane id, slot) the shipments' candidates could overfill: the
+    masses of the shipments using it, summed in book order, exceed its capacity [t] (that
+    of the last candidate using it, in book order).
 
-    ``seen`` keeps, per shipment, how many of its candidates (which are only ever appended)
-    were read and the capacity of each departure they use, so that a later call reads only
-    the new ones."""
-    seen = {} if seen is None else seen
-    load_t: dict[tuple[str, int], float] = {}
-    cap_t: dict[tuple[str, int], float] = {}
-    for sid, cs in cands.items():
-        n, used = seen.get(sid, (0, {}))
+    ``seen`` keeps what earlier calls read (candidates are only ever appended), so that a
+    later call reads only the new candidates and re-sums only the departures they use."""
+    seen = _Loads() if seen is None else seen
+    dirty: set[tuple[str, int]] = set()
+    for pos, (sid, cs) in enumerate(cands.items()):
+        n, used = seen.read.get(sid, (0, set()))
+        if n == len(cs):
+            continue
+        mass_t = by_id[sid].mass_t
         for c in cs[n:]:
             for o, tm in zip(c.options, c.timings, strict=True):
                 if not o.dedicated:
+                    key = (o.lane.lane_id, tm.slot)
                     cap = o.capacity_t if tm.capacity_t is None else tm.capacity_t
-                    used[(o.lane.lane_id, tm.slot)] = cap
-        seen[sid] = (len(cs), used)
-        mass_t = by_id[sid].mass_t
-        for key, cap in used.items():
-            cap_t[key] = cap
-            load_t[key] = load_t.get(key, 0.0) + mass_t
-    return {key for key, t in load_t.items() if t > cap_t[key] + 1e-9}
+                    owner = seen.cap.get(key)
+                    if owner is None or owner[0] < pos or (owner[0] == pos and owner[1] != cap):
+                        seen.cap[key] = (pos, cap)
+                    if key not in used:
+                        used.add(key)
+                        insort(seen.users.setdefault(key, []), (pos, mass_t))
+                        dirty.add(key)
+        seen.read[sid] = (len(cs), used)
+    for key in dirty:
+        load = 0.0
+        for _, mass_t in seen.users[key]:
+            load += mass_t
+        seen.load[key] = load
+    return {key for key, t in seen.load.items() if t > seen.cap[key][1] + 1e-9}
+
+
+@dataclass
+class _Loads:
+    """What :func:`_overfillable` read: per shipment, how many of its candidates and the
+    departures they use; per departure, its users (book position, mass [t]) in book order,
+    their load [t] and the capacity [t] of its last user (book position, capacity)."""
+
+    read: dict[str, tuple[int, set[tuple[str, int]]]] = field(default_factory=dict)
+    users: dict[tuple[str, int], list[tuple[int, float]]] = field(default_factory=dict)
+    load: dict[tuple[str, int], float] = field(default_factory=dict)
+    cap: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)
 
 
 def time_limit_reason(limit_s: float, what: str = "placed") -> str:
