@@ -247,6 +247,9 @@ class CandidateBuilder:
         """Per lane path, its option keys and template per option index of each lane."""
         self._paths_info: dict[tuple[str, ...], _PathInfo] = {}
         self._lane_weights: dict[tuple[str, str, str], float] = {}
+        self._kept: dict[tuple[str, str, frozenset[Mode], float], list[list[_Priced]]] = {}
+        """Priced combinations per lane path kept by :meth:`rows` for a shipment to come,
+        by (origin, destination, modes, mass [t])."""
         self._loose: dict[int, tuple[tuple[LaneOption, ...], _Template, int]] = {}
         """Templates built for options whose keys had no stored template (by the id of the
         options tuple), with the number of stored templates then."""
@@ -455,20 +458,30 @@ class CandidateBuilder:
         rows = self.rows(shipment, origin, destination)
         return [built(shipment, i, r) for i, r in enumerate(rows)]
 
-    def rows(self, shipment: Shipment, origin: Hub, destination: Hub) -> list[CandidateRow]:
+    def rows(
+        self, shipment: Shipment, origin: Hub, destination: Hub, keep: bool = False
+    ) -> list[CandidateRow]:
         """The candidates of :meth:`candidates` as rows, in the same order, without building
-        them (build the ones kept with :meth:`candidate`)."""
-        modes = shipment.allowed_modes or frozenset(Mode)
-        modes = modes | {Mode.ROAD}
+        them (build the ones kept with :func:`built`).
+
+        ``keep``: another shipment of the same ends, modes and mass follows, so the priced
+        combinations are kept for it (its call takes them back; :meth:`forget` drops the
+        ones left)."""
+        modes = frozenset((shipment.allowed_modes or frozenset(Mode)) | {Mode.ROAD})
         out: list[CandidateRow] = []
         m = shipment.mass_t
         volume = shipment.volume_m3
         ready, due = hours_since_epoch(shipment.ready_at), hours_since_epoch(shipment.due_at)
         memo = self._path_memo
-        for path in self.lane_paths(origin.hub_id, destination.hub_id, frozenset(modes)):
-            for tpl, cost, wtw, ttw, alone_cost, alone_wtw, pool_cost, pool_wtw in self._priced(
-                path, m
-            ):
+        key = (origin.hub_id, destination.hub_id, modes, m)
+        priced = self._kept.pop(key, None)
+        if priced is None:
+            paths = self.lane_paths(origin.hub_id, destination.hub_id, modes)
+            priced = [self._priced(path, m) for path in paths]
+        if keep:
+            self._kept[key] = priced
+        for combos in priced:
+            for tpl, cost, wtw, ttw, alone_cost, alone_wtw, pool_cost, pool_wtw in combos:
                 timings = memo.get((tpl.leg_ids, ready, ()), _MISSING)
                 if timings is _MISSING:
                     timings = self._timed(tpl, ready, ())
@@ -500,9 +513,11 @@ class CandidateBuilder:
                 )
         return out
 
-    def _priced(
-        self, path: tuple[str, ...], m: float
-    ) -> list[tuple[_Template, float, float, float, float, float, float, float]]:
+    def forget(self) -> None:
+        """Drop the priced combinations kept by :meth:`rows`."""
+        self._kept.clear()
+
+    def _priced(self, path: tuple[str, ...], m: float) -> list[_Priced]:
         """The option combinations of a lane path for ``m`` [t] (each once, in order of the
         frontier: :func:`_frontier_combos`) with their mass-dependent terms: (template, cost,
         WTW, TTW, alone cost, alone WTW, pooled cost, pooled WTW) [CNY, kg], rate-card
@@ -936,6 +951,8 @@ class _Template:
     [CNY/t, kg/t]: what pooling into full trucks adds per tonne (``problem._merit``)."""
 
 
+_Priced = tuple["_Template", float, float, float, float, float, float, float]
+"""A combination of a lane path priced for a mass (:meth:`CandidateBuilder._priced`)."""
 _PathInfo = tuple[
     tuple[str, ...],
     tuple[tuple[float, float, float, bool], ...],

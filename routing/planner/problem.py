@@ -11,6 +11,7 @@ import gc
 import threading
 import time
 from bisect import insort
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -289,6 +290,16 @@ def _build_problem(
     unplanned: dict[str, Unplanned] = {}
     tkm: dict[str, float] = {}
     resolved: dict[str, tuple[Place, Place]] = {}
+    # shipments of the same ends, modes and mass share their priced combinations
+    left = Counter(
+        (
+            found_places[s.origin].hub.hub_id,
+            found_places[s.destination].hub.hub_id,
+            s.allowed_modes,
+            s.mass_t,
+        )
+        for s in shipments
+    )
     for s in shipments:
         po, pd = found_places[s.origin], found_places[s.destination]
         o, d = po.hub, pd.hub
@@ -305,13 +316,15 @@ def _build_problem(
                 s.shipment_id, (time_limit_reason(options.solver.time_limit_s, "enumerated"),)
             )
             continue
-        rows = builder.rows(s, o, d)
+        same = (o.hub_id, d.hub_id, s.allowed_modes, s.mass_t)
+        left[same] -= 1
+        rows = builder.rows(s, o, d, keep=left[same] > 0)
         kept = _undominated_rows([r for r in rows if _row_usable(s, r, options)])
         if fossil is not None:
             # the candidates of the baseline (fossil) fleet too, so that the cheapest plan
             # is never dearer than the baseline: its model is a subset of this one
             seen = {(r[0].keys, r[1]) for r in kept}
-            base = [r for r in fossil.rows(s, o, d) if _row_usable(s, r, options)]
+            base = [r for r in fossil.rows(s, o, d, left[same] > 0) if _row_usable(s, r, options)]
             kept += [r for r in _undominated_rows(base) if (r[0].keys, r[1]) not in seen]
         if kept:
             # the fossil rows are the fossil builder's: the same lane options by key
@@ -319,6 +332,9 @@ def _build_problem(
         else:
             found = [built(s, i, r) for i, r in enumerate(rows)]
             unplanned[s.shipment_id] = Unplanned(s.shipment_id, _filter_reasons(s, found, options))
+    builder.forget()
+    if fossil is not None:
+        fossil.forget()
     by_id = {s.shipment_id: s for s in shipments}
     add_departure_choices(cands, by_id, builder, options, deadline)
     return Problem(
