@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -18,7 +19,9 @@ import pytest
 
 from greenlane.routing import load_network, read_book
 from greenlane.routing.planner import PlanOptions, build_problem
-from greenlane.routing.planner.problem import Problem
+from greenlane.routing.planner.candidates import CandidateBuilder, built
+from greenlane.routing.planner.problem import Problem, _dominated
+from greenlane.routing.planner.shipments import Shipment
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_150_SHA256 = "7afd369550aacdd8face3e329d80f5329e5f96dbffc66d32fa99bd263e351767"
@@ -90,3 +93,37 @@ def test_fingerprint_sees_a_changed_cost(bench_problem):
     changed = dict(bench_problem.candidates)
     changed[sid] = [replace(cands[0], var_cost_cny=cands[0].var_cost_cny + 1e-9), *cands[1:]]
     assert fingerprint(replace(bench_problem, candidates=changed)) != BENCH_150_SHA256
+
+
+def test_dominance_keeps_the_first_of_equals_and_every_trade_off():
+    # merit: (alone cost, alone WTW, pooled cost, pooled WTW, arrival), to minimise
+    merits = [
+        (1.0, 1.0, 1.0, 1.0, 1.0),  # dropped by the seventh
+        (1.0, 1.0, 1.0, 1.0, 1.0),  # equal to the first, later: dropped
+        (0.0, 2.0, 0.0, 0.0, 0.0),  # cheaper, dirtier: kept
+        (2.0, 2.0, 2.0, 2.0, 2.0),  # worse than the first on every term: dropped
+        (2.0, 0.5, 2.0, 2.0, 2.0),  # dearer, greener: kept
+        (0.0, 2.0, 0.0, 0.0, 0.0),  # equal to the third: dropped
+        (1.0, 1.0, 1.0, 1.0, 0.5),  # as the first but arrives earlier: kept, drops the first
+        (3.0, 0.5, 2.0, 2.0, 2.0),  # as the fifth but dearer alone: dropped
+    ]
+    assert _dominated(merits) == [True, True, False, True, False, True, False, True]
+    assert _dominated(merits[:2]) == [False, True]  # of two equal ones the first is kept
+
+
+def test_shipments_of_the_same_ends_and_mass_share_priced_combinations():
+    net = load_network()
+    origin, destination = net.hubs["F-SHENZHEN"], net.hubs["W-VENLO"]
+    ready = datetime(2026, 12, 1, tzinfo=UTC)
+    a = Shipment("A", "F-SHENZHEN", "W-VENLO", 9.0, ready, ready + timedelta(days=60))
+    b = Shipment(
+        "B", "F-SHENZHEN", "W-VENLO", 9.0, ready + timedelta(hours=30), ready + timedelta(days=50)
+    )
+    shared = CandidateBuilder(net)
+    shared.rows(a, origin, destination, keep=True)
+    assert shared._kept  # kept for b
+    from_kept = [built(b, i, r) for i, r in enumerate(shared.rows(b, origin, destination))]
+    assert not shared._kept  # taken back
+    fresh = CandidateBuilder(net).candidates(b, origin, destination)
+    assert len(from_kept) > 5
+    assert from_kept == fresh
