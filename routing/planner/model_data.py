@@ -10,7 +10,6 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
 from greenlane.emissions.units import G_PER_KG, KG_PER_T
 from greenlane.routing.planner.pricing import LaneOption
@@ -24,7 +23,8 @@ UNSERVED_FACTOR = 20.0
 
 TruckKey = tuple[str, str, str, int]
 """A road departure: (lane id, vehicle type, energy carrier, day slot)."""
-_Leg = tuple[bool, str | tuple[str, str, str], int, LaneOption]
+_Truck = tuple[int, tuple[str, str, str], LaneOption]
+_Sched = tuple[int, str, int]
 
 
 @dataclass
@@ -165,9 +165,8 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
     truck_cols: dict[TruckKey, dict[int, list[int]]] = defaultdict(dict)
     truck_option: dict[TruckKey, LaneOption] = {}
     penalty = options.late_penalty_cny_per_t_day
-    # per options tuple (kept with it, so that its id stays its own): per leg (on own
-    # trucks, (lane id, vehicle type, carrier) or lane id, capacity [kg], option)
-    info: dict[int, tuple[tuple[LaneOption, ...], tuple[_Leg, ...]]] = {}
+    # per options tuple (kept with it, so that its id stays its own): its legs (:func:`_legs`)
+    info: dict[int, tuple[tuple[LaneOption, ...], tuple[_Truck, ...], tuple[_Sched, ...]]] = {}
     for i, sid in enumerate(sids):
         if deadline is not None and i % 256 == 0 and time.perf_counter() > deadline:
             raise TimeoutError("model build passed its deadline")
@@ -184,34 +183,20 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
             opts = c.options
             found = info.get(id(opts))
             if found is None or found[0] is not opts:
-                # per leg: (on own trucks, truck key prefix or lane id, capacity [kg], option)
-                found = info[id(opts)] = (
-                    opts,
-                    tuple(
-                        (
-                            o.dedicated,
-                            (o.lane.lane_id, o.vehicle_id, o.carrier)
-                            if o.dedicated
-                            else o.lane.lane_id,
-                            round(o.capacity_t * KG_PER_T),
-                            o,
-                        )
-                        for o in opts
-                    ),
-                )
-            legs = found[1]
-            trucks: list[tuple[TruckKey, LaneOption]] = []
-            departures: list[tuple[tuple[str, int], int] | None] = []  # None: a truck leg
-            for (ded, prefix, cap_kg, o), tm in zip(legs, c.timings, strict=True):
-                if ded:
-                    trucks.append(((*prefix, tm.slot), o))  # type: ignore[arg-type]
-                    departures.append(None)
-                    continue
+                found = info[id(opts)] = (opts, *_legs(opts))
+            _, trucks, scheduled = found
+            tms = c.timings
+            # the scheduled departures: a candidate heavier than a whole departure of one of
+            # its services is left out (the truck and the capacity rows are separate maps, so
+            # filling them leg type by leg type keeps the order of each)
+            departures = []
+            for k, lane_id, cap_kg in scheduled:
+                tm = tms[k]
                 if tm.capacity_t is not None:
                     cap_kg = round(tm.capacity_t * KG_PER_T)
                 if cap_kg < mass_kg:
-                    break  # heavier than a whole departure of one of its services
-                departures.append(((cast(str, prefix), tm.slot), cap_kg))
+                    break
+                departures.append(((lane_id, tm.slot), cap_kg))
             else:
                 j = len(cols)
                 cols.append((sid, c.index))
@@ -221,19 +206,17 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
                 late.append(
                     round(penalty * s.mass_t * (c.late_h / 24) * FEN_PER_CNY) if c.late_h > 0 else 0
                 )
-                truck_legs = iter(trucks)
-                for departure in departures:
-                    if departure is None:
-                        key, o = next(truck_legs)
-                        per = truck_cols[key]
-                        if i in per:
-                            per[i].append(j)
-                        else:
-                            per[i] = [j]
-                            truck_option[key] = o
+                for k, (lane_id, vehicle_id, carrier), o in trucks:
+                    key = (lane_id, vehicle_id, carrier, tms[k].slot)
+                    per = truck_cols[key]
+                    if i in per:
+                        per[i].append(j)
                     else:
-                        cap_cols[departure[0]].append(j)
-                        cap_limit[departure[0]] = departure[1]
+                        per[i] = [j]
+                        truck_option[key] = o
+                for key2, cap_kg in departures:
+                    cap_cols[key2].append(j)
+                    cap_limit[key2] = cap_kg
         ship_cols.append(range(first, len(cols)))
     for key2, held_t in problem.reserved_t.items():
         if key2 in cap_limit:
@@ -279,6 +262,23 @@ def _model_data(problem: Problem, options: PlanOptions, deadline: float | None =
         caps,
         groups,
         dict(folded),
+    )
+
+
+def _legs(opts: Sequence[LaneOption]) -> tuple[tuple[_Truck, ...], tuple[_Sched, ...]]:
+    """The legs of a candidate's options: on own trucks (leg index, (lane id, vehicle type,
+    carrier), option) and scheduled (leg index, lane id, capacity per departure [kg])."""
+    return (
+        tuple(
+            (k, (o.lane.lane_id, o.vehicle_id, o.carrier), o)
+            for k, o in enumerate(opts)
+            if o.dedicated
+        ),
+        tuple(
+            (k, o.lane.lane_id, round(o.capacity_t * KG_PER_T))
+            for k, o in enumerate(opts)
+            if not o.dedicated
+        ),
     )
 
 
