@@ -150,7 +150,7 @@ CandidateRow = tuple[
     float,
     float,
 ]
-"""A candidate before it is built (:meth:`CandidateBuilder.candidate`): (template, timings,
+"""A candidate before it is built (:func:`built`): (template, timings,
 lateness [h], cost, WTW, TTW, alone cost, alone WTW, pooled cost, pooled WTW [CNY, kg],
 arrival [h since EPOCH]); pooled = with its own trucks' share of full trucks
 (``problem._merit``)."""

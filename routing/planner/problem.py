@@ -327,7 +327,7 @@ def _build_problem(
             base = [r for r in fossil.rows(s, o, d, left[same] > 0) if _row_usable(s, r, options)]
             kept += [r for r in _undominated_rows(base) if (r[0].keys, r[1]) not in seen]
         if kept:
-            # the fossil rows are the fossil builder's: the same lane options by key
+            # numbered in order: the fleet's kept candidates, then the baseline's added ones
             cands[s.shipment_id] = [built(s, i, r) for i, r in enumerate(kept)]
         else:
             found = [built(s, i, r) for i, r in enumerate(rows)]
