@@ -197,7 +197,7 @@ def test_deterministic(network, demo_book):
 
 def test_pareto_frontier(network, demo_book):
     plans = pareto(demo_book, network, PlanOptions(solver=FAST), points=8)
-    assert len(plans) >= 6
+    assert len(plans) == 8  # gaps left by duplicate points are split by extra caps
     costs = [p.cost_cny for p in plans]
     co2e = [p.co2e_wtw_kg for p in plans]
     assert costs == sorted(costs)
@@ -230,3 +230,18 @@ def test_on_time_probability_requirement(tiny):
     sure = plan(book, tiny, PlanOptions(solver=FAST, on_time_probability=0.95))
     assert sure.choice() == {"S": "air"}
     assert sure.shipments[0].on_time_probability > 0.95
+
+
+def test_the_widest_co2e_gap_is_split_once():
+    """Three points at 100, 60 and 0 kg: the widest gap (60 -> 0) is split at 30 kg; with a
+    cap already tried at 35 kg (inside its middle half) the next gap (100 -> 60) at 80 kg; with
+    both tried, or gaps narrower than the minimum, nothing is left to split."""
+    from types import SimpleNamespace
+
+    from greenlane.routing.scenarios.pareto import _widest_gap
+
+    curve = [SimpleNamespace(co2e_wtw_kg=kg) for kg in (100.0, 60.0, 0.0)]
+    assert _widest_gap(curve, [100.0, 0.0], 1.0) == pytest.approx(30.0)
+    assert _widest_gap(curve, [100.0, 0.0, 35.0], 1.0) == pytest.approx(80.0)
+    assert _widest_gap(curve, [100.0, 0.0, 35.0, 79.0], 1.0) is None
+    assert _widest_gap(curve, [100.0, 0.0], 61.0) is None
