@@ -27,6 +27,10 @@ import click
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.webapp.cli_plan import dataset_option
 
+MAX_BATCH_BOOK_ROWS = 2_000_000
+"""Most shipments in one batch book (a year of a large network; ``--synthetic`` has the same
+bound). ``greenlane plan`` and the API keep ``emissions.limits.MAX_BOOK_ROWS``."""
+
 
 def _fail(exc: GreenlaneError) -> None:
     click.echo(f"error: {exc}", err=True)
@@ -98,9 +102,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
 @click.option(
     "--partition-size",
     type=int,
-    default=250,
-    show_default=True,
-    help="Shipments per partition aimed at (one model each).",
+    default=None,
+    help="Shipments per partition aimed at (one model each) [default: one partition per "
+    "worker, within 250..1000].",
 )
 @click.option(
     "--time-limit",
@@ -162,7 +166,7 @@ def batch_cmd(
     output: Path,
     chart: Path | None,
     draw: bool,
-    partition_size: int,
+    partition_size: int | None,
     time_limit: float,
     gap: float,
     carbon_price: float,
@@ -205,10 +209,10 @@ def batch_cmd(
         books: dict[str, Any] = {}
         for p in paths:
             name = p.stem if p.stem not in books else str(p)
-            books[name] = read_book(p)
+            books[name] = read_book(p, max_rows=MAX_BATCH_BOOK_ROWS)
         if synthetic is not None:
-            if not 1 <= synthetic <= 2_000_000:
-                raise InputError("must lie in 1..2000000", field="--synthetic")
+            if not 1 <= synthetic <= MAX_BATCH_BOOK_ROWS:
+                raise InputError(f"must lie in 1..{MAX_BATCH_BOOK_ROWS}", field="--synthetic")
             books[f"synthetic-{synthetic}"] = batch.synthetic_year(network, synthetic, seed=seed)
         base = batch.default_options(
             time_limit,
@@ -224,7 +228,9 @@ def batch_cmd(
         )
         if max_co2e_t is not None and not max_co2e_t > 0:
             raise InputError("must be > 0", field="--max-co2e-t")
-        tasks = batch.make_tasks(books, network, base, sweep_points, partition_size)
+        tasks = batch.make_tasks(
+            books, network, base, sweep_points, partition_size, workers=_slots(workers, cluster)
+        )
     except GreenlaneError as exc:
         if cluster is not None:
             cluster.close()
@@ -304,6 +310,18 @@ def batch_cmd(
         sys.exit(1)
 
 
+def _slots(workers: int, cluster: Any) -> int:
+    """Tasks that run at once: the local workers, or the threads of a scheduler's workers
+    (1 if it cannot be reached yet; the run then reports the error)."""
+    if cluster is None or cluster.local:
+        return max(1, workers)
+    try:
+        info = cluster.client().scheduler_info(n_workers=-1)["workers"].values()
+    except OSError:
+        return 1
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info))
+
+
 def _setup(
     workers: int, scheduler: str | None, dataset: Path | None = None
 ) -> tuple[Any, Any, Any]:
@@ -359,7 +377,9 @@ def _coordination_line(row: dict[str, Any]) -> str:
         )
     parts.append(
         f"{row['overbooked_found']} overbooked departure(s) repaired by re-planning "
-        f"{row['partitions_replanned']} partition(s), {row['overbooked_left']} left"
+        f"{row['partitions_replanned']} partition(s) in {row.get('repair_rounds', 0)} "
+        f"parallel round(s) of {row.get('repair_tasks', 0)} task(s), "
+        f"{row['overbooked_left']} left"
     )
     return head + " " + "; ".join(parts)
 

@@ -104,6 +104,38 @@ def test_origins_reaching_common_hubs_form_one_resource_group(network):
         "F-XIAN": east,
     }
     assert batch.resource_groups(network, ["F-NANJING"]) == {"F-NANJING": "F-NANJING"}
+    # shipping to a common destination joins the groups: they meet on the arrival side
+    joined = batch.resource_groups(
+        network,
+        ["F-SHENZHEN", "F-NANJING", "F-XIAN"],
+        [("F-SHENZHEN", "C-MADRID"), ("F-NANJING", "C-MADRID"), ("F-XIAN", "C-WARSAW")],
+    )
+    assert set(joined.values()) == {"F-NANJING+F-SHENZHEN+F-XIAN"}
+
+
+def test_partitions_are_sized_per_worker_and_cut_between_days(network):
+    # one partition per task slot, within 250..1000 shipments and 13,750 / shipments a day
+    assert batch.auto_partition_size(2000, 2) == 1000
+    assert batch.auto_partition_size(2000, 2, per_day=5.5) == 1000  # 13,750 / 5.5 = 2,500
+    assert batch.auto_partition_size(2000, 4, per_day=5.5) == 500
+    assert batch.auto_partition_size(10_000, 2, per_day=27.5) == 500  # 13,750 / 27.5
+    assert batch.auto_partition_size(100_000, 2, per_day=275.0) == 250  # 50 -> at least 250
+    assert batch.auto_partition_size(300, 2) == 250
+    assert batch.auto_partition_size(300, 0) == 300
+    # 6 shipments ready on each day at 00:00, 04:00, ..., 20:00 (day starts at 0, 6, 12, ...)
+    hours = [24.0 * d + 4.0 * k for d in range(5) for k in range(6)]
+    # 26 in 2 runs: the cut aimed at 13 may move by 26 // 2 // 10 = 1 place: 12..14; 12 is
+    # the first shipment of day 2, so the day's 6 shipments stay together
+    assert batch._cuts(hours[:26], 2) == [0, 12, 26]
+    # 30 in 2 runs: 14..16 has no day start and equal 4 h gaps: the cut stays at 15
+    assert batch._cuts(hours, 2) == [0, 15, 30]
+    # the synthetic year on 2 workers: two runs of about 1,000, cut between days
+    year = batch.synthetic_year(network, 2000, seed=0)
+    parts = batch.partition_book("y", year, network, workers=2)
+    assert len(parts) == 2 and all(900 <= len(p.shipments) <= 1100 for p in parts)
+    assert parts[0].group == "F-CHANGSHA+F-HEYUAN+F-NANJING+F-SHENZHEN+F-XIAN"
+    last, first = parts[0].shipments[-1].ready_at, parts[1].shipments[0].ready_at
+    assert last.date() < first.date()
 
 
 def test_partitions_by_resource_group_and_ready_time(network):
@@ -374,6 +406,43 @@ def test_overbooked_departures_and_which_partition_to_replan():
     assert coord.held_by_others(parts, 0) == {dep: 16.0, other: 90.0}
 
 
+def test_a_repair_round_keeps_the_cheapest_replans_that_cannot_meet():
+    """Four partitions overbook two departures: X (30 t) by A 24 t + B 16 t, W (30 t) by
+    C 20 t + D 15 t. A could also use Z, D could use W and Z; B could use X and Y."""
+    x, y, w, z = ("SEA-X", 7), ("SEA-Y", 7), ("RAIL-W", 3), ("SEA-Z", 8)
+    caps = {x: 30.0, y: 30.0, w: 30.0, z: 30.0}
+
+    def part(cost, loads, reach, planned=4):
+        return coord.Outcome(cost, 1.0, 1.0, planned, loads, caps, frozenset(reach))
+
+    a = part(100.0, {x: 24.0}, {x, z})
+    b = part(100.0, {x: 16.0}, {x, y})
+    c = part(100.0, {w: 20.0}, {w})
+    d = part(100.0, {w: 15.0}, {w, z})
+    now = [a, b, c, d]
+    assert coord.overbooked(now) == {w: pytest.approx(5.0), x: pytest.approx(10.0)}
+    assert coord.conflict(a, b) and coord.conflict(a, d) and coord.conflict(c, d)
+    assert not coord.conflict(a, c) and not coord.conflict(b, c) and not coord.conflict(b, d)
+    assert coord.conflict(a, coord.Outcome(1.0, 1.0, 1.0, 1, {}, {}))  # unknown reach
+    # most tonnes on overbooked departures first: A 24, C 20, B 16, D 15
+    order = coord.repair_order(now, coord.overbooked(now))
+    assert order == [0, 2, 1, 3]
+    # A and C share no departure they could use: re-planned at once; B and D meet A
+    assert coord.independent(now, order) == [0, 2]
+    # re-plans with the others held back: A moves to Z for +50, C waits for +10, B moves
+    # to Y for +5, D loses a shipment
+    trials = {
+        0: part(150.0, {z: 24.0}, {x, z}),
+        2: part(110.0, {w: 10.0}, {w}),
+        1: part(105.0, {y: 16.0}, {x, y}),
+        3: part(90.0, {z: 10.0}, {w, z}, planned=3),
+    }
+    # kept: B (+5), C (+10); A (+50) could use X with B, D lost a shipment and meets C
+    assert coord.accept_repairs(now, trials) == [1, 2]
+    after = [a, trials[1], trials[2], d]
+    assert coord.overbooked(after) == {}
+
+
 def tight_network(network: Network, cap_t: float) -> Network:
     """The shipped network with every scheduled departure limited to ``cap_t``."""
     lanes = tuple(
@@ -411,6 +480,16 @@ def test_shared_departures_are_never_overbooked(network):
     )
     whole = plan(book, tight, FAST)
     assert info["planned"] == len(whole.shipments) == 12
+    # every partition could load the same departures: one re-plan kept per round
+    assert info["repair_rounds"] == info["partitions_replanned"]
+    # in rounds of three at once (as on three workers): the same departures held
+    runner = batch._Runner(None, None, None)
+    runner.slots = 3
+    first = [batch._own_price(t) for t in tasks]
+    _, got, facts = batch.repair_capacity(first, alone, runner)
+    assert facts["overbooked_left"] == 0 and facts["repair_tasks"] >= 3
+    assert not coord.overbooked([r.outcome() for r in got])
+    assert sum(r.row["planned"] for r in got) == 12
 
 
 def test_the_network_wide_target_holds_across_partitions(network):
