@@ -5,11 +5,13 @@
     greenlane batch --synthetic 100000 --workers 2 --output year.parquet
 
 Each book is partitioned by the resources its shipments share (origins reaching common
-gateway hubs) and by ready time into runs of about ``--partition-size`` shipments; every
-partition is planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
+gateway hubs or destinations) and by ready time into runs of about ``--partition-size``
+shipments (default: one per worker, 250..1,000, fewer in dense books); every partition is
+planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
 holds for the whole book: the partitions are planned at one carbon price that the
 coordinator searches until the book meets it (the price found is printed with the duality
-gap); scheduled departures that partitions overbook together are re-planned. Finished
+gap); scheduled departures that partitions overbook together are repaired by re-planning
+partitions in parallel rounds. Finished
 partitions are written to ``<output stem>.parts/`` as they finish and read back by a re-run.
 ``--workers 0`` plans in this process; otherwise a Dask LocalCluster on 127.0.0.1, or
 ``--scheduler tcp://host:port``.

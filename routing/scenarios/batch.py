@@ -3,15 +3,19 @@
 Every unit of work is one *partition* of one book under one *scenario*, solved by the
 planner's own ``build_problem`` + ``solve_problem`` (what ``routing.plan`` runs). Partitions
 group shipments by the resources they can share -- origins whose lanes reach common
-gateway hubs draw on the same trucks and departures -- and cut each group into runs of about
-``partition_size`` shipments by ready time, so every task solves for seconds. A worker
-process loads the network and factor tables once and keeps its candidate builder (priced
-lanes, paths) and the partitions' problems for the tasks that follow.
+gateway hubs draw on the same trucks and departures, origins shipping to a common
+destination meet on the arrival side -- and cut each group into runs of about
+``partition_size`` shipments by ready time, between days (by default one run per worker,
+250..1,000 shipments, fewer in dense books: :func:`auto_partition_size`), so every task
+works for seconds. A worker process loads the network and factor tables once and keeps its
+candidate builder (priced lanes, paths) and the partitions' problems for the tasks that
+follow.
 
 What partitions still share is held by the coordinator (``routing.scenarios.coordinate``):
 a network-wide intensity cap (``target_year``) or CO2e budget (``co2e_cap_kg``) by one
 carbon price for all partitions, searched until the book meets it; scheduled departures
-loaded above capacity by several partitions by re-planning with the others' load held back.
+loaded above capacity by several partitions by re-planning them in parallel rounds, each
+with the others' load held back (:func:`repair_capacity`).
 
 Scenarios are the cartesian product of sweep axes:
 
@@ -1438,8 +1442,9 @@ def repair_capacity(
         first = independent(outcomes, order)
         slots = -(-len(first) // runner.slots) * runner.slots
         extra = [i for i in order if i not in first][: max(0, slots - len(first))]
+        totals = total_loads(outcomes)
         trial = {
-            i: replace(tasks[i], reserved_t=tuple(sorted(held_by_others(outcomes, i).items())))
+            i: replace(tasks[i], reserved_t=tuple(held_by_others(outcomes, i, totals).items()))
             for i in first + extra
         }
         got = dict(zip(trial, runner.run(list(trial.values())), strict=True))

@@ -239,9 +239,17 @@ def accept_repairs(outcomes: Sequence[Outcome], trials: Mapping[int, Outcome]) -
     return kept
 
 
-def held_by_others(outcomes: Sequence[Outcome], index: int) -> dict[Departure, float]:
-    """Tonnes the other partitions hold per scheduled departure [t]."""
-    return total_loads(o for i, o in enumerate(outcomes) if i != index)
+def held_by_others(
+    outcomes: Sequence[Outcome], index: int, totals: Mapping[Departure, float] | None = None
+) -> dict[Departure, float]:
+    """Tonnes the other partitions hold per scheduled departure [t], on the departures the
+    partition ``index`` could load (all if its reach is unknown); ``totals`` are the loads
+    of all partitions (:func:`total_loads`), computed once per round by the caller."""
+    totals = total_loads(outcomes) if totals is None else totals
+    own = outcomes[index].loads_t
+    keys = totals.keys() if outcomes[index].reach is None else outcomes[index].reach
+    held = {k: totals.get(k, 0.0) - own.get(k, 0.0) for k in keys}
+    return {k: t for k, t in sorted(held.items()) if t > OVERBOOK_TOLERANCE_T}
 
 
 __all__ = [

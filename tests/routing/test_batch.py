@@ -404,6 +404,10 @@ def test_overbooked_departures_and_which_partition_to_replan():
     assert coord.overbooked(parts) == {dep: pytest.approx(10.0)}
     assert coord.pick_repair(parts, coord.overbooked(parts)) == 0  # more tonnes on it
     assert coord.held_by_others(parts, 0) == {dep: 16.0, other: 90.0}
+    # with its reach known, only the departures the partition could load are held for it
+    reach = [replace(parts[0], reach=frozenset({dep})), *parts[1:]]
+    assert coord.held_by_others(reach, 0) == {dep: 16.0}
+    assert coord.held_by_others(reach, 2) == {dep: 40.0, other: 50.0}  # reach unknown
 
 
 def test_a_repair_round_keeps_the_cheapest_replans_that_cannot_meet():
