@@ -247,7 +247,8 @@ def held_by_others(
     of all partitions (:func:`total_loads`), computed once per round by the caller."""
     totals = total_loads(outcomes) if totals is None else totals
     own = outcomes[index].loads_t
-    keys = totals.keys() if outcomes[index].reach is None else outcomes[index].reach
+    reach = outcomes[index].reach
+    keys: Iterable[Departure] = totals.keys() if reach is None else reach
     held = {k: totals.get(k, 0.0) - own.get(k, 0.0) for k in keys}
     return {k: t for k, t in sorted(held.items()) if t > OVERBOOK_TOLERANCE_T}
 
