@@ -17,7 +17,8 @@ the plan, WTW intensity, whether the target cap holds, the carbon price the coor
 found, the peak RSS of a worker process and the load average around each run (this
 machine is shared). CPU is the user + system time of the command and every process it
 started (``RUSAGE_CHILDREN``); "busiest worker's task CPU" is the largest sum of task CPU
-time on one worker, what bounds a batch run on free cores. ``greenlane plan`` refuses books
+time on one worker over every task it computed (repair trials included), what bounds a
+batch run on free cores. ``greenlane plan`` refuses books
 above ``MAX_BOOK_ROWS`` (5,000) shipments, so larger books get batch rows only; the first row
 is then the reference of "speed-up" and "cost vs first". The partition size is the
 command's own (one partition per worker within 250..1,000) unless ``--partition-size`` is
@@ -43,6 +44,7 @@ SUMMARY = re.compile(
     r"\bplanned (\d+)"
 )
 PHASE = re.compile(r"partitions in ([\d.]+) s")
+WORKER_CPU = re.compile(r"task CPU per worker \[s\]: ([\d.]+)")
 PRICE = re.compile(r"carbon price found ([\d,.]+) CNY/t CO2e(?:, duality gap ([\d.-]+) %)?")
 
 
@@ -173,7 +175,11 @@ def run_batch(
         "workers": workers,
         "wall": wall,
         "cpu": f"{cpu:.1f}",
-        "worker_cpu": f"{frame.groupby('worker')['task_cpu_s'].sum().max():.1f}",
+        "worker_cpu": (
+            busy.group(1)
+            if (busy := WORKER_CPU.search(text))
+            else f"{frame.groupby('worker')['task_cpu_s'].sum().max():.1f}"
+        ),
         "cost": float(frame["cost_cny"].sum()),
         "intensity": co2e * 1000 / tkm,
         "planned": int(frame["planned"].sum()),

@@ -290,12 +290,7 @@ def batch_cmd(
         click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     for row in result.coordination:
         click.echo(_coordination_line(row))
-    rss = max((r.get("worker_max_rss_mb", 0.0) for r in result.partitions), default=0.0)
-    click.echo(
-        f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
-        f"{result.workers or 1} worker(s) ({result.scheduler}); {result.computed} task(s) "
-        f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
-    )
+    click.echo("\n".join(_run_lines(result, folder)))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if closing is not None:
         closing.join()
@@ -310,6 +305,21 @@ def batch_cmd(
         sys.exit(1)
     if missed:
         sys.exit(1)
+
+
+def _run_lines(result: Any, folder: Path) -> list[str]:
+    """How the run went: partitions, wall time [s], workers, tasks, peak RSS [MiB] and the
+    task CPU [s] of each worker (busiest first)."""
+    rss = max((r.get("worker_max_rss_mb", 0.0) for r in result.partitions), default=0.0)
+    lines = [
+        f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
+        f"{result.workers or 1} worker(s) ({result.scheduler}); {result.computed} task(s) "
+        f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
+    ]
+    if result.worker_cpu_s:
+        cpu = ", ".join(f"{v:.1f}" for v in sorted(result.worker_cpu_s.values(), reverse=True))
+        lines.append(f"task CPU per worker [s]: {cpu}")
+    return lines
 
 
 def _slots(workers: int, cluster: Any) -> int:

@@ -831,7 +831,8 @@ class BatchResult:
     ``coordination`` has one row per book and scenario: the carbon price found, the
     constraint, the duality gap, departures repaired, rounds; ``departures`` the load and
     capacity [t] of every scheduled departure used; ``computed`` and ``resumed``
-    count tasks run and tasks read back from the journal.
+    count tasks run and tasks read back from the journal; ``worker_cpu_s`` is the task CPU
+    time [s] of every task computed (repair trials and replaced rounds included) per worker.
     """
 
     partitions: list[dict[str, Any]]
@@ -843,6 +844,7 @@ class BatchResult:
     departures: list[dict[str, Any]] = field(default_factory=list)
     computed: int = 0
     resumed: int = 0
+    worker_cpu_s: dict[str, float] = field(default_factory=dict)
 
     def partition_frame(self) -> Any:
         """Partition rows as a pandas DataFrame."""
@@ -1076,6 +1078,7 @@ class _Runner:
         self.computed = 0
         self.resumed = 0
         self.home: dict[tuple[str, str], str] = {}
+        self.cpu_s: dict[str, float] = {}
         self.slots = 1
         if client is not None:
             workers = client.scheduler_info(n_workers=-1)["workers"].values()
@@ -1124,6 +1127,8 @@ class _Runner:
         if result.row.get("worker_address"):
             self.home[(task.partition.book, task.partition.key)] = result.row["worker_address"]
         self.computed += 1
+        worker = str(result.row.get("worker", ""))
+        self.cpu_s[worker] = self.cpu_s.get(worker, 0.0) + float(result.row.get("task_cpu_s", 0))
         self._tick()
         return result
 
@@ -1181,6 +1186,7 @@ def run_batch(
         departures,
         runner.computed,
         runner.resumed,
+        runner.cpu_s,
     )
 
 

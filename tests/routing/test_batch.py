@@ -257,6 +257,11 @@ def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path)
     dist = batch.run_batch(tasks, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert dist.workers == 2 and dist.scheduler.startswith("tcp://127.0.0.1:")
     assert seen[-1] == (4, 4) and dist.computed == 4
+    # task CPU summed per worker process over every computed task
+    assert 1 <= len(dist.worker_cpu_s) <= 2
+    assert sum(dist.worker_cpu_s.values()) == pytest.approx(
+        sum(r["task_cpu_s"] for r in dist.partitions)
+    )
     drop = [
         "task_wall_s",
         "task_cpu_s",
@@ -637,6 +642,7 @@ def test_cli_forks_its_local_workers(tmp_path: Path):
     res = CliRunner().invoke(batch_cmd, [*args, "--no-progress", "--no-chart"])
     assert res.exit_code == 0, res.output
     assert "on 1 worker(s) (tcp://127.0.0.1:" in res.output
+    assert "task CPU per worker [s]: " in res.output
     assert "1 task(s) planned" in res.output
     import pyarrow.parquet as pq
 
