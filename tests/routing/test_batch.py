@@ -702,3 +702,26 @@ def test_bunker_price_sweep_moves_the_sea_leg_energy_by_hand(network):
     # +30 % on the bunker moves only the energy: freight and EU ETS stay
     assert rows[1]["cost_cny"] - rows[0]["cost_cny"] == pytest.approx(0.3 * mj * cny_per_mj)
     assert rows[1]["regulatory_cost_cny"] == pytest.approx(rows[0]["regulatory_cost_cny"])
+
+
+def test_cli_sizes_partitions_for_the_task_slots():
+    from greenlane.webapp.cli_batch import _slots
+
+    class Remote:
+        local = False
+
+        def client(self):
+            return self
+
+        def scheduler_info(self, n_workers):
+            assert n_workers == -1
+            return {"workers": {"tcp://a": {"nthreads": 2}, "tcp://b": {"nthreads": 1}}}
+
+    class Unreachable(Remote):
+        def client(self):
+            raise OSError("no scheduler")
+
+    assert _slots(2, None) == 2  # in process or a local cluster: the --workers given
+    assert _slots(0, None) == 1
+    assert _slots(2, Remote()) == 3  # a scheduler's workers: their threads
+    assert _slots(2, Unreachable()) == 1  # the run reports the error later
