@@ -501,6 +501,35 @@ def test_shared_departures_are_never_overbooked(network):
     assert sum(r.row["planned"] for r in got) == 12
 
 
+def test_a_held_back_replan_may_wait_for_the_next_departure(network):
+    """2 x 8 t Nanjing -> Madrid share one barge, sailing and train (30 t each); with 20 t
+    of each held by other partitions only 10 t is left: one shipment must go later."""
+    from greenlane.routing.planner.solve import solve_problem
+
+    tight = tight_network(network, 30.0)
+    ready = datetime(2026, 3, 2, tzinfo=UTC)
+    book = [
+        Shipment(f"S{i}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
+        for i in range(2)
+    ]
+    (task,) = batch.make_tasks({"b": book}, tight, FAST, on_network=True)
+    alone = batch.run_task(task)
+    assert alone.row["planned"] == 2 and set(alone.loads_t.values()) == {16.0}
+    held = dict.fromkeys(alone.loads_t, 20.0)
+    problem = batch._problem(task, tight)
+    waiting = batch.held_back(problem, held, task.options)
+    # 16 t could not overfill a 30 t departure alone: no waiting copies were built for it
+    assert sum(map(len, waiting.candidates.values())) > sum(map(len, problem.candidates.values()))
+    assert problem.reserved_t == {} and waiting.reserved_t == held
+    again = batch.run_task(replace(task, reserved_t=tuple(sorted(held.items()))))
+    assert again.row["planned"] == 2
+    assert all(again.loads_t.get(k, 0.0) <= 10.0 for k in held)  # 30 t - 20 t held
+    # without the waiting copies the second shipment changes path and costs more
+    plain = solve_problem(replace(problem, reserved_t=held), task.options)
+    assert len(plain.shipments) == 2
+    assert alone.row["cost_cny"] < again.row["cost_cny"] < plain.cost_cny
+
+
 def test_the_network_wide_target_holds_across_partitions(network):
     """A 100-shipment book in 4 partitions under a cap between its cheapest plan (273.2 g/tkm)
     and its greenest (127.0): one carbon price for all partitions meets the cap for the whole
