@@ -5,11 +5,13 @@
     greenlane batch --synthetic 100000 --workers 2 --output year.parquet
 
 Each book is partitioned by the resources its shipments share (origins reaching common
-gateway hubs) and by ready time into runs of about ``--partition-size`` shipments; every
-partition is planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
+gateway hubs or destinations) and by ready time into runs of about ``--partition-size``
+shipments (default: one per worker, 250..1,000, fewer in dense books); every partition is
+planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
 holds for the whole book: the partitions are planned at one carbon price that the
 coordinator searches until the book meets it (the price found is printed with the duality
-gap); scheduled departures that partitions overbook together are re-planned. Finished
+gap); scheduled departures that partitions overbook together are repaired by re-planning
+partitions in parallel rounds. Finished
 partitions are written to ``<output stem>.parts/`` as they finish and read back by a re-run.
 ``--workers 0`` plans in this process; otherwise a Dask LocalCluster on 127.0.0.1, or
 ``--scheduler tcp://host:port``.
@@ -26,6 +28,10 @@ import click
 
 from greenlane.emissions.errors import GreenlaneError, InputError
 from greenlane.webapp.cli_plan import dataset_option
+
+MAX_BATCH_BOOK_ROWS = 2_000_000
+"""Most shipments in one batch book (a year of a large network; ``--synthetic`` has the same
+bound). ``greenlane plan`` and the API keep ``emissions.limits.MAX_BOOK_ROWS``."""
 
 
 def _fail(exc: GreenlaneError) -> None:
@@ -98,9 +104,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
 @click.option(
     "--partition-size",
     type=int,
-    default=250,
-    show_default=True,
-    help="Shipments per partition aimed at (one model each).",
+    default=None,
+    help="Shipments per partition aimed at (one model each) [default: one partition per "
+    "worker, within 250..1000].",
 )
 @click.option(
     "--time-limit",
@@ -162,7 +168,7 @@ def batch_cmd(
     output: Path,
     chart: Path | None,
     draw: bool,
-    partition_size: int,
+    partition_size: int | None,
     time_limit: float,
     gap: float,
     carbon_price: float,
@@ -205,10 +211,10 @@ def batch_cmd(
         books: dict[str, Any] = {}
         for p in paths:
             name = p.stem if p.stem not in books else str(p)
-            books[name] = read_book(p)
+            books[name] = read_book(p, max_rows=MAX_BATCH_BOOK_ROWS)
         if synthetic is not None:
-            if not 1 <= synthetic <= 2_000_000:
-                raise InputError("must lie in 1..2000000", field="--synthetic")
+            if not 1 <= synthetic <= MAX_BATCH_BOOK_ROWS:
+                raise InputError(f"must lie in 1..{MAX_BATCH_BOOK_ROWS}", field="--synthetic")
             books[f"synthetic-{synthetic}"] = batch.synthetic_year(network, synthetic, seed=seed)
         base = batch.default_options(
             time_limit,
@@ -224,7 +230,9 @@ def batch_cmd(
         )
         if max_co2e_t is not None and not max_co2e_t > 0:
             raise InputError("must be > 0", field="--max-co2e-t")
-        tasks = batch.make_tasks(books, network, base, sweep_points, partition_size)
+        tasks = batch.make_tasks(
+            books, network, base, sweep_points, partition_size, workers=_slots(workers, cluster)
+        )
     except GreenlaneError as exc:
         if cluster is not None:
             cluster.close()
@@ -282,12 +290,7 @@ def batch_cmd(
         click.echo(summary[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     for row in result.coordination:
         click.echo(_coordination_line(row))
-    rss = max((r.get("worker_max_rss_mb", 0.0) for r in result.partitions), default=0.0)
-    click.echo(
-        f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
-        f"{result.workers or 1} worker(s) ({result.scheduler}); {result.computed} task(s) "
-        f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
-    )
+    click.echo("\n".join(_run_lines(result, folder)))
     click.echo("wrote " + ", ".join(str(p) for p in written))
     if closing is not None:
         closing.join()
@@ -302,6 +305,33 @@ def batch_cmd(
         sys.exit(1)
     if missed:
         sys.exit(1)
+
+
+def _run_lines(result: Any, folder: Path) -> list[str]:
+    """How the run went: partitions, wall time [s], workers, tasks, peak RSS [MiB] and the
+    task CPU [s] of each worker (busiest first)."""
+    rss = max((r.get("worker_max_rss_mb", 0.0) for r in result.partitions), default=0.0)
+    lines = [
+        f"{len(result.partitions)} partitions in {result.wall_s:.1f} s on "
+        f"{result.workers or 1} worker(s) ({result.scheduler}); {result.computed} task(s) "
+        f"planned, {result.resumed} read from {folder}; peak RSS per worker {rss:.0f} MiB"
+    ]
+    if result.worker_cpu_s:
+        cpu = ", ".join(f"{v:.1f}" for v in sorted(result.worker_cpu_s.values(), reverse=True))
+        lines.append(f"task CPU per worker [s]: {cpu}")
+    return lines
+
+
+def _slots(workers: int, cluster: Any) -> int:
+    """Tasks that run at once: the local workers, or the threads of a scheduler's workers
+    (1 if it cannot be reached yet; the run then reports the error)."""
+    if cluster is None or cluster.local:
+        return max(1, workers)
+    try:
+        info = cluster.client().scheduler_info(n_workers=-1)["workers"].values()
+    except OSError:
+        return 1
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info))
 
 
 def _setup(
@@ -359,7 +389,9 @@ def _coordination_line(row: dict[str, Any]) -> str:
         )
     parts.append(
         f"{row['overbooked_found']} overbooked departure(s) repaired by re-planning "
-        f"{row['partitions_replanned']} partition(s), {row['overbooked_left']} left"
+        f"{row['partitions_replanned']} partition(s) in {row.get('repair_rounds', 0)} "
+        f"parallel round(s) of {row.get('repair_tasks', 0)} task(s), "
+        f"{row['overbooked_left']} left"
     )
     return head + " " + "; ".join(parts)
 

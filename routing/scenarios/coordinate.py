@@ -12,9 +12,11 @@ that the batch coordinator (``routing.scenarios.batch``) only moves results arou
   (:func:`lagrangian_cny`) of every price tried bounds the constrained optimum from below
   (up to the partitions' own solver gap); the duality gap is reported against it.
 * **scheduled departures** (a vessel, a train, a flight) carry a capacity per departure that
-  partitions may share. :func:`overbooked` finds departures loaded above capacity and
-  :func:`pick_repair` the partition to re-plan with the others' load held back
-  (``Problem.reserved_t``), until no departure is overbooked.
+  partitions may share. :func:`overbooked` finds departures loaded above capacity; each
+  repair round re-plans, in parallel, partitions that load them, every one with the others'
+  load held back (``Problem.reserved_t``), and :func:`accept_repairs` keeps the cheapest
+  re-plans among which no two could use a common departure (:func:`conflict`), until no
+  departure is overbooked.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Outcome:
 
     ``cost_cny`` [CNY], ``co2e_wtw_kg`` [kg], ``tkm_gcd`` [t km on the great-circle distance]
     of the served shipments, ``loads_t`` [t] per scheduled departure and ``caps_t`` [t] the
-    capacity of those departures.
+    capacity of those departures. ``reach`` is every scheduled departure the partition's
+    candidates could load (None: unknown, i.e. possibly any).
     """
 
     cost_cny: float
@@ -57,6 +60,7 @@ class Outcome:
     planned: int
     loads_t: Mapping[Departure, float]
     caps_t: Mapping[Departure, float]
+    reach: frozenset[Departure] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,9 +188,69 @@ def pick_repair(outcomes: Sequence[Outcome], over: Mapping[Departure, float]) ->
     return max(range(len(outcomes)), key=score)
 
 
-def held_by_others(outcomes: Sequence[Outcome], index: int) -> dict[Departure, float]:
-    """Tonnes the other partitions hold per scheduled departure [t]."""
-    return total_loads(o for i, o in enumerate(outcomes) if i != index)
+def conflict(a: Outcome, b: Outcome) -> bool:
+    """True when two partitions could load a common scheduled departure (unknown reach:
+    assume they could)."""
+    if a.reach is None or b.reach is None:
+        return True
+    return not a.reach.isdisjoint(b.reach)
+
+
+def repair_order(outcomes: Sequence[Outcome], over: Mapping[Departure, float]) -> list[int]:
+    """The partitions that load an overbooked departure, the one to re-plan first first
+    (most overbooked departures, then most tonnes on them, then the first index)."""
+
+    def score(i: int) -> tuple[int, float, int]:
+        loads = outcomes[i].loads_t
+        hits = [key for key in over if loads.get(key, 0.0) > 0]
+        return (len(hits), sum(loads[key] for key in hits), -i)
+
+    involved = [i for i, o in enumerate(outcomes) if any(o.loads_t.get(k, 0.0) > 0 for k in over)]
+    return sorted(involved, key=score, reverse=True)
+
+
+def independent(outcomes: Sequence[Outcome], order: Sequence[int]) -> list[int]:
+    """Greedily, in ``order``, the partitions of which no two could load a common departure:
+    re-planned at once, each with the others' load held back, they overbook nothing."""
+    chosen: list[int] = []
+    for i in order:
+        if all(not conflict(outcomes[i], outcomes[j]) for j in chosen):
+            chosen.append(i)
+    return chosen
+
+
+def accept_repairs(outcomes: Sequence[Outcome], trials: Mapping[int, Outcome]) -> list[int]:
+    """Which re-plans of a repair round to keep: greedily, fewest shipments lost then least
+    cost added first, each one that could load no departure in common with one kept.
+
+    Every trial was planned with the load of all other partitions (as in ``outcomes``)
+    held back, so it fits every departure it could use; two kept re-plans share no such
+    departure, so together they overbook nothing either. The first trial is always kept.
+    """
+
+    def merit(i: int) -> tuple[int, float, int]:
+        new, old = trials[i], outcomes[i]
+        return (old.planned - new.planned, new.cost_cny - old.cost_cny, i)
+
+    kept: list[int] = []
+    for i in sorted(trials, key=merit):
+        if all(not conflict(trials[i], trials[j]) for j in kept):
+            kept.append(i)
+    return kept
+
+
+def held_by_others(
+    outcomes: Sequence[Outcome], index: int, totals: Mapping[Departure, float] | None = None
+) -> dict[Departure, float]:
+    """Tonnes the other partitions hold per scheduled departure [t], on the departures the
+    partition ``index`` could load (all if its reach is unknown); ``totals`` are the loads
+    of all partitions (:func:`total_loads`), computed once per round by the caller."""
+    totals = total_loads(outcomes) if totals is None else totals
+    own = outcomes[index].loads_t
+    reach = outcomes[index].reach
+    keys: Iterable[Departure] = totals.keys() if reach is None else reach
+    held = {k: totals.get(k, 0.0) - own.get(k, 0.0) for k in keys}
+    return {k: t for k, t in sorted(held.items()) if t > OVERBOOK_TOLERANCE_T}
 
 
 __all__ = [
@@ -195,11 +259,15 @@ __all__ = [
     "Constraint",
     "Departure",
     "Outcome",
+    "accept_repairs",
+    "conflict",
     "held_by_others",
+    "independent",
     "lagrangian_cny",
     "next_price",
     "overbooked",
     "pick_repair",
     "polish",
+    "repair_order",
     "total_loads",
 ]

@@ -104,6 +104,38 @@ def test_origins_reaching_common_hubs_form_one_resource_group(network):
         "F-XIAN": east,
     }
     assert batch.resource_groups(network, ["F-NANJING"]) == {"F-NANJING": "F-NANJING"}
+    # shipping to a common destination joins the groups: they meet on the arrival side
+    joined = batch.resource_groups(
+        network,
+        ["F-SHENZHEN", "F-NANJING", "F-XIAN"],
+        [("F-SHENZHEN", "C-MADRID"), ("F-NANJING", "C-MADRID"), ("F-XIAN", "C-WARSAW")],
+    )
+    assert set(joined.values()) == {"F-NANJING+F-SHENZHEN+F-XIAN"}
+
+
+def test_partitions_are_sized_per_worker_and_cut_between_days(network):
+    # one partition per task slot, within 250..1000 shipments and 13,750 / shipments a day
+    assert batch.auto_partition_size(2000, 2) == 1000
+    assert batch.auto_partition_size(2000, 2, per_day=5.5) == 1000  # 13,750 / 5.5 = 2,500
+    assert batch.auto_partition_size(2000, 4, per_day=5.5) == 500
+    assert batch.auto_partition_size(10_000, 2, per_day=27.5) == 500  # 13,750 / 27.5
+    assert batch.auto_partition_size(100_000, 2, per_day=275.0) == 250  # 50 -> at least 250
+    assert batch.auto_partition_size(300, 2) == 250
+    assert batch.auto_partition_size(300, 0) == 300
+    # 6 shipments ready on each day at 00:00, 04:00, ..., 20:00 (day starts at 0, 6, 12, ...)
+    hours = [24.0 * d + 4.0 * k for d in range(5) for k in range(6)]
+    # 26 in 2 runs: the cut aimed at 13 may move by 26 // 2 // 10 = 1 place: 12..14; 12 is
+    # the first shipment of day 2, so the day's 6 shipments stay together
+    assert batch._cuts(hours[:26], 2) == [0, 12, 26]
+    # 30 in 2 runs: 14..16 has no day start and equal 4 h gaps: the cut stays at 15
+    assert batch._cuts(hours, 2) == [0, 15, 30]
+    # the synthetic year on 2 workers: two runs of about 1,000, cut between days
+    year = batch.synthetic_year(network, 2000, seed=0)
+    parts = batch.partition_book("y", year, network, workers=2)
+    assert len(parts) == 2 and all(900 <= len(p.shipments) <= 1100 for p in parts)
+    assert parts[0].group == "F-CHANGSHA+F-HEYUAN+F-NANJING+F-SHENZHEN+F-XIAN"
+    last, first = parts[0].shipments[-1].ready_at, parts[1].shipments[0].ready_at
+    assert last.date() < first.date()
 
 
 def test_partitions_by_resource_group_and_ready_time(network):
@@ -225,6 +257,11 @@ def test_dask_local_cluster_gives_the_in_process_answer(network, tmp_path: Path)
     dist = batch.run_batch(tasks, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert dist.workers == 2 and dist.scheduler.startswith("tcp://127.0.0.1:")
     assert seen[-1] == (4, 4) and dist.computed == 4
+    # task CPU summed per worker process over every computed task
+    assert 1 <= len(dist.worker_cpu_s) <= 2
+    assert sum(dist.worker_cpu_s.values()) == pytest.approx(
+        sum(r["task_cpu_s"] for r in dist.partitions)
+    )
     drop = [
         "task_wall_s",
         "task_cpu_s",
@@ -372,6 +409,47 @@ def test_overbooked_departures_and_which_partition_to_replan():
     assert coord.overbooked(parts) == {dep: pytest.approx(10.0)}
     assert coord.pick_repair(parts, coord.overbooked(parts)) == 0  # more tonnes on it
     assert coord.held_by_others(parts, 0) == {dep: 16.0, other: 90.0}
+    # with its reach known, only the departures the partition could load are held for it
+    reach = [replace(parts[0], reach=frozenset({dep})), *parts[1:]]
+    assert coord.held_by_others(reach, 0) == {dep: 16.0}
+    assert coord.held_by_others(reach, 2) == {dep: 40.0, other: 50.0}  # reach unknown
+
+
+def test_a_repair_round_keeps_the_cheapest_replans_that_cannot_meet():
+    """Four partitions overbook two departures: X (30 t) by A 24 t + B 16 t, W (30 t) by
+    C 20 t + D 15 t. A could also use Z, D could use W and Z; B could use X and Y."""
+    x, y, w, z = ("SEA-X", 7), ("SEA-Y", 7), ("RAIL-W", 3), ("SEA-Z", 8)
+    caps = {x: 30.0, y: 30.0, w: 30.0, z: 30.0}
+
+    def part(cost, loads, reach, planned=4):
+        return coord.Outcome(cost, 1.0, 1.0, planned, loads, caps, frozenset(reach))
+
+    a = part(100.0, {x: 24.0}, {x, z})
+    b = part(100.0, {x: 16.0}, {x, y})
+    c = part(100.0, {w: 20.0}, {w})
+    d = part(100.0, {w: 15.0}, {w, z})
+    now = [a, b, c, d]
+    assert coord.overbooked(now) == {w: pytest.approx(5.0), x: pytest.approx(10.0)}
+    assert coord.conflict(a, b) and coord.conflict(a, d) and coord.conflict(c, d)
+    assert not coord.conflict(a, c) and not coord.conflict(b, c) and not coord.conflict(b, d)
+    assert coord.conflict(a, coord.Outcome(1.0, 1.0, 1.0, 1, {}, {}))  # unknown reach
+    # most tonnes on overbooked departures first: A 24, C 20, B 16, D 15
+    order = coord.repair_order(now, coord.overbooked(now))
+    assert order == [0, 2, 1, 3]
+    # A and C share no departure they could use: re-planned at once; B and D meet A
+    assert coord.independent(now, order) == [0, 2]
+    # re-plans with the others held back: A moves to Z for +50, C waits for +10, B moves
+    # to Y for +5, D loses a shipment
+    trials = {
+        0: part(150.0, {z: 24.0}, {x, z}),
+        2: part(110.0, {w: 10.0}, {w}),
+        1: part(105.0, {y: 16.0}, {x, y}),
+        3: part(90.0, {z: 10.0}, {w, z}, planned=3),
+    }
+    # kept: B (+5), C (+10); A (+50) could use X with B, D lost a shipment and meets C
+    assert coord.accept_repairs(now, trials) == [1, 2]
+    after = [a, trials[1], trials[2], d]
+    assert coord.overbooked(after) == {}
 
 
 def tight_network(network: Network, cap_t: float) -> Network:
@@ -411,6 +489,45 @@ def test_shared_departures_are_never_overbooked(network):
     )
     whole = plan(book, tight, FAST)
     assert info["planned"] == len(whole.shipments) == 12
+    # every partition could load the same departures: one re-plan kept per round
+    assert info["repair_rounds"] == info["partitions_replanned"]
+    # in rounds of three at once (as on three workers): the same departures held
+    runner = batch._Runner(None, None, None)
+    runner.slots = 3
+    first = [batch._own_price(t) for t in tasks]
+    _, got, facts = batch.repair_capacity(first, alone, runner)
+    assert facts["overbooked_left"] == 0 and facts["repair_tasks"] >= 3
+    assert not coord.overbooked([r.outcome() for r in got])
+    assert sum(r.row["planned"] for r in got) == 12
+
+
+def test_a_held_back_replan_may_wait_for_the_next_departure(network):
+    """2 x 8 t Nanjing -> Madrid share one barge, sailing and train (30 t each); with 20 t
+    of each held by other partitions only 10 t is left: one shipment must go later."""
+    from greenlane.routing.planner.solve import solve_problem
+
+    tight = tight_network(network, 30.0)
+    ready = datetime(2026, 3, 2, tzinfo=UTC)
+    book = [
+        Shipment(f"S{i}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
+        for i in range(2)
+    ]
+    (task,) = batch.make_tasks({"b": book}, tight, FAST, on_network=True)
+    alone = batch.run_task(task)
+    assert alone.row["planned"] == 2 and set(alone.loads_t.values()) == {16.0}
+    held = dict.fromkeys(alone.loads_t, 20.0)
+    problem = batch._problem(task, tight)
+    waiting = batch.held_back(problem, held, task.options)
+    # 16 t could not overfill a 30 t departure alone: no waiting copies were built for it
+    assert sum(map(len, waiting.candidates.values())) > sum(map(len, problem.candidates.values()))
+    assert problem.reserved_t == {} and waiting.reserved_t == held
+    again = batch.run_task(replace(task, reserved_t=tuple(sorted(held.items()))))
+    assert again.row["planned"] == 2
+    assert all(again.loads_t.get(k, 0.0) <= 10.0 for k in held)  # 30 t - 20 t held
+    # without the waiting copies the second shipment changes path and costs more
+    plain = solve_problem(replace(problem, reserved_t=held), task.options)
+    assert len(plain.shipments) == 2
+    assert alone.row["cost_cny"] < again.row["cost_cny"] < plain.cost_cny
 
 
 def test_the_network_wide_target_holds_across_partitions(network):
@@ -554,6 +671,7 @@ def test_cli_forks_its_local_workers(tmp_path: Path):
     res = CliRunner().invoke(batch_cmd, [*args, "--no-progress", "--no-chart"])
     assert res.exit_code == 0, res.output
     assert "on 1 worker(s) (tcp://127.0.0.1:" in res.output
+    assert "task CPU per worker [s]: " in res.output
     assert "1 task(s) planned" in res.output
     import pyarrow.parquet as pq
 
@@ -613,3 +731,26 @@ def test_bunker_price_sweep_moves_the_sea_leg_energy_by_hand(network):
     # +30 % on the bunker moves only the energy: freight and EU ETS stay
     assert rows[1]["cost_cny"] - rows[0]["cost_cny"] == pytest.approx(0.3 * mj * cny_per_mj)
     assert rows[1]["regulatory_cost_cny"] == pytest.approx(rows[0]["regulatory_cost_cny"])
+
+
+def test_cli_sizes_partitions_for_the_task_slots():
+    from greenlane.webapp.cli_batch import _slots
+
+    class Remote:
+        local = False
+
+        def client(self):
+            return self
+
+        def scheduler_info(self, n_workers):
+            assert n_workers == -1
+            return {"workers": {"tcp://a": {"nthreads": 2}, "tcp://b": {"nthreads": 1}}}
+
+    class Unreachable(Remote):
+        def client(self):
+            raise OSError("no scheduler")
+
+    assert _slots(2, None) == 2  # in process or a local cluster: the --workers given
+    assert _slots(0, None) == 1
+    assert _slots(2, Remote()) == 3  # a scheduler's workers: their threads
+    assert _slots(2, Unreachable()) == 1  # the run reports the error later
