@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from greenlane.data import DATA_DIR
 from greenlane.emissions.errors import InputError
@@ -227,6 +227,34 @@ def build_problem(
         return _build_problem(shipments, network, options, deadline, builder)
 
 
+def _fossil_builder(
+    builder: CandidateBuilder, factors: Factors, options: PlanOptions
+) -> CandidateBuilder:
+    """The baseline (fossil) fleet's builder beside ``builder``: same network, tables and
+    prices, carbon price 0 [cached on ``builder``, so a builder re-used across books (batch
+    workers) prices the baseline's lanes once]."""
+    key = (options.k_paths, id(options.energy_prices), options.data_dir, id(factors))
+    kept = builder.__dict__.get("_fossil")
+    if kept is not None and kept[0] == key:
+        return cast(CandidateBuilder, kept[1])
+    fossil = CandidateBuilder(
+        builder.network,
+        factors,
+        options.k_paths,
+        0.0,
+        "fossil",
+        options.energy_prices,
+        regulation=builder.regulation,
+        rate_cards=builder.rate_cards,
+        data_dir=options.data_dir,
+        schedules=builder.schedules,
+        intensities=builder.intensities,
+        rate_card_index=builder.rate_card_index,
+    )
+    builder.__dict__["_fossil"] = (key, fossil, options.energy_prices, factors)
+    return fossil
+
+
 def _build_problem(
     shipments: Sequence[Shipment],
     network: Network,
@@ -265,24 +293,7 @@ def _build_problem(
         data_dir=options.data_dir,
         rate_card_index=options.rate_card_index,
     )
-    fossil = (
-        None
-        if options.carriers == "fossil"
-        else CandidateBuilder(
-            network,
-            factors,
-            options.k_paths,
-            0.0,
-            "fossil",
-            options.energy_prices,
-            regulation=builder.regulation,
-            rate_cards=builder.rate_cards,
-            data_dir=options.data_dir,
-            schedules=builder.schedules,
-            intensities=builder.intensities,
-            rate_card_index=builder.rate_card_index,
-        )
-    )
+    fossil = None if options.carriers == "fossil" else _fossil_builder(builder, factors, options)
     if fossil is not None:
         fossil.share_paths(builder)
     places: dict[str, tuple[Hub, Hub]] = {}
