@@ -547,7 +547,8 @@ def test_the_network_wide_target_holds_across_partitions(network):
     assert info["cap_met"] and row["intensity_g_per_tkm"] <= 200.0 * (1 + 1e-9)
     assert info["status"] == "met" and info["price_cny_per_t"] > 0
     assert 0 <= info["duality_gap"] < 0.05
-    whole = plan(book, network, capped)
+    # the reference plan gets time to spare: its four target-mode solves share the limit
+    whole = plan(book, network, replace(capped, solver=replace(capped.solver, time_limit_s=30.0)))
     assert whole.status in ("optimal", "feasible")
     assert whole.intensity_g_per_tkm <= 200.0 + 1e-6
     assert row["planned"] == len(whole.shipments)
