@@ -176,7 +176,10 @@ def solve(
     cost = lp_cost(search)
     cols = first_columns(search, cost, known)
     best: ColumnLP | None = None
-    bound = float("-inf")
+    # zero duals: every shipment on its cheapest column, capacities ignored (valid already)
+    zero = Duals([0.0] * len(search.allowed), {}, {}, {}, [0.0] * len(search.rows))
+    lb0, _ = lagrangian_bound(search, zero)
+    bound = lb0 - 1e-9 * max(1.0, abs(lb0))
     rounds = 0
     last_s = 0.0
     model = None

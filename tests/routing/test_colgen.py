@@ -173,3 +173,15 @@ def test_undominated_keeps_what_no_cheaper_column_with_fewer_departures_beats():
 def test_undominated_ties_go_to_the_lower_index():
     own = {0: (4.0, []), 1: (4.0, [])}
     assert _undominated([0, 1], own, [4.0, 4.0], [[], []]) == [0]
+
+
+def test_a_first_round_alone_keeps_at_least_the_capacity_free_bound(monkeypatch):
+    # one round only (the next never fits): its duals give L = 3 x 300 - 0.99 x 20,000 < 0,
+    # but the bound of zero duals (3 x 100 = 300) is kept
+    monkeypatch.setattr(colgen, "FIRST_COLUMNS", 1)
+    monkeypatch.setattr(colgen, "NEXT_ROUND_FACTOR", 1e12)
+    search = _search(_departure_book())
+    res = colgen.solve(search, until=time.perf_counter() + 30)
+    assert res is not None and res.rounds == 1 and not res.converged
+    assert abs(res.value - 10_200) < 1e-6
+    assert 300 - 1e-5 < res.bound <= 300
