@@ -239,7 +239,9 @@ class Search:
 
         The LP (bound and first plan) runs when its estimated time (``lp_estimate_s`` [s],
         else LP_S_PER_COLUMN per allowed column) fits LP_SHARE of the time left; it is cut at
-        that share. ``use_lp=False`` skips it (no bound; the starts must do)."""
+        that share. Otherwise the greedy plan is built and the LP solved by column
+        generation within COLGEN_SHARE of the time left (its bound: the best Lagrangian
+        bound of its rounds). ``use_lp=False`` skips both (no bound; the starts must do)."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s if deadline is None else deadline
         lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
