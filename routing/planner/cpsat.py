@@ -199,7 +199,7 @@ def _solve_search(
         deadline=until,
         lp_estimate_s=estimate,
     )
-    if not rows and res.lp_s and res.bound == res.bound:
+    if not rows and res.lp_kind == "full" and res.lp_s and res.bound == res.bound:
         cp.lp_s = max(cp.lp_s or 0.0, res.lp_s)
     ev = cp.data.evaluate(res.choice)
     return Solved(

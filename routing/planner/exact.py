@@ -124,17 +124,24 @@ class LinearModel:
             obj.SetCoefficient(v, (w.cost * g.cost_fen + w.co2 * g.co2_g) * k)
         obj.SetMinimization()
         x = self.x
+        # the rows by role, for duals (a row left out because it cannot bind is absent)
+        self.ship_rows: list[pywraplp.Constraint] = []
+        self.cap_rows: dict[int, pywraplp.Constraint] = {}
+        self.knap_rows: dict[int, pywraplp.Constraint] = {}
+        self.link_rows: dict[tuple[int, int], pywraplp.Constraint] = {}
         for i, r in enumerate(self.ship_cols):
             if i % 512 == 0:
                 late()
             row = s.RowConstraint(1, 1, "")
+            self.ship_rows.append(row)
             row.SetCoefficient(self.u[i], 1)
             for j in r:
                 row.SetCoefficient(x[j], 1)
-        for _, limit, js, ws in data.caps:
+        for k, (_, limit, js, ws) in enumerate(data.caps):
             terms = [(x[j], wt) for j, wt in zip(js, ws, strict=True) if x[j] is not None]
             if sum(wt for _, wt in terms) > limit:
                 row = s.RowConstraint(-inf, limit, "")
+                self.cap_rows[k] = row
                 for v, wt in terms:
                     row.SetCoefficient(v, wt)
         for gi, (g, n) in enumerate(zip(data.groups, self.n, strict=True)):
@@ -142,24 +149,88 @@ class LinearModel:
                 late()
             if g.knapsack:
                 row = s.RowConstraint(0, inf, "")
+                self.knap_rows[gi] = row
                 row.SetCoefficient(n, g.payload_kg)
                 for j, wt in zip(g.cols, g.weights, strict=True):
                     if x[j] is not None:
                         row.SetCoefficient(x[j], -wt)
-            for need, js in g.links:
+            for li, (need, js) in enumerate(g.links):
                 live = [x[j] for j in js if x[j] is not None]
                 if live:
                     row = s.RowConstraint(0, inf, "")
+                    self.link_rows[gi, li] = row
                     row.SetCoefficient(n, 1)
                     for v in live:
                         row.SetCoefficient(v, -need)
+        self.side_rows: list[pywraplp.Constraint] = []
+        self._side_scales: list[int] = []
+        self._weights = objective
         if limits.co2e_max_g is not None:
-            self._co2_row(-inf, limits.co2e_max_g, 1)
+            self._side_scales.append(1)
+            self.side_rows.append(self._co2_row(-inf, limits.co2e_max_g, 1))
         if limits.intensity_milli is not None:
             # CO2e x scale <= milli x (Σ tkm - Σ tkm_i u_i)
             row = self._co2_row(-inf, limits.intensity_milli * sum(data.tkm), limits.cap_scale)
+            self.side_rows.append(row)
+            self._side_scales.append(limits.cap_scale)
             for i, v in enumerate(self.u):
                 row.SetCoefficient(v, limits.intensity_milli * data.tkm[i])
+
+    def add_columns(self, new: Sequence[int]) -> None:
+        """Add columns (of the LP relaxation) to the built model, in every row they belong
+        to; a capacity or truck link row left out so far is added once it can bind. A
+        simplex solver (GLOP) then re-solves from its last basis."""
+        if self.integer:
+            raise ValueError("add_columns is for the LP relaxation")
+        s, d, w, k = self.solver, self.data, self._weights, OBJECTIVE_SCALE
+        obj = s.Objective()
+        fresh = [j for j in dict.fromkeys(new) if self.x[j] is None]
+        for j in fresh:
+            v = s.NumVar(0, 1, "")
+            self.x[j] = v
+            i = d.col_ship[j]
+            self.ship_cols[i].append(j)
+            c = w.cost * d.cost_fen[j] + w.late * d.late_fen[j] + w.co2 * d.co2_g[j]
+            if c:
+                obj.SetCoefficient(v, c * k)
+            self.ship_rows[i].SetCoefficient(v, 1)
+            if d.co2_g[j]:
+                for row, scale in zip(self.side_rows, self._side_scales, strict=True):
+                    row.SetCoefficient(v, scale * d.co2_g[j])
+            m = d.mass_kg[i]
+            for g in d.col_groups[j]:
+                if g in self.knap_rows:
+                    self.knap_rows[g].SetCoefficient(v, -m)
+        new_set = set(fresh)
+        touched_caps = {c for j in fresh for c in d.col_caps[j]}
+        for c in sorted(touched_caps):
+            _, limit, js, ws = d.caps[c]
+            if c in self.cap_rows:
+                row = self.cap_rows[c]
+                for j, wt in zip(js, ws, strict=True):
+                    if j in new_set:
+                        row.SetCoefficient(self.x[j], wt)
+                continue
+            terms = [(self.x[j], wt) for j, wt in zip(js, ws, strict=True) if self.x[j] is not None]
+            if sum(wt for _, wt in terms) > limit:
+                row = s.RowConstraint(-s.infinity(), limit, "")
+                self.cap_rows[c] = row
+                for v, wt in terms:
+                    row.SetCoefficient(v, wt)
+        touched_groups = {g for j in fresh for g in d.col_groups[j]}
+        for g in sorted(touched_groups):
+            grp = d.groups[g]
+            for li, (need, js) in enumerate(grp.links):
+                add = [j for j in js if j in new_set]
+                if not add:
+                    continue
+                row = self.link_rows.get((g, li))
+                if row is None:
+                    row = s.RowConstraint(0, s.infinity(), "")
+                    row.SetCoefficient(self.n[g], 1)
+                    self.link_rows[g, li] = row
+                for j in add:
+                    row.SetCoefficient(self.x[j], -need)
 
     def _co2_row(self, lo: float, hi: float, scale: int) -> pywraplp.Constraint:
         row = self.solver.RowConstraint(lo, hi, "")
@@ -265,6 +336,33 @@ class LinearModel:
             [v.solution_value() for v in self.n],
             wall,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Duals:
+    """Row duals of an LP solve [objective units per unit of row activity]: one per
+    shipment row, per capacity row, per truck knapsack row, per truck link row (group,
+    link index) and per side-limit row (CO2e, then intensity); rows the model left out
+    (they could not bind) are absent."""
+
+    ship: list[float]
+    cap: dict[int, float]
+    knap: dict[int, float]
+    link: dict[tuple[int, int], float]
+    side: list[float]
+
+
+def duals_of(model: LinearModel) -> Duals:
+    """The duals of ``model``'s last LP solve (pywraplp's convention: reduced cost =
+    objective coefficient - Σ dual x row coefficient), in objective units."""
+    k = 1.0 / OBJECTIVE_SCALE
+    return Duals(
+        [r.dual_value() * k for r in model.ship_rows],
+        {i: r.dual_value() * k for i, r in model.cap_rows.items()},
+        {i: r.dual_value() * k for i, r in model.knap_rows.items()},
+        {i: r.dual_value() * k for i, r in model.link_rows.items()},
+        [r.dual_value() * k for r in model.side_rows],
+    )
 
 
 def _clock(deadline: float | None):

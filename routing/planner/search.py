@@ -6,10 +6,14 @@ model (``routing.planner.model_data.ModelData``: same candidates, same integer c
 coefficients, same capacities and truck groups) in four steps, all on OR-Tools:
 
 1. **Bound**: the LP relaxation (HiGHS through pywraplp) of the strong formulation. Its value
-   is a valid lower bound, so every plan reports a proven gap.
+   is a valid lower bound, so every plan reports a proven gap. When the full LP does not fit
+   the time, a capacity-aware greedy plan (``Search.greedy``) is built first and the LP is
+   solved by column generation (``routing.planner.colgen``: GLOP over each shipment's few
+   cheapest columns and the greedy's, priced with its duals); its bound is the Lagrangian
+   bound of the last duals, valid even when it stops before the LP value.
 2. **Start**: each shipment takes its largest LP column; departures over capacity and side
    limits (CO2e cap, intensity cap) are repaired greedily; known plans (the hint, earlier
-   points of a sweep) compete as starts.
+   points of a sweep, the greedy plan) compete as starts.
 3. **Local search**: single-shipment moves with exact deltas (trucks are whole: a move that
    empties a truck saves it, one that overfills a truck pays another).
 4. **LNS**: a neighbourhood of related shipments (sharing truck departures or scheduled
@@ -33,6 +37,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from greenlane.routing.planner import colgen
 from greenlane.routing.planner.exact import Limits, LinearModel, Objective
 from greenlane.routing.planner.model_data import ModelData
 
@@ -58,6 +63,12 @@ LP_SHARE = 0.6
 LP_S_PER_COLUMN = 0.8e-4
 """Prior for the LP's build + solve time per allowed column [s] (measured 0.7-0.9e-4 s of
 CPU at 1 000 and 10 000 shipments), used until an LP has run on the model."""
+COLGEN_SHARE = 0.9
+"""Largest share of the time left that the greedy start and the LP by column generation
+(when the full LP does not fit LP_SHARE) may take [-]: a rounded LP start is worth more
+than local search from the greedy plan (1,000-shipment benchmark book: the start after two
+rounds is 28.7 M CNY, after one 37-38 M, the greedy plan 45.7 M; local search gains
+0.2-3 M in the few tenths of a second left)."""
 START_GRACE_S = 0.2
 """Time a start may take past the deadline when no plan exists yet [s]."""
 
@@ -76,6 +87,10 @@ class SearchResult:
     improved: int
     timed_out: bool = False
     """The deadline stopped the search (not the gap, convergence or a deterministic limit)."""
+    lp_kind: str = "none"
+    """How the LP ran: "full" (every allowed column, HiGHS), "columns" (column generation
+    stopped by the time: its bound is a Lagrangian bound from the last duals), "columns
+    (full LP value)" (column generation until no column priced out), or "none"."""
 
 
 def _trucks(load: int, payload: int) -> int:
@@ -148,6 +163,9 @@ class Search:
                     self.c[k] + sum(self.f[g] * n for g, n in extra),
                     [a[k] + sum(ag[g] * n for g, n in extra) for a, ag, _, _ in self.rows],
                 )
+            if not self.rows:
+                out.append(_undominated(cols, own, self.c, d.col_caps))
+                continue
             order = sorted(cols, key=lambda k: (own[k][0], k))
             keep = []
             for j in cols:
@@ -223,10 +241,13 @@ class Search:
 
         The LP (bound and first plan) runs when its estimated time (``lp_estimate_s`` [s],
         else LP_S_PER_COLUMN per allowed column) fits LP_SHARE of the time left; it is cut at
-        that share. ``use_lp=False`` skips it (no bound; the starts must do)."""
+        that share. Otherwise the greedy plan is built and the LP solved by column
+        generation within COLGEN_SHARE of the time left (its bound: the best Lagrangian
+        bound of its rounds). ``use_lp=False`` skips both (no bound; the starts must do)."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s if deadline is None else deadline
         lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
+        lp_kind = "none"
         if use_lp:
             budget = LP_SHARE * (deadline - t0)
             estimate = (
@@ -236,6 +257,16 @@ class Search:
             )
             if estimate <= budget:
                 lp_x, lp_u, bound, lp_s = self._lp(t0 + budget)
+                lp_kind = "full" if bound == bound else "none"
+            else:
+                greedy = self.greedy(deadline)
+                starts = [*starts, greedy.choice]
+                cg_until = t0 + COLGEN_SHARE * (deadline - t0)
+                cg = colgen.solve(self, cg_until, starts, self.workers)
+                if cg is not None:
+                    lp_x, lp_u, bound = cg.x, cg.u, cg.bound
+                    lp_kind = "columns" if not cg.converged else "columns (full LP value)"
+                    lp_s = time.perf_counter() - t0
         self.trace = [("lp", time.perf_counter() - t0, bound)]
         state: _State | None = None
         prefs: list[tuple[list[float], list[float]] | Choice] = []
@@ -282,6 +313,7 @@ class Search:
             iterations,
             improved,
             timed_out,
+            lp_kind,
         )
 
     def _lp(self, until: float):
@@ -380,6 +412,39 @@ class Search:
                         best = (res[0], j)
                 if best is not None and best[0] < 0:
                     state.move(i, best[1])
+        return state
+
+    def greedy(self, deadline: float) -> _State:
+        """Capacity-aware greedy plan. Shipments in order of how few of their columns use a
+        scheduled departure (those that can go by road alone take their place first; ties by
+        index), each on the column of least exact delta that fits its departures and side
+        limits (a partly loaded truck costs nothing more, a new one its full cost), else
+        unserved; then unserved shipments are served by moving others off full departures
+        (``_State._insert_moves``). Shipments left when ``deadline`` [perf_counter s]
+        passes stay unserved. (Measured on the 1,000-shipment benchmark book: 0 unserved,
+        45.7 M CNY in 0.2 s; by regret or by mass the greedy left 4-8 unserved.)"""
+        d = self.data
+        order = sorted(
+            (sum(1 for j in cols if d.col_caps[j]), i)
+            for i, cols in enumerate(self.allowed)
+            if cols
+        )
+        state = _State(self, [None] * len(self.allowed))
+        for n, (_, i) in enumerate(order):
+            if n % 64 == 0 and time.perf_counter() >= deadline:
+                break
+            best = None
+            for j in self.allowed[i]:
+                res = state.delta(i, j)
+                if (
+                    res is not None
+                    and state._fits_rows(res[1])
+                    and (best is None or res[0] < best[0])
+                ):
+                    best = (res[0], j)
+            if best is not None and best[0] < 0:
+                state.move(i, best[1])
+        state._insert_moves(deadline)
         return state
 
     def _cheapest(self) -> Choice:
@@ -664,6 +729,40 @@ class Search:
             for i, old, _ in reversed(moves):
                 state.move(i, old)
         return status == cp_model.OPTIMAL, dtime
+
+
+def _undominated(
+    cols: Sequence[int],
+    own: dict[int, tuple[float, list[int]]],
+    c: Sequence[float],
+    col_caps: Sequence[Sequence[int]],
+) -> list[int]:
+    """The columns of one shipment that no other dominates, without side limits: j goes
+    if some k with scheduled departures ⊆ j's has (own cost of k, k) < (c_j, j). Only the
+    least (own cost, k) of each distinct departure set needs checking [same answer as the
+    pairwise test, in time per distinct set]."""
+    least: dict[frozenset[int], tuple[float, int]] = {}
+    for k in cols:
+        key = frozenset(col_caps[k])
+        cand = (own[k][0], k)
+        cur = least.get(key)
+        if cur is None or cand < cur:
+            least[key] = cand
+    sets = sorted(least.items(), key=lambda kv: kv[1])
+    keep = []
+    for j in cols:
+        caps_j = set(col_caps[j])
+        mine = (c[j], j)
+        dominated = False
+        for key, best in sets:
+            if best >= mine:
+                break
+            if caps_j.issuperset(key):
+                dominated = True
+                break
+        if not dominated:
+            keep.append(j)
+    return keep
 
 
 class _State:
