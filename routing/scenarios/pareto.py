@@ -82,11 +82,11 @@ def pareto(
         plans.append(solve(replace(base, co2e_cap_kg=cap)))
     curve = frontier(plans)
     while len(curve) < points and deadline - time.perf_counter() >= MIN_SOLVE_SHARE * limit_s:
-        cap = _widest_gap(curve, tried, MIN_GAP_SHARE * (hi - lo))
-        if cap is None:
+        split = _widest_gap(curve, tried, MIN_GAP_SHARE * (hi - lo))
+        if split is None:
             break
-        tried.append(cap)
-        plans.append(solve(replace(base, co2e_cap_kg=cap)))
+        tried.append(split)
+        plans.append(solve(replace(base, co2e_cap_kg=split)))
         curve = frontier(plans)
     return curve
 
