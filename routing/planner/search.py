@@ -243,7 +243,8 @@ class Search:
         else LP_S_PER_COLUMN per allowed column) fits LP_SHARE of the time left; it is cut at
         that share. Otherwise the greedy plan is built and the LP solved by column
         generation within COLGEN_SHARE of the time left (its bound: the best Lagrangian
-        bound of its rounds). ``use_lp=False`` skips both (no bound; the starts must do)."""
+        bound of its rounds), except under side limits with known plans, which then start
+        the search without a bound. ``use_lp=False`` skips both (no bound; the starts must do)."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s if deadline is None else deadline
         lp_x, lp_u, bound, lp_s = None, None, float("nan"), 0.0
@@ -258,7 +259,9 @@ class Search:
             if estimate <= budget:
                 lp_x, lp_u, bound, lp_s = self._lp(t0 + budget)
                 lp_kind = "full" if bound == bound else "none"
-            else:
+            elif not (self.rows and starts):
+                # under a side limit (CO2e or intensity cap) with known plans (a sweep, the
+                # target's greenest plan) the time goes to repairing and improving those
                 greedy = self.greedy(deadline)
                 starts = [*starts, greedy.choice]
                 cg_until = t0 + COLGEN_SHARE * (deadline - t0)
