@@ -404,17 +404,7 @@ class Search:
                     done = True
                     break
             if not done:
-                best = None
-                for j in cols:
-                    res = state.delta(i, j)
-                    if (
-                        res is not None
-                        and state._fits_rows(res[1])
-                        and (best is None or res[0] < best[0])
-                    ):
-                        best = (res[0], j)
-                if best is not None and best[0] < 0:
-                    state.move(i, best[1])
+                state.move_to_best(i, cols)
         return state
 
     def greedy(self, deadline: float) -> _State:
@@ -436,17 +426,7 @@ class Search:
         for n, (_, i) in enumerate(order):
             if n % 64 == 0 and time.perf_counter() >= deadline:
                 break
-            best = None
-            for j in self.allowed[i]:
-                res = state.delta(i, j)
-                if (
-                    res is not None
-                    and state._fits_rows(res[1])
-                    and (best is None or res[0] < best[0])
-                ):
-                    best = (res[0], j)
-            if best is not None and best[0] < 0:
-                state.move(i, best[1])
+            state.move_to_best(i, self.allowed[i])
         state._insert_moves(deadline)
         return state
 
@@ -852,6 +832,17 @@ class _State:
                     dirty.update(d.group_ships[g])
                 for k in d.col_caps[col]:
                     dirty.update(d.cap_ships[k])
+
+    def move_to_best(self, i: int, cols: Sequence[int]) -> None:
+        """Move shipment ``i`` to the column of ``cols`` with the least exact delta that
+        fits its departures and side limits, if that delta is negative [objective units]."""
+        best: tuple[float, int] | None = None
+        for j in cols:
+            res = self.delta(i, j)
+            if res is not None and self._fits_rows(res[1]) and (best is None or res[0] < best[0]):
+                best = (res[0], j)
+        if best is not None and best[0] < 0:
+            self.move(i, best[1])
 
     def within_limits(self) -> bool:
         return all(t <= row[3] for t, row in zip(self.totals, self.s.rows, strict=True))
