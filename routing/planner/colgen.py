@@ -169,6 +169,11 @@ def lagrangian_bound(search: Search, duals: Duals) -> tuple[float, list[float]]:
     return total, p
 
 
+def _below(bound: float) -> float:
+    """A hair below ``bound`` (float safety: relative 1e-9) [objective units]."""
+    return bound - 1e-9 * max(1.0, abs(bound))
+
+
 def solve(
     search: Search,
     until: float,
@@ -182,8 +187,7 @@ def solve(
     best: ColumnLP | None = None
     # zero duals: every shipment on its cheapest column, capacities ignored (valid already)
     zero = Duals([0.0] * len(search.allowed), {}, {}, {}, [0.0] * len(search.rows))
-    lb0, _ = lagrangian_bound(search, zero)
-    bound = lb0 - 1e-9 * max(1.0, abs(lb0))
+    bound = _below(lagrangian_bound(search, zero)[0])
     rounds = 0
     last_s = 0.0
     # a first round that needs more than its share leaves no time for the second, which
@@ -216,8 +220,7 @@ def solve(
             return best
         duals = duals_of(model)
         lb, p = lagrangian_bound(search, duals)
-        # float safety: a hair below what the duals prove
-        bound = max(bound, lb - 1e-9 * max(1.0, abs(lb)))
+        bound = max(bound, _below(lb))
         added = 0
         new = []
         for i, allowed in enumerate(search.allowed):

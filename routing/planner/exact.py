@@ -137,13 +137,8 @@ class LinearModel:
             row.SetCoefficient(self.u[i], 1)
             for j in r:
                 row.SetCoefficient(x[j], 1)
-        for k, (_, limit, js, ws) in enumerate(data.caps):
-            terms = [(x[j], wt) for j, wt in zip(js, ws, strict=True) if x[j] is not None]
-            if sum(wt for _, wt in terms) > limit:
-                row = s.RowConstraint(-inf, limit, "")
-                self.cap_rows[k] = row
-                for v, wt in terms:
-                    row.SetCoefficient(v, wt)
+        for c in range(len(data.caps)):
+            self._cap_row(c)
         for gi, (g, n) in enumerate(zip(data.groups, self.n, strict=True)):
             if gi % 512 == 0:
                 late()
@@ -204,19 +199,14 @@ class LinearModel:
         new_set = set(fresh)
         touched_caps = {c for j in fresh for c in d.col_caps[j]}
         for c in sorted(touched_caps):
-            _, limit, js, ws = d.caps[c]
             if c in self.cap_rows:
                 row = self.cap_rows[c]
+                _, _, js, ws = d.caps[c]
                 for j, wt in zip(js, ws, strict=True):
                     if j in new_set:
                         row.SetCoefficient(self.x[j], wt)
-                continue
-            terms = [(self.x[j], wt) for j, wt in zip(js, ws, strict=True) if self.x[j] is not None]
-            if sum(wt for _, wt in terms) > limit:
-                row = s.RowConstraint(-s.infinity(), limit, "")
-                self.cap_rows[c] = row
-                for v, wt in terms:
-                    row.SetCoefficient(v, wt)
+            else:
+                self._cap_row(c)
         touched_groups = {g for j in fresh for g in d.col_groups[j]}
         for g in sorted(touched_groups):
             grp = d.groups[g]
@@ -231,6 +221,17 @@ class LinearModel:
                     self.link_rows[g, li] = row
                 for j in add:
                     row.SetCoefficient(self.x[j], -need)
+
+    def _cap_row(self, c: int) -> None:
+        """Add the capacity row of departure ``c`` over the columns in the model, unless
+        they cannot fill it (the row could not bind)."""
+        _, limit, js, ws = self.data.caps[c]
+        terms = [(self.x[j], wt) for j, wt in zip(js, ws, strict=True) if self.x[j] is not None]
+        if sum(wt for _, wt in terms) > limit:
+            row = self.solver.RowConstraint(-self.solver.infinity(), limit, "")
+            self.cap_rows[c] = row
+            for v, wt in terms:
+                row.SetCoefficient(v, wt)
 
     def _co2_row(self, lo: float, hi: float, scale: int) -> pywraplp.Constraint:
         row = self.solver.RowConstraint(lo, hi, "")
