@@ -30,7 +30,7 @@ from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.transit_risk import arrival_sd_h, on_time_probability
 from greenlane.routing.planner.candidates import hours_since_epoch
 from greenlane.routing.planner.pricing import HOURS_PER_WEEK
-from greenlane.routing.planner.problem import PlanOptions, Problem, Unplanned
+from greenlane.routing.planner.problem import HELD_PREFIX, PlanOptions, Problem, Unplanned
 
 if TYPE_CHECKING:
     from greenlane.routing.planner.candidates import Candidate
@@ -79,6 +79,10 @@ class PlannedLeg:
     """Customs at the borders the lane crosses on the way [h] (in ``arrival_at``)."""
     customs_en_route_rule: str = ""
     """Why: the customs territories the lane crosses."""
+    truck_slot: int | None = None
+    """Day slot of an own-truck leg: (lane id, vehicle, carrier, slot) keys its trucks."""
+    truck_load_t: float = 0.0
+    """Tonnes the leg's trucks carry, this shipment's and those sharing them [t]."""
 
     def departure_slot(self, departures_per_week: float) -> int:
         """The departure slot this leg loads: ``slot``, else the uniform weekly slot nearest
@@ -306,11 +310,13 @@ def build_plan(
                 group_members[key] += 1
     served = []
     for sid, c in chosen.items():
+        if sid.startswith(HELD_PREFIX):  # load held by other partitions: shares the trucks
+            continue
         s = by_id[sid]
         served.append(_shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at))
     unplanned = dict(problem.unplanned)
     for sid in problem.candidates:
-        if sid not in chosen:
+        if sid not in chosen and not sid.startswith(HELD_PREFIX):
             unplanned[sid] = Unplanned(sid, (_unserved_reason(options),))
     plan_status = status or (
         "optimal"
@@ -453,6 +459,8 @@ def _shipment_plan(problem, s, c, trucks, group_mass, group_members, datetime_at
                 customs_rule=customs.hubs[i][1],
                 customs_en_route_h=customs.lanes[i][0],
                 customs_en_route_rule=customs.lanes[i][1],
+                truck_slot=tm.slot if o.dedicated else None,
+                truck_load_t=group_mass[key] if o.dedicated else 0.0,
             )
         )
     last = hubs[-1]

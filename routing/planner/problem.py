@@ -189,6 +189,11 @@ class Unplanned:
     reasons: tuple[str, ...]
 
 
+HELD_PREFIX = "\x00held|"
+"""Shipment id prefix of stand-ins for load held by other shipments (never a real id): on a
+scheduled departure while waiting copies are added, on own trucks while solving."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """Shipments resolved to hubs with their candidates; built once, solved many times.

@@ -61,6 +61,7 @@ from greenlane.emissions.factors import load_factors
 from greenlane.emissions.tables import dataset_ref
 from greenlane.emissions.units import G_PER_KG
 from greenlane.fleet.cost import market_prices, scale_energy_prices
+from greenlane.fleet.regulation import COST_KEYS, REGULATORY_KEYS
 from greenlane.routing.network.graph import Network, load_network
 from greenlane.routing.network.model import Hub, HubKind
 from greenlane.routing.planner.candidates import (
@@ -68,9 +69,11 @@ from greenlane.routing.planner.candidates import (
     hours_since_epoch,
     resolve_place,
 )
+from greenlane.routing.planner.model_data import TruckKey
 from greenlane.routing.planner.params import SolverParams
 from greenlane.routing.planner.plan import Plan
 from greenlane.routing.planner.problem import (
+    HELD_PREFIX,
     PlanOptions,
     Problem,
     add_departure_choices,
@@ -84,10 +87,12 @@ from greenlane.routing.scenarios.coordinate import (
     PRICE_MAX_CNY_PER_T,
     Constraint,
     Outcome,
+    TruckUse,
     accept_repairs,
     held_by_others,
     independent,
     lagrangian_cny,
+    merge_trucks,
     next_price,
     overbooked,
     polish,
@@ -435,9 +440,13 @@ class Task:
     ``price_cny_per_t`` set: the coordinator's carbon price replaces the scenario's, and the
     network-wide constraints (``target_year``, ``co2e_cap_kg``) are left to the coordinator;
     ``greenest`` plans CO2e first; ``reserved_t`` [t] is capacity held per scheduled
-    departure (lane id, slot) by other partitions. ``network`` is planned on instead of the
-    shipped one (loaded once per worker) when given. ``share_kg`` caps the partition's own WTW
-    CO2e [kg] (its share of the network's budget, in the coordinator's final step).
+    departure (lane id, slot) by other partitions, ``held_trucks_t`` [t] the load other
+    partitions already put on own-truck departures (lane id, vehicle, carrier, day slot),
+    whose trucks the partition may share; ``truck_reach`` asks for the shipments that could
+    use each own-truck departure (to find the shipments at a cut). ``network`` is planned on
+    instead of the shipped one (loaded once per worker) when given. ``share_kg`` caps the
+    partition's own WTW CO2e [kg] (its share of the network's budget, in the coordinator's
+    final step).
     """
 
     partition: Partition
@@ -449,6 +458,8 @@ class Task:
     reserved_t: tuple[tuple[tuple[str, int], float], ...] = ()
     network: Network | None = None
     share_kg: float | None = None
+    held_trucks_t: tuple[tuple[TruckKey, float], ...] = ()
+    truck_reach: bool = False
 
     def solve_options(self) -> PlanOptions:
         """The options the partition is solved with."""
@@ -479,6 +490,8 @@ class Task:
                 self.reserved_t,
                 None if self.network is None else self.network.data_sha256,
                 self.share_kg,
+                self.held_trucks_t,
+                self.truck_reach,
             ),
             protocol=5,
         )
@@ -488,14 +501,20 @@ class Task:
 @dataclass(frozen=True, slots=True)
 class TaskResult:
     """What a task sends back: one partition row, its shipment rows, departure loads [t] and
-    capacities [t], and ``reach``: every scheduled departure its candidates could load
-    (None when the problem could not be built)."""
+    capacities [t], ``reach``: every scheduled departure its candidates could load
+    (None when the problem could not be built), ``trucks``: its own-truck departures,
+    ``ship_departures``: the scheduled departures of each planned shipment, and
+    ``truck_reach`` (when the task asked): own-truck departure -> shipments that could use it.
+    """
 
     row: dict[str, Any]
     shipments: list[dict[str, Any]] = field(default_factory=list)
     loads_t: dict[tuple[str, int], float] = field(default_factory=dict)
     caps_t: dict[tuple[str, int], float] = field(default_factory=dict)
     reach: frozenset[tuple[str, int]] | None = None
+    trucks: dict[TruckKey, TruckUse] = field(default_factory=dict)
+    ship_departures: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    truck_reach: dict[TruckKey, tuple[str, ...]] | None = None
 
     def outcome(self) -> Outcome:
         """Totals, loads and reach for the coordinator."""
@@ -607,21 +626,23 @@ def _problem(task: Task, network: Network) -> Problem:
             _PROBLEMS.popitem(last=False)
     else:
         _PROBLEMS.move_to_end(key)
-    if task.reserved_t:
-        problem = held_back(problem, dict(task.reserved_t), options)
+    if task.reserved_t or task.held_trucks_t:
+        problem = held_back(
+            problem, dict(task.reserved_t), options, dict(task.held_trucks_t) or None
+        )
     return problem
 
 
-HELD_PREFIX = "\x00held|"
-"""Shipment id prefix of the stand-ins for held load in :func:`held_back` (never a real id)."""
-
-
 def held_back(
-    problem: Problem, held_t: Mapping[tuple[str, int], float], options: PlanOptions
+    problem: Problem,
+    held_t: Mapping[tuple[str, int], float],
+    options: PlanOptions,
+    trucks_t: Mapping[TruckKey, float] | None = None,
 ) -> Problem:
     """The problem with ``held_t`` [t] per scheduled departure held by other partitions, and
     waiting copies of its candidates wherever the held load and its own could overfill a
-    departure.
+    departure; with ``trucks_t`` [t] already on own-truck departures (lane id, vehicle,
+    carrier, day slot) by other partitions, which its shipments may share.
 
     A partition built alone got waiting copies (``add_departure_choices``) only where its own
     shipments could overfill a departure; with the others' load held back, a departure it
@@ -630,7 +651,13 @@ def held_back(
     in as one extra shipment of the held tonnes with a one-leg candidate on it, marked as a
     waiting copy (so never copied itself); the departure choices are added again with those
     stand-ins, which are then dropped, and the new copies (not those the partition had) are
-    appended to each shipment's candidates. The cached problem is left as it was.
+    appended to each shipment's candidates.
+
+    Held truck load stays in the problem as one stand-in shipment per truck departure the
+    partition could use: one candidate on that leg alone, at no cost but its trucks, and a
+    penalty for leaving it that always exceeds them, so the solver counts the trucks it
+    already runs and fills their spare room first (the plan leaves the stand-ins out but
+    allocates the trucks over all they carry). The cached problem is left as it was.
     """
     by_id = {s.shipment_id: s for s in problem.shipments}
     cands = {sid: list(cs) for sid, cs in problem.candidates.items()}
@@ -647,31 +674,70 @@ def held_back(
                 cands[fake] = [
                     replace(c, shipment_id=fake, options=(o,), timings=(tm,), waits=(1,))
                 ]
-    if not stand_in:
+    out: dict[str, list[Any]] = {sid: list(cs) for sid, cs in problem.candidates.items()}
+    if stand_in:
+        with gc_paused():
+            add_departure_choices(cands, by_id, problem.builder, options)
+        for sid, before in problem.candidates.items():
+            kept = out[sid]
+            seen = {(tuple(o.key for o in c.options), c.timings) for c in kept}
+            for c in cands[sid][len(before) :]:
+                ident = (tuple(o.key for o in c.options), c.timings)
+                if ident not in seen:  # a copy the partition alone had already
+                    seen.add(ident)
+                    kept.append(replace(c, index=len(kept)))
+    shipments = list(problem.shipments)
+    tkm = problem.tkm_gcd
+    if trucks_t:
+        tkm = dict(tkm)
+        trucks_in: set[TruckKey] = set()
+        for sid, cs in problem.candidates.items():
+            for c in cs:
+                for o, tm in zip(c.options, c.timings, strict=True):
+                    tkey = (o.lane.lane_id, o.vehicle_id, o.carrier, tm.slot)
+                    if not o.dedicated or tkey in trucks_in or trucks_t.get(tkey, 0.0) <= 0:
+                        continue
+                    trucks_in.add(tkey)
+                    mass = trucks_t[tkey]
+                    fake = f"{HELD_PREFIX}truck|{'|'.join(map(str, tkey))}"
+                    n = o.vehicles_for(mass)
+                    shipments.append(replace(by_id[sid], shipment_id=fake, mass_t=mass))
+                    tkm[fake] = 0.0
+                    out[fake] = [
+                        replace(
+                            c,
+                            shipment_id=fake,
+                            index=0,
+                            options=(o,),
+                            timings=(tm,),
+                            hubs=(o.lane.origin, o.lane.destination),
+                            arrival_h=tm.arrive_h,
+                            late_h=0.0,
+                            var_cost_cny=0.0,
+                            var_wtw_kg=0.0,
+                            var_ttw_kg=0.0,
+                            alone_cost_cny=n * o.vehicle_cost_cny,
+                            alone_wtw_kg=n * o.vehicle_wtw_kg,
+                            waits=(),
+                        )
+                    ]
+    if not stand_in and not trucks_t:
         return replace(problem, reserved_t=dict(held_t))
-    with gc_paused():
-        add_departure_choices(cands, by_id, problem.builder, options)
-    out: dict[str, list[Any]] = {}
-    for sid, before in problem.candidates.items():
-        kept = list(before)
-        seen = {(tuple(o.key for o in c.options), c.timings) for c in kept}
-        for c in cands[sid][len(before) :]:
-            ident = (tuple(o.key for o in c.options), c.timings)
-            if ident not in seen:  # a copy the partition alone had already
-                seen.add(ident)
-                kept.append(replace(c, index=len(kept)))
-        out[sid] = kept
-    return replace(problem, candidates=out, reserved_t=dict(held_t))
+    return replace(
+        problem, candidates=out, reserved_t=dict(held_t), shipments=shipments, tkm_gcd=tkm
+    )
 
 
 def departure_loads(
-    result: Plan, network: Network
+    result: Plan, network: Network, per_shipment: dict[str, Any] | None = None
 ) -> tuple[dict[tuple[str, int], float], dict[tuple[str, int], float]]:
     """Tonnes per scheduled departure (lane id, slot) of a plan, and those departures'
-    capacities [t]. Own trucks (road legs with vehicles) share nothing and are left out."""
+    capacities [t]. Own trucks (road legs with vehicles) share nothing and are left out.
+    ``per_shipment`` (if given) receives each shipment's departures."""
     loads: dict[tuple[str, int], float] = defaultdict(float)
     caps: dict[tuple[str, int], float] = {}
     for s in result.shipments:
+        mine = []
         for leg in s.legs:
             if leg.vehicles:
                 continue
@@ -679,7 +745,63 @@ def departure_loads(
             slot = leg.departure_slot(lane.departures_per_week)
             loads[(leg.lane_id, slot)] += s.mass_t
             caps[(leg.lane_id, slot)] = leg.capacity_t or lane.capacity_t_per_departure
+            mine.append((leg.lane_id, slot))
+        if per_shipment is not None:
+            per_shipment[s.shipment_id] = tuple(mine)
     return dict(loads), caps
+
+
+def truck_uses(result: Plan, problem: Problem) -> dict[TruckKey, TruckUse]:
+    """The plan's own-truck departures (lane id, vehicle, carrier, day slot): trucks, the
+    tonnes they carry (held stand-ins included), its shipments on them and per-truck cost
+    [CNY] by component and WTW, TTW CO2e [kg] of the lane option."""
+    legs: dict[TruckKey, tuple[int, float, list[tuple[str, float]]]] = {}
+    for s in result.shipments:
+        for leg in s.legs:
+            if leg.truck_slot is None or not leg.vehicles:
+                continue
+            key = (leg.lane_id, leg.vehicle_id, leg.energy_carrier, leg.truck_slot)
+            if key not in legs:
+                legs[key] = (leg.vehicles, leg.truck_load_t, [])
+            legs[key][2].append((s.shipment_id, s.mass_t))
+    wanted = {k[:3] for k in legs}
+    option: dict[tuple[str, str, str], Any] = {}
+    for cands in problem.candidates.values():
+        for c in cands:
+            for o in c.options:
+                k3 = (o.lane.lane_id, o.vehicle_id, o.carrier)
+                if o.dedicated and k3 in wanted and k3 not in option:
+                    option[k3] = o
+        if len(option) == len(wanted):
+            break
+    out = {}
+    for key, (n, load, members) in sorted(legs.items()):
+        o = option[key[:3]]
+        split = o.vehicle_split_cny or (o.vehicle_cost_cny, *[0.0] * (len(COST_KEYS) - 1))
+        out[key] = TruckUse(
+            n,
+            load,
+            tuple(members),
+            o.vehicle_payload_t,
+            tuple(zip(COST_KEYS, split, strict=True)),
+            o.vehicle_wtw_kg,
+            o.vehicle_ttw_kg,
+        )
+    return out
+
+
+def truck_reach(problem: Problem) -> dict[TruckKey, tuple[str, ...]]:
+    """Own-truck departure (lane id, vehicle, carrier, day slot) -> the shipments whose
+    candidates could use it (held stand-ins left out)."""
+    out: dict[TruckKey, set[str]] = defaultdict(set)
+    for sid, cands in problem.candidates.items():
+        if sid.startswith(HELD_PREFIX):
+            continue
+        for c in cands:
+            for o, tm in zip(c.options, c.timings, strict=True):
+                if o.dedicated:
+                    out[(o.lane.lane_id, o.vehicle_id, o.carrier, tm.slot)].add(sid)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 def reach(problem: Problem) -> frozenset[tuple[str, int]]:
@@ -703,6 +825,19 @@ def _worker_address() -> str:
         return ""
 
 
+def _breakdown(s: Any) -> dict[str, float]:
+    """A shipment plan's freight, energy and regulatory cost [CNY] (as the plan's)."""
+    out: dict[str, float] = defaultdict(float)
+    for leg in s.legs:
+        for k, v in leg.cost_breakdown:
+            out[k] += v
+    return {
+        "freight_cost_cny": out["freight"],
+        "energy_cost_cny": out["energy"],
+        "regulatory_cost_cny": sum(out[k] for k in REGULATORY_KEYS),
+    }
+
+
 def _shipment_rows(task: Task, result: Plan) -> list[dict[str, Any]]:
     part, sc = task.partition, task.scenario
     masses = {s.shipment_id: s.mass_t for s in part.shipments}
@@ -715,7 +850,10 @@ def _shipment_rows(task: Task, result: Plan) -> list[dict[str, Any]]:
             "path": s.label,
             "mass_t": s.mass_t,
             "cost_cny": s.cost_cny,
+            **_breakdown(s),
             "co2e_wtw_kg": s.footprint.totals.co2e_wtw_kg,
+            "co2e_ttw_kg": s.footprint.totals.co2e_ttw_kg,
+            "tkm": s.footprint.totals.tkm,
             "tkm_gcd": s.tkm_gcd,
             "on_time": s.on_time,
             "reason": "",
@@ -729,7 +867,12 @@ def _shipment_rows(task: Task, result: Plan) -> list[dict[str, Any]]:
             "path": "",
             "mass_t": masses.get(u.shipment_id, float("nan")),
             "cost_cny": 0.0,
+            "freight_cost_cny": 0.0,
+            "energy_cost_cny": 0.0,
+            "regulatory_cost_cny": 0.0,
             "co2e_wtw_kg": 0.0,
+            "co2e_ttw_kg": 0.0,
+            "tkm": 0.0,
             "tkm_gcd": 0.0,
             "on_time": False,
             "reason": "; ".join(u.reasons),
@@ -767,6 +910,9 @@ def run_task(task: Task) -> TaskResult:
     loads: dict[tuple[str, int], float] = {}
     caps: dict[tuple[str, int], float] = {}
     could: frozenset[tuple[str, int]] | None = None
+    trucks: dict[TruckKey, TruckUse] = {}
+    per_ship: dict[str, tuple[tuple[str, int], ...]] = {}
+    could_truck: dict[TruckKey, tuple[str, ...]] | None = None
     try:
         network = task.network or _network(task.cache_dir, task.options.data_dir)
         problem = _problem(task, network)
@@ -791,7 +937,10 @@ def run_task(task: Task) -> TaskResult:
         )
         ships = _shipment_rows(task, result)
         # the problem's network: with the lanes of places that are not hubs
-        loads, caps = departure_loads(result, problem.network)
+        loads, caps = departure_loads(result, problem.network, per_ship)
+        trucks = truck_uses(result, problem)
+        if task.truck_reach:
+            could_truck = truck_reach(problem)
     except Exception as exc:  # one bad partition must not sink the batch
         kind = "" if isinstance(exc, GreenlaneError) else f"{type(exc).__name__}: "
         row.update(
@@ -818,7 +967,7 @@ def run_task(task: Task) -> TaskResult:
         worker_address=_worker_address(),
         worker_max_rss_mb=_max_rss_mb(),
     )
-    return TaskResult(row, ships, loads, caps, could)
+    return TaskResult(row, ships, loads, caps, could, trucks, per_ship, could_truck)
 
 
 # ----------------------------------------------------------------------------- running
@@ -902,6 +1051,8 @@ def make_tasks(
     """Every partition of every book under every scenario (options validated here).
 
     ``partition_size`` None: sized by :func:`auto_partition_size` for ``workers`` slots.
+    Books of at most :data:`SEAM_MAX_PARTITIONS` partitions ask for ``truck_reach``, so that
+    the shipments at their cuts are re-planned together (:func:`seam_pass`).
 
     ``on_network``: the tasks carry ``network`` and plan on it (a network that is not the
     shipped one, e.g. in tests); otherwise every worker loads the shipped network once."""
@@ -913,7 +1064,8 @@ def make_tasks(
     for name, shipments in books.items():
         # every partition travels in the book's year, as one plan of the whole book would
         year = min((s.ready_at.year for s in shipments), default=None)
-        for part in partition_book(name, shipments, network, partition_size, workers):
+        parts = partition_book(name, shipments, network, partition_size, workers)
+        for part in parts:
             tasks.extend(
                 Task(
                     part,
@@ -923,6 +1075,7 @@ def make_tasks(
                     else replace(options, travel_year=year),
                     cache_dir,
                     network=network if on_network else None,
+                    truck_reach=len(parts) <= SEAM_MAX_PARTITIONS,
                 )
                 for sc, options in per_scenario
             )
@@ -1193,10 +1346,12 @@ def run_batch(
 def _run_all(
     tasks: Sequence[Task], runner: _Runner
 ) -> tuple[list[TaskResult], list[dict[str, Any]], list[dict[str, Any]]]:
-    """First round of every book x scenario at once, then coordination and repair of each."""
+    """First round of every book x scenario at once, then coordination, repair, the cuts'
+    shipments re-planned together and trucks shared across partitions, per book x scenario."""
     groups: dict[tuple[str, str], list[Task]] = defaultdict(list)
     for t in tasks:
         groups[(t.partition.book, t.scenario.name)].append(t)
+    seams = {key for key, members in groups.items() if all(t.truck_reach for t in members)}
     first = [_own_price(t) for t in tasks]
     results = dict(zip(map(id, tasks), runner.run(first), strict=True))
     final: list[TaskResult] = []
@@ -1211,7 +1366,18 @@ def _run_all(
             info.update(found)
         start, got, repaired = repair_capacity(start, got, runner)
         info.update(repaired)
+        pieces = list(got)
+        if overbooked([r.outcome() for r in pieces]):
+            pieces, bumped = bump_overbooked(start, pieces, runner)
+            info.update(bumped)
+        if (book, name) in seams and not members[0].coupled:
+            pieces, seamed = seam_pass(start, pieces, runner)
+            info.update(seamed)
+        pieces, merged = shared_trucks(pieces)
+        info.update(merged)
+        got = regroup(got, pieces)
         totals = [r.outcome() for r in got]
+        info["overbooked_left"] = len(overbooked(totals))
         if members[0].coupled:
             info["cap_met"] = _constraint(members[0].options).met(totals)
         info["cost_cny"] = sum(o.cost_cny for o in totals)
@@ -1220,6 +1386,261 @@ def _run_all(
         rows.append(info)
         departures.extend(_departure_rows(book, name, totals))
     return final, rows, departures
+
+
+SEAM_MAX_PARTITIONS = 16
+"""Most partitions of a book x scenario for which the shipments at the cuts are re-planned
+together (:func:`seam_pass`)."""
+REPLAN_CHUNK = 1000
+"""Most shipments re-planned in one task by :func:`replan_across` (larger sets go in
+chunks, each holding the load of those before it)."""
+_SUMS = (
+    "cost_cny",
+    "freight_cost_cny",
+    "energy_cost_cny",
+    "regulatory_cost_cny",
+    "co2e_wtw_kg",
+    "co2e_ttw_kg",
+    "tkm",
+    "tkm_gcd",
+)
+
+
+def shared_trucks(results: Sequence[TaskResult]) -> tuple[list[TaskResult], dict[str, Any]]:
+    """The plans with every own-truck departure run once for all the pieces that load it
+    (:func:`~routing.scenarios.coordinate.merge_trucks`): shipment rows re-allocated (cost
+    by component, WTW and TTW CO2e); partition totals follow in :func:`regroup`."""
+    merged = merge_trucks([getattr(r, "trucks", {}) for r in results])
+    out = []
+    for r, deltas in zip(results, merged.deltas, strict=True):
+        if not deltas:
+            out.append(r)
+            continue
+        ships = []
+        for row in r.shipments:
+            d = deltas.get(row["shipment_id"])
+            if d is None:
+                ships.append(row)
+                continue
+            split, wtw, ttw = d
+            ships.append(
+                {
+                    **row,
+                    "cost_cny": row["cost_cny"] + sum(split.values()),
+                    "freight_cost_cny": row["freight_cost_cny"] + split.get("freight", 0.0),
+                    "energy_cost_cny": row["energy_cost_cny"] + split.get("energy", 0.0),
+                    "regulatory_cost_cny": row["regulatory_cost_cny"]
+                    + sum(split.get(k, 0.0) for k in REGULATORY_KEYS),
+                    "co2e_wtw_kg": row["co2e_wtw_kg"] + wtw,
+                    "co2e_ttw_kg": row["co2e_ttw_kg"] + ttw,
+                }
+            )
+        out.append(replace(r, shipments=ships))
+    return out, {"trucks": merged.trucks, "truck_departures_shared": merged.shared_departures}
+
+
+def regroup(parts: Sequence[TaskResult], pieces: Sequence[TaskResult]) -> list[TaskResult]:
+    """The partitions' results rebuilt from ``pieces`` (partitions with shipments moved out
+    and the re-plans that took them): each shipment row back in its partition, totals and
+    departure loads summed from the rows."""
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    legs: dict[str, tuple[tuple[str, int], ...]] = {}
+    caps: dict[tuple[str, int], float] = {}
+    for piece in pieces:
+        for row in piece.shipments:
+            rows[row["partition"]].append(row)
+        legs.update(getattr(piece, "ship_departures", {}))
+        caps.update(piece.caps_t)
+    out = []
+    for r in parts:
+        mine = rows.get(r.row["partition"], [])
+        row = dict(r.row)
+        if row.get("status") != "error":
+            row.update({k: sum(x[k] for x in mine) for k in _SUMS})
+            row.update(
+                planned=sum(1 for x in mine if x["planned"]),
+                unplanned=sum(1 for x in mine if not x["planned"]),
+                on_time=sum(1 for x in mine if x["on_time"]),
+            )
+        loads: dict[tuple[str, int], float] = defaultdict(float)
+        for x in mine:
+            for key in legs.get(x["shipment_id"], ()) if x["planned"] else ():
+                loads[key] += x["mass_t"]
+        out.append(
+            replace(
+                r,
+                row=row,
+                shipments=mine,
+                loads_t=dict(loads),
+                caps_t={k: caps[k] for k in loads if k in caps},
+            )
+        )
+    return out
+
+
+def _without(result: TaskResult, drop: set[str]) -> TaskResult:
+    """A piece without the shipments ``drop`` (rows, departure loads, truck members)."""
+    if not drop.intersection(r["shipment_id"] for r in result.shipments):
+        return result
+    mass = {r["shipment_id"]: r["mass_t"] for r in result.shipments}
+    loads = dict(result.loads_t)
+    for sid in drop.intersection(result.ship_departures):
+        for dep in result.ship_departures[sid]:
+            loads[dep] = loads.get(dep, 0.0) - mass[sid]
+    trucks: dict[TruckKey, TruckUse] = {}
+    for key, use in result.trucks.items():
+        kept = tuple(m for m in use.members if m[0] not in drop)
+        if kept:
+            trucks[key] = replace(use, members=kept)
+    return replace(
+        result,
+        shipments=[r for r in result.shipments if r["shipment_id"] not in drop],
+        loads_t={k: t for k, t in loads.items() if t > 1e-9},
+        trucks=trucks,
+        ship_departures={k: v for k, v in result.ship_departures.items() if k not in drop},
+    )
+
+
+def _held(pieces: Sequence[TaskResult]) -> tuple[dict[tuple[str, int], float], dict[Any, float]]:
+    """Tonnes the pieces hold per scheduled departure and per own-truck departure [t]."""
+    trucks: dict[TruckKey, float] = defaultdict(float)
+    for p in pieces:
+        for key, use in p.trucks.items():
+            trucks[key] += sum(m for _, m in use.members)
+    return total_loads(r.outcome() for r in pieces), dict(trucks)
+
+
+def replan_across(
+    template: Task,
+    shipments: Sequence[Shipment],
+    home: Mapping[str, str],
+    pieces: Sequence[TaskResult],
+    runner: _Runner,
+    label: str,
+) -> tuple[list[TaskResult], list[TaskResult]]:
+    """Re-plan ``shipments`` (from any partitions) together, with everything the other
+    shipments load held: scheduled departures (``reserved_t``) and own trucks
+    (``held_trucks_t``, whose spare room they may fill). Sets above :data:`REPLAN_CHUNK` go
+    in chunks by ready time, each holding the load of the chunks before it. Returns the
+    pieces without those shipments and the re-plans, whose rows go back to their
+    partitions (``home``: shipment id -> partition key)."""
+    drop = {s.shipment_id for s in shipments}
+    rest = [_without(p, drop) for p in pieces]
+    ordered = sorted(shipments, key=lambda s: (s.ready_at, s.shipment_id))
+    new: list[TaskResult] = []
+    for k in range(0, len(ordered), REPLAN_CHUNK):
+        chunk = tuple(ordered[k : k + REPLAN_CHUNK])
+        held_t, trucks_t = _held(rest + new)
+        part = replace(template.partition, key=f"{label}-{k // REPLAN_CHUNK + 1}", shipments=chunk)
+        task = replace(
+            template,
+            partition=part,
+            reserved_t=tuple(sorted(held_t.items())),
+            held_trucks_t=tuple(sorted(trucks_t.items())),
+            truck_reach=False,
+        )
+        (got,) = runner.run([task])
+        rows = [{**r, "partition": home[r["shipment_id"]]} for r in got.shipments]
+        new.append(replace(got, shipments=rows))
+    return rest, new
+
+
+def _cost(pieces: Sequence[TaskResult]) -> tuple[int, float]:
+    """Shipments planned and their cost [CNY] with trucks shared (:func:`shared_trucks`)."""
+    merged, _ = shared_trucks(pieces)
+    rows = [r for p in merged for r in p.shipments if r["planned"]]
+    return len(rows), sum(r["cost_cny"] for r in rows)
+
+
+def seam_pass(
+    tasks: Sequence[Task], pieces: Sequence[TaskResult], runner: _Runner
+) -> tuple[list[TaskResult], dict[str, Any]]:
+    """Re-plan together the shipments at the cuts between partitions neighbouring in ready
+    time: those that could use an own-truck departure the neighbour's shipments could use
+    too (a truck leaving after a cut can carry shipments from both sides). One task with
+    everything else held (:func:`replan_across`); kept if it serves as many shipments at
+    less cost with trucks shared."""
+    n = len(tasks)
+    reach = [getattr(p, "truck_reach", None) for p in pieces[:n]]
+    if (
+        n < 2
+        or any(r is None for r in reach)
+        or any(p.row.get("status") == "error" for p in pieces)
+    ):
+        return list(pieces), {}
+    first = [min((s.ready_at for s in t.partition.shipments), default=None) for t in tasks]
+    order = sorted(
+        (i for i in range(n) if first[i] is not None),
+        key=lambda i: (tasks[i].partition.group, first[i]),
+    )
+    home: dict[str, str] = {}
+    for a, b in itertools.pairwise(order):
+        ra, rb = reach[a], reach[b]
+        if tasks[a].partition.group != tasks[b].partition.group or ra is None or rb is None:
+            continue
+        for key in ra.keys() & rb.keys():
+            home.update(dict.fromkeys(ra[key], tasks[a].partition.key))
+            home.update(dict.fromkeys(rb[key], tasks[b].partition.key))
+    if not home:
+        return list(pieces), {"seam_shipments": 0, "seam_kept": False}
+    by_id = {s.shipment_id: s for t in tasks for s in t.partition.shipments}
+    ships = [by_id[sid] for sid in sorted(home)]
+    rest, new = replan_across(tasks[0], ships, home, pieces, runner, "seam")
+    before, after = _cost(pieces), _cost(rest + new)
+    kept = (
+        all(p.row.get("status") != "error" for p in new)
+        and not overbooked([r.outcome() for r in rest + new])
+        and after[0] >= before[0]
+        and after[1] < before[1] - 1e-6 * max(1.0, before[1])
+    )
+    info = {
+        "seam_shipments": len(ships),
+        "seam_kept": kept,
+        "seam_saved_cny": before[1] - after[1] if kept else 0.0,
+    }
+    return (rest + new if kept else list(pieces)), info
+
+
+def bump_overbooked(
+    tasks: Sequence[Task], pieces: Sequence[TaskResult], runner: _Runner
+) -> tuple[list[TaskResult], dict[str, Any]]:
+    """Clear departures still overbooked after the repair rounds: on each, the shipments of
+    the partitions latest in ready time are taken off until the rest fits (first come,
+    first served), and all shipments taken off are re-planned together with everything
+    else held (:func:`replan_across`), so none of them can overbook a departure again."""
+    n = len(tasks)
+    over = overbooked([p.outcome() for p in pieces])
+    first = [min((s.ready_at for s in t.partition.shipments), default=None) for t in tasks]
+    rank = {
+        tasks[i].partition.key: r
+        for r, i in enumerate(sorted(range(n), key=lambda i: (first[i] is None, first[i], i)))
+    }
+    caps: dict[tuple[str, int], float] = {}
+    on: dict[tuple[str, int], list[tuple[int, str, float, str]]] = defaultdict(list)
+    for p in pieces:
+        caps.update(p.caps_t)
+        mass = {r["shipment_id"]: r["mass_t"] for r in p.shipments}
+        part = {r["shipment_id"]: r["partition"] for r in p.shipments}
+        for sid, keys in p.ship_departures.items():
+            for key in keys:
+                if key in over:
+                    on[key].append((rank.get(part[sid], n), sid, mass[sid], part[sid]))
+    home: dict[str, str] = {}
+    for dep in sorted(over):
+        load = 0.0
+        for _, sid, t, where in sorted(on[dep]):
+            if sid in home:
+                continue
+            if load + t <= caps[dep] + 1e-6:
+                load += t
+            else:
+                home[sid] = where
+    by_id = {s.shipment_id: s for t in tasks for s in t.partition.shipments}
+    ships = [by_id[sid] for sid in sorted(home)]
+    if not ships:
+        return list(pieces), {"bumped_shipments": 0}
+    rest, new = replan_across(tasks[0], ships, home, pieces, runner, "bumped")
+    return rest + new, {"bumped_shipments": len(ships), "bump_tasks": len(new)}
 
 
 def _own_price(task: Task) -> Task:
@@ -1419,6 +1840,12 @@ def _describe(cap: Constraint) -> str:
     return " and ".join(parts)
 
 
+REPAIR_MAX_ROUNDS = 3
+"""Parallel repair rounds before the shipments still on overbooked departures are taken off
+and re-planned together (:func:`bump_overbooked`): at the density of a 100,000-shipment year
+a round holds few partitions (most could meet on some departure) and rounds did not end."""
+
+
 def repair_capacity(
     tasks: Sequence[Task], results: Sequence[TaskResult], runner: _Runner
 ) -> tuple[list[Task], list[TaskResult], dict[str, Any]]:
@@ -1433,7 +1860,8 @@ def repair_capacity(
     re-plan fits every departure it could use into what the others leave and no other kept
     re-plan could use those, so a round overbooks nothing new and clears every overbooked
     departure a kept partition was on; a partition kept once never loads an overbooked
-    departure again, so each partition is re-planned and kept at most once.
+    departure again, so each partition is re-planned and kept at most once. At most
+    :data:`REPAIR_MAX_ROUNDS` rounds; what is left goes to :func:`bump_overbooked`.
     """
     tasks, results = list(tasks), list(results)
     outcomes = [r.outcome() for r in results]
@@ -1441,7 +1869,7 @@ def repair_capacity(
     found = len(over)
     repaired: set[int] = set()
     rounds = tried = 0
-    while over:
+    while over and rounds < REPAIR_MAX_ROUNDS:
         order = [i for i in repair_order(outcomes, over) if i not in repaired]
         if not order:
             break

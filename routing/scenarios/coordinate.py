@@ -17,10 +17,14 @@ that the batch coordinator (``routing.scenarios.batch``) only moves results arou
   load held back (``Problem.reserved_t``), and :func:`accept_repairs` keeps the cheapest
   re-plans among which no two could use a common departure (:func:`conflict`), until no
   departure is overbooked.
+* **own trucks** leave per lane, vehicle, carrier and day slot. Partitions that load the same
+  truck departure run its trucks once for all (:func:`merge_trucks`): the fewest trucks
+  that carry their tonnes together, allocated by mass share over everything they carry.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +33,8 @@ from greenlane.emissions.units import G_PER_KG, KG_PER_T
 
 Departure = tuple[str, int]
 """A scheduled departure: (lane id, slot)."""
+TruckDeparture = tuple[str, str, str, int]
+"""An own-truck departure: (lane id, vehicle type, energy carrier, day slot)."""
 
 PRICE_START_CNY_PER_T = 100.0
 """First carbon price tried above the scenario's own when the constraint does not hold."""
@@ -271,3 +277,80 @@ __all__ = [
     "repair_order",
     "total_loads",
 ]
+
+
+# ----------------------------------------------------------------------------- own trucks
+
+
+@dataclass(frozen=True, slots=True)
+class TruckUse:
+    """One partition's plan on one own-truck departure.
+
+    ``vehicles`` trucks carry ``load_t`` [t]: ``members`` (shipment id, t) of the partition
+    and any load held for other partitions; per truck: ``payload_t`` [t], cost by component
+    ``cost_split_cny`` [CNY], WTW and TTW CO2e [kg]. Each member's plan carries
+    ``vehicles x its t / load_t`` trucks.
+    """
+
+    vehicles: int
+    load_t: float
+    members: tuple[tuple[str, float], ...]
+    payload_t: float
+    cost_split_cny: tuple[tuple[str, float], ...]
+    wtw_kg: float
+    ttw_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class TruckMerge:
+    """What :func:`merge_trucks` changes: per partition, shipment id -> (cost by component
+    [CNY], WTW, TTW [kg]) to add; trucks run after the merge, and the truck departures that
+    several partitions load."""
+
+    deltas: list[dict[str, tuple[dict[str, float], float, float]]]
+    trucks: int
+    shared_departures: int
+
+
+TRUCK_LOAD_TOLERANCE_T = 1e-6
+"""Load above whole trucks that still fits them (float sums) [t]."""
+
+
+def merge_trucks(uses: Sequence[Mapping[TruckDeparture, TruckUse]]) -> TruckMerge:
+    """Run each own-truck departure once for every partition that loads it.
+
+    ``uses`` are the partitions' truck departures. Per departure the trucks are the fewest
+    that carry the partitions' shipments together, ``ceil(sum t / payload)``, and each
+    shipment carries ``trucks x its t / sum t`` of them (mass share, as within one plan;
+    ISO 14083 allocation by the tonnes sharing the vehicle over the same leg). A departure one
+    partition loads alone, with nothing held for others, is unchanged.
+    """
+    by_key: dict[TruckDeparture, list[tuple[int, TruckUse]]] = defaultdict(list)
+    for p, per in enumerate(uses):
+        for key, use in per.items():
+            by_key[key].append((p, use))
+    deltas: list[dict[str, tuple[dict[str, float], float, float]]] = [{} for _ in uses]
+    trucks = shared = 0
+    for key in sorted(by_key):
+        entries = by_key[key]
+        total_t = sum(m for _, u in entries for _, m in u.members)
+        first = entries[0][1]
+        if total_t <= 0:
+            continue
+        n = max(1, math.ceil(total_t / first.payload_t - TRUCK_LOAD_TOLERANCE_T))
+        trucks += n
+        alone = len(entries) == 1 and abs(first.load_t - total_t) <= TRUCK_LOAD_TOLERANCE_T
+        if alone and first.vehicles == n:
+            continue
+        shared += len(entries) > 1
+        for p, use in entries:
+            for sid, mass in use.members:
+                d = n * mass / total_t - use.vehicles * mass / use.load_t
+                if d == 0:
+                    continue
+                split, wtw, ttw = deltas[p].get(sid, ({}, 0.0, 0.0))
+                split = dict(split)
+                for k, v in use.cost_split_cny:
+                    split[k] = split.get(k, 0.0) + d * v
+                deltas[p][sid] = (split, wtw + d * use.wtw_kg, ttw + d * use.ttw_kg)
+    return TruckMerge(deltas, trucks, shared)

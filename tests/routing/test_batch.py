@@ -415,6 +415,42 @@ def test_overbooked_departures_and_which_partition_to_replan():
     assert coord.held_by_others(reach, 2) == {dep: 40.0, other: 50.0}  # reach unknown
 
 
+def test_trucks_of_one_departure_run_once_for_all_partitions_by_hand():
+    """Two partitions put 10 t and 6 t on one 24 t truck departure, each paying a whole
+    truck (1,000 CNY, of which 100 energy; 50 kg WTW, 40 kg TTW); a third departure is one
+    partition's alone; the second partition also re-planned one with 12 t held."""
+    key, alone, held = (
+        ("ROAD-A", "truck", "diesel", 7),
+        ("ROAD-B", "truck", "diesel", 7),
+        (
+            "ROAD-C",
+            "truck",
+            "diesel",
+            8,
+        ),
+    )
+    split = (("freight", 900.0), ("energy", 100.0))
+
+    def use(n, load, members):
+        return coord.TruckUse(n, load, members, 24.0, split, 50.0, 40.0)
+
+    a = {key: use(1, 10.0, (("a1", 10.0),)), alone: use(1, 5.0, (("a2", 5.0),))}
+    # b planned with 12 t of another partition held on ROAD-C: 1 truck for 18 t, its share 6/18
+    b = {key: use(1, 6.0, (("b1", 6.0),)), held: use(1, 18.0, (("b2", 6.0),))}
+    c = {held: use(1, 12.0, (("c1", 12.0),))}
+    got = coord.merge_trucks([a, b, c])
+    # ROAD-A: 16 t -> 1 truck; a1 carries 10/16 of it instead of 1, b1 6/16 instead of 1
+    split_a1, wtw_a1, ttw_a1 = got.deltas[0]["a1"]
+    assert split_a1 == {"freight": pytest.approx(-337.5), "energy": pytest.approx(-37.5)}
+    assert (wtw_a1, ttw_a1) == (pytest.approx(-18.75), pytest.approx(-15.0))
+    assert sum(got.deltas[1]["b1"][0].values()) == pytest.approx(-625.0)
+    assert "a2" not in got.deltas[0]  # alone, nothing held: unchanged
+    # ROAD-C: 18 t of b2 and c1 -> 1 truck; b2 6/18 as planned, c1 12/18 instead of 1
+    assert "b2" not in got.deltas[1]
+    assert sum(got.deltas[2]["c1"][0].values()) == pytest.approx(-1000.0 / 3)
+    assert (got.trucks, got.shared_departures) == (3, 2)
+
+
 def test_a_repair_round_keeps_the_cheapest_replans_that_cannot_meet():
     """Four partitions overbook two departures: X (30 t) by A 24 t + B 16 t, W (30 t) by
     C 20 t + D 15 t. A could also use Z, D could use W and Z; B could use X and Y."""
@@ -489,6 +525,8 @@ def test_shared_departures_are_never_overbooked(network):
     )
     whole = plan(book, tight, FAST)
     assert info["planned"] == len(whole.shipments) == 12
+    # the shipments at the cuts re-planned together: what one plan costs
+    assert info["seam_kept"] and info["cost_cny"] == pytest.approx(whole.cost_cny, rel=1e-9)
     # every partition could load the same departures: one re-plan kept per round
     assert info["repair_rounds"] == info["partitions_replanned"]
     # in rounds of three at once (as on three workers): the same departures held
@@ -499,6 +537,79 @@ def test_shared_departures_are_never_overbooked(network):
     assert facts["overbooked_left"] == 0 and facts["repair_tasks"] >= 3
     assert not coord.overbooked([r.outcome() for r in got])
     assert sum(r.row["planned"] for r in got) == 12
+
+
+def test_the_shipments_at_a_cut_are_replanned_together(network):
+    """8 t and 10 t Nanjing -> Madrid ready the same day, cut into two partitions: planned
+    apart each pays its own trucks; the seam pass re-plans both with everything else held,
+    and the batch costs what one plan costs, shipment by shipment (trucks by mass share)."""
+    book = [ship("A1", mass=8.0), ship("A2", mass=10.0)]
+    tasks = batch.make_tasks({"b": book}, network, FAST, partition_size=1)
+    assert len(tasks) == 2 and all(t.truck_reach for t in tasks)
+    apart = [batch.run_task(t) for t in tasks]
+    result = batch.run_batch(tasks, workers=0)
+    (info,) = result.coordination
+    whole = plan(book, network, FAST)
+    assert info["seam_shipments"] == 2 and info["seam_kept"]
+    assert info["cost_cny"] == pytest.approx(whole.cost_cny, rel=1e-9)
+    assert sum(r.row["cost_cny"] for r in apart) - info["cost_cny"] == pytest.approx(
+        info["seam_saved_cny"]
+    )
+    assert info["seam_saved_cny"] > 0
+    rows = {r["shipment_id"]: r for r in result.shipments}
+    for s in whole.shipments:
+        assert rows[s.shipment_id]["cost_cny"] == pytest.approx(s.cost_cny, rel=1e-9)
+        assert rows[s.shipment_id]["co2e_wtw_kg"] == pytest.approx(
+            s.footprint.totals.co2e_wtw_kg, rel=1e-9
+        )
+    # each row goes back to its own partition; the partition rows sum their shipments
+    assert {r["partition"] for r in result.shipments} == {t.partition.key for t in tasks}
+    assert sum(p["cost_cny"] for p in result.partitions) == pytest.approx(info["cost_cny"])
+
+
+def test_a_held_truck_is_filled_before_a_new_one(network):
+    """1.5 t of another partition on the first-mile truck of the day (a rigid truck of 10 t
+    payload): a 8 t shipment rides in its spare room and pays its mass share of one truck."""
+    (task,) = batch.make_tasks({"b": [ship("A1", mass=8.0)]}, network, FAST)
+    alone = batch.run_task(task)
+    ((key, use),) = [(k, u) for k, u in alone.trucks.items() if k[0] == "ROAD-F-NANJING-CNNKG"]
+    assert (use.vehicles, use.load_t, use.payload_t) == (1, 8.0, 10.0)
+    shared = batch.run_task(replace(task, held_trucks_t=((key, 1.5),)))
+    use2 = shared.trucks[key]
+    assert (use2.vehicles, use2.load_t, use2.members) == (1, 9.5, (("A1", 8.0),))
+    # its plan carries 8/9.5 of the truck instead of a whole one; nothing else changes
+    truck_cny = sum(v for _, v in use.cost_split_cny)
+    assert alone.row["cost_cny"] - shared.row["cost_cny"] == pytest.approx(
+        (1 - 8.0 / 9.5) * truck_cny, rel=1e-9
+    )
+    assert shared.row["planned"] == 1 and [r["shipment_id"] for r in shared.shipments] == ["A1"]
+    # 10 t held leaves no room: a second truck, of which it pays 8/18 of two
+    full = batch.run_task(replace(task, held_trucks_t=((key, 10.0),)))
+    assert full.trucks[key].vehicles == 2
+    assert alone.row["cost_cny"] - full.row["cost_cny"] == pytest.approx(
+        (1 - 2 * 8.0 / 18.0) * truck_cny, rel=1e-9
+    )
+
+
+def test_departures_left_overbooked_are_cleared_by_taking_shipments_off(network, monkeypatch):
+    """The 12 x 8 t book on 30 t departures without repair rounds: the shipments of the
+    latest partitions beyond each departure's capacity are re-planned together."""
+    monkeypatch.setattr(batch, "REPAIR_MAX_ROUNDS", 0)
+    tight = tight_network(network, 30.0)
+    ready = datetime(2026, 3, 2, tzinfo=UTC)
+    book = [
+        Shipment(f"S{i:02d}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
+        for i in range(12)
+    ]
+    tasks = batch.make_tasks({"b": book}, tight, FAST, partition_size=4, on_network=True)
+    result = batch.run_batch(tasks, workers=0)
+    (info,) = result.coordination
+    assert info["repair_rounds"] == 0 and info["overbooked_found"] >= 1
+    # each partition alone puts three of its four on the first 30 t departures and one on
+    # the next: 9 x 8 t on the first, 3 kept (first partition), 6 taken off
+    assert info["bumped_shipments"] == 6 and info["overbooked_left"] == 0
+    assert all(d["load_t"] <= d["capacity_t"] + 1e-9 for d in result.departures)
+    assert info["planned"] == 12 and len(result.shipments) == 12
 
 
 def test_a_held_back_replan_may_wait_for_the_next_departure(network):
