@@ -159,8 +159,12 @@ def run_batch(
         "--time-limit",
         str(args.time_limit),
         *([] if args.partition_size is None else ["--partition-size", str(args.partition_size)]),
+        *([] if args.gap is None else ["--gap", str(args.gap)]),
         *extra,
     )
+    for line in text.splitlines():
+        if line.startswith(f"{book.stem} / "):
+            print(f"batch --workers {workers}: {line}")
     frame = pq.read_table(out).to_pandas()
     if frame["status"].eq("error").any():
         print(text[-2000:], file=sys.stderr)
@@ -170,7 +174,10 @@ def run_batch(
     if m:
         price = m.group(1) + (f" (gap {m.group(2)} %)" if m.group(2) else "")
     return {
-        "run": f"batch --workers {workers} ({len(frame)} partitions, "
+        "run": f"batch --workers {workers}"
+        + ("" if args.gap is None else f" --gap {args.gap:g}")
+        + ("" if args.partition_size is None else f" --partition-size {args.partition_size}")
+        + f" ({len(frame)} partitions, "
         f"planning {PHASE.search(text).group(1) if PHASE.search(text) else '?'} s)",
         "workers": workers,
         "wall": wall,
@@ -197,6 +204,7 @@ def main() -> None:
     parser.add_argument(
         "--partition-size", type=int, default=None, help="Default: the command's own."
     )
+    parser.add_argument("--gap", type=float, default=None, help="Default: the command's own.")
     parser.add_argument("--target-year", type=int, default=None)
     parser.add_argument(
         "--workers", default="1,2", help="Comma-separated worker counts for batch runs."
@@ -230,7 +238,7 @@ def main() -> None:
         for w in (int(x) for x in args.workers.split(",")):
             rows.append(run_batch(book, w, folder, args))
     base = rows[0]
-    print()
+    print(f"\ncommit {_commit()}")
     print(
         "| run | wall [s] | CPU [s] | busiest worker's task CPU [s] | shipments/s | speed-up "
         "| planned | cost [M CNY] | cost vs first "
@@ -248,6 +256,12 @@ def main() -> None:
             f"{r['rss']} | {r['load']} |"
         )
     print(f"\nuptime after: {_uptime()}")
+
+
+def _commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
 
 
 def _uptime() -> str:

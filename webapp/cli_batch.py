@@ -390,9 +390,25 @@ def _coordination_line(row: dict[str, Any]) -> str:
     parts.append(
         f"{row['overbooked_found']} overbooked departure(s) repaired by re-planning "
         f"{row['partitions_replanned']} partition(s) in {row.get('repair_rounds', 0)} "
-        f"parallel round(s) of {row.get('repair_tasks', 0)} task(s), "
-        f"{row['overbooked_left']} left"
+        f"parallel round(s) of {row.get('repair_tasks', 0)} task(s)"
+        + (
+            f", {row['bumped_shipments']} shipment(s) taken off and re-planned together"
+            if row.get("bumped_shipments")
+            else ""
+        )
+        + f", {row['overbooked_left']} left"
     )
+    if "seam_shipments" in row:
+        saved = row.get("seam_saved_cny", 0.0)
+        parts.append(
+            f"{row['seam_shipments']} shipment(s) at the cuts re-planned together, "
+            + (f"{saved:,.2f} CNY saved" if row.get("seam_kept") else "not kept (no saving)")
+        )
+    if "trucks" in row:
+        parts.append(
+            f"{row['trucks']} truck(s), {row['truck_departures_shared']} truck departure(s) "
+            "shared across partitions"
+        )
     return head + " " + "; ".join(parts)
 
 
