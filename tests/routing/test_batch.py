@@ -504,15 +504,24 @@ def tight_network(network: Network, cap_t: float) -> Network:
     return Network(network.hubs, lanes, graph, f"test-batch-tight-{cap_t:g}")
 
 
-def test_shared_departures_are_never_overbooked(network):
-    """12 x 8 t ready together; 30 t per departure; 3 partitions of 4 each want the first."""
+def twelve_on_tight_departures(network: Network):
+    """12 x 8 t Nanjing -> Madrid ready together on 30 t departures, 3 partitions of 4."""
     tight = tight_network(network, 30.0)
     ready = datetime(2026, 3, 2, tzinfo=UTC)
     book = [
         Shipment(f"S{i:02d}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
         for i in range(12)
     ]
-    tasks = batch.make_tasks({"b": book}, tight, FAST, partition_size=4, on_network=True)
+    return (
+        tight,
+        book,
+        batch.make_tasks({"b": book}, tight, FAST, partition_size=4, on_network=True),
+    )
+
+
+def test_shared_departures_are_never_overbooked(network):
+    """12 x 8 t ready together; 30 t per departure; 3 partitions of 4 each want the first."""
+    tight, book, tasks = twelve_on_tight_departures(network)
     assert len(tasks) == 3
     alone = [batch.run_task(t) for t in tasks]
     assert coord.overbooked([r.outcome() for r in alone])  # planned apart, they overbook
@@ -595,13 +604,7 @@ def test_departures_left_overbooked_are_cleared_by_taking_shipments_off(network,
     """The 12 x 8 t book on 30 t departures without repair rounds: the shipments of the
     latest partitions beyond each departure's capacity are re-planned together."""
     monkeypatch.setattr(batch, "REPAIR_MAX_ROUNDS", 0)
-    tight = tight_network(network, 30.0)
-    ready = datetime(2026, 3, 2, tzinfo=UTC)
-    book = [
-        Shipment(f"S{i:02d}", "F-NANJING", "C-MADRID", 8.0, ready, ready + timedelta(days=45))
-        for i in range(12)
-    ]
-    tasks = batch.make_tasks({"b": book}, tight, FAST, partition_size=4, on_network=True)
+    *_, tasks = twelve_on_tight_departures(network)
     result = batch.run_batch(tasks, workers=0)
     (info,) = result.coordination
     assert info["repair_rounds"] == 0 and info["overbooked_found"] >= 1
