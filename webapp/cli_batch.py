@@ -11,7 +11,9 @@ planned under every scenario. With ``--target-year`` or ``--max-co2e-t`` the cap
 holds for the whole book: the partitions are planned at one carbon price that the
 coordinator searches until the book meets it (the price found is printed with the duality
 gap); scheduled departures that partitions overbook together are repaired by re-planning
-partitions in parallel rounds. Finished
+partitions in parallel rounds, then by re-planning the shipments beyond capacity together;
+the shipments at the cuts of a book of at most 16 partitions are re-planned together, and
+trucks of one departure run once for all partitions (mass-share allocation). Finished
 partitions are written to ``<output stem>.parts/`` as they finish and read back by a re-run.
 ``--workers 0`` plans in this process; otherwise a Dask LocalCluster on 127.0.0.1, or
 ``--scheduler tcp://host:port``.
