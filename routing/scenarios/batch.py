@@ -1559,7 +1559,9 @@ def seam_pass(
     time: those that could use an own-truck departure the neighbour's shipments could use
     too (a truck leaving after a cut can carry shipments from both sides). One task with
     everything else held (:func:`replan_across`); kept if it serves as many shipments at
-    less cost with trucks shared."""
+    less cost with trucks shared. Not tried when they are more than :data:`REPLAN_CHUNK`
+    (chunks re-planned one after the other are not one joint re-plan: on the
+    10,000-shipment year 6,161 shipments in 7 chunks saved nothing in 86 s)."""
     n = len(tasks)
     reach = [getattr(p, "truck_reach", None) for p in pieces[:n]]
     if (
@@ -1581,8 +1583,8 @@ def seam_pass(
         for key in ra.keys() & rb.keys():
             home.update(dict.fromkeys(ra[key], tasks[a].partition.key))
             home.update(dict.fromkeys(rb[key], tasks[b].partition.key))
-    if not home:
-        return list(pieces), {"seam_shipments": 0, "seam_kept": False}
+    if not home or len(home) > REPLAN_CHUNK:  # none, or too many to re-plan in one model
+        return list(pieces), {"seam_shipments": len(home), "seam_kept": False}
     by_id = {s.shipment_id: s for t in tasks for s in t.partition.shipments}
     ships = [by_id[sid] for sid in sorted(home)]
     rest, new = replan_across(tasks[0], ships, home, pieces, runner, "seam")
