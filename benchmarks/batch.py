@@ -56,22 +56,23 @@ def _load() -> str:
     return f"{one:.2f}/{five:.2f}"
 
 
-def _greenlane(*args: str) -> tuple[float, str]:
+def _python(argv: list[str], what: str, ok: tuple[int, ...] = (0, 1)) -> tuple[float, float, str]:
+    """Run ``python argv`` from the project root: wall [s], CPU of it and its children [s],
+    stdout + stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cpu0 = _children_cpu_s()
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "greenlane", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
+        [sys.executable, *argv], capture_output=True, text=True, env=env, cwd=ROOT, check=False
     )
     wall = time.perf_counter() - t0
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"greenlane {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    if done.returncode not in ok:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-2000:]}")
     return wall, _children_cpu_s() - cpu0, done.stdout + done.stderr
+
+
+def _greenlane(*args: str) -> tuple[float, float, str]:
+    return _python(["-m", "greenlane", *args], f"greenlane {' '.join(args)}")
 
 
 def _children_cpu_s() -> float:
@@ -114,19 +115,14 @@ def _cap_met(intensity: float, target_year: int | None) -> str:
     return "yes" if intensity <= cap * (1 + 1e-9) else f"no (cap {cap:.2f})"
 
 
-def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
-    """One ``greenlane plan`` of the book."""
-    extra = ["--target-year", str(args.target_year)] if args.target_year else []
-    before = _load()
-    wall, cpu, text = _greenlane(
-        "plan", str(book), "--time-limit", str(args.plan_time_limit), *extra
-    )
+def _plan_row(run: str, wall: float, cpu: float, text: str, before: str) -> dict[str, object]:
+    """The table row of one plan from its summary line."""
     m = SUMMARY.search(text)
     if m is None:
         raise SystemExit(f"no summary line in the plan output:\n{text[-2000:]}")
     shadow = re.search(r"shadow price\D*([\d,.]+)", text)
     return {
-        "run": f"plan --time-limit {args.plan_time_limit:g}",
+        "run": run,
         "workers": 1,
         "wall": wall,
         "cpu": f"{cpu:.1f}",
@@ -138,6 +134,16 @@ def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
         "rss": "-",
         "load": f"{before} / {_load()}",
     }
+
+
+def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
+    """One ``greenlane plan`` of the book."""
+    extra = ["--target-year", str(args.target_year)] if args.target_year else []
+    before = _load()
+    wall, cpu, text = _greenlane(
+        "plan", str(book), "--time-limit", str(args.plan_time_limit), *extra
+    )
+    return _plan_row(f"plan --time-limit {args.plan_time_limit:g}", wall, cpu, text, before)
 
 
 PLAN_API = """
@@ -163,42 +169,13 @@ process (``routing.plan``, the options ``greenlane plan`` passes)."""
 
 def run_plan_api(book: Path, args: argparse.Namespace) -> dict[str, object]:
     """One ``routing.plan`` of the book (books above ``greenlane plan``'s limit)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     before = _load()
-    cpu0 = _children_cpu_s()
-    t0 = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            PLAN_API,
-            str(book),
-            str(args.plan_time_limit),
-            str(args.target_year or "-"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
+    target = str(args.target_year or "-")
+    wall, cpu, text = _python(
+        ["-c", PLAN_API, str(book), str(args.plan_time_limit), target], "routing.plan", ok=(0,)
     )
-    wall = time.perf_counter() - t0
-    m = SUMMARY.search(done.stdout)
-    if done.returncode != 0 or m is None:
-        raise SystemExit(f"routing.plan failed:\n{done.stderr[-2000:]}")
-    return {
-        "run": f"routing.plan (Python API), time limit {args.plan_time_limit:g} s",
-        "workers": 1,
-        "wall": wall,
-        "cpu": f"{_children_cpu_s() - cpu0:.1f}",
-        "worker_cpu": "-",
-        "cost": float(m.group(1).replace(",", "")),
-        "intensity": float(m.group(3)),
-        "planned": int(m.group(4)),
-        "price": "-",
-        "rss": "-",
-        "load": f"{before} / {_load()}",
-    }
+    run = f"routing.plan (Python API), time limit {args.plan_time_limit:g} s"
+    return _plan_row(run, wall, cpu, text, before)
 
 
 def run_batch(
