@@ -257,10 +257,12 @@ def _solve_modes(
         return _served_plan(
             problem, green, {**facts, **extra}, options, cp, status="target_infeasible"
         )
-    tight = replace(base, intensity_milli=round(cap_g_per_tkm * CAP_SCALE), cap_scale=CAP_SCALE)
+    tight = replace(
+        base, intensity_milli=math.floor(cap_g_per_tkm * CAP_SCALE), cap_scale=CAP_SCALE
+    )
     relaxed = replace(
         base,
-        intensity_milli=round(cap_g_per_tkm * (1 + SHADOW_RELAXATION) * CAP_SCALE),
+        intensity_milli=math.floor(cap_g_per_tkm * (1 + SHADOW_RELAXATION) * CAP_SCALE),
         cap_scale=CAP_SCALE,
     )
     solved = solve_selection(cp, params, priced, tight, green.choice, budget.until(2))
