@@ -289,17 +289,19 @@ def main() -> None:
     print(f"\ncommit {_commit()}")
     print(
         "| run | wall [s] | CPU [s] | busiest worker's task CPU [s] | shipments/s | speed-up "
-        "| planned | cost [M CNY] | cost vs first "
+        "| planned | cost [CNY] | cost vs first [CNY] "
         "| intensity [g/tkm] | cap met | carbon price [CNY/t] | peak RSS/worker [MiB] "
         "| load 1/5 min before / after |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|")
     for r in rows:
         wall, cost = float(r["wall"]), float(r["cost"])  # type: ignore[arg-type]
+        first = float(base["cost"])  # type: ignore[arg-type]
         print(
             f"| {r['run']} | {wall:.1f} | {r['cpu']} | {r['worker_cpu']} | {n / wall:.1f} | "
-            f"{float(base['wall']) / wall:.2f}x | {r['planned']}/{n} | {cost / 1e6:.3f} | "  # type: ignore[arg-type]
-            f"{100 * (cost / float(base['cost']) - 1):+.3f} % | {r['intensity']:.2f} | "  # type: ignore[arg-type]
+            f"{float(base['wall']) / wall:.2f}x | {r['planned']}/{n} | {cost:,.2f} | "  # type: ignore[arg-type]
+            f"{cost - first:+,.2f} ({100 * (cost / first - 1):+.4f} %) | "
+            f"{r['intensity']:.2f} | "
             f"{_cap_met(float(r['intensity']), args.target_year)} | {r['price']} | "  # type: ignore[arg-type]
             f"{r['rss']} | {r['load']} |"
         )

@@ -120,9 +120,10 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
 @click.option(
     "--gap",
     type=float,
-    default=0.001,
+    default=0.0,  # batch.DEFAULT_GAP (not imported here: it loads Dask)
     show_default=True,
-    help="Relative optimality gap at which a partition solve stops [-].",
+    help="Relative optimality gap at which a partition solve stops [-] (0: the planner's own "
+    "stop rule, as greenlane plan).",
 )
 @click.option(
     "--carbon-price",

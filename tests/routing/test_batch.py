@@ -296,6 +296,14 @@ def test_synthetic_year_is_reproducible(network):
     assert len(parts) == 10 and all(40 <= len(p.shipments) <= 60 for p in parts)
 
 
+def test_the_command_line_stops_partition_solves_where_the_library_does():
+    from greenlane.webapp.cli_batch import batch_cmd
+
+    gap = next(p for p in batch_cmd.params if p.name == "gap")
+    assert gap.default == batch.DEFAULT_GAP == 0.0
+    assert batch.default_options().solver.relative_gap == 0.0
+
+
 def test_cli_plans_a_sweep_and_writes_parquet(tmp_path: Path):
     from click.testing import CliRunner
 
