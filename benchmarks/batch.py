@@ -197,8 +197,7 @@ def run_batch(
         "--no-progress",
         "--no-resume",
         "--no-chart",
-        "--time-limit",
-        str(args.time_limit),
+        *([] if args.time_limit is None else ["--time-limit", str(args.time_limit)]),
         *([] if args.partition_size is None else ["--partition-size", str(args.partition_size)]),
         *([] if args.gap is None else ["--gap", str(args.gap)]),
         *extra,
@@ -216,6 +215,7 @@ def run_batch(
         price = m.group(1) + (f" (gap {m.group(2)} %)" if m.group(2) else "")
     return {
         "run": f"batch --workers {workers}"
+        + ("" if args.time_limit is None else f" --time-limit {args.time_limit:g}")
         + ("" if args.gap is None else f" --gap {args.gap:g}")
         + ("" if args.partition_size is None else f" --partition-size {args.partition_size}")
         + f" ({len(frame)} partitions, "
@@ -241,7 +241,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shipments", type=int, default=2000, help="Synthetic year size.")
     parser.add_argument("--plan-time-limit", type=float, default=20.0, help="greenlane plan [s].")
-    parser.add_argument("--time-limit", type=float, default=10.0, help="Per partition [s].")
+    parser.add_argument(
+        "--time-limit", type=float, default=None, help="Per partition [s] (default: the command's)."
+    )
     parser.add_argument(
         "--partition-size", type=int, default=None, help="Default: the command's own."
     )

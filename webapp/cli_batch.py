@@ -113,9 +113,9 @@ def _progress(enabled: bool) -> tuple[Any, Any]:
 @click.option(
     "--time-limit",
     type=float,
-    default=10.0,
-    show_default=True,
-    help="Solver wall-clock limit per partition solve [s].",
+    default=None,
+    help="Solver wall-clock limit per partition solve [s] [default: 0.01 s per shipment of "
+    "the partition, within 2..10 s].",
 )
 @click.option(
     "--gap",
@@ -172,7 +172,7 @@ def batch_cmd(
     chart: Path | None,
     draw: bool,
     partition_size: int | None,
-    time_limit: float,
+    time_limit: float | None,
     gap: float,
     carbon_price: float,
     target_year: int | None,
@@ -220,7 +220,7 @@ def batch_cmd(
                 raise InputError(f"must lie in 1..{MAX_BATCH_BOOK_ROWS}", field="--synthetic")
             books[f"synthetic-{synthetic}"] = batch.synthetic_year(network, synthetic, seed=seed)
         base = batch.default_options(
-            time_limit,
+            batch.PARTITION_MAX_S if time_limit is None else time_limit,
             gap,
             seed,
             carbon_price_cny_per_t=carbon_price,
@@ -234,7 +234,13 @@ def batch_cmd(
         if max_co2e_t is not None and not max_co2e_t > 0:
             raise InputError("must be > 0", field="--max-co2e-t")
         tasks = batch.make_tasks(
-            books, network, base, sweep_points, partition_size, workers=_slots(workers, cluster)
+            books,
+            network,
+            base,
+            sweep_points,
+            partition_size,
+            workers=_slots(workers, cluster),
+            auto_time_limit=time_limit is None,
         )
     except GreenlaneError as exc:
         if cluster is not None:

@@ -304,6 +304,30 @@ def test_the_command_line_stops_partition_solves_where_the_library_does():
     assert batch.default_options().solver.relative_gap == 0.0
 
 
+def test_a_partition_is_solved_within_a_limit_by_its_size(network):
+    assert [batch.partition_time_limit(n) for n in (1, 200, 250, 500, 1000, 5000)] == [
+        2.0,
+        2.0,
+        2.5,
+        5.0,
+        10.0,
+        10.0,
+    ]
+    book = batch.synthetic_year(network, 600, seed=2)
+    tasks = batch.make_tasks({"y": book}, network, FAST, partition_size=300, auto_time_limit=True)
+    assert len(tasks) == 2
+    for t in tasks:
+        n = len(t.partition.shipments)
+        assert t.solve_options().solver.time_limit_s == pytest.approx(0.01 * n)
+        priced = replace(t, price_cny_per_t=100.0).solve_options()
+        assert priced.solver.time_limit_s == pytest.approx(0.01 * n)
+    # a re-plan of 1,000 shipments across partitions gets the limit of its own size
+    chunk = replace(tasks[0].partition, shipments=tuple(book) + tuple(book[:400]))
+    assert replace(tasks[0], partition=chunk).solve_options().solver.time_limit_s == 10.0
+    fixed = batch.make_tasks({"y": book}, network, FAST, partition_size=300)
+    assert {t.solve_options().solver.time_limit_s for t in fixed} == {FAST.solver.time_limit_s}
+
+
 def test_cli_plans_a_sweep_and_writes_parquet(tmp_path: Path):
     from click.testing import CliRunner
 
