@@ -147,7 +147,7 @@ def run_plan(book: Path, args: argparse.Namespace) -> dict[str, object]:
 
 
 PLAN_API = """
-import sys, time
+import sys
 from pathlib import Path
 from greenlane.routing import load_network, plan, read_book
 from greenlane.routing.planner.params import SolverParams
